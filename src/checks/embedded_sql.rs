@@ -1,0 +1,155 @@
+//! SQL that lives in Python string literals: the first argument of `execute`-like calls,
+//! directly or through a local variable assigned a literal earlier in the same function.
+
+use super::FileContext;
+use crate::facts::python::{string_value, text};
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+/// Methods and functions whose first argument is SQL.
+pub const SQL_SINKS: &[&str] = &[
+    "execute",
+    "executemany",
+    "executescript",
+    "exec_driver_sql",
+    "text",
+    "raw",
+    "read_sql",
+    "read_sql_query",
+    "fetch",
+    "fetchrow",
+    "fetchval",
+    "fetchall_sql",
+];
+
+#[derive(Debug, Clone)]
+pub struct SqlLiteral {
+    /// Byte range of the call that runs the SQL.
+    pub start: usize,
+    pub end: usize,
+    /// Literal text (f-string interpolations kept as written: `{user_id}`).
+    pub sql: String,
+    /// The call's callee as written (`cur.execute`).
+    pub callee: String,
+    /// Whether the SQL is an f-string or built with `%`/`.format`/`+`.
+    pub interpolated: bool,
+}
+
+pub fn sql_literals(ctx: &FileContext<'_>) -> Vec<SqlLiteral> {
+    let src = ctx.file.text.as_str();
+    // Local `name = "SQL..."` assignments, keyed by name, in source order.
+    let mut assigned: HashMap<String, Vec<(usize, String, bool)>> = HashMap::new();
+    let mut out = Vec::new();
+    let mut cursor = ctx.tree.root_node().walk();
+    loop {
+        let node = cursor.node();
+        match node.kind() {
+            "assignment" => {
+                if let (Some(l), Some(r)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) {
+                    if l.kind() == "identifier" {
+                        if let Some((sql, interp)) = sql_text(r, src) {
+                            assigned.entry(text(l, src).to_string()).or_default().push((
+                                node.start_byte(),
+                                sql,
+                                interp,
+                            ));
+                        }
+                    }
+                }
+            }
+            "call" => {
+                if let Some(lit) = sql_call(node, src, &assigned) {
+                    out.push(lit);
+                }
+            }
+            _ => {}
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return out;
+            }
+        }
+    }
+}
+
+fn sql_call(
+    node: Node<'_>,
+    src: &str,
+    assigned: &HashMap<String, Vec<(usize, String, bool)>>,
+) -> Option<SqlLiteral> {
+    let func = node.child_by_field_name("function")?;
+    let callee = text(func, src);
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    if !SQL_SINKS.contains(&last) {
+        return None;
+    }
+    let args = node.child_by_field_name("arguments")?;
+    let first = args.named_child(0)?;
+    let (sql, interpolated) = if first.kind() == "identifier" {
+        let name = text(first, src);
+        let (_, sql, interp) = assigned
+            .get(name)?
+            .iter()
+            .rev()
+            .find(|(at, _, _)| *at < node.start_byte())?;
+        (sql.clone(), *interp)
+    } else {
+        sql_text(first, src)?
+    };
+    Some(SqlLiteral {
+        start: node.start_byte(),
+        end: node.end_byte(),
+        sql,
+        callee: callee.to_string(),
+        interpolated,
+    })
+}
+
+/// SQL text of an expression when it is a string that looks like SQL.
+fn sql_text(node: Node<'_>, src: &str) -> Option<(String, bool)> {
+    let (value, interpolated) = match node.kind() {
+        "string" | "concatenated_string" => {
+            let is_f = text(node, src)
+                .trim_start_matches(['r', 'R', 'b', 'B', 'u', 'U'])
+                .starts_with(['f', 'F']);
+            (string_value(node, src)?, is_f)
+        }
+        "binary_operator" => {
+            let left = node.child_by_field_name("left")?;
+            let (v, _) = sql_text(left, src)?;
+            (v, true)
+        }
+        "call" => {
+            // "...".format(...)
+            let func = node.child_by_field_name("function")?;
+            if func.kind() != "attribute" || !text(func, src).ends_with(".format") {
+                return None;
+            }
+            let obj = func.child_by_field_name("object")?;
+            (sql_text(obj, src)?.0, true)
+        }
+        "parenthesized_expression" => return sql_text(node.named_child(0)?, src),
+        _ => return None,
+    };
+    looks_like_sql(&value).then_some((value, interpolated))
+}
+
+pub fn looks_like_sql(s: &str) -> bool {
+    let words = crate::sql::keywords(s);
+    match words.first().map(String::as_str) {
+        Some("SELECT" | "WITH") => words.iter().any(|w| w == "FROM"),
+        Some("INSERT") => words.iter().any(|w| w == "INTO"),
+        Some("UPDATE") => words.iter().any(|w| w == "SET"),
+        Some("DELETE") => words.iter().any(|w| w == "FROM"),
+        _ => false,
+    }
+}

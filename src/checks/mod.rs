@@ -1,0 +1,53 @@
+//! Semantic rules: Rust code over a parsed file and its facts. A rule file names its
+//! check with `[check] builtin = "name"`; this module is the registry of those names.
+
+use crate::facts::Facts;
+use crate::source::SourceFile;
+use tree_sitter::Tree;
+
+pub mod embedded_sql;
+mod sql_writes;
+
+/// What a check sees of one file.
+pub struct FileContext<'a> {
+    pub file: &'a SourceFile,
+    pub tree: &'a Tree,
+    pub facts: &'a Facts,
+}
+
+/// A finding as a check reports it: a byte range, the values for the rule's message
+/// placeholders, and for taint-like findings the steps that led there.
+#[derive(Debug, Default)]
+pub struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub vars: Vec<(&'static str, String)>,
+    pub trace: Vec<(usize, usize, String)>,
+}
+
+impl Hit {
+    pub fn new(start: usize, end: usize) -> Hit {
+        Hit {
+            start,
+            end,
+            ..Hit::default()
+        }
+    }
+
+    pub fn var(mut self, name: &'static str, value: impl Into<String>) -> Hit {
+        self.vars.push((name, value.into()));
+        self
+    }
+}
+
+pub type CheckFn = fn(&FileContext<'_>, &mut Vec<Hit>);
+
+const CHECKS: &[(&str, CheckFn)] = &[("sql-write-without-where", sql_writes::write_without_where)];
+
+pub fn lookup(name: &str) -> Option<CheckFn> {
+    CHECKS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
+pub fn names() -> Vec<&'static str> {
+    CHECKS.iter().map(|(n, _)| *n).collect()
+}

@@ -1,0 +1,46 @@
+//! Per-file facts that many rules need, computed once per parsed file.
+
+pub mod python;
+pub mod rust;
+
+/// A function-like scope: `def`, `async def`, `lambda`, `fn`, closure, `async` block.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub name: String,
+    pub is_async: bool,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Scopes sorted by start byte; the innermost scope containing a byte is the last one
+/// (in start order) whose range contains it.
+pub fn innermost(scopes: &[Scope], byte: usize) -> Option<&Scope> {
+    let upto = scopes.partition_point(|s| s.start <= byte);
+    scopes[..upto].iter().rev().find(|s| s.end >= byte)
+}
+
+pub enum Facts {
+    Python(python::PyFacts),
+    Rust(rust::RustFacts),
+    None,
+}
+
+impl Facts {
+    /// Fully qualified name of a callee as written (`r.get` with `import requests as r`
+    /// is `requests.get`); `None` when it names a local definition or cannot be known.
+    pub fn resolve(&self, callee: &str) -> Option<String> {
+        match self {
+            Facts::Python(f) => f.resolve(callee),
+            Facts::Rust(f) => f.resolve(callee),
+            Facts::None => Some(callee.to_string()),
+        }
+    }
+
+    pub fn scope_at(&self, byte: usize) -> Option<&Scope> {
+        match self {
+            Facts::Python(f) => innermost(&f.scopes, byte),
+            Facts::Rust(f) => innermost(&f.scopes, byte),
+            Facts::None => None,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! strata: a static audit scanner for Python, Rust and SQL services.
+//!
+//! Data flows one way: walk -> parse -> facts -> rules -> findings -> filter -> report.
+//! See ARCHITECTURE.md for the map.
+
+pub mod checks;
+pub mod cli;
+pub mod engine;
+pub mod facts;
+pub mod filter;
+pub mod finding;
+pub mod lang;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+pub mod sql;
+pub mod walk;

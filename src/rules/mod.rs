@@ -1,0 +1,483 @@
+//! The rule registry: rule files (embedded from `rules/` at build time, plus `--rules DIR`),
+//! parsed, validated and compiled into one tree-sitter query per language.
+
+pub mod meta;
+pub mod predicate;
+
+pub use meta::{Confidence, Docs, Layer, Severity};
+pub use predicate::Predicate;
+
+use crate::checks;
+use crate::lang::Lang;
+use include_dir::{include_dir, Dir};
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use thiserror::Error;
+
+static BUILTIN_RULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
+
+/// One rule file as written on disk.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    name: String,
+    layer: Layer,
+    severity: Severity,
+    confidence: Confidence,
+    #[serde(default)]
+    cwe: Vec<String>,
+    languages: Vec<String>,
+    summary: String,
+    message: String,
+    docs: Docs,
+    /// Literal substrings of which at least one must occur in a file for the rule to run.
+    #[serde(default)]
+    prefilter: Vec<String>,
+    #[serde(rename = "match")]
+    matcher: Option<OneOrMany<MatchSpec>>,
+    check: Option<CheckSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchSpec {
+    query: String,
+    #[serde(default, rename = "where")]
+    predicates: Vec<predicate::PredicateSpec>,
+    report: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckSpec {
+    builtin: String,
+}
+
+/// A validated rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub layer: Layer,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub cwe: Vec<String>,
+    pub languages: Vec<Lang>,
+    pub summary: String,
+    pub message: String,
+    pub docs: Docs,
+    pub prefilter: Vec<String>,
+    pub kind: RuleKind,
+    /// Where the rule came from: `builtin:rules/...` or a user path.
+    pub origin: String,
+}
+
+#[derive(Debug)]
+pub enum RuleKind {
+    Query(Vec<QueryMatcher>),
+    Check(checks::CheckFn),
+}
+
+#[derive(Debug)]
+pub struct QueryMatcher {
+    pub query: String,
+    pub predicates: Vec<Predicate>,
+    pub report: String,
+}
+
+impl Rule {
+    pub fn applies_to(&self, lang: Lang) -> bool {
+        self.languages.contains(&lang)
+    }
+
+    /// True when the file may contain a match (cheap literal test before any parse).
+    pub fn prefilter_passes(&self, text: &str) -> bool {
+        self.prefilter.is_empty() || self.prefilter.iter().any(|p| text.contains(p.as_str()))
+    }
+}
+
+/// A rule file that could not be loaded, pointing at the file and position.
+#[derive(Debug, Error, Diagnostic)]
+#[error("invalid rule file {path}: {reason}")]
+#[diagnostic(code(strata::rule_file))]
+pub struct RuleError {
+    pub path: String,
+    pub reason: String,
+    #[source_code]
+    pub src: Option<NamedSource<String>>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+}
+
+impl RuleError {
+    fn new(path: &str, text: &str, reason: impl Into<String>, span: Option<SourceSpan>) -> Self {
+        RuleError {
+            path: path.to_string(),
+            reason: reason.into(),
+            src: span.map(|_| NamedSource::new(path, text.to_string())),
+            span,
+        }
+    }
+
+    /// One line, `path:line:col: reason`, for logs and tests.
+    pub fn one_line(&self) -> String {
+        match (&self.src, self.span) {
+            (Some(src), Some(span)) => {
+                let text = src.inner();
+                let before = &text[..span.offset().min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!("{}:{line}:{col}: {}", self.path, self.reason)
+            }
+            _ => format!("{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+/// All rules, in id order.
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub rules: Vec<Rule>,
+}
+
+impl Registry {
+    /// The rules shipped inside the binary.
+    pub fn builtin() -> Result<Registry, RuleError> {
+        let mut files = Vec::new();
+        collect_embedded(&BUILTIN_RULES, &mut files);
+        let mut registry = Registry::default();
+        for (path, text) in files {
+            registry.add(parse_rule(&format!("rules/{path}"), &text)?)?;
+        }
+        registry.sort();
+        Ok(registry)
+    }
+
+    /// Adds every `*.toml` rule below `dir` (a user's own rules).
+    pub fn load_dir(&mut self, dir: &Path) -> Result<(), RuleError> {
+        if !dir.is_dir() {
+            return Err(RuleError::new(
+                &dir.display().to_string(),
+                "",
+                "not a directory",
+                None,
+            ));
+        }
+        let mut paths: Vec<_> = ignore::WalkBuilder::new(dir)
+            .standard_filters(false)
+            .build()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+            .map(|e| e.into_path())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| RuleError::new(&shown, "", format!("cannot read: {e}"), None))?;
+            self.add(parse_rule(&shown, &text)?)?;
+        }
+        self.sort();
+        Ok(())
+    }
+
+    fn add(&mut self, rule: Rule) -> Result<(), RuleError> {
+        if let Some(prev) = self.rules.iter().find(|r| r.id == rule.id) {
+            return Err(RuleError::new(
+                &rule.origin,
+                "",
+                format!("rule id {} is already defined by {}", rule.id, prev.origin),
+                None,
+            ));
+        }
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    fn sort(&mut self) {
+        self.rules
+            .sort_by(|a, b| id_order(&a.id).cmp(&id_order(&b.id)));
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+}
+
+/// Orders `ERR2` before `ERR10`, and layers in their documented order.
+fn id_order(id: &str) -> (usize, String, u32) {
+    let prefix: String = id.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let num = id[prefix.len()..].parse().unwrap_or(u32::MAX);
+    let layer = Layer::ALL
+        .iter()
+        .position(|l| l.prefix() == prefix)
+        .unwrap_or(Layer::ALL.len());
+    (layer, prefix, num)
+}
+
+fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
+    for file in dir.files() {
+        if file.path().extension().is_some_and(|e| e == "toml") {
+            let text = String::from_utf8_lossy(file.contents()).into_owned();
+            out.push((file.path().display().to_string(), text));
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+    out.sort();
+}
+
+/// Finds the span of `key = ` in a TOML text, for diagnostics on semantic errors.
+fn key_span(text: &str, key: &str) -> Option<SourceSpan> {
+    let re = regex::Regex::new(&format!(r"(?m)^\s*{}\s*=", regex::escape(key))).ok()?;
+    re.find(text)
+        .map(|m| SourceSpan::from((m.start(), m.len())))
+}
+
+fn parse_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
+    let file: RuleFile = toml::from_str(text).map_err(|e| {
+        let span = e
+            .span()
+            .map(|r| SourceSpan::from((r.start, r.end - r.start)));
+        RuleError::new(path, text, e.message().trim().to_string(), span)
+    })?;
+    let err = |key: &str, reason: String| RuleError::new(path, text, reason, key_span(text, key));
+
+    let id_ok = regex::Regex::new(r"^[A-Z]+[0-9]+$").expect("static regex");
+    if !id_ok.is_match(&file.id) {
+        return Err(err(
+            "id",
+            format!("rule id `{}` must look like ERR003", file.id),
+        ));
+    }
+    if !file.id.starts_with(file.layer.prefix())
+        || !file.id[file.layer.prefix().len()..].starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(err(
+            "id",
+            format!(
+                "rule id `{}` does not match its layer `{}` (expected prefix {})",
+                file.id,
+                file.layer,
+                file.layer.prefix()
+            ),
+        ));
+    }
+    let mut languages = Vec::new();
+    for l in &file.languages {
+        match Lang::from_name(l) {
+            Some(lang) => languages.push(lang),
+            None => {
+                return Err(err(
+                    "languages",
+                    format!("unknown language `{l}` (expected python, rust, sql or workflow)"),
+                ))
+            }
+        }
+    }
+    if languages.is_empty() {
+        return Err(err(
+            "languages",
+            "a rule needs at least one language".into(),
+        ));
+    }
+    let kind = match (file.matcher, file.check) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "builtin",
+                "a rule has either [match] or [check], not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(RuleError::new(
+                path,
+                text,
+                "a rule needs a [match] query or a [check] builtin",
+                None,
+            ))
+        }
+        (None, Some(check)) => match checks::lookup(&check.builtin) {
+            Some(f) => RuleKind::Check(f),
+            None => {
+                return Err(err(
+                    "builtin",
+                    format!(
+                        "unknown builtin check `{}` (known: {})",
+                        check.builtin,
+                        checks::names().join(", ")
+                    ),
+                ))
+            }
+        },
+        (Some(m), None) => {
+            let specs = match m {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
+            let mut matchers = Vec::new();
+            for spec in specs {
+                matchers.push(compile_matcher(path, text, &languages, spec)?);
+            }
+            RuleKind::Query(matchers)
+        }
+    };
+    Ok(Rule {
+        id: file.id,
+        name: file.name,
+        layer: file.layer,
+        severity: file.severity,
+        confidence: file.confidence,
+        cwe: file.cwe,
+        languages,
+        summary: file.summary,
+        message: file.message,
+        docs: file.docs,
+        prefilter: file.prefilter,
+        kind,
+        origin: path.to_string(),
+    })
+}
+
+fn compile_matcher(
+    path: &str,
+    text: &str,
+    languages: &[Lang],
+    spec: MatchSpec,
+) -> Result<QueryMatcher, RuleError> {
+    for &lang in languages {
+        let query = tree_sitter::Query::new(&lang.ts_language(), &spec.query).map_err(|e| {
+            // Point into the query string inside the TOML file when we can find it.
+            let span = text
+                .find(spec.query.lines().next().unwrap_or(""))
+                .map(|start| {
+                    let line_start: usize = spec
+                        .query
+                        .split_inclusive('\n')
+                        .take(e.row)
+                        .map(str::len)
+                        .sum();
+                    SourceSpan::from((start + line_start + e.column, 1))
+                });
+            RuleError::new(
+                path,
+                text,
+                format!(
+                    "invalid {} query: {:?} error: {}",
+                    lang.name(),
+                    e.kind,
+                    e.message
+                ),
+                span,
+            )
+        })?;
+        let names = query.capture_names();
+        if !names.contains(&spec.report.as_str()) {
+            return Err(RuleError::new(
+                path,
+                text,
+                format!(
+                    "`report` names capture @{} which the query does not define",
+                    spec.report
+                ),
+                key_span(text, "report"),
+            ));
+        }
+        for p in &spec.predicates {
+            if let Some(c) = &p.capture {
+                if !names.contains(&c.as_str()) {
+                    return Err(RuleError::new(
+                        path,
+                        text,
+                        format!("predicate names capture @{c} which the query does not define"),
+                        key_span(text, "where"),
+                    ));
+                }
+            }
+        }
+    }
+    let predicates = spec
+        .predicates
+        .into_iter()
+        .map(|p| p.compile())
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|reason| RuleError::new(path, text, reason, key_span(text, "where")))?;
+    Ok(QueryMatcher {
+        query: spec.query,
+        predicates,
+        report: spec.report,
+    })
+}
+
+/// What a scan runs: the selected rules, and per language one combined query.
+pub struct RuleSet<'r> {
+    pub rules: Vec<&'r Rule>,
+    pub by_lang: BTreeMap<Lang, LangRules>,
+}
+
+pub struct LangRules {
+    /// Indices into `RuleSet::rules` of the rules for this language.
+    pub rules: Vec<usize>,
+    /// All declarative matchers of the language compiled into one query.
+    pub query: Option<tree_sitter::Query>,
+    /// For each pattern of `query`: (rule index in `RuleSet::rules`, matcher index).
+    pub pattern_owner: Vec<(usize, usize)>,
+}
+
+impl<'r> RuleSet<'r> {
+    pub fn new(rules: Vec<&'r Rule>) -> Result<RuleSet<'r>, String> {
+        let mut by_lang = BTreeMap::new();
+        for lang in Lang::ALL {
+            let idxs: Vec<usize> = (0..rules.len())
+                .filter(|&i| rules[i].applies_to(lang))
+                .collect();
+            if idxs.is_empty() {
+                continue;
+            }
+            let mut source = String::new();
+            let mut starts = Vec::new(); // (byte offset, rule idx, matcher idx)
+            for &ri in &idxs {
+                if let RuleKind::Query(ms) = &rules[ri].kind {
+                    for (mi, m) in ms.iter().enumerate() {
+                        starts.push((source.len(), ri, mi));
+                        source.push_str(&m.query);
+                        source.push('\n');
+                    }
+                }
+            }
+            let (query, pattern_owner) = if starts.is_empty() {
+                (None, Vec::new())
+            } else {
+                let q = tree_sitter::Query::new(&lang.ts_language(), &source)
+                    .map_err(|e| format!("combined {} query: {}", lang.name(), e.message))?;
+                let owner = (0..q.pattern_count())
+                    .map(|p| {
+                        let at = q.start_byte_for_pattern(p);
+                        let k = starts.partition_point(|s| s.0 <= at) - 1;
+                        (starts[k].1, starts[k].2)
+                    })
+                    .collect();
+                (Some(q), owner)
+            };
+            by_lang.insert(
+                lang,
+                LangRules {
+                    rules: idxs,
+                    query,
+                    pattern_owner,
+                },
+            );
+        }
+        Ok(RuleSet { rules, by_lang })
+    }
+}
