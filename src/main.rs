@@ -66,7 +66,7 @@ fn load_rules(dirs: &[std::path::PathBuf]) -> Result<Registry, String> {
 }
 
 /// One line with file:line:col, then the code frame when there is one.
-fn rule_error(err: RuleError) -> String {
+fn rule_error(err: Box<RuleError>) -> String {
     let line = err.one_line();
     if err.span.is_some() {
         let mut frame = String::new();
@@ -76,7 +76,7 @@ fn rule_error(err: RuleError) -> String {
             } else {
                 miette::GraphicalTheme::unicode_nocolor()
             });
-        if handler.render_report(&mut frame, &err).is_ok() {
+        if handler.render_report(&mut frame, err.as_ref()).is_ok() {
             return format!("{line}\n{frame}");
         }
     }

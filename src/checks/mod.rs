@@ -7,6 +7,7 @@ use tree_sitter::Tree;
 
 pub mod embedded_sql;
 mod sql_writes;
+mod workflow;
 
 /// What a check sees of one file.
 pub struct FileContext<'a> {
@@ -42,7 +43,13 @@ impl Hit {
 
 pub type CheckFn = fn(&FileContext<'_>, &mut Vec<Hit>);
 
-const CHECKS: &[(&str, CheckFn)] = &[("sql-write-without-where", sql_writes::write_without_where)];
+const CHECKS: &[(&str, CheckFn)] = &[
+    ("sql-write-without-where", sql_writes::write_without_where),
+    (
+        "workflow-security-step-cannot-fail",
+        workflow::security_step_cannot_fail,
+    ),
+];
 
 pub fn lookup(name: &str) -> Option<CheckFn> {
     CHECKS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)

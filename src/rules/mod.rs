@@ -120,13 +120,18 @@ pub struct RuleError {
 }
 
 impl RuleError {
-    fn new(path: &str, text: &str, reason: impl Into<String>, span: Option<SourceSpan>) -> Self {
-        RuleError {
+    fn new(
+        path: &str,
+        text: &str,
+        reason: impl Into<String>,
+        span: Option<SourceSpan>,
+    ) -> Box<Self> {
+        Box::new(RuleError {
             path: path.to_string(),
             reason: reason.into(),
             src: span.map(|_| NamedSource::new(path, text.to_string())),
             span,
-        }
+        })
     }
 
     /// One line, `path:line:col: reason`, for logs and tests.
@@ -152,7 +157,7 @@ pub struct Registry {
 
 impl Registry {
     /// The rules shipped inside the binary.
-    pub fn builtin() -> Result<Registry, RuleError> {
+    pub fn builtin() -> Result<Registry, Box<RuleError>> {
         let mut files = Vec::new();
         collect_embedded(&BUILTIN_RULES, &mut files);
         let mut registry = Registry::default();
@@ -164,7 +169,7 @@ impl Registry {
     }
 
     /// Adds every `*.toml` rule below `dir` (a user's own rules).
-    pub fn load_dir(&mut self, dir: &Path) -> Result<(), RuleError> {
+    pub fn load_dir(&mut self, dir: &Path) -> Result<(), Box<RuleError>> {
         if !dir.is_dir() {
             return Err(RuleError::new(
                 &dir.display().to_string(),
@@ -191,7 +196,7 @@ impl Registry {
         Ok(())
     }
 
-    fn add(&mut self, rule: Rule) -> Result<(), RuleError> {
+    fn add(&mut self, rule: Rule) -> Result<(), Box<RuleError>> {
         if let Some(prev) = self.rules.iter().find(|r| r.id == rule.id) {
             return Err(RuleError::new(
                 &rule.origin,
@@ -205,8 +210,7 @@ impl Registry {
     }
 
     fn sort(&mut self) {
-        self.rules
-            .sort_by(|a, b| id_order(&a.id).cmp(&id_order(&b.id)));
+        self.rules.sort_by_key(|r| id_order(&r.id));
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -245,7 +249,7 @@ fn key_span(text: &str, key: &str) -> Option<SourceSpan> {
         .map(|m| SourceSpan::from((m.start(), m.len())))
 }
 
-fn parse_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
+fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
     let file: RuleFile = toml::from_str(text).map_err(|e| {
         let span = e
             .span()
@@ -354,7 +358,7 @@ fn compile_matcher(
     text: &str,
     languages: &[Lang],
     spec: MatchSpec,
-) -> Result<QueryMatcher, RuleError> {
+) -> Result<QueryMatcher, Box<RuleError>> {
     for &lang in languages {
         let query = tree_sitter::Query::new(&lang.ts_language(), &spec.query).map_err(|e| {
             // Point into the query string inside the TOML file when we can find it.
