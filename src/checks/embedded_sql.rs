@@ -114,33 +114,37 @@ fn sql_call(
     })
 }
 
-/// SQL text of an expression when it is a string that looks like SQL.
-fn sql_text(node: Node<'_>, src: &str) -> Option<(String, bool)> {
-    let (value, interpolated) = match node.kind() {
-        "string" | "concatenated_string" => {
-            let is_f = text(node, src)
-                .trim_start_matches(['r', 'R', 'b', 'B', 'u', 'U'])
-                .starts_with(['f', 'F']);
-            (string_value(node, src)?, is_f)
-        }
-        "binary_operator" => {
-            let left = node.child_by_field_name("left")?;
-            let (v, _) = sql_text(left, src)?;
-            (v, true)
-        }
-        "call" => {
-            // "...".format(...)
-            let func = node.child_by_field_name("function")?;
-            if func.kind() != "attribute" || !text(func, src).ends_with(".format") {
-                return None;
+/// SQL text of an expression when it is a string that looks like SQL. Walks down the
+/// left side of `+`/`%` chains and `.format` calls iteratively: generated code can nest
+/// them thousands deep.
+fn sql_text(mut node: Node<'_>, src: &str) -> Option<(String, bool)> {
+    let mut interpolated = false;
+    loop {
+        match node.kind() {
+            "string" | "concatenated_string" => {
+                let is_f = text(node, src)
+                    .trim_start_matches(['r', 'R', 'b', 'B', 'u', 'U'])
+                    .starts_with(['f', 'F']);
+                let value = string_value(node, src)?;
+                return looks_like_sql(&value).then_some((value, interpolated || is_f));
             }
-            let obj = func.child_by_field_name("object")?;
-            (sql_text(obj, src)?.0, true)
+            "binary_operator" => {
+                node = node.child_by_field_name("left")?;
+                interpolated = true;
+            }
+            "call" => {
+                // "...".format(...)
+                let func = node.child_by_field_name("function")?;
+                if func.kind() != "attribute" || !text(func, src).ends_with(".format") {
+                    return None;
+                }
+                node = func.child_by_field_name("object")?;
+                interpolated = true;
+            }
+            "parenthesized_expression" => node = node.named_child(0)?,
+            _ => return None,
         }
-        "parenthesized_expression" => return sql_text(node.named_child(0)?, src),
-        _ => return None,
-    };
-    looks_like_sql(&value).then_some((value, interpolated))
+    }
 }
 
 pub fn looks_like_sql(s: &str) -> bool {

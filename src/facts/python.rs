@@ -124,33 +124,36 @@ pub fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
     node.utf8_text(src.as_bytes()).unwrap_or("")
 }
 
-/// Text of a string literal without prefix and quotes (`f"a{b}"` -> `a{b}`).
-pub fn string_value(node: Node<'_>, src: &str) -> Option<String> {
-    match node.kind() {
-        "string" => {
-            let mut out = String::new();
-            let mut cursor = node.walk();
-            for child in node.named_children(&mut cursor) {
-                match child.kind() {
-                    "string_content" | "interpolation" | "escape_sequence" => {
-                        out.push_str(text(child, src))
-                    }
-                    _ => {}
-                }
-            }
-            Some(out)
-        }
-        "concatenated_string" => {
-            let mut out = String::new();
-            let mut cursor = node.walk();
-            for child in node.named_children(&mut cursor) {
-                out.push_str(&string_value(child, src)?);
-            }
-            Some(out)
-        }
-        "parenthesized_expression" => string_value(node.named_child(0)?, src),
-        _ => None,
+/// Text of a string literal without prefix and quotes (`f"a{b}"` -> `a{b}`); implicit
+/// concatenation (`"a" "b"`) is joined.
+pub fn string_value(mut node: Node<'_>, src: &str) -> Option<String> {
+    while node.kind() == "parenthesized_expression" {
+        node = node.named_child(0)?;
     }
+    let parts: Vec<Node<'_>> = match node.kind() {
+        "string" => vec![node],
+        "concatenated_string" => {
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor).collect()
+        }
+        _ => return None,
+    };
+    let mut out = String::new();
+    for part in parts {
+        if part.kind() != "string" {
+            return None;
+        }
+        let mut cursor = part.walk();
+        for child in part.named_children(&mut cursor) {
+            if matches!(
+                child.kind(),
+                "string_content" | "interpolation" | "escape_sequence"
+            ) {
+                out.push_str(text(child, src));
+            }
+        }
+    }
+    Some(out)
 }
 
 impl PyFacts {

@@ -1,0 +1,142 @@
+//! The JSON contract: top-level shape, every finding field with its type, and
+//! byte-identical output whatever the thread count.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .expect("strata runs");
+    let code = out.status.code().expect("exit code");
+    assert_ne!(code, 101, "panic: {}", String::from_utf8_lossy(&out.stderr));
+    (code, out.stdout)
+}
+
+#[test]
+fn json_document_has_the_documented_shape() {
+    let (code, stdout) = run(&["scan", "fixtures", "--format", "json"]);
+    assert_eq!(code, 1, "fixtures contain findings");
+    let doc: Value = serde_json::from_slice(&stdout).expect("valid JSON");
+    let mut top: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    top.sort_unstable();
+    assert_eq!(top, ["errors", "findings", "schema", "summary", "version"]);
+    assert_eq!(doc["version"], env!("CARGO_PKG_VERSION"));
+
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    let strings = [
+        "rule",
+        "name",
+        "layer",
+        "severity",
+        "confidence",
+        "message",
+        "path",
+        "snippet",
+        "fingerprint",
+    ];
+    let numbers = ["line", "column", "end_line", "end_column"];
+    for f in findings {
+        for k in strings {
+            assert!(f[k].is_string(), "finding.{k} is a string: {f}");
+        }
+        for k in numbers {
+            assert!(
+                f[k].as_u64().is_some_and(|n| n >= 1),
+                "finding.{k} >= 1: {f}"
+            );
+        }
+        assert!(f["cwe"].as_array().unwrap().iter().all(Value::is_string));
+        assert!([
+            "api-surface",
+            "auth",
+            "integrity",
+            "error-handling",
+            "security"
+        ]
+        .contains(&f["layer"].as_str().unwrap()));
+        assert!(["low", "medium", "high", "critical"].contains(&f["severity"].as_str().unwrap()));
+        assert!(["low", "medium", "high"].contains(&f["confidence"].as_str().unwrap()));
+        assert!(!f["path"].as_str().unwrap().contains('\\'));
+        assert_eq!(f["fingerprint"].as_str().unwrap().len(), 16);
+        assert!(f["end_line"].as_u64() >= f["line"].as_u64());
+    }
+    let summary = &doc["summary"];
+    for k in [
+        "files_scanned",
+        "files_skipped",
+        "rules_run",
+        "findings",
+        "duration_ms",
+    ] {
+        assert!(summary[k].as_u64().is_some(), "summary.{k}: {summary}");
+    }
+    assert_eq!(
+        summary["findings"].as_u64().unwrap() as usize,
+        findings.len()
+    );
+    let by_layer = summary["by_layer"].as_object().unwrap();
+    assert_eq!(by_layer.len(), 5, "every layer is listed, zero or not");
+    let total: u64 = by_layer.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(total as usize, findings.len());
+    let by_sev: u64 = summary["by_severity"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(by_sev as usize, findings.len());
+    assert!(summary["files_by_language"]["python"].as_u64().is_some());
+    assert!(doc["errors"].is_array());
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    for format in ["json", "jsonl"] {
+        let one = run(&[
+            "scan",
+            "fixtures",
+            "--no-timing",
+            "-f",
+            format,
+            "--jobs",
+            "1",
+        ])
+        .1;
+        let many = run(&[
+            "scan",
+            "fixtures",
+            "--no-timing",
+            "-f",
+            format,
+            "--jobs",
+            "8",
+        ])
+        .1;
+        assert!(!one.is_empty());
+        assert!(
+            one == many,
+            "{format} output differs between --jobs 1 and --jobs 8"
+        );
+    }
+}
+
+#[test]
+fn jsonl_has_one_finding_per_line() {
+    let (_, json) = run(&["scan", "fixtures", "--no-timing", "-f", "json"]);
+    let (_, jsonl) = run(&["scan", "fixtures", "--no-timing", "-f", "jsonl"]);
+    let doc: Value = serde_json::from_slice(&json).unwrap();
+    let lines: Vec<Value> = String::from_utf8(jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(&Value::Array(lines), &doc["findings"]);
+}
