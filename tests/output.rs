@@ -93,7 +93,13 @@ fn json_document_has_the_documented_shape() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(by_sev as usize, findings.len());
-    assert!(summary["files_by_language"]["python"].as_u64().is_some());
+    let per_lang: u64 = summary["files_by_language"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(per_lang), summary["files_scanned"].as_u64());
     assert!(doc["errors"].is_array());
 }
 
