@@ -52,7 +52,7 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         return out;
     };
     let active: Vec<bool> = (0..set.rules.len())
-        .map(|i| lang_rules.rules.contains(&i) && set.rules[i].prefilter_passes(&file.text))
+        .map(|i| lang_rules.rules.contains(&i) && set.rules[i].wants(&file.rel, &file.text))
         .collect();
     if !active.iter().any(|&a| a) {
         return out;

@@ -20,7 +20,7 @@ static BUILTIN_RULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
 
 /// One rule file as written on disk.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RuleFile {
     id: String,
     name: String,
@@ -36,6 +36,10 @@ struct RuleFile {
     /// Literal substrings of which at least one must occur in a file for the rule to run.
     #[serde(default)]
     prefilter: Vec<String>,
+    /// Globs of paths the rule does not apply to (e.g. test code for rules about
+    /// production data paths).
+    #[serde(default)]
+    exclude_paths: Vec<String>,
     #[serde(rename = "match")]
     matcher: Option<OneOrMany<MatchSpec>>,
     check: Option<CheckSpec>,
@@ -77,6 +81,7 @@ pub struct Rule {
     pub message: String,
     pub docs: Docs,
     pub prefilter: Vec<String>,
+    pub exclude_paths: Option<globset::GlobSet>,
     pub kind: RuleKind,
     /// Where the rule came from: `builtin:rules/...` or a user path.
     pub origin: String,
@@ -100,8 +105,16 @@ impl Rule {
         self.languages.contains(&lang)
     }
 
-    /// True when the file may contain a match (cheap literal test before any parse).
-    pub fn prefilter_passes(&self, text: &str) -> bool {
+    /// True when the file may contain a match: its path is not excluded and it contains
+    /// one of the prefilter literals (a cheap test before any parse).
+    pub fn wants(&self, rel_path: &str, text: &str) -> bool {
+        if self
+            .exclude_paths
+            .as_ref()
+            .is_some_and(|g| g.is_match(rel_path))
+        {
+            return false;
+        }
         self.prefilter.is_empty() || self.prefilter.iter().any(|p| text.contains(p.as_str()))
     }
 }
@@ -336,6 +349,20 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
             RuleKind::Query(matchers)
         }
     };
+    let exclude_paths = if file.exclude_paths.is_empty() {
+        None
+    } else {
+        let mut b = globset::GlobSetBuilder::new();
+        for g in &file.exclude_paths {
+            let glob = globset::Glob::new(g)
+                .map_err(|e| err("exclude-paths", format!("invalid glob `{g}`: {e}")))?;
+            b.add(glob);
+        }
+        Some(
+            b.build()
+                .map_err(|e| err("exclude-paths", format!("invalid globs: {e}")))?,
+        )
+    };
     Ok(Rule {
         id: file.id,
         name: file.name,
@@ -348,6 +375,7 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         message: file.message,
         docs: file.docs,
         prefilter: file.prefilter,
+        exclude_paths,
         kind,
         origin: path.to_string(),
     })
