@@ -36,6 +36,9 @@ struct RuleFile {
     /// Literal substrings of which at least one must occur in a file for the rule to run.
     #[serde(default)]
     prefilter: Vec<String>,
+    /// A regex the file must match too, tested only when a literal matched: lets a rule
+    /// skip the parse of files that mention its names but not in the shape it looks for.
+    prefilter_regex: Option<String>,
     /// Globs of paths the rule does not apply to (e.g. test code for rules about
     /// production data paths).
     #[serde(default)]
@@ -81,6 +84,7 @@ pub struct Rule {
     pub message: String,
     pub docs: Docs,
     pub prefilter: Vec<String>,
+    pub prefilter_regex: Option<regex::Regex>,
     pub exclude_paths: Option<globset::GlobSet>,
     pub kind: RuleKind,
     /// Where the rule came from: `builtin:rules/...` or a user path.
@@ -115,7 +119,11 @@ impl Rule {
         {
             return false;
         }
-        self.prefilter.is_empty() || self.prefilter.iter().any(|p| text.contains(p.as_str()))
+        (self.prefilter.is_empty() || self.prefilter.iter().any(|p| text.contains(p.as_str())))
+            && self
+                .prefilter_regex
+                .as_ref()
+                .is_none_or(|r| r.is_match(text))
     }
 }
 
@@ -363,6 +371,13 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
                 .map_err(|e| err("exclude-paths", format!("invalid globs: {e}")))?,
         )
     };
+    let prefilter_regex = match &file.prefilter_regex {
+        Some(r) => Some(
+            regex::Regex::new(r)
+                .map_err(|e| err("prefilter-regex", format!("invalid regex: {e}")))?,
+        ),
+        None => None,
+    };
     Ok(Rule {
         id: file.id,
         name: file.name,
@@ -375,6 +390,7 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         message: file.message,
         docs: file.docs,
         prefilter: file.prefilter,
+        prefilter_regex,
         exclude_paths,
         kind,
         origin: path.to_string(),
