@@ -6,6 +6,7 @@ use crate::source::SourceFile;
 use tree_sitter::Tree;
 
 pub mod embedded_sql;
+mod migrations;
 mod sql_writes;
 mod workflow;
 
@@ -45,6 +46,10 @@ pub type CheckFn = fn(&FileContext<'_>, &mut Vec<Hit>);
 
 const CHECKS: &[(&str, CheckFn)] = &[
     ("sql-write-without-where", sql_writes::write_without_where),
+    (
+        "sql-index-without-concurrently",
+        migrations::index_without_concurrently,
+    ),
     (
         "workflow-security-step-cannot-fail",
         workflow::security_step_cannot_fail,
