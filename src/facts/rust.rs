@@ -15,6 +15,22 @@ fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
     node.utf8_text(src.as_bytes()).unwrap_or("")
 }
 
+/// `#[test]`, `#[tokio::test]`, `#[actix_rt::test]`... directly above a function.
+fn is_test_fn(node: Node<'_>, src: &str) -> bool {
+    let mut prev = node.prev_named_sibling();
+    while let Some(p) = prev {
+        if p.kind() != "attribute_item" {
+            break;
+        }
+        let t = text(p, src);
+        if t.contains("test]") || t.contains("::test") || t.contains("test(") {
+            return true;
+        }
+        prev = p.prev_named_sibling();
+    }
+    false
+}
+
 impl RustFacts {
     pub fn build(tree: &Tree, src: &str) -> RustFacts {
         let mut facts = RustFacts::default();
@@ -28,10 +44,12 @@ impl RustFacts {
                     }
                 }
                 "function_item" => {
-                    let is_async = node
-                        .named_children(&mut node.walk())
-                        .find(|c| c.kind() == "function_modifiers")
-                        .is_some_and(|m| text(m, src).contains("async"));
+                    // A test function runs on a test runtime where blocking is harmless.
+                    let is_async = !is_test_fn(node, src)
+                        && node
+                            .named_children(&mut node.walk())
+                            .find(|c| c.kind() == "function_modifiers")
+                            .is_some_and(|m| text(m, src).contains("async"));
                     let name = node
                         .child_by_field_name("name")
                         .map(|n| text(n, src).to_string())
