@@ -3,6 +3,7 @@
 //! Data flows one way: walk -> parse -> facts -> rules -> findings -> filter -> report.
 //! See ARCHITECTURE.md for the map.
 
+pub mod cache;
 pub mod checks;
 pub mod cli;
 pub mod engine;

@@ -89,6 +89,8 @@ pub struct Rule {
     pub kind: RuleKind,
     /// Where the rule came from: `builtin:rules/...` or a user path.
     pub origin: String,
+    /// Hash of the rule file's text: cached results are discarded when it changes.
+    pub digest: String,
 }
 
 #[derive(Debug)]
@@ -394,6 +396,7 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         exclude_paths,
         kind,
         origin: path.to_string(),
+        digest: crate::cache::content_hash(text.as_bytes()),
     })
 }
 
