@@ -96,7 +96,9 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(path: &Path, text: &str, reason: impl Into<String>, span: Option<SourceSpan>) -> Self {
-        let shown = path.display().to_string();
+        let cwd = std::env::current_dir().ok();
+        let cwd = cwd.map(|c| c.canonicalize().unwrap_or(c));
+        let shown = crate::walk::display_path(path, cwd.as_deref());
         ConfigError {
             src: span.map(|_| NamedSource::new(&shown, text.to_string())),
             path: shown,

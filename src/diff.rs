@@ -6,7 +6,7 @@
 //! whether strata runs from the repository root or below it.
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Added or changed line ranges (inclusive) per file.
@@ -47,11 +47,13 @@ impl ChangedLines {
         } else {
             cwd.join(dir)
         };
-        let dir = if dir.is_dir() {
-            dir
-        } else {
-            dir.parent().map(Path::to_path_buf).unwrap_or(dir)
-        };
+        // The nearest existing directory: a scanned file's, or a stdin name's that may not
+        // exist on disk.
+        let dir = dir
+            .ancestors()
+            .find(|d| d.is_dir())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.clone());
         let top = git(&dir, &["rev-parse", "--show-toplevel"])?;
         if !top.status.success() {
             return Err(format!(
@@ -137,7 +139,10 @@ impl ChangedLines {
         } else {
             self.cwd.join(p)
         };
-        let abs = abs.canonicalize().unwrap_or_else(|_| normalise(&abs));
+        let Ok(abs) = abs.canonicalize() else {
+            // Not on disk (a `--stdin-filename` for an unsaved file): all of it is new.
+            return true;
+        };
         if self.whole.contains(&abs) {
             return true;
         }
@@ -145,21 +150,6 @@ impl ChangedLines {
             .get(&abs)
             .is_some_and(|ranges| ranges.iter().any(|&(s, e)| s <= last && first <= e))
     }
-}
-
-/// Lexical `.`/`..` removal for paths that do not exist on disk (stdin names).
-fn normalise(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// (new path, added line ranges) for each file of a `--unified=0` diff.

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => run_scan(args),
         Command::Baseline(args) => run_baseline(args),
         Command::Init { path } => run_init(&path),
-        Command::Rules(args) => load_rules(&args.rules_dirs).and_then(|reg| {
+        Command::Rules(args) => load_rules_with_config(&args.rules_dirs).and_then(|reg| {
             let layer = match args.layer.as_deref() {
                 Some(l) => Some(Layer::from_id(l).ok_or_else(|| {
                     format!(
@@ -37,16 +37,18 @@ fn main() -> ExitCode {
             let out = report::rules::list(&reg, layer, args.format == ListFormat::Json);
             print_out(&out).map(|_| EXIT_CLEAN)
         }),
-        Command::Explain { id, rules_dirs } => load_rules(&rules_dirs).and_then(|reg| {
-            let rule = reg
-                .get(&id)
-                .ok_or_else(|| format!("unknown rule id `{id}` (see `strata rules`)"))?;
-            print_out(&report::rules::explain(
-                rule,
-                std::io::stdout().is_terminal(),
-            ))
-            .map(|_| EXIT_CLEAN)
-        }),
+        Command::Explain { id, rules_dirs } => {
+            load_rules_with_config(&rules_dirs).and_then(|reg| {
+                let rule = reg
+                    .get(&id)
+                    .ok_or_else(|| format!("unknown rule id `{id}` (see `strata rules`)"))?;
+                print_out(&report::rules::explain(
+                    rule,
+                    std::io::stdout().is_terminal(),
+                ))
+                .map(|_| EXIT_CLEAN)
+            })
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -72,6 +74,19 @@ fn load_rules(dirs: &[PathBuf]) -> Result<Registry, String> {
         reg.load_dir(d).map_err(rule_error)?;
     }
     Ok(reg)
+}
+
+/// For `rules` and `explain`: the builtin rules, the configuration's rule directories
+/// (found from the working directory) and `--rules`.
+fn load_rules_with_config(extra: &[PathBuf]) -> Result<Registry, String> {
+    let config = Config::discover(Path::new("."), None).map_err(config_error)?;
+    let mut dirs: Vec<PathBuf> = config
+        .rule_dirs()
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect();
+    dirs.extend(extra.iter().cloned());
+    load_rules(&dirs)
 }
 
 fn rule_error(err: Box<RuleError>) -> String {
