@@ -273,7 +273,7 @@ impl Config {
             }
         }
         for s in &self.file.exclude {
-            if let Err(e) = globset::Glob::new(s.get_ref()) {
+            if let Err(e) = glob_for(s.get_ref()) {
                 return Err(self.error(s, format!("invalid glob: {e}")));
             }
         }
@@ -313,8 +313,26 @@ impl Config {
             .filter_map(|l| Layer::from_id(l.get_ref()))
             .collect()
     }
-    pub fn exclude(&self) -> Vec<String> {
-        strings(&self.file.exclude)
+    /// `exclude` as a matcher of paths relative to the configuration's directory. A glob
+    /// also excludes everything below a directory it matches.
+    pub fn exclude_matcher(&self) -> Option<Exclude> {
+        if self.file.exclude.is_empty() {
+            return None;
+        }
+        let mut set = globset::GlobSetBuilder::new();
+        for g in &self.file.exclude {
+            let g = g.get_ref().trim_end_matches('/');
+            for pattern in [g.to_string(), format!("{g}/**")] {
+                if let Ok(glob) = glob_for(&pattern) {
+                    set.add(glob);
+                }
+            }
+        }
+        let base = self.dir.canonicalize().ok()?;
+        Some(Exclude {
+            set: set.build().ok()?,
+            base,
+        })
     }
     /// Extra rule directories, resolved against the configuration's directory.
     pub fn rule_dirs(&self) -> Vec<PathBuf> {
@@ -364,17 +382,48 @@ pub struct PerFileIgnore {
     pub ids: Vec<String>,
 }
 
+/// The configuration's `exclude` globs, anchored at its directory.
+#[derive(Debug, Clone)]
+pub struct Exclude {
+    set: globset::GlobSet,
+    base: PathBuf,
+}
+
+impl Exclude {
+    /// `path` as strata shows it (relative to `cwd`, or absolute).
+    pub fn is_excluded(&self, path: &Path, cwd: &Path) -> bool {
+        let abs = cwd.join(path);
+        let rel = match abs.strip_prefix(&self.base) {
+            Ok(r) => r.to_path_buf(),
+            Err(_) => match abs
+                .canonicalize()
+                .map(|a| a.strip_prefix(&self.base).map(Path::to_path_buf))
+            {
+                Ok(Ok(r)) => r,
+                _ => return false,
+            },
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let rel = rel.trim_start_matches("./");
+        self.set.is_match(rel)
+    }
+}
+
 /// Gitignore-like: a glob without `/` matches a file name at any depth.
-fn compile_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
+fn glob_for(glob: &str) -> Result<globset::Glob, globset::Error> {
+    let glob = glob.trim_start_matches("./");
     let pattern = if glob.contains('/') {
-        glob.trim_start_matches("./").to_string()
+        glob.trim_start_matches('/').to_string()
     } else {
         format!("**/{glob}")
     };
-    Ok(globset::GlobBuilder::new(&pattern)
+    globset::GlobBuilder::new(&pattern)
         .literal_separator(true)
-        .build()?
-        .compile_matcher())
+        .build()
+}
+
+fn compile_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    Ok(glob_for(glob)?.compile_matcher())
 }
 
 fn strings(v: &[Spanned<String>]) -> Vec<String> {
@@ -400,8 +449,9 @@ pub const STARTER: &str = r#"# strata configuration. Command-line flags override
 # Only rules of these layers run.
 # layers = []
 
-# Gitignore-style globs of paths not to scan (.gitignore is respected as well).
-# exclude = ["vendor/**", "**/migrations/legacy/**"]
+# Globs of paths not to scan, relative to this file; a glob without `/` matches a name
+# at any depth (.gitignore is respected as well).
+# exclude = ["vendor", "**/migrations/legacy"]
 
 # Exit 1 when a finding at or above this severity is reported:
 # low, medium, high, critical, or never.

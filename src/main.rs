@@ -197,8 +197,16 @@ fn collect(
             .build_global()
             .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))?;
     }
-    let mut excludes = config.exclude();
-    excludes.extend(sel.exclude.iter().cloned());
+    let excludes = sel.exclude.clone();
+    let config_exclude = config.exclude_matcher();
+    let cwd = std::env::current_dir()
+        .map(|c| c.canonicalize().unwrap_or(c))
+        .map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let config_excludes = |p: &Path| {
+        config_exclude
+            .as_ref()
+            .is_some_and(|x| x.is_excluded(p, &cwd))
+    };
     let max_file_size = sel
         .max_file_size
         .or(config.file.max_file_size)
@@ -214,7 +222,7 @@ fn collect(
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read stdin: {e}"))?;
-        if excluded(name, &excludes)? {
+        if excluded(name, &excludes)? || config_excludes(Path::new(name)) {
             bytes.clear();
         }
         if bytes.len() as u64 > max_file_size {
@@ -240,7 +248,7 @@ fn collect(
         },
         max_file_size,
     };
-    scan::run(&opts, set)
+    scan::run_with(&opts, set, |c| !config_excludes(&c.abs))
 }
 
 /// `--exclude` for a stdin name, with the walker's gitignore-like globs.

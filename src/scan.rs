@@ -76,8 +76,19 @@ struct FileResult {
 }
 
 pub fn run(opts: &ScanOptions, rules: &RuleSet<'_>) -> Result<ScanResult, String> {
+    run_with(opts, rules, |_| true)
+}
+
+/// Like [`run`], scanning only the walked files `keep` accepts (the configuration's
+/// `exclude`, which is anchored at the configuration file rather than at each path).
+pub fn run_with(
+    opts: &ScanOptions,
+    rules: &RuleSet<'_>,
+    keep: impl Fn(&Candidate) -> bool,
+) -> Result<ScanResult, String> {
     let started = Instant::now();
-    let (candidates, walk_errors) = walk::walk(&opts.paths, &opts.walk)?;
+    let (mut candidates, walk_errors) = walk::walk(&opts.paths, &opts.walk)?;
+    candidates.retain(|c| keep(c));
     let results: Vec<FileResult> = candidates
         .par_iter()
         .map(|c| scan_file(c, opts.max_file_size, rules))

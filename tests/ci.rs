@@ -286,6 +286,29 @@ fn config_is_discovered_applied_and_overridden_by_flags() {
     assert_eq!(doc["summary"]["suppressed"], 2);
     assert_eq!(doc["summary"]["findings"], 2);
 
+    // `exclude` is anchored at the configuration file, also for files passed one by one
+    // (pre-commit) and for a scan of the excluded directory itself.
+    for args in [
+        &[
+            "scan",
+            "vendor/c.sql",
+            "db/a.sql",
+            "--select",
+            "DATA002",
+            "-f",
+            "json",
+        ][..],
+        &["scan", "vendor", "db", "--select", "DATA002", "-f", "json"][..],
+    ] {
+        let r = strata(d, args);
+        assert_eq!(findings(&r.json()), lines(&[("db/a.sql", 1)]), "{args:?}");
+    }
+    let r = strata(
+        &d.join("vendor"),
+        &["scan", ".", "--select", "DATA002", "-f", "json"],
+    );
+    assert!(findings(&r.json()).is_empty(), "{}", r.stdout);
+
     // --ignore adds to the configuration; --no-config drops it all.
     let r = strata(
         d,

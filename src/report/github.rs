@@ -50,8 +50,8 @@ fn annotation(out: &mut String, f: &Finding) {
     }
     let _ = write!(props, ",title={}", escape_property(&title));
     let message = format!(
-        "{} [{} {}, {}] (strata explain {})",
-        f.message, f.severity, f.layer, f.fingerprint, f.rule
+        "{} ({} severity, {}; strata explain {})",
+        f.message, f.severity, f.layer, f.rule
     );
     let _ = writeln!(
         out,
