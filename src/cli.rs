@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive).
 
 use clap::{Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -21,6 +22,14 @@ pub struct Cli {
 pub enum Command {
     /// Scan paths (default: the current directory) and report findings.
     Scan(ScanArgs),
+    /// Record the current findings so that later scans with --baseline report only new ones.
+    Baseline(BaselineArgs),
+    /// Write a commented starter configuration file (never overwrites).
+    Init {
+        /// File to create.
+        #[arg(default_value = "strata.toml")]
+        path: PathBuf,
+    },
     /// List the rules.
     Rules(RulesArgs),
     /// Print a rule's documentation: what it finds, why it matters, how to fix it.
@@ -38,6 +47,10 @@ pub enum Format {
     Human,
     Json,
     Jsonl,
+    Sarif,
+    Github,
+    Junit,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,7 +59,8 @@ pub enum ListFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FailOn {
     Low,
     Medium,
@@ -63,30 +77,29 @@ pub enum SeverityArg {
     Critical,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct ScanArgs {
+/// What decides which findings exist: shared by `scan` and `baseline`, so that a baseline
+/// records exactly what the same scan would report.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionArgs {
     /// Files or directories to scan.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Only these rule ids or layer ids (comma-separated or repeated).
+    /// Use this configuration file (strata.toml, or a pyproject.toml with [tool.strata])
+    /// instead of searching upward from the first path.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Only these rule ids or layer ids (comma-separated or repeated); replaces the
+    /// configuration's `select`.
     #[arg(long, value_delimiter = ',', value_name = "ID|LAYER")]
     pub select: Vec<String>,
-    /// Skip these rule ids or layer ids (comma-separated or repeated).
+    /// Skip these rule ids or layer ids (comma-separated or repeated); adds to the
+    /// configuration's `ignore`.
     #[arg(long, value_delimiter = ',', value_name = "ID|LAYER")]
     pub ignore: Vec<String>,
-    /// Report only findings at or above this severity.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub min_severity: Option<SeverityArg>,
-    /// Exit 1 when a finding at or above this severity is reported.
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    pub fail_on: FailOn,
-    /// Skip paths matching this glob (repeatable).
+    /// Skip paths matching this glob (repeatable); adds to the configuration's `exclude`.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Do not respect .gitignore and .ignore files.
@@ -95,18 +108,70 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Load extra rule files from this directory (repeatable).
+    /// Load extra rule files from this directory (repeatable); adds to the configuration's
+    /// `rules`.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules_dirs: Vec<PathBuf>,
-    /// Files larger than this many bytes are skipped.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::scan::DEFAULT_MAX_FILE_SIZE)]
-    pub max_file_size: u64,
+    /// Files larger than this many bytes are skipped (default: 2 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report only findings at or above this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<SeverityArg>,
+    /// Exit 1 when a finding at or above this severity is reported (default: low).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Report only findings that are not in this baseline file (see `strata baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Report only findings on lines added or changed since this git revision.
+    #[arg(long, value_name = "REV")]
+    pub diff: Option<String>,
+    /// Read the source from stdin; NAME gives its language and the path in the report.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
+    /// Include suppressed findings, marked with `"suppressed"` and the reason.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Report `strata: ignore[...]` comments that suppress nothing, and fail on them.
+    #[arg(long)]
+    pub report_unused_suppressions: bool,
+    /// Markdown format: prefix for file links, e.g.
+    /// "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/blob/$GITHUB_SHA".
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
     /// Leave `summary.duration_ms` out of JSON so that repeated runs are byte-identical.
     #[arg(long)]
     pub no_timing: bool,
     /// Print nothing but the report (no summary on stderr).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Baseline file to write.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = "strata-baseline.json"
+    )]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

@@ -20,6 +20,8 @@ pub struct FileOutcome {
     pub parsed: bool,
     /// Line of the first syntax error, if the parse had to recover.
     pub syntax_error_line: Option<usize>,
+    /// For `findings[i]`, the byte range of its enclosing statement (for suppressions).
+    pub statements: Vec<Option<(usize, usize)>>,
 }
 
 thread_local! {
@@ -74,6 +76,7 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         let Some(tree) = parse(file.lang, &file.text, ranges.as_deref()) else {
             continue;
         };
+        let first_new = out.findings.len();
         if tree.root_node().has_error() && out.syntax_error_line.is_none() {
             out.syntax_error_line = first_error_line(&tree, file);
         }
@@ -108,6 +111,11 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                         .map(|h| to_raw(ri, &set.rules[ri].message, h)),
                 );
             }
+        }
+        out.statements.resize(first_new, None);
+        for f in &out.findings[first_new..] {
+            out.statements
+                .push(crate::statement::span(&tree, f.start, f.end));
         }
     }
     out

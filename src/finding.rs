@@ -48,9 +48,29 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<TraceStep>,
+    /// Present only with `--show-suppressed`, on findings a suppression covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppressed>,
     /// Whitespace-normalised matched text; the stable part of the fingerprint.
     #[serde(skip)]
     pub matched: String,
+    /// First and last line of the statement around the finding (its own lines when the
+    /// language has no statements): a suppression comment anywhere in it applies.
+    #[serde(skip)]
+    pub statement: (usize, usize),
+}
+
+/// Why a finding is not reported.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Suppressed {
+    /// `inline` (a `strata: ignore[...]` comment), `file` (`strata: ignore-file[...]`) or
+    /// `config` (`per-file-ignores`).
+    pub kind: &'static str,
+    /// The text after the ids in the comment, or the glob of a per-file ignore.
+    pub reason: Option<String>,
+    /// Line of the suppression comment (inline and file kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 const SNIPPET_MAX: usize = 200;
@@ -91,8 +111,20 @@ impl Finding {
             snippet: clip(file.line(line).trim(), SNIPPET_MAX),
             fingerprint: String::new(),
             trace,
+            suppressed: None,
             matched,
+            statement: (line, end_line),
         }
+    }
+
+    /// Widens the statement lines to the byte range of the enclosing statement.
+    pub fn with_statement(mut self, file: &SourceFile, span: Option<(usize, usize)>) -> Finding {
+        if let Some((start, end)) = span {
+            let first = file.line_col(start).0;
+            let last = file.line_col(end.saturating_sub(1).max(start)).0;
+            self.statement = (first.min(self.line), last.max(self.end_line));
+        }
+        self
     }
 
     fn sort_key(&self) -> (&str, usize, usize, &str, usize, usize, &str) {

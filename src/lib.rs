@@ -3,9 +3,12 @@
 //! Data flows one way: walk -> parse -> facts -> rules -> findings -> filter -> report.
 //! See ARCHITECTURE.md for the map.
 
+pub mod baseline;
 pub mod cache;
 pub mod checks;
 pub mod cli;
+pub mod config;
+pub mod diff;
 pub mod engine;
 pub mod facts;
 pub mod filter;
@@ -16,4 +19,6 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod sql;
+pub mod statement;
+pub mod suppress;
 pub mod walk;

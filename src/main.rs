@@ -1,11 +1,18 @@
 use clap::Parser;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use strata::cli::{Cli, Command, FailOn, ListFormat, ScanArgs, SeverityArg};
+use strata::baseline::Baseline;
+use strata::cli::{
+    BaselineArgs, Cli, Command, FailOn, Format, ListFormat, ScanArgs, SelectionArgs, SeverityArg,
+};
+use strata::config::{self, Config};
+use strata::diff::ChangedLines;
+use strata::lang::Lang;
 use strata::rules::{Layer, Registry, RuleError, RuleSet, Severity};
-use strata::scan::{self, ScanOptions};
+use strata::scan::{self, ScanError, ScanOptions, ScanResult};
 use strata::walk::WalkOptions;
-use strata::{filter, report};
+use strata::{filter, report, suppress};
 
 const EXIT_CLEAN: u8 = 0;
 const EXIT_FINDINGS: u8 = 1;
@@ -15,7 +22,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
-        Command::Rules(args) => load_rules(&args.rules_dirs).and_then(|reg| {
+        Command::Baseline(args) => run_baseline(args),
+        Command::Init { path } => run_init(&path),
+        Command::Rules(args) => load_rules_with_config(&args.rules_dirs).and_then(|reg| {
             let layer = match args.layer.as_deref() {
                 Some(l) => Some(Layer::from_id(l).ok_or_else(|| {
                     format!(
@@ -28,16 +37,18 @@ fn main() -> ExitCode {
             let out = report::rules::list(&reg, layer, args.format == ListFormat::Json);
             print_out(&out).map(|_| EXIT_CLEAN)
         }),
-        Command::Explain { id, rules_dirs } => load_rules(&rules_dirs).and_then(|reg| {
-            let rule = reg
-                .get(&id)
-                .ok_or_else(|| format!("unknown rule id `{id}` (see `strata rules`)"))?;
-            print_out(&report::rules::explain(
-                rule,
-                std::io::stdout().is_terminal(),
-            ))
-            .map(|_| EXIT_CLEAN)
-        }),
+        Command::Explain { id, rules_dirs } => {
+            load_rules_with_config(&rules_dirs).and_then(|reg| {
+                let rule = reg
+                    .get(&id)
+                    .ok_or_else(|| format!("unknown rule id `{id}` (see `strata rules`)"))?;
+                print_out(&report::rules::explain(
+                    rule,
+                    std::io::stdout().is_terminal(),
+                ))
+                .map(|_| EXIT_CLEAN)
+            })
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -57,7 +68,7 @@ fn print_out(s: &str) -> Result<(), String> {
     }
 }
 
-fn load_rules(dirs: &[std::path::PathBuf]) -> Result<Registry, String> {
+fn load_rules(dirs: &[PathBuf]) -> Result<Registry, String> {
     let mut reg = Registry::builtin().map_err(rule_error)?;
     for d in dirs {
         reg.load_dir(d).map_err(rule_error)?;
@@ -65,10 +76,32 @@ fn load_rules(dirs: &[std::path::PathBuf]) -> Result<Registry, String> {
     Ok(reg)
 }
 
-/// One line with file:line:col, then the code frame when there is one.
+/// For `rules` and `explain`: the builtin rules, the configuration's rule directories
+/// (found from the working directory) and `--rules`.
+fn load_rules_with_config(extra: &[PathBuf]) -> Result<Registry, String> {
+    let config = Config::discover(Path::new("."), None).map_err(config_error)?;
+    let mut dirs: Vec<PathBuf> = config
+        .rule_dirs()
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect();
+    dirs.extend(extra.iter().cloned());
+    load_rules(&dirs)
+}
+
 fn rule_error(err: Box<RuleError>) -> String {
-    let line = err.one_line();
-    if err.span.is_some() {
+    let has_span = err.span.is_some();
+    with_frame(err.one_line(), err.as_ref(), has_span)
+}
+
+fn config_error(err: Box<config::ConfigError>) -> String {
+    let has_span = err.span.is_some();
+    with_frame(err.one_line(), err.as_ref(), has_span)
+}
+
+/// One line with file:line:col, then the code frame when there is one.
+fn with_frame(line: String, diag: &dyn miette::Diagnostic, has_span: bool) -> String {
+    if has_span {
         let mut frame = String::new();
         let handler =
             miette::GraphicalReportHandler::new_themed(if std::io::stderr().is_terminal() {
@@ -76,7 +109,7 @@ fn rule_error(err: Box<RuleError>) -> String {
             } else {
                 miette::GraphicalTheme::unicode_nocolor()
             });
-        if handler.render_report(&mut frame, err.as_ref()).is_ok() {
+        if handler.render_report(&mut frame, diag).is_ok() {
             return format!("{line}\n{frame}");
         }
     }
@@ -92,55 +125,319 @@ fn severity(s: SeverityArg) -> Severity {
     }
 }
 
-fn run_scan(args: ScanArgs) -> Result<u8, String> {
-    let registry = load_rules(&args.rules_dirs)?;
-    let selected = filter::select_rules(&registry, &args.select, &args.ignore)?;
-    let set = RuleSet::new(selected)?;
-    if let Some(jobs) = args.jobs {
+/// The configuration and the rules with it applied (extra rule directories, severity
+/// overrides), checked against each other.
+fn prepare(sel: &SelectionArgs, start: &Path) -> Result<(Config, Registry), String> {
+    let config = if sel.no_config {
+        Config::none()
+    } else {
+        Config::discover(start, sel.config.as_deref()).map_err(config_error)?
+    };
+    let mut dirs = Vec::new();
+    for dir in config.rule_dirs() {
+        // A missing directory is reported with its position by `validate` below.
+        if dir.is_dir() {
+            dirs.push(dir);
+        }
+    }
+    dirs.extend(sel.rules_dirs.iter().cloned());
+    let mut registry = load_rules(&dirs)?;
+    config.validate(&registry).map_err(config_error)?;
+    for (id, sev) in config.severity_overrides() {
+        if let Some(rule) = registry
+            .rules
+            .iter_mut()
+            .find(|r| r.id.eq_ignore_ascii_case(&id))
+        {
+            rule.severity = sev;
+        }
+    }
+    Ok((config, registry))
+}
+
+fn selected_rules<'r>(
+    sel: &SelectionArgs,
+    config: &Config,
+    registry: &'r Registry,
+) -> Result<RuleSet<'r>, String> {
+    let select = if sel.select.is_empty() {
+        config.select()
+    } else {
+        sel.select.clone()
+    };
+    let mut ignore = config.ignore();
+    ignore.extend(sel.ignore.iter().cloned());
+    let rules = filter::select_rules_in(registry, &select, &ignore, &config.layers())?;
+    RuleSet::new(rules)
+}
+
+/// Where configuration discovery and `--diff` start: the stdin name's place, or the first
+/// path.
+fn start_path(sel: &SelectionArgs, stdin_name: Option<&str>) -> PathBuf {
+    match stdin_name {
+        Some(n) => PathBuf::from(n),
+        None => sel
+            .paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(".")),
+    }
+}
+
+/// Walks and analyses (or reads stdin), before any filtering.
+fn collect(
+    sel: &SelectionArgs,
+    config: &Config,
+    set: &RuleSet<'_>,
+    stdin_name: Option<&str>,
+) -> Result<ScanResult, String> {
+    if let Some(jobs) = sel.jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
             .build_global()
             .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))?;
     }
-    let opts = ScanOptions {
-        paths: args.paths.clone(),
-        walk: WalkOptions {
-            excludes: args.exclude.clone(),
-            no_ignore: args.no_ignore,
-        },
-        max_file_size: args.max_file_size,
+    let excludes = sel.exclude.clone();
+    let config_exclude = config.exclude_matcher();
+    let cwd = std::env::current_dir()
+        .map(|c| c.canonicalize().unwrap_or(c))
+        .map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let config_excludes = |p: &Path| {
+        config_exclude
+            .as_ref()
+            .is_some_and(|x| x.is_excluded(p, &cwd))
     };
-    let mut result = scan::run(&opts, &set)?;
-    filter::min_severity(&mut result.findings, args.min_severity.map(severity));
+    let max_file_size = sel
+        .max_file_size
+        .or(config.file.max_file_size)
+        .unwrap_or(scan::DEFAULT_MAX_FILE_SIZE);
+    if let Some(name) = stdin_name {
+        let lang = Lang::from_path(Path::new(name)).ok_or_else(|| {
+            format!(
+                "--stdin-filename {name}: cannot tell the language from the name \
+                 (expected .py, .pyi, .rs, .sql or .github/workflows/*.yml)"
+            )
+        })?;
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        if excluded(name, &excludes)? || config_excludes(Path::new(name)) {
+            bytes.clear();
+        }
+        if bytes.len() as u64 > max_file_size {
+            let mut r = scan::run_text(name, lang, Vec::new(), set);
+            r.errors.push(ScanError {
+                path: name.to_string(),
+                kind: "skipped".into(),
+                line: None,
+                message: format!(
+                    "input is {} bytes, over the {max_file_size} byte limit (--max-file-size)",
+                    bytes.len()
+                ),
+            });
+            return Ok(r);
+        }
+        return Ok(scan::run_text(name, lang, bytes, set));
+    }
+    let opts = ScanOptions {
+        paths: sel.paths.clone(),
+        walk: WalkOptions {
+            excludes,
+            no_ignore: sel.no_ignore,
+        },
+        max_file_size,
+    };
+    scan::run_with(&opts, set, |c| !config_excludes(&c.abs))
+}
+
+/// `--exclude` for a stdin name, with the walker's gitignore-like globs.
+fn excluded(name: &str, globs: &[String]) -> Result<bool, String> {
+    let mut b = ignore::overrides::OverrideBuilder::new(".");
+    for g in globs {
+        b.add(&format!("!{g}"))
+            .map_err(|e| format!("invalid --exclude glob `{g}`: {e}"))?;
+    }
+    let o = b
+        .build()
+        .map_err(|e| format!("invalid --exclude glob: {e}"))?;
+    Ok(o.matched(name, false).is_ignore())
+}
+
+/// Per-file ignores and inline suppressions. Returns how many suppression problems were
+/// found that `--report-unused-suppressions` fails on; they are added to `errors`.
+fn apply_suppressions(
+    result: &mut ScanResult,
+    config: &Config,
+    registry: &Registry,
+    set: &RuleSet<'_>,
+    report_unused: bool,
+) -> usize {
+    filter::per_file_ignores(
+        &mut result.findings,
+        &config.per_file_ignores(),
+        &config.dir,
+        &config.source_name(),
+    );
+    let applied = suppress::apply(
+        &mut result.findings,
+        &result.directives,
+        |id| registry.get(id).is_some(),
+        |id| set.rules.iter().any(|r| r.id.eq_ignore_ascii_case(id)),
+    );
+    let mut counted = 0;
+    for p in applied.problems {
+        if p.unused && !report_unused {
+            continue;
+        }
+        counted += 1;
+        result.errors.push(ScanError {
+            path: p.path,
+            kind: "suppression".into(),
+            line: Some(p.line),
+            message: p.message,
+        });
+    }
+    result.errors.sort();
+    counted
+}
+
+fn run_scan(args: ScanArgs) -> Result<u8, String> {
+    let sel = &args.selection;
+    let stdin_name = args.stdin_filename.as_deref();
+    let start = start_path(sel, stdin_name);
+    let (config, registry) = prepare(sel, &start)?;
+    let set = selected_rules(sel, &config, &registry)?;
+    // Resolve git and the baseline before the scan: a typo there should not cost a scan.
+    let changed = match &args.diff {
+        Some(rev) => Some(ChangedLines::since(rev, &start)?),
+        None => None,
+    };
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::read(path)?),
+        None => None,
+    };
+
+    let mut result = collect(sel, &config, &set, stdin_name)?;
+    let problems = apply_suppressions(
+        &mut result,
+        &config,
+        &registry,
+        &set,
+        args.report_unused_suppressions,
+    );
+    let suppressed = result
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_some())
+        .count();
+    if !args.show_suppressed {
+        result.findings.retain(|f| f.suppressed.is_none());
+    }
+    let in_baseline = baseline.as_ref().map(|b| b.filter(&mut result.findings));
+    let outside_diff = changed.as_ref().map(|c| {
+        let before = result.findings.len();
+        result
+            .findings
+            .retain(|f| c.touches(&f.path, f.line, f.end_line.max(f.line)));
+        before - result.findings.len()
+    });
+    let min = args.min_severity.map(severity).or(config.file.min_severity);
+    filter::min_severity(&mut result.findings, min);
+
+    let reported: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .cloned()
+        .collect();
     let duration = result.summary.duration_ms;
     result.summary = scan::summarise(
-        &result.findings,
+        &reported,
         result.summary.files_scanned,
         result.summary.files_skipped,
         result.summary.files_by_language.clone(),
         set.rules.len(),
     );
+    result.summary.suppressed = suppressed;
+    result.summary.in_baseline = in_baseline;
+    result.summary.outside_diff = outside_diff;
     result.summary.duration_ms = if args.no_timing { None } else { duration };
 
-    let color = args.output.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let rendered = report::render(args.format, &result, &set, color);
+    let opts = report::RenderOptions {
+        color: args.output.is_none()
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none(),
+        link_base: args.link_base.clone(),
+    };
+    let rendered = report::render(args.format, &result, &set, &opts);
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
         None => print_out(&rendered)?,
     }
-    if !args.quiet && args.format != strata::cli::Format::Human && std::io::stderr().is_terminal() {
+    if !args.quiet && args.format != Format::Human && std::io::stderr().is_terminal() {
         eprintln!("{}", report::human::summary_line(&result));
     }
-    let threshold = match args.fail_on {
+    let threshold = match args.fail_on.or(config.file.fail_on).unwrap_or(FailOn::Low) {
         FailOn::Never => None,
         FailOn::Low => Some(Severity::Low),
         FailOn::Medium => Some(Severity::Medium),
         FailOn::High => Some(Severity::High),
         FailOn::Critical => Some(Severity::Critical),
     };
-    let failing = threshold.is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
+    let failing = threshold.is_some_and(|t| {
+        reported.iter().any(|f| f.severity >= t)
+            || (args.report_unused_suppressions && problems > 0)
+    });
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+fn run_baseline(args: BaselineArgs) -> Result<u8, String> {
+    let sel = &args.selection;
+    let start = start_path(sel, None);
+    let (config, registry) = prepare(sel, &start)?;
+    let set = selected_rules(sel, &config, &registry)?;
+    let mut result = collect(sel, &config, &set, None)?;
+    apply_suppressions(&mut result, &config, &registry, &set, false);
+    for e in result.errors.iter().filter(|e| e.kind == "suppression") {
+        eprintln!(
+            "strata: warning: {}:{}: {}",
+            e.path,
+            e.line.unwrap_or(0),
+            e.message
+        );
+    }
+    result.findings.retain(|f| f.suppressed.is_none());
+    let baseline = Baseline::from_findings(&result.findings);
+    std::fs::write(&args.output, baseline.to_json())
+        .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+    eprintln!(
+        "strata: recorded {} finding{} in {}",
+        result.findings.len(),
+        if result.findings.len() == 1 { "" } else { "s" },
+        args.output.display()
+    );
+    Ok(EXIT_CLEAN)
+}
+
+fn run_init(path: &Path) -> Result<u8, String> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("{} already exists; not overwriting it", path.display())
+            } else {
+                format!("cannot create {}: {e}", path.display())
+            }
+        })?;
+    file.write_all(config::STARTER.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!(
+        "strata: wrote {} (every key commented out; see docs/ci.md)",
+        path.display()
+    );
+    Ok(EXIT_CLEAN)
 }

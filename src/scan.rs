@@ -6,6 +6,7 @@ use crate::finding::{self, Finding};
 use crate::lang::Lang;
 use crate::rules::{Layer, RuleSet, Severity};
 use crate::source::{ReadOutcome, SourceFile};
+use crate::suppress::{self, Directive};
 use crate::walk::{self, Candidate, WalkOptions};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -42,6 +43,14 @@ pub struct Summary {
     pub findings: usize,
     pub by_layer: BTreeMap<&'static str, usize>,
     pub by_severity: BTreeMap<&'static str, usize>,
+    /// Findings not reported because a suppression comment or `per-file-ignores` covers them.
+    pub suppressed: usize,
+    /// With `--baseline`: findings not reported because the baseline has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_baseline: Option<usize>,
+    /// With `--diff`: findings not reported because no line of theirs changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_diff: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
@@ -53,18 +62,33 @@ pub struct ScanResult {
     pub summary: Summary,
     /// Source of the files with findings, for code frames.
     pub sources: BTreeMap<String, String>,
+    /// Suppression comments of every scanned file that has any, by path.
+    pub directives: BTreeMap<String, Vec<Directive>>,
 }
 
 struct FileResult {
+    rel: String,
     lang: Lang,
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
+    directives: Vec<Directive>,
     scanned: bool,
 }
 
 pub fn run(opts: &ScanOptions, rules: &RuleSet<'_>) -> Result<ScanResult, String> {
+    run_with(opts, rules, |_| true)
+}
+
+/// Like [`run`], scanning only the walked files `keep` accepts (the configuration's
+/// `exclude`, which is anchored at the configuration file rather than at each path).
+pub fn run_with(
+    opts: &ScanOptions,
+    rules: &RuleSet<'_>,
+    keep: impl Fn(&Candidate) -> bool,
+) -> Result<ScanResult, String> {
     let started = Instant::now();
-    let (candidates, walk_errors) = walk::walk(&opts.paths, &opts.walk)?;
+    let (mut candidates, walk_errors) = walk::walk(&opts.paths, &opts.walk)?;
+    candidates.retain(|c| keep(c));
     let results: Vec<FileResult> = candidates
         .par_iter()
         .map(|c| scan_file(c, opts.max_file_size, rules))
@@ -83,12 +107,16 @@ pub fn run(opts: &ScanOptions, rules: &RuleSet<'_>) -> Result<ScanResult, String
     let mut by_lang: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut scanned = 0;
     let mut skipped = 0;
+    let mut directives = BTreeMap::new();
     for r in results {
         if r.scanned {
             scanned += 1;
             *by_lang.entry(r.lang.name()).or_insert(0) += 1;
         } else {
             skipped += 1;
+        }
+        if !r.directives.is_empty() {
+            directives.insert(r.rel, r.directives);
         }
         findings.extend(r.findings);
         errors.extend(r.errors);
@@ -112,6 +140,7 @@ pub fn run(opts: &ScanOptions, rules: &RuleSet<'_>) -> Result<ScanResult, String
         errors,
         summary,
         sources,
+        directives,
     })
 }
 
@@ -119,20 +148,65 @@ pub fn run(opts: &ScanOptions, rules: &RuleSet<'_>) -> Result<ScanResult, String
 pub fn scan_text(rel: &str, lang: Lang, text: String, rules: &RuleSet<'_>) -> Vec<Finding> {
     let file = SourceFile::new(rel.to_string(), lang, text);
     let outcome = engine::analyze(&file, rules);
-    let mut findings: Vec<Finding> = outcome
-        .findings
-        .iter()
-        .map(|raw| Finding::new(raw, rules.rules[raw.rule], &file))
-        .collect();
+    let mut findings = to_findings(&outcome, rules, &file);
     finding::finalise(&mut findings);
     findings
 }
 
+/// A whole scan of one in-memory file (`--stdin-filename`), shaped like [`run`]'s result.
+pub fn run_text(rel: &str, lang: Lang, bytes: Vec<u8>, rules: &RuleSet<'_>) -> ScanResult {
+    let started = Instant::now();
+    let mut errors = Vec::new();
+    let mut findings = Vec::new();
+    let mut directives = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    let mut by_lang = BTreeMap::new();
+    match SourceFile::decode(rel.to_string(), lang, bytes) {
+        ReadOutcome::Ok(file) => {
+            *by_lang.entry(lang.name()).or_insert(0) += 1;
+            let outcome = engine::analyze(&file, rules);
+            if let Some(line) = outcome.syntax_error_line {
+                errors.push(ScanError {
+                    path: rel.to_string(),
+                    kind: "syntax".into(),
+                    line: Some(line),
+                    message: "syntax error; the rest of the file was still analysed".into(),
+                });
+            }
+            findings = to_findings(&outcome, rules, &file);
+            finding::finalise(&mut findings);
+            let found = suppress::directives(&file.text, lang);
+            if !found.is_empty() {
+                directives.insert(rel.to_string(), found);
+            }
+            sources.insert(rel.to_string(), file.text);
+        }
+        ReadOutcome::Skipped(reason) => errors.push(ScanError {
+            path: rel.to_string(),
+            kind: "skipped".into(),
+            line: None,
+            message: reason,
+        }),
+    }
+    let scanned = by_lang.values().sum();
+    let mut summary = summarise(&findings, scanned, 1 - scanned, by_lang, rules.rules.len());
+    summary.duration_ms = Some(started.elapsed().as_millis() as u64);
+    ScanResult {
+        findings,
+        errors,
+        summary,
+        sources,
+        directives,
+    }
+}
+
 fn scan_file(c: &Candidate, max_size: u64, rules: &RuleSet<'_>) -> FileResult {
     let mut result = FileResult {
+        rel: c.rel.clone(),
         lang: c.lang,
         findings: Vec::new(),
         errors: Vec::new(),
+        directives: Vec::new(),
         scanned: false,
     };
     let err = |kind: &str, line: Option<usize>, message: String| ScanError {
@@ -177,12 +251,25 @@ fn scan_file(c: &Candidate, max_size: u64, rules: &RuleSet<'_>) -> FileResult {
             "syntax error; the rest of the file was still analysed".into(),
         ));
     }
-    result.findings = outcome
+    result.findings = to_findings(&outcome, rules, &file);
+    result.directives = suppress::directives(&file.text, file.lang);
+    result
+}
+
+fn to_findings(
+    outcome: &engine::FileOutcome,
+    rules: &RuleSet<'_>,
+    file: &SourceFile,
+) -> Vec<Finding> {
+    outcome
         .findings
         .iter()
-        .map(|raw| Finding::new(raw, rules.rules[raw.rule], &file))
-        .collect();
-    result
+        .enumerate()
+        .map(|(i, raw)| {
+            Finding::new(raw, rules.rules[raw.rule], file)
+                .with_statement(file, outcome.statements.get(i).copied().flatten())
+        })
+        .collect()
 }
 
 /// Counts for the summary; called again after filtering so it describes what is reported.
@@ -209,6 +296,9 @@ pub fn summarise(
         findings: findings.len(),
         by_layer,
         by_severity,
+        suppressed: 0,
+        in_baseline: None,
+        outside_diff: None,
         duration_ms: None,
     }
 }

@@ -66,7 +66,7 @@ pub fn render(result: &ScanResult, rules: &RuleSet<'_>, color: bool) -> String {
         let in_layer: Vec<&Finding> = result
             .findings
             .iter()
-            .filter(|f| f.layer == layer)
+            .filter(|f| f.layer == layer && f.suppressed.is_none())
             .collect();
         if in_layer.is_empty() {
             let _ = writeln!(out, "{:<15} {}", layer.id(), p.dim("no findings"));
@@ -102,14 +102,33 @@ fn plural(n: usize) -> &'static str {
 
 pub fn summary_line(result: &ScanResult) -> String {
     let s = &result.summary;
-    let files_with: std::collections::BTreeSet<&str> =
-        result.findings.iter().map(|f| f.path.as_str()).collect();
+    let files_with: std::collections::BTreeSet<&str> = result
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| f.path.as_str())
+        .collect();
     let time = s
         .duration_ms
         .map(|ms| format!(" in {:.2}s", ms as f64 / 1000.0))
         .unwrap_or_default();
+    let mut hidden = Vec::new();
+    if s.suppressed > 0 {
+        hidden.push(format!("{} suppressed", s.suppressed));
+    }
+    if let Some(n) = s.in_baseline.filter(|&n| n > 0) {
+        hidden.push(format!("{n} in the baseline"));
+    }
+    if let Some(n) = s.outside_diff.filter(|&n| n > 0) {
+        hidden.push(format!("{n} outside the diff"));
+    }
+    let hidden = if hidden.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", hidden.join(", "))
+    };
     format!(
-        "{} finding{} in {} file{}; {} file{} scanned{time}, {} rules",
+        "{} finding{}{hidden} in {} file{}; {} file{} scanned{time}, {} rules",
         s.findings,
         plural(s.findings),
         files_with.len(),
@@ -193,6 +212,19 @@ fn frame(out: &mut String, f: &Finding, source: Option<&str>, rules: &RuleSet<'_
             "  {} {}",
             p.dim("= help:"),
             first_sentence(&rule.docs.fix)
+        );
+    }
+    if let Some(sup) = &f.suppressed {
+        let at = sup
+            .line
+            .map(|l| format!(" at line {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {}{at}: {}",
+            p.dim("= suppressed:"),
+            sup.kind,
+            sup.reason.as_deref().unwrap_or("no reason given")
         );
     }
     let _ = writeln!(out, "  {} strata explain {}\n", p.dim("= docs:"), f.rule);
