@@ -6,6 +6,7 @@
 //! The cache is one JSON file under `.strata-cache/`; it is discarded whole when the rule
 //! set or the strata binary changes. Any problem reading or writing it only disables it.
 
+use crate::engine::FileOutcome;
 use crate::finding::{RawFinding, RawStep};
 use crate::rules::RuleSet;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ pub struct Entry {
     pub hash: String,
     pub syntax_error_line: Option<usize>,
     pub findings: Vec<CachedFinding>,
+    #[serde(default)]
+    pub statements: Vec<Option<(usize, usize)>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,13 +106,8 @@ impl Cache {
         }
     }
 
-    /// Cached results of a file whose content hash is `hash`, as raw findings of `rules`.
-    pub fn get(
-        &self,
-        path: &str,
-        hash: &str,
-        rules: &RuleSet<'_>,
-    ) -> Option<(Vec<RawFinding>, Option<usize>)> {
+    /// Cached outcome of a file whose content hash is `hash`, with rule indices of `rules`.
+    pub fn get(&self, path: &str, hash: &str, rules: &RuleSet<'_>) -> Option<FileOutcome> {
         let entry = self.old.get(path).filter(|e| e.hash == hash)?;
         let mut findings = Vec::with_capacity(entry.findings.len());
         for f in &entry.findings {
@@ -131,21 +129,20 @@ impl Cache {
             });
         }
         self.remember(path, entry.clone());
-        Some((findings, entry.syntax_error_line))
+        Some(FileOutcome {
+            findings,
+            parsed: false,
+            syntax_error_line: entry.syntax_error_line,
+            statements: entry.statements.clone(),
+        })
     }
 
-    pub fn put(
-        &self,
-        path: &str,
-        hash: String,
-        findings: &[RawFinding],
-        syntax_error_line: Option<usize>,
-        rules: &RuleSet<'_>,
-    ) {
+    pub fn put(&self, path: &str, hash: String, outcome: &FileOutcome, rules: &RuleSet<'_>) {
         let entry = Entry {
             hash,
-            syntax_error_line,
-            findings: findings
+            syntax_error_line: outcome.syntax_error_line,
+            findings: outcome
+                .findings
                 .iter()
                 .map(|f| CachedFinding {
                     rule: rules.rules[f.rule].id.clone(),
@@ -159,6 +156,7 @@ impl Cache {
                         .collect(),
                 })
                 .collect(),
+            statements: outcome.statements.clone(),
         };
         self.remember(path, entry);
     }

@@ -115,6 +115,10 @@ pub struct SelectionArgs {
     /// Files larger than this many bytes are skipped (default: 2 MiB).
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// Do not read or write the result cache (`.strata-cache/` in the working directory),
+    /// which lets a repeated run re-analyse only the files that changed.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -247,6 +247,7 @@ fn collect(
             no_ignore: sel.no_ignore,
         },
         max_file_size,
+        cache_dir: (!sel.no_cache).then(|| std::path::PathBuf::from(".strata-cache")),
     };
     scan::run_with(&opts, set, |c| !config_excludes(&c.abs))
 }

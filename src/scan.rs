@@ -1,6 +1,7 @@
 //! A whole scan: walk, read, analyse in parallel, then collect findings into their
 //! canonical order. The result is the same whatever the thread count.
 
+use crate::cache::{content_hash, Cache};
 use crate::engine;
 use crate::finding::{self, Finding};
 use crate::lang::Lang;
@@ -21,6 +22,8 @@ pub struct ScanOptions {
     pub paths: Vec<PathBuf>,
     pub walk: WalkOptions,
     pub max_file_size: u64,
+    /// Directory of the per-file result cache; `None` disables it.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A file strata could not read or analyse fully. Never fatal.
@@ -89,10 +92,14 @@ pub fn run_with(
     let started = Instant::now();
     let (mut candidates, walk_errors) = walk::walk(&opts.paths, &opts.walk)?;
     candidates.retain(|c| keep(c));
+    let cache = opts.cache_dir.as_deref().map(|d| Cache::open(d, rules));
     let results: Vec<FileResult> = candidates
         .par_iter()
-        .map(|c| scan_file(c, opts.max_file_size, rules))
+        .map(|c| scan_file(c, opts.max_file_size, rules, cache.as_ref()))
         .collect();
+    if let Some(cache) = cache {
+        cache.save();
+    }
 
     let mut findings = Vec::new();
     let mut errors: Vec<ScanError> = walk_errors
@@ -200,7 +207,12 @@ pub fn run_text(rel: &str, lang: Lang, bytes: Vec<u8>, rules: &RuleSet<'_>) -> S
     }
 }
 
-fn scan_file(c: &Candidate, max_size: u64, rules: &RuleSet<'_>) -> FileResult {
+fn scan_file(
+    c: &Candidate,
+    max_size: u64,
+    rules: &RuleSet<'_>,
+    cache: Option<&Cache>,
+) -> FileResult {
     let mut result = FileResult {
         rel: c.rel.clone(),
         lang: c.lang,
@@ -235,6 +247,7 @@ fn scan_file(c: &Candidate, max_size: u64, rules: &RuleSet<'_>) -> FileResult {
             return result;
         }
     };
+    let hash = cache.map(|_| content_hash(&bytes));
     let file = match SourceFile::decode(c.rel.clone(), c.lang, bytes) {
         ReadOutcome::Ok(f) => f,
         ReadOutcome::Skipped(reason) => {
@@ -243,7 +256,20 @@ fn scan_file(c: &Candidate, max_size: u64, rules: &RuleSet<'_>) -> FileResult {
         }
     };
     result.scanned = true;
-    let outcome = engine::analyze(&file, rules);
+    let cached = match (cache, &hash) {
+        (Some(cache), Some(h)) => cache.get(&c.rel, h, rules),
+        _ => None,
+    };
+    let outcome = match cached {
+        Some(o) => o,
+        None => {
+            let o = engine::analyze(&file, rules);
+            if let (Some(cache), Some(h)) = (cache, hash) {
+                cache.put(&c.rel, h, &o, rules);
+            }
+            o
+        }
+    };
     if let Some(line) = outcome.syntax_error_line {
         result.errors.push(err(
             "syntax",

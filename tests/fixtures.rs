@@ -63,6 +63,7 @@ fn fixtures_match_their_annotations() {
             no_ignore: true,
         },
         max_file_size: scan::DEFAULT_MAX_FILE_SIZE,
+        cache_dir: None,
     };
     let result = scan::run(&opts, &set).expect("scan runs");
 

@@ -146,3 +146,40 @@ fn jsonl_has_one_finding_per_line() {
         .collect();
     assert_eq!(&Value::Array(lines), &doc["findings"]);
 }
+
+#[test]
+fn cached_runs_match_fresh_runs_and_see_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = dir.path().join("m.sql");
+    std::fs::write(&sql, "DELETE FROM sessions;\n").unwrap();
+    let scan = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .current_dir(dir.path())
+            .args(["scan", ".", "-f", "json", "--no-timing"])
+            .output()
+            .expect("strata runs");
+        out.stdout
+    };
+    let fresh = scan();
+    assert!(dir.path().join(".strata-cache").is_dir(), "cache written");
+    let cached = scan();
+    assert_eq!(fresh, cached, "a cached run reports what a fresh one does");
+    let doc: Value = serde_json::from_slice(&cached).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
+
+    std::fs::write(&sql, "DELETE FROM sessions WHERE expired;\n").unwrap();
+    let edited: Value = serde_json::from_slice(&scan()).unwrap();
+    assert_eq!(
+        edited["findings"].as_array().unwrap().len(),
+        0,
+        "edit re-analysed"
+    );
+
+    let no_cache = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(dir.path())
+        .args(["scan", ".", "-f", "json", "--no-timing", "--no-cache"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(serde_json::from_slice::<Value>(&no_cache).unwrap(), edited);
+}
