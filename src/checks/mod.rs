@@ -5,8 +5,12 @@ use crate::facts::Facts;
 use crate::source::SourceFile;
 use tree_sitter::Tree;
 
+mod api;
+mod auth;
 pub mod embedded_sql;
+mod integrity;
 mod migrations;
+mod py;
 mod sql_writes;
 mod workflow;
 
@@ -45,6 +49,22 @@ impl Hit {
 pub type CheckFn = fn(&FileContext<'_>, &mut Vec<Hit>);
 
 const CHECKS: &[(&str, CheckFn)] = &[
+    (
+        "unbounded-pagination-parameter",
+        api::unbounded_pagination_parameter,
+    ),
+    (
+        "unclamped-request-pagination",
+        api::unclamped_request_pagination,
+    ),
+    ("id-path-param-typed-str", api::id_path_param_typed_str),
+    ("route-missing-auth", auth::route_missing_auth),
+    ("admin-route-without-auth", auth::admin_route_without_auth),
+    (
+        "insert-without-conflict-handling",
+        integrity::insert_without_conflict_handling,
+    ),
+    ("query-in-loop", integrity::query_in_loop),
     ("sql-write-without-where", sql_writes::write_without_where),
     (
         "sql-index-without-concurrently",

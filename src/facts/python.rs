@@ -3,7 +3,7 @@
 
 use super::Scope;
 use regex::Regex;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 use tree_sitter::{Node, Tree};
 
@@ -18,6 +18,31 @@ pub struct PyFacts {
     /// Module-level `X = APIRouter(...)`/`FastAPI(...)`/`Blueprint(...)`/`Flask(...)`.
     pub routers: HashMap<String, Router>,
     pub routes: Vec<Route>,
+    /// Module-level names bound to an auth dependency, with the dependency:
+    /// `CurrentUser = Annotated[User, Depends(get_current_user)]` -> `get_current_user`.
+    pub auth_aliases: BTreeMap<String, String>,
+    /// Module-level functions that take an auth dependency themselves, so that
+    /// `Depends(get_owned_item)` counts as auth when `get_owned_item` depends on the user.
+    pub auth_providers: BTreeSet<String>,
+}
+
+/// What the module-level pass sees that can only be resolved once all functions are known.
+#[derive(Debug, Default)]
+struct ModuleScratch {
+    /// `X = <expr containing Depends/Security>`, resolved into `auth_aliases`.
+    dependency_aliases: Vec<(String, String)>,
+    /// Calls on a router variable that change its auth: `app.add_middleware(..)`,
+    /// `app.include_router(r, dependencies=..)`, `bp.before_request(f)`.
+    router_calls: Vec<RouterCall>,
+}
+
+#[derive(Debug, Clone)]
+struct RouterCall {
+    receiver: String,
+    method: String,
+    /// Text of the first positional argument and of the whole argument list.
+    first_arg: String,
+    args: String,
 }
 
 #[derive(Debug, Clone)]
@@ -72,8 +97,11 @@ impl Framework {
 pub struct Router {
     pub framework: Framework,
     pub prefix: String,
-    /// Auth dependency declared on the router itself (`dependencies=[Depends(auth)]`).
+    /// Auth declared for every route of the router: `dependencies=[Depends(auth)]` on the
+    /// router, auth middleware, a `before_request` hook that checks the login.
     pub auth: Option<String>,
+    /// Text of the router's `dependencies=` argument, if any.
+    pub dependencies: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,9 +115,65 @@ pub struct Route {
     pub function: usize,
     pub decorator_start: usize,
     pub decorator_end: usize,
-    /// How the route is authenticated, if it is: a dependency, decorator or router-level auth.
+    /// How the route declares auth, if it does: a dependency, decorator or router-level auth.
     pub auth: Option<String>,
+    /// An auth check written in the handler body (a 401/403 answer, a token check, a
+    /// redirect to the login page): weaker evidence than a declaration.
+    pub body_auth: Option<String>,
+    /// A Flask auth decorator written *above* the route decorator: Flask registers the
+    /// function before that decorator wraps it, so the route is not protected by it.
+    pub misplaced_auth: Option<String>,
     pub rate_limit: Option<String>,
+}
+
+impl Route {
+    /// `GET, POST /items/{item_id}`.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.methods.join(", "), self.path)
+    }
+
+    /// Parameter names in the path: `{item_id}` (FastAPI), `<int:item_id>` (Flask).
+    pub fn path_params(&self) -> Vec<PathParam> {
+        path_params(&self.path)
+    }
+
+    /// Declared auth or an auth check in the body.
+    pub fn has_auth(&self) -> bool {
+        self.auth.is_some() || self.body_auth.is_some()
+    }
+
+    /// True when the route only reads (GET/HEAD/OPTIONS).
+    pub fn is_read_only(&self) -> bool {
+        self.methods
+            .iter()
+            .all(|m| matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathParam {
+    pub name: String,
+    /// Starlette/Flask converter (`int`, `path`, `uuid`), if the template names one.
+    pub converter: Option<String>,
+}
+
+pub fn path_params(path: &str) -> Vec<PathParam> {
+    static P: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\{\s*([A-Za-z_]\w*)\s*(?::\s*(\w+))?\s*\}|<\s*(?:(\w+)(?:\([^)]*\))?\s*:\s*)?([A-Za-z_]\w*)\s*>")
+            .expect("static regex")
+    });
+    P.captures_iter(path)
+        .map(|c| match c.get(1) {
+            Some(name) => PathParam {
+                name: name.as_str().to_string(),
+                converter: c.get(2).map(|m| m.as_str().to_string()),
+            },
+            None => PathParam {
+                name: c.get(4).map_or("", |m| m.as_str()).to_string(),
+                converter: c.get(3).map(|m| m.as_str().to_string()),
+            },
+        })
+        .collect()
 }
 
 static AUTH_DEP: LazyLock<Regex> = LazyLock::new(|| {
@@ -101,7 +185,48 @@ static NOT_AUTH_DEP: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static AUTH_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(login_required|auth|permission|roles?_(required|accepted)|jwt_required|token_required|admin_required|requires?_|protected|verify|signed_in)")
+    Regex::new(r"(?ix)(
+        login_required | logged_in | signed_in | auth | permission | protected | verify
+      | roles?_(required|accepted) | has_(role|permission|scope)s?
+      | (jwt|token|admin|staff|superuser|user|member|owner)s?_required
+      | (admins?|staff|superusers?|members?|owners?|users?|authed|login|verified)_only
+      | (^|\.)(requires?|ensure|check)_\w*(user|account|login|auth|admin|role|permission|scope|visibility|access|team|verified|token|key)
+      )")
+        .expect("static regex")
+});
+/// Route decorators themselves (a second `@bp.route` is not auth).
+fn is_route_decorator(callee: &str) -> bool {
+    callee
+        .rsplit_once('.')
+        .is_some_and(|(_, m)| FASTAPI_METHODS.contains(&m) || m == "route")
+}
+/// An auth check written in a handler or hook body: a 401/403 response, a token or
+/// signature verification, a redirect to the login page.
+static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+        \babort\(\s*40[13]\b
+        | \bstatus_code\s*=\s*40[13]\b
+        | \bHTTP_40[13]_
+        | \bHTTPException\(\s*40[13]\b
+        | \braise\s+(?:\w+\.)*(?:Unauthorized|Forbidden|PermissionDenied|NotAuthenticated)\w*\b
+        | \bverify_jwt_in_request\(
+        | \bcurrent_user\.is_(?:authenticated|admin|superuser|staff)\b
+        | \b(?:check|verify|validate|require|ensure|assert)_\w*(?:auth|token|signature|login|permission|admin|user|access|api_?key|jwt|session|role|scope|owner)\w*\(
+        | \b(?:authenticate|authorize)(?:_\w+)?\(
+        | \burl_for\(\s*["'][\w.]*login
+        | \bhmac\.compare_digest\(
+        "#,
+    )
+    .expect("static regex")
+});
+static AUTH_MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(auth|jwt|token|login|permission|api_?key|bearer|oidc|oauth)")
+        .expect("static regex")
+});
+/// Header/cookie parameters that carry credentials.
+static AUTH_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(authorization|x_?api_?key|api_?key|x_?token|x_?auth\w*|\w*_token|token|\w*signature\w*|session(_?id)?|x_?hub_\w+)$")
         .expect("static regex")
 });
 static RATE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
@@ -160,13 +285,15 @@ impl PyFacts {
     pub fn build(tree: &Tree, src: &str) -> PyFacts {
         let mut facts = PyFacts::default();
         let root = tree.root_node();
-        facts.collect_module_level(root, src);
+        // Imports first: router assignments are recognised by what their callee resolves to.
         facts.walk(root, src);
+        let mut scratch = ModuleScratch::default();
+        facts.collect_module_level(root, src, &mut scratch);
         facts
             .scopes
             .sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         facts.functions.sort_by_key(|f| f.start);
-        facts.collect_routes(src);
+        facts.collect_routes(src, &scratch);
         facts
     }
 
@@ -204,7 +331,7 @@ impl PyFacts {
         self.functions[..upto].iter().rev().find(|f| f.end >= byte)
     }
 
-    fn collect_module_level(&mut self, root: Node<'_>, src: &str) {
+    fn collect_module_level(&mut self, root: Node<'_>, src: &str, scratch: &mut ModuleScratch) {
         let mut cursor = root.walk();
         for child in root.named_children(&mut cursor) {
             let def = if child.kind() == "decorated_definition" {
@@ -220,8 +347,13 @@ impl PyFacts {
                 }
             }
             if child.kind() == "expression_statement" {
-                if let Some(assign) = child.named_child(0).filter(|n| n.kind() == "assignment") {
-                    self.collect_router(assign, src);
+                match child.named_child(0) {
+                    Some(assign) if assign.kind() == "assignment" => {
+                        self.collect_router(assign, src);
+                        collect_dependency_alias(assign, src, scratch);
+                    }
+                    Some(call) if call.kind() == "call" => collect_router_call(call, src, scratch),
+                    _ => {}
                 }
             }
         }
@@ -249,7 +381,7 @@ impl PyFacts {
         };
         let args = right.child_by_field_name("arguments");
         let mut prefix = String::new();
-        let mut auth = None;
+        let mut dependencies = None;
         if let Some(args) = args {
             let mut c = args.walk();
             for arg in args.named_children(&mut c) {
@@ -262,7 +394,9 @@ impl PyFacts {
                     (Some("prefix" | "url_prefix"), Some(v)) => {
                         prefix = string_value(v, src).unwrap_or_default()
                     }
-                    (Some("dependencies"), Some(v)) => auth = auth_in_dependencies(v, src),
+                    (Some("dependencies"), Some(v)) => {
+                        dependencies = Some(text(v, src).to_string())
+                    }
                     _ => {}
                 }
             }
@@ -272,7 +406,8 @@ impl PyFacts {
             Router {
                 framework,
                 prefix,
-                auth,
+                auth: None,
+                dependencies,
             },
         );
     }
@@ -421,15 +556,17 @@ impl PyFacts {
         });
     }
 
-    fn collect_routes(&mut self, src: &str) {
+    fn collect_routes(&mut self, src: &str, scratch: &ModuleScratch) {
         let fastapi = self.imports_package("fastapi");
         let flask = self.imports_package("flask");
         if !fastapi && !flask {
             return;
         }
+        self.resolve_auth_names(&scratch.dependency_aliases);
+        self.apply_router_calls(&scratch.router_calls, src);
         let mut routes = Vec::new();
         for (fi, func) in self.functions.iter().enumerate() {
-            for d in &func.decorators {
+            for (di, d) in func.decorators.iter().enumerate() {
                 let Some((router, method)) = d.callee.rsplit_once('.') else {
                     continue;
                 };
@@ -458,7 +595,10 @@ impl PyFacts {
                 };
                 let path = first_string_arg(&d.text).unwrap_or_default();
                 let prefix = known.map(|r| r.prefix.as_str()).unwrap_or("");
-                let auth = route_auth(framework, func, d, known, src);
+                let (auth, misplaced_auth) = self.route_auth(framework, func, di, known);
+                let body_auth = BODY_AUTH
+                    .find(src.get(func.body.0..func.body.1).unwrap_or(""))
+                    .map(|m| format!("check in body: {}", clip(m.as_str())));
                 let rate_limit = func
                     .decorators
                     .iter()
@@ -473,12 +613,247 @@ impl PyFacts {
                     decorator_start: d.start,
                     decorator_end: d.end,
                     auth,
+                    body_auth,
+                    misplaced_auth,
                     rate_limit,
                 });
             }
         }
         self.routes = routes;
     }
+
+    /// Fixed point over module-level aliases and functions: an alias is auth when its
+    /// `Depends(...)` names an auth dependency; a function is an auth provider when one of
+    /// its parameters is. Bounded: each round can only add names, and there are few.
+    fn resolve_auth_names(&mut self, dependency_aliases: &[(String, String)]) {
+        for _ in 0..8 {
+            let mut changed = false;
+            for (name, rhs) in dependency_aliases {
+                if self.auth_aliases.contains_key(name) {
+                    continue;
+                }
+                if let Some(dep) = self.auth_in_text(rhs) {
+                    self.auth_aliases.insert(name.clone(), dep);
+                    changed = true;
+                }
+            }
+            let mut found = Vec::new();
+            for f in &self.functions {
+                if f.class.is_some() || self.auth_providers.contains(&f.name) {
+                    continue;
+                }
+                if f.params.iter().any(|p| self.param_auth(p).is_some()) {
+                    found.push(f.name.clone());
+                }
+            }
+            changed |= !found.is_empty();
+            self.auth_providers.extend(found);
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Router-wide auth declared by module-level calls in this file.
+    fn apply_router_calls(&mut self, router_calls: &[RouterCall], src: &str) {
+        let mut updates: Vec<(String, String)> = Vec::new();
+        for call in router_calls {
+            let auth = match call.method.as_str() {
+                // app.include_router(router, dependencies=[Depends(auth)])
+                "include_router" if call.args.contains("dependencies") => {
+                    let deps = call.args.split_once("dependencies").map_or("", |(_, d)| d);
+                    self.auth_in_text(deps).map(|a| (call.first_arg.clone(), a))
+                }
+                // app.add_middleware(AuthenticationMiddleware, backend=...)
+                "add_middleware" if AUTH_MIDDLEWARE.is_match(&call.first_arg) => {
+                    Some((call.receiver.clone(), call.first_arg.clone()))
+                }
+                // bp.before_request(require_login)
+                "before_request" => self
+                    .functions
+                    .iter()
+                    .find(|f| f.class.is_none() && f.name == call.first_arg)
+                    .filter(|f| self.is_auth_hook(f, src))
+                    .map(|f| (call.receiver.clone(), format!("before_request: {}", f.name))),
+                _ => None,
+            };
+            updates.extend(auth);
+        }
+        // @bp.before_request / @app.middleware("http") functions that check auth.
+        for f in &self.functions {
+            for d in &f.decorators {
+                let Some((recv, method)) = d.callee.rsplit_once('.') else {
+                    continue;
+                };
+                if !self.routers.contains_key(recv) {
+                    continue;
+                }
+                if matches!(method, "before_request" | "middleware") && self.is_auth_hook(f, src) {
+                    updates.push((recv.to_string(), format!("{method}: {}", f.name)));
+                }
+            }
+        }
+        for (name, r) in &self.routers {
+            if let Some(a) = r.dependencies.as_deref().and_then(|d| self.auth_in_text(d)) {
+                updates.push((name.clone(), a));
+            }
+        }
+        for (router, auth) in updates {
+            if let Some(r) = self.routers.get_mut(&router) {
+                r.auth.get_or_insert(auth);
+            }
+        }
+    }
+
+    /// A `before_request`/middleware hook that authenticates: an auth decorator, an
+    /// auth-looking name, or an auth check in its body.
+    fn is_auth_hook(&self, f: &PyFunction, src: &str) -> bool {
+        f.decorators
+            .iter()
+            .any(|d| !is_route_decorator(&d.callee) && AUTH_DECORATOR.is_match(&d.callee))
+            || (AUTH_DEP.is_match(&f.name) && !NOT_AUTH_DEP.is_match(&f.name))
+            || BODY_AUTH.is_match(src.get(f.body.0..f.body.1).unwrap_or(""))
+    }
+
+    /// The auth dependency named in a piece of source text (`Depends(get_current_user)`,
+    /// any `Security(...)`, or an auth alias), if any.
+    fn auth_in_text(&self, s: &str) -> Option<String> {
+        if let Some(i) = s.find("Security(") {
+            return Some(clip(&s[i..]));
+        }
+        if let Some(dep) = dependency_names(s)
+            .into_iter()
+            .find(|d| self.is_auth_dep(d))
+        {
+            return Some(dep);
+        }
+        words(s)
+            .find(|w| self.auth_aliases.contains_key(*w))
+            .map(str::to_string)
+    }
+
+    fn is_auth_dep(&self, name: &str) -> bool {
+        let last = name.rsplit('.').next().unwrap_or(name);
+        self.auth_providers.contains(last) || is_auth_dependency(name)
+    }
+
+    /// How a handler parameter authenticates the request, if it does.
+    fn param_auth(&self, p: &Param) -> Option<String> {
+        for t in [&p.default, &p.annotation].into_iter().flatten() {
+            if let Some(a) = self.auth_in_text(t) {
+                return Some(a);
+            }
+        }
+        if let Some(ann) = &p.annotation {
+            // `user: CurrentUser` with the alias imported from a deps module.
+            if let Some(w) =
+                words(ann).find(|w| self.imports.contains_key(*w) && is_auth_alias_name(w))
+            {
+                return Some(w.to_string());
+            }
+        }
+        // `x_api_key: str = Header(...)`, `session_token: str = Cookie(None)`.
+        let carrier = [&p.default, &p.annotation]
+            .into_iter()
+            .flatten()
+            .any(|t| t.contains("Header(") || t.contains("Cookie("));
+        (carrier && AUTH_PARAM.is_match(&p.name)).then(|| p.name.clone())
+    }
+
+    /// The auth a route declares, and a misplaced Flask auth decorator if there is one.
+    fn route_auth(
+        &self,
+        framework: Framework,
+        func: &PyFunction,
+        route_decorator: usize,
+        router: Option<&Router>,
+    ) -> (Option<String>, Option<String>) {
+        if let Some(a) = router.and_then(|r| r.auth.clone()) {
+            return (Some(a), None);
+        }
+        match framework {
+            Framework::FastApi => {
+                let d = &func.decorators[route_decorator];
+                let from_decorator = d
+                    .text
+                    .split_once("dependencies")
+                    .and_then(|(_, deps)| self.auth_in_text(deps));
+                let auth =
+                    from_decorator.or_else(|| func.params.iter().find_map(|p| self.param_auth(p)));
+                (auth, None)
+            }
+            Framework::Flask => {
+                // Decorators apply bottom-up: only those below the route decorator wrap the
+                // function Flask registers.
+                let is_auth = |d: &Decorator| {
+                    !is_route_decorator(&d.callee) && AUTH_DECORATOR.is_match(&d.callee)
+                };
+                let below = func.decorators[route_decorator + 1..]
+                    .iter()
+                    .find(|d| is_auth(d))
+                    .map(|d| d.text.clone());
+                let above = func.decorators[..route_decorator]
+                    .iter()
+                    .find(|d| is_auth(d))
+                    .map(|d| d.text.clone());
+                match below {
+                    Some(a) => (Some(a), None),
+                    None => (None, above),
+                }
+            }
+        }
+    }
+}
+
+/// `CurrentUser = Annotated[User, Depends(get_current_user)]`, `auth = Depends(verify)`.
+fn collect_dependency_alias(assign: Node<'_>, src: &str, scratch: &mut ModuleScratch) {
+    let (Some(left), Some(right)) = (
+        assign.child_by_field_name("left"),
+        assign.child_by_field_name("right"),
+    ) else {
+        return;
+    };
+    let rhs = text(right, src);
+    if left.kind() == "identifier" && (rhs.contains("Depends(") || rhs.contains("Security(")) {
+        scratch
+            .dependency_aliases
+            .push((text(left, src).to_string(), rhs.to_string()));
+    }
+}
+
+/// Module-level `X.method(...)` calls that can give a router's routes auth.
+fn collect_router_call(call: Node<'_>, src: &str, scratch: &mut ModuleScratch) {
+    let Some(func) = call
+        .child_by_field_name("function")
+        .filter(|f| f.kind() == "attribute")
+    else {
+        return;
+    };
+    let (Some(obj), Some(attr)) = (
+        func.child_by_field_name("object"),
+        func.child_by_field_name("attribute"),
+    ) else {
+        return;
+    };
+    let method = text(attr, src);
+    if !matches!(
+        method,
+        "include_router" | "add_middleware" | "before_request" | "middleware"
+    ) {
+        return;
+    }
+    let args = call.child_by_field_name("arguments");
+    let first_arg = args
+        .and_then(|a| a.named_child(0))
+        .filter(|a| a.kind() != "keyword_argument")
+        .map(|a| text(a, src).to_string())
+        .unwrap_or_default();
+    scratch.router_calls.push(RouterCall {
+        receiver: text(obj, src).to_string(),
+        method: method.to_string(),
+        first_arg,
+        args: args.map(|a| text(a, src).to_string()).unwrap_or_default(),
+    });
 }
 
 fn param(p: Node<'_>, src: &str) -> Option<Param> {
@@ -511,57 +886,30 @@ fn param(p: Node<'_>, src: &str) -> Option<Param> {
     })
 }
 
-/// The auth a route has, described for the route table; `None` if it has none.
-fn route_auth(
-    framework: Framework,
-    func: &PyFunction,
-    route_decorator: &Decorator,
-    router: Option<&Router>,
-    src: &str,
-) -> Option<String> {
-    let _ = src;
-    if let Some(a) = router.and_then(|r| r.auth.clone()) {
-        return Some(a);
-    }
-    match framework {
-        Framework::FastApi => {
-            if let Some(dep) = dependency_names(&route_decorator.text)
-                .into_iter()
-                .find(|d| is_auth_dependency(d))
-            {
-                return Some(dep);
-            }
-            for p in &func.params {
-                let Some(default) = &p.default else { continue };
-                if default.starts_with("Security(") {
-                    return Some(default.clone());
-                }
-                if let Some(dep) = dependency_names(default)
-                    .into_iter()
-                    .find(|d| is_auth_dependency(d))
-                {
-                    return Some(dep);
-                }
-            }
-            // `user: Annotated[User, Depends(current_user)]`
-            for p in &func.params {
-                if let Some(ann) = &p.annotation {
-                    if let Some(dep) = dependency_names(ann)
-                        .into_iter()
-                        .find(|d| is_auth_dependency(d))
-                    {
-                        return Some(dep);
-                    }
-                }
-            }
-            None
-        }
-        Framework::Flask => func
-            .decorators
-            .iter()
-            .find(|d| d.start != route_decorator.start && AUTH_DECORATOR.is_match(&d.callee))
-            .map(|d| d.text.clone()),
-    }
+/// Type aliases that by convention carry an auth dependency (`CurrentUser`,
+/// `AuthenticatedUser`, `AdminUserDep`), for aliases imported from another module.
+pub fn is_auth_alias_name(name: &str) -> bool {
+    static NOUN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(User|Admin|Superuser|Principal|Account|Member|Identity|Claims|Actor|Staff|Token|Auth)")
+            .expect("static regex")
+    });
+    static SHAPE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(Current|Authenticated|Authorized|LoggedIn|SignedIn|Verified|Active|Auth[A-Z_])|(Dep|Dependency|Required)$")
+            .expect("static regex")
+    });
+    NOUN.is_match(name) && SHAPE.is_match(name) && !name.starts_with("Session")
+}
+
+/// Identifier-like words of a piece of source text.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+}
+
+/// First line of a piece of source, at most 60 characters, for descriptions.
+fn clip(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    line.chars().take(60).collect()
 }
 
 pub fn is_auth_dependency(name: &str) -> bool {
@@ -576,15 +924,11 @@ pub fn dependency_names(s: &str) -> Vec<String> {
     DEP.captures_iter(s).map(|c| c[1].to_string()).collect()
 }
 
-fn auth_in_dependencies(v: Node<'_>, src: &str) -> Option<String> {
-    dependency_names(text(v, src))
-        .into_iter()
-        .find(|d| is_auth_dependency(d))
-}
-
 fn first_string_arg(call: &str) -> Option<String> {
     static S: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^[^(]*\(\s*(?:path\s*=\s*)?[rbuf]?["']([^"']*)["']"#).expect("static regex")
+        // `@bp.route("/x")`, `@app.get(path="/x")`, `@routes.route(org_scoped_rule("/x"))`
+        Regex::new(r#"^[^(]*\(\s*(?:path\s*=\s*)?(?:[\w.]+\(\s*)?[rbuf]?["']([^"']*)["']"#)
+            .expect("static regex")
     });
     S.captures(call).map(|c| c[1].to_string())
 }

@@ -1,0 +1,294 @@
+//! Auth-layer checks over the route inventory: a route without auth among authenticated
+//! siblings (AUTH001) and admin-looking routes without any auth (AUTH002).
+
+use super::{FileContext, Hit};
+use crate::facts::python::{Framework, PyFacts, Route};
+use regex::Regex;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
+
+/// Path segments of routes that are public by design: authentication itself, health and
+/// documentation endpoints, webhooks (authenticated by a signature, which SEC rules check).
+static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^(
+          log[-_]?in | log[-_]?out | sign[-_]?(in|up|out) | register | registration | join
+        | auth | oauth2? | sso | saml | openid | oidc | callback | authorize
+        | token | access[-_]token | refresh([-_]token)? | login[-_]\w+
+        | password[-_]?(recovery|reset|forgot)[-\w]* | (reset|forgot|recover)[-_]password
+        | verify([-_]email)? | confirm[-\w]* | activate | unsubscribe | invitations?[-_]accept
+        | health([-_]?(check|z))? | healthz | ready | readyz | readiness | live | livez | liveness
+        | ping | status | version | metrics | heartbeat
+        | docs | redoc | openapi(\.json)? | swagger[-\w.]*
+        | public | webhooks? | hooks? | newsletter | contact
+        | favicon\.ico | robots\.txt | sitemap\.xml | static
+        )$",
+    )
+    .expect("static regex")
+});
+
+/// Handler names of public routes, for paths that do not say so (`@app.post("/")`).
+static PUBLIC_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|health|healthcheck|webhook|callback|public)(_|$)")
+        .expect("static regex")
+});
+
+/// Path segments of administrative endpoints.
+static ADMIN_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^(
+          _?admins?([-_]\w+)* | administration | _?internal | _?debug([-_]\w+)* | ops
+        | manage | management | superusers? | sudo | back[-_]?office | _?console
+        )$",
+    )
+    .expect("static regex")
+});
+
+/// Literal path segments (parameters removed).
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with('{') && !s.starts_with('<'))
+}
+
+fn is_public(route: &Route, handler: &str) -> bool {
+    segments(&route.path).any(|s| PUBLIC_SEGMENT.is_match(s))
+        || PUBLIC_HANDLER.is_match(handler)
+        || is_signup(route)
+}
+
+/// `POST /users` (or `/accounts`, `/members`) on its own is how APIs register users
+/// (the RealWorld spec, Flask-RESTful tutorials): public by design.
+fn is_signup(route: &Route) -> bool {
+    let last = route
+        .path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    route.methods.iter().all(|m| m == "POST") && matches!(last, "users" | "accounts" | "members")
+}
+
+/// A parameter of a FastAPI read handler whose type is an alias imported from another
+/// module (`common: CommonParameters`): a GET has no body, so it is injected by a
+/// dependency this file cannot see, which may well authenticate the caller.
+fn opaque_dependency<'f>(facts: &'f PyFacts, route: &Route) -> Option<&'f str> {
+    static NOT_AUTH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(db|database|session|settings|config|background|^request$|^response$|^websocket$|cache|redis|logger|http_?client)")
+            .expect("static regex")
+    });
+    const PLAIN_TYPES: &[&str] = &[
+        "typing",
+        "typing_extensions",
+        "pydantic",
+        "datetime",
+        "uuid",
+        "decimal",
+        "enum",
+        "collections",
+        "fastapi",
+        "starlette",
+        "sqlalchemy",
+        "sqlmodel",
+        "pathlib",
+        "ipaddress",
+    ];
+    if route.framework != Framework::FastApi || !route.is_read_only() {
+        return None;
+    }
+    let f = facts.functions.get(route.function)?;
+    let in_path: HashSet<String> = route.path_params().into_iter().map(|p| p.name).collect();
+    f.params.iter().find_map(|p| {
+        if p.default.is_some() || in_path.contains(&p.name) {
+            return None;
+        }
+        let ann = p.annotation.as_deref()?.trim();
+        if !ann
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        {
+            return None;
+        }
+        let head = ann.split('.').next().unwrap_or(ann);
+        let qualified = facts.imports.get(head)?;
+        let package = qualified.split('.').next().unwrap_or(qualified);
+        (!PLAIN_TYPES.contains(&package) && !NOT_AUTH.is_match(ann)).then_some(ann)
+    })
+}
+
+/// A handler that answers 404 unless a setting or environment variable enables it: the
+/// usual way to keep a debug endpoint out of production.
+fn env_gated(facts: &PyFacts, route: &Route, src: &str) -> bool {
+    static GATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\b(settings\.\w*(debug|env|environment|testing|mode)\w*|config(\.get\(|\[)\s*["']\w*(debug|safe_mode|env|testing)\w*["']|os\.environ|getenv\()"#)
+            .expect("static regex")
+    });
+    static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"abort\(\s*404|status_code\s*=\s*404|HTTP_404|HTTPException\(\s*404|NotFound\(")
+            .expect("static regex")
+    });
+    let Some(f) = facts.functions.get(route.function) else {
+        return false;
+    };
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    GATE.is_match(body) && NOT_FOUND.is_match(body)
+}
+
+fn admin_segment(route: &Route) -> Option<&str> {
+    segments(&route.path).find(|s| ADMIN_SEGMENT.is_match(s))
+}
+
+fn handler_name<'f>(facts: &'f PyFacts, route: &Route) -> &'f str {
+    facts
+        .functions
+        .get(route.function)
+        .map_or("?", |f| f.name.as_str())
+}
+
+/// A note for a Flask auth decorator that does not apply because of its position.
+fn misplaced_note(route: &Route) -> String {
+    match &route.misplaced_auth {
+        Some(d) => {
+            let name = d.split('(').next().unwrap_or(d);
+            format!("; `@{name}` is above the route decorator, so it does not apply")
+        }
+        None => String::new(),
+    }
+}
+
+/// AUTH001: a route with no auth on a router whose other routes mostly declare it.
+pub fn route_missing_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = super::py::facts(ctx) else {
+        return;
+    };
+    let mut by_router: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
+    for r in &facts.routes {
+        if r.methods.iter().any(|m| m == "WS") {
+            // WebSocket endpoints authenticate inside the handshake handler.
+            continue;
+        }
+        by_router.entry(r.router.as_str()).or_default().push(r);
+    }
+    for routes in by_router.values() {
+        // Public-by-design routes neither get reported nor dilute the majority; a function
+        // registered under several paths counts once.
+        let mut seen = HashSet::new();
+        let considered: Vec<&Route> = routes
+            .iter()
+            .copied()
+            .filter(|r| !is_public(r, handler_name(facts, r)))
+            .filter(|r| seen.insert(r.function))
+            .collect();
+        for r in &considered {
+            if r.has_auth() || admin_segment(r).is_some() {
+                // Admin-looking routes without auth are AUTH002's.
+                continue;
+            }
+            if opaque_dependency(facts, r).is_some() {
+                continue;
+            }
+            // Public reads next to authenticated writes are a common, deliberate design: a
+            // read-only route is compared with the read-only siblings, a write with the
+            // other writes, or else with all siblings (a write is at least as sensitive
+            // as the reads). Only declared auth counts for siblings: a 403 somewhere in a
+            // body is not a policy.
+            let others = || considered.iter().filter(|s| s.function != r.function);
+            let same_kind: Vec<&&Route> = others()
+                .filter(|s| s.is_read_only() == r.is_read_only())
+                .collect();
+            let all: Vec<&&Route> = others().collect();
+            let majority = |group: &[&&Route]| {
+                let authed = group.iter().filter(|s| s.auth.is_some()).count();
+                (authed >= 2 && authed * 2 > group.len()).then_some(authed)
+            };
+            let (siblings, authed) = match majority(&same_kind) {
+                Some(a) => (same_kind, a),
+                None if !r.is_read_only() => match majority(&all) {
+                    Some(a) => (all, a),
+                    None => continue,
+                },
+                None => continue,
+            };
+            let example = siblings
+                .iter()
+                .find_map(|s| s.auth.as_deref())
+                .unwrap_or("auth")
+                .to_string();
+            out.push(
+                Hit::new(r.decorator_start, r.decorator_end)
+                    .var("route", r.describe())
+                    .var("handler", handler_name(facts, r))
+                    .var("authed", authed.to_string())
+                    .var("siblings", siblings.len().to_string())
+                    .var("router", r.router.clone())
+                    .var("auth", example)
+                    .var("note", misplaced_note(r)),
+            );
+        }
+    }
+}
+
+/// AUTH002: an admin-looking route with no auth at all.
+pub fn admin_route_without_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = super::py::facts(ctx) else {
+        return;
+    };
+    for r in &facts.routes {
+        if r.has_auth() {
+            continue;
+        }
+        let Some(segment) = admin_segment(r) else {
+            continue;
+        };
+        let handler = handler_name(facts, r);
+        if is_public(r, handler) || env_gated(facts, r, &ctx.file.text) {
+            // `/admin/login` is how admins get in; a debug route that 404s unless a
+            // setting enables it is kept out of production on purpose.
+            continue;
+        }
+        out.push(
+            Hit::new(r.decorator_start, r.decorator_end)
+                .var("route", r.describe())
+                .var("handler", handler)
+                .var("segment", segment)
+                .var("note", misplaced_note(r)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_segments() {
+        for s in [
+            "login",
+            "signup",
+            "token",
+            "health",
+            "healthz",
+            "webhooks",
+            "password-recovery",
+            "reset-password",
+            "openapi.json",
+        ] {
+            assert!(PUBLIC_SEGMENT.is_match(s), "{s}");
+        }
+        for s in ["items", "api-tokens", "users", "me", "tokens"] {
+            assert!(!PUBLIC_SEGMENT.is_match(s), "{s}");
+        }
+        for s in [
+            "admin",
+            "admin-stats",
+            "_internal",
+            "internal",
+            "debug",
+            "ops",
+            "superusers",
+        ] {
+            assert!(ADMIN_SEGMENT.is_match(s), "{s}");
+        }
+        assert!(!ADMIN_SEGMENT.is_match("sentry-debug"));
+        assert!(!ADMIN_SEGMENT.is_match("stops"));
+    }
+}

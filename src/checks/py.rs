@@ -1,0 +1,149 @@
+//! Small helpers shared by the Python semantic checks: iterative tree walks and questions
+//! about calls and names. Nothing here recurses on the tree.
+
+use super::FileContext;
+use crate::facts::python::{text, PyFacts};
+use crate::facts::Facts;
+use tree_sitter::Node;
+
+/// The Python facts of a file, if it is Python.
+pub fn facts<'a>(ctx: &FileContext<'a>) -> Option<&'a PyFacts> {
+    match ctx.facts {
+        Facts::Python(f) => Some(f),
+        _ => None,
+    }
+}
+
+/// Calls `f` on every node under `root` (included), in source order. `f` returns whether
+/// to descend into the node's children.
+pub fn visit<'t>(root: Node<'t>, mut f: impl FnMut(Node<'t>) -> bool) {
+    let mut cursor = root.walk();
+    let mut descend = f(root);
+    loop {
+        if descend && cursor.goto_first_child() {
+            descend = f(cursor.node());
+            continue;
+        }
+        loop {
+            if cursor.node() == root {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                descend = f(cursor.node());
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
+/// Like [`visit`], but does not enter nested functions, lambdas or classes: what runs when
+/// the enclosing code runs.
+pub fn visit_same_scope<'t>(root: Node<'t>, mut f: impl FnMut(Node<'t>)) {
+    visit(root, |n| {
+        if n != root
+            && matches!(
+                n.kind(),
+                "function_definition" | "lambda" | "class_definition" | "decorated_definition"
+            )
+        {
+            return false;
+        }
+        f(n);
+        true
+    });
+}
+
+/// The smallest named node spanning exactly `start..end`, or the smallest containing it.
+pub fn node_at(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
+    root.named_descendant_for_byte_range(start, end)
+}
+
+/// `(callee text, last name of the callee, argument list)` of a call node.
+pub fn call_parts<'t, 's>(call: Node<'t>, src: &'s str) -> Option<(&'s str, &'s str, Node<'t>)> {
+    if call.kind() != "call" {
+        return None;
+    }
+    let func = call.child_by_field_name("function")?;
+    let callee = text(func, src);
+    let last = match func.kind() {
+        "attribute" => func
+            .child_by_field_name("attribute")
+            .map_or(callee, |a| text(a, src)),
+        _ => callee,
+    };
+    Some((callee, last, call.child_by_field_name("arguments")?))
+}
+
+/// Receiver text of an attribute call (`db.session` of `db.session.get(..)`).
+pub fn receiver<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let func = call.child_by_field_name("function")?;
+    (func.kind() == "attribute")
+        .then(|| func.child_by_field_name("object"))
+        .flatten()
+        .map(|o| text(o, src))
+}
+
+/// Value of keyword argument `name` in an argument list.
+pub fn keyword_arg<'t>(args: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    let mut c = args.walk();
+    let found = args.named_children(&mut c).find(|a| {
+        a.kind() == "keyword_argument"
+            && a.child_by_field_name("name").map(|n| text(n, src)) == Some(name)
+    });
+    found.and_then(|a| a.child_by_field_name("value"))
+}
+
+/// Positional argument `i` (0-based) of an argument list.
+pub fn positional_arg(args: Node<'_>, i: usize) -> Option<Node<'_>> {
+    let mut c = args.walk();
+    let found = args
+        .named_children(&mut c)
+        .filter(|a| {
+            !matches!(
+                a.kind(),
+                "keyword_argument" | "list_splat" | "dictionary_splat" | "comment"
+            )
+        })
+        .nth(i);
+    found
+}
+
+/// True when identifier `name` occurs under `node` as a variable (not an attribute name).
+pub fn mentions(node: Node<'_>, name: &str, src: &str) -> bool {
+    let mut found = false;
+    visit(node, |n| {
+        if found {
+            return false;
+        }
+        if n.kind() == "identifier" && text(n, src) == name {
+            let is_attr_name = n.parent().is_some_and(|p| {
+                p.kind() == "attribute" && p.child_by_field_name("attribute") == Some(n)
+            });
+            let is_kw_name = n.parent().is_some_and(|p| {
+                p.kind() == "keyword_argument" && p.child_by_field_name("name") == Some(n)
+            });
+            found = !is_attr_name && !is_kw_name;
+        }
+        true
+    });
+    found
+}
+
+/// Strips `await`, parentheses and `x or default`.
+pub fn unwrap_expr(mut node: Node<'_>) -> Node<'_> {
+    for _ in 0..16 {
+        let next = match node.kind() {
+            "await" | "parenthesized_expression" => node.named_child(0),
+            "boolean_operator" => node.child_by_field_name("left"),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    node
+}
