@@ -8,6 +8,7 @@
 
 use crate::engine::FileOutcome;
 use crate::finding::{RawFinding, RawStep};
+use crate::repo::FileSummary;
 use crate::rules::RuleSet;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ pub struct Entry {
     pub findings: Vec<CachedFinding>,
     #[serde(default)]
     pub statements: Vec<Option<(usize, usize)>>,
+    #[serde(default, skip_serializing_if = "FileSummary::is_empty")]
+    pub summary: FileSummary,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,6 +137,7 @@ impl Cache {
             parsed: false,
             syntax_error_line: entry.syntax_error_line,
             statements: entry.statements.clone(),
+            summary: entry.summary.clone(),
         })
     }
 
@@ -157,6 +161,7 @@ impl Cache {
                 })
                 .collect(),
             statements: outcome.statements.clone(),
+            summary: outcome.summary.clone(),
         };
         self.remember(path, entry);
     }

@@ -5,6 +5,7 @@ use crate::checks::{FileContext, Hit};
 use crate::facts::{python::PyFacts, rust::RustFacts, Facts};
 use crate::finding::{RawFinding, RawStep};
 use crate::lang::Lang;
+use crate::repo::{self, FileSummary};
 use crate::rules::{RuleKind, RuleSet};
 use crate::source::SourceFile;
 use crate::sql;
@@ -22,6 +23,8 @@ pub struct FileOutcome {
     pub syntax_error_line: Option<usize>,
     /// For `findings[i]`, the byte range of its enclosing statement (for suppressions).
     pub statements: Vec<Option<(usize, usize)>>,
+    /// What the file contributes to repository-level checks.
+    pub summary: FileSummary,
 }
 
 thread_local! {
@@ -30,14 +33,17 @@ thread_local! {
 
 /// Parses `text` (or only `ranges` of it) with a per-thread parser for `lang`.
 pub fn parse(lang: Lang, text: &str, ranges: Option<&[tree_sitter::Range]>) -> Option<Tree> {
+    let grammar = lang.ts_language()?;
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
-        let parser = parsers.entry(lang).or_insert_with(|| {
-            let mut p = Parser::new();
-            p.set_language(&lang.ts_language())
-                .expect("bundled grammar is compatible with the tree-sitter runtime");
-            p
-        });
+        let parser = match parsers.entry(lang) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut p = Parser::new();
+                p.set_language(&grammar).ok()?;
+                e.insert(p)
+            }
+        };
         match ranges {
             Some(r) => parser.set_included_ranges(r).ok()?,
             None => parser.set_included_ranges(&[]).ok()?,
@@ -50,13 +56,21 @@ const MATCH_LIMIT: u32 = 4096;
 
 pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     let mut out = FileOutcome::default();
+    if !set.repo.is_empty() {
+        out.summary = repo::summarise(file);
+    }
     let Some(lang_rules) = set.by_lang.get(&file.lang) else {
         return out;
     };
     let active: Vec<bool> = (0..set.rules.len())
         .map(|i| lang_rules.rules.contains(&i) && set.rules[i].wants(&file.rel, &file.text))
         .collect();
-    if !active.iter().any(|&a| a) {
+    run_regexes(file, set, &active, &mut out.findings);
+    out.statements.resize(out.findings.len(), None);
+    let needs_tree = lang_rules.rules.iter().any(|&i| {
+        active[i] && matches!(set.rules[i].kind, RuleKind::Query(_) | RuleKind::Check(_))
+    });
+    if !needs_tree || file.lang.ts_language().is_none() {
         return out;
     }
     out.parsed = true;
@@ -83,7 +97,7 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         let facts = match file.lang {
             Lang::Python => Facts::Python(PyFacts::build(&tree, &file.text)),
             Lang::Rust => Facts::Rust(RustFacts::build(&tree, &file.text)),
-            Lang::Sql | Lang::Workflow => Facts::None,
+            Lang::Sql | Lang::Workflow | Lang::Dotenv | Lang::Manifest => Facts::None,
         };
         run_queries(
             file,
@@ -119,6 +133,50 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
     }
     out
+}
+
+/// Regex rules: matches over the raw text, no parse.
+fn run_regexes(file: &SourceFile, set: &RuleSet<'_>, active: &[bool], out: &mut Vec<RawFinding>) {
+    for (ri, rule) in set.rules.iter().enumerate() {
+        let RuleKind::Regex(matchers) = &rule.kind else {
+            continue;
+        };
+        if !active[ri] {
+            continue;
+        }
+        for m in matchers {
+            for caps in m.regex.captures_iter(&file.text) {
+                let group = |name: &str| {
+                    if name == "0" {
+                        caps.get(0)
+                    } else {
+                        caps.name(name)
+                    }
+                };
+                let Some(report) = group(&m.report) else {
+                    continue;
+                };
+                let ok = m.predicates.iter().all(|p| {
+                    let target = match &p.capture {
+                        Some(c) => group(c),
+                        None => Some(report),
+                    };
+                    target.is_some_and(|t| p.eval_text(t.as_str()) == Some(true))
+                });
+                if !ok {
+                    continue;
+                }
+                let message = render(&rule.message, |var| group(var).map(|g| short(g.as_str())));
+                out.push(RawFinding {
+                    rule: ri,
+                    start: report.start(),
+                    end: report.end(),
+                    message,
+                    trace: Vec::new(),
+                });
+            }
+        }
+    }
 }
 
 fn run_queries(

@@ -11,10 +11,22 @@ pub enum Lang {
     Sql,
     /// GitHub Actions workflow files (`.github/workflows/*.yml`).
     Workflow,
+    /// `.env` files: no grammar, read by text rules (secrets).
+    Dotenv,
+    /// Dependency manifests (`requirements*.txt`, `pyproject.toml`, `Pipfile`, `setup.cfg`):
+    /// no grammar, read by text rules and repository checks.
+    Manifest,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 4] = [Lang::Python, Lang::Rust, Lang::Sql, Lang::Workflow];
+    pub const ALL: [Lang; 6] = [
+        Lang::Python,
+        Lang::Rust,
+        Lang::Sql,
+        Lang::Workflow,
+        Lang::Dotenv,
+        Lang::Manifest,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -22,6 +34,8 @@ impl Lang {
             Lang::Rust => "rust",
             Lang::Sql => "sql",
             Lang::Workflow => "workflow",
+            Lang::Dotenv => "dotenv",
+            Lang::Manifest => "manifest",
         }
     }
 
@@ -29,19 +43,21 @@ impl Lang {
         Lang::ALL.into_iter().find(|l| l.name() == name)
     }
 
-    pub fn ts_language(self) -> tree_sitter::Language {
-        match self {
+    /// The tree-sitter grammar; `None` for text-only kinds of file.
+    pub fn ts_language(self) -> Option<tree_sitter::Language> {
+        Some(match self {
             Lang::Python => tree_sitter_python::LANGUAGE.into(),
             Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
             Lang::Sql => tree_sitter_sequel::LANGUAGE.into(),
             Lang::Workflow => tree_sitter_yaml::LANGUAGE.into(),
-        }
+            Lang::Dotenv | Lang::Manifest => return None,
+        })
     }
 
     /// Marker that starts a line comment, used for fixture annotations and suppressions.
     pub fn comment_prefix(self) -> &'static str {
         match self {
-            Lang::Python | Lang::Workflow => "#",
+            Lang::Python | Lang::Workflow | Lang::Dotenv | Lang::Manifest => "#",
             Lang::Rust => "//",
             Lang::Sql => "--",
         }
@@ -49,6 +65,15 @@ impl Lang {
 
     /// Language by path alone; files without an extension may still be Python by shebang.
     pub fn from_path(path: &Path) -> Option<Lang> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == ".env" || name.starts_with(".env.") || name.ends_with(".env") {
+            return Some(Lang::Dotenv);
+        }
+        if (name.starts_with("requirements") && name.ends_with(".txt"))
+            || matches!(name, "pyproject.toml" | "Pipfile" | "setup.cfg")
+        {
+            return Some(Lang::Manifest);
+        }
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         match ext {
             "py" | "pyi" => Some(Lang::Python),
@@ -95,6 +120,19 @@ mod tests {
             Some(Lang::Workflow)
         );
         assert_eq!(Lang::from_path(Path::new("config/app.yml")), None);
+        assert_eq!(
+            Lang::from_path(Path::new("deploy/.env.production")),
+            Some(Lang::Dotenv)
+        );
+        assert_eq!(
+            Lang::from_path(Path::new("requirements-dev.txt")),
+            Some(Lang::Manifest)
+        );
+        assert_eq!(
+            Lang::from_path(Path::new("pyproject.toml")),
+            Some(Lang::Manifest)
+        );
+        assert_eq!(Lang::from_path(Path::new("notes.txt")), None);
         assert_eq!(
             Lang::from_shebang(b"#!/usr/bin/env python3\nprint(1)"),
             Some(Lang::Python)

@@ -14,6 +14,7 @@ pub mod facts;
 pub mod filter;
 pub mod finding;
 pub mod lang;
+pub mod repo;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -5,6 +5,7 @@ use crate::cache::{content_hash, Cache};
 use crate::engine;
 use crate::finding::{self, Finding};
 use crate::lang::Lang;
+use crate::repo::{self, FileSummary};
 use crate::rules::{Layer, RuleSet, Severity};
 use crate::source::{ReadOutcome, SourceFile};
 use crate::suppress::{self, Directive};
@@ -72,6 +73,8 @@ pub struct ScanResult {
 struct FileResult {
     rel: String,
     lang: Lang,
+    abs: PathBuf,
+    summary: FileSummary,
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
     directives: Vec<Directive>,
@@ -115,7 +118,11 @@ pub fn run_with(
     let mut scanned = 0;
     let mut skipped = 0;
     let mut directives = BTreeMap::new();
+    let mut summaries = Vec::new();
     for r in results {
+        if r.scanned && !rules.repo.is_empty() {
+            summaries.push((r.rel.clone(), r.lang, r.summary, r.abs));
+        }
         if r.scanned {
             scanned += 1;
             *by_lang.entry(r.lang.name()).or_insert(0) += 1;
@@ -128,6 +135,7 @@ pub fn run_with(
         findings.extend(r.findings);
         errors.extend(r.errors);
     }
+    findings.extend(repo_findings(rules, summaries));
     finding::finalise(&mut findings);
     errors.sort();
     let mut summary = summarise(&findings, scanned, skipped, by_lang, rules.rules.len());
@@ -149,6 +157,62 @@ pub fn run_with(
         sources,
         directives,
     })
+}
+
+/// Runs the repository checks over every file's summary and locates their findings.
+fn repo_findings(
+    rules: &RuleSet<'_>,
+    summaries: Vec<(String, Lang, FileSummary, PathBuf)>,
+) -> Vec<Finding> {
+    if rules.repo.is_empty() {
+        return Vec::new();
+    }
+    let files: Vec<(String, Lang, FileSummary)> = summaries
+        .iter()
+        .map(|(rel, lang, s, _)| (rel.clone(), *lang, s.clone()))
+        .collect();
+    let ctx = repo::RepoContext { files: &files };
+    let mut by_path: BTreeMap<String, Vec<(usize, repo::RepoHit)>> = BTreeMap::new();
+    for &ri in &rules.repo {
+        let crate::rules::RuleKind::Repo(check) = rules.rules[ri].kind else {
+            continue;
+        };
+        let mut hits = Vec::new();
+        check(&ctx, &mut hits);
+        for h in hits {
+            by_path.entry(h.path.clone()).or_default().push((ri, h));
+        }
+    }
+    let mut out = Vec::new();
+    for (path, hits) in by_path {
+        let Some((_, lang, _, abs)) = summaries.iter().find(|s| s.0 == path) else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(abs) else {
+            continue;
+        };
+        let ReadOutcome::Ok(file) = SourceFile::decode(path.clone(), *lang, bytes) else {
+            continue;
+        };
+        for (ri, h) in hits {
+            let rule = rules.rules[ri];
+            let message = engine::render(&rule.message, |var| {
+                h.vars
+                    .iter()
+                    .find(|(k, _)| *k == var)
+                    .map(|(_, v)| v.clone())
+            });
+            let raw = finding::RawFinding {
+                rule: ri,
+                start: h.at.start,
+                end: h.at.end,
+                message,
+                trace: Vec::new(),
+            };
+            out.push(Finding::new(&raw, rule, &file));
+        }
+    }
+    out
 }
 
 /// Scans source text given directly (stdin, tests) as if it were the file `rel`.
@@ -216,6 +280,8 @@ fn scan_file(
     let mut result = FileResult {
         rel: c.rel.clone(),
         lang: c.lang,
+        abs: c.abs.clone(),
+        summary: FileSummary::default(),
         findings: Vec::new(),
         errors: Vec::new(),
         directives: Vec::new(),
@@ -279,6 +345,7 @@ fn scan_file(
     }
     result.findings = to_findings(&outcome, rules, &file);
     result.directives = suppress::directives(&file.text, file.lang);
+    result.summary = outcome.summary;
     result
 }
 

@@ -29,6 +29,8 @@ fn row(r: &Rule) -> RuleRow<'_> {
         kind: match r.kind {
             RuleKind::Query(_) => "query",
             RuleKind::Check(_) => "semantic",
+            RuleKind::Regex(_) => "regex",
+            RuleKind::Repo(_) => "repository",
         },
         summary: &r.summary,
     }

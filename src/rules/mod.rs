@@ -58,7 +58,11 @@ enum OneOrMany<T> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MatchSpec {
-    query: String,
+    /// A tree-sitter query over the file's syntax tree...
+    query: Option<String>,
+    /// ...or a regex over the raw text (secrets, text-only files). `report` names a capture
+    /// group (or `0` for the whole match).
+    regex: Option<String>,
     #[serde(default, rename = "where")]
     predicates: Vec<predicate::PredicateSpec>,
     report: String,
@@ -96,7 +100,18 @@ pub struct Rule {
 #[derive(Debug)]
 pub enum RuleKind {
     Query(Vec<QueryMatcher>),
+    Regex(Vec<RegexMatcher>),
     Check(checks::CheckFn),
+    /// Runs once per scan over what every file contributed (`repo::FileSummary`).
+    Repo(crate::repo::RepoCheckFn),
+}
+
+/// A declarative rule over raw text: no parse needed.
+#[derive(Debug)]
+pub struct RegexMatcher {
+    pub regex: regex::Regex,
+    pub predicates: Vec<Predicate>,
+    pub report: String,
 }
 
 #[derive(Debug)]
@@ -334,15 +349,23 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
                 None,
             ))
         }
-        (None, Some(check)) => match checks::lookup(&check.builtin) {
-            Some(f) => RuleKind::Check(f),
-            None => {
+        (None, Some(check)) => match (
+            checks::lookup(&check.builtin),
+            crate::repo::lookup(&check.builtin),
+        ) {
+            (Some(f), _) => RuleKind::Check(f),
+            (None, Some(f)) => RuleKind::Repo(f),
+            (None, None) => {
                 return Err(err(
                     "builtin",
                     format!(
                         "unknown builtin check `{}` (known: {})",
                         check.builtin,
-                        checks::names().join(", ")
+                        checks::names()
+                            .into_iter()
+                            .chain(crate::repo::names())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ))
             }
@@ -352,11 +375,25 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
                 OneOrMany::One(s) => vec![s],
                 OneOrMany::Many(v) => v,
             };
-            let mut matchers = Vec::new();
-            for spec in specs {
-                matchers.push(compile_matcher(path, text, &languages, spec)?);
+            let regex_count = specs.iter().filter(|s| s.regex.is_some()).count();
+            if regex_count == specs.len() {
+                let mut matchers = Vec::new();
+                for spec in specs {
+                    matchers.push(compile_regex_matcher(path, text, spec)?);
+                }
+                RuleKind::Regex(matchers)
+            } else if regex_count == 0 {
+                let mut matchers = Vec::new();
+                for spec in specs {
+                    matchers.push(compile_matcher(path, text, &languages, spec)?);
+                }
+                RuleKind::Query(matchers)
+            } else {
+                return Err(err(
+                    "regex",
+                    "all [match] entries of a rule use `query`, or all use `regex`".into(),
+                ));
             }
-            RuleKind::Query(matchers)
         }
     };
     let exclude_paths = if file.exclude_paths.is_empty() {
@@ -406,14 +443,32 @@ fn compile_matcher(
     languages: &[Lang],
     spec: MatchSpec,
 ) -> Result<QueryMatcher, Box<RuleError>> {
+    let Some(query_src) = spec.query else {
+        return Err(RuleError::new(
+            path,
+            text,
+            "a [match] needs a `query` or a `regex`",
+            key_span(text, "report"),
+        ));
+    };
     for &lang in languages {
-        let query = tree_sitter::Query::new(&lang.ts_language(), &spec.query).map_err(|e| {
+        let Some(grammar) = lang.ts_language() else {
+            return Err(RuleError::new(
+                path,
+                text,
+                format!(
+                    "language `{}` has no syntax tree: use a `regex` match",
+                    lang.name()
+                ),
+                key_span(text, "languages"),
+            ));
+        };
+        let query = tree_sitter::Query::new(&grammar, &query_src).map_err(|e| {
             // Point into the query string inside the TOML file when we can find it.
             let span = text
-                .find(spec.query.lines().next().unwrap_or(""))
+                .find(query_src.lines().next().unwrap_or(""))
                 .map(|start| {
-                    let line_start: usize = spec
-                        .query
+                    let line_start: usize = query_src
                         .split_inclusive('\n')
                         .take(e.row)
                         .map(str::len)
@@ -464,7 +519,66 @@ fn compile_matcher(
         .collect::<Result<Vec<_>, String>>()
         .map_err(|reason| RuleError::new(path, text, reason, key_span(text, "where")))?;
     Ok(QueryMatcher {
-        query: spec.query,
+        query: query_src,
+        predicates,
+        report: spec.report,
+    })
+}
+
+fn compile_regex_matcher(
+    path: &str,
+    text: &str,
+    spec: MatchSpec,
+) -> Result<RegexMatcher, Box<RuleError>> {
+    let src = spec.regex.unwrap_or_default();
+    let regex = regex::Regex::new(&src).map_err(|e| {
+        RuleError::new(
+            path,
+            text,
+            format!("invalid regex: {e}"),
+            key_span(text, "regex"),
+        )
+    })?;
+    let known_group =
+        spec.report == "0" || regex.capture_names().flatten().any(|n| n == spec.report);
+    if !known_group {
+        return Err(RuleError::new(
+            path,
+            text,
+            format!(
+                "`report` names group `{}` which the regex does not define (use \"0\" for the whole match)",
+                spec.report
+            ),
+            key_span(text, "report"),
+        ));
+    }
+    let mut predicates = Vec::new();
+    for p in spec.predicates {
+        let p = p
+            .compile()
+            .map_err(|reason| RuleError::new(path, text, reason, key_span(text, "where")))?;
+        if p.eval_text("").is_none() {
+            return Err(RuleError::new(
+                path,
+                text,
+                "regex rules support only `matches`/`not-matches` predicates",
+                key_span(text, "where"),
+            ));
+        }
+        if let Some(c) = &p.capture {
+            if regex.capture_names().flatten().all(|n| n != c) {
+                return Err(RuleError::new(
+                    path,
+                    text,
+                    format!("predicate names group `{c}` which the regex does not define"),
+                    key_span(text, "where"),
+                ));
+            }
+        }
+        predicates.push(p);
+    }
+    Ok(RegexMatcher {
+        regex,
         predicates,
         report: spec.report,
     })
@@ -474,6 +588,8 @@ fn compile_matcher(
 pub struct RuleSet<'r> {
     pub rules: Vec<&'r Rule>,
     pub by_lang: BTreeMap<Lang, LangRules>,
+    /// Indices into `rules` of the repository-level checks, run once after all files.
+    pub repo: Vec<usize>,
 }
 
 pub struct LangRules {
@@ -490,7 +606,9 @@ impl<'r> RuleSet<'r> {
         let mut by_lang = BTreeMap::new();
         for lang in Lang::ALL {
             let idxs: Vec<usize> = (0..rules.len())
-                .filter(|&i| rules[i].applies_to(lang))
+                .filter(|&i| {
+                    rules[i].applies_to(lang) && !matches!(rules[i].kind, RuleKind::Repo(_))
+                })
                 .collect();
             if idxs.is_empty() {
                 continue;
@@ -509,7 +627,10 @@ impl<'r> RuleSet<'r> {
             let (query, pattern_owner) = if starts.is_empty() {
                 (None, Vec::new())
             } else {
-                let q = tree_sitter::Query::new(&lang.ts_language(), &source)
+                let grammar = lang
+                    .ts_language()
+                    .ok_or_else(|| format!("{} has no grammar for queries", lang.name()))?;
+                let q = tree_sitter::Query::new(&grammar, &source)
                     .map_err(|e| format!("combined {} query: {}", lang.name(), e.message))?;
                 let owner = (0..q.pattern_count())
                     .map(|p| {
@@ -529,6 +650,13 @@ impl<'r> RuleSet<'r> {
                 },
             );
         }
-        Ok(RuleSet { rules, by_lang })
+        let repo = (0..rules.len())
+            .filter(|&i| matches!(rules[i].kind, RuleKind::Repo(_)))
+            .collect();
+        Ok(RuleSet {
+            rules,
+            by_lang,
+            repo,
+        })
     }
 }

@@ -196,6 +196,15 @@ pub fn name_matches(pattern: &str, name: &str) -> bool {
 }
 
 impl Predicate {
+    /// Evaluates a text-only test (`matches`/`not-matches`) on a string, as regex rules do;
+    /// `None` for tests that need a syntax node.
+    pub fn eval_text(&self, s: &str) -> Option<bool> {
+        match &self.test {
+            Test::Matches(re, want) => Some(re.is_match(s) == *want),
+            _ => None,
+        }
+    }
+
     pub fn eval(&self, node: Node<'_>, text: &str, facts: &Facts) -> bool {
         let node_text = || node.utf8_text(text.as_bytes()).unwrap_or("");
         match &self.test {

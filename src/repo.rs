@@ -1,0 +1,186 @@
+//! Repository-level checks: facts every file contributes cheaply (no parse), gathered
+//! after the per-file pass, and checks that need the whole repository at once (imports
+//! against the dependency manifests, a schema spread over many migrations).
+//!
+//! A file's [`FileSummary`] is computed from its text alone, so it is cached with the
+//! file's other results and never needs a second parse.
+
+use crate::lang::Lang;
+use crate::source::SourceFile;
+use serde::{Deserialize, Serialize};
+
+/// A name at a place in a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Located {
+    pub name: String,
+    /// Extra detail about the name (e.g. the full dotted import, a version specifier).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// Byte range in the file.
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Located {
+    pub fn at(file: &SourceFile, start: usize, end: usize, name: &str, detail: &str) -> Located {
+        let (line, column) = file.line_col(start);
+        let (end_line, end_column) = file.line_col(end);
+        Located {
+            name: name.to_string(),
+            detail: detail.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            start,
+            end,
+        }
+    }
+}
+
+/// What one file contributes to repository-level checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    /// Python: imported modules (`name` = top-level module, `detail` = full dotted path),
+    /// at their import statement. Relative imports are left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<Located>,
+    /// Manifests: declared dependencies (`name` = distribution name, `detail` = the
+    /// requirement as written).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<Located>,
+}
+
+impl FileSummary {
+    pub fn is_empty(&self) -> bool {
+        self == &FileSummary::default()
+    }
+}
+
+/// Computes a file's summary from its text. Cheap: line-oriented, no parse.
+pub fn summarise(file: &SourceFile) -> FileSummary {
+    let mut s = FileSummary::default();
+    if file.lang == Lang::Python {
+        s.imports = python_imports(file);
+    }
+    s
+}
+
+/// `import a.b, c as d` and `from a.b import c` at the start of a logical line, outside
+/// triple-quoted strings. Continuation lines of parenthesised imports do not name modules.
+fn python_imports(file: &SourceFile) -> Vec<Located> {
+    let mut out = Vec::new();
+    let mut in_triple: Option<&str> = None;
+    let mut offset = 0;
+    for line in file.text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(q) = in_triple {
+            if line.matches(q).count() % 2 == 1 {
+                in_triple = None;
+            }
+            continue;
+        }
+        for q in ["\"\"\"", "'''"] {
+            if line.matches(q).count() % 2 == 1 {
+                in_triple = Some(q);
+            }
+        }
+        if in_triple.is_some() {
+            continue;
+        }
+        let (modules, kw_len) = if let Some(rest) = trimmed.strip_prefix("import ") {
+            (rest, 7)
+        } else if let Some(rest) = trimmed.strip_prefix("from ") {
+            match rest.split_once(" import") {
+                Some((module, _)) => (module, 5),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        let code = modules.split('#').next().unwrap_or("");
+        let mut col = start + indent + kw_len;
+        for part in code.split(',') {
+            let lead = part.len() - part.trim_start().len();
+            let name = part.trim().split_whitespace().next().unwrap_or("");
+            let name = name.trim_matches(|c| c == '(' || c == ')' || c == '\\');
+            let valid = !name.is_empty()
+                && !name.starts_with('.')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            if valid {
+                let top = name.split('.').next().unwrap_or(name);
+                let begin = col + lead;
+                out.push(Located::at(file, begin, begin + name.len(), top, name));
+            }
+            col += part.len() + 1;
+            if trimmed.starts_with("from ") {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Everything repository checks see.
+pub struct RepoContext<'a> {
+    /// Every scanned file: path, language and summary; sorted by path.
+    pub files: &'a [(String, Lang, FileSummary)],
+}
+
+/// A repository check's finding, already located.
+#[derive(Debug, Clone)]
+pub struct RepoHit {
+    pub path: String,
+    pub at: Located,
+    pub vars: Vec<(&'static str, String)>,
+}
+
+pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
+
+/// Registry of repository checks, by the name rule files use in `[check] builtin`.
+const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[];
+
+pub fn lookup(name: &str) -> Option<RepoCheckFn> {
+    REPO_CHECKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+}
+
+pub fn names() -> Vec<&'static str> {
+    REPO_CHECKS.iter().map(|(n, _)| *n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_imports_are_found_outside_strings() {
+        let src = "import os, requests as r\nfrom yaml.loader import SafeLoader\n\
+                   from . import sibling\n\"\"\"\nimport not_code\n\"\"\"\n    import json  # lazy\n";
+        let f = SourceFile::new("a.py".into(), Lang::Python, src.into());
+        let names: Vec<(String, usize, usize)> = python_imports(&f)
+            .into_iter()
+            .map(|l| (l.detail, l.line, l.column))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("os".to_string(), 1, 8),
+                ("requests".to_string(), 1, 12),
+                ("yaml.loader".to_string(), 2, 6),
+                ("json".to_string(), 7, 12),
+            ]
+        );
+    }
+}
