@@ -109,7 +109,7 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
         let mut col = start + indent + kw_len;
         for part in code.split(',') {
             let lead = part.len() - part.trim_start().len();
-            let name = part.trim().split_whitespace().next().unwrap_or("");
+            let name = part.split_whitespace().next().unwrap_or("");
             let name = name.trim_matches(|c| c == '(' || c == ')' || c == '\\');
             let valid = !name.is_empty()
                 && !name.starts_with('.')
