@@ -224,6 +224,15 @@ static AUTH_MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(auth|jwt|token|login|permission|api_?key|bearer|oidc|oauth)")
         .expect("static regex")
 });
+/// Handler parameters named for the authenticated caller.
+static AUTH_PARAM_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(auth|authz|authorized|auth_subject|auth_context|authorization|principal|current_user|current_account|current_principal|identity)$")
+        .expect("static regex")
+});
+/// Modules whose aliases are auth dependencies (`authorized: auth.OrderSalesManage`).
+static AUTH_MODULE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(auth|authz|authn|permissions?|security|access)$").expect("static regex")
+});
 /// Header/cookie parameters that carry credentials.
 static AUTH_PARAM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(authorization|x_?api_?key|api_?key|x_?token|x_?auth\w*|\w*_token|token|\w*signature\w*|session(_?id)?|x_?hub_\w+)$")
@@ -750,6 +759,16 @@ impl PyFacts {
                 words(ann).find(|w| self.imports.contains_key(*w) && is_auth_alias_name(w))
             {
                 return Some(w.to_string());
+            }
+            // `auth_subject: auth.OrganizationsRead`, `authz: AuthorizeOrgAccess`: a
+            // parameter named for the caller, typed by an imported dependency alias.
+            let head = ann.split(['.', '[']).next().unwrap_or("").trim();
+            let auth_module = ann.contains('.') && AUTH_MODULE.is_match(head);
+            if p.default.is_none()
+                && (AUTH_PARAM_NAME.is_match(&p.name) || auth_module)
+                && self.imports.contains_key(head)
+            {
+                return Some(format!("{}: {ann}", p.name));
             }
         }
         // `x_api_key: str = Header(...)`, `session_token: str = Cookie(None)`.
