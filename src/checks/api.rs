@@ -594,7 +594,9 @@ fn page_size_sink<'t>(
                     (uses(a) && callee.contains('.')).then_some((node, "a query's limit"))
                 }
                 "paginate" => {
-                    if keyword_arg(args, "max_per_page", src).is_some() {
+                    // A bare `paginate(...)` is the project's own helper, which may clamp;
+                    // Flask-SQLAlchemy's is a method (`query.paginate`, `db.paginate`).
+                    if !callee.contains('.') || keyword_arg(args, "max_per_page", src).is_some() {
                         return None;
                     }
                     let a = keyword_arg(args, "per_page", src).or_else(|| {

@@ -20,7 +20,7 @@ static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
         | health([-_]?(check|z))? | healthz | ready | readyz | readiness | live | livez | liveness
         | ping | status | version | metrics | heartbeat
         | docs | redoc | openapi(\.json)? | swagger[-\w.]*
-        | public | webhooks? | hooks? | newsletter | contact
+        | public | webhooks? | hooks? | newsletter | contact | validate | redeem | claim
         | favicon\.ico | robots\.txt | sitemap\.xml | static
         )$",
     )
@@ -50,11 +50,41 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty() && !s.starts_with('{') && !s.starts_with('<'))
 }
 
-fn is_public(route: &Route, handler: &str) -> bool {
+/// Public by design: by path, handler name, registration shape, a credential in the path,
+/// a login-flow request type, or a handler that serves anonymous callers on purpose.
+fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
+    let handler = handler_name(facts, route);
     segments(&route.path).any(|s| PUBLIC_SEGMENT.is_match(s))
         || PUBLIC_HANDLER.is_match(handler)
         || is_signup(route)
+        || route
+            .path_params()
+            .iter()
+            .any(|p| CAPABILITY_PARAM.is_match(&p.name))
+        || facts.functions.get(route.function).is_some_and(|f| {
+            f.params.iter().any(|p| {
+                p.annotation
+                    .as_deref()
+                    .is_some_and(|a| AUTH_FLOW_TYPE.is_match(a) || a.contains("Anonymous"))
+            }) || src
+                .get(f.body.0..f.body.1)
+                .is_some_and(|b| b.contains("anonymous"))
+        })
 }
+
+/// Path parameters that are the credential themselves (`/invites/{token}`,
+/// `/checkout/{client_secret}`): a capability URL is authenticated by knowing it.
+static CAPABILITY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code)$")
+        .expect("static regex")
+});
+
+/// Request types of login, registration and recovery flows (`AuthenticationSessionStart`,
+/// `LoginRequest`, `PasswordResetIn`).
+static AUTH_FLOW_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(login|sign_?in|sign_?up|register|registration|authenticat|password_?reset|reset_?password|magic_?link|\botp\b|OAuth2PasswordRequestForm)")
+        .expect("static regex")
+});
 
 /// `POST /users` (or `/accounts`, `/members`) on its own is how APIs register users
 /// (the RealWorld spec, Flask-RESTful tutorials): public by design.
@@ -175,7 +205,7 @@ pub fn route_missing_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let considered: Vec<&Route> = routes
             .iter()
             .copied()
-            .filter(|r| !is_public(r, handler_name(facts, r)))
+            .filter(|r| !is_public(facts, r, &ctx.file.text))
             .filter(|r| seen.insert(r.function))
             .collect();
         for r in &considered {
@@ -240,7 +270,7 @@ pub fn admin_route_without_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             continue;
         };
         let handler = handler_name(facts, r);
-        if is_public(r, handler) || env_gated(facts, r, &ctx.file.text) {
+        if is_public(facts, r, &ctx.file.text) || env_gated(facts, r, &ctx.file.text) {
             // `/admin/login` is how admins get in; a debug route that 404s unless a
             // setting enables it is kept out of production on purpose.
             continue;

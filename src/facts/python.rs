@@ -224,6 +224,20 @@ static AUTH_MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(auth|jwt|token|login|permission|api_?key|bearer|oidc|oauth)")
         .expect("static regex")
 });
+/// Names of hooks that enforce auth (`require_login`, `check_api_key`, `auth_guard`).
+static AUTH_HOOK_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(require|check|verify|ensure|enforce|protect|guard|restrict|authenticat|authoriz|login_required)")
+        .expect("static regex")
+});
+/// Handler parameters named for the authenticated caller.
+static AUTH_PARAM_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(auth|authz|authorized|auth_subject|auth_context|authorization|principal|current_user|current_account|current_principal|identity)$")
+        .expect("static regex")
+});
+/// Modules whose aliases are auth dependencies (`authorized: auth.OrderSalesManage`).
+static AUTH_MODULE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(auth|authz|authn|permissions?|security|access)$").expect("static regex")
+});
 /// Header/cookie parameters that carry credentials.
 static AUTH_PARAM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(authorization|x_?api_?key|api_?key|x_?token|x_?auth\w*|\w*_token|token|\w*signature\w*|session(_?id)?|x_?hub_\w+)$")
@@ -705,13 +719,14 @@ impl PyFacts {
         }
     }
 
-    /// A `before_request`/middleware hook that authenticates: an auth decorator, an
-    /// auth-looking name, or an auth check in its body.
+    /// A `before_request`/middleware hook that authenticates: an auth decorator, a name
+    /// that says it enforces something, or an auth check in its body. `load_user`-style
+    /// hooks that only look the caller up do not count.
     fn is_auth_hook(&self, f: &PyFunction, src: &str) -> bool {
         f.decorators
             .iter()
             .any(|d| !is_route_decorator(&d.callee) && AUTH_DECORATOR.is_match(&d.callee))
-            || (AUTH_DEP.is_match(&f.name) && !NOT_AUTH_DEP.is_match(&f.name))
+            || AUTH_HOOK_NAME.is_match(&f.name)
             || BODY_AUTH.is_match(src.get(f.body.0..f.body.1).unwrap_or(""))
     }
 
@@ -750,6 +765,16 @@ impl PyFacts {
                 words(ann).find(|w| self.imports.contains_key(*w) && is_auth_alias_name(w))
             {
                 return Some(w.to_string());
+            }
+            // `auth_subject: auth.OrganizationsRead`, `authz: AuthorizeOrgAccess`: a
+            // parameter named for the caller, typed by an imported dependency alias.
+            let head = ann.split(['.', '[']).next().unwrap_or("").trim();
+            let auth_module = ann.contains('.') && AUTH_MODULE.is_match(head);
+            if p.default.is_none()
+                && (AUTH_PARAM_NAME.is_match(&p.name) || auth_module)
+                && self.imports.contains_key(head)
+            {
+                return Some(format!("{}: {ann}", p.name));
             }
         }
         // `x_api_key: str = Header(...)`, `session_token: str = Cookie(None)`.
@@ -944,4 +969,102 @@ fn methods_list(call: &str) -> Option<Vec<String>> {
         .filter(|s| !s.is_empty())
         .collect();
     (!items.is_empty()).then_some(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::Lang;
+
+    fn facts(src: &str) -> PyFacts {
+        let tree = crate::engine::parse(Lang::Python, src, None).expect("parses");
+        PyFacts::build(&tree, src)
+    }
+
+    fn route<'f>(f: &'f PyFacts, handler: &str) -> &'f Route {
+        f.routes
+            .iter()
+            .find(|r| f.functions[r.function].name == handler)
+            .expect("route exists")
+    }
+
+    #[test]
+    fn router_prefix_and_router_level_auth() {
+        let f = facts(
+            "from fastapi import APIRouter, Depends\n\
+             from .deps import get_current_user\n\
+             router = APIRouter(prefix=\"/orders\", dependencies=[Depends(get_current_user)])\n\
+             @router.get(\"/{order_id}\")\n\
+             def read(order_id: int): ...\n",
+        );
+        let r = route(&f, "read");
+        assert_eq!(r.path, "/orders/{order_id}");
+        assert!(r.auth.is_some());
+        assert_eq!(r.path_params()[0].name, "order_id");
+    }
+
+    #[test]
+    fn auth_through_aliases_and_dependency_functions() {
+        let f = facts(
+            "from typing import Annotated\n\
+             from fastapi import APIRouter, Depends\n\
+             from .deps import get_current_user, SessionDep\n\
+             router = APIRouter()\n\
+             CurrentUser = Annotated[object, Depends(get_current_user)]\n\
+             def owned_item(item_id: int, user: CurrentUser): ...\n\
+             @router.get(\"/a\")\n\
+             def a(user: CurrentUser): ...\n\
+             @router.get(\"/b\")\n\
+             def b(item = Depends(owned_item)): ...\n\
+             @router.get(\"/c\")\n\
+             def c(db: SessionDep): ...\n",
+        );
+        assert!(route(&f, "a").auth.is_some());
+        assert!(route(&f, "b").auth.is_some());
+        assert!(route(&f, "c").auth.is_none());
+    }
+
+    #[test]
+    fn flask_decorator_order_and_hooks() {
+        let f = facts(
+            "from flask import Blueprint\n\
+             from flask_login import login_required\n\
+             bp = Blueprint(\"x\", __name__, url_prefix=\"/x\")\n\
+             admin = Blueprint(\"admin\", __name__)\n\
+             @admin.before_request\n\
+             def require_admin(): ...\n\
+             @bp.route(\"/ok\")\n\
+             @login_required\n\
+             def ok(): ...\n\
+             @login_required\n\
+             @bp.route(\"/wrong\")\n\
+             def wrong(): ...\n\
+             @admin.route(\"/users\")\n\
+             def users(): ...\n",
+        );
+        assert!(route(&f, "ok").auth.is_some());
+        let wrong = route(&f, "wrong");
+        assert!(wrong.auth.is_none());
+        assert_eq!(wrong.misplaced_auth.as_deref(), Some("login_required"));
+        assert_eq!(wrong.path, "/x/wrong");
+        assert!(route(&f, "users").auth.is_some());
+    }
+
+    #[test]
+    fn path_params_of_both_frameworks() {
+        let names: Vec<(String, Option<String>)> =
+            path_params("/a/{item_id}/<int:post_id>/<slug>/{p:path}")
+                .into_iter()
+                .map(|p| (p.name, p.converter))
+                .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("item_id".into(), None),
+                ("post_id".into(), Some("int".into())),
+                ("slug".into(), None),
+                ("p".into(), Some("path".into())),
+            ]
+        );
+    }
 }
