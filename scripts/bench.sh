@@ -15,13 +15,19 @@
 #
 # Environment:
 #   RUNS=5            timed runs of strata, strata --jobs 1 and ruff (the median is reported)
-#   BANDIT_RUNS=1     timed runs of bandit (slow: about a minute and a half on the stdlib)
-#   SEMGREP_RUNS=1    timed runs of semgrep
+#   BANDIT_RUNS=1     timed runs of bandit (slow: 1.5-3 minutes on the stdlib)
+#   SEMGREP_RUNS=1    timed runs of semgrep (as slow as bandit)
 #   SKIP_RUFF=1 / SKIP_BANDIT=1 / SKIP_SEMGREP=1   leave that peer out
 #   PEERS_VENV=DIR    venv holding the peers (default: <repo>/.bench-venv)
 #   STRATA_BIN=PATH   use this strata binary instead of building target/release/strata
 #   RUST_TARGET=DIR   also time strata on a Rust tree (e.g. ~/.cargo/registry/src) so the
 #                     Rust parse speed is shown next to Python's
+#   EXCLUDE_DIRS="site-packages dist-packages"
+#                     directory names left out of the counts and of every tool's scan;
+#                     EXCLUDE_DIRS= (empty) scans everything. The stdlib directory of a
+#                     Python install also holds site-packages, the third-party packages
+#                     installed there (9,869 .py files of 11,659 on the machine this was
+#                     written on): without this the numbers depend on what pip installed.
 #
 # What is measured: wall time of each whole run (process start to exit, `date +%s%N`) and,
 # when GNU time is installed as /usr/bin/time, the peak resident memory (`%M`: the largest
@@ -31,13 +37,15 @@
 # files_seen is how many files each tool says it scanned.
 #
 # Same files for every tool: strata walks the whole tree (it skips only .gitignore'd files,
-# hidden directories and files over 2 MiB), so the peers are told not to skip more:
-#   ruff     --exclude <nothing>: drops ruff's default excludes (site-packages, venv, build...)
+# hidden directories and files over 2 MiB), so the peers are told to skip no more, and every
+# tool skips the EXCLUDE_DIRS directories (strata --exclude, ruff --exclude, bandit -x,
+# semgrep --exclude):
+#   ruff     --exclude replaces ruff's default excludes (site-packages, venv, build, dist...)
 #   semgrep  --no-git-ignore --x-ignore-semgrepignore-files: no default .semgrepignore
 #            (which skips test/ and tests/) and no parent repository's .gitignore (pyenv's
 #            own .gitignore lists versions/, which would hide its whole stdlib);
 #            --max-target-bytes 2097152 (semgrep's default cap is 1 MB, strata's 2 MiB)
-#   bandit   scans *.py only (no .pyi): its files_seen is lower.
+#   bandit   scans *.py only (no .pyi): its files_seen can be lower.
 #
 # The page cache is warmed by one untimed strata run before anything is timed. Nothing here
 # fails because a peer is missing; a peer that exits with an error is shown as "failed".
@@ -56,12 +64,18 @@ SKIP_BANDIT=${SKIP_BANDIT:-0}
 SKIP_SEMGREP=${SKIP_SEMGREP:-0}
 PEERS_VENV=${PEERS_VENV:-$REPO_ROOT/.bench-venv}
 RUST_TARGET=${RUST_TARGET:-}
+EXCLUDE_DIRS=${EXCLUDE_DIRS-site-packages dist-packages}
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 
 for var in RUNS BANDIT_RUNS SEMGREP_RUNS; do
     [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer (got '${!var}')"
+done
+
+read -r -a EXCLUDES <<<"$EXCLUDE_DIRS"
+for d in "${EXCLUDES[@]}"; do
+    [[ $d =~ ^[A-Za-z0-9._+-]+$ ]] || die "EXCLUDE_DIRS takes plain directory names (got '$d')"
 done
 
 if [[ $# -gt 1 ]]; then
@@ -100,22 +114,23 @@ if [[ -x /usr/bin/time ]] && /usr/bin/time -f '%M' -o "$WORK/probe" true 2>/dev/
     HAVE_GNU_TIME=1
 fi
 
-# run_timed KEY N CMD...: runs CMD N times from $RUNDIR with stdout discarded and stderr
-# kept in $WORK/KEY.err; appends "seconds peak_kb" per run to $WORK/KEY.runs
-# (peak_kb is "n/a" without GNU time). Returns the first non-zero exit status, if any.
+# run_timed KEY N CMD...: runs CMD N times from $RUN_CWD (default $RUNDIR) with stdout
+# discarded and stderr kept in $WORK/KEY.err; appends "seconds peak_kb" per run to
+# $WORK/KEY.runs (peak_kb is "n/a" without GNU time). Returns the first non-zero exit
+# status, if any.
 run_timed() {
     local key=$1 n=$2
     shift 2
-    local i t0 t1 rc kb
+    local i t0 t1 rc kb cwd=${RUN_CWD:-$RUNDIR}
     : >"$WORK/$key.runs"
     for ((i = 1; i <= n; i++)); do
         rc=0
         t0=$(date +%s%N)
         if ((HAVE_GNU_TIME)); then
-            (cd "$RUNDIR" && /usr/bin/time -f '%M' -o "$WORK/$key.time" "$@") \
+            (cd "$cwd" && /usr/bin/time -f '%M' -o "$WORK/$key.time" "$@") \
                 >/dev/null 2>"$WORK/$key.err" || rc=$?
         else
-            (cd "$RUNDIR" && "$@") >/dev/null 2>"$WORK/$key.err" || rc=$?
+            (cd "$cwd" && "$@") >/dev/null 2>"$WORK/$key.err" || rc=$?
         fi
         t1=$(date +%s%N)
         if ((rc != 0)); then
@@ -142,9 +157,15 @@ peak_mb_of() { # file of "seconds kb" lines -> max RSS in MB, or n/a
         END { if (seen) printf "%.0f", m / 1024; else printf "n/a" }' "$1"
 }
 
-# count_files DIR -> "files bytes py pyi rs sql"
+# count_files DIR -> "files bytes py pyi rs sql" (directories named in EXCLUDE_DIRS pruned)
 count_files() {
-    find "$1" -type f \( -name '*.py' -o -name '*.pyi' -o -name '*.rs' -o -name '*.sql' \) \
+    local prune=() d
+    for d in "${EXCLUDES[@]}"; do prune+=(-o -name "$d"); done
+    if ((${#prune[@]})); then
+        prune=(-type d \( "${prune[@]:1}" \) -prune -o)
+    fi
+    find "$1" -mindepth 1 "${prune[@]}" \
+        -type f \( -name '*.py' -o -name '*.pyi' -o -name '*.rs' -o -name '*.sql' \) \
         -printf '%s %f\n' | awk '
         { n++; b += $1; ext = $2; sub(/.*\./, "", ext); c[ext]++ }
         END { printf "%d %d %d %d %d %d\n", n, b, c["py"], c["pyi"], c["rs"], c["sql"] }'
@@ -220,18 +241,22 @@ log "files:  $N_FILES ($N_PY .py, $N_PYI .pyi, $N_RS .rs, $N_SQL .sql), $MB MB"
 strata_scan() { # TARGET [extra flags...]
     local target=$1
     shift
-    echo "$STRATA" scan "$target" --format json --output /dev/null --fail-on never --quiet "$@"
+    echo "$STRATA" scan "$target" --format json --output /dev/null --fail-on never --quiet --no-cache "$@"
 }
+
+STRATA_EXCLUDE=()
+for d in "${EXCLUDES[@]}"; do STRATA_EXCLUDE+=(--exclude "$d"); done
 
 strata_bench() { # KEY TARGET FILES BYTES SEEN [extra flags...]
     # SEEN empty: first do an untimed warm-up run, which fills the page cache and
     # tells how many files strata scanned.
     local key=$1 target=$2 files=$3 bytes=$4 seen=$5 rc=0
     shift 5
+    set -- "${STRATA_EXCLUDE[@]}" "$@"
     if [[ -z $seen ]]; then
         log "strata warm-up on $target"
         (cd "$RUNDIR" && "$STRATA" scan "$target" --format json --output "$WORK/$key.json" \
-            --fail-on never --quiet "$@") >/dev/null 2>"$WORK/$key.err" || rc=$?
+            --fail-on never --quiet --no-cache "$@") >/dev/null 2>"$WORK/$key.err" || rc=$?
         if ((rc != 0)); then
             tail -n 15 "$WORK/$key.err" >&2 || true
             die "strata failed (exit $rc): $(strata_scan "$target" "$@")"
@@ -240,7 +265,7 @@ strata_bench() { # KEY TARGET FILES BYTES SEEN [extra flags...]
     fi
     log "timing $key: $(strata_scan "$target" "$@") x $RUNS"
     run_timed "$key" "$RUNS" "$STRATA" scan "$target" --format json --output /dev/null \
-        --fail-on never --quiet "$@" || rc=$?
+        --fail-on never --quiet --no-cache "$@" || rc=$?
     if ((rc != 0)); then
         tail -n 15 "$WORK/$key.err" >&2 || true
         die "strata failed (exit $rc): $(strata_scan "$target" "$@")"
@@ -262,9 +287,11 @@ elif ! command -v ruff >/dev/null; then
     record_status ruff "not installed"
 else
     VERSIONS+=("ruff: $(ruff --version 2>/dev/null | head -n1)")
-    # --exclude with a pattern that matches nothing replaces ruff's default excludes
+    # --exclude replaces ruff's default excludes (site-packages, venv, build, dist...) with
+    # EXCLUDE_DIRS, or with a pattern that matches nothing
+    ruff_exclude=$(IFS=,; echo "${EXCLUDES[*]}")
     ruff_opts=(--select "S,ASYNC,DTZ,BLE,E722" --no-cache
-        --exclude __strata_bench_exclude_nothing__)
+        --exclude "${ruff_exclude:-__strata_bench_exclude_nothing__}")
     ruff_cmd=(ruff check "${ruff_opts[@]}" --exit-zero --quiet "$TARGET")
     seen=$( (cd "$RUNDIR" && ruff check --show-files "${ruff_opts[@]}" "$TARGET" 2>/dev/null) |
         grep -c "^$TARGET/" || true)
@@ -282,10 +309,17 @@ elif ! command -v bandit >/dev/null; then
     record_status bandit "not installed"
 else
     VERSIONS+=("bandit: $(bandit --version 2>/dev/null | head -n1)")
-    bandit_cmd=(bandit -r -q "$TARGET" -f json -o "$WORK/bandit.json" --exit-zero)
-    log "timing bandit: ${bandit_cmd[*]} x $BANDIT_RUNS"
+    # bandit's -x is a substring test on "<target>/<path>" and replaces its defaults: it
+    # runs from the target as "." so that only paths below the target are tested
+    bandit_cmd=(bandit -r -q . -f json -o "$WORK/bandit.json" --exit-zero)
+    if ((${#EXCLUDES[@]})); then
+        bandit_x='.svn,CVS,.bzr,.hg,.git,__pycache__,.tox,.eggs,*.egg' # bandit's defaults
+        for d in "${EXCLUDES[@]}"; do bandit_x+=",/$d/"; done
+        bandit_cmd+=(-x "$bandit_x")
+    fi
+    log "timing bandit: (cd $TARGET && ${bandit_cmd[*]}) x $BANDIT_RUNS"
     rc=0
-    run_timed bandit "$BANDIT_RUNS" "${bandit_cmd[@]}" || rc=$?
+    RUN_CWD=$TARGET run_timed bandit "$BANDIT_RUNS" "${bandit_cmd[@]}" || rc=$?
     if ((rc == 0)); then
         record bandit "$N_FILES" "$N_BYTES" "$(json_count "$WORK/bandit.json" bandit)"
     else
@@ -311,6 +345,7 @@ else
         log "semgrep has no --x-ignore-semgrepignore-files: its default .semgrepignore" \
             "(test/, tests/...) applies, see files_seen"
     fi
+    for d in "${EXCLUDES[@]}"; do semgrep_cmd+=(--exclude "$d"); done
     semgrep_cmd+=("$TARGET")
     log "timing semgrep: ${semgrep_cmd[*]} x $SEMGREP_RUNS"
     rc=0
@@ -343,6 +378,7 @@ BASE=${R_MEDIAN[strata]}
 echo
 echo "strata benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc 2>/dev/null || echo '?') cores"
 echo "target:      $TARGET"
+((${#EXCLUDES[@]} == 0)) || echo "excluded:    directories named ${EXCLUDES[*]} (EXCLUDE_DIRS)"
 echo "             $N_FILES files ($N_PY .py, $N_PYI .pyi, $N_RS .rs, $N_SQL .sql), $MB MB"
 if [[ -n $RUST_TARGET ]]; then
     echo "rust target: $RUST_TARGET"
