@@ -293,3 +293,24 @@ fn the_validator_rejects_broken_sarif() {
         );
     }
 }
+
+/// Every rule and every kind of finding in the fixtures makes valid, uploadable SARIF.
+#[test]
+fn sarif_for_all_fixtures_is_valid() {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["scan", "fixtures", "-f", "sarif", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_uploadable(&doc);
+    assert!(doc["runs"][0]["results"].as_array().unwrap().len() > 10);
+    if let Some(schema) = schema() {
+        assert_valid(&schema, &doc);
+    }
+}
