@@ -215,7 +215,8 @@ fn collect(
         let lang = Lang::from_path(Path::new(name)).ok_or_else(|| {
             format!(
                 "--stdin-filename {name}: cannot tell the language from the name \
-                 (expected .py, .pyi, .rs, .sql or .github/workflows/*.yml)"
+                 (expected .py, .pyi, .rs, .sql, .github/workflows/*.yml, .env or a dependency \
+                 manifest such as requirements.txt)"
             )
         })?;
         let mut bytes = Vec::new();
