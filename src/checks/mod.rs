@@ -74,6 +74,17 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "workflow-security-step-cannot-fail",
         workflow::security_step_cannot_fail,
     ),
+    (
+        "workflow-privileged-checkout-of-pr-code",
+        workflow::privileged_checkout_of_pr_code,
+    ),
+    ("workflow-unpinned-action", workflow::unpinned_action),
+    ("workflow-secret-echoed", workflow::secret_echoed),
+    (
+        "workflow-permissions-write-all",
+        workflow::permissions_write_all,
+    ),
+    ("workflow-script-injection", workflow::script_injection),
 ];
 
 pub fn lookup(name: &str) -> Option<CheckFn> {
