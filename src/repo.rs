@@ -102,7 +102,8 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
 /// triple-quoted strings. Continuation lines of parenthesised imports do not name modules.
 /// Conditional imports are left out: inside `try:` with an `except ImportError` (or
 /// `ModuleNotFoundError`, `Exception`, bare), inside such an `except` block, under
-/// `if TYPE_CHECKING:`, and under version or platform checks.
+/// `if TYPE_CHECKING:`, under version or platform checks, and inside functions (lazy
+/// imports, the usual form of an optional dependency).
 fn python_imports(file: &SourceFile) -> Vec<Located> {
     // (byte offset, indent, trimmed text) of every code line outside triple strings.
     let mut lines: Vec<(usize, usize, &str)> = Vec::new();
@@ -179,11 +180,12 @@ fn is_conditional(lines: &[(usize, usize, &str)], k: usize) -> bool {
         j -= 1;
         steps += 1;
         let (_, ind, text) = lines[j];
-        if ind >= indent {
+        let t = text.trim_end();
+        // Closing brackets of a multi-line signature or call are not block openers.
+        if ind >= indent || t.starts_with([')', ']', '}']) {
             continue;
         }
         indent = ind;
-        let t = text.trim_end();
         if t.starts_with("try:") {
             // The handlers of this `try`: the next lines back at its indent.
             let handles = lines[k + 1..]
@@ -208,8 +210,9 @@ fn is_conditional(lines: &[(usize, usize, &str)], k: usize) -> bool {
                     .is_some_and(|(_, _, x)| x.contains("sys.") || x.contains("TYPE_CHECKING"))
         {
             return true;
-        } else if t.starts_with("def ") || t.starts_with("async def ") || t.starts_with("class ") {
-            continue;
+        } else if t.starts_with("def ") || t.starts_with("async def ") {
+            // A function-local import: the usual way to make an optional dependency lazy.
+            return true;
         }
     }
     false
@@ -298,6 +301,6 @@ mod conditional_tests {
                    def f():\n    import lazy\n";
         let f = SourceFile::new("a.py".into(), Lang::Python, src.into());
         let names: Vec<String> = python_imports(&f).into_iter().map(|l| l.detail).collect();
-        assert_eq!(names, ["needed", "lazy"]);
+        assert_eq!(names, ["needed"]);
     }
 }

@@ -611,7 +611,16 @@ const UNCHECKED_DIRS: &[&str] = &[
     "vendor",
     "_vendor",
     "third_party",
+    "release",
+    "releasing",
+    ".github",
+    "ci",
+    ".ci",
+    "devtools",
+    "dev",
 ];
+/// Modules provided by the runtime, not by a distribution (type checkers, Pyodide).
+const PLATFORM_MODULES: &[&str] = &["_typeshed", "pyodide", "pyodide_js", "micropip", "js"];
 const UNCHECKED_FILES: &[&str] = &[
     "setup.py",
     "noxfile.py",
@@ -684,7 +693,10 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
             continue;
         }
         let file = path.rsplit('/').next().unwrap_or(path);
-        if UNCHECKED_FILES.contains(&file) || path.split('/').any(|c| UNCHECKED_DIRS.contains(&c)) {
+        if UNCHECKED_FILES.contains(&file)
+            || file.ends_with(".pyi")
+            || path.split('/').any(|c| UNCHECKED_DIRS.contains(&c))
+        {
             continue;
         }
         let roots: Vec<&FileSummary> = manifests
@@ -714,7 +726,11 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
         let mut seen: HashSet<&str> = HashSet::new();
         for imp in &summary.imports {
             let top = imp.name.as_str();
-            if is_stdlib(top) || first_party.contains(top) || !seen.insert(top) {
+            if is_stdlib(top)
+                || PLATFORM_MODULES.contains(&top)
+                || first_party.contains(top)
+                || !seen.insert(top)
+            {
                 continue;
             }
             let candidates = distributions_for(&imp.detail);
