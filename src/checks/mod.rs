@@ -11,6 +11,7 @@ pub mod embedded_sql;
 mod integrity;
 mod migrations;
 mod py;
+mod secrets;
 mod sql_writes;
 mod workflow;
 
@@ -87,10 +88,30 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ("workflow-script-injection", workflow::script_injection),
 ];
 
+/// A check over a file's raw text: runs without a parse, on any kind of file (secrets).
+pub type TextCheckFn = fn(&SourceFile, &mut Vec<Hit>);
+
+const TEXT_CHECKS: &[(&str, TextCheckFn)] = &[
+    ("secret-private-key", secrets::private_key),
+    ("secret-api-token", secrets::api_token),
+    ("secret-assignment", secrets::secret_assignment),
+];
+
+pub fn lookup_text(name: &str) -> Option<TextCheckFn> {
+    TEXT_CHECKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+}
+
 pub fn lookup(name: &str) -> Option<CheckFn> {
     CHECKS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
 pub fn names() -> Vec<&'static str> {
-    CHECKS.iter().map(|(n, _)| *n).collect()
+    CHECKS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(TEXT_CHECKS.iter().map(|(n, _)| *n))
+        .collect()
 }
