@@ -144,6 +144,49 @@ static IDENT_LIKE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Values that describe themselves as a secret are examples (`secret123`, `IAmSensitive`).
+static SELF_DESCRIBING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(secret|passw|sensitive|hunter2|token|apikey|api_key|letmein|qwerty|12345678)")
+        .expect("static regex")
+});
+
+/// Byte ranges of Python triple-quoted strings (docstrings hold examples, not config).
+/// Assignments of keys in triple strings are SEC014's business.
+fn docstring_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(rel) = text[i..].find(['"', '\'']) {
+        let at = i + rel;
+        let q = if text[at..].starts_with("\"\"\"") {
+            "\"\"\""
+        } else if text[at..].starts_with("'''") {
+            "'''"
+        } else {
+            i = at + 1;
+            continue;
+        };
+        let body = at + 3;
+        match text[body..].find(q) {
+            Some(end) => {
+                out.push((at, body + end + 3));
+                i = body + end + 3;
+            }
+            None => {
+                out.push((at, text.len()));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Whether the line holding `at` is a comment up to `at`.
+fn in_comment(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..at].trim_start();
+    before.starts_with('#') || before.starts_with("//") || before.starts_with(">>>")
+}
+
 /// SEC016: a high-entropy literal assigned to a secret-sounding name.
 pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
     let name_of_file = file.rel.rsplit('/').next().unwrap_or(&file.rel);
@@ -162,6 +205,11 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
         return;
     }
     let needs_quotes = matches!(file.lang, Lang::Python | Lang::Rust);
+    let docs = if file.lang == Lang::Python {
+        docstring_ranges(&file.text)
+    } else {
+        Vec::new()
+    };
     for c in ASSIGNMENT.captures_iter(&file.text) {
         let (Some(name), Some(q), Some(value)) = (c.name("name"), c.name("q"), c.name("value"))
         else {
@@ -196,6 +244,11 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
             || TOKENS
                 .iter()
                 .any(|(_, re)| re.is_match(v) || re.is_match(&c[0]))
+            || SELF_DESCRIBING.is_match(v)
+            || docs
+                .iter()
+                .any(|&(a, b)| a <= value.start() && value.start() < b)
+            || in_comment(&file.text, name.start())
             || v.ends_with(['(', '[', '{'])
             || [".pem", ".key", ".json", ".txt", ".crt"]
                 .iter()
