@@ -66,6 +66,16 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         .map(|i| lang_rules.rules.contains(&i) && set.rules[i].wants(&file.rel, &file.text))
         .collect();
     run_regexes(file, set, &active, &mut out.findings);
+    for &ri in &lang_rules.rules {
+        if let (true, RuleKind::Text(check)) = (active[ri], &set.rules[ri].kind) {
+            let mut hits = Vec::new();
+            check(file, &mut hits);
+            out.findings.extend(
+                hits.into_iter()
+                    .map(|h| to_raw(ri, &set.rules[ri].message, h)),
+            );
+        }
+    }
     out.statements.resize(out.findings.len(), None);
     let needs_tree = lang_rules.rules.iter().any(|&i| {
         active[i] && matches!(set.rules[i].kind, RuleKind::Query(_) | RuleKind::Check(_))

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod deps;
 pub mod diff;
 pub mod engine;
 pub mod facts;

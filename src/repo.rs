@@ -5,6 +5,7 @@
 //! A file's [`FileSummary`] is computed from its text alone, so it is cached with the
 //! file's other results and never needs a second parse.
 
+use crate::deps;
 use crate::lang::Lang;
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,18 @@ pub struct FileSummary {
     /// requirement as written).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub declared: Vec<Located>,
+    /// Manifests: development, test and docs dependencies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared_dev: Vec<Located>,
+    /// Manifests: the project's own distribution name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub project_name: String,
+    /// The file is a dependency manifest (not, say, a `pyproject.toml` of tool settings).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manifest: bool,
+    /// The manifest computes its dependencies in a way strata cannot read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opaque: bool,
 }
 
 impl FileSummary {
@@ -64,16 +77,36 @@ impl FileSummary {
 /// Computes a file's summary from its text. Cheap: line-oriented, no parse.
 pub fn summarise(file: &SourceFile) -> FileSummary {
     let mut s = FileSummary::default();
-    if file.lang == Lang::Python {
-        s.imports = python_imports(file);
+    let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
+    let manifest = match file.lang {
+        Lang::Python => {
+            s.imports = python_imports(file);
+            (name == "setup.py").then(|| deps::parse_setup_py(file))
+        }
+        Lang::Manifest if name.ends_with(".txt") => Some(deps::parse_requirements(file)),
+        Lang::Manifest if name == "setup.cfg" => Some(deps::parse_setup_cfg(file)),
+        Lang::Manifest => Some(deps::parse_toml_manifest(file)),
+        _ => None,
+    };
+    if let Some(m) = manifest {
+        s.declared = m.declared;
+        s.declared_dev = m.dev;
+        s.project_name = m.name;
+        s.manifest = m.is_manifest;
+        s.opaque = m.opaque;
     }
     s
 }
 
 /// `import a.b, c as d` and `from a.b import c` at the start of a logical line, outside
 /// triple-quoted strings. Continuation lines of parenthesised imports do not name modules.
+/// Conditional imports are left out: inside `try:` with an `except ImportError` (or
+/// `ModuleNotFoundError`, `Exception`, bare), inside such an `except` block, under
+/// `if TYPE_CHECKING:`, under version or platform checks, and inside functions (lazy
+/// imports, the usual form of an optional dependency).
 fn python_imports(file: &SourceFile) -> Vec<Located> {
-    let mut out = Vec::new();
+    // (byte offset, indent, trimmed text) of every code line outside triple strings.
+    let mut lines: Vec<(usize, usize, &str)> = Vec::new();
     let mut in_triple: Option<&str> = None;
     let mut offset = 0;
     for line in file.text.split_inclusive('\n') {
@@ -92,9 +125,13 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
                 in_triple = Some(q);
             }
         }
-        if in_triple.is_some() {
+        if in_triple.is_some() || trimmed.trim_end().is_empty() || trimmed.starts_with('#') {
             continue;
         }
+        lines.push((start, indent, trimmed));
+    }
+    let mut out = Vec::new();
+    for (k, &(start, indent, trimmed)) in lines.iter().enumerate() {
         let (modules, kw_len) = if let Some(rest) = trimmed.strip_prefix("import ") {
             (rest, 7)
         } else if let Some(rest) = trimmed.strip_prefix("from ") {
@@ -105,6 +142,9 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
         } else {
             continue;
         };
+        if indent > 0 && is_conditional(&lines, k) {
+            continue;
+        }
         let code = modules.split('#').next().unwrap_or("");
         let mut col = start + indent + kw_len;
         for part in code.split(',') {
@@ -130,6 +170,63 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
     out
 }
 
+/// Whether the import on code line `k` runs only under a condition that tolerates its
+/// absence. Looks at the enclosing block openers (bounded walk back).
+fn is_conditional(lines: &[(usize, usize, &str)], k: usize) -> bool {
+    let mut indent = lines[k].1;
+    let mut j = k;
+    let mut steps = 0;
+    while j > 0 && indent > 0 && steps < 2000 {
+        j -= 1;
+        steps += 1;
+        let (_, ind, text) = lines[j];
+        let t = text.trim_end();
+        // Closing brackets of a multi-line signature or call are not block openers.
+        if ind >= indent || t.starts_with([')', ']', '}']) {
+            continue;
+        }
+        indent = ind;
+        if t.starts_with("try:") {
+            // The handlers of this `try`: the next lines back at its indent.
+            let handles = lines[k + 1..]
+                .iter()
+                .filter(|(_, i, _)| *i <= ind)
+                .take_while(|(_, i, x)| *i == ind && x.starts_with("except"))
+                .any(|(_, _, x)| catches_import_error(x));
+            if handles {
+                return true;
+            }
+        } else if t.starts_with("except") && catches_import_error(t)
+            || t.contains("TYPE_CHECKING")
+            || t.starts_with("if sys.")
+            || t.starts_with("elif sys.")
+            || t.starts_with("if platform.")
+            || t.starts_with("if os.name")
+            || t.starts_with("else:")
+                && lines[..j]
+                    .iter()
+                    .rev()
+                    .find(|(_, i, _)| *i == ind)
+                    .is_some_and(|(_, _, x)| x.contains("sys.") || x.contains("TYPE_CHECKING"))
+        {
+            return true;
+        } else if t.starts_with("def ") || t.starts_with("async def ") {
+            // A function-local import: the usual way to make an optional dependency lazy.
+            return true;
+        }
+    }
+    false
+}
+
+fn catches_import_error(line: &str) -> bool {
+    let t = line.trim_end();
+    t.starts_with("except")
+        && (t.starts_with("except:")
+            || t.contains("ImportError")
+            || t.contains("ModuleNotFoundError")
+            || t.contains("Exception"))
+}
+
 /// Everything repository checks see.
 pub struct RepoContext<'a> {
     /// Every scanned file: path, language and summary; sorted by path.
@@ -147,7 +244,14 @@ pub struct RepoHit {
 pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
 
 /// Registry of repository checks, by the name rule files use in `[check] builtin`.
-const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[];
+const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
+    ("python-undeclared-import", deps::undeclared_imports),
+    (
+        "python-transitive-only-import",
+        deps::transitive_only_imports,
+    ),
+    ("requirements-unpinned", deps::unpinned_requirements),
+];
 
 pub fn lookup(name: &str) -> Option<RepoCheckFn> {
     REPO_CHECKS
@@ -182,5 +286,21 @@ mod tests {
                 ("json".to_string(), 7, 12),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod conditional_tests {
+    use super::*;
+
+    #[test]
+    fn guarded_imports_are_left_out() {
+        let src = "try:\n    import orjson\nexcept ImportError:\n    import json as orjson\n\
+                   try:\n    import needed\nexcept KeyError:\n    pass\n\
+                   if TYPE_CHECKING:\n    from boto3 import Session\n\
+                   def f():\n    import lazy\n";
+        let f = SourceFile::new("a.py".into(), Lang::Python, src.into());
+        let names: Vec<String> = python_imports(&f).into_iter().map(|l| l.detail).collect();
+        assert_eq!(names, ["needed"]);
     }
 }

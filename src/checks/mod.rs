@@ -11,6 +11,7 @@ pub mod embedded_sql;
 mod integrity;
 mod migrations;
 mod py;
+mod secrets;
 mod sql_writes;
 mod workflow;
 
@@ -74,12 +75,43 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "workflow-security-step-cannot-fail",
         workflow::security_step_cannot_fail,
     ),
+    (
+        "workflow-privileged-checkout-of-pr-code",
+        workflow::privileged_checkout_of_pr_code,
+    ),
+    ("workflow-unpinned-action", workflow::unpinned_action),
+    ("workflow-secret-echoed", workflow::secret_echoed),
+    (
+        "workflow-permissions-write-all",
+        workflow::permissions_write_all,
+    ),
+    ("workflow-script-injection", workflow::script_injection),
 ];
+
+/// A check over a file's raw text: runs without a parse, on any kind of file (secrets).
+pub type TextCheckFn = fn(&SourceFile, &mut Vec<Hit>);
+
+const TEXT_CHECKS: &[(&str, TextCheckFn)] = &[
+    ("secret-private-key", secrets::private_key),
+    ("secret-api-token", secrets::api_token),
+    ("secret-assignment", secrets::secret_assignment),
+];
+
+pub fn lookup_text(name: &str) -> Option<TextCheckFn> {
+    TEXT_CHECKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+}
 
 pub fn lookup(name: &str) -> Option<CheckFn> {
     CHECKS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
 pub fn names() -> Vec<&'static str> {
-    CHECKS.iter().map(|(n, _)| *n).collect()
+    CHECKS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(TEXT_CHECKS.iter().map(|(n, _)| *n))
+        .collect()
 }

@@ -31,6 +31,7 @@ fn row(r: &Rule) -> RuleRow<'_> {
             RuleKind::Check(_) => "semantic",
             RuleKind::Regex(_) => "regex",
             RuleKind::Repo(_) => "repository",
+            RuleKind::Text(_) => "text",
         },
         summary: &r.summary,
     }

@@ -102,6 +102,8 @@ pub enum RuleKind {
     Query(Vec<QueryMatcher>),
     Regex(Vec<RegexMatcher>),
     Check(checks::CheckFn),
+    /// A check over the raw text: no parse, any kind of file.
+    Text(checks::TextCheckFn),
     /// Runs once per scan over what every file contributed (`repo::FileSummary`).
     Repo(crate::repo::RepoCheckFn),
 }
@@ -352,10 +354,12 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         (None, Some(check)) => match (
             checks::lookup(&check.builtin),
             crate::repo::lookup(&check.builtin),
+            checks::lookup_text(&check.builtin),
         ) {
-            (Some(f), _) => RuleKind::Check(f),
-            (None, Some(f)) => RuleKind::Repo(f),
-            (None, None) => {
+            (Some(f), _, _) => RuleKind::Check(f),
+            (None, Some(f), _) => RuleKind::Repo(f),
+            (None, None, Some(f)) => RuleKind::Text(f),
+            (None, None, None) => {
                 return Err(err(
                     "builtin",
                     format!(
