@@ -49,9 +49,18 @@ fn all_same(s: &str) -> bool {
     it.next().is_none_or(|first| it.all(|c| c == first))
 }
 
-/// True when a value cannot be a real secret.
+/// Words joined by separators (`Access-Control-Allow-Credentials`, `secret key`): a name
+/// or a header, not a credential.
+static WORDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$").expect("static regex"));
+
+/// True when a value cannot be a real secret: a placeholder, one repeated character, a
+/// sequence of plain words, or a template with `{...}` interpolation.
 fn is_placeholder(value: &str) -> bool {
-    PLACEHOLDER.is_match(value) || all_same(value)
+    PLACEHOLDER.is_match(value)
+        || all_same(value)
+        || WORDS.is_match(value)
+        || (value.contains('{') && value.contains('}'))
 }
 
 static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
