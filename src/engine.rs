@@ -198,15 +198,16 @@ fn run_queries(
     facts: &Facts,
     out: &mut Vec<RawFinding>,
 ) {
-    let Some(query) = &lang_rules.query else {
+    let Some(compiled) = lang_rules.query() else {
         return;
     };
+    let query = &compiled.query;
     let names = query.capture_names();
     let mut cursor = QueryCursor::new();
     cursor.set_match_limit(MATCH_LIMIT);
     let mut matches = cursor.matches(query, tree.root_node(), file.text.as_bytes());
     while let Some(m) = matches.next() {
-        let (ri, mi) = lang_rules.pattern_owner[m.pattern_index];
+        let (ri, mi) = compiled.pattern_owner[m.pattern_index];
         if !active[ri] {
             continue;
         }

@@ -55,7 +55,8 @@ fn annotations(path: &str, text: &str) -> Annotations {
 #[test]
 fn fixtures_match_their_annotations() {
     let registry = Registry::builtin().expect("builtin rules load");
-    let set = RuleSet::new(registry.rules.iter().collect()).expect("rules compile");
+    let set = RuleSet::new(registry.rules.iter().collect()).expect("rule set");
+    set.compile_all().expect("every built-in query compiles");
     let opts = ScanOptions {
         paths: vec![PathBuf::from("fixtures")],
         walk: WalkOptions {

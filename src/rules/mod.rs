@@ -202,7 +202,9 @@ impl Registry {
         collect_embedded(&BUILTIN_RULES, &mut files);
         let mut registry = Registry::default();
         for (path, text) in files {
-            registry.add(parse_rule(&format!("rules/{path}"), &text)?)?;
+            // Built-in queries are compiled once, combined, when a scan needs them; the
+            // fixture tests compile every one of them.
+            registry.add(parse_rule(&format!("rules/{path}"), &text, false)?)?;
         }
         registry.sort();
         Ok(registry)
@@ -230,7 +232,7 @@ impl Registry {
             let shown = path.display().to_string();
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| RuleError::new(&shown, "", format!("cannot read: {e}"), None))?;
-            self.add(parse_rule(&shown, &text)?)?;
+            self.add(parse_rule(&shown, &text, true)?)?;
         }
         self.sort();
         Ok(())
@@ -289,7 +291,9 @@ fn key_span(text: &str, key: &str) -> Option<SourceSpan> {
         .map(|m| SourceSpan::from((m.start(), m.len())))
 }
 
-fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
+/// Parses and validates one rule file. With `compile_queries`, each query is compiled on
+/// its own so that an error points at the rule file, line and column (user rules).
+fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box<RuleError>> {
     let file: RuleFile = toml::from_str(text).map_err(|e| {
         let span = e
             .span()
@@ -389,7 +393,13 @@ fn parse_rule(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
             } else if regex_count == 0 {
                 let mut matchers = Vec::new();
                 for spec in specs {
-                    matchers.push(compile_matcher(path, text, &languages, spec)?);
+                    matchers.push(compile_matcher(
+                        path,
+                        text,
+                        &languages,
+                        spec,
+                        compile_queries,
+                    )?);
                 }
                 RuleKind::Query(matchers)
             } else {
@@ -446,6 +456,7 @@ fn compile_matcher(
     text: &str,
     languages: &[Lang],
     spec: MatchSpec,
+    compile_queries: bool,
 ) -> Result<QueryMatcher, Box<RuleError>> {
     let Some(query_src) = spec.query else {
         return Err(RuleError::new(
@@ -467,32 +478,40 @@ fn compile_matcher(
                 key_span(text, "languages"),
             ));
         };
-        let query = tree_sitter::Query::new(&grammar, &query_src).map_err(|e| {
-            // Point into the query string inside the TOML file when we can find it.
-            let span = text
-                .find(query_src.lines().next().unwrap_or(""))
-                .map(|start| {
-                    let line_start: usize = query_src
-                        .split_inclusive('\n')
-                        .take(e.row)
-                        .map(str::len)
-                        .sum();
-                    SourceSpan::from((start + line_start + e.column, 1))
-                });
-            RuleError::new(
-                path,
-                text,
-                format!(
-                    "invalid {} query: {:?} error: {}",
-                    lang.name(),
-                    e.kind,
-                    e.message
-                ),
-                span,
-            )
-        })?;
-        let names = query.capture_names();
-        if !names.contains(&spec.report.as_str()) {
+        let names: Vec<String> = if compile_queries {
+            let query = tree_sitter::Query::new(&grammar, &query_src).map_err(|e| {
+                // Point into the query string inside the TOML file when we can find it.
+                let span = text
+                    .find(query_src.lines().next().unwrap_or(""))
+                    .map(|start| {
+                        let line_start: usize = query_src
+                            .split_inclusive('\n')
+                            .take(e.row)
+                            .map(str::len)
+                            .sum();
+                        SourceSpan::from((start + line_start + e.column, 1))
+                    });
+                RuleError::new(
+                    path,
+                    text,
+                    format!(
+                        "invalid {} query: {:?} error: {}",
+                        lang.name(),
+                        e.kind,
+                        e.message
+                    ),
+                    span,
+                )
+            })?;
+            query
+                .capture_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect()
+        } else {
+            capture_names_in(&query_src)
+        };
+        if !names.iter().any(|n| *n == spec.report) {
             return Err(RuleError::new(
                 path,
                 text,
@@ -505,7 +524,7 @@ fn compile_matcher(
         }
         for p in &spec.predicates {
             if let Some(c) = &p.capture {
-                if !names.contains(&c.as_str()) {
+                if !names.iter().any(|n| n == c) {
                     return Err(RuleError::new(
                         path,
                         text,
@@ -527,6 +546,17 @@ fn compile_matcher(
         predicates,
         report: spec.report,
     })
+}
+
+/// Capture names written in a query (`@name`), without compiling it.
+fn capture_names_in(query: &str) -> Vec<String> {
+    static CAPTURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"@([A-Za-z_][A-Za-z0-9_.-]*)").expect("static regex")
+    });
+    CAPTURE
+        .captures_iter(query)
+        .map(|c| c[1].to_string())
+        .collect()
 }
 
 fn compile_regex_matcher(
@@ -599,10 +629,81 @@ pub struct RuleSet<'r> {
 pub struct LangRules {
     /// Indices into `RuleSet::rules` of the rules for this language.
     pub rules: Vec<usize>,
-    /// All declarative matchers of the language compiled into one query.
-    pub query: Option<tree_sitter::Query>,
+    lang: Lang,
+    /// All declarative matchers of the language, concatenated, and where each starts:
+    /// (byte offset, rule index, matcher index).
+    source: String,
+    starts: Vec<(usize, usize, usize)>,
+    /// Compiled on first use, so a scan compiles only the languages it meets.
+    compiled: std::sync::OnceLock<Option<CompiledQuery>>,
+}
+
+/// One query for all declarative rules of a language.
+pub struct CompiledQuery {
+    pub query: tree_sitter::Query,
     /// For each pattern of `query`: (rule index in `RuleSet::rules`, matcher index).
     pub pattern_owner: Vec<(usize, usize)>,
+}
+
+impl<'r> RuleSet<'r> {
+    /// Compiles every language's query now, naming the rule whose query does not compile.
+    /// Scans compile lazily; tests and `strata rules --check` use this.
+    pub fn compile_all(&self) -> Result<(), String> {
+        for (lang, lr) in &self.by_lang {
+            if lr.starts.is_empty() || lr.query().is_some() {
+                continue;
+            }
+            let grammar = lang
+                .ts_language()
+                .ok_or_else(|| format!("{} has no grammar", lang.name()))?;
+            for &(_, ri, mi) in &lr.starts {
+                if let RuleKind::Query(ms) = &self.rules[ri].kind {
+                    if let Err(e) = tree_sitter::Query::new(&grammar, &ms[mi].query) {
+                        return Err(format!(
+                            "{}: invalid {} query at line {}, column {}: {}",
+                            self.rules[ri].origin,
+                            lang.name(),
+                            e.row + 1,
+                            e.column + 1,
+                            e.message
+                        ));
+                    }
+                }
+            }
+            return Err(format!(
+                "the combined {} query does not compile",
+                lang.name()
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl LangRules {
+    /// The combined query, or `None` when the language has no declarative rules (or, for
+    /// a combination that fails to compile, which rule validation makes unreachable).
+    pub fn query(&self) -> Option<&CompiledQuery> {
+        self.compiled
+            .get_or_init(|| {
+                if self.starts.is_empty() {
+                    return None;
+                }
+                let grammar = self.lang.ts_language()?;
+                let query = tree_sitter::Query::new(&grammar, &self.source).ok()?;
+                let pattern_owner = (0..query.pattern_count())
+                    .map(|p| {
+                        let at = query.start_byte_for_pattern(p);
+                        let k = self.starts.partition_point(|s| s.0 <= at).saturating_sub(1);
+                        (self.starts[k].1, self.starts[k].2)
+                    })
+                    .collect();
+                Some(CompiledQuery {
+                    query,
+                    pattern_owner,
+                })
+            })
+            .as_ref()
+    }
 }
 
 impl<'r> RuleSet<'r> {
@@ -628,29 +729,14 @@ impl<'r> RuleSet<'r> {
                     }
                 }
             }
-            let (query, pattern_owner) = if starts.is_empty() {
-                (None, Vec::new())
-            } else {
-                let grammar = lang
-                    .ts_language()
-                    .ok_or_else(|| format!("{} has no grammar for queries", lang.name()))?;
-                let q = tree_sitter::Query::new(&grammar, &source)
-                    .map_err(|e| format!("combined {} query: {}", lang.name(), e.message))?;
-                let owner = (0..q.pattern_count())
-                    .map(|p| {
-                        let at = q.start_byte_for_pattern(p);
-                        let k = starts.partition_point(|s| s.0 <= at) - 1;
-                        (starts[k].1, starts[k].2)
-                    })
-                    .collect();
-                (Some(q), owner)
-            };
             by_lang.insert(
                 lang,
                 LangRules {
                     rules: idxs,
-                    query,
-                    pattern_owner,
+                    lang,
+                    source,
+                    starts,
+                    compiled: std::sync::OnceLock::new(),
                 },
             );
         }
