@@ -511,7 +511,7 @@ fn compile_matcher(
         } else {
             capture_names_in(&query_src)
         };
-        if !names.iter().any(|n| *n == spec.report) {
+        if !names.contains(&spec.report) {
             return Err(RuleError::new(
                 path,
                 text,
@@ -524,7 +524,7 @@ fn compile_matcher(
         }
         for p in &spec.predicates {
             if let Some(c) = &p.capture {
-                if !names.iter().any(|n| n == c) {
+                if !names.contains(c) {
                     return Err(RuleError::new(
                         path,
                         text,
