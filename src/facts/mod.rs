@@ -36,6 +36,18 @@ impl Facts {
         }
     }
 
+    /// Inside test code: a Rust `#[test]` function or `#[cfg(test)]` module, a Python
+    /// `test_*` function.
+    pub fn in_test(&self, byte: usize) -> bool {
+        match self {
+            Facts::Python(f) => {
+                innermost(&f.scopes, byte).is_some_and(|s| s.name.starts_with("test_"))
+            }
+            Facts::Rust(f) => f.in_test(byte),
+            Facts::None => false,
+        }
+    }
+
     pub fn scope_at(&self, byte: usize) -> Option<&Scope> {
         match self {
             Facts::Python(f) => innermost(&f.scopes, byte),

@@ -9,21 +9,28 @@ pub struct RustFacts {
     /// Name bound by a `use` item -> full path (`sleep` -> `std::thread::sleep`).
     pub uses: HashMap<String, String>,
     pub scopes: Vec<Scope>,
+    /// Byte ranges of test functions and `#[cfg(test)]` modules.
+    pub test_ranges: Vec<(usize, usize)>,
 }
 
 fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
     node.utf8_text(src.as_bytes()).unwrap_or("")
 }
 
-/// `#[test]`, `#[tokio::test]`, `#[actix_rt::test]`... directly above a function.
-fn is_test_fn(node: Node<'_>, src: &str) -> bool {
+/// `#[test]`, `#[tokio::test]`, `#[actix_rt::test]`... directly above a function, or
+/// `#[cfg(test)]` above a module.
+fn is_test_item(node: Node<'_>, src: &str) -> bool {
     let mut prev = node.prev_named_sibling();
     while let Some(p) = prev {
         if p.kind() != "attribute_item" {
             break;
         }
         let t = text(p, src);
-        if t.contains("test]") || t.contains("::test") || t.contains("test(") {
+        if t.contains("test]")
+            || t.contains("::test")
+            || t.contains("test(")
+            || t.contains("(test)")
+        {
             return true;
         }
         prev = p.prev_named_sibling();
@@ -43,9 +50,16 @@ impl RustFacts {
                         facts.collect_use(arg, "", src, 0);
                     }
                 }
+                "mod_item" if is_test_item(node, src) => {
+                    facts.test_ranges.push((node.start_byte(), node.end_byte()));
+                }
                 "function_item" => {
+                    let is_test = is_test_item(node, src);
+                    if is_test {
+                        facts.test_ranges.push((node.start_byte(), node.end_byte()));
+                    }
                     // A test function runs on a test runtime where blocking is harmless.
-                    let is_async = !is_test_fn(node, src)
+                    let is_async = !is_test
                         && node
                             .named_children(&mut node.walk())
                             .find(|c| c.kind() == "function_modifiers")
@@ -135,6 +149,10 @@ impl RustFacts {
             }
             _ => {}
         }
+    }
+
+    pub fn in_test(&self, byte: usize) -> bool {
+        self.test_ranges.iter().any(|&(s, e)| s <= byte && byte < e)
     }
 
     /// Full path of a callee: the head segment goes through the `use` table.

@@ -14,6 +14,7 @@
 //! | `keyword` + `value-matches` / `value-not-matches` | the keyword's value text matches / does not (absent: only `value-not-matches` holds) |
 //! | `lacks-positional = N` | the call has fewer than N positional arguments (`*args`: false) |
 //! | `inside-async` | the innermost function scope is (not) `async` |
+//! | `inside-test` | inside test code: a Rust `#[test]` fn or `#[cfg(test)]` module, a Python `test_*` function |
 //! | `function-matches` / `function-not-matches` | the regex matches the enclosing function's name (module level: the name is empty) |
 //! | `rest-of-function-matches` / `-not-matches` | the regex matches the enclosing function's text outside the capture (module level: the whole file) |
 //! | `only-statements = [kinds]` | every statement of the block is of one of the kinds (an expression statement counts as its expression: `ellipsis`, `string`); comments ignored |
@@ -42,6 +43,7 @@ pub struct PredicateSpec {
     pub value_not_matches: Option<String>,
     pub lacks_positional: Option<usize>,
     pub inside_async: Option<bool>,
+    pub inside_test: Option<bool>,
     pub function_matches: Option<String>,
     pub function_not_matches: Option<String>,
     pub rest_of_function_matches: Option<String>,
@@ -75,6 +77,7 @@ pub enum Test {
     },
     LacksPositional(usize),
     InsideAsync(bool),
+    InsideTest(bool),
     FunctionMatches(Regex, bool),
     RestOfFunctionMatches(Regex, bool),
     OnlyStatements(Vec<String>),
@@ -134,6 +137,9 @@ impl PredicateSpec {
         }
         if let Some(n) = self.lacks_positional {
             tests.push(Test::LacksPositional(n));
+        }
+        if let Some(b) = self.inside_test {
+            tests.push(Test::InsideTest(b));
         }
         if let Some(b) = self.inside_async {
             tests.push(Test::InsideAsync(b));
@@ -230,6 +236,7 @@ impl Predicate {
                 KeywordLookup::Absent => !*matches,
                 KeywordLookup::Unknown => false,
             },
+            Test::InsideTest(want) => facts.in_test(node.start_byte()) == *want,
             Test::InsideAsync(want) => {
                 facts
                     .scope_at(node.start_byte())
