@@ -11,6 +11,7 @@ pub mod embedded_sql;
 mod integrity;
 mod migrations;
 mod py;
+mod rust_sec;
 mod sql_writes;
 mod workflow;
 
@@ -74,6 +75,13 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "workflow-security-step-cannot-fail",
         workflow::security_step_cannot_fail,
     ),
+    (
+        "rust-cors-any-origin-with-credentials",
+        rust_sec::cors_any_origin_with_credentials,
+    ),
+    ("rust-path-traversal", rust_sec::path_traversal),
+    ("rust-shell-command-injection", rust_sec::shell_command_injection),
+    ("rust-sql-built-with-format", rust_sec::sql_injection),
 ];
 
 pub fn lookup(name: &str) -> Option<CheckFn> {

@@ -325,7 +325,8 @@ fn last_segment(node: Node<'_>, src: &str) -> String {
     t.rsplit("::").next().unwrap_or(t).trim().to_string()
 }
 
-/// A method chain `base.m1(a).m2(b)`: the base expression and the calls, innermost first.
+/// A method chain `base.m1(a).m2(b)`: the base expression and the calls, innermost first,
+/// each as (method name, arguments, method name node).
 struct Chain<'t> {
     node: Node<'t>,
     base: Node<'t>,
@@ -333,7 +334,7 @@ struct Chain<'t> {
     owner: String,
 }
 
-fn unroll<'t>(call: Node<'t>, src: &str) -> (Node<'t>, Vec<(String, Node<'t>, Node<'t>)>) {
+pub fn unroll<'t>(call: Node<'t>, src: &str) -> (Node<'t>, Vec<(String, Node<'t>, Node<'t>)>) {
     let mut calls = Vec::new();
     let mut node = call;
     loop {
@@ -346,7 +347,7 @@ fn unroll<'t>(call: Node<'t>, src: &str) -> (Node<'t>, Vec<(String, Node<'t>, No
                     if let (Some(value), Some(field)) =
                         (f.child_by_field_name("value"), f.child_by_field_name("field"))
                     {
-                        calls.push((text(field, src).to_string(), args, node));
+                        calls.push((text(field, src).to_string(), args, field));
                         node = value;
                         continue;
                     }
@@ -475,7 +476,7 @@ impl<'t> RouteBuilder<'_, 't> {
                     };
                     let path = join_path(&prefix, &p);
                     for (methods, handler, fw) in self.method_router(a[1]) {
-                        out.push(self.pending(fw, methods, path.clone(), handler, *call));
+                        out.push(self.pending(fw, methods, path.clone(), handler, *call, *args));
                     }
                 }
                 "route" if a.len() == 1 => {
@@ -487,6 +488,7 @@ impl<'t> RouteBuilder<'_, 't> {
                                 path.clone(),
                                 handler,
                                 *call,
+                                *args,
                             ));
                         }
                     }
@@ -500,6 +502,7 @@ impl<'t> RouteBuilder<'_, 't> {
                             path,
                             h,
                             *call,
+                            *args,
                         ));
                     }
                 }
@@ -567,13 +570,14 @@ impl<'t> RouteBuilder<'_, 't> {
         path: String,
         handler: String,
         call: Node<'_>,
+        args: Node<'_>,
     ) -> Pending {
         Pending {
             framework,
             methods,
             path,
             handler,
-            reg: (call.start_byte(), call.end_byte()),
+            reg: (call.start_byte(), args.end_byte()),
             auth: None,
             rate: None,
         }
@@ -1148,7 +1152,7 @@ mod route_tests {
             "actix-web GET /api/orders -> list_orders auth=HttpAuthentication::bearer(validator)",
             "actix-web GET /api/orders/{order_id} -> get_order auth=HttpAuthentication::bearer(validator)",
             "actix-web POST /api/orders -> create_order auth=HttpAuthentication::bearer(validator)",
-            "actix-web DELETE /public/orders/{order_id} -> cancel_order auth=-",
+            "actix-web DELETE /v1/orders/{order_id} -> cancel_order auth=-",
             "actix-web GET /api/invoices/{invoice_id} -> invoice auth=HttpAuthentication::bearer(validator)",
             "actix-web GET /status -> status auth=-",
         ], "{got:#?}");
