@@ -11,6 +11,7 @@ pub mod embedded_sql;
 mod integrity;
 mod migrations;
 mod py;
+mod rust_err;
 mod rust_sec;
 mod sql_writes;
 mod workflow;
@@ -82,6 +83,16 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ("rust-path-traversal", rust_sec::path_traversal),
     ("rust-shell-command-injection", rust_sec::shell_command_injection),
     ("rust-sql-built-with-format", rust_sec::sql_injection),
+    ("rust-unwrap-in-handler", rust_err::unwrap_in_handler),
+    (
+        "rust-ignored-delivery-result",
+        rust_err::ignored_delivery_result,
+    ),
+    (
+        "rust-unbounded-channel-in-handler",
+        rust_err::unbounded_channel_in_handler,
+    ),
+    ("rust-unbounded-static-cache", rust_err::unbounded_static_cache),
 ];
 
 pub fn lookup(name: &str) -> Option<CheckFn> {
