@@ -93,6 +93,7 @@ const CHECKS: &[(&str, CheckFn)] = &[
         rust_err::unbounded_channel_in_handler,
     ),
     ("rust-unbounded-static-cache", rust_err::unbounded_static_cache),
+    ("rust-tls-verification-disabled", rust_sec::tls_verification_disabled),
 ];
 
 pub fn lookup(name: &str) -> Option<CheckFn> {

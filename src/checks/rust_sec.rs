@@ -251,7 +251,7 @@ pub fn sql_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         let Some(first) = args.named_child(0) else { return };
         let scope = enclosing_fn(call);
         let Some(built) = built_string(first, scope, src) else { return };
-        if !SQL_START.is_match(text(built, src)) {
+        if !SQL_START.is_match(text(built, src)) || in_test_code(call, src) {
             return;
         }
         hits.push(
@@ -331,7 +331,7 @@ pub fn shell_command_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         static SHELL: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r#"^(std::process::|tokio::process::|process::)?Command::new\("(/usr)?(/bin/)?(sh|bash|zsh|dash|cmd|cmd\.exe|powershell|pwsh)"\)$"#).expect("static regex")
         });
-        if !SHELL.is_match(&bt) {
+        if !SHELL.is_match(&bt) || in_test_code(call, src) {
             return;
         }
         let scope = enclosing_fn(call);
@@ -405,5 +405,68 @@ pub fn path_traversal(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             return;
         }
         hits.push(Hit::new(call.start_byte(), call.end_byte()).var("input", name));
+    });
+}
+
+/// Inside `#[cfg(test)] mod ..` or a `#[test]`-like function.
+pub(crate) fn in_test_code(node: Node<'_>, src: &str) -> bool {
+    let mut cur = Some(node);
+    for _ in 0..256 {
+        let Some(c) = cur else { return false };
+        if matches!(c.kind(), "mod_item" | "function_item") {
+            let mut prev = c.prev_named_sibling();
+            while let Some(p) = prev {
+                if p.kind() != "attribute_item" {
+                    break;
+                }
+                let t = text(p, src);
+                if t.contains("cfg(test)") || t.contains("test]") || t.contains("::test") {
+                    return true;
+                }
+                prev = p.prev_named_sibling();
+            }
+        }
+        cur = c.parent();
+    }
+    false
+}
+
+/// SEC102: `danger_accept_invalid_certs(true)` outside tests and outside a branch on a
+/// user's own option.
+pub fn tls_verification_disabled(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
+    let src = &ctx.file.text;
+    each_node(ctx.tree.root_node(), &["call_expression"], |call| {
+        let (Some(f), Some(args)) = (
+            call.child_by_field_name("function"),
+            call.child_by_field_name("arguments"),
+        ) else {
+            return;
+        };
+        let Some(field) = f.child_by_field_name("field") else { return };
+        let m = text(field, src);
+        if !matches!(m, "danger_accept_invalid_certs" | "danger_accept_invalid_hostnames")
+            || text(args, src).split_whitespace().collect::<String>() != "(true)"
+        {
+            return;
+        }
+        if in_test_code(call, src) {
+            return;
+        }
+        // `if opts.accept_invalid_certs { builder = builder.danger_accept_invalid_certs(true) }`
+        let mut cur = call.parent();
+        for _ in 0..64 {
+            let Some(c) = cur else { break };
+            if c.kind() == "if_expression" {
+                let cond = c.child_by_field_name("condition").map(|x| text(x, src)).unwrap_or("");
+                if cond.contains("invalid") || cond.contains("insecure") || cond.contains("verify") || cond.contains("danger") {
+                    return;
+                }
+            }
+            if c.kind() == "function_item" {
+                break;
+            }
+            cur = c.parent();
+        }
+        hits.push(Hit::new(field.start_byte(), call.end_byte()).var("method", m.to_string()));
     });
 }
