@@ -13,6 +13,7 @@ mod migrations;
 mod py;
 mod rust_err;
 mod rust_sec;
+mod rust_web;
 mod sql_writes;
 mod workflow;
 
@@ -94,6 +95,9 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ),
     ("rust-unbounded-static-cache", rust_err::unbounded_static_cache),
     ("rust-tls-verification-disabled", rust_sec::tls_verification_disabled),
+    ("rust-route-outside-auth", rust_web::route_outside_auth),
+    ("rust-id-path-param-string", rust_web::id_path_param_string),
+    ("rust-unclamped-page-size", rust_web::unclamped_page_size),
 ];
 
 pub fn lookup(name: &str) -> Option<CheckFn> {

@@ -232,7 +232,7 @@ pub struct RustHandler {
 /// | `methods` | `methods` (`*` for any method) |
 /// | `path` (with the router prefix) | `path` (with `nest`/`scope` prefixes) |
 /// | `function` (index into `functions`) | `handler` (name) and `handler_fn` (index into `RustFacts::handlers`, when defined in this file) |
-/// | `decorator_start`/`decorator_end` | `reg_start`/`reg_end`: the `.route(..)` call or `#[get(..)]` attribute |
+/// | `decorator_start`/`decorator_end` | `reg_start`/`reg_end`: the `.route(..)` call, or the name of a `#[get(..)]` function |
 /// | `auth` | `auth`: auth layer/`wrap` middleware or auth extractor |
 /// | `body_auth` | `body_auth`: always `None` for now |
 /// | `misplaced_auth` | — (no Rust equivalent) |
@@ -770,7 +770,10 @@ fn attr_route(node: Node<'_>, src: &str) -> Option<(Vec<String>, String, usize, 
             } else {
                 vec![verb.to_ascii_uppercase()]
             };
-            return Some((methods, path, p.start_byte(), p.end_byte()));
+            // Reported at the function's name: the attribute line is not code to
+            // every tool.
+            let at = node.child_by_field_name("name").unwrap_or(p);
+            return Some((methods, path, at.start_byte(), at.end_byte()));
         }
         prev = p.prev_named_sibling();
     }
@@ -1136,8 +1139,10 @@ mod route_tests {
         assert_eq!(got, [
             "axum GET /api/v1/notes -> list_notes auth=AuthUser",
             "axum POST /api/v1/notes -> create_note auth=AuthUser",
+            "axum GET /api/v1/notes/search -> search_notes auth=AuthUser",
             "axum GET /api/v1/notes/{id} -> get_note auth=AuthUser",
             "axum DELETE /api/v1/notes/{id} -> delete_note auth=-",
+            "axum GET /api/v1/notes/{id}/history -> note_history auth=AuthUser",
             "axum GET /api/v1/admin/stats -> admin_stats auth=middleware::from_fn(require_auth)",
             "axum POST /api/v1/admin/export -> export_notes auth=middleware::from_fn(require_auth)",
             "axum GET /health -> health auth=-",
