@@ -82,7 +82,10 @@ const CHECKS: &[(&str, CheckFn)] = &[
         rust_sec::cors_any_origin_with_credentials,
     ),
     ("rust-path-traversal", rust_sec::path_traversal),
-    ("rust-shell-command-injection", rust_sec::shell_command_injection),
+    (
+        "rust-shell-command-injection",
+        rust_sec::shell_command_injection,
+    ),
     ("rust-sql-built-with-format", rust_sec::sql_injection),
     ("rust-unwrap-in-handler", rust_err::unwrap_in_handler),
     (
@@ -93,8 +96,14 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "rust-unbounded-channel-in-handler",
         rust_err::unbounded_channel_in_handler,
     ),
-    ("rust-unbounded-static-cache", rust_err::unbounded_static_cache),
-    ("rust-tls-verification-disabled", rust_sec::tls_verification_disabled),
+    (
+        "rust-unbounded-static-cache",
+        rust_err::unbounded_static_cache,
+    ),
+    (
+        "rust-tls-verification-disabled",
+        rust_sec::tls_verification_disabled,
+    ),
     ("rust-route-outside-auth", rust_web::route_outside_auth),
     ("rust-id-path-param-string", rust_web::id_path_param_string),
     ("rust-unclamped-page-size", rust_web::unclamped_page_size),

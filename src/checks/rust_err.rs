@@ -17,22 +17,37 @@ pub fn unwrap_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             .expect("static regex")
     });
     each_node(ctx.tree.root_node(), &["call_expression"], |call| {
-        let Some(f) = call.child_by_field_name("function") else { return };
+        let Some(f) = call.child_by_field_name("function") else {
+            return;
+        };
         if f.kind() != "field_expression" {
             return;
         }
-        let Some(field) = f.child_by_field_name("field") else { return };
+        let Some(field) = f.child_by_field_name("field") else {
+            return;
+        };
         let method = text(field, src);
         if method != "unwrap" && method != "expect" {
             return;
         }
-        let Some(h) = facts.handler_at(call.start_byte()) else { return };
-        let recv = f.child_by_field_name("value").map(|v| text(v, src)).unwrap_or("");
+        let Some(h) = facts.handler_at(call.start_byte()) else {
+            return;
+        };
+        let recv = f
+            .child_by_field_name("value")
+            .map(|v| text(v, src))
+            .unwrap_or("");
         if recv.contains(".lock()") || recv.contains(".read()") || recv.contains(".write()") {
             return;
         }
-        let from_request = mentions(recv, &request_names(h))
-            .filter(|_| recv.contains("parse") || recv.contains("from_") || recv.contains("get(") || recv.contains("to_str") || recv.contains("try_into") || recv.contains("decode"));
+        let from_request = mentions(recv, &request_names(h)).filter(|_| {
+            recv.contains("parse")
+                || recv.contains("from_")
+                || recv.contains("get(")
+                || recv.contains("to_str")
+                || recv.contains("try_into")
+                || recv.contains("decode")
+        });
         let what = if let Some(n) = from_request {
             format!("a value derived from the request (`{n}`)")
         } else if FALLIBLE.is_match(recv) {
@@ -70,7 +85,9 @@ pub fn ignored_delivery_result(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             let (expr, how) = if stmt.kind() == "let_declaration" {
                 match stmt.child_by_field_name("pattern") {
                     Some(p) if text(p, src) == "_" => (
-                        stmt.child_by_field_name("value").map(|v| text(v, src)).unwrap_or(""),
+                        stmt.child_by_field_name("value")
+                            .map(|v| text(v, src))
+                            .unwrap_or(""),
                         "`let _ =`",
                     ),
                     _ => return,
@@ -92,7 +109,9 @@ pub fn ignored_delivery_result(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             // What runs after the discarded send, up to the end of the enclosing block.
             let Some(block) = stmt.parent() else { return };
             let rest = src.get(stmt.end_byte()..block.end_byte()).unwrap_or("");
-            let Some(adv) = ADVANCE.find(rest) else { return };
+            let Some(adv) = ADVANCE.find(rest) else {
+                return;
+            };
             hits.push(
                 Hit::new(stmt.start_byte(), stmt.end_byte())
                     .var("how", how)
@@ -111,8 +130,13 @@ pub fn unbounded_channel_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) 
         return;
     }
     each_node(ctx.tree.root_node(), &["call_expression"], |call| {
-        let Some(f) = call.child_by_field_name("function") else { return };
-        if !matches!(f.kind(), "identifier" | "scoped_identifier" | "generic_function") {
+        let Some(f) = call.child_by_field_name("function") else {
+            return;
+        };
+        if !matches!(
+            f.kind(),
+            "identifier" | "scoped_identifier" | "generic_function"
+        ) {
             return;
         }
         let t = text(f, src);
@@ -131,7 +155,9 @@ pub fn unbounded_channel_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) 
         if !unbounded {
             return;
         }
-        let Some(h) = facts.handler_at(call.start_byte()) else { return };
+        let Some(h) = facts.handler_at(call.start_byte()) else {
+            return;
+        };
         hits.push(
             Hit::new(call.start_byte(), call.end_byte())
                 .var("callee", q)
@@ -148,8 +174,10 @@ pub fn unbounded_static_cache(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             .expect("static regex")
     });
     static NAME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)cache|session|seen|token|user|rate|memo|visit|client|request|result|response")
-            .expect("static regex")
+        Regex::new(
+            r"(?i)cache|session|seen|token|user|rate|memo|visit|client|request|result|response",
+        )
+        .expect("static regex")
     });
     static EVICT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\.(remove|retain|clear|pop_first|pop_last|truncate|drain|split_off|evict\w*|invalidate\w*)\(|\blen\(\)\s*(>|>=)")

@@ -78,14 +78,21 @@ pub(crate) fn mentions(hay: &str, names: &[String]) -> Option<String> {
 }
 
 /// The `let` value bound to `name` before `before` inside `scope`, if any.
-pub(crate) fn let_value<'t>(scope: Node<'t>, src: &str, name: &str, before: usize) -> Option<Node<'t>> {
+pub(crate) fn let_value<'t>(
+    scope: Node<'t>,
+    src: &str,
+    name: &str,
+    before: usize,
+) -> Option<Node<'t>> {
     let mut found = None;
     each_node(scope, &["let_declaration"], |n| {
         if n.start_byte() >= before {
             return;
         }
-        let (Some(p), Some(v)) = (n.child_by_field_name("pattern"), n.child_by_field_name("value"))
-        else {
+        let (Some(p), Some(v)) = (
+            n.child_by_field_name("pattern"),
+            n.child_by_field_name("value"),
+        ) else {
             return;
         };
         if text(p, src).trim_start_matches("mut ").trim() == name {
@@ -98,15 +105,20 @@ pub(crate) fn let_value<'t>(scope: Node<'t>, src: &str, name: &str, before: usiz
 fn strip_ref<'t>(mut n: Node<'t>, src: &str) -> Node<'t> {
     for _ in 0..4 {
         match n.kind() {
-            "reference_expression" | "parenthesized_expression" => match n.named_child(n.named_child_count().saturating_sub(1) as u32) {
-                Some(c) => n = c,
-                None => break,
-            },
+            "reference_expression" | "parenthesized_expression" => {
+                match n.named_child(n.named_child_count().saturating_sub(1) as u32) {
+                    Some(c) => n = c,
+                    None => break,
+                }
+            }
             "call_expression" => {
                 // `sql.as_str()`, `q.to_string()`
                 let (base, calls) = unroll(n, src);
                 if calls.len() == 1
-                    && matches!(calls[0].0.as_str(), "as_str" | "to_string" | "as_ref" | "clone")
+                    && matches!(
+                        calls[0].0.as_str(),
+                        "as_str" | "to_string" | "as_ref" | "clone"
+                    )
                 {
                     n = base;
                 } else {
@@ -121,8 +133,7 @@ fn strip_ref<'t>(mut n: Node<'t>, src: &str) -> Node<'t> {
 
 fn is_format(n: Node<'_>, src: &str) -> bool {
     n.kind() == "macro_invocation"
-        && n
-            .child_by_field_name("macro")
+        && n.child_by_field_name("macro")
             .is_some_and(|m| text(m, src).trim_start_matches("std::") == "format")
 }
 
@@ -158,7 +169,8 @@ fn format_interpolates(t: &str) -> bool {
     });
     let safe = |name: &str| {
         let last = name.rsplit('.').next().unwrap_or(name);
-        last.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+        last.chars()
+            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
             || SAFE_ARG.is_match(name)
     };
     let Some(open) = t.find('"') else {
@@ -220,13 +232,31 @@ pub fn sql_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         };
         let callee = match f.kind() {
             "field_expression" => {
-                let recv = f.child_by_field_name("value").map(|v| text(v, src)).unwrap_or("");
-                let m = f.child_by_field_name("field").map(|v| text(v, src)).unwrap_or("");
+                let recv = f
+                    .child_by_field_name("value")
+                    .map(|v| text(v, src))
+                    .unwrap_or("");
+                let m = f
+                    .child_by_field_name("field")
+                    .map(|v| text(v, src))
+                    .unwrap_or("");
                 static RECV: LazyLock<Regex> = LazyLock::new(|| {
-                    Regex::new(r"(?i)(client|conn|connection|tx|txn|transaction|db|pool|pg|session)\W*$").expect("static regex")
+                    Regex::new(
+                        r"(?i)(client|conn|connection|tx|txn|transaction|db|pool|pg|session)\W*$",
+                    )
+                    .expect("static regex")
                 });
-                if !matches!(m, "execute" | "query" | "query_one" | "query_opt" | "batch_execute" | "simple_query" | "prepare" | "query_raw")
-                    || !RECV.is_match(recv)
+                if !matches!(
+                    m,
+                    "execute"
+                        | "query"
+                        | "query_one"
+                        | "query_opt"
+                        | "batch_execute"
+                        | "simple_query"
+                        | "prepare"
+                        | "query_raw"
+                ) || !RECV.is_match(recv)
                 {
                     return;
                 }
@@ -248,9 +278,13 @@ pub fn sql_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             }
             _ => return,
         };
-        let Some(first) = args.named_child(0) else { return };
+        let Some(first) = args.named_child(0) else {
+            return;
+        };
         let scope = enclosing_fn(call);
-        let Some(built) = built_string(first, scope, src) else { return };
+        let Some(built) = built_string(first, scope, src) else {
+            return;
+        };
         if !SQL_START.is_match(text(built, src)) || in_test_code(call, src) {
             return;
         }
@@ -303,7 +337,17 @@ pub fn cors_any_origin_with_credentials(ctx: &FileContext<'_>, hits: &mut Vec<Hi
         for (m, args, _) in &calls {
             let a: String = text(*args, src).split_whitespace().collect();
             match m.as_str() {
-                "allow_origin" if matches!(a.as_str(), "(Any)" | "(cors::Any)" | "(tower_http::cors::Any)" | "(AllowOrigin::any())" | "(AllowOrigin::mirror_request())" | "(cors::AllowOrigin::mirror_request())") => {
+                "allow_origin"
+                    if matches!(
+                        a.as_str(),
+                        "(Any)"
+                            | "(cors::Any)"
+                            | "(tower_http::cors::Any)"
+                            | "(AllowOrigin::any())"
+                            | "(AllowOrigin::mirror_request())"
+                            | "(cors::AllowOrigin::mirror_request())"
+                    ) =>
+                {
                     any_origin = Some(format!("allow_origin{a}"));
                 }
                 "allow_any_origin" | "send_wildcard" => any_origin = Some(format!("{m}()")),
@@ -382,20 +426,32 @@ pub fn path_traversal(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             .expect("static regex")
     });
     each_node(ctx.tree.root_node(), &["call_expression"], |call| {
-        let Some(f) = call.child_by_field_name("function") else { return };
+        let Some(f) = call.child_by_field_name("function") else {
+            return;
+        };
         if f.kind() != "field_expression"
             || f.child_by_field_name("field").map(|x| text(x, src)) != Some("join")
         {
             return;
         }
-        let Some(h) = facts.handler_at(call.start_byte()) else { return };
+        let Some(h) = facts.handler_at(call.start_byte()) else {
+            return;
+        };
         let names = request_names(h);
-        let Some(arg) = call.child_by_field_name("arguments") else { return };
-        let Some(name) = mentions(text(arg, src), &names) else { return };
+        let Some(arg) = call.child_by_field_name("arguments") else {
+            return;
+        };
+        let Some(name) = mentions(text(arg, src), &names) else {
+            return;
+        };
         // Only a filesystem path join: the receiver is a Path/PathBuf or a directory.
-        let recv = f.child_by_field_name("value").map(|v| text(v, src)).unwrap_or("");
+        let recv = f
+            .child_by_field_name("value")
+            .map(|v| text(v, src))
+            .unwrap_or("");
         static PATHY: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)Path::new|PathBuf|dir|root|base|folder|upload|storage|static|path").expect("static regex")
+            Regex::new(r"(?i)Path::new|PathBuf|dir|root|base|folder|upload|storage|static|path")
+                .expect("static regex")
         });
         if !PATHY.is_match(recv) {
             return;
@@ -442,10 +498,14 @@ pub fn tls_verification_disabled(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         ) else {
             return;
         };
-        let Some(field) = f.child_by_field_name("field") else { return };
+        let Some(field) = f.child_by_field_name("field") else {
+            return;
+        };
         let m = text(field, src);
-        if !matches!(m, "danger_accept_invalid_certs" | "danger_accept_invalid_hostnames")
-            || text(args, src).split_whitespace().collect::<String>() != "(true)"
+        if !matches!(
+            m,
+            "danger_accept_invalid_certs" | "danger_accept_invalid_hostnames"
+        ) || text(args, src).split_whitespace().collect::<String>() != "(true)"
         {
             return;
         }
@@ -457,8 +517,15 @@ pub fn tls_verification_disabled(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         for _ in 0..64 {
             let Some(c) = cur else { break };
             if c.kind() == "if_expression" {
-                let cond = c.child_by_field_name("condition").map(|x| text(x, src)).unwrap_or("");
-                if cond.contains("invalid") || cond.contains("insecure") || cond.contains("verify") || cond.contains("danger") {
+                let cond = c
+                    .child_by_field_name("condition")
+                    .map(|x| text(x, src))
+                    .unwrap_or("");
+                if cond.contains("invalid")
+                    || cond.contains("insecure")
+                    || cond.contains("verify")
+                    || cond.contains("danger")
+                {
                     return;
                 }
             }

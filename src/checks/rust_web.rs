@@ -77,7 +77,8 @@ fn split_top(s: &str) -> Vec<String> {
 }
 
 static TYPED_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(Uuid|uuid::Uuid|[iu](8|16|32|64|128|size)|NonZero\w+|\w+Id)$").expect("static regex")
+    Regex::new(r"^(Uuid|uuid::Uuid|[iu](8|16|32|64|128|size)|NonZero\w+|\w+Id)$")
+        .expect("static regex")
 });
 
 /// API102: an id path parameter extracted as `String` where the service's ids are typed.
@@ -92,10 +93,8 @@ pub fn id_path_param_string(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                 continue;
             }
             let types = split_top(&x.inner);
-            let route_names: Option<Vec<String>> = facts
-                .routes_of(hi)
-                .next()
-                .map(|r| r.path_params());
+            let route_names: Option<Vec<String>> =
+                facts.routes_of(hi).next().map(|r| r.path_params());
             let names: Vec<String> = match route_names {
                 Some(n) if n.len() == types.len() => n,
                 _ => {
@@ -128,8 +127,11 @@ pub fn id_path_param_string(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         }
         let h = &facts.handlers[*hi];
         let body = src.get(h.body_start..h.body_end).unwrap_or("");
-        let parsed = body.contains("parse_str(") || body.contains(".parse::<") || body.contains(".parse()");
-        let Some(evidence) = typed.clone().or_else(|| parsed.then(|| "the handler parses it".to_string()))
+        let parsed =
+            body.contains("parse_str(") || body.contains(".parse::<") || body.contains(".parse()");
+        let Some(evidence) = typed
+            .clone()
+            .or_else(|| parsed.then(|| "the handler parses it".to_string()))
         else {
             continue;
         };
@@ -154,7 +156,8 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     // struct name -> [(field, validated)]
     let mut structs: Vec<(String, Vec<(String, bool)>)> = Vec::new();
     each_node(ctx.tree.root_node(), &["struct_item"], |s| {
-        let (Some(name), Some(body)) = (s.child_by_field_name("name"), s.child_by_field_name("body"))
+        let (Some(name), Some(body)) =
+            (s.child_by_field_name("name"), s.child_by_field_name("body"))
         else {
             return;
         };
@@ -166,12 +169,23 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                 "attribute_item" => attrs.push_str(text(f, src)),
                 "field_declaration" => {
                     if let Some(n) = f.child_by_field_name("name") {
-                        let ty = f.child_by_field_name("type").map(|t| text(t, src)).unwrap_or("");
-                        let numeric = ty.contains("i32") || ty.contains("i64") || ty.contains("u32")
-                            || ty.contains("u64") || ty.contains("usize") || ty.contains("u16") || ty.contains("u8") || ty.contains("isize");
+                        let ty = f
+                            .child_by_field_name("type")
+                            .map(|t| text(t, src))
+                            .unwrap_or("");
+                        let numeric = ty.contains("i32")
+                            || ty.contains("i64")
+                            || ty.contains("u32")
+                            || ty.contains("u64")
+                            || ty.contains("usize")
+                            || ty.contains("u16")
+                            || ty.contains("u8")
+                            || ty.contains("isize");
                         let name = text(n, src).to_string();
                         if numeric && PAGE.is_match(&name) {
-                            let validated = attrs.contains("range") || attrs.contains("deserialize_with") || attrs.contains("try_from");
+                            let validated = attrs.contains("range")
+                                || attrs.contains("deserialize_with")
+                                || attrs.contains("try_from");
                             fields.push((name, validated));
                         }
                     }
@@ -196,7 +210,9 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                 continue;
             }
             let ty = x.inner.rsplit("::").next().unwrap_or(&x.inner);
-            let Some((_, fields)) = structs.iter().find(|(n, _)| n == ty) else { continue };
+            let Some((_, fields)) = structs.iter().find(|(n, _)| n == ty) else {
+                continue;
+            };
             let body = src.get(h.body_start..h.body_end).unwrap_or("");
             if BOUND.is_match(body) || x.ty.contains("Valid") {
                 continue;
@@ -206,7 +222,9 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                     continue;
                 }
                 let needle = format!(".{field}");
-                let Some(pos) = body.find(&needle) else { continue };
+                let Some(pos) = body.find(&needle) else {
+                    continue;
+                };
                 let start = h.body_start + pos + 1;
                 hits.push(
                     Hit::new(start, start + field.len())

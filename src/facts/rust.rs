@@ -295,7 +295,8 @@ static AUTH_TYPE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static AUTH_IMPL_BODY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)authoriz|bearer|unauthori[sz]ed|\btoken|cookie|session|jwt|api_?key|decode").expect("static regex")
+    Regex::new(r"(?i)authoriz|bearer|unauthori[sz]ed|\btoken|cookie|session|jwt|api_?key|decode")
+        .expect("static regex")
 });
 const VERBS: &[&str] = &[
     "get", "post", "put", "delete", "patch", "head", "options", "trace", "any",
@@ -344,9 +345,10 @@ pub fn unroll<'t>(call: Node<'t>, src: &str) -> (Node<'t>, Vec<(String, Node<'t>
                 node.child_by_field_name("arguments"),
             ) {
                 if f.kind() == "field_expression" {
-                    if let (Some(value), Some(field)) =
-                        (f.child_by_field_name("value"), f.child_by_field_name("field"))
-                    {
+                    if let (Some(value), Some(field)) = (
+                        f.child_by_field_name("value"),
+                        f.child_by_field_name("field"),
+                    ) {
                         calls.push((text(field, src).to_string(), args, field));
                         node = value;
                         continue;
@@ -382,12 +384,29 @@ fn join_path(prefix: &str, path: &str) -> String {
 }
 
 const ROUTE_MARKERS: &[&str] = &[
-    ".route(", ".nest(", ".service(", ".configure(", "#[get", "#[post", "#[put", "#[delete",
-    "#[patch", "#[route", "#[head", "#[options",
+    ".route(",
+    ".nest(",
+    ".service(",
+    ".configure(",
+    "#[get",
+    "#[post",
+    "#[put",
+    "#[delete",
+    "#[patch",
+    "#[route",
+    "#[head",
+    "#[options",
 ];
 
 const HANDLER_MARKERS: &[&str] = &[
-    "axum", "actix", "Path<", "Query<", "Json<", "Form<", "HttpRequest", "Responder",
+    "axum",
+    "actix",
+    "Path<",
+    "Query<",
+    "Json<",
+    "Form<",
+    "HttpRequest",
+    "Responder",
     "IntoResponse",
 ];
 
@@ -749,9 +768,8 @@ fn attr_route(node: Node<'_>, src: &str) -> Option<(Vec<String>, String, usize, 
             Regex::new(r#"^#\[\s*(?:actix_web::|web::)?(get|post|put|delete|patch|head|options|trace|route)\s*\(\s*"([^"]*)"(.*)\)\s*\]$"#)
                 .expect("static regex")
         });
-        static METHOD: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"method\s*=\s*"(\w+)""#).expect("static regex")
-        });
+        static METHOD: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r#"method\s*=\s*"(\w+)""#).expect("static regex"));
         let flat: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(c) = ATTR.captures(&flat) {
             let verb = c.get(1).map_or("", |m| m.as_str());
@@ -824,9 +842,7 @@ fn handler_info(node: Node<'_>, src: &str, auth_types: &[String]) -> Option<Rust
             "Json" => ExtractorKind::Json,
             "Form" => ExtractorKind::Form,
             "State" | "Data" => ExtractorKind::State,
-            "Extension" | "ReqData" if is_auth_type(&inner_head, auth_types) => {
-                ExtractorKind::Auth
-            }
+            "Extension" | "ReqData" if is_auth_type(&inner_head, auth_types) => ExtractorKind::Auth,
             "Extension" => ExtractorKind::Extension,
             "ReqData" => ExtractorKind::ReqData,
             h if is_auth_type(h, auth_types) => ExtractorKind::Auth,
@@ -909,22 +925,20 @@ impl RustFacts {
                         lets.push((name, node.start_byte(), val));
                     }
                 }
-                "call_expression" if registers => {
-                    // A receiver starts where its outer call starts, and pre-order
-                    // visits the outer call first (`Node::parent` is O(depth)).
-                    if chain_starts.insert(node.start_byte()) {
-                        let (base, calls) = unroll(node, src);
-                        if !calls.is_empty() {
-                            chains.push(Chain {
-                                node,
-                                base,
-                                calls,
-                                owner: current_fn
-                                    .last()
-                                    .map(|(_, n)| n.clone())
-                                    .unwrap_or_default(),
-                            });
-                        }
+                // A receiver starts where its outer call starts, and pre-order visits
+                // the outer call first (`Node::parent` is O(depth)).
+                "call_expression" if registers && chain_starts.insert(node.start_byte()) => {
+                    let (base, calls) = unroll(node, src);
+                    if !calls.is_empty() {
+                        chains.push(Chain {
+                            node,
+                            base,
+                            calls,
+                            owner: current_fn
+                                .last()
+                                .map(|(_, n)| n.clone())
+                                .unwrap_or_default(),
+                        });
                     }
                 }
                 _ => {}
@@ -978,8 +992,7 @@ impl RustFacts {
                 .unwrap_or("");
             let cfg_param = params.contains("ServiceConfig");
             for (i, c) in chains.iter().enumerate() {
-                if c.node.start_byte() < body.start_byte() || c.node.end_byte() > body.end_byte()
-                {
+                if c.node.start_byte() < body.start_byte() || c.node.end_byte() > body.end_byte() {
                     continue;
                 }
                 let is_tail = body
@@ -991,8 +1004,7 @@ impl RustFacts {
                 }
             }
             // `let app = ...; app` at the tail.
-            if let Some(t) = body.named_child(body.named_child_count().saturating_sub(1) as u32)
-            {
+            if let Some(t) = body.named_child(body.named_child_count().saturating_sub(1) as u32) {
                 if t.kind() == "identifier" {
                     let v = text(t, src);
                     if let Some(&(_, _, ci)) = lets
@@ -1096,9 +1108,9 @@ impl RustFacts {
             .min_by_key(|(_, h)| h.body_end - h.body_start)
             .filter(|(i, h)| {
                 self.routes.iter().any(|r| r.handler_fn == Some(*i))
-                    || h.extractors.iter().any(|x| {
-                        !matches!(x.kind, ExtractorKind::Other | ExtractorKind::State)
-                    })
+                    || h.extractors
+                        .iter()
+                        .any(|x| !matches!(x.kind, ExtractorKind::Other | ExtractorKind::State))
             })
             .map(|(_, h)| h)
     }
@@ -1178,7 +1190,10 @@ mod route_tests {
             body_auth: None,
             rate_limit: None,
         };
-        assert_eq!(r("/u/{user_id}/f/{*rest}").path_params(), ["user_id", "rest"]);
+        assert_eq!(
+            r("/u/{user_id}/f/{*rest}").path_params(),
+            ["user_id", "rest"]
+        );
         assert_eq!(r("/u/:id/*path").path_params(), ["id", "path"]);
         assert_eq!(r("/o/{id:\\d+}").path_params(), ["id"]);
     }
