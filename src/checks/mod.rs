@@ -11,6 +11,9 @@ pub mod embedded_sql;
 mod integrity;
 mod migrations;
 mod py;
+mod rust_err;
+mod rust_sec;
+mod rust_web;
 mod secrets;
 mod sql_writes;
 mod workflow;
@@ -86,6 +89,36 @@ const CHECKS: &[(&str, CheckFn)] = &[
         workflow::permissions_write_all,
     ),
     ("workflow-script-injection", workflow::script_injection),
+    (
+        "rust-cors-any-origin-with-credentials",
+        rust_sec::cors_any_origin_with_credentials,
+    ),
+    ("rust-path-traversal", rust_sec::path_traversal),
+    (
+        "rust-shell-command-injection",
+        rust_sec::shell_command_injection,
+    ),
+    ("rust-sql-built-with-format", rust_sec::sql_injection),
+    ("rust-unwrap-in-handler", rust_err::unwrap_in_handler),
+    (
+        "rust-ignored-delivery-result",
+        rust_err::ignored_delivery_result,
+    ),
+    (
+        "rust-unbounded-channel-in-handler",
+        rust_err::unbounded_channel_in_handler,
+    ),
+    (
+        "rust-unbounded-static-cache",
+        rust_err::unbounded_static_cache,
+    ),
+    (
+        "rust-tls-verification-disabled",
+        rust_sec::tls_verification_disabled,
+    ),
+    ("rust-route-outside-auth", rust_web::route_outside_auth),
+    ("rust-id-path-param-string", rust_web::id_path_param_string),
+    ("rust-unclamped-page-size", rust_web::unclamped_page_size),
 ];
 
 /// A check over a file's raw text: runs without a parse, on any kind of file (secrets).
