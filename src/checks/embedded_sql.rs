@@ -40,9 +40,7 @@ pub fn sql_literals(ctx: &FileContext<'_>) -> Vec<SqlLiteral> {
     // Local `name = "SQL..."` assignments, keyed by name, in source order.
     let mut assigned: HashMap<String, Vec<(usize, String, bool)>> = HashMap::new();
     let mut out = Vec::new();
-    let mut cursor = ctx.tree.root_node().walk();
-    loop {
-        let node = cursor.node();
+    crate::facts::visit(ctx.tree.root_node(), |node| {
         match node.kind() {
             "assignment" => {
                 if let (Some(l), Some(r)) = (
@@ -67,18 +65,9 @@ pub fn sql_literals(ctx: &FileContext<'_>) -> Vec<SqlLiteral> {
             }
             _ => {}
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return out;
-            }
-        }
-    }
+        true
+    });
+    out
 }
 
 fn sql_call(

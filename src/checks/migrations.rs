@@ -34,23 +34,14 @@ fn tables_created_in(text: &str) -> HashSet<String> {
 
 fn find_kind<'t>(root: Node<'t>, kind: &str) -> Vec<Node<'t>> {
     let mut out = Vec::new();
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
+    crate::facts::visit(root, |node| {
         if node.kind() == kind {
             out.push(node);
-        } else if cursor.goto_first_child() {
-            continue;
+            return false;
         }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return out;
-            }
-        }
-    }
+        true
+    });
+    out
 }
 
 /// DATA004: `CREATE INDEX` without `CONCURRENTLY` on a table this file does not create.

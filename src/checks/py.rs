@@ -14,30 +14,7 @@ pub fn facts<'a>(ctx: &FileContext<'a>) -> Option<&'a PyFacts> {
     }
 }
 
-/// Calls `f` on every node under `root` (included), in source order. `f` returns whether
-/// to descend into the node's children.
-pub fn visit<'t>(root: Node<'t>, mut f: impl FnMut(Node<'t>) -> bool) {
-    let mut cursor = root.walk();
-    let mut descend = f(root);
-    loop {
-        if descend && cursor.goto_first_child() {
-            descend = f(cursor.node());
-            continue;
-        }
-        loop {
-            if cursor.node() == root {
-                return;
-            }
-            if cursor.goto_next_sibling() {
-                descend = f(cursor.node());
-                break;
-            }
-            if !cursor.goto_parent() {
-                return;
-            }
-        }
-    }
-}
+pub use crate::facts::visit;
 
 /// Like [`visit`], but does not enter nested functions, lambdas or classes: what runs when
 /// the enclosing code runs.

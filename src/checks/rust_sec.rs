@@ -21,24 +21,12 @@ pub(crate) fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
 
 /// Calls `f` on every node of one of `kinds`, iteratively.
 pub(crate) fn each_node<'t>(root: Node<'t>, kinds: &[&str], mut f: impl FnMut(Node<'t>)) {
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
+    crate::facts::visit(root, |node| {
         if kinds.contains(&node.kind()) {
             f(node);
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() || cursor.node() == root {
-                return;
-            }
-        }
-    }
+        true
+    });
 }
 
 /// Names bound from the request by a handler's `Path`/`Query`/`Json`/`Form` extractors

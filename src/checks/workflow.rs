@@ -62,40 +62,25 @@ fn is_true(value: Option<Node<'_>>, src: &str) -> bool {
 /// Every step mapping in the workflow, with the job mapping that holds it.
 fn steps<'t>(root: Node<'t>, src: &str) -> Vec<(Node<'t>, Node<'t>)> {
     let mut out = Vec::new();
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
-        if node.kind() == "block_mapping_pair"
-            && node
-                .child_by_field_name("key")
-                .is_some_and(|k| unquote(text(k, src)) == "steps")
-        {
-            if let (Some(job), Some(seq)) = (
-                node.parent(),
-                node.child_by_field_name("value")
-                    .and_then(|v| v.named_child(0))
-                    .filter(|s| s.kind() == "block_sequence"),
-            ) {
-                let mut c = seq.walk();
-                for item in seq.named_children(&mut c) {
-                    if let Some(step) = item.named_child(0).and_then(mapping) {
-                        out.push((job, step));
-                    }
+    for node in all_pairs(root) {
+        if node.kind() != "block_mapping_pair" || key_of(node, src) != "steps" {
+            continue;
+        }
+        if let (Some(job), Some(seq)) = (
+            node.parent(),
+            node.child_by_field_name("value")
+                .and_then(|v| v.named_child(0))
+                .filter(|s| s.kind() == "block_sequence"),
+        ) {
+            let mut c = seq.walk();
+            for item in seq.named_children(&mut c) {
+                if let Some(step) = item.named_child(0).and_then(mapping) {
+                    out.push((job, step));
                 }
             }
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return out;
-            }
-        }
     }
+    out
 }
 
 static TOOL_RUN: LazyLock<Regex> = LazyLock::new(|| {
@@ -200,24 +185,13 @@ fn top_mapping(root: Node<'_>) -> Option<Node<'_>> {
 /// Every `block_mapping_pair`/`flow_pair` in the tree, in document order.
 fn all_pairs(root: Node<'_>) -> Vec<Node<'_>> {
     let mut out = Vec::new();
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
+    crate::facts::visit(root, |node| {
         if matches!(node.kind(), "block_mapping_pair" | "flow_pair") {
             out.push(node);
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return out;
-            }
-        }
-    }
+        true
+    });
+    out
 }
 
 fn key_of(pair: Node<'_>, src: &str) -> String {

@@ -12,6 +12,32 @@ pub struct Scope {
     pub end: usize,
 }
 
+/// Calls `f` on every node under `root` (included), in source order, without recursion
+/// (generated code nests thousands deep). `f` returns whether to descend into the node's
+/// children.
+pub fn visit<'t>(root: tree_sitter::Node<'t>, mut f: impl FnMut(tree_sitter::Node<'t>) -> bool) {
+    let mut cursor = root.walk();
+    let mut descend = f(root);
+    loop {
+        if descend && cursor.goto_first_child() {
+            descend = f(cursor.node());
+            continue;
+        }
+        loop {
+            if cursor.node() == root {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                descend = f(cursor.node());
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
 /// Scopes sorted by start byte; the innermost scope containing a byte is the last one
 /// (in start order) whose range contains it.
 pub fn innermost(scopes: &[Scope], byte: usize) -> Option<&Scope> {
