@@ -53,6 +53,10 @@ pub struct FileSummary {
     /// requirement as written).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub declared: Vec<Located>,
+    /// Python web files: routes and router registrations, from the parsed facts (filled
+    /// by the engine when the file is parsed; see `routes::web_summary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<crate::routes::WebSummary>,
 }
 
 impl FileSummary {

@@ -14,6 +14,8 @@ mod py;
 mod sql_writes;
 mod workflow;
 
+pub(crate) use api::pagination_bounds;
+
 /// What a check sees of one file.
 pub struct FileContext<'a> {
     pub file: &'a SourceFile,
