@@ -32,6 +32,9 @@ pub enum Command {
     },
     /// List the rules.
     Rules(RulesArgs),
+    /// List the web routes (FastAPI, Flask) with their full path, auth, rate limit and
+    /// ownership check.
+    Routes(RoutesArgs),
     /// Print a rule's documentation: what it finds, why it matters, how to fix it.
     Explain {
         /// Rule id, e.g. ERR001.
@@ -188,4 +191,26 @@ pub struct RulesArgs {
     /// Load extra rule files from this directory (repeatable).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules_dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoutesFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RoutesArgs {
+    /// Files or directories to read.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, short = 'f', value_enum, default_value_t = RoutesFormat::Human)]
+    pub format: RoutesFormat,
+    /// Skip paths matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Do not respect .gitignore and .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
 }

@@ -105,7 +105,13 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
             out.syntax_error_line = first_error_line(&tree, file);
         }
         let facts = match file.lang {
-            Lang::Python => Facts::Python(PyFacts::build(&tree, &file.text)),
+            Lang::Python => {
+                let f = PyFacts::build(&tree, &file.text);
+                if !set.repo.is_empty() {
+                    out.summary.web = crate::routes::web_summary(&f, file);
+                }
+                Facts::Python(f)
+            }
             Lang::Rust => Facts::Rust(RustFacts::build(&tree, &file.text)),
             Lang::Sql | Lang::Workflow | Lang::Dotenv | Lang::Manifest => Facts::None,
         };
@@ -143,6 +149,17 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
     }
     out
+}
+
+/// A Python file's web summary for `strata routes`: one parse, only for files that
+/// mention a web framework's registration calls.
+pub fn web_summary(file: &SourceFile) -> Option<crate::routes::WebSummary> {
+    const MARKERS: &[&str] = &["fastapi", "flask", "include_router", "register_blueprint"];
+    if file.lang != Lang::Python || !MARKERS.iter().any(|m| file.text.contains(m)) {
+        return None;
+    }
+    let tree = parse(Lang::Python, &file.text, None)?;
+    crate::routes::web_summary(&PyFacts::build(&tree, &file.text), file)
 }
 
 /// Regex rules: matches over the raw text, no parse.

@@ -17,6 +17,7 @@ pub mod finding;
 pub mod lang;
 pub mod repo;
 pub mod report;
+pub mod routes;
 pub mod rules;
 pub mod scan;
 pub mod source;

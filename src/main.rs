@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => run_scan(args),
         Command::Baseline(args) => run_baseline(args),
         Command::Init { path } => run_init(&path),
+        Command::Routes(args) => run_routes(args),
         Command::Rules(args) => load_rules_with_config(&args.rules_dirs).and_then(|reg| {
             let layer = match args.layer.as_deref() {
                 Some(l) => Some(Layer::from_id(l).ok_or_else(|| {
@@ -57,6 +58,20 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+fn run_routes(args: strata::cli::RoutesArgs) -> Result<u8, String> {
+    let opts = WalkOptions {
+        excludes: args.exclude,
+        no_ignore: args.no_ignore,
+    };
+    let rows = strata::routes::collect(&args.paths, &opts, scan::DEFAULT_MAX_FILE_SIZE)?;
+    let out = match args.format {
+        strata::cli::RoutesFormat::Human => strata::routes::render_human(&rows),
+        strata::cli::RoutesFormat::Json => strata::routes::render_json(&rows),
+        strata::cli::RoutesFormat::Markdown => strata::routes::render_markdown(&rows),
+    };
+    print_out(&out).map(|_| EXIT_CLEAN)
 }
 
 fn print_out(s: &str) -> Result<(), String> {

@@ -66,6 +66,10 @@ pub struct FileSummary {
     /// The manifest computes its dependencies in a way strata cannot read.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub opaque: bool,
+    /// Python web files: routes and router registrations, from the parsed facts (filled
+    /// by the engine when the file is parsed; see `routes::web_summary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<crate::routes::WebSummary>,
 }
 
 impl FileSummary {

@@ -824,6 +824,21 @@ fn is_clamp_or_reassign(n: Node<'_>, var: &str, src: &str) -> bool {
     }
 }
 
+/// For the route inventory: if `p` is a pagination parameter, its declared bounds
+/// (`(ge, le)`, inclusive; `None` when not declared or not a literal).
+pub(crate) fn pagination_bounds(p: &Param) -> Option<(Option<i64>, Option<i64>)> {
+    classify(&p.name)?;
+    let decl = format!(
+        "{} {}",
+        p.annotation.as_deref().unwrap_or(""),
+        p.default.as_deref().unwrap_or("")
+    );
+    Some((
+        bound(&LOWER, &decl).flatten(),
+        bound(&UPPER, &decl).flatten(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

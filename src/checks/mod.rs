@@ -18,6 +18,8 @@ mod secrets;
 mod sql_writes;
 mod workflow;
 
+pub(crate) use api::pagination_bounds;
+
 /// What a check sees of one file.
 pub struct FileContext<'a> {
     pub file: &'a SourceFile,

@@ -45,6 +45,8 @@ pub fn innermost(scopes: &[Scope], byte: usize) -> Option<&Scope> {
     scopes[..upto].iter().rev().find(|s| s.end >= byte)
 }
 
+// One per parsed file: boxing the Python facts would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Facts {
     Python(python::PyFacts),
     Rust(rust::RustFacts),

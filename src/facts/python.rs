@@ -24,6 +24,24 @@ pub struct PyFacts {
     /// Module-level functions that take an auth dependency themselves, so that
     /// `Depends(get_owned_item)` counts as auth when `get_owned_item` depends on the user.
     pub auth_providers: BTreeSet<String>,
+    /// `parent.include_router(child, prefix=.., dependencies=..)` and
+    /// `parent.register_blueprint(child, url_prefix=..)` anywhere in the file.
+    pub mounts: Vec<Mount>,
+}
+
+/// A router or blueprint registered on another one.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// The router it is registered on (`app`).
+    pub parent: String,
+    /// The registered router as written (`orders.router`, `bp`).
+    pub child: String,
+    /// `prefix=`/`url_prefix=` of the registration, when a string literal.
+    pub prefix: Option<String>,
+    /// Auth declared by the registration (`dependencies=[Depends(auth)]`).
+    pub auth: Option<String>,
+    pub start: usize,
+    dependencies: Option<String>,
 }
 
 /// What the module-level pass sees that can only be resolved once all functions are known.
@@ -110,7 +128,10 @@ pub struct Route {
     /// Variable the route is registered on (`app`, `router`, `bp`).
     pub router: String,
     pub methods: Vec<String>,
+    /// Full path within the file: the router's prefix, then the decorator's path.
     pub path: String,
+    /// The router's own prefix (`APIRouter(prefix=..)`, `Blueprint(url_prefix=..)`).
+    pub prefix: String,
     /// Index into `PyFacts::functions`.
     pub function: usize,
     pub decorator_start: usize,
@@ -454,6 +475,7 @@ impl PyFacts {
                     let class = class_stack.last().map(|(_, n)| n.clone());
                     self.collect_function(node, src, class);
                 }
+                "call" => self.collect_mount(node, src),
                 "lambda" => self.scopes.push(Scope {
                     name: "<lambda>".into(),
                     is_async: false,
@@ -473,6 +495,57 @@ impl PyFacts {
                     return;
                 }
             }
+        }
+    }
+
+    fn collect_mount(&mut self, call: Node<'_>, src: &str) {
+        let Some(func) = call
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "attribute")
+        else {
+            return;
+        };
+        let (Some(obj), Some(attr)) = (
+            func.child_by_field_name("object"),
+            func.child_by_field_name("attribute"),
+        ) else {
+            return;
+        };
+        if !matches!(text(attr, src), "include_router" | "register_blueprint") {
+            return;
+        }
+        let Some(args) = call.child_by_field_name("arguments") else {
+            return;
+        };
+        let mut mount = Mount {
+            parent: text(obj, src).to_string(),
+            child: String::new(),
+            prefix: None,
+            auth: None,
+            start: call.start_byte(),
+            dependencies: None,
+        };
+        let mut c = args.walk();
+        for arg in args.named_children(&mut c) {
+            if arg.kind() != "keyword_argument" {
+                if mount.child.is_empty() {
+                    mount.child = text(arg, src).to_string();
+                }
+                continue;
+            }
+            let key = arg.child_by_field_name("name").map(|n| text(n, src));
+            let value = arg.child_by_field_name("value");
+            match (key, value) {
+                (Some("prefix" | "url_prefix"), Some(v)) => mount.prefix = string_value(v, src),
+                (Some("dependencies"), Some(v)) => {
+                    mount.dependencies = Some(text(v, src).to_string())
+                }
+                (Some("router" | "blueprint"), Some(v)) => mount.child = text(v, src).to_string(),
+                _ => {}
+            }
+        }
+        if !mount.child.is_empty() {
+            self.mounts.push(mount);
         }
     }
 
@@ -577,6 +650,13 @@ impl PyFacts {
             return;
         }
         self.resolve_auth_names(&scratch.dependency_aliases);
+        for i in 0..self.mounts.len() {
+            let auth = self.mounts[i]
+                .dependencies
+                .as_deref()
+                .and_then(|d| self.auth_in_text(d));
+            self.mounts[i].auth = auth;
+        }
         self.apply_router_calls(&scratch.router_calls, src);
         let mut routes = Vec::new();
         for (fi, func) in self.functions.iter().enumerate() {
@@ -623,6 +703,7 @@ impl PyFacts {
                     router: router.to_string(),
                     methods,
                     path: format!("{prefix}{path}"),
+                    prefix: prefix.to_string(),
                     function: fi,
                     decorator_start: d.start,
                     decorator_end: d.end,

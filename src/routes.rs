@@ -1,0 +1,781 @@
+//! Route inventory: every web route of a repository with its full path, auth, rate limit
+//! and ownership check, for `strata routes`.
+//!
+//! Each Python file contributes a [`WebSummary`] built from its [`PyFacts`] (one parse,
+//! cached in [`crate::repo::FileSummary`]); [`inventory`] then composes the prefixes and
+//! auth of `include_router`/`register_blueprint` registrations across files.
+
+use crate::facts::python::{PyFacts, PyFunction, Route};
+use crate::source::SourceFile;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// What one Python file declares about web routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebSummary {
+    pub routes: Vec<RouteInfo>,
+    pub mounts: Vec<MountInfo>,
+    /// Imports that name a registered router (`orders` -> `app.routers.orders`), with
+    /// relative imports already resolved against the file's package.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub imports: BTreeMap<String, String>,
+    /// Routers of the file with router-wide auth, and that auth.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub router_auth: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteInfo {
+    pub framework: String,
+    pub methods: Vec<String>,
+    /// Router variable the route is declared on.
+    pub router: String,
+    /// The router's own prefix.
+    pub router_prefix: String,
+    /// The decorator's path.
+    pub path: String,
+    pub handler: String,
+    pub line: usize,
+    pub path_params: Vec<PathParamInfo>,
+    pub pagination: Vec<PageInfo>,
+    pub auth: Option<String>,
+    pub rate_limit: Option<String>,
+    /// `yes`, `no` or `n.a.` (no id path parameter, or nothing loaded by it).
+    pub ownership: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathParamInfo {
+    pub name: String,
+    /// The handler's annotation, else the path converter, else `None`.
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageInfo {
+    pub name: String,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountInfo {
+    pub parent: String,
+    pub child: String,
+    pub prefix: Option<String>,
+    pub auth: Option<String>,
+    pub line: usize,
+}
+
+/// Whether a handler that loads a resource by an id from the path checks the caller owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    Yes,
+    /// Loaded by the id at this byte range, and never checked.
+    No(usize, usize),
+    NotApplicable,
+}
+
+impl Ownership {
+    pub fn label(self) -> &'static str {
+        match self {
+            Ownership::Yes => "yes",
+            Ownership::No(..) => "no",
+            Ownership::NotApplicable => "n.a.",
+        }
+    }
+}
+
+/// Dotted module of a file path (`app/routers/orders.py` -> `app.routers.orders`).
+pub fn module_of(rel: &str) -> String {
+    let stem = rel.strip_suffix(".py").unwrap_or(rel);
+    let m = stem.replace('/', ".");
+    m.strip_suffix(".__init__").map(str::to_string).unwrap_or(m)
+}
+
+/// `.routers.orders` imported from `app/main.py` -> `app.routers.orders`.
+fn absolute(import: &str, rel: &str) -> String {
+    let dots = import.chars().take_while(|c| *c == '.').count();
+    if dots == 0 {
+        return import.to_string();
+    }
+    let module = module_of(rel);
+    let mut package: Vec<&str> = module.split('.').collect();
+    if !rel.ends_with("__init__.py") {
+        package.pop();
+    }
+    for _ in 1..dots {
+        package.pop();
+    }
+    let rest = &import[dots..];
+    let mut out = package.join(".");
+    if !rest.is_empty() {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
+    if facts.routes.is_empty() && facts.mounts.is_empty() {
+        return None;
+    }
+    let src = file.text.as_str();
+    let mut out = WebSummary::default();
+    for r in &facts.routes {
+        let Some(f) = facts.functions.get(r.function) else {
+            continue;
+        };
+        let local = r.path.strip_prefix(r.prefix.as_str()).unwrap_or(&r.path);
+        let path_params = r
+            .path_params()
+            .into_iter()
+            .map(|p| {
+                let ann = f
+                    .params
+                    .iter()
+                    .find(|q| q.name == p.name)
+                    .and_then(|q| q.annotation.clone());
+                PathParamInfo {
+                    ty: ann.or(p.converter),
+                    name: p.name,
+                }
+            })
+            .collect();
+        let pagination = f
+            .params
+            .iter()
+            .filter_map(|p| {
+                crate::checks::pagination_bounds(p).map(|(min, max)| PageInfo {
+                    name: p.name.clone(),
+                    min,
+                    max,
+                })
+            })
+            .collect();
+        out.routes.push(RouteInfo {
+            framework: r.framework.name().to_string(),
+            methods: r.methods.clone(),
+            router: r.router.clone(),
+            router_prefix: r.prefix.clone(),
+            path: local.to_string(),
+            handler: f.name.clone(),
+            line: file.line_col(r.decorator_start).0,
+            path_params,
+            pagination,
+            auth: r.auth.clone().or_else(|| r.body_auth.clone()),
+            rate_limit: r.rate_limit.clone(),
+            ownership: ownership(facts, src, r).label().to_string(),
+        });
+    }
+    for (name, r) in &facts.routers {
+        if let Some(a) = &r.auth {
+            out.router_auth.insert(name.clone(), a.clone());
+        }
+    }
+    for m in &facts.mounts {
+        let head = m.child.split('.').next().unwrap_or("");
+        if let Some(q) = facts.imports.get(head) {
+            out.imports
+                .insert(head.to_string(), absolute(q, &file.rel).to_string());
+        }
+        out.mounts.push(MountInfo {
+            parent: m.parent.clone(),
+            child: m.child.clone(),
+            prefix: m.prefix.clone(),
+            auth: m.auth.clone(),
+            line: file.line_col(m.start).0,
+        });
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Ownership
+
+/// Path parameters that identify a stored resource.
+pub fn is_id_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(n.as_str(), "id" | "pk" | "uuid" | "guid")
+        || n.ends_with("_id")
+        || n.ends_with("_pk")
+        || n.ends_with("_uuid")
+        || n.ends_with("id") && n.len() > 2 && name.chars().rev().nth(1) == Some('I')
+}
+
+/// Owner/tenant fields.
+const OWNER: &str = r"(?:user_id|userid|owner_id|owner|owner_user_id|created_by(?:_id)?|author_id|author|account_id|tenant_id|org_id|organization_id|organisation_id|customer_id|team_id|workspace_id|creator_id|uploaded_by|company_id|member_id|profile_id|user)";
+
+static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+    let o = OWNER;
+    Regex::new(&format!(
+        r#"(?x)
+          \b{o}\s*(?:==|!=|\bis\b|\bin\b|\bIN\b)
+        | (?:==|!=)\s*[\w.\[\]"']*\b{o}\b
+        | [(,]\s*{o}(?:__\w+)?\s*=[^=]
+        | \b{o}\s*=\s*(?:%s|%\(\w+\)s|:\w+|\?|\$\d+|\{{)
+        | \b(?:get_\w+_or_40[134]|check_\w*(?:owner|access|permission|perm)\w*|ensure_\w*(?:owner|access|permission|can)\w*
+            |require_\w*(?:owner|access|permission)\w*|verify_\w*(?:owner|access|permission)\w*|assert_\w*(?:owner|access|permission)\w*
+            |authori[sz]e\w*|can_(?:access|view|read|edit|write|update|delete|manage)\w*|has_(?:access|permission|perm|object_permission)\w*
+            |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
+        | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter|get|where|find|select|query|all)\b
+        | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
+        "#
+    ))
+    .expect("static regex")
+});
+
+/// A load (or change) of a stored resource on a line that mentions the id.
+static LOAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?ix)
+          \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
+        | \bselect\( | \bSELECT\b | \bUPDATE\b | \bDELETE\b | \.query\( | \.find_one\( | \.find\( | \.first\(
+        | \.one(?:_or_none)?\( | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\(
+        | \bget_\w+\( | \bload_\w+\( | \bfetch_\w+\( | \bfind_\w+\( | \bread_\w+\( | \bdelete_\w+\( | \bupdate_\w+\(
+        "#,
+    )
+    .expect("static regex")
+});
+
+/// Reads the handler and the same-file module functions it calls (two levels).
+fn reachable<'f>(facts: &'f PyFacts, f: &'f PyFunction, src: &str) -> Vec<&'f PyFunction> {
+    let mut out = vec![f];
+    let mut i = 0;
+    while i < out.len() && out.len() < 12 {
+        let body = src.get(out[i].body.0..out[i].body.1).unwrap_or("");
+        for g in &facts.functions {
+            if g.class.is_none()
+                && g.start != f.start
+                && !out.iter().any(|o| o.start == g.start)
+                && body.contains(&format!("{}(", g.name))
+            {
+                out.push(g);
+            }
+        }
+        i += 1;
+        if i >= 3 {
+            break;
+        }
+    }
+    out
+}
+
+/// True when a word occurs in `s` as an identifier.
+fn word_at(s: &str, i: usize, w: &str) -> bool {
+    let before = s[..i].chars().next_back();
+    let after = s[i + w.len()..].chars().next();
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    !ident(before) && !ident(after)
+}
+
+pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
+    let Some(f) = facts.functions.get(route.function) else {
+        return Ownership::NotApplicable;
+    };
+    let ids: Vec<String> = route
+        .path_params()
+        .into_iter()
+        .map(|p| p.name)
+        .filter(|n| is_id_param(n))
+        .collect();
+    if ids.is_empty() {
+        return Ownership::NotApplicable;
+    }
+    let funcs = reachable(facts, f, src);
+    // Dependencies of the handler that take the caller and are defined here: a
+    // `Depends(get_owned_item)` that checks inside.
+    let mut checked = false;
+    for p in &f.params {
+        let Some(dep) = p.default.as_deref().or(p.annotation.as_deref()) else {
+            continue;
+        };
+        for name in crate::facts::python::dependency_names(dep) {
+            if let Some(g) = facts
+                .functions
+                .iter()
+                .find(|g| g.class.is_none() && g.name == name)
+            {
+                let body = src.get(g.body.0..g.body.1).unwrap_or("");
+                if OWNER_CHECK.is_match(body) {
+                    checked = true;
+                }
+            }
+        }
+    }
+    let mut load = None;
+    for g in &funcs {
+        let body = src.get(g.body.0..g.body.1).unwrap_or("");
+        if OWNER_CHECK.is_match(body) {
+            checked = true;
+        }
+        if load.is_some() {
+            continue;
+        }
+        // In a helper, the id arrives under the helper's parameter names.
+        let names: Vec<&str> = if g.start == f.start {
+            ids.iter().map(String::as_str).collect()
+        } else {
+            g.params
+                .iter()
+                .map(|p| p.name.as_str())
+                .filter(|n| is_id_param(n))
+                .collect()
+        };
+        for id in names {
+            let mut from = 0;
+            while let Some(off) = body[from..].find(id) {
+                let i = from + off;
+                from = i + id.len();
+                if !word_at(body, i, id) {
+                    continue;
+                }
+                // The statement around the mention: its line and up to three before it.
+                let line_start = body[..i].rfind('\n').map_or(0, |p| p + 1);
+                let mut ctx_start = line_start;
+                for _ in 0..3 {
+                    match body[..ctx_start.saturating_sub(1)].rfind('\n') {
+                        Some(p) if ctx_start > 0 => ctx_start = p + 1,
+                        _ => break,
+                    }
+                }
+                let line_end = body[i..].find('\n').map_or(body.len(), |p| i + p);
+                let here = &body[line_start..line_end];
+                let around = &body[ctx_start..line_end];
+                // An outbound HTTP call is not a load from storage.
+                if here.contains("http") || here.contains("requests.") {
+                    continue;
+                }
+                if LOAD.is_match(here)
+                    || (here.trim_start().starts_with('(') && LOAD.is_match(around))
+                    || (!here.contains('=')
+                        && here.trim_start().starts_with(['(', '"', '\''])
+                        && LOAD.is_match(around))
+                {
+                    let start = g.body.0 + line_start + (here.len() - here.trim_start().len());
+                    load = Some((start, g.body.0 + line_end));
+                    break;
+                }
+            }
+            if load.is_some() {
+                break;
+            }
+        }
+    }
+    match (checked, load) {
+        (true, _) => Ownership::Yes,
+        (false, Some((s, e))) => Ownership::No(s, e),
+        (false, None) => Ownership::NotApplicable,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Inventory
+
+/// One row of `strata routes`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub methods: Vec<String>,
+    pub path: String,
+    pub framework: String,
+    pub handler: String,
+    pub file: String,
+    pub line: usize,
+    pub path_params: Vec<PathParamInfo>,
+    pub pagination: Vec<PageInfo>,
+    pub auth: Option<String>,
+    pub rate_limit: Option<String>,
+    pub ownership: String,
+}
+
+/// A registration edge: the router `child` of file `child_file` is registered on
+/// `parent` of `parent_file`.
+struct Edge<'a> {
+    parent_file: usize,
+    parent: &'a str,
+    prefix: Option<&'a str>,
+    auth: Option<&'a str>,
+}
+
+fn find_file(files: &[(String, WebSummary)], module: &str) -> Option<usize> {
+    let modules: Vec<String> = files.iter().map(|(rel, _)| module_of(rel)).collect();
+    modules
+        .iter()
+        .position(|m| m == module)
+        .or_else(|| {
+            let suffix = format!(".{module}");
+            modules.iter().position(|m| m.ends_with(&suffix))
+        })
+        .or_else(|| {
+            modules
+                .iter()
+                .position(|m| module.ends_with(&format!(".{m}")))
+        })
+}
+
+/// A registration chain being walked up: file, router, outer prefixes, the prefix the
+/// innermost registration gives the route's own router, inherited auth, depth.
+type Chain = (usize, String, String, Option<String>, Option<String>, usize);
+
+/// Composes prefixes and auth across files: one row per route and registration path.
+pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
+    // (child file, child router) -> edges
+    let mut edges: BTreeMap<(usize, String), Vec<Edge<'_>>> = BTreeMap::new();
+    for (fi, (_, s)) in files.iter().enumerate() {
+        for m in &s.mounts {
+            let (head, var) = match m.child.rsplit_once('.') {
+                Some((obj, var)) => (obj, var),
+                None => (m.child.as_str(), m.child.as_str()),
+            };
+            let target = match s.imports.get(head.split('.').next().unwrap_or(head)) {
+                Some(q) if head == m.child => {
+                    // `from app.routers.orders import router`: module is all but the last.
+                    let (module, var) = q.rsplit_once('.').unwrap_or(("", q));
+                    find_file(files, module).map(|f| (f, var.to_string()))
+                }
+                Some(q) => {
+                    let rest = head.split_once('.').map(|(_, r)| r);
+                    let module = match rest {
+                        Some(r) => format!("{q}.{r}"),
+                        None => q.clone(),
+                    };
+                    find_file(files, &module).map(|f| (f, var.to_string()))
+                }
+                None if head == m.child => Some((fi, var.to_string())),
+                None => None,
+            };
+            if let Some(key) = target {
+                edges.entry(key).or_default().push(Edge {
+                    parent_file: fi,
+                    parent: &m.parent,
+                    prefix: m.prefix.as_deref(),
+                    auth: m.auth.as_deref(),
+                });
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (fi, (rel, s)) in files.iter().enumerate() {
+        for r in &s.routes {
+            // Each chain: (prefixes outermost first, own-prefix override, auth).
+            let mut done: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+            let mut stack: Vec<Chain> = vec![(fi, r.router.clone(), String::new(), None, None, 0)];
+            while let Some((f, router, outer, own, auth, depth)) = stack.pop() {
+                let parents = edges.get(&(f, router.clone()));
+                match parents {
+                    Some(ps) if depth < 8 && done.len() < 16 => {
+                        for e in ps {
+                            let (p_outer, p_own) = if f == fi && router == r.router {
+                                (String::new(), e.prefix.map(str::to_string))
+                            } else {
+                                (e.prefix.unwrap_or("").to_string(), own.clone())
+                            };
+                            stack.push((
+                                e.parent_file,
+                                e.parent.to_string(),
+                                format!("{p_outer}{outer}"),
+                                p_own,
+                                auth.clone()
+                                    .or_else(|| e.auth.map(str::to_string))
+                                    .or_else(|| {
+                                        files[e.parent_file].1.router_auth.get(e.parent).cloned()
+                                    }),
+                                depth + 1,
+                            ));
+                        }
+                    }
+                    _ => done.push((outer, own, auth)),
+                }
+            }
+            done.sort();
+            done.dedup();
+            for (outer, own, auth) in done {
+                let own_prefix = match (r.framework.as_str(), own) {
+                    // Flask: `register_blueprint(bp, url_prefix=..)` replaces the blueprint's.
+                    ("flask", Some(p)) => p,
+                    (_, Some(p)) => format!("{p}{}", r.router_prefix),
+                    (_, None) => r.router_prefix.clone(),
+                };
+                let mut path = format!("{outer}{own_prefix}{}", r.path);
+                if path.is_empty() {
+                    path.push('/');
+                }
+                rows.push(Row {
+                    methods: r.methods.clone(),
+                    path,
+                    framework: r.framework.clone(),
+                    handler: r.handler.clone(),
+                    file: rel.clone(),
+                    line: r.line,
+                    path_params: r.path_params.clone(),
+                    pagination: r.pagination.clone(),
+                    auth: r.auth.clone().or(auth),
+                    rate_limit: r.rate_limit.clone(),
+                    ownership: r.ownership.clone(),
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        (&a.path, &a.methods, &a.file, a.line).cmp(&(&b.path, &b.methods, &b.file, b.line))
+    });
+    rows
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+fn params_text(r: &Row) -> String {
+    r.path_params
+        .iter()
+        .map(|p| match &p.ty {
+            Some(t) => format!("{}: {t}", p.name),
+            None => p.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn pages_text(r: &Row) -> String {
+    r.pagination
+        .iter()
+        .map(|p| {
+            let b = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
+            format!("{} [{}..{}]", p.name, b(p.min), b(p.max))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn cell(s: &Option<String>) -> String {
+    s.as_deref()
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "none".into())
+}
+
+fn columns(r: &Row) -> [String; 8] {
+    [
+        r.methods.join(","),
+        r.path.clone(),
+        format!("{} ({}:{})", r.handler, r.file, r.line),
+        params_text(r),
+        pages_text(r),
+        cell(&r.auth),
+        cell(&r.rate_limit),
+        r.ownership.clone(),
+    ]
+}
+
+const HEADERS: [&str; 8] = [
+    "METHOD",
+    "PATH",
+    "HANDLER",
+    "PARAMS",
+    "PAGINATION",
+    "AUTH",
+    "RATE LIMIT",
+    "OWNERSHIP",
+];
+
+pub fn render_human(rows: &[Row]) -> String {
+    let cells: Vec<[String; 8]> = rows.iter().map(columns).collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for c in &cells {
+        for (i, v) in c.iter().enumerate() {
+            widths[i] = widths[i].max(v.chars().count().min(60));
+        }
+    }
+    let mut out = String::new();
+    let mut line = |vals: &[String]| {
+        let mut s = String::new();
+        for (i, v) in vals.iter().enumerate() {
+            let v: String = v.chars().take(60).collect();
+            if i + 1 == vals.len() {
+                s.push_str(&v);
+            } else {
+                s.push_str(&format!("{v:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(&HEADERS.map(String::from));
+    for c in &cells {
+        line(c);
+    }
+    let unauth = rows.iter().filter(|r| r.auth.is_none()).count();
+    let no_owner = rows.iter().filter(|r| r.ownership == "no").count();
+    out.push_str(&format!(
+        "\n{} routes, {unauth} without auth, {no_owner} loading a resource by id without an ownership check\n",
+        rows.len()
+    ));
+    out
+}
+
+pub fn render_markdown(rows: &[Row]) -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let mut out = format!("| {} |\n|{}\n", HEADERS.join(" | "), "---|".repeat(8));
+    for r in rows {
+        let c = columns(r);
+        let c: Vec<String> = c.iter().map(|v| esc(v)).collect();
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} | {} | {} | {} |\n",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+        ));
+    }
+    out
+}
+
+pub fn render_json(rows: &[Row]) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        routes: &'a [Row],
+    }
+    let mut s = serde_json::to_string_pretty(&Out { routes: rows }).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+/// Builds the inventory of the Python files under `paths`: one parse per file that
+/// mentions a web framework.
+pub fn collect(
+    paths: &[std::path::PathBuf],
+    opts: &crate::walk::WalkOptions,
+    max_size: u64,
+) -> Result<Vec<Row>, String> {
+    use rayon::prelude::*;
+    let (candidates, _) = crate::walk::walk(paths, opts)?;
+    let files: Vec<(String, WebSummary)> = candidates
+        .par_iter()
+        .filter(|c| c.lang == crate::lang::Lang::Python && c.size <= max_size)
+        .filter_map(|c| {
+            let bytes = std::fs::read(&c.abs).ok()?;
+            let crate::source::ReadOutcome::Ok(file) =
+                SourceFile::decode(c.rel.clone(), c.lang, bytes)
+            else {
+                return None;
+            };
+            crate::engine::web_summary(&file).map(|s| (c.rel.clone(), s))
+        })
+        .collect();
+    Ok(inventory(&files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_imports_resolve_against_the_package() {
+        assert_eq!(
+            absolute(".routers.orders", "app/main.py"),
+            "app.routers.orders"
+        );
+        assert_eq!(absolute("..core", "app/api/__init__.py"), "app.core");
+        assert_eq!(absolute("app.x", "a/b.py"), "app.x");
+        assert_eq!(module_of("app/routers/__init__.py"), "app.routers");
+    }
+
+    #[test]
+    fn demo_inventory_composes_prefixes_across_files() {
+        let opts = crate::walk::WalkOptions {
+            excludes: vec![],
+            no_ignore: false,
+        };
+        let rows = collect(&["fixtures/demo".into()], &opts, 1 << 20).expect("walks");
+        let find = |m: &str, p: &str| {
+            rows.iter()
+                .find(|r| r.methods == [m] && r.path == p)
+                .unwrap_or_else(|| panic!("{m} {p} listed"))
+        };
+        let get = find("GET", "/orders/{order_id}");
+        assert_eq!(get.auth.as_deref(), Some("get_current_user"));
+        assert_eq!(get.ownership, "yes");
+        assert_eq!(find("DELETE", "/orders/{order_id:int}").auth, None);
+        assert_eq!(
+            find("POST", "/orders/{order_id:int}/refresh").ownership,
+            "n.a."
+        );
+        assert_eq!(find("POST", "/admin/reindex").auth, None);
+        assert_eq!(find("GET", "/health").ownership, "n.a.");
+        assert_eq!(rows.len(), 8);
+    }
+
+    #[test]
+    fn registration_prefix_and_auth_across_files() {
+        let route = |router: &str, prefix: &str, path: &str| RouteInfo {
+            framework: "fastapi".into(),
+            methods: vec!["GET".into()],
+            router: router.into(),
+            router_prefix: prefix.into(),
+            path: path.into(),
+            handler: "h".into(),
+            ownership: "n.a.".into(),
+            ..RouteInfo::default()
+        };
+        let mut main = WebSummary::default();
+        main.mounts.push(MountInfo {
+            parent: "app".into(),
+            child: "api_router".into(),
+            prefix: Some("/api/v1".into()),
+            ..MountInfo::default()
+        });
+        main.imports
+            .insert("api_router".into(), "app.api.main.api_router".into());
+        let mut api = WebSummary::default();
+        api.mounts.push(MountInfo {
+            parent: "api_router".into(),
+            child: "items.router".into(),
+            prefix: Some("/items".into()),
+            auth: Some("get_current_user".into()),
+            ..MountInfo::default()
+        });
+        api.imports
+            .insert("items".into(), "app.api.routes.items".into());
+        let mut items = WebSummary::default();
+        items.routes.push(route("router", "", "/{id}"));
+        let mut bp = WebSummary::default();
+        bp.routes.push(RouteInfo {
+            framework: "flask".into(),
+            ..route("bp", "/old", "/x")
+        });
+        bp.mounts.push(MountInfo {
+            parent: "app".into(),
+            child: "bp".into(),
+            prefix: Some("/new".into()),
+            ..MountInfo::default()
+        });
+        let rows = inventory(&[
+            ("app/main.py".into(), main),
+            ("app/api/main.py".into(), api),
+            ("app/api/routes/items.py".into(), items),
+            ("web/bp.py".into(), bp),
+        ]);
+        let paths: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.path.as_str(), r.auth.as_deref()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("/api/v1/items/{id}", Some("get_current_user")),
+                ("/new/x", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn id_params() {
+        for n in ["id", "item_id", "orderId", "pk", "user_uuid"] {
+            assert!(is_id_param(n), "{n}");
+        }
+        for n in ["slug", "paid", "name", "valid"] {
+            assert!(!is_id_param(n), "{n}");
+        }
+    }
+}
