@@ -291,6 +291,10 @@ static OWNER_FIELD: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+static PUBLIC_PAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(public|profiles?|public_\w+|\w+_public)$").expect("static regex")
+});
+
 /// Auth that grants access to everything (admins, staff): no per-object check expected.
 static PRIVILEGED_AUTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(admin|superuser|staff|internal|service|system)").expect("static regex")
@@ -320,6 +324,12 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
             continue;
         }
         if !owner_aware.iter().any(|&i| i != r.function) {
+            continue;
+        }
+        // Public profile pages show anyone's record on purpose.
+        if PUBLIC_PAGE.is_match(handler_name(facts, r))
+            || segments(&r.path).any(|s| PUBLIC_PAGE.is_match(s))
+        {
             continue;
         }
         let auth = r.auth.as_deref().or(r.body_auth.as_deref()).unwrap_or("");
