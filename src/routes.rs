@@ -209,7 +209,7 @@ pub fn is_id_param(name: &str) -> bool {
 }
 
 /// Owner/tenant fields.
-const OWNER: &str = r"(?:user_id|userid|owner_id|owner|owner_user_id|created_by(?:_id)?|author_id|author|account_id|tenant_id|org_id|organization_id|organisation_id|customer_id|team_id|workspace_id|creator_id|uploaded_by|company_id|member_id|profile_id|user)";
+const OWNER: &str = r"(?:user_id|userid|owner_id|owner|owner_user_id|created_by(?:_id)?|author_id|author|account_id|tenant_id|org_id|organization_id|organisation_id|customer_id|team_id|workspace_id|creator_id|uploaded_by|company_id|member_id|profile_id)";
 
 static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
     let o = OWNER;
@@ -223,12 +223,19 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
             |require_\w*(?:owner|access|permission)\w*|verify_\w*(?:owner|access|permission)\w*|assert_\w*(?:owner|access|permission)\w*
             |authori[sz]e\w*|can_(?:access|view|read|edit|write|update|delete|manage)\w*|has_(?:access|permission|perm|object_permission)\w*
             |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
-        | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter|get|where|find|select|query|all)\b
+        | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
+        | (?:==|!=)\s*(?:current_user|g\.user|request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\.id)?\s*(?:==|!=)
+        | =\s*request\.user\b
         "#
     ))
     .expect("static regex")
 });
+
+/// True when a piece of code compares or filters by an owner/tenant field or the caller.
+pub fn checks_owner(code: &str) -> bool {
+    OWNER_CHECK.is_match(code)
+}
 
 /// A load (or change) of a stored resource on a line that mentions the id.
 static LOAD: LazyLock<Regex> = LazyLock::new(|| {
@@ -347,8 +354,12 @@ pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
                 let line_end = body[i..].find('\n').map_or(body.len(), |p| i + p);
                 let here = &body[line_start..line_end];
                 let around = &body[ctx_start..line_end];
-                // An outbound HTTP call is not a load from storage.
-                if here.contains("http") || here.contains("requests.") {
+                // An outbound HTTP call, an insert: not a load of an existing resource.
+                if here.contains("http")
+                    || here.contains("requests.")
+                    || around.contains("INSERT")
+                    || here.contains("insert(")
+                {
                     continue;
                 }
                 if LOAD.is_match(here)

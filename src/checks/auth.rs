@@ -285,6 +285,160 @@ pub fn admin_route_without_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     }
 }
 
+/// Owner/tenant fields: a file that names none has no notion of per-user data to check.
+static OWNER_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(user_id|owner_id|owner|created_by|author_id|author|account_id|tenant_id|org_id|organization_id|customer_id|team_id|workspace_id|creator_id|current_user|request\.user|g\.user)\b")
+        .expect("static regex")
+});
+
+static PUBLIC_PAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(public|profiles?|public_\w+|\w+_public)$").expect("static regex")
+});
+
+/// Auth that grants access to everything (admins, staff): no per-object check expected.
+static PRIVILEGED_AUTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(admin|superuser|staff|internal|service|system)").expect("static regex")
+});
+
+/// AUTH004: an authenticated route that loads a resource by an id from the path and never
+/// checks that it belongs to the caller.
+pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = super::py::facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    if facts.routes.is_empty() || !OWNER_FIELD.is_match(src) {
+        return;
+    }
+    // Functions of the file that compare or filter by an owner: the data here is per-user.
+    let owner_aware: Vec<usize> = facts
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| crate::routes::checks_owner(src.get(f.body.0..f.body.1).unwrap_or("")))
+        .map(|(i, _)| i)
+        .collect();
+    let mut seen = HashSet::new();
+    for r in &facts.routes {
+        if !r.has_auth() || admin_segment(r).is_some() || !seen.insert(r.function) {
+            continue;
+        }
+        if !owner_aware.iter().any(|&i| i != r.function) {
+            continue;
+        }
+        // Public profile pages show anyone's record on purpose.
+        if PUBLIC_PAGE.is_match(handler_name(facts, r))
+            || segments(&r.path).any(|s| PUBLIC_PAGE.is_match(s))
+        {
+            continue;
+        }
+        let auth = r.auth.as_deref().or(r.body_auth.as_deref()).unwrap_or("");
+        if PRIVILEGED_AUTH.is_match(auth) {
+            continue;
+        }
+        let crate::routes::Ownership::No(start, end) = crate::routes::ownership(facts, src, r)
+        else {
+            continue;
+        };
+        let param = r
+            .path_params()
+            .into_iter()
+            .map(|p| p.name)
+            .find(|n| crate::routes::is_id_param(n))
+            .unwrap_or_default();
+        let mut hit = Hit::new(start, end)
+            .var("route", r.describe())
+            .var("handler", handler_name(facts, r))
+            .var("param", param.clone())
+            .var("auth", auth);
+        hit.trace = vec![
+            (
+                r.decorator_start,
+                r.decorator_end,
+                format!("`{param}` comes from the path; the caller is authenticated by `{auth}`"),
+            ),
+            (
+                start,
+                end,
+                "resource loaded by that id; no owner/tenant comparison or caller filter follows"
+                    .to_string(),
+            ),
+        ];
+        out.push(hit);
+    }
+}
+
+/// Routes an attacker hammers: credential checks, token issuance, account creation,
+/// password reset and one-time codes.
+static SENSITIVE_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^(
+          log[-_]?in | sign[-_]?in | sign[-_]?up | register | registration | authenticate
+        | token | access[-_]token | refresh([-_]token)? | login[-_]\w+
+        | password[-_]?(recovery|reset|forgot)[-\w]* | (reset|forgot|recover)[-_]password | reset
+        | otp | verify[-\w]* | mfa | 2fa | totp | magic[-_]link | verification[-\w]* | resend[-\w]*
+        )$",
+    )
+    .expect("static regex")
+});
+static SENSITIVE_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|_)(login|signin|sign_in|signup|sign_up|register|authenticate|token|reset_password|password_reset|forgot_password|recover_password|verify_otp|verify_code|otp|mfa|totp|magic_link)(_|$)")
+        .expect("static regex")
+});
+/// The file rate-limits some routes itself (a decorator on a route, a limiter object).
+static LIMITER_USE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*@\s*[\w.]*(limiter|rate_?limit|ratelimit|throttle)\w*[\w.]*\s*(\(|$)")
+        .expect("static regex")
+});
+/// Limits applied to every route of the app or a blueprint at once.
+static GLOBAL_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bdefault_limits\s*=|\bapplication_limits\s*=|\blimiter\.limit\([^)]*\)\(\s*\w+\s*\)|SlowAPIMiddleware|\bRateLimitMiddleware\b")
+        .expect("static regex")
+});
+
+/// AUTH005: the file rate-limits routes, but a login/token/signup/reset/OTP route is not.
+pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = super::py::facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let uses_limiter = facts.routes.iter().any(|r| r.rate_limit.is_some())
+        || facts.imports_package("slowapi")
+        || facts.imports_package("flask_limiter")
+        || LIMITER_USE.is_match(src);
+    if !uses_limiter || GLOBAL_LIMIT.is_match(src) {
+        return;
+    }
+    let mut seen = HashSet::new();
+    for r in &facts.routes {
+        if r.rate_limit.is_some() || !seen.insert(r.function) {
+            continue;
+        }
+        let handler = handler_name(facts, r);
+        let what = segments(&r.path)
+            .find(|s| SENSITIVE_SEGMENT.is_match(s))
+            .map(|s| format!("/{s}"))
+            .or_else(|| {
+                SENSITIVE_HANDLER
+                    .is_match(handler)
+                    .then(|| handler.to_string())
+            });
+        let Some(what) = what else {
+            continue;
+        };
+        // Showing a login form is not the attack surface; submitting it is.
+        if r.is_read_only() && !what.contains("verify") && !what.contains("otp") {
+            continue;
+        }
+        out.push(
+            Hit::new(r.decorator_start, r.decorator_end)
+                .var("route", r.describe())
+                .var("handler", handler)
+                .var("what", what),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

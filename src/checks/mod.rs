@@ -67,6 +67,14 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ("route-missing-auth", auth::route_missing_auth),
     ("admin-route-without-auth", auth::admin_route_without_auth),
     (
+        "route-missing-ownership-check",
+        auth::route_missing_ownership_check,
+    ),
+    (
+        "sensitive-route-without-rate-limit",
+        auth::sensitive_route_without_rate_limit,
+    ),
+    (
         "insert-without-conflict-handling",
         integrity::insert_without_conflict_handling,
     ),

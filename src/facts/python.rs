@@ -536,7 +536,11 @@ impl PyFacts {
             let key = arg.child_by_field_name("name").map(|n| text(n, src));
             let value = arg.child_by_field_name("value");
             match (key, value) {
-                (Some("prefix" | "url_prefix"), Some(v)) => mount.prefix = string_value(v, src),
+                (Some("prefix" | "url_prefix"), Some(v)) => {
+                    // A prefix from a setting is shown as written: `[settings.API_V1_STR]`.
+                    mount.prefix =
+                        Some(string_value(v, src).unwrap_or_else(|| format!("[{}]", text(v, src))))
+                }
                 (Some("dependencies"), Some(v)) => {
                     mount.dependencies = Some(text(v, src).to_string())
                 }
