@@ -48,7 +48,7 @@ static SAFE_TYPE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A whole expression that yields a safe value whatever its input.
 static SANITISER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:int|float|bool|len|uuid\.UUID|UUID|secure_filename|werkzeug\.utils\.secure_filename|quote|urllib\.parse\.quote|shlex\.quote|escape|html\.escape|hash|hashlib\.\w+)\(")
+    Regex::new(r"^(?:int|float|bool|len|uuid\.UUID|UUID|secure_filename|werkzeug\.utils\.secure_filename|quote|urllib\.parse\.quote|shlex\.quote|escape|html\.escape|hash|hashlib\.\w+|safe_join|werkzeug\.utils\.safe_join|werkzeug\.security\.safe_join)\(")
         .expect("static regex")
 });
 
@@ -120,11 +120,34 @@ fn is_formatting(n: Node<'_>, src: &str) -> bool {
 
 /// The taint of an expression, if any: a tainted name in it or a request read.
 pub fn expr_taint(n: Node<'_>, src: &str, env: &HashMap<String, Taint>) -> Option<Taint> {
+    expr_taint_at(n, src, env, 0)
+}
+
+/// Bounded: method chains recurse on their receiver at most 16 deep.
+fn expr_taint_at(
+    n: Node<'_>,
+    src: &str,
+    env: &HashMap<String, Taint>,
+    depth: usize,
+) -> Option<Taint> {
+    if depth > 16 {
+        return None;
+    }
+    if matches!(
+        n.kind(),
+        "generator_expression" | "list_comprehension" | "set_comprehension"
+    ) {
+        // What the comprehension yields: `(safe_join(root, p) for p in parts)` is clean.
+        return expr_taint_at(n.child_by_field_name("body")?, src, env, depth + 1);
+    }
     let t = text(n, src);
     if SANITISER.is_match(t) {
         return None;
     }
     let formatted = is_formatting(n, src);
+    if n.kind() == "call" && !propagates(n, src, env, depth) {
+        return None;
+    }
     if let Some(m) = REQUEST_SOURCE.find(t) {
         let start = n.start_byte() + m.start();
         return Some(Taint {
@@ -166,16 +189,38 @@ pub fn expr_taint(n: Node<'_>, src: &str, env: &HashMap<String, Taint>) -> Optio
     })
 }
 
+/// Whether a call's result carries its arguments' taint: string and path operations, a
+/// method of a tainted value, containers. Other functions are assumed to return something
+/// else (a record, a file object): precision over recall.
+fn propagates(call: Node<'_>, src: &str, env: &HashMap<String, Taint>, depth: usize) -> bool {
+    static PROPAGATING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:str|repr|format|f|list|tuple|dict|set|sorted|reversed|Path|pathlib\.Path|PurePath|os\.path\.\w+|posixpath\.\w+|os\.fspath|urljoin|urllib\.parse\.urljoin|\w+\.format|\w+\.join|\w+\.replace|\w+\.strip|\w+\.lower|\w+\.upper)$")
+            .expect("static regex")
+    });
+    let Some(func) = call.child_by_field_name("function") else {
+        return false;
+    };
+    let callee = text(func, src);
+    if PROPAGATING.is_match(callee) || REQUEST_SOURCE.is_match(callee) {
+        return true;
+    }
+    // `name.strip()`, `request.args.get("x")`, `target.resolve()`: a method of a tainted value.
+    func.kind() == "attribute"
+        && func
+            .child_by_field_name("object")
+            .is_some_and(|o| expr_taint_at(o, src, env, depth + 1).is_some())
+}
+
 /// Names an `if` condition vets when its body leaves the function: `x not in ALLOWED`,
 /// `not p.is_relative_to(base)`, `not x.isdigit()`, `not RE.fullmatch(x)`.
 fn vetted_names(cond: &str) -> Vec<String> {
     static VET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(\w+)(?:\.\w+\(\))?\s+not\s+in\s+|not\s+(\w+)(?:\.resolve\(\))?\.is_relative_to\(|not\s+(\w+)\.(?:isdigit|isalnum|isidentifier)\(\)|not\s+[\w.]+\.(?:fullmatch|match)\(\s*(\w+)")
+        Regex::new(r"(\w+)(?:\.\w+\(\))?\s+(?:not\s+)?in\s+[\w.]+\s*$|(\w+)(?:\.\w+\(\))?\s+not\s+in\s+|not\s+(\w+)(?:\.resolve\(\))?\.is_relative_to\(|not\s+(\w+)\.(?:isdigit|isalnum|isidentifier)\(\)|not\s+[\w.]+\.(?:fullmatch|match)\(\s*(\w+)")
             .expect("static regex")
     });
     VET.captures_iter(cond)
         .filter_map(|c| {
-            (1..=4)
+            (1..=5)
                 .find_map(|i| c.get(i))
                 .map(|m| m.as_str().to_string())
         })
@@ -255,8 +300,11 @@ pub fn run<'t>(
             ) else {
                 return;
             };
-            if leaves(cons, src) {
-                for name in vetted_names(text(cond, src)) {
+            let cond_text = text(cond, src);
+            // `if x in ALLOWED:` vets x inside; `if x not in ALLOWED: abort()` after.
+            let positive = !cond_text.contains("not ");
+            if positive || leaves(cons, src) {
+                for name in vetted_names(cond_text) {
                     env.remove(&name);
                 }
             }

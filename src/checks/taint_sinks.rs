@@ -207,11 +207,39 @@ pub fn weak_path_guard(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             || arg.contains("os.path.join(")
             || arg.contains("\"/\"")
             || arg.contains("'/'");
-        if resolved && !boundary {
+        let before = ctx.file.text.get(..n.start_byte()).unwrap_or("");
+        let fn_start = super::py::facts(ctx)
+            .and_then(|f| f.function_at(n.start_byte()))
+            .map_or(0, |f| f.body.0);
+        let sep_added = before.get(fn_start..).is_some_and(|b| b.contains("sep"));
+        if resolved && !boundary && !sep_added && is_guard(n, src) {
             out.push(Hit::new(n.start_byte(), n.end_byte()).var("guard", text(n, src)));
         }
         true
     });
+}
+
+/// The call decides an `if` that leaves the function (raise, abort, return) or an `assert`.
+fn is_guard(call: Node<'_>, src: &str) -> bool {
+    let mut cur = call;
+    for _ in 0..4 {
+        let Some(p) = cur.parent() else {
+            return false;
+        };
+        match p.kind() {
+            "not_operator" | "parenthesized_expression" | "boolean_operator" => cur = p,
+            "assert_statement" => return true,
+            "if_statement" => {
+                return p.child_by_field_name("condition") == Some(cur)
+                    && p.child_by_field_name("consequence").is_some_and(|c| {
+                        let t = text(c, src);
+                        t.contains("raise") || t.contains("abort(") || t.contains("return")
+                    });
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 fn assigned_from_resolved(ctx: &FileContext<'_>, at: usize, name: &str, re: &Regex) -> bool {
