@@ -24,4 +24,5 @@ pub mod source;
 pub mod sql;
 pub mod statement;
 pub mod suppress;
+pub mod taint;
 pub mod walk;

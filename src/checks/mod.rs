@@ -10,12 +10,13 @@ mod auth;
 pub mod embedded_sql;
 mod integrity;
 mod migrations;
-mod py;
+pub(crate) mod py;
 mod rust_err;
 mod rust_sec;
 mod rust_web;
 mod secrets;
 mod sql_writes;
+mod taint_sinks;
 mod workflow;
 
 pub(crate) use api::pagination_bounds;
@@ -74,6 +75,11 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "sensitive-route-without-rate-limit",
         auth::sensitive_route_without_rate_limit,
     ),
+    ("taint-sql-injection", taint_sinks::sql_injection),
+    ("taint-command-injection", taint_sinks::command_injection),
+    ("taint-ssrf", taint_sinks::ssrf),
+    ("taint-path-traversal", taint_sinks::path_traversal),
+    ("weak-path-prefix-guard", taint_sinks::weak_path_guard),
     (
         "insert-without-conflict-handling",
         integrity::insert_without_conflict_handling,
