@@ -18,6 +18,7 @@ pub mod repo;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 pub mod source;
 pub mod sql;
 pub mod statement;

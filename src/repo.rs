@@ -53,6 +53,9 @@ pub struct FileSummary {
     /// requirement as written).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub declared: Vec<Located>,
+    /// SQL: tables declared or altered by the file (schema model, see `crate::schema`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<crate::schema::TableDef>,
 }
 
 impl FileSummary {
@@ -66,6 +69,9 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
     let mut s = FileSummary::default();
     if file.lang == Lang::Python {
         s.imports = python_imports(file);
+    }
+    if file.lang == Lang::Sql {
+        s.tables = crate::schema::tables(file);
     }
     s
 }
@@ -147,7 +153,16 @@ pub struct RepoHit {
 pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
 
 /// Registry of repository checks, by the name rule files use in `[check] builtin`.
-const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[];
+const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
+    (
+        "natural-key-without-unique",
+        crate::schema::natural_key_without_unique,
+    ),
+    (
+        "foreign-key-without-index",
+        crate::schema::foreign_key_without_index,
+    ),
+];
 
 pub fn lookup(name: &str) -> Option<RepoCheckFn> {
     REPO_CHECKS
