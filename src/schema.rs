@@ -7,9 +7,12 @@
 //! the tree-sitter SQL grammar drops table constraints it does not know into ERROR nodes,
 //! and a missed `UNIQUE` there would turn into a false finding.
 
-use crate::repo::Located;
+use crate::repo::{Located, RepoContext, RepoHit};
 use crate::source::SourceFile;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// What one file declares about one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,9 +246,14 @@ fn column_list(toks: &[Tok<'_>], open: usize) -> Vec<String> {
             };
             if item.len() > 1 && item.get(1).is_some_and(|t| t.text == "(") {
                 // lower(email): the argument.
-                item[2..].iter().find(word).map(|t| t.text.to_ascii_lowercase())
+                item[2..]
+                    .iter()
+                    .find(word)
+                    .map(|t| t.text.to_ascii_lowercase())
             } else {
-                item.first().filter(word).map(|t| t.text.to_ascii_lowercase())
+                item.first()
+                    .filter(word)
+                    .map(|t| t.text.to_ascii_lowercase())
             }
         })
         .collect()
@@ -359,18 +367,14 @@ fn table_element(
                 let target = qualified_name(item, j + 1 + r + 1)
                     .map(|x| x.0)
                     .unwrap_or_default();
-                def.foreign_keys.push(loc(file, base, name_t, &name, &target));
+                def.foreign_keys
+                    .push(loc(file, base, name_t, &name, &target));
             }
         }
     }
 }
 
-fn alter_table(
-    file: &SourceFile,
-    base: usize,
-    _stmt: &str,
-    toks: &[Tok<'_>],
-) -> Option<TableDef> {
+fn alter_table(file: &SourceFile, base: usize, _stmt: &str, toks: &[Tok<'_>]) -> Option<TableDef> {
     let mut i = 2;
     loop {
         match toks.get(i).map(upper).as_deref() {
@@ -418,9 +422,7 @@ fn create_index(
     i: usize,
 ) -> Option<TableDef> {
     let unique = toks.get(i).map(upper).as_deref() == Some("UNIQUE");
-    let on = toks
-        .iter()
-        .position(|t| t.depth == 0 && upper(t) == "ON")?;
+    let on = toks.iter().position(|t| t.depth == 0 && upper(t) == "ON")?;
     let mut j = on + 1;
     if toks.get(j).map(upper).as_deref() == Some("ONLY") {
         j += 1;
@@ -446,48 +448,8 @@ fn create_index(
     Some(def)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lang::Lang;
-
-    #[test]
-    fn tables_constraints_and_indexes() {
-        let sql = "CREATE TABLE public.users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE,\n\
-                   org_id bigint REFERENCES orgs(id), slug text, team_id int,\n\
-                   CONSTRAINT u_slug UNIQUE (slug, org_id), FOREIGN KEY (team_id) REFERENCES teams (id));\n\
-                   CREATE UNIQUE INDEX CONCURRENTLY idx ON users (lower(external_id));\n\
-                   CREATE INDEX ON users USING btree (org_id);\n\
-                   ALTER TABLE ONLY users ADD COLUMN handle text, ADD CONSTRAINT uq UNIQUE (handle);";
-        let f = SourceFile::new("a.sql".into(), Lang::Sql, sql.into());
-        let t = tables(&f);
-        assert_eq!(t.len(), 4, "{t:#?}");
-        let u = &t[0];
-        assert_eq!(u.name.name, "users");
-        let cols: Vec<&str> = u.columns.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(cols, ["id", "email", "org_id", "slug", "team_id"]);
-        assert!(u.unique.contains(&vec!["email".to_string()]));
-        assert!(u.unique.contains(&vec!["slug".to_string(), "org_id".to_string()]));
-        let fks: Vec<(&str, &str)> = u
-            .foreign_keys
-            .iter()
-            .map(|f| (f.name.as_str(), f.detail.as_str()))
-            .collect();
-        assert_eq!(fks, [("org_id", "orgs"), ("team_id", "teams")]);
-        assert_eq!(t[1].unique, [vec!["external_id".to_string()]]);
-        assert_eq!(t[2].indexes, [vec!["org_id".to_string()]]);
-        assert_eq!(t[3].columns[0].name, "handle");
-        assert_eq!(t[3].unique, [vec!["handle".to_string()]]);
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Repository checks over the merged schema.
-
-use crate::repo::{RepoContext, RepoHit};
-use regex::Regex;
-use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 /// A table merged over every file: the pieces in path order.
 struct Merged<'a> {
@@ -531,12 +493,17 @@ static NATURAL_KEYS: LazyLock<Vec<(Regex, Option<Regex>)>> = LazyLock::new(|| {
     let people = r"^(app_)?(users?|accounts?|members?|customers?|subscribers?|profiles?|people|persons?|admins?|employees?|identities|logins?|auth_users?)$";
     let r = |p: &str| Regex::new(p).expect("static regex");
     vec![
-        (r(r"^(e_?mail(_address)?|user_?name|login|handle)$"), Some(r(people))),
+        (
+            r(r"^(e_?mail(_address)?|user_?name|login|handle)$"),
+            Some(r(people)),
+        ),
         (r(r"^slug$"), None),
         (r(r"^(external_?id|idempotency_?key)$"), None),
         (
             r(r"^sku$"),
-            Some(r(r"^(products?|items?|variants?|product_variants?|skus?|inventory)$")),
+            Some(r(
+                r"^(products?|items?|variants?|product_variants?|skus?|inventory)$",
+            )),
         ),
     ]
 });
@@ -566,7 +533,9 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
 pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     for (table, m) in merged(ctx) {
         for (path, t) in &m.pieces {
-            if t.not_postgres {
+            let p = path.to_ascii_lowercase();
+            if t.not_postgres || p.contains("mysql") || p.contains("sqlite") || p.contains("maria")
+            {
                 continue;
             }
             for fk in &t.foreign_keys {
@@ -584,5 +553,42 @@ pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) 
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::Lang;
+
+    #[test]
+    fn tables_constraints_and_indexes() {
+        let sql = "CREATE TABLE public.users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE,\n\
+                   org_id bigint REFERENCES orgs(id), slug text, team_id int,\n\
+                   CONSTRAINT u_slug UNIQUE (slug, org_id), FOREIGN KEY (team_id) REFERENCES teams (id));\n\
+                   CREATE UNIQUE INDEX CONCURRENTLY idx ON users (lower(external_id));\n\
+                   CREATE INDEX ON users USING btree (org_id);\n\
+                   ALTER TABLE ONLY users ADD COLUMN handle text, ADD CONSTRAINT uq UNIQUE (handle);";
+        let f = SourceFile::new("a.sql".into(), Lang::Sql, sql.into());
+        let t = tables(&f);
+        assert_eq!(t.len(), 4, "{t:#?}");
+        let u = &t[0];
+        assert_eq!(u.name.name, "users");
+        let cols: Vec<&str> = u.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(cols, ["id", "email", "org_id", "slug", "team_id"]);
+        assert!(u.unique.contains(&vec!["email".to_string()]));
+        assert!(u
+            .unique
+            .contains(&vec!["slug".to_string(), "org_id".to_string()]));
+        let fks: Vec<(&str, &str)> = u
+            .foreign_keys
+            .iter()
+            .map(|f| (f.name.as_str(), f.detail.as_str()))
+            .collect();
+        assert_eq!(fks, [("org_id", "orgs"), ("team_id", "teams")]);
+        assert_eq!(t[1].unique, [vec!["external_id".to_string()]]);
+        assert_eq!(t[2].indexes, [vec!["org_id".to_string()]]);
+        assert_eq!(t[3].columns[0].name, "handle");
+        assert_eq!(t[3].unique, [vec!["handle".to_string()]]);
     }
 }

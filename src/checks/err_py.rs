@@ -234,7 +234,10 @@ pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         .iter()
         .filter_map(|r| {
             let f = facts.functions.get(r.function)?;
-            Some((r.function, f.params.iter().map(|p| p.name.as_str()).collect()))
+            Some((
+                r.function,
+                f.params.iter().map(|p| p.name.as_str()).collect(),
+            ))
         })
         .collect();
     for (gi, g) in facts.functions.iter().enumerate() {
@@ -258,10 +261,7 @@ pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     return;
                 }
                 if let Some((callee, _, args)) = call_parts(n, src) {
-                    if callee == g.name
-                        && params
-                            .iter()
-                            .any(|p| super::py::mentions(args, p, src))
+                    if callee == g.name && params.iter().any(|p| super::py::mentions(args, p, src))
                     {
                         found = Some(r.describe());
                     }
@@ -275,7 +275,10 @@ pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     .var("name", g.name.clone())
                     .var(
                         "how",
-                        format!("one memoised result per distinct argument (`@{}`)", dec.text),
+                        format!(
+                            "one memoised result per distinct argument (`@{}`)",
+                            dec.text
+                        ),
                     )
                     .var("route", route)
                     .var("function", g.name.clone()),
@@ -286,7 +289,7 @@ pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 
 fn unbounded_memo(decorator: &str) -> bool {
     static MEMO: LazyLock<Regex> = LazyLock::new(|| {
-        re(r"^(functools\.)?(cache|lru_cache\s*\(\s*(maxsize\s*=\s*)?None\s*[,)])")
+        re(r"^(functools\.)?(cache$|lru_cache\s*\(\s*(maxsize\s*=\s*)?None\s*[,)])")
     });
     MEMO.is_match(decorator.trim())
 }
@@ -295,7 +298,9 @@ fn unbounded_memo(decorator: &str) -> bool {
 /// `OrderedDict()`, by name.
 fn module_containers(root: Node<'_>, src: &str) -> HashMap<String, usize> {
     static EMPTY: LazyLock<Regex> = LazyLock::new(|| {
-        re(r"^(\{\}|\[\]|(dict|list|set|(collections\.)?(defaultdict|OrderedDict|Counter))\([^()]*\))$")
+        re(
+            r"^(\{\}|\[\]|(dict|list|set|(collections\.)?(defaultdict|OrderedDict|Counter))\([^()]*\))$",
+        )
     });
     let mut out = HashMap::new();
     let mut c = root.walk();
@@ -306,8 +311,10 @@ fn module_containers(root: Node<'_>, src: &str) -> HashMap<String, usize> {
         let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else {
             continue;
         };
-        let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right"))
-        else {
+        let (Some(l), Some(r)) = (
+            a.child_by_field_name("left"),
+            a.child_by_field_name("right"),
+        ) else {
             continue;
         };
         if l.kind() == "identifier" && EMPTY.is_match(text(r, src)) {
@@ -377,10 +384,15 @@ fn has_eviction(src: &str, name: &str) -> bool {
 // ERR009 unbounded retry loops
 
 static RETRYABLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(^|[.(\s,])(Exception|BaseException|OSError|IOError|\w*(Connection|Connect|Timeout|Request|HTTP|Http|Operational|Redis|Transport|Network|URL|Client|API|Api|RateLimit|Throttl|Service|Unavailable|Database|DB|Socket|Kafka|Broker|Amqp|AMQP)\w*(Error|Exception)|socket\.error|\w*Timeout)($|[.)\s,])")
+    re(
+        r"(^|[.(\s,])(Exception|BaseException|OSError|IOError|\w*(Connection|Connect|Timeout|Request|HTTP|Http|Operational|Redis|Transport|Network|URL|Client|API|Api|RateLimit|Throttl|Service|Unavailable|Database|DB|Socket|Kafka|Broker|Amqp|AMQP)\w*(Error|Exception)|socket\.error|\w*Timeout)($|[.)\s,])",
+    )
 });
-static NOT_RETRY: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(InterruptedError|BlockingIOError|KeyboardInterrupt|EINTR|StopIteration|queue\.Empty|\bEmpty\b)"));
+static NOT_RETRY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(InterruptedError|BlockingIOError|KeyboardInterrupt|EINTR|StopIteration|queue\.Empty|\bEmpty\b)",
+    )
+});
 
 /// ERR009: `while True:` whose `try` exits on success and whose `except` catches a
 /// failure and loops again, with no exit anywhere else: the retry never gives up.
@@ -423,8 +435,23 @@ fn retry_forever(loop_node: Node<'_>, body: Node<'_>, src: &str) -> Option<Hit> 
     let mut c = t.walk();
     let clauses: Vec<Node<'_>> = t.named_children(&mut c).collect();
     let else_clause = clauses.iter().find(|c| c.kind() == "else_clause").copied();
-    // Success leaves the loop.
-    let success_exits = exits(t_body, src) || else_clause.is_some_and(|e| exits(e, src));
+    // Success leaves the loop: an unconditional `return`/`break` at the top of the `try`
+    // body or its `else` (a conditional one is a server loop's shutdown check).
+    let direct_exit = |block: Node<'_>| {
+        let mut c = block.walk();
+        let found = block.named_children(&mut c).any(|s| {
+            matches!(s.kind(), "return_statement" | "break_statement" | "block")
+                && (s.kind() != "block" || {
+                    let mut c2 = s.walk();
+                    let f = s
+                        .named_children(&mut c2)
+                        .any(|x| matches!(x.kind(), "return_statement" | "break_statement"));
+                    f
+                })
+        });
+        found
+    };
+    let success_exits = direct_exit(t_body) || else_clause.is_some_and(direct_exit);
     if !success_exits {
         return None;
     }
@@ -465,7 +492,7 @@ fn retry_forever(loop_node: Node<'_>, body: Node<'_>, src: &str) -> Option<Hit> 
     let what = if backoff {
         "with no attempt limit or deadline"
     } else {
-        "with no attempt limit and no sleep between attempts (a hot loop against a failing dependency)"
+        "with no attempt limit and no pause between attempts"
     };
     Some(
         Hit::new(loop_node.start_byte(), loop_node.end_byte())
@@ -503,7 +530,10 @@ fn exits(node: Node<'_>, src: &str) -> bool {
                 }
                 true
             }
-            "function_definition" | "class_definition" | "lambda" | "for_statement"
+            "function_definition"
+            | "class_definition"
+            | "lambda"
+            | "for_statement"
             | "while_statement"
                 if n != node =>
             {
@@ -512,7 +542,10 @@ fn exits(node: Node<'_>, src: &str) -> bool {
                 if matches!(n.kind(), "for_statement" | "while_statement") {
                     let mut inner = false;
                     visit(n, |m| {
-                        if matches!(m.kind(), "function_definition" | "class_definition" | "lambda") {
+                        if matches!(
+                            m.kind(),
+                            "function_definition" | "class_definition" | "lambda"
+                        ) {
                             return false;
                         }
                         if matches!(m.kind(), "return_statement" | "raise_statement") {
@@ -534,7 +567,9 @@ fn exits(node: Node<'_>, src: &str) -> bool {
 // ERR010 fail-open
 
 static GATE_FN: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(auth|permi(t|ssion)|authori[sz]|is_allowed|_allowed$|^allow|can_access|has_access|check_access|access_check|rate_?limit|throttl|verify_(sig|token|jwt|hmac|webhook|request|signature|password|api_?key|key)|signature|check_(token|signature|api_?key|csrf|login)|valid(ate)?_(token|signature|session|api_?key|jwt)|is_admin|csrf)")
+    re(
+        r"(?i)(auth|permi(t|ssion)|authori[sz]|is_allowed|_allowed$|^allow|can_access|has_access|check_access|access_check|rate_?limit|throttl|verify_(sig|token|jwt|hmac|webhook|request|signature|password|api_?key|key)|signature|check_(token|signature|api_?key|csrf|login)|valid(ate)?_(token|signature|session|api_?key|jwt)|is_admin|csrf)",
+    )
 });
 
 /// ERR010: an `except` branch in an auth/permission/rate-limit/signature function that
@@ -574,7 +609,9 @@ pub fn fail_open(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 let vt = v.map_or("", |v| text(v, src));
                 let open = match vt {
                     "True" => Some("returns `True`"),
-                    "" | "None" if denies_false => Some("returns `None` (the caller treats it as not denied)"),
+                    "" | "None" if denies_false => {
+                        Some("returns `None` (the caller treats it as not denied)")
+                    }
                     _ if vt.contains("call_next(") || vt.contains("get_response(") => {
                         Some("passes the request through")
                     }
@@ -587,7 +624,9 @@ pub fn fail_open(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             if let Some((ret, how)) = found {
                 let caught = n
                     .child_by_field_name("value")
-                    .map_or("any exception".to_string(), |v| format!("`{}`", text(v, src)));
+                    .map_or("any exception".to_string(), |v| {
+                        format!("`{}`", text(v, src))
+                    });
                 out.push(
                     Hit::new(ret.start_byte(), ret.end_byte())
                         .var("function", f.name.clone())
@@ -785,7 +824,9 @@ fn fallback_note(node: Node<'_>, stop: usize, src: &str) -> String {
         if p.kind() == "except_clause" {
             let caught = p
                 .child_by_field_name("value")
-                .map_or("an exception".to_string(), |v| format!("`{}`", text(v, src)));
+                .map_or("an exception".to_string(), |v| {
+                    format!("`{}`", text(v, src))
+                });
             return format!(
                 " inside the `except` fallback for {caught}: when the primary path fails, every request loads the whole table at once"
             );
@@ -813,7 +854,9 @@ fn unbounded_select(sql: &str) -> Option<String> {
     let table = words.get(from + 1)?.to_ascii_lowercase();
     // Tables that are small by nature.
     static SMALL: LazyLock<Regex> = LazyLock::new(|| {
-        re(r"(?i)(^|_)(settings?|config(uration)?s?|countr(y|ies)|currenc(y|ies)|languages?|locales?|roles?|permissions?|categor(y|ies)|types?|statuses|enums?|feature_flags?|flags|plans?|tiers?|sqlite_master|pg_\w+|information_schema|dual)$")
+        re(
+            r"(?i)(^|_)(settings?|config(uration)?s?|countr(y|ies)|currenc(y|ies)|languages?|locales?|roles?|permissions?|categor(y|ies)|types?|statuses|enums?|feature_flags?|flags|plans?|tiers?|sqlite_master|pg_\w+|information_schema|dual)$",
+        )
     });
     if SMALL.is_match(&table) {
         return None;
@@ -829,7 +872,9 @@ fn unbounded_select(sql: &str) -> Option<String> {
 /// `session.scalars(select(Model))`, `session.execute(select(Model)).scalars()`.
 fn orm_unbounded(chain: &str) -> bool {
     static SHAPE: LazyLock<Regex> = LazyLock::new(|| {
-        re(r"^(\w+\.query|[\w.]*session\.query\(\w+\)|[\w.]*session\.(scalars|execute)\((sa\.)?select\(\w+\)\)(\.scalars\(\))?|[\w.]*session\.exec\(select\(\w+\)\))$")
+        re(
+            r"^(\w+\.query|[\w.]*session\.query\(\w+\)|[\w.]*session\.(scalars|execute)\((sa\.)?select\(\w+\)\)(\.scalars\(\))?|[\w.]*session\.exec\(select\(\w+\)\))$",
+        )
     });
     let c: String = chain.chars().filter(|c| !c.is_whitespace()).collect();
     let c = c.trim_start_matches("await");
@@ -842,7 +887,10 @@ mod tests {
 
     #[test]
     fn unbounded_selects() {
-        assert_eq!(unbounded_select("SELECT * FROM orders").as_deref(), Some("orders"));
+        assert_eq!(
+            unbounded_select("SELECT * FROM orders").as_deref(),
+            Some("orders")
+        );
         assert!(unbounded_select("SELECT * FROM orders WHERE id = ?").is_none());
         assert!(unbounded_select("SELECT * FROM orders LIMIT 100").is_none());
         assert!(unbounded_select("SELECT count(*) FROM orders").is_none());

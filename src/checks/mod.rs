@@ -12,6 +12,7 @@ mod err_py;
 mod integrity;
 mod migrations;
 mod py;
+mod sql_races;
 mod sql_writes;
 mod workflow;
 
@@ -71,6 +72,7 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "sql-index-without-concurrently",
         migrations::index_without_concurrently,
     ),
+    ("check-then-insert", sql_races::check_then_insert),
     ("redis-keys", err_py::redis_keys),
     ("unbounded-request-cache", err_py::unbounded_cache),
     ("unbounded-retry-loop", err_py::unbounded_retry),
