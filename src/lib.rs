@@ -20,6 +20,7 @@ pub mod report;
 pub mod routes;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 pub mod source;
 pub mod sql;
 pub mod statement;

@@ -70,6 +70,9 @@ pub struct FileSummary {
     /// by the engine when the file is parsed; see `routes::web_summary`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<crate::routes::WebSummary>,
+    /// SQL: tables declared or altered by the file (schema model, see `crate::schema`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<crate::schema::TableDef>,
 }
 
 impl FileSummary {
@@ -98,6 +101,9 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
         s.project_name = m.name;
         s.manifest = m.is_manifest;
         s.opaque = m.opaque;
+    }
+    if file.lang == Lang::Sql {
+        s.tables = crate::schema::tables(file);
     }
     s
 }
@@ -255,6 +261,14 @@ const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
         deps::transitive_only_imports,
     ),
     ("requirements-unpinned", deps::unpinned_requirements),
+    (
+        "natural-key-without-unique",
+        crate::schema::natural_key_without_unique,
+    ),
+    (
+        "foreign-key-without-index",
+        crate::schema::foreign_key_without_index,
+    ),
 ];
 
 pub fn lookup(name: &str) -> Option<RepoCheckFn> {

@@ -85,7 +85,7 @@ fn risky_insert(sql: &str) -> Option<(String, String)> {
 
 /// True when `node` runs inside the body of a `try` that catches a uniqueness error,
 /// searching no higher than `stop`.
-fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
+pub(crate) fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
     let mut child = node;
     let mut cur = node.parent();
     while let Some(p) = cur {

@@ -8,6 +8,7 @@ use tree_sitter::Tree;
 mod api;
 mod auth;
 pub mod embedded_sql;
+mod err_py;
 mod integrity;
 mod migrations;
 pub(crate) mod py;
@@ -15,6 +16,7 @@ mod rust_err;
 mod rust_sec;
 mod rust_web;
 mod secrets;
+mod sql_races;
 mod sql_writes;
 mod taint_sinks;
 mod workflow;
@@ -90,6 +92,13 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "sql-index-without-concurrently",
         migrations::index_without_concurrently,
     ),
+    ("check-then-insert", sql_races::check_then_insert),
+    ("redis-keys", err_py::redis_keys),
+    ("unbounded-request-cache", err_py::unbounded_cache),
+    ("unbounded-retry-loop", err_py::unbounded_retry),
+    ("fail-open-except", err_py::fail_open),
+    ("client-per-request", err_py::client_per_request),
+    ("unbounded-query-on-request-path", err_py::unbounded_query),
     (
         "workflow-security-step-cannot-fail",
         workflow::security_step_cannot_fail,
