@@ -18,7 +18,10 @@ fn re(pattern: &str) -> Regex {
 /// Handler functions of the file's routes, and the module-level functions they call
 /// directly by name (one level), as indexes into `facts.functions`, with the route the
 /// function serves (`describe()` text) and the call site when reached through a helper.
-fn request_path_functions(ctx: &FileContext<'_>, facts: &PyFacts) -> Vec<(usize, String, bool)> {
+pub(super) fn request_path_functions(
+    ctx: &FileContext<'_>,
+    facts: &PyFacts,
+) -> Vec<(usize, String, bool)> {
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let mut out: Vec<(usize, String, bool)> = Vec::new();
@@ -61,7 +64,7 @@ fn request_path_functions(ctx: &FileContext<'_>, facts: &PyFacts) -> Vec<(usize,
     out
 }
 
-fn body_node<'t>(root: Node<'t>, f: &PyFunction) -> Option<Node<'t>> {
+pub(super) fn body_node<'t>(root: Node<'t>, f: &PyFunction) -> Option<Node<'t>> {
     node_at(root, f.body.0, f.body.1)
 }
 

@@ -12,6 +12,7 @@ mod err_py;
 mod integrity;
 mod migrations;
 pub(crate) mod py;
+mod py_flow;
 mod rust_err;
 mod rust_sec;
 mod rust_web;
@@ -99,6 +100,12 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ("fail-open-except", err_py::fail_open),
     ("client-per-request", err_py::client_per_request),
     ("unbounded-query-on-request-path", err_py::unbounded_query),
+    ("sync-client-in-async", py_flow::sync_client_in_async),
+    (
+        "writes-without-transaction",
+        py_flow::writes_without_transaction,
+    ),
+    ("swallowed-delivery-failure", py_flow::swallowed_delivery),
     (
         "workflow-security-step-cannot-fail",
         workflow::security_step_cannot_fail,
