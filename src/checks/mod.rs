@@ -106,6 +106,11 @@ const CHECKS: &[(&str, CheckFn)] = &[
         py_flow::writes_without_transaction,
     ),
     ("swallowed-delivery-failure", py_flow::swallowed_delivery),
+    ("retry-without-backoff", py_flow::retry_without_backoff),
+    (
+        "retried-post-without-idempotency-key",
+        py_flow::retried_post,
+    ),
     (
         "workflow-security-step-cannot-fail",
         workflow::security_step_cannot_fail,

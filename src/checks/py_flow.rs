@@ -720,3 +720,277 @@ fn advances_state(s: Node<'_>, src: &str) -> Option<String> {
         _ => None,
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// ERR015 retries with no pause, ERR016 non-idempotent requests retried
+
+/// A retry loop: `for .. in range(..)` or `while True`/`while attempt < n` whose body is a
+/// `try` that leaves the loop on success and whose `except` goes round again (it may
+/// re-raise on the last attempt).
+struct RetryLoop<'t> {
+    node: Node<'t>,
+    try_body: Node<'t>,
+}
+
+fn retry_loop<'t>(n: Node<'t>, src: &str) -> Option<RetryLoop<'t>> {
+    match n.kind() {
+        "for_statement" => {
+            let right = n.child_by_field_name("right")?;
+            let (callee, _, _) = call_parts(right, src)?;
+            if callee != "range" {
+                return None;
+            }
+        }
+        "while_statement" => {}
+        _ => return None,
+    }
+    let body = n.child_by_field_name("body")?;
+    let mut c = body.walk();
+    let stmts: Vec<Node<'t>> = body.named_children(&mut c).collect();
+    let t = stmts
+        .iter()
+        .copied()
+        .find(|s| s.kind() == "try_statement")?;
+    let t_body = t.child_by_field_name("body")?;
+    let mut c = t.walk();
+    let clauses: Vec<Node<'t>> = t.named_children(&mut c).collect();
+    let top_exit = |block: Node<'_>| {
+        let mut c = block.walk();
+        let found = block
+            .named_children(&mut c)
+            .any(|s| matches!(s.kind(), "return_statement" | "break_statement"));
+        found
+    };
+    let else_exit = clauses
+        .iter()
+        .any(|c| c.kind() == "else_clause" && c.named_child(0).is_some_and(top_exit));
+    if !top_exit(t_body) && !else_exit {
+        return None;
+    }
+    let handlers: Vec<Node<'t>> = clauses
+        .iter()
+        .copied()
+        .filter(|c| c.kind() == "except_clause")
+        .collect();
+    // Some handler goes round again: no unconditional raise/return/break at its top.
+    let retries = handlers.iter().any(|h| {
+        let mut c = h.walk();
+        let block = h.named_children(&mut c).find(|x| x.kind() == "block");
+        block.is_some_and(|b| {
+            let mut c = b.walk();
+            let leaves = b.named_children(&mut c).any(|s| {
+                matches!(
+                    s.kind(),
+                    "raise_statement" | "return_statement" | "break_statement"
+                )
+            });
+            !leaves
+        })
+    });
+    retries.then_some(RetryLoop {
+        node: n,
+        try_body: t_body,
+    })
+}
+
+static PAUSE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bsleep\s*\(|backoff|\bwait\w*\s*\(|\bdelay\w*\s*\(|Event\(\)\.wait")
+        .expect("static regex")
+});
+
+/// ERR015: a retry loop with no pause between attempts.
+pub fn retry_without_backoff(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    visit(ctx.tree.root_node(), |n| {
+        // `while True` retry loops are ERR009's, which also says when they do not pause.
+        if n.kind() != "for_statement" {
+            return true;
+        }
+        let Some(r) = retry_loop(n, src) else {
+            return true;
+        };
+        if PAUSE.is_match(text(r.node, src)) {
+            return true;
+        }
+        let Some(call) = first_remote_call(r.try_body, src) else {
+            return true;
+        };
+        out.push(Hit::new(n.start_byte(), n.end_byte()).var("call", call));
+        true
+    });
+}
+
+static REMOTE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:(?:get|post|put|patch|delete|head|request|send|fetch|upload|download|invoke|publish|query|execute)(?:_\w+)?|urlopen|connect|call)$")
+        .expect("static regex")
+});
+
+/// Receivers that talk to another process: clients, sessions, connections, SDK stubs.
+static REMOTE_RECV: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[._])(?:requests|httpx|urllib\w*|aiohttp|client|\w*_client|session|conn\w*|cursor|cur|db|http\w*|api|redis|sock\w*|stub|channel|s3|sqs|sns|producer|bucket|smtp\w*|ftp\w*)$")
+        .expect("static regex")
+});
+
+/// The first call in a `try` body that goes over the network: a request-like method on
+/// a client-like receiver.
+fn first_remote_call(body: Node<'_>, src: &str) -> Option<String> {
+    let mut found = None;
+    visit_same_scope(body, |n| {
+        if found.is_some() {
+            return;
+        }
+        if let Some((callee, last, _)) = call_parts(n, src) {
+            let recv = callee.rsplit_once('.').map_or("", |(r, _)| r);
+            if !recv.is_empty() && REMOTE_CALL.is_match(last) && REMOTE_RECV.is_match(recv) {
+                found = Some(format!("{}(...)", one_line(callee)));
+            }
+        }
+    });
+    found
+}
+
+/// `requests.post(..)`, `client.post(..)`, `session.request("POST", ..)`, `urlopen(Request(.., method="POST"))`.
+fn is_post(call: Node<'_>, src: &str) -> bool {
+    let Some((callee, last, args)) = call_parts(call, src) else {
+        return false;
+    };
+    if !callee.contains('.') {
+        return false;
+    }
+    match last {
+        "post" => true,
+        "request" | "fetch" => {
+            let first = args.named_child(0).map_or("", |a| text(a, src));
+            first.trim_matches(['"', '\'']).eq_ignore_ascii_case("post")
+                || super::py::keyword_arg(args, "method", src).is_some_and(|m| {
+                    text(m, src)
+                        .trim_matches(['"', '\''])
+                        .eq_ignore_ascii_case("post")
+                })
+        }
+        _ => false,
+    }
+}
+
+static IDEMPOTENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)idempoten|request[-_]?id|dedup").expect("static regex"));
+
+/// ERR016: a POST sent again by a retry loop, a `@retry`-decorated function, or a urllib3
+/// `Retry` allowing POST, with no idempotency key.
+pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = super::py::facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    let mut report = |call: Node<'_>, how: String, scope: Node<'_>| {
+        if IDEMPOTENT.is_match(text(scope, src)) {
+            return;
+        }
+        let callee = one_line(text(
+            call.child_by_field_name("function").unwrap_or(call),
+            src,
+        ));
+        out.push(
+            Hit::new(call.start_byte(), call.end_byte())
+                .var("what", format!("`{callee}(...)` is a POST that {how}")),
+        );
+    };
+    // Retry loops.
+    visit(root, |n| {
+        let Some(r) = retry_loop(n, src) else {
+            return true;
+        };
+        let mut post = None;
+        visit_same_scope(r.try_body, |c| {
+            if post.is_none() && c.kind() == "call" && is_post(c, src) {
+                post = Some(c);
+            }
+        });
+        if let Some(p) = post {
+            let (line, _) = ctx.file.line_col(r.node.start_byte());
+            let scope = facts
+                .function_at(n.start_byte())
+                .and_then(|f| super::py::node_at(root, f.start, f.end))
+                .unwrap_or(r.node);
+            report(
+                p,
+                format!("the retry loop on line {line} sends it again"),
+                scope,
+            );
+        }
+        true
+    });
+    // `@retry(...)` / `@backoff.on_exception(...)` functions.
+    for f in &facts.functions {
+        let Some(d) = f.decorators.iter().find(|d| {
+            let q = facts.resolve(&d.callee).unwrap_or_default();
+            q.starts_with("tenacity.retry")
+                || q.starts_with("backoff.on_exception")
+                || q.starts_with("retrying.retry")
+                || q.starts_with("stamina.retry")
+        }) else {
+            continue;
+        };
+        // `retry_if_exception_type(...)` limited to connect errors is safe: the request
+        // never reached the server.
+        if d.text.contains("ConnectError") || d.text.contains("ConnectTimeout") {
+            continue;
+        }
+        let Some(def) = super::py::node_at(root, f.start, f.end) else {
+            continue;
+        };
+        let Some(body) = body_node(root, f) else {
+            continue;
+        };
+        let mut post = None;
+        visit_same_scope(body, |c| {
+            if post.is_none() && c.kind() == "call" && is_post(c, src) {
+                post = Some(c);
+            }
+        });
+        if let Some(p) = post {
+            report(
+                p,
+                format!("`@{}` on `{}` sends it again", d.callee, f.name),
+                def,
+            );
+        }
+    }
+    // urllib3 `Retry(allowed_methods=..POST..)` / `method_whitelist`.
+    visit(root, |n| {
+        let Some((callee, _, args)) = call_parts(n, src) else {
+            return true;
+        };
+        let q = facts.resolve(callee).unwrap_or_default();
+        if !(q.ends_with("urllib3.util.retry.Retry")
+            || q.ends_with("urllib3.Retry")
+            || q == "urllib3.util.Retry")
+        {
+            return true;
+        }
+        let methods = super::py::keyword_arg(args, "allowed_methods", src)
+            .or_else(|| super::py::keyword_arg(args, "method_whitelist", src));
+        let Some(m) = methods else {
+            return true;
+        };
+        let mt = text(m, src);
+        if mt.to_ascii_uppercase().contains("POST") || mt == "None" || mt == "False" {
+            let scope = facts
+                .function_at(n.start_byte())
+                .and_then(|f| super::py::node_at(root, f.start, f.end))
+                .unwrap_or(root);
+            if !IDEMPOTENT.is_match(text(scope, src)) {
+                out.push(Hit::new(n.start_byte(), n.end_byte()).var(
+                    "what",
+                    format!(
+                        "`{}(..)` with `{}` resends POST requests",
+                        one_line(callee),
+                        one_line(mt)
+                    ),
+                ));
+            }
+        }
+        true
+    });
+}
