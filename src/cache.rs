@@ -76,7 +76,7 @@ fn cache_key(rules: &RuleSet<'_>) -> String {
             format!("{}:{mtime}", m.len())
         })
         .unwrap_or_default();
-    let mut ids = String::new();
+    let mut ids = format!("{:?}{:?};", rules.taint.sources, rules.taint.sanitizers);
     for r in &rules.rules {
         ids.push_str(&r.id);
         ids.push(':');

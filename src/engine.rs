@@ -133,6 +133,7 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                     file,
                     tree: &tree,
                     facts: &facts,
+                    taint: &set.taint,
                 };
                 let mut hits = Vec::new();
                 check(&ctx, &mut hits);

@@ -183,7 +183,9 @@ fn selected_rules<'r>(
     let mut ignore = config.ignore();
     ignore.extend(sel.ignore.iter().cloned());
     let rules = filter::select_rules_in(registry, &select, &ignore, &config.layers())?;
-    RuleSet::new(rules)
+    let mut set = RuleSet::new(rules)?;
+    set.taint = config.file.taint.clone();
+    Ok(set)
 }
 
 /// Where configuration discovery and `--diff` start: the stdin name's place, or the first

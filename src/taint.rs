@@ -34,6 +34,59 @@ pub struct Flow<'t> {
     pub taint: Taint,
 }
 
+/// Project-specific taint sources and sanitizers (configuration `[taint]`), as the callee
+/// spellings they have in one file: `myapp.urls.validate_url` imported as
+/// `from myapp.urls import validate_url as check` is spelled `check` there.
+#[derive(Debug, Default)]
+pub struct Policy {
+    sources: Vec<String>,
+    sanitizers: Vec<String>,
+}
+
+impl Policy {
+    pub fn new(facts: &PyFacts, cfg: &crate::config::TaintConfig) -> Policy {
+        let spell = |names: &[String]| {
+            let mut out = Vec::new();
+            for q in names {
+                for (local, imported) in &facts.imports {
+                    if q == imported {
+                        out.push(local.clone());
+                    } else if let Some(rest) = q.strip_prefix(imported.as_str()) {
+                        if let Some(rest) = rest.strip_prefix('.') {
+                            out.push(format!("{local}.{rest}"));
+                        }
+                    }
+                }
+                // Defined in this very file.
+                if let Some(last) = q.rsplit('.').next() {
+                    if facts.local_defs.contains(last) {
+                        out.push(last.to_string());
+                    }
+                }
+            }
+            out.sort();
+            out.dedup();
+            out
+        };
+        Policy {
+            sources: spell(&cfg.sources),
+            sanitizers: spell(&cfg.sanitizers),
+        }
+    }
+
+    fn is_sanitizer(&self, callee: &str) -> bool {
+        self.sanitizers.iter().any(|s| s == callee)
+    }
+
+    pub fn sanitizer_names(&self) -> impl Iterator<Item = &str> {
+        self.sanitizers.iter().map(String::as_str)
+    }
+
+    fn is_source(&self, callee: &str) -> bool {
+        self.sources.iter().any(|s| s == callee)
+    }
+}
+
 /// Direct reads of the request.
 static REQUEST_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\brequest\.(?:args|form|json|values|files|headers|cookies|get_json\(|GET|POST|body|data|query_params|path_params|FILES|META)\b")
@@ -119,8 +172,13 @@ fn is_formatting(n: Node<'_>, src: &str) -> bool {
 }
 
 /// The taint of an expression, if any: a tainted name in it or a request read.
-pub fn expr_taint(n: Node<'_>, src: &str, env: &HashMap<String, Taint>) -> Option<Taint> {
-    expr_taint_at(n, src, env, 0)
+pub fn expr_taint(
+    n: Node<'_>,
+    src: &str,
+    env: &HashMap<String, Taint>,
+    policy: &Policy,
+) -> Option<Taint> {
+    expr_taint_at(n, src, env, policy, 0)
 }
 
 /// Bounded: method chains recurse on their receiver at most 16 deep.
@@ -128,6 +186,7 @@ fn expr_taint_at(
     n: Node<'_>,
     src: &str,
     env: &HashMap<String, Taint>,
+    policy: &Policy,
     depth: usize,
 ) -> Option<Taint> {
     if depth > 16 {
@@ -138,15 +197,33 @@ fn expr_taint_at(
         "generator_expression" | "list_comprehension" | "set_comprehension"
     ) {
         // What the comprehension yields: `(safe_join(root, p) for p in parts)` is clean.
-        return expr_taint_at(n.child_by_field_name("body")?, src, env, depth + 1);
+        return expr_taint_at(n.child_by_field_name("body")?, src, env, policy, depth + 1);
     }
     let t = text(n, src);
     if SANITISER.is_match(t) {
         return None;
     }
     let formatted = is_formatting(n, src);
-    if n.kind() == "call" && !propagates(n, src, env, depth) {
-        return None;
+    if n.kind() == "call" {
+        let callee = n
+            .child_by_field_name("function")
+            .map_or("", |f| text(f, src));
+        if policy.is_sanitizer(callee) {
+            return None;
+        }
+        if policy.is_source(callee) {
+            return Some(Taint {
+                trace: vec![(
+                    n.start_byte(),
+                    n.end_byte(),
+                    format!("`{callee}(..)` is a configured taint source"),
+                )],
+                formatted: false,
+            });
+        }
+        if !propagates(n, src, env, policy, depth) {
+            return None;
+        }
     }
     if let Some(m) = REQUEST_SOURCE.find(t) {
         let start = n.start_byte() + m.start();
@@ -192,7 +269,13 @@ fn expr_taint_at(
 /// Whether a call's result carries its arguments' taint: string and path operations, a
 /// method of a tainted value, containers. Other functions are assumed to return something
 /// else (a record, a file object): precision over recall.
-fn propagates(call: Node<'_>, src: &str, env: &HashMap<String, Taint>, depth: usize) -> bool {
+fn propagates(
+    call: Node<'_>,
+    src: &str,
+    env: &HashMap<String, Taint>,
+    policy: &Policy,
+    depth: usize,
+) -> bool {
     static PROPAGATING: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(?:str|repr|format|f|list|tuple|dict|set|sorted|reversed|Path|pathlib\.Path|PurePath|os\.path\.\w+|posixpath\.\w+|os\.fspath|urljoin|urllib\.parse\.urljoin|\w+\.format|\w+\.join|\w+\.replace|\w+\.strip|\w+\.lower|\w+\.upper)$")
             .expect("static regex")
@@ -208,7 +291,7 @@ fn propagates(call: Node<'_>, src: &str, env: &HashMap<String, Taint>, depth: us
     func.kind() == "attribute"
         && func
             .child_by_field_name("object")
-            .is_some_and(|o| expr_taint_at(o, src, env, depth + 1).is_some())
+            .is_some_and(|o| expr_taint_at(o, src, env, policy, depth + 1).is_some())
 }
 
 /// Names an `if` condition vets when its body leaves the function: `x not in ALLOWED`,
@@ -227,6 +310,33 @@ fn vetted_names(cond: &str) -> Vec<String> {
         .collect()
 }
 
+/// Names passed directly to a configured sanitizer called in `node`.
+fn validated_names(node: Node<'_>, src: &str, policy: &Policy) -> Vec<String> {
+    let mut out = Vec::new();
+    if policy.sanitizers.is_empty() {
+        return out;
+    }
+    crate::checks::py::visit(node, |x| {
+        if x.kind() == "call" {
+            let callee = x
+                .child_by_field_name("function")
+                .map_or("", |f| text(f, src));
+            if policy.is_sanitizer(callee) {
+                if let Some(args) = x.child_by_field_name("arguments") {
+                    let mut c = args.walk();
+                    for a in args.named_children(&mut c) {
+                        if a.kind() == "identifier" {
+                            out.push(text(a, src).to_string());
+                        }
+                    }
+                }
+            }
+        }
+        true
+    });
+    out
+}
+
 fn leaves(block: Node<'_>, src: &str) -> bool {
     let t = text(block, src);
     t.contains("raise") || t.contains("abort(") || t.contains("return")
@@ -238,10 +348,13 @@ pub fn run<'t>(
     body: Node<'t>,
     src: &str,
     mut env: HashMap<String, Taint>,
+    policy: &Policy,
     mut sink: impl FnMut(Node<'t>, &HashMap<String, Taint>),
 ) {
     visit_same_scope(body, |n| match n.kind() {
         "assignment" | "augmented_assignment" => {
+            // Sinks that look at stores (`hook.url = body.url`) see the assignment first.
+            sink(n, &env);
             let (Some(left), Some(right)) = (
                 n.child_by_field_name("left"),
                 n.child_by_field_name("right"),
@@ -260,7 +373,7 @@ pub fn run<'t>(
                 _ => Vec::new(),
             };
             let augmented = n.kind() == "augmented_assignment";
-            match expr_taint(right, src, &env) {
+            match expr_taint(right, src, &env, policy) {
                 Some(mut t) => {
                     for name in names {
                         t.trace.push((
@@ -285,7 +398,7 @@ pub fn run<'t>(
                 n.child_by_field_name("right"),
             ) {
                 if left.kind() == "identifier" {
-                    if let Some(mut t) = expr_taint(right, src, &env) {
+                    if let Some(mut t) = expr_taint(right, src, &env, policy) {
                         t.trace
                             .push((left.start_byte(), left.end_byte(), "iterated".into()));
                         env.insert(text(left, src).to_string(), t);
@@ -307,9 +420,23 @@ pub fn run<'t>(
                 for name in vetted_names(cond_text) {
                     env.remove(&name);
                 }
+                // `if not validate_url(url): abort(400)` with a configured validator.
+                for name in validated_names(cond, src, policy) {
+                    env.remove(&name);
+                }
             }
         }
-        "call" => sink(n, &env),
+        "call" => {
+            // `validate_url(url)` as a statement: a configured validator that raises.
+            if n.parent()
+                .is_some_and(|p| p.kind() == "expression_statement")
+            {
+                for name in validated_names(n, src, policy) {
+                    env.remove(&name);
+                }
+            }
+            sink(n, &env)
+        }
         _ => {}
     });
 }

@@ -29,6 +29,8 @@ pub struct FileContext<'a> {
     pub file: &'a SourceFile,
     pub tree: &'a Tree,
     pub facts: &'a Facts,
+    /// Project taint sources and sanitizers (configuration `[taint]`).
+    pub taint: &'a crate::config::TaintConfig,
 }
 
 /// A finding as a check reports it: a byte range, the values for the rule's message

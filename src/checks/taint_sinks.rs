@@ -27,6 +27,10 @@ fn scan(ctx: &FileContext<'_>, kind: Kind, out: &mut Vec<Hit>) {
     };
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
+    let policy = taint::Policy::new(facts, ctx.taint);
+    // SSRF: URL fields that a handler stores from request input, by field name.
+    let mut stored: HashMap<String, Vec<taint::Step>> = HashMap::new();
+    let mut reported = std::collections::HashSet::new();
     for (fi, f) in facts.functions.iter().enumerate() {
         let is_route = facts.routes.iter().any(|r| r.function == fi);
         let body_text = src.get(f.body.0..f.body.1).unwrap_or("");
@@ -37,8 +41,12 @@ fn scan(ctx: &FileContext<'_>, kind: Kind, out: &mut Vec<Hit>) {
         let Some(body) = node_at(root, f.body.0, f.body.1) else {
             continue;
         };
-        taint::run(body, src, env, |call, env| {
-            if let Some((arg, what, taint)) = sink(facts, call, src, env, kind) {
+        taint::run(body, src, env, &policy, |call, env| {
+            if kind == Kind::Ssrf {
+                record_stored_urls(call, src, env, &policy, &mut stored);
+            }
+            if let Some((arg, what, taint)) = sink(facts, call, src, env, &policy, kind) {
+                reported.insert(call.start_byte());
                 let mut hit = Hit::new(call.start_byte(), call.end_byte())
                     .var("callee", what.clone())
                     .var("arg", text(arg, src));
@@ -52,6 +60,157 @@ fn scan(ctx: &FileContext<'_>, kind: Kind, out: &mut Vec<Hit>) {
             }
         });
     }
+    if kind == Kind::Ssrf && !stored.is_empty() {
+        stored_url_fetches(ctx, facts, &policy, &stored, &reported, out);
+    }
+}
+
+/// URL-like field names: what a webhook or callback is stored as.
+static URL_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:url|uri|href|endpoint|webhook|callback|target|\w+_(?:url|uri|endpoint)|(?:webhook|callback|hook)_\w+)$")
+        .expect("static regex")
+});
+
+/// A store of request input under a URL-like field: `Webhook(url=body.url)`,
+/// `hook.callback_url = payload.callback_url`.
+fn record_stored_urls(
+    n: Node<'_>,
+    src: &str,
+    env: &HashMap<String, Taint>,
+    policy: &taint::Policy,
+    stored: &mut HashMap<String, Vec<taint::Step>>,
+) {
+    let mut store = |field: &str, value: Node<'_>, at: Node<'_>| {
+        if !URL_FIELD.is_match(field) || stored.contains_key(field) {
+            return;
+        }
+        if let Some(t) = taint::expr_taint(value, src, env, policy) {
+            let mut trace = t.trace;
+            trace.push((
+                at.start_byte(),
+                at.end_byte(),
+                format!("stored as `{field}`"),
+            ));
+            stored.insert(field.to_string(), trace);
+        }
+    };
+    match n.kind() {
+        "assignment" => {
+            let (Some(l), Some(r)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) else {
+                return;
+            };
+            if l.kind() == "attribute" {
+                if let Some(a) = l.child_by_field_name("attribute") {
+                    store(text(a, src), r, n);
+                }
+            }
+        }
+        "call" => {
+            let Some(args) = n.child_by_field_name("arguments") else {
+                return;
+            };
+            let mut c = args.walk();
+            for a in args.named_children(&mut c) {
+                if a.kind() == "keyword_argument" {
+                    if let (Some(k), Some(v)) = (
+                        a.child_by_field_name("name"),
+                        a.child_by_field_name("value"),
+                    ) {
+                        store(text(k, src), v, a);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Validators a fetch of a stored URL may be guarded by, besides configured sanitizers.
+static URL_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:is_safe_url|is_allowed_url|url_is_safe|validate_\w*url\w*|check_\w*url\w*|ensure_\w*url\w*|is_public_\w+|is_private|is_global)\s*\(")
+        .expect("static regex")
+});
+
+/// SEC022 for URLs read back from storage: an HTTP call anywhere in the module whose URL
+/// is `x.<field>` for a field a handler stored from request input.
+fn stored_url_fetches(
+    ctx: &FileContext<'_>,
+    facts: &PyFacts,
+    policy: &taint::Policy,
+    stored: &HashMap<String, Vec<taint::Step>>,
+    reported: &std::collections::HashSet<usize>,
+    out: &mut Vec<Hit>,
+) {
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    visit(root, |n| {
+        if n.kind() != "call" || reported.contains(&n.start_byte()) {
+            return true;
+        }
+        let Some(url) = http_url_arg(facts, n, src) else {
+            return true;
+        };
+        let url = super::py::unwrap_expr(url);
+        let field = match url.kind() {
+            "attribute" => url.child_by_field_name("attribute").map(|a| text(a, src)),
+            _ => None,
+        };
+        let Some(field) = field else {
+            return true;
+        };
+        let Some(trace) = stored.get(field) else {
+            return true;
+        };
+        // Validated where it is fetched.
+        if let Some(f) = facts.function_at(n.start_byte()) {
+            let body = src.get(f.body.0..n.start_byte()).unwrap_or("");
+            if URL_VALIDATOR.is_match(body) || policy_mentions(policy, body) {
+                return true;
+            }
+        }
+        let resolved = n
+            .child_by_field_name("function")
+            .and_then(|f| facts.resolve(text(f, src)))
+            .unwrap_or_default();
+        let mut hit = Hit::new(n.start_byte(), n.end_byte())
+            .var("callee", resolved.clone())
+            .var("arg", text(url, src));
+        hit.trace = trace.clone();
+        hit.trace.push((
+            url.start_byte(),
+            url.end_byte(),
+            format!("read back from storage and fetched by `{resolved}`"),
+        ));
+        out.push(hit);
+        true
+    });
+}
+
+fn policy_mentions(policy: &taint::Policy, body: &str) -> bool {
+    policy
+        .sanitizer_names()
+        .any(|s| body.contains(&format!("{s}(")))
+}
+
+/// The URL argument of an outbound HTTP call (`requests`, `httpx`, `aiohttp`, `urllib`).
+fn http_url_arg<'t>(facts: &PyFacts, call: Node<'t>, src: &str) -> Option<Node<'t>> {
+    static HTTP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:requests|httpx|aiohttp)\.(?:[\w.]*\.)?(?:get|post|put|patch|delete|head|options|request|stream)$|^urllib\.request\.(?:urlopen|Request)$|^urllib3\.\w+$")
+            .expect("static regex")
+    });
+    let func = call.child_by_field_name("function")?;
+    let args = call.child_by_field_name("arguments")?;
+    let callee = text(func, src);
+    let resolved = facts.resolve(callee)?;
+    if !HTTP.is_match(&resolved) {
+        return None;
+    }
+    let method = callee.rsplit('.').next().unwrap_or(callee);
+    let pos = if method == "request" { 1 } else { 0 };
+    keyword_arg(args, "url", src).or_else(|| positional_arg(args, pos))
 }
 
 fn first_arg(args: Node<'_>) -> Option<Node<'_>> {
@@ -63,6 +222,7 @@ fn sink<'t>(
     call: Node<'t>,
     src: &str,
     env: &HashMap<String, Taint>,
+    policy: &taint::Policy,
     kind: Kind,
 ) -> Option<(Node<'t>, String, Taint)> {
     let func = call.child_by_field_name("function")?;
@@ -70,7 +230,7 @@ fn sink<'t>(
     let callee = text(func, src);
     let method = callee.rsplit('.').next().unwrap_or(callee);
     let resolved = facts.resolve(callee).unwrap_or_default();
-    let tainted = |n: Node<'t>| taint::expr_taint(n, src, env).map(|t| (n, t));
+    let tainted = |n: Node<'t>| taint::expr_taint(n, src, env, policy).map(|t| (n, t));
     match kind {
         Kind::Sql => {
             let is_sink = matches!(
@@ -97,15 +257,7 @@ fn sink<'t>(
             Some((arg, resolved, t))
         }
         Kind::Ssrf => {
-            static HTTP: LazyLock<Regex> = LazyLock::new(|| {
-                Regex::new(r"^(?:requests|httpx|aiohttp)\.(?:[\w.]*\.)?(?:get|post|put|patch|delete|head|options|request|stream)$|^urllib\.request\.(?:urlopen|Request)$|^urllib3\.\w+$")
-                    .expect("static regex")
-            });
-            if !HTTP.is_match(&resolved) {
-                return None;
-            }
-            let pos = if method == "request" { 1 } else { 0 };
-            let url = keyword_arg(args, "url", src).or_else(|| positional_arg(args, pos))?;
+            let url = http_url_arg(facts, call, src)?;
             // A fixed scheme and host with user input only in the path is not SSRF.
             static FIXED_HOST: LazyLock<Regex> = LazyLock::new(|| {
                 Regex::new(r#"^[rbfuRBFU]*["'](?:https?://[^/{"']+[/?]|\{(?:[A-Z][A-Z0-9_]*|(?:settings|config|self)\.\w+)\}/)"#)

@@ -624,6 +624,8 @@ pub struct RuleSet<'r> {
     pub by_lang: BTreeMap<Lang, LangRules>,
     /// Indices into `rules` of the repository-level checks, run once after all files.
     pub repo: Vec<usize>,
+    /// Project taint sources and sanitizers from the configuration, for taint checks.
+    pub taint: crate::config::TaintConfig,
 }
 
 pub struct LangRules {
@@ -747,6 +749,7 @@ impl<'r> RuleSet<'r> {
             rules,
             by_lang,
             repo,
+            taint: crate::config::TaintConfig::default(),
         })
     }
 }
