@@ -6,6 +6,7 @@ use crate::source::SourceFile;
 use tree_sitter::Tree;
 
 mod api;
+mod api_uploads;
 mod auth;
 pub mod embedded_sql;
 mod err_py;
@@ -108,6 +109,7 @@ const CHECKS: &[(&str, CheckFn)] = &[
         py_flow::writes_without_transaction,
     ),
     ("swallowed-delivery-failure", py_flow::swallowed_delivery),
+    ("upload-read-whole", api_uploads::upload_read_whole),
     ("retry-without-backoff", py_flow::retry_without_backoff),
     (
         "retried-post-without-idempotency-key",
