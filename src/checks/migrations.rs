@@ -46,6 +46,9 @@ fn find_kind<'t>(root: Node<'t>, kind: &str) -> Vec<Node<'t>> {
 
 /// DATA004: `CREATE INDEX` without `CONCURRENTLY` on a table this file does not create.
 pub fn index_without_concurrently(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    if ctx.file.lang == crate::lang::Lang::Python {
+        return super::alembic::index_without_concurrently(ctx, out);
+    }
     let src = ctx.file.text.as_str();
     let indexes = find_kind(ctx.tree.root_node(), "create_index");
     if indexes.is_empty() || NOT_POSTGRES.is_match(src) {
@@ -67,6 +70,39 @@ pub fn index_without_concurrently(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             continue;
         }
         out.push(Hit::new(idx.start_byte(), idx.end_byte()).var("table", name));
+    }
+}
+
+/// DATA005: `ALTER TABLE ... ADD COLUMN c type NOT NULL` with no default (SQL), or its
+/// Alembic form.
+pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    static NOT_NULL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)\bnot\s+null\b").expect("static regex"));
+    static FILLS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(default|generated|identity|serial|bigserial|smallserial)\b")
+            .expect("static regex")
+    });
+    if ctx.file.lang == crate::lang::Lang::Python {
+        return super::alembic::add_not_null_column(ctx, out);
+    }
+    let src = ctx.file.text.as_str();
+    for add in find_kind(ctx.tree.root_node(), "add_column") {
+        let mut c = add.walk();
+        let Some(def) = add
+            .named_children(&mut c)
+            .find(|n| n.kind() == "column_definition")
+        else {
+            continue;
+        };
+        let def_text = def.utf8_text(src.as_bytes()).unwrap_or("");
+        if !NOT_NULL.is_match(def_text) || FILLS.is_match(def_text) {
+            continue;
+        }
+        let column = def
+            .child_by_field_name("name")
+            .and_then(|n| n.utf8_text(src.as_bytes()).ok())
+            .unwrap_or("?");
+        out.push(Hit::new(add.start_byte(), add.end_byte()).var("column", column));
     }
 }
 

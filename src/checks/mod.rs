@@ -5,6 +5,7 @@ use crate::facts::Facts;
 use crate::source::SourceFile;
 use tree_sitter::Tree;
 
+mod alembic;
 mod api;
 mod api_uploads;
 mod auth;
@@ -109,6 +110,10 @@ const CHECKS: &[(&str, CheckFn)] = &[
         py_flow::writes_without_transaction,
     ),
     ("swallowed-delivery-failure", py_flow::swallowed_delivery),
+    (
+        "add-not-null-column-without-default",
+        migrations::add_not_null_column,
+    ),
     ("upload-read-whole", api_uploads::upload_read_whole),
     ("retry-without-backoff", py_flow::retry_without_backoff),
     (
