@@ -84,6 +84,10 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         return out;
     }
     out.parsed = true;
+    // Which files the prefilters let through to the parser (`scripts/bench.sh` context).
+    if std::env::var_os("STRATA_DEBUG_PARSE").is_some() {
+        eprintln!("parse {}", file.rel);
+    }
 
     // SQL is parsed one statement at a time so that one broken statement cannot swallow
     // the ones after it; other languages are parsed whole.

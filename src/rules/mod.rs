@@ -36,9 +36,10 @@ struct RuleFile {
     /// Literal substrings of which at least one must occur in a file for the rule to run.
     #[serde(default)]
     prefilter: Vec<String>,
-    /// A regex the file must match too, tested only when a literal matched: lets a rule
-    /// skip the parse of files that mention its names but not in the shape it looks for.
-    prefilter_regex: Option<String>,
+    /// A regex the file must match too (or a list of regexes it must all match), tested
+    /// only when a literal matched: lets a rule skip the parse of files that mention its
+    /// names but not in the shape it looks for.
+    prefilter_regex: Option<OneOrMany<String>>,
     /// Globs of paths the rule does not apply to (e.g. test code for rules about
     /// production data paths).
     #[serde(default)]
@@ -88,7 +89,7 @@ pub struct Rule {
     pub message: String,
     pub docs: Docs,
     pub prefilter: Vec<String>,
-    pub prefilter_regex: Option<regex::Regex>,
+    pub prefilter_regex: Vec<regex::Regex>,
     pub exclude_paths: Option<globset::GlobSet>,
     pub kind: RuleKind,
     /// Where the rule came from: `builtin:rules/...` or a user path.
@@ -139,10 +140,7 @@ impl Rule {
             return false;
         }
         (self.prefilter.is_empty() || self.prefilter.iter().any(|p| text.contains(p.as_str())))
-            && self
-                .prefilter_regex
-                .as_ref()
-                .is_none_or(|r| r.is_match(text))
+            && self.prefilter_regex.iter().all(|r| r.is_match(text))
     }
 }
 
@@ -294,7 +292,7 @@ fn key_span(text: &str, key: &str) -> Option<SourceSpan> {
 /// Parses and validates one rule file. With `compile_queries`, each query is compiled on
 /// its own so that an error points at the rule file, line and column (user rules).
 fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box<RuleError>> {
-    let file: RuleFile = toml::from_str(text).map_err(|e| {
+    let mut file: RuleFile = toml::from_str(text).map_err(|e| {
         let span = e
             .span()
             .map(|r| SourceSpan::from((r.start, r.end - r.start)));
@@ -424,13 +422,16 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
                 .map_err(|e| err("exclude-paths", format!("invalid globs: {e}")))?,
         )
     };
-    let prefilter_regex = match &file.prefilter_regex {
-        Some(r) => Some(
-            regex::Regex::new(r)
-                .map_err(|e| err("prefilter-regex", format!("invalid regex: {e}")))?,
-        ),
-        None => None,
-    };
+    let prefilter_regex = match file.prefilter_regex.take() {
+        Some(OneOrMany::One(r)) => vec![r],
+        Some(OneOrMany::Many(rs)) => rs,
+        None => Vec::new(),
+    }
+    .iter()
+    .map(|r| {
+        regex::Regex::new(r).map_err(|e| err("prefilter-regex", format!("invalid regex: {e}")))
+    })
+    .collect::<Result<Vec<_>, _>>()?;
     Ok(Rule {
         id: file.id,
         name: file.name,
