@@ -855,13 +855,7 @@ fn unbounded_select(sql: &str) -> Option<String> {
     }
     let from = words.iter().position(|w| w == "FROM")?;
     let table = words.get(from + 1)?.to_ascii_lowercase();
-    // Tables that are small by nature.
-    static SMALL: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"(?i)(^|_)(settings?|config(uration)?s?|countr(y|ies)|currenc(y|ies)|languages?|locales?|roles?|permissions?|categor(y|ies)|types?|statuses|enums?|feature_flags?|flags|plans?|tiers?|sqlite_master|pg_\w+|information_schema|dual)$",
-        )
-    });
-    if SMALL.is_match(&table) {
+    if small_table(&table) {
         return None;
     }
     // Placeholders in a FROM of a generated query.
@@ -869,6 +863,24 @@ fn unbounded_select(sql: &str) -> Option<String> {
         return None;
     }
     Some(table)
+}
+
+/// Tables that are small by nature (lookup, configuration and form-definition tables),
+/// by table name or ORM model name (`UserFields` -> `user_fields`).
+fn small_table(name: &str) -> bool {
+    static SMALL: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?i)(^|_)(settings?|config(uration)?s?|countr(y|ies)|currenc(y|ies)|languages?|locales?|roles?|permissions?|categor(y|ies)|types?|statuses|enums?|feature_flags?|flags|plans?|tiers?|fields?|pages?|sqlite_master|pg_\w+|information_schema|dual)$",
+        )
+    });
+    let mut snake = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            snake.push('_');
+        }
+        snake.push(ch.to_ascii_lowercase());
+    }
+    SMALL.is_match(&snake)
 }
 
 /// An ORM query chain with no filter or limit: `Model.query`, `session.query(Model)`,
@@ -881,7 +893,16 @@ fn orm_unbounded(chain: &str) -> bool {
     });
     let c: String = chain.chars().filter(|c| !c.is_whitespace()).collect();
     let c = c.trim_start_matches("await");
-    SHAPE.is_match(c)
+    if !SHAPE.is_match(c) {
+        return false;
+    }
+    static MODEL: LazyLock<Regex> =
+        LazyLock::new(|| re(r"^(\w+)\.query$|(?:query|select)\((\w+)\)"));
+    let model = MODEL
+        .captures(c)
+        .and_then(|m| m.get(1).or_else(|| m.get(2)))
+        .map_or("", |m| m.as_str());
+    !small_table(model)
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 use super::{FileContext, Hit};
 use crate::lang::Lang;
 use crate::sql;
+use regex::Regex;
+use std::sync::LazyLock;
 
 pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     match ctx.file.lang {
@@ -13,11 +15,20 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             let (start, end) = (root.start_byte(), root.end_byte());
             let stmt = &ctx.file.text[start..end];
             if let Some(verb) = sql::write_without_where(&sql::keywords(stmt)) {
+                if verb == "UPDATE" && backfills_new_columns(stmt, &ctx.file.text) {
+                    return;
+                }
                 let at = first_code_offset(stmt).unwrap_or(0);
                 out.push(Hit::new(start + at, end).var("verb", verb));
             }
         }
         Lang::Python => {
+            // Data migrations rewrite whole tables on purpose (backfills, reshaping).
+            if super::py::facts(ctx).is_some_and(|f| {
+                f.imports_package("alembic") || f.imports_package("django.db.migrations")
+            }) {
+                return;
+            }
             for lit in super::embedded_sql::sql_literals(ctx) {
                 if let Some(verb) = sql::write_without_where(&sql::keywords(&lit.sql)) {
                     out.push(Hit::new(lit.start, lit.end).var("verb", verb));
@@ -26,6 +37,56 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         _ => {}
     }
+}
+
+/// An `UPDATE t SET a = .., b = ..` whose columns are all added (`ADD COLUMN`) by the
+/// same file: the backfill of a new column, meant to touch every row.
+fn backfills_new_columns(stmt: &str, file: &str) -> bool {
+    static ADDED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\badd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?"?(\w+)"?"#)
+            .expect("static regex")
+    });
+    let added: Vec<String> = ADDED
+        .captures_iter(file)
+        .map(|c| c[1].to_ascii_lowercase())
+        .collect();
+    let set = set_columns(stmt);
+    !set.is_empty() && set.iter().all(|c| added.contains(c))
+}
+
+/// Columns assigned by an UPDATE's SET list (top level only, lower-cased).
+fn set_columns(stmt: &str) -> Vec<String> {
+    let lower = stmt.to_ascii_lowercase();
+    let Some(at) = lower.find(" set ").or_else(|| lower.find("\nset ")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut item = String::new();
+    let flush = |item: &mut String, out: &mut Vec<String>| {
+        if let Some((lhs, _)) = item.split_once('=') {
+            let col = lhs.trim().trim_matches('"').to_ascii_lowercase();
+            if !col.is_empty() && col.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                out.push(col);
+            }
+        }
+        item.clear();
+    };
+    for ch in stmt[at + 5..].chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                flush(&mut item, &mut out);
+                continue;
+            }
+            ';' if depth == 0 => break,
+            _ => {}
+        }
+        item.push(ch);
+    }
+    flush(&mut item, &mut out);
+    out
 }
 
 /// Offset of the first character that is not whitespace or inside a comment.
