@@ -567,6 +567,17 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     });
 }
 
+/// `model.objects.count()` with a lower-case `model` variable: a different table on every
+/// iteration (a loop over model classes), which no join or prefetch could batch.
+fn dynamic_model(call: Node<'_>, src: &str) -> bool {
+    let t = text(call, src);
+    let head = t.split(['.', '(']).next().unwrap_or("");
+    matches!(
+        head,
+        "model" | "model_class" | "cls" | "klass" | "model_cls"
+    ) && (t.contains(".objects") || t.contains(".query"))
+}
+
 fn report_first_db_call(
     body: Node<'_>,
     rows: &str,
@@ -576,7 +587,7 @@ fn report_first_db_call(
 ) {
     let mut found: Option<Node<'_>> = None;
     visit_same_scope(body, |n| {
-        if found.is_none() && n.kind() == "call" && is_db_read(n, src) {
+        if found.is_none() && n.kind() == "call" && is_db_read(n, src) && !dynamic_model(n, src) {
             found = Some(n);
         }
     });
