@@ -27,12 +27,9 @@ fn is_upload_type(annotation: &str) -> bool {
 }
 
 pub fn upload_read_whole(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = super::py::facts(ctx) else {
+    let Some(facts) = super::py::route_facts(ctx) else {
         return;
     };
-    if facts.routes.is_empty() {
-        return;
-    }
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     // Flask: `app.config["MAX_CONTENT_LENGTH"]` makes Werkzeug refuse larger bodies.

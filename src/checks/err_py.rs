@@ -192,12 +192,9 @@ fn redis_keys_rust(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// calls) with no eviction anywhere in the file; `@cache`/`lru_cache(maxsize=None)` on a
 /// function a handler calls with request-derived arguments.
 pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = super::py::facts(ctx) else {
+    let Some(facts) = super::py::route_facts(ctx) else {
         return;
     };
-    if facts.routes.is_empty() {
-        return;
-    }
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let containers = module_containers(root, src);
@@ -726,12 +723,9 @@ pub fn client_per_request(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// filter or limit, run by a request handler (or a helper it calls); worst in an
 /// `except` fallback.
 pub fn unbounded_query(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = super::py::facts(ctx) else {
+    let Some(facts) = super::py::route_facts(ctx) else {
         return;
     };
-    if facts.routes.is_empty() {
-        return;
-    }
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let on_path = request_path_functions(ctx, facts);

@@ -112,12 +112,9 @@ pub(crate) fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
 
 /// DATA001: an INSERT of a natural key, in a request handler, without conflict handling.
 pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = super::py::facts(ctx) else {
+    let Some(facts) = super::py::route_facts(ctx) else {
         return;
     };
-    if facts.routes.is_empty() {
-        return;
-    }
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let literals: Vec<_> = sql_literals(ctx)

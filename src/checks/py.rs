@@ -14,6 +14,11 @@ pub fn facts<'a>(ctx: &FileContext<'a>) -> Option<&'a PyFacts> {
     }
 }
 
+/// The Python facts of a file that declares web routes (checks about request paths).
+pub fn route_facts<'a>(ctx: &FileContext<'a>) -> Option<&'a PyFacts> {
+    facts(ctx).filter(|f| !f.routes.is_empty())
+}
+
 pub use crate::facts::visit;
 
 /// Like [`visit`], but does not enter nested functions, lambdas or classes: what runs when

@@ -393,12 +393,9 @@ enum Step {
 /// of the later write leaves the earlier one committed), or that runs several writes on
 /// an autocommit connection (asyncpg, Django ORM) with no transaction around them.
 pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = super::py::facts(ctx) else {
+    let Some(facts) = super::py::route_facts(ctx) else {
         return;
     };
-    if facts.routes.is_empty() {
-        return;
-    }
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let autocommit = facts.imports_package("asyncpg") || facts.imports_package("django");
