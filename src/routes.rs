@@ -332,6 +332,7 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
         | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\.id)?\s*(?:==|!=)
         | =\s*(?:self\.)?request\.user\b
+        | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
         "#
     ))
     .expect("static regex")
@@ -1148,6 +1149,48 @@ mod tests {
             Some("throttle_classes = [ScopedRateThrottle]")
         );
         assert_eq!(rows.len(), 20);
+    }
+
+    #[test]
+    fn starlette_and_flask_restx_inventory() {
+        let opts = crate::walk::WalkOptions {
+            excludes: vec![],
+            no_ignore: false,
+        };
+        let rows = collect(
+            &[
+                "fixtures/python/web/starlette_notes".into(),
+                "fixtures/python/web/restx_tasks".into(),
+            ],
+            &opts,
+            1 << 20,
+        )
+        .expect("walks");
+        let find = |m: &str, p: &str| {
+            rows.iter()
+                .find(|r| r.methods == [m] && r.path == p)
+                .unwrap_or_else(|| panic!("{m} {p} listed"))
+        };
+        // Mount("/api/notes", routes=note_routes) + Route("/{note_id:int}", ...)
+        let read = find("GET", "/api/notes/{note_id:int}");
+        assert_eq!(read.framework, "starlette");
+        assert_eq!(read.auth.as_deref(), Some("requires(\"authenticated\")"));
+        assert_eq!(read.ownership, "no");
+        assert_eq!(find("DELETE", "/api/notes/{note_id:int}").auth, None);
+        // @ns.route on Resource classes, Namespace("tasks") prefix, method_decorators
+        let task = find("GET", "/tasks/<int:task_id>");
+        assert_eq!(task.framework, "flask-restx");
+        assert_eq!(
+            task.auth.as_deref(),
+            Some("method_decorators = [login_required]")
+        );
+        assert_eq!(find("GET", "/tasks/<int:task_id>/comments").auth, None);
+        // api.add_resource(users.UserItem, ...) in another file
+        let user = find("GET", "/users/<int:user_id>");
+        assert_eq!(user.framework, "flask-restful");
+        assert_eq!(user.handler, "UserItem.get");
+        assert_eq!(user.ownership, "yes");
+        assert!(find("POST", "/tasks/token").rate_limit.is_some());
     }
 
     #[test]

@@ -703,6 +703,13 @@ impl PyFacts {
                             .map(|a| format!("{} = {}", a.name, clip(&a.value)))
                     });
                 let (start, end) = def_site(f, src);
+                // `method_decorators = {"post": [login_required]}` leaves the other
+                // methods public on purpose.
+                let public = own_auth.is_none()
+                    && list_auth.is_none()
+                    && method_decorators.is_some_and(|a| {
+                        a.value.trim_start().starts_with('{') && AUTH_DECORATOR.is_match(&a.value)
+                    });
                 let base = Route {
                     framework,
                     router: "resources".into(),
@@ -719,7 +726,7 @@ impl PyFacts {
                     handler: format!("{}.{}", class.name, f.name),
                     class: Some(ci),
                     view: Some(class.name.clone()),
-                    public: false,
+                    public,
                     default_auth: false,
                     default_throttle: false,
                     detail: false,
