@@ -333,6 +333,8 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\.id)?\s*(?:==|!=)
         | =\s*(?:self\.)?request\.user\b
         | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
+        | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
+        | \bis_\w*owner\w*\(
         "#
     ))
     .expect("static regex")

@@ -57,6 +57,7 @@ fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
     route.public
         || segments(&route.path).any(|s| PUBLIC_SEGMENT.is_match(s))
         || PUBLIC_HANDLER.is_match(&handler)
+        || PUBLIC_SEGMENT.is_match(&handler)
         || is_signup(route)
         || route
             .path_params()
@@ -96,7 +97,7 @@ fn snake(name: &str) -> String {
 /// Path parameters that are the credential themselves (`/invites/{token}`,
 /// `/checkout/{client_secret}`): a capability URL is authenticated by knowing it.
 static CAPABILITY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code)$")
+    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code|key|code)$")
         .expect("static regex")
 });
 
@@ -351,6 +352,9 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         }
         // Public profile pages show anyone's record on purpose.
         if PUBLIC_PAGE.is_match(handler_name(facts, r))
+            || snake(handler_name(facts, r))
+                .split(['_', '.'])
+                .any(|w| w == "public")
             || segments(&r.path).any(|s| PUBLIC_PAGE.is_match(s))
         {
             continue;

@@ -337,6 +337,7 @@ pub(crate) static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
         | \bhmac\.compare_digest\(
         | \brequest\.user\.is_(?:authenticated|staff|superuser)\b
         | \bHttpResponseForbidden\b | \bredirect_to_login\( | \.has_perms?\(
+        | \bBadSignature\b | \bunsign\w*\(
         "#,
     )
     .expect("static regex")

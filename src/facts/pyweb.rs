@@ -60,7 +60,7 @@ static VIEW_BASE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Mixins that require a logged-in or permitted user.
 static AUTH_MIXIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(LoginRequired|PermissionRequired|UserPassesTest|StaffRequired|StaffMemberRequired|SuperuserRequired|SuperUserRequired|AdminRequired|AuthRequired|AuthenticationRequired|Authenticated\w*Mixin|\w+Required\w*Mixin)")
+    Regex::new(r"(Auth(?:[A-Z]\w*)?Mixin$|(?i)LoginRequired|PermissionRequired|UserPassesTest|StaffRequired|StaffMemberRequired|SuperuserRequired|SuperUserRequired|AdminRequired|AuthRequired|AuthenticationRequired|Authenticated\w*Mixin|\w+Required\w*Mixin)")
         .expect("static regex")
 });
 /// DRF permission classes that let anyone in.
@@ -197,6 +197,8 @@ impl PyFacts {
                         let q = self.resolve(b).unwrap_or_default();
                         let known = q.starts_with("django.")
                             || q.starts_with("rest_framework.")
+                            || q.starts_with("flask_restx.")
+                            || q.starts_with("flask_restful.")
                             || !q.contains('.')
                             || name == "object";
                         if !known && foreign_base.is_none() {
@@ -308,6 +310,21 @@ impl PyFacts {
                     }
                     _ => {}
                 }
+            }
+            if auth.is_none() && !public {
+                // A dispatcher that hands the request to decorated views of this module
+                // (`if request.method == "POST": return create_check(request)`).
+                auth = self
+                    .functions
+                    .iter()
+                    .filter(|g| g.class.is_none() && g.start != f.start)
+                    .filter(|g| body.contains(&format!("{}(request", g.name)))
+                    .find_map(|g| {
+                        g.decorators
+                            .iter()
+                            .find(|d| AUTH_DECORATOR.is_match(&d.callee))
+                            .map(|d| format!("via {}: {}", g.name, clip(&d.text)))
+                    });
             }
             let drf = api_view.is_some();
             let (site_start, site_end) = def_site(f, src);
@@ -702,6 +719,10 @@ impl PyFacts {
                             })
                             .map(|a| format!("{} = {}", a.name, clip(&a.value)))
                     });
+                // A project base class (`BaseResource` with `decorators = [login_required]`)
+                // may declare auth this file cannot see.
+                let default_auth =
+                    own_auth.is_none() && list_auth.is_none() && info.foreign_base.is_some();
                 let (start, end) = def_site(f, src);
                 // `method_decorators = {"post": [login_required]}` leaves the other
                 // methods public on purpose.
@@ -727,7 +748,7 @@ impl PyFacts {
                     class: Some(ci),
                     view: Some(class.name.clone()),
                     public,
-                    default_auth: false,
+                    default_auth,
                     default_throttle: false,
                     detail: false,
                 };
@@ -1080,7 +1101,8 @@ impl PyFacts {
                     start: call.start_byte(),
                 });
             }
-            "add_resource" => {
+            // `api.add_resource(..)`, redash's `api.add_org_resource(..)`.
+            a if a.starts_with("add_") && a.ends_with("resource") => {
                 let Some(cls) = positional(call, 0) else {
                     return;
                 };
