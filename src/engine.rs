@@ -159,7 +159,20 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
 /// A Python file's web summary for `strata routes`: one parse, only for files that
 /// mention a web framework's registration calls.
 pub fn web_summary(file: &SourceFile) -> Option<crate::routes::WebSummary> {
-    const MARKERS: &[&str] = &["fastapi", "flask", "include_router", "register_blueprint"];
+    const MARKERS: &[&str] = &[
+        "fastapi",
+        "flask",
+        "include_router",
+        "register_blueprint",
+        "urlpatterns",
+        "REST_FRAMEWORK",
+        "rest_framework",
+        "django.views",
+        "django.http",
+        "django.shortcuts",
+        "django.contrib.auth",
+        "starlette",
+    ];
     if file.lang != Lang::Python || !MARKERS.iter().any(|m| file.text.contains(m)) {
         return None;
     }

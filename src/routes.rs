@@ -5,7 +5,7 @@
 //! cached in [`crate::repo::FileSummary`]); [`inventory`] then composes the prefixes and
 //! auth of `include_router`/`register_blueprint` registrations across files.
 
-use crate::facts::python::{PyFacts, PyFunction, Route};
+use crate::facts::python::{Framework, PyFacts, PyFunction, Route};
 use crate::source::SourceFile;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,64 @@ pub struct WebSummary {
     /// Routers of the file with router-wide auth, and that auth.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub router_auth: BTreeMap<String, String>,
+    /// URL registrations of views defined elsewhere (Django `urlpatterns`, DRF routers,
+    /// flask-restful `add_resource`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<UrlInfo>,
+    /// Module of the file (`shop/urls.py` -> `shop.urls`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub module: String,
+    /// `REST_FRAMEWORK = {...}` defaults of a Django settings module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drf_settings: Option<DrfSettings>,
+}
+
+/// One URL registration: `path("orders/", include("orders.urls"))`,
+/// `path("<int:pk>/", views.detail)`, `router.register("orders", OrderViewSet)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlInfo {
+    /// The list or router it belongs to (`urlpatterns`, `router`).
+    pub list: String,
+    pub pattern: String,
+    /// Names another list (`include(...)`) rather than a view.
+    pub include: bool,
+    /// A router registration: the view's own list/detail paths follow the pattern.
+    pub append: bool,
+    /// Absolute module and name of the target.
+    pub module: String,
+    pub name: String,
+    pub line: usize,
+}
+
+/// DRF project defaults read from `REST_FRAMEWORK = {...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrfSettings {
+    pub permission: Option<String>,
+    pub throttle: Option<String>,
+}
+
+/// Reads `DEFAULT_PERMISSION_CLASSES`/`DEFAULT_THROTTLE_CLASSES` of a settings file's text.
+pub fn drf_settings(text: &str) -> Option<DrfSettings> {
+    static KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"["'](DEFAULT_PERMISSION_CLASSES|DEFAULT_THROTTLE_CLASSES)["']\s*:\s*[\[(]([^\])]*)[\])]"#)
+            .expect("static regex")
+    });
+    let i = text.find("REST_FRAMEWORK")?;
+    let mut out = DrfSettings::default();
+    for c in KEY.captures_iter(&text[i..]) {
+        let classes: Vec<&str> = c[2]
+            .split(',')
+            .map(|x| x.trim().trim_matches(['"', '\'']))
+            .filter(|x| !x.is_empty() && !x.starts_with('#'))
+            .map(|x| x.rsplit('.').next().unwrap_or(x))
+            .collect();
+        let v = classes.join(", ");
+        match &c[1] {
+            "DEFAULT_PERMISSION_CLASSES" => out.permission.get_or_insert(v),
+            _ => out.throttle.get_or_insert(v),
+        };
+    }
+    (out != DrfSettings::default()).then_some(out)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +102,19 @@ pub struct RouteInfo {
     pub rate_limit: Option<String>,
     /// `yes`, `no` or `n.a.` (no id path parameter, or nothing loaded by it).
     pub ownership: String,
+    /// Name URL registrations in other files use for the view (Django, DRF,
+    /// flask-restful); the route is listed once per registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
+    /// DRF view relying on the project's `DEFAULT_PERMISSION_CLASSES`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_auth: bool,
+    /// DRF view relying on the project's `DEFAULT_THROTTLE_CLASSES`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_throttle: bool,
+    /// Declared public (`AllowAny`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,25 +193,37 @@ fn absolute(import: &str, rel: &str) -> String {
 }
 
 pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
-    if facts.routes.is_empty() && facts.mounts.is_empty() {
+    let settings = if file.text.contains("REST_FRAMEWORK") {
+        drf_settings(&file.text)
+    } else {
+        None
+    };
+    if facts.routes.is_empty()
+        && facts.mounts.is_empty()
+        && facts.url_entries.is_empty()
+        && settings.is_none()
+    {
         return None;
     }
     let src = file.text.as_str();
-    let mut out = WebSummary::default();
+    let mut out = WebSummary {
+        module: module_of(&file.rel),
+        drf_settings: settings,
+        ..WebSummary::default()
+    };
     for r in &facts.routes {
-        let Some(f) = facts.functions.get(r.function) else {
-            continue;
-        };
+        let f = facts.functions.get(r.function);
         let local = r.path.strip_prefix(r.prefix.as_str()).unwrap_or(&r.path);
         let path_params = r
             .path_params()
             .into_iter()
             .map(|p| {
-                let ann = f
-                    .params
-                    .iter()
-                    .find(|q| q.name == p.name)
-                    .and_then(|q| q.annotation.clone());
+                let ann = f.and_then(|f| {
+                    f.params
+                        .iter()
+                        .find(|q| q.name == p.name)
+                        .and_then(|q| q.annotation.clone())
+                });
                 PathParamInfo {
                     ty: ann.or(p.converter),
                     name: p.name,
@@ -148,29 +231,51 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
             })
             .collect();
         let pagination = f
-            .params
-            .iter()
-            .filter_map(|p| {
-                crate::checks::pagination_bounds(p).map(|(min, max)| PageInfo {
-                    name: p.name.clone(),
-                    min,
-                    max,
-                })
+            .map(|f| {
+                f.params
+                    .iter()
+                    .filter_map(|p| {
+                        crate::checks::pagination_bounds(p).map(|(min, max)| PageInfo {
+                            name: p.name.clone(),
+                            min,
+                            max,
+                        })
+                    })
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         out.routes.push(RouteInfo {
             framework: r.framework.name().to_string(),
             methods: r.methods.clone(),
             router: r.router.clone(),
             router_prefix: r.prefix.clone(),
             path: local.to_string(),
-            handler: f.name.clone(),
+            handler: r.handler.clone(),
             line: file.line_col(r.decorator_start).0,
             path_params,
             pagination,
             auth: r.auth.clone().or_else(|| r.body_auth.clone()),
             rate_limit: r.rate_limit.clone(),
             ownership: ownership(facts, src, r).label().to_string(),
+            view: r.view.clone(),
+            default_auth: r.default_auth,
+            default_throttle: r.default_throttle,
+            public: r.public,
+        });
+    }
+    for e in &facts.url_entries {
+        let module = match &e.module {
+            Some(m) => absolute(m, &file.rel),
+            None => module_of(&file.rel),
+        };
+        out.urls.push(UrlInfo {
+            list: e.list.clone(),
+            pattern: e.pattern.clone(),
+            include: e.include,
+            append: e.append,
+            module,
+            name: e.name.clone(),
+            line: file.line_col(e.start).0,
         });
     }
     for (name, r) in &facts.routers {
@@ -225,8 +330,11 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
             |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
         | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
-        | (?:==|!=)\s*(?:current_user|g\.user|request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\.id)?\s*(?:==|!=)
-        | =\s*request\.user\b
+        | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\.id)?\s*(?:==|!=)
+        | =\s*(?:self\.)?request\.user\b
+        | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
+        | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
+        | \bis_\w*owner\w*\(
         "#
     ))
     .expect("static regex")
@@ -234,7 +342,11 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// True when a piece of code compares or filters by an owner/tenant field or the caller.
 pub fn checks_owner(code: &str) -> bool {
-    OWNER_CHECK.is_match(code)
+    // Django's `get_object_or_404(Model, pk=pk)` is a plain load, not an owner check.
+    OWNER_CHECK.find_iter(code).any(|m| {
+        let t = m.as_str();
+        !t.starts_with("get_object_or_404") && !t.starts_with("get_list_or_404")
+    })
 }
 
 /// A load (or change) of a stored resource on a line that mentions the id.
@@ -282,18 +394,150 @@ fn word_at(s: &str, i: usize, w: &str) -> bool {
 }
 
 pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
-    let Some(f) = facts.functions.get(route.function) else {
-        return Ownership::NotApplicable;
-    };
     let ids: Vec<String> = route
         .path_params()
         .into_iter()
         .map(|p| p.name)
         .filter(|n| is_id_param(n))
         .collect();
+    if let (Some(ci), Framework::Django | Framework::Drf) = (route.class, route.framework) {
+        return class_ownership(facts, src, route, ci, &ids);
+    }
+    let Some(f) = facts.functions.get(route.function) else {
+        return Ownership::NotApplicable;
+    };
     if ids.is_empty() {
         return Ownership::NotApplicable;
     }
+    function_ownership(facts, src, f, &ids)
+}
+
+/// Methods of a class view where an owner check protects a detail route.
+const CHECKED_IN: &[&str] = &[
+    "get_queryset",
+    "get_object",
+    "retrieve",
+    "update",
+    "partial_update",
+    "destroy",
+    "get",
+    "put",
+    "patch",
+    "delete",
+    "post",
+    "dispatch",
+    "initial",
+    "test_func",
+    "has_permission",
+    "has_object_permission",
+    "perform_update",
+    "perform_destroy",
+];
+
+/// Permission classes or mixins named for an object-level check.
+static OBJECT_PERMISSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(owner|author|creator|object|ObjectPermission|IsSelf|IsUser)")
+        .expect("static regex")
+});
+
+/// Django/DRF class-based views: an owner filter in `get_queryset`, an owner check in a
+/// handler or `get_object`, or a permission class with `has_object_permission` protects
+/// the detail route; otherwise the generic `get_object()` loads any row of `queryset`.
+fn class_ownership(
+    facts: &PyFacts,
+    src: &str,
+    route: &Route,
+    ci: usize,
+    ids: &[String],
+) -> Ownership {
+    let Some(cls) = facts.classes.get(ci) else {
+        return Ownership::NotApplicable;
+    };
+    // The class and its in-file ancestors.
+    let mut chain = vec![cls];
+    let mut i = 0;
+    while i < chain.len() && chain.len() < 8 {
+        for b in &chain[i].bases {
+            let name = b.rsplit('.').next().unwrap_or(b);
+            if let Some(c) = facts.classes.iter().find(|c| c.name == name) {
+                if !chain.iter().any(|x| std::ptr::eq(*x, c)) {
+                    chain.push(c);
+                }
+            }
+        }
+        i += 1;
+    }
+    let methods: Vec<&PyFunction> = facts
+        .functions
+        .iter()
+        .filter(|f| {
+            chain.iter().any(|c| {
+                f.class.as_deref() == Some(c.name.as_str()) && f.start >= c.start && f.end <= c.end
+            })
+        })
+        .collect();
+    let body = |f: &PyFunction| src.get(f.body.0..f.body.1).unwrap_or("");
+    if methods.iter().any(|f| {
+        (CHECKED_IN.contains(&f.name.as_str()) && checks_owner(body(f)))
+            || body(f).contains("check_object_permissions(")
+    }) {
+        return Ownership::Yes;
+    }
+    let attr = |name: &str| {
+        chain
+            .iter()
+            .find_map(|c| c.attrs.iter().find(|a| a.name == name))
+    };
+    if let Some(pc) = attr("permission_classes") {
+        let object_level = crate::facts::python::words(&pc.value).any(|w| {
+            OBJECT_PERMISSION.is_match(w)
+                || facts
+                    .functions
+                    .iter()
+                    .any(|f| f.class.as_deref() == Some(w) && f.name == "has_object_permission")
+        });
+        if object_level {
+            return Ownership::Yes;
+        }
+    }
+    if chain
+        .iter()
+        .flat_map(|c| c.bases.iter())
+        .any(|b| OBJECT_PERMISSION.is_match(b) && !b.ends_with("View"))
+    {
+        return Ownership::Yes;
+    }
+    if !route.detail || ids.is_empty() {
+        return Ownership::NotApplicable;
+    }
+    // A handler of its own that loads by the id.
+    if let Some(f) = facts.functions.get(route.function) {
+        match function_ownership(facts, src, f, ids) {
+            Ownership::NotApplicable => {}
+            o => return o,
+        }
+        let b = body(f);
+        if !b.contains("get_object(") && !b.contains("super(") && !b.contains("get_queryset(") {
+            return Ownership::NotApplicable;
+        }
+    }
+    // The generic `get_object()`: any row of the queryset, by the id from the URL.
+    if let Some(f) = methods.iter().find(|f| f.name == "get_object") {
+        return Ownership::No(f.start, f.body.0);
+    }
+    if let Some(a) = attr("queryset") {
+        return Ownership::No(a.start, a.end);
+    }
+    if let Some(f) = methods.iter().find(|f| f.name == "get_queryset") {
+        return Ownership::No(f.start, f.body.0);
+    }
+    if let Some(a) = attr("model") {
+        return Ownership::No(a.start, a.end);
+    }
+    Ownership::NotApplicable
+}
+
+fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]) -> Ownership {
     let funcs = reachable(facts, f, src);
     // Dependencies of the handler that take the caller and are defined here: a
     // `Depends(get_owned_item)` that checks inside.
@@ -309,7 +553,7 @@ pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
                 .find(|g| g.class.is_none() && g.name == name)
             {
                 let body = src.get(g.body.0..g.body.1).unwrap_or("");
-                if OWNER_CHECK.is_match(body) {
+                if checks_owner(body) {
                     checked = true;
                 }
             }
@@ -318,7 +562,7 @@ pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
     let mut load = None;
     for g in &funcs {
         let body = src.get(g.body.0..g.body.1).unwrap_or("");
-        if OWNER_CHECK.is_match(body) {
+        if checks_owner(body) {
             checked = true;
         }
         if load.is_some() {
@@ -415,6 +659,10 @@ struct Edge<'a> {
 
 fn find_file(files: &[(String, WebSummary)], module: &str) -> Option<usize> {
     let modules: Vec<String> = files.iter().map(|(rel, _)| module_of(rel)).collect();
+    find_module(&modules, module)
+}
+
+fn find_module(modules: &[String], module: &str) -> Option<usize> {
     modules
         .iter()
         .position(|m| m == module)
@@ -473,6 +721,10 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
     let mut rows = Vec::new();
     for (fi, (rel, s)) in files.iter().enumerate() {
         for r in &s.routes {
+            if r.view.is_some() {
+                // Listed through the registrations that name it (`url_rows`).
+                continue;
+            }
             // Each chain: (prefixes outermost first, own-prefix override, auth).
             let mut done: Vec<(String, Option<String>, Option<String>)> = Vec::new();
             let mut stack: Vec<Chain> = vec![(fi, r.router.clone(), String::new(), None, None, 0)];
@@ -532,10 +784,138 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
             }
         }
     }
+    url_rows(files, &mut rows);
     rows.sort_by(|a, b| {
         (&a.path, &a.methods, &a.file, a.line).cmp(&(&b.path, &b.methods, &b.file, b.line))
     });
+    rows.dedup_by(|a, b| {
+        (&a.path, &a.methods, &a.file, a.line) == (&b.path, &b.methods, &b.file, b.line)
+    });
     rows
+}
+
+/// At most this many rows come from URL registrations (include cycles, huge projects).
+const MAX_URL_ROWS: usize = 100_000;
+
+/// Rows of views registered by URL lists (Django `urlpatterns` with `include()`, DRF
+/// routers, flask-restful `add_resource`): every list no other list includes is a root;
+/// patterns are concatenated down the includes to the views they name.
+fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
+    if files.iter().all(|(_, s)| s.urls.is_empty()) {
+        return;
+    }
+    let modules: Vec<String> = files.iter().map(|(rel, _)| module_of(rel)).collect();
+    let mut memo: BTreeMap<String, Option<usize>> = BTreeMap::new();
+    let mut locate = |m: &str| -> Option<usize> {
+        *memo
+            .entry(m.to_string())
+            .or_insert_with(|| find_module(&modules, m))
+    };
+    let mut lists: BTreeMap<(usize, &str), Vec<&UrlInfo>> = BTreeMap::new();
+    for (fi, (_, s)) in files.iter().enumerate() {
+        for u in &s.urls {
+            lists.entry((fi, u.list.as_str())).or_default().push(u);
+        }
+    }
+    let mut included: std::collections::BTreeSet<(usize, &str)> = Default::default();
+    for us in lists.values() {
+        for u in us.iter().filter(|u| u.include) {
+            if let Some(t) = locate(&u.module) {
+                included.insert((t, u.name.as_str()));
+            }
+        }
+    }
+    let defaults = files
+        .iter()
+        .filter_map(|(_, s)| s.drf_settings.as_ref())
+        .max_by_key(|d| (d.permission.is_some(), d.throttle.is_some()));
+    let default_auth = defaults
+        .and_then(|d| d.permission.as_deref())
+        .filter(|p| !p.contains("AllowAny"))
+        .map(|p| format!("DRF default: {p}"));
+    let default_throttle = defaults
+        .and_then(|d| d.throttle.as_deref())
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("DRF default: {t}"));
+    let mut stack: Vec<(usize, &str, String, usize)> = lists
+        .keys()
+        .filter(|k| !included.contains(k))
+        .map(|&(f, l)| (f, l, String::new(), 0))
+        .collect();
+    stack.reverse();
+    while let Some((f, list, prefix, depth)) = stack.pop() {
+        let Some(entries) = lists.get(&(f, list)) else {
+            continue;
+        };
+        for u in entries {
+            let pattern = format!("{prefix}{}", u.pattern);
+            if u.include {
+                if depth < 10 {
+                    if let Some(t) = locate(&u.module) {
+                        stack.push((t, u.name.as_str(), pattern, depth + 1));
+                    }
+                }
+                continue;
+            }
+            let Some(t) = locate(&u.module) else {
+                continue;
+            };
+            let (rel, s) = &files[t];
+            for r in s
+                .routes
+                .iter()
+                .filter(|r| r.view.as_deref() == Some(u.name.as_str()))
+            {
+                if rows.len() >= MAX_URL_ROWS {
+                    return;
+                }
+                let full = if u.append {
+                    format!("{pattern}{}", r.path)
+                } else {
+                    pattern.clone()
+                };
+                let mut path = format!("/{full}");
+                while path.contains("//") {
+                    path = path.replace("//", "/");
+                }
+                let path_params = crate::facts::python::path_params(&path)
+                    .into_iter()
+                    .map(|p| PathParamInfo {
+                        ty: p.converter.or_else(|| {
+                            r.path_params
+                                .iter()
+                                .find(|q| q.name == p.name)
+                                .and_then(|q| q.ty.clone())
+                        }),
+                        name: p.name,
+                    })
+                    .collect();
+                let auth = r.auth.clone().or_else(|| {
+                    (r.default_auth && r.framework == "drf")
+                        .then(|| default_auth.clone())
+                        .flatten()
+                });
+                let rate_limit = r.rate_limit.clone().or_else(|| {
+                    r.default_throttle
+                        .then(|| default_throttle.clone())
+                        .flatten()
+                });
+                rows.push(Row {
+                    methods: r.methods.clone(),
+                    path,
+                    framework: r.framework.clone(),
+                    handler: r.handler.clone(),
+                    file: rel.clone(),
+                    line: r.line,
+                    path_params,
+                    pagination: r.pagination.clone(),
+                    auth,
+                    rate_limit,
+                    ownership: r.ownership.clone(),
+                });
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -715,6 +1095,114 @@ mod tests {
         assert_eq!(find("POST", "/admin/reindex").auth, None);
         assert_eq!(find("GET", "/health").ownership, "n.a.");
         assert_eq!(rows.len(), 8);
+    }
+
+    #[test]
+    fn django_inventory_composes_urls_across_files() {
+        let opts = crate::walk::WalkOptions {
+            excludes: vec![],
+            no_ignore: false,
+        };
+        let rows =
+            collect(&["fixtures/python/web/django_shop".into()], &opts, 1 << 20).expect("walks");
+        let find = |p: &str| {
+            rows.iter()
+                .find(|r| r.path == p)
+                .unwrap_or_else(|| panic!("{p} listed"))
+        };
+        // path() + include("orders.urls") + path("<int:pk>/", views.order_detail)
+        let detail = find("/orders/<int:pk>/");
+        assert_eq!(detail.handler, "order_detail");
+        assert_eq!(detail.auth.as_deref(), Some("login_required"));
+        assert_eq!(detail.ownership, "yes");
+        assert_eq!(detail.path_params[0].ty.as_deref(), Some("int"));
+        // re_path regex turned into a path
+        let receipt = find("/orders/<order_id>/receipt/");
+        assert_eq!(receipt.auth, None);
+        assert_eq!(find("/orders/<int:pk>/cancel/").methods, ["POST"]);
+        assert_eq!(find("/orders/<int:pk>/cancel/").ownership, "no");
+        assert_eq!(
+            find("/orders/<int:pk>/invoice/").auth.as_deref(),
+            Some("LoginRequiredMixin")
+        );
+        // DRF router under include(router.urls), with list and detail routes
+        let inv = find("/api/v1/invoices/<pk>/");
+        assert_eq!(inv.methods, ["GET"]);
+        assert_eq!(inv.ownership, "no");
+        assert_eq!(
+            inv.auth.as_deref(),
+            Some("permission_classes = [IsAuthenticated]")
+        );
+        assert_eq!(
+            find("/api/v1/orders/<pk>/").methods,
+            ["GET", "PUT", "PATCH", "DELETE"]
+        );
+        assert_eq!(find("/api/v1/orders/<pk>/mark-paid/").methods, ["POST"]);
+        // project defaults from settings.REST_FRAMEWORK; AllowAny is public
+        let stats = find("/api/v1/stats/");
+        assert_eq!(stats.auth.as_deref(), Some("DRF default: IsAuthenticated"));
+        assert_eq!(
+            stats.rate_limit.as_deref(),
+            Some("DRF default: UserRateThrottle")
+        );
+        assert_eq!(find("/api/v1/products/").auth, None);
+        assert_eq!(
+            find("/api/v1/login/").rate_limit.as_deref(),
+            Some("throttle_classes = [ScopedRateThrottle]")
+        );
+        assert_eq!(rows.len(), 20);
+    }
+
+    #[test]
+    fn starlette_and_flask_restx_inventory() {
+        let opts = crate::walk::WalkOptions {
+            excludes: vec![],
+            no_ignore: false,
+        };
+        let rows = collect(
+            &[
+                "fixtures/python/web/starlette_notes".into(),
+                "fixtures/python/web/restx_tasks".into(),
+            ],
+            &opts,
+            1 << 20,
+        )
+        .expect("walks");
+        let find = |m: &str, p: &str| {
+            rows.iter()
+                .find(|r| r.methods == [m] && r.path == p)
+                .unwrap_or_else(|| panic!("{m} {p} listed"))
+        };
+        // Mount("/api/notes", routes=note_routes) + Route("/{note_id:int}", ...)
+        let read = find("GET", "/api/notes/{note_id:int}");
+        assert_eq!(read.framework, "starlette");
+        assert_eq!(read.auth.as_deref(), Some("requires(\"authenticated\")"));
+        assert_eq!(read.ownership, "no");
+        assert_eq!(find("DELETE", "/api/notes/{note_id:int}").auth, None);
+        // @ns.route on Resource classes, Namespace("tasks") prefix, method_decorators
+        let task = find("GET", "/tasks/<int:task_id>");
+        assert_eq!(task.framework, "flask-restx");
+        assert_eq!(
+            task.auth.as_deref(),
+            Some("method_decorators = [login_required]")
+        );
+        assert_eq!(find("GET", "/tasks/<int:task_id>/comments").auth, None);
+        // api.add_resource(users.UserItem, ...) in another file
+        let user = find("GET", "/users/<int:user_id>");
+        assert_eq!(user.framework, "flask-restful");
+        assert_eq!(user.handler, "UserItem.get");
+        assert_eq!(user.ownership, "yes");
+        assert!(find("POST", "/tasks/token").rate_limit.is_some());
+    }
+
+    #[test]
+    fn drf_settings_are_read() {
+        let s = drf_settings(
+            "REST_FRAMEWORK = {\n 'DEFAULT_PERMISSION_CLASSES': ('rest_framework.permissions.AllowAny',),\n}",
+        )
+        .expect("settings");
+        assert_eq!(s.permission.as_deref(), Some("AllowAny"));
+        assert_eq!(s.throttle, None);
     }
 
     #[test]

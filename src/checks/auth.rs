@@ -29,7 +29,7 @@ static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Handler names of public routes, for paths that do not say so (`@app.post("/")`).
 static PUBLIC_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|health|healthcheck|webhook|callback|public)(_|$)")
+    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email)(_|$)")
         .expect("static regex")
 });
 
@@ -53,9 +53,11 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 /// Public by design: by path, handler name, registration shape, a credential in the path,
 /// a login-flow request type, or a handler that serves anonymous callers on purpose.
 fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
-    let handler = handler_name(facts, route);
-    segments(&route.path).any(|s| PUBLIC_SEGMENT.is_match(s))
-        || PUBLIC_HANDLER.is_match(handler)
+    let handler = snake(handler_name(facts, route));
+    route.public
+        || segments(&route.path).any(|s| PUBLIC_SEGMENT.is_match(s))
+        || PUBLIC_HANDLER.is_match(&handler)
+        || PUBLIC_SEGMENT.is_match(&handler)
         || is_signup(route)
         || route
             .path_params()
@@ -72,10 +74,30 @@ fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
         })
 }
 
+/// `PasswordResetView.post` -> `password_reset_view.post`, so that class-based view names
+/// read like function names.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+            prev_lower = false;
+        } else {
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            out.push(if c == '.' { '_' } else { c });
+        }
+    }
+    out
+}
+
 /// Path parameters that are the credential themselves (`/invites/{token}`,
 /// `/checkout/{client_secret}`): a capability URL is authenticated by knowing it.
 static CAPABILITY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code)$")
+    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code|key|code)$")
         .expect("static regex")
 });
 
@@ -167,11 +189,8 @@ fn admin_segment(route: &Route) -> Option<&str> {
     segments(&route.path).find(|s| ADMIN_SEGMENT.is_match(s))
 }
 
-fn handler_name<'f>(facts: &'f PyFacts, route: &Route) -> &'f str {
-    facts
-        .functions
-        .get(route.function)
-        .map_or("?", |f| f.name.as_str())
+fn handler_name<'f>(_facts: &'f PyFacts, route: &'f Route) -> &'f str {
+    route.handler.as_str()
 }
 
 /// A note for a Flask auth decorator that does not apply because of its position.
@@ -196,6 +215,10 @@ pub fn route_missing_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             // WebSocket endpoints authenticate inside the handshake handler.
             continue;
         }
+        if r.default_auth {
+            // DRF project defaults or an imported base class decide: unknown here.
+            continue;
+        }
         by_router.entry(r.router.as_str()).or_default().push(r);
     }
     for routes in by_router.values() {
@@ -206,7 +229,7 @@ pub fn route_missing_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             .iter()
             .copied()
             .filter(|r| !is_public(facts, r, &ctx.file.text))
-            .filter(|r| seen.insert(r.function))
+            .filter(|r| seen.insert(r.site()))
             .collect();
         for r in &considered {
             if r.has_auth() || admin_segment(r).is_some() {
@@ -221,7 +244,7 @@ pub fn route_missing_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             // other writes, or else with all siblings (a write is at least as sensitive
             // as the reads). Only declared auth counts for siblings: a 403 somewhere in a
             // body is not a policy.
-            let others = || considered.iter().filter(|s| s.function != r.function);
+            let others = || considered.iter().filter(|s| s.site() != r.site());
             let same_kind: Vec<&&Route> = others()
                 .filter(|s| s.is_read_only() == r.is_read_only())
                 .collect();
@@ -297,7 +320,8 @@ static PUBLIC_PAGE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Auth that grants access to everything (admins, staff): no per-object check expected.
 static PRIVILEGED_AUTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(admin|superuser|staff|internal|service|system)").expect("static regex")
+    Regex::new(r"(?i)(admin|superuser|staff|internal|service|system|permission_required|PermissionRequired|DjangoModelPermissions)")
+        .expect("static regex")
 });
 
 /// AUTH004: an authenticated route that loads a resource by an id from the path and never
@@ -320,7 +344,7 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         .collect();
     let mut seen = HashSet::new();
     for r in &facts.routes {
-        if !r.has_auth() || admin_segment(r).is_some() || !seen.insert(r.function) {
+        if !r.maybe_auth() || r.public || admin_segment(r).is_some() || seen.contains(&r.site()) {
             continue;
         }
         if !owner_aware.iter().any(|&i| i != r.function) {
@@ -328,11 +352,18 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         }
         // Public profile pages show anyone's record on purpose.
         if PUBLIC_PAGE.is_match(handler_name(facts, r))
+            || snake(handler_name(facts, r))
+                .split(['_', '.'])
+                .any(|w| w == "public")
             || segments(&r.path).any(|s| PUBLIC_PAGE.is_match(s))
         {
             continue;
         }
-        let auth = r.auth.as_deref().or(r.body_auth.as_deref()).unwrap_or("");
+        let auth = r
+            .auth
+            .as_deref()
+            .or(r.body_auth.as_deref())
+            .unwrap_or("the project's default permission classes");
         if PRIVILEGED_AUTH.is_match(auth) {
             continue;
         }
@@ -340,6 +371,7 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         else {
             continue;
         };
+        seen.insert(r.site());
         let param = r
             .path_params()
             .into_iter()
@@ -411,7 +443,7 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
     }
     let mut seen = HashSet::new();
     for r in &facts.routes {
-        if r.rate_limit.is_some() || !seen.insert(r.function) {
+        if r.rate_limit.is_some() || r.default_throttle || !seen.insert(r.site()) {
             continue;
         }
         let handler = handler_name(facts, r);

@@ -1,6 +1,7 @@
 //! Per-file facts that many rules need, computed once per parsed file.
 
 pub mod python;
+mod pyweb;
 pub mod rust;
 
 /// A function-like scope: `def`, `async def`, `lambda`, `fn`, closure, `async` block.

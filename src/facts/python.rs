@@ -27,6 +27,55 @@ pub struct PyFacts {
     /// `parent.include_router(child, prefix=.., dependencies=..)` and
     /// `parent.register_blueprint(child, url_prefix=..)` anywhere in the file.
     pub mounts: Vec<Mount>,
+    /// Module-level classes (Django/DRF views, flask-restx resources, Starlette endpoints).
+    pub classes: Vec<PyClass>,
+    /// URL registrations whose view is named, not defined, here: Django `urlpatterns`
+    /// entries, DRF `router.register(..)`, flask-restful `api.add_resource(..)`.
+    pub url_entries: Vec<UrlEntry>,
+    /// Module-level `X = callee(...)`: variable -> callee text and call text.
+    pub assigned_calls: HashMap<String, (String, String)>,
+}
+
+/// A module-level class.
+#[derive(Debug, Clone)]
+pub struct PyClass {
+    pub name: String,
+    /// Base classes as written (keyword arguments such as `metaclass=` left out).
+    pub bases: Vec<String>,
+    /// The class statement, decorators included.
+    pub start: usize,
+    pub end: usize,
+    /// The `class Name(...)` header line.
+    pub header: (usize, usize),
+    pub decorators: Vec<Decorator>,
+    /// Class-level assignments (`permission_classes = [IsAuthenticated]`).
+    pub attrs: Vec<ClassAttr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClassAttr {
+    pub name: String,
+    pub value: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One URL registration naming a view or another URL list.
+#[derive(Debug, Clone)]
+pub struct UrlEntry {
+    /// The list or router the entry belongs to (`urlpatterns`, `router`, `api`).
+    pub list: String,
+    /// The URL pattern as Django/Flask concatenates it (regexes turned into `<name>`).
+    pub pattern: String,
+    /// An `include(...)` of another list rather than a view.
+    pub include: bool,
+    /// A DRF router registration: the view's own list/detail paths follow the pattern.
+    pub append: bool,
+    /// Module of the target as imported (may be relative, `.views`); `None`: this module.
+    pub module: Option<String>,
+    /// The view, class or list name in that module.
+    pub name: String,
+    pub start: usize,
 }
 
 /// A router or blueprint registered on another one.
@@ -100,6 +149,11 @@ pub struct Param {
 pub enum Framework {
     FastApi,
     Flask,
+    Django,
+    Drf,
+    Starlette,
+    FlaskRestx,
+    FlaskRestful,
 }
 
 impl Framework {
@@ -107,6 +161,11 @@ impl Framework {
         match self {
             Framework::FastApi => "fastapi",
             Framework::Flask => "flask",
+            Framework::Django => "django",
+            Framework::Drf => "drf",
+            Framework::Starlette => "starlette",
+            Framework::FlaskRestx => "flask-restx",
+            Framework::FlaskRestful => "flask-restful",
         }
     }
 }
@@ -145,12 +204,44 @@ pub struct Route {
     /// function before that decorator wraps it, so the route is not protected by it.
     pub misplaced_auth: Option<String>,
     pub rate_limit: Option<String>,
+    /// Handler name for messages (`order_detail`, `OrderViewSet.retrieve`).
+    pub handler: String,
+    /// Index into `PyFacts::classes` for class-based views and resources.
+    pub class: Option<usize>,
+    /// Name under which URL registrations in other files refer to the view (Django,
+    /// DRF, flask-restful); `path` is then only the view's own part of the URL.
+    pub view: Option<String>,
+    /// Declared public on purpose (DRF `AllowAny`, `permission_classes = []`).
+    pub public: bool,
+    /// DRF view without `permission_classes`: the project's default permissions apply.
+    pub default_auth: bool,
+    /// DRF view without `throttle_classes`: the project's default throttles apply.
+    pub default_throttle: bool,
+    /// A route that addresses one object (DRF/Django detail views).
+    pub detail: bool,
 }
 
 impl Route {
     /// `GET, POST /items/{item_id}`.
     pub fn describe(&self) -> String {
+        if self.view.is_some() {
+            // The URL prefix is registered in another file (urls.py, a router).
+            return format!(
+                "{} …/{}",
+                self.methods.join(", "),
+                self.path.trim_start_matches('/')
+            );
+        }
         format!("{} {}", self.methods.join(", "), self.path)
+    }
+
+    /// Identifies the place a route is declared, so that the methods of one class view or
+    /// one function registered under several paths are reported once.
+    pub fn site(&self) -> (usize, usize) {
+        match self.class {
+            Some(_) if self.function == usize::MAX => (usize::MAX, self.decorator_start),
+            _ => (self.function, 0),
+        }
     }
 
     /// Parameter names in the path: `{item_id}` (FastAPI), `<int:item_id>` (Flask).
@@ -161,6 +252,12 @@ impl Route {
     /// Declared auth or an auth check in the body.
     pub fn has_auth(&self) -> bool {
         self.auth.is_some() || self.body_auth.is_some()
+    }
+
+    /// Declared auth, auth in the body, or the DRF project default (which the project
+    /// settings decide; a file alone cannot tell).
+    pub fn maybe_auth(&self) -> bool {
+        self.has_auth() || self.default_auth
     }
 
     /// True when the route only reads (GET/HEAD/OPTIONS).
@@ -197,7 +294,7 @@ pub fn path_params(path: &str) -> Vec<PathParam> {
         .collect()
 }
 
-static AUTH_DEP: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static AUTH_DEP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(auth|user|token|login|principal|verify|permission|admin|api_?key|jwt|credential|require|role|scope|oauth|bearer|account|identity|signed|secur|guard|protect)")
         .expect("static regex")
 });
@@ -205,9 +302,10 @@ static NOT_AUTH_DEP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(^|_)(db|database|settings|config|pagination|paginator|redis|cache|logger|service|repo|repository)($|_)")
         .expect("static regex")
 });
-static AUTH_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static AUTH_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?ix)(
         login_required | logged_in | signed_in | auth | permission | protected | verify
+      | user_passes_test | ^requires$ | (^|\.)requires_\w+
       | roles?_(required|accepted) | has_(role|permission|scope)s?
       | (jwt|token|admin|staff|superuser|user|member|owner)s?_required
       | (admins?|staff|superusers?|members?|owners?|users?|authed|login|verified)_only
@@ -216,14 +314,14 @@ static AUTH_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 /// Route decorators themselves (a second `@bp.route` is not auth).
-fn is_route_decorator(callee: &str) -> bool {
+pub(crate) fn is_route_decorator(callee: &str) -> bool {
     callee
         .rsplit_once('.')
         .is_some_and(|(_, m)| FASTAPI_METHODS.contains(&m) || m == "route")
 }
 /// An auth check written in a handler or hook body: a 401/403 response, a token or
 /// signature verification, a redirect to the login page.
-static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?x)
         \babort\(\s*40[13]\b
@@ -237,11 +335,14 @@ static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
         | \b(?:authenticate|authorize)(?:_\w+)?\(
         | \burl_for\(\s*["'][\w.]*login
         | \bhmac\.compare_digest\(
+        | \brequest\.user\.is_(?:authenticated|staff|superuser)\b
+        | \bHttpResponseForbidden\b | \bredirect_to_login\( | \.has_perms?\(
+        | \bBadSignature\b | \bunsign\w*\(
         "#,
     )
     .expect("static regex")
 });
-static AUTH_MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static AUTH_MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(auth|jwt|token|login|permission|api_?key|bearer|oidc|oauth)")
         .expect("static regex")
 });
@@ -264,7 +365,7 @@ static AUTH_PARAM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(authorization|x_?api_?key|api_?key|x_?token|x_?auth\w*|\w*_token|token|\w*signature\w*|session(_?id)?|x_?hub_\w+)$")
         .expect("static regex")
 });
-static RATE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static RATE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(limiter|rate_?limit|throttl|\blimit\b)").expect("static regex")
 });
 
@@ -329,6 +430,7 @@ impl PyFacts {
             .sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         facts.functions.sort_by_key(|f| f.start);
         facts.collect_routes(src, &scratch);
+        facts.collect_other_routes(root, src);
         facts
     }
 
@@ -380,10 +482,14 @@ impl PyFacts {
                         self.local_defs.insert(text(name, src).to_string());
                     }
                 }
+                if def.kind() == "class_definition" {
+                    self.collect_class(child, def, src);
+                }
             }
             if child.kind() == "expression_statement" {
                 match child.named_child(0) {
                     Some(assign) if assign.kind() == "assignment" => {
+                        self.collect_assigned_call(assign, src);
                         self.collect_router(assign, src);
                         collect_dependency_alias(assign, src, scratch);
                     }
@@ -392,6 +498,84 @@ impl PyFacts {
                 }
             }
         }
+    }
+
+    /// `router = routers.DefaultRouter()`, `ns = Namespace("tasks")`: remembered so that
+    /// registrations on the variable can be recognised.
+    fn collect_assigned_call(&mut self, assign: Node<'_>, src: &str) {
+        let (Some(left), Some(right)) = (
+            assign.child_by_field_name("left"),
+            assign.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        if left.kind() != "identifier" || right.kind() != "call" {
+            return;
+        }
+        let callee = right
+            .child_by_field_name("function")
+            .map(|f| text(f, src).to_string())
+            .unwrap_or_default();
+        self.assigned_calls.insert(
+            text(left, src).to_string(),
+            (callee, text(right, src).to_string()),
+        );
+    }
+
+    fn collect_class(&mut self, outer: Node<'_>, def: Node<'_>, src: &str) {
+        let Some(name) = def.child_by_field_name("name") else {
+            return;
+        };
+        let mut bases = Vec::new();
+        if let Some(sup) = def.child_by_field_name("superclasses") {
+            let mut c = sup.walk();
+            for b in sup.named_children(&mut c) {
+                if b.kind() != "keyword_argument" && b.kind() != "comment" {
+                    bases.push(text(b, src).to_string());
+                }
+            }
+        }
+        let mut attrs = Vec::new();
+        let body = def.child_by_field_name("body");
+        if let Some(body) = body {
+            let mut c = body.walk();
+            for stmt in body.named_children(&mut c) {
+                if stmt.kind() != "expression_statement" {
+                    continue;
+                }
+                let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else {
+                    continue;
+                };
+                let (Some(left), Some(right)) = (
+                    assign.child_by_field_name("left"),
+                    assign.child_by_field_name("right"),
+                ) else {
+                    continue;
+                };
+                if left.kind() == "identifier" {
+                    attrs.push(ClassAttr {
+                        name: text(left, src).to_string(),
+                        value: text(right, src).to_string(),
+                        start: stmt.start_byte(),
+                        end: stmt.end_byte(),
+                    });
+                }
+            }
+        }
+        let header_end = body.map_or(def.end_byte(), |b| b.start_byte());
+        let header_text = src.get(def.start_byte()..header_end).unwrap_or("");
+        let header_end = header_text
+            .find('\n')
+            .map_or(header_end, |i| def.start_byte() + i);
+        self.classes.push(PyClass {
+            name: text(name, src).to_string(),
+            bases,
+            start: outer.start_byte(),
+            end: def.end_byte(),
+            header: (def.start_byte(), header_end),
+            decorators: decorators_of(def, src),
+            attrs,
+        });
     }
 
     fn collect_router(&mut self, assign: Node<'_>, src: &str) {
@@ -580,6 +764,8 @@ impl PyFacts {
                 _ => continue,
             };
             let qualified = match &module {
+                // `from . import views` binds views -> `.views`.
+                Some(m) if m.chars().all(|c| c == '.') => format!("{m}{qual}"),
                 Some(m) => format!("{m}.{qual}"),
                 None => qual,
             };
@@ -599,31 +785,7 @@ impl PyFacts {
             start: node.start_byte(),
             end: node.end_byte(),
         });
-        let mut decorators = Vec::new();
-        if let Some(parent) = node.parent().filter(|p| p.kind() == "decorated_definition") {
-            let mut c = parent.walk();
-            for d in parent.named_children(&mut c) {
-                if d.kind() != "decorator" {
-                    continue;
-                }
-                let Some(expr) = d.named_child(0) else {
-                    continue;
-                };
-                let callee = if expr.kind() == "call" {
-                    expr.child_by_field_name("function")
-                        .map(|f| text(f, src).to_string())
-                        .unwrap_or_default()
-                } else {
-                    text(expr, src).to_string()
-                };
-                decorators.push(Decorator {
-                    text: text(expr, src).to_string(),
-                    callee,
-                    start: expr.start_byte(),
-                    end: expr.end_byte(),
-                });
-            }
-        }
+        let decorators = decorators_of(node, src);
         let mut params = Vec::new();
         if let Some(plist) = node.child_by_field_name("parameters") {
             let mut c = plist.walk();
@@ -653,6 +815,16 @@ impl PyFacts {
         if !fastapi && !flask {
             return;
         }
+        self.collect_decorator_routes(src, scratch, fastapi, flask);
+    }
+
+    fn collect_decorator_routes(
+        &mut self,
+        src: &str,
+        scratch: &ModuleScratch,
+        fastapi: bool,
+        flask: bool,
+    ) {
         self.resolve_auth_names(&scratch.dependency_aliases);
         for i in 0..self.mounts.len() {
             let auth = self.mounts[i]
@@ -715,6 +887,13 @@ impl PyFacts {
                     body_auth,
                     misplaced_auth,
                     rate_limit,
+                    handler: func.name.clone(),
+                    class: None,
+                    view: None,
+                    public: false,
+                    default_auth: false,
+                    default_throttle: false,
+                    detail: false,
                 });
             }
         }
@@ -892,7 +1071,7 @@ impl PyFacts {
                     from_decorator.or_else(|| func.params.iter().find_map(|p| self.param_auth(p)));
                 (auth, None)
             }
-            Framework::Flask => {
+            _ => {
                 // Decorators apply bottom-up: only those below the route decorator wrap the
                 // function Flask registers.
                 let is_auth = |d: &Decorator| {
@@ -913,6 +1092,36 @@ impl PyFacts {
             }
         }
     }
+}
+
+/// The decorators of a function or class definition, outermost first.
+fn decorators_of(node: Node<'_>, src: &str) -> Vec<Decorator> {
+    let mut decorators = Vec::new();
+    if let Some(parent) = node.parent().filter(|p| p.kind() == "decorated_definition") {
+        let mut c = parent.walk();
+        for d in parent.named_children(&mut c) {
+            if d.kind() != "decorator" {
+                continue;
+            }
+            let Some(expr) = d.named_child(0) else {
+                continue;
+            };
+            let callee = if expr.kind() == "call" {
+                expr.child_by_field_name("function")
+                    .map(|f| text(f, src).to_string())
+                    .unwrap_or_default()
+            } else {
+                text(expr, src).to_string()
+            };
+            decorators.push(Decorator {
+                text: text(expr, src).to_string(),
+                callee,
+                start: expr.start_byte(),
+                end: expr.end_byte(),
+            });
+        }
+    }
+    decorators
 }
 
 /// `CurrentUser = Annotated[User, Depends(get_current_user)]`, `auth = Depends(verify)`.
@@ -1011,13 +1220,13 @@ pub fn is_auth_alias_name(name: &str) -> bool {
 }
 
 /// Identifier-like words of a piece of source text.
-fn words(s: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
 }
 
 /// First line of a piece of source, at most 60 characters, for descriptions.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     let line = s.lines().next().unwrap_or("").trim();
     line.chars().take(60).collect()
 }
@@ -1034,7 +1243,7 @@ pub fn dependency_names(s: &str) -> Vec<String> {
     DEP.captures_iter(s).map(|c| c[1].to_string()).collect()
 }
 
-fn first_string_arg(call: &str) -> Option<String> {
+pub(crate) fn first_string_arg(call: &str) -> Option<String> {
     static S: LazyLock<Regex> = LazyLock::new(|| {
         // `@bp.route("/x")`, `@app.get(path="/x")`, `@routes.route(org_scoped_rule("/x"))`
         Regex::new(r#"^[^(]*\(\s*(?:path\s*=\s*)?(?:[\w.]+\(\s*)?[rbuf]?["']([^"']*)["']"#)
@@ -1044,7 +1253,7 @@ fn first_string_arg(call: &str) -> Option<String> {
 }
 
 /// `methods=["GET", "POST"]` of a route decorator, upper-cased.
-fn methods_list(call: &str) -> Option<Vec<String>> {
+pub(crate) fn methods_list(call: &str) -> Option<Vec<String>> {
     static M: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\bmethods\s*=\s*[\[(]([^\])]*)[\])]").expect("static regex"));
     let caps = M.captures(call)?;
