@@ -69,6 +69,8 @@ pub fn upload_read_whole(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     } else if !file_limit
                         && (base.starts_with("request.files[")
                             || base.starts_with("request.files.get("))
+                        || base.starts_with("request.FILES[")
+                        || base.starts_with("request.FILES.get(")
                     {
                         Some("the uploaded file")
                     } else {
