@@ -105,7 +105,7 @@ pub enum RuleKind {
     /// A check over the raw text: no parse, any kind of file.
     Text(checks::TextCheckFn),
     /// Runs once per scan over what every file contributed (`repo::FileSummary`).
-    Repo(crate::repo::RepoCheckFn),
+    Repo(crate::repo::RepoCheck),
 }
 
 /// A declarative rule over raw text: no parse needed.
@@ -624,6 +624,8 @@ pub struct RuleSet<'r> {
     pub by_lang: BTreeMap<Lang, LangRules>,
     /// Indices into `rules` of the repository-level checks, run once after all files.
     pub repo: Vec<usize>,
+    /// Some repository check reads tables of Python ORM models.
+    pub models: bool,
 }
 
 pub struct LangRules {
@@ -743,10 +745,14 @@ impl<'r> RuleSet<'r> {
         let repo = (0..rules.len())
             .filter(|&i| matches!(rules[i].kind, RuleKind::Repo(_)))
             .collect();
+        let models = rules
+            .iter()
+            .any(|r| matches!(r.kind, RuleKind::Repo(c) if c.needs_models));
         Ok(RuleSet {
             rules,
             by_lang,
             repo,
+            models,
         })
     }
 }
