@@ -218,6 +218,8 @@ struct ColInfo {
     index: bool,
     pk: bool,
     fk: Option<String>,
+    /// Optional by design (Django `blank=True`): a contact detail, not an identifier.
+    optional: bool,
 }
 
 /// `ForeignKey("users.id")` / `"users.id"` / `User.id` -> `users` / `user`.
@@ -542,11 +544,15 @@ fn sa_table_item(
     }
 }
 
+/// `Located::detail` of a column that may be left empty (see `crate::schema`).
+pub const OPTIONAL: &str = "optional";
+
 /// Records one column's facts; `located` = whether its definition and foreign key are
 /// reported from this piece.
 fn add_column(s: &Src<'_>, def: &mut TableDef, at: Node<'_>, info: &ColInfo, located: bool) {
     if located {
-        def.columns.push(s.loc(at, &info.column, ""));
+        let detail = if info.optional { OPTIONAL } else { "" };
+        def.columns.push(s.loc(at, &info.column, detail));
     }
     if info.unique {
         push_unique(def, vec![info.column.clone()]);
@@ -566,7 +572,14 @@ pub fn tables(tree: &Tree, file: &SourceFile) -> Vec<TableDef> {
         text: &file.text,
     };
     let root = tree.root_node();
-    let classes = collect_classes(&s, root);
+    // An Alembic revision's own model classes are snapshots for data migrations: only
+    // its operations count.
+    let revision = file.text.contains("down_revision");
+    let classes = if revision {
+        Vec::new()
+    } else {
+        collect_classes(&s, root)
+    };
     let django_file = file.text.contains("django");
     let mut out: Vec<TableDef> = Vec::new();
     // Per class: is it a Django model (directly or through a same-file base)?
@@ -624,7 +637,7 @@ pub fn tables(tree: &Tree, file: &SourceFile) -> Vec<TableDef> {
             out.push(d);
         }
     }
-    calls(&s, root, &mut out, &class_tables);
+    calls(&s, root, &mut out, &class_tables, revision);
     out
 }
 
@@ -724,6 +737,7 @@ fn sqlmodel_field(s: &Src<'_>, call: Node<'_>, attr: &str) -> ColInfo {
         index: is_true(s, kwarg(s, &kw, "index")),
         pk: is_true(s, kwarg(s, &kw, "primary_key")),
         fk: kwarg(s, &kw, "foreign_key").map(|v| fk_target(s, v)),
+        optional: false,
     };
     if let Some(name) = kwarg(s, &kw, "sa_column_kwargs")
         .filter(|v| v.kind() == "dictionary")
@@ -810,11 +824,19 @@ fn django_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, django: &[bool]) -
                 index: is_true(s, db_index)
                     || (matches!(last, "SlugField") || fk) && !is_false(s, db_index),
                 pk,
+                optional: is_true(s, kwarg(s, &kw, "blank")),
                 fk: if fk {
                     pos.first()
                         .copied()
                         .or_else(|| kwarg(s, &kw, "to"))
-                        .map(|t| fk_target(s, t))
+                        .map(|t| {
+                            // Django names models, `"app.Model"`, not `table.column`.
+                            let t = inner(t);
+                            match s.string(t) {
+                                Some(v) => last_segment(&v).to_ascii_lowercase(),
+                                None => fk_target(s, t),
+                            }
+                        })
                 } else {
                     None
                 },
@@ -919,7 +941,13 @@ fn alembic<'o>(
 }
 
 /// Calls outside classes: `Table(...)`, module-level `Index(...)`, Alembic operations.
-fn calls(s: &Src<'_>, root: Node<'_>, out: &mut Vec<TableDef>, classes: &HashMap<String, usize>) {
+fn calls(
+    s: &Src<'_>,
+    root: Node<'_>,
+    out: &mut Vec<TableDef>,
+    classes: &HashMap<String, usize>,
+    revision: bool,
+) {
     // `with op.batch_alter_table("t") as batch_op:` -> (start, end, alias, table).
     let mut batches: Vec<(usize, usize, String, String)> = Vec::new();
     let mut found: Vec<Node<'_>> = Vec::new();
@@ -984,7 +1012,7 @@ fn calls(s: &Src<'_>, root: Node<'_>, out: &mut Vec<TableDef>, classes: &HashMap
                 .unwrap_or_default()
         };
         match (last, is_op, &batch) {
-            ("Table", _, _) if !is_op && batch.is_none() => {
+            ("Table", _, _) if !is_op && batch.is_none() && !revision => {
                 let Some(name) = pos.first().and_then(|p| s.string(*p)) else {
                     continue;
                 };

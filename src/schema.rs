@@ -558,6 +558,7 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
                         })
                 });
                 if !natural
+                    || col.detail == crate::orm::OPTIONAL
                     || m.unique_covers(&col.name)
                     || !t.orm.is_empty() && sql_declares(&m, &col.name)
                 {
