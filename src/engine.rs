@@ -59,7 +59,14 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     if !set.repo.is_empty() {
         out.summary = repo::summarise(file);
     }
+    // Python files declaring ORM models feed the schema model: they need a tree even
+    // when no per-file rule does (then they are parsed for this alone).
+    let models =
+        set.models && file.lang == Lang::Python && crate::orm::is_candidate(&file.rel, &file.text);
     let Some(lang_rules) = set.by_lang.get(&file.lang) else {
+        if models {
+            model_tables(file, &mut out);
+        }
         return out;
     };
     let active: Vec<bool> = (0..set.rules.len())
@@ -81,6 +88,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         active[i] && matches!(set.rules[i].kind, RuleKind::Query(_) | RuleKind::Check(_))
     });
     if !needs_tree || file.lang.ts_language().is_none() {
+        if models {
+            model_tables(file, &mut out);
+        }
         return out;
     }
     out.parsed = true;
@@ -113,6 +123,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                 let f = PyFacts::build(&tree, &file.text);
                 if !set.repo.is_empty() {
                     out.summary.web = crate::routes::web_summary(&f, file);
+                }
+                if models {
+                    out.summary.tables = crate::orm::tables(&tree, file);
                 }
                 Facts::Python(f)
             }
@@ -154,6 +167,14 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
     }
     out
+}
+
+/// Tables of a Python model file parsed for them alone.
+fn model_tables(file: &SourceFile, out: &mut FileOutcome) {
+    if let Some(tree) = parse(Lang::Python, &file.text, None) {
+        out.parsed = true;
+        out.summary.tables = crate::orm::tables(&tree, file);
+    }
 }
 
 /// A Python file's web summary for `strata routes`: one parse, only for files that

@@ -15,6 +15,7 @@ pub mod facts;
 pub mod filter;
 pub mod finding;
 pub mod lang;
+pub mod orm;
 pub mod repo;
 pub mod report;
 pub mod routes;

@@ -70,7 +70,9 @@ pub struct FileSummary {
     /// by the engine when the file is parsed; see `routes::web_summary`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<crate::routes::WebSummary>,
-    /// SQL: tables declared or altered by the file (schema model, see `crate::schema`).
+    /// SQL: tables declared or altered by the file; Python: tables of ORM models and
+    /// Alembic operations (filled by the engine from the parse, see `crate::orm`). The
+    /// schema model, see `crate::schema`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<crate::schema::TableDef>,
 }
@@ -253,6 +255,15 @@ pub struct RepoHit {
 
 pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
 
+/// A repository check and what it needs from the per-file pass.
+#[derive(Debug, Clone, Copy)]
+pub struct RepoCheck {
+    pub run: RepoCheckFn,
+    /// Reads tables declared by Python ORM models (`crate::orm`): model files are then
+    /// parsed even when no per-file rule needs their tree.
+    pub needs_models: bool,
+}
+
 /// Registry of repository checks, by the name rule files use in `[check] builtin`.
 const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
     ("python-undeclared-import", deps::undeclared_imports),
@@ -271,12 +282,18 @@ const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
     ),
 ];
 
-pub fn lookup(name: &str) -> Option<RepoCheckFn> {
+pub fn lookup(name: &str) -> Option<RepoCheck> {
     REPO_CHECKS
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, f)| *f)
+        .map(|(n, f)| RepoCheck {
+            run: *f,
+            needs_models: MODEL_CHECKS.contains(n),
+        })
 }
+
+/// Checks over the schema model, which Python ORM classes contribute to.
+const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];
 
 pub fn names() -> Vec<&'static str> {
     REPO_CHECKS.iter().map(|(n, _)| *n).collect()

@@ -178,7 +178,7 @@ fn repo_findings(
             continue;
         };
         let mut hits = Vec::new();
-        check(&ctx, &mut hits);
+        (check.run)(&ctx, &mut hits);
         for h in hits {
             by_path.entry(h.path.clone()).or_default().push((ri, h));
         }

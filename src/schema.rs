@@ -37,6 +37,13 @@ pub struct TableDef {
     /// Foreign keys: `name` = first referencing column, `detail` = referenced table.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign_keys: Vec<Located>,
+    /// Where the piece comes from: empty for SQL, else `sqlalchemy`, `sqlmodel`, `django`
+    /// or `alembic` (see `crate::orm`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub orm: String,
+    /// The ORM class declaring the table, if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
 }
 
 /// The tables a SQL file declares or alters.
@@ -508,29 +515,97 @@ static NATURAL_KEYS: LazyLock<Vec<(Regex, Option<Regex>)>> = LazyLock::new(|| {
     ]
 });
 
+/// How to add a uniqueness guarantee, in the terms of where the column is declared.
+fn unique_fix(orm: &str) -> &'static str {
+    match orm {
+        "sqlalchemy" => {
+            "add `unique=True` to the column or a `UniqueConstraint` to `__table_args__`"
+        }
+        "sqlmodel" => "declare it with `Field(unique=True)`",
+        "django" => "add `unique=True` to the field or a `UniqueConstraint` to `Meta.constraints`",
+        _ => "add a UNIQUE constraint or a unique index in a migration",
+    }
+}
+
+/// How to index a foreign-key column.
+fn index_fix(orm: &str) -> &'static str {
+    match orm {
+        "sqlalchemy" => "add `index=True` to the column or an `Index` to `__table_args__`",
+        "sqlmodel" => "declare it with `Field(foreign_key=..., index=True)`",
+        "django" => "remove `db_index=False` or add an `Index` to `Meta.indexes`",
+        _ => "add an index leading with it in a migration",
+    }
+}
+
+/// Whether a SQL piece of the table declares the column: then ORM pieces, which mirror
+/// the SQL, are not reported a second time.
+fn sql_declares(m: &Merged<'_>, col: &str) -> bool {
+    m.pieces
+        .iter()
+        .any(|(_, t)| t.orm.is_empty() && t.columns.iter().any(|c| c.name == col))
+}
+
 /// DATA006: a natural key column with no unique constraint or unique index anywhere.
 pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     for (table, m) in merged(ctx) {
         for (path, t) in &m.pieces {
+            let model = t.model.to_ascii_lowercase();
             for col in &t.columns {
                 let natural = NATURAL_KEYS.iter().any(|(c, tables)| {
-                    c.is_match(&col.name) && tables.as_ref().is_none_or(|r| r.is_match(table))
+                    c.is_match(&col.name)
+                        && tables.as_ref().is_none_or(|r| {
+                            r.is_match(table) || !model.is_empty() && r.is_match(&model)
+                        })
                 });
-                if !natural || m.unique_covers(&col.name) {
+                if !natural
+                    || col.detail == crate::orm::OPTIONAL
+                    || m.unique_covers(&col.name)
+                    || !t.orm.is_empty() && sql_declares(&m, &col.name)
+                {
                     continue;
                 }
                 out.push(RepoHit {
                     path: path.to_string(),
                     at: col.clone(),
-                    vars: vec![("column", col.name.clone()), ("table", table.to_string())],
+                    vars: vec![
+                        ("column", col.name.clone()),
+                        ("table", table.to_string()),
+                        ("fix", unique_fix(&t.orm).to_string()),
+                    ],
                 });
             }
         }
     }
 }
 
+/// The repository uses PostgreSQL: a driver or PostgreSQL-specific module is imported or
+/// declared. ORM models do not say which database they run on.
+fn uses_postgres(ctx: &RepoContext<'_>) -> bool {
+    const DRIVERS: &[&str] = &["psycopg", "psycopg2", "asyncpg", "pg8000"];
+    const DISTS: &[&str] = &[
+        "psycopg",
+        "psycopg2",
+        "psycopg2-binary",
+        "psycopg-binary",
+        "asyncpg",
+        "pg8000",
+    ];
+    ctx.files.iter().any(|(_, _, s)| {
+        s.imports.iter().any(|i| {
+            DRIVERS.contains(&i.name.as_str())
+                || i.detail.starts_with("sqlalchemy.dialects.postgresql")
+                || i.detail.starts_with("django.contrib.postgres")
+        }) || s.declared.iter().any(|d| {
+            let n = d.name.to_ascii_lowercase().replace('_', "-");
+            let n = n.split('[').next().unwrap_or("");
+            DISTS.contains(&n)
+        })
+    })
+}
+
 /// DATA007: a foreign-key column (PostgreSQL) that no index leads with.
 pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    let mut postgres: Option<bool> = None;
     for (table, m) in merged(ctx) {
         for (path, t) in &m.pieces {
             let p = path.to_ascii_lowercase();
@@ -542,6 +617,12 @@ pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) 
                 if m.index_leads_with(&fk.name) {
                     continue;
                 }
+                if !t.orm.is_empty()
+                    && (sql_declares(&m, &fk.name)
+                        || !*postgres.get_or_insert_with(|| uses_postgres(ctx)))
+                {
+                    continue;
+                }
                 out.push(RepoHit {
                     path: path.to_string(),
                     at: fk.clone(),
@@ -549,6 +630,7 @@ pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) 
                         ("column", fk.name.clone()),
                         ("table", table.to_string()),
                         ("target", fk.detail.clone()),
+                        ("fix", index_fix(&t.orm).to_string()),
                     ],
                 });
             }

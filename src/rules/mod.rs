@@ -106,7 +106,7 @@ pub enum RuleKind {
     /// A check over the raw text: no parse, any kind of file.
     Text(checks::TextCheckFn),
     /// Runs once per scan over what every file contributed (`repo::FileSummary`).
-    Repo(crate::repo::RepoCheckFn),
+    Repo(crate::repo::RepoCheck),
 }
 
 /// A declarative rule over raw text: no parse needed.
@@ -627,6 +627,8 @@ pub struct RuleSet<'r> {
     pub repo: Vec<usize>,
     /// Project taint sources and sanitizers from the configuration, for taint checks.
     pub taint: crate::config::TaintConfig,
+    /// Some repository check reads tables of Python ORM models.
+    pub models: bool,
 }
 
 pub struct LangRules {
@@ -746,11 +748,15 @@ impl<'r> RuleSet<'r> {
         let repo = (0..rules.len())
             .filter(|&i| matches!(rules[i].kind, RuleKind::Repo(_)))
             .collect();
+        let models = rules
+            .iter()
+            .any(|r| matches!(r.kind, RuleKind::Repo(c) if c.needs_models));
         Ok(RuleSet {
             rules,
             by_lang,
             repo,
             taint: crate::config::TaintConfig::default(),
+            models,
         })
     }
 }
