@@ -16,6 +16,25 @@ pub struct RustFacts {
     pub handlers: Vec<RustHandler>,
     /// axum / actix-web routes registered in the file.
     pub routes: Vec<RustRoute>,
+    /// Routers of other files (or of functions this file does not define) registered
+    /// here: `.nest("/api", api::router())`, `.configure(orders::config)`,
+    /// `.service(handlers::get_user)`.
+    pub mounts: Vec<RustMount>,
+}
+
+/// A registration of a router built elsewhere, with the prefix and auth this file gives it.
+#[derive(Debug, Clone)]
+pub struct RustMount {
+    /// Function whose router registers it (`main`, `app`).
+    pub parent: String,
+    /// The function as written (`api::router`, `handlers::get_user`).
+    pub child: String,
+    /// Prefix composed within this file (`/api/v1`).
+    pub prefix: String,
+    pub auth: Option<String>,
+    pub rate_limit: Option<String>,
+    pub start: usize,
+    pub end: usize,
 }
 
 fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
@@ -226,6 +245,20 @@ pub struct Extractor {
     pub end: usize,
 }
 
+impl Extractor {
+    /// The extracted type's name: `AuthUser`, `User` of `web::ReqData<User>`, `Claims` of
+    /// `Extension<Claims>`.
+    pub fn type_name(&self) -> String {
+        let (head, inner) = split_type(&self.ty);
+        if matches!(head.as_str(), "Extension" | "ReqData" | "Data" | "State") && !inner.is_empty()
+        {
+            split_type(&inner).0
+        } else {
+            head
+        }
+    }
+}
+
 /// A handler function defined in the file.
 #[derive(Debug, Clone)]
 pub struct RustHandler {
@@ -387,7 +420,7 @@ fn args_of<'t>(args: Node<'t>) -> Vec<Node<'t>> {
         .collect()
 }
 
-fn join_path(prefix: &str, path: &str) -> String {
+pub fn join_path(prefix: &str, path: &str) -> String {
     if prefix.is_empty() {
         return path.to_string();
     }
@@ -428,8 +461,14 @@ const HANDLER_MARKERS: &[&str] = &[
     "IntoResponse",
 ];
 
+/// Whether a file's text registers routes or handlers (`.route(`, `#[get(`...).
+pub fn registers_routes(src: &str) -> bool {
+    ROUTE_MARKERS.iter().any(|m| src.contains(m))
+}
+
 struct RouteBuilder<'a, 't> {
     src: &'a str,
+    uses: &'a HashMap<String, String>,
     chains: Vec<Chain<'t>>,
     by_start: HashMap<usize, usize>,
     /// `let name = <chain>`: (name, start, chain index).
@@ -453,6 +492,8 @@ struct Pending {
     reg: (usize, usize),
     auth: Option<String>,
     rate: Option<String>,
+    /// A registration of a router this file does not build: the callee as written.
+    mount: Option<String>,
 }
 
 impl<'t> RouteBuilder<'_, 't> {
@@ -617,6 +658,63 @@ impl<'t> RouteBuilder<'_, 't> {
             reg: (call.start_byte(), args.end_byte()),
             auth: None,
             rate: None,
+            mount: None,
+        }
+    }
+
+    /// Whether a path names a function of this crate (`api::router` with `mod api;`,
+    /// `crate::routes::config`, an imported `use crate::handlers::get_user`), not a
+    /// constructor (`ServeDir::new`) or another crate's function.
+    fn crate_local(&self, path: &str) -> bool {
+        let segs: Vec<&str> = path.split("::").map(str::trim).collect();
+        let Some(last) = segs.last() else {
+            return false;
+        };
+        if !last.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            || matches!(*last, "new" | "default" | "builder")
+        {
+            return false;
+        }
+        let local_path = |p: &str| {
+            p.starts_with("crate::") || p.starts_with("self::") || p.starts_with("super::")
+        };
+        let head = segs[0];
+        if matches!(head, "crate" | "self" | "super") {
+            return true;
+        }
+        match self.uses.get(head) {
+            Some(full) => local_path(full),
+            None if segs.len() == 1 => true,
+            None => {
+                // `mod api;` in this file.
+                self.src.match_indices("mod ").any(|(i, _)| {
+                    let rest = &self.src[i + 4..];
+                    rest.strip_prefix(head)
+                        .is_some_and(|r| r.trim_start().starts_with(';'))
+                        && (i == 0
+                            || !self.src[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+                })
+            }
+        }
+    }
+
+    fn mount(&self, f: Node<'_>, prefix: &str) -> Pending {
+        let callee: String = text(f, self.src)
+            .split("::<")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        Pending {
+            framework: RustFramework::Axum,
+            methods: Vec::new(),
+            path: prefix.to_string(),
+            handler: String::new(),
+            reg: (f.start_byte(), f.end_byte()),
+            auth: None,
+            rate: None,
+            mount: Some(callee),
         }
     }
 
@@ -649,10 +747,15 @@ impl<'t> RouteBuilder<'_, 't> {
                         reg: (s, en),
                         auth: None,
                         rate: None,
+                        mount: None,
                     });
                 } else if let Some(ci) = self.let_before(&name, e.start_byte()) {
                     self.consumed[ci] = true;
                     self.resolve(ci, prefix, depth + 1, out);
+                } else if !self.fn_chains.contains_key(&name) && self.crate_local(text(e, self.src))
+                {
+                    // A handler or config function of another file.
+                    out.push(self.mount(e, prefix));
                 }
             }
             "call_expression" => {
@@ -676,11 +779,24 @@ impl<'t> RouteBuilder<'_, 't> {
 
     fn resolve_expr_fn(&mut self, f: Node<'t>, prefix: &str, depth: usize, out: &mut Vec<Pending>) {
         let name = last_segment(f, self.src);
-        if let Some(list) = self.fn_chains.get(&name).cloned() {
-            for ci in list {
-                self.consumed[ci] = true;
-                self.resolve(ci, prefix, depth + 1, out);
+        let t = text(f, self.src);
+        // `api::router()` names another module's function even when this file has a
+        // function of the same name; `Self::routes()` and bare names are local first.
+        let local = !t.contains("::") || t.starts_with("Self::") || t.starts_with("self::");
+        match self.fn_chains.get(&name).cloned() {
+            Some(list) if local => {
+                for ci in list {
+                    self.consumed[ci] = true;
+                    self.resolve(ci, prefix, depth + 1, out);
+                }
             }
+            _ if (f.kind() == "identifier" || f.kind() == "scoped_identifier")
+                && !(local && self.handlers.iter().any(|h| h.name == name))
+                && self.crate_local(t) =>
+            {
+                out.push(self.mount(f, prefix));
+            }
+            _ => {}
         }
     }
 
@@ -818,7 +934,7 @@ fn attr_route(node: Node<'_>, src: &str) -> Option<(Vec<String>, String, usize, 
 
 /// Base type name and its first type argument: `web::Path<(u32, String)>` ->
 /// (`Path`, `(u32, String)`).
-fn split_type(ty: &str) -> (String, String) {
+pub fn split_type(ty: &str) -> (String, String) {
     let flat: String = ty.split_whitespace().collect::<Vec<_>>().join(" ");
     let (head, inner) = match flat.find('<') {
         Some(i) => (
@@ -1038,6 +1154,7 @@ impl RustFacts {
         let n = chains.len();
         let mut b = RouteBuilder {
             src,
+            uses: &self.uses,
             chains,
             by_start,
             lets,
@@ -1070,20 +1187,38 @@ impl RustFacts {
             .collect();
         unused.sort_by_key(|(_, v)| v.2);
         for (name, (methods, path, s, e)) in unused {
+            // Named after the handler, so that `.service(handlers::name)` in another
+            // file finds it.
             pending.push((
-                String::new(),
+                name.clone(),
                 Pending {
                     framework: RustFramework::Actix,
                     methods,
                     path,
-                    handler: name,
+                    handler: name.clone(),
                     reg: (s, e),
                     auth: None,
                     rate: None,
+                    mount: None,
                 },
             ));
         }
         let handlers = b.handlers;
+        let (mounts, pending): (Vec<_>, Vec<_>) =
+            pending.into_iter().partition(|(_, p)| p.mount.is_some());
+        let mut mounts: Vec<RustMount> = mounts
+            .into_iter()
+            .map(|(owner, p)| RustMount {
+                parent: owner,
+                child: p.mount.unwrap_or_default(),
+                prefix: p.path,
+                auth: p.auth,
+                rate_limit: p.rate,
+                start: p.reg.0,
+                end: p.reg.1,
+            })
+            .collect();
+        mounts.sort_by_key(|m| m.start);
         let mut routes: Vec<RustRoute> = pending
             .into_iter()
             .map(|(owner, p)| {
@@ -1094,7 +1229,7 @@ impl RustFacts {
                             .extractors
                             .iter()
                             .find(|x| x.kind == ExtractorKind::Auth)
-                            .map(|x| split_type(&x.ty).0)
+                            .map(Extractor::type_name)
                     })
                 });
                 RustRoute {
@@ -1114,6 +1249,7 @@ impl RustFacts {
             .collect();
         routes.sort_by_key(|r| r.reg_start);
         self.routes = routes;
+        self.mounts = mounts;
     }
 
     /// The handler whose body contains `byte`, if that function looks like a request
