@@ -56,6 +56,7 @@ fn axum_service_rows() {
         // Nested from projects.rs by `.nest("/projects", projects::router())`.
         "GET /api/v1/projects list_projects projects.rs auth=AuthUser own=n.a.",
         "POST /api/v1/projects create_project projects.rs auth=AuthUser own=n.a.",
+        "POST /api/v1/projects/labels create_label projects.rs auth=AuthUser own=n.a.",
         "GET /api/v1/projects/public/templates/{template_id} get_template projects.rs auth=- own=no",
         "DELETE /api/v1/projects/{project_id} delete_project projects.rs auth=AuthUser own=yes",
         "GET /api/v1/projects/{project_id} get_project projects.rs auth=AuthUser own=no",
@@ -63,6 +64,7 @@ fn axum_service_rows() {
         "POST /api/v1/projects/{project_id}/invites invite projects.rs auth=AuthUser own=yes",
         "POST /api/v1/projects/{project_id}/members add_member projects.rs auth=AuthUser own=yes",
         "DELETE /api/v1/projects/{project_id}/purge purge_project projects.rs auth=AdminUser own=no",
+        "POST /api/v1/projects/{project_id}/restore restore_project projects.rs auth=AuthUser own=no",
         "POST /api/v1/projects/{project_id}/stars star_project projects.rs auth=AuthUser own=n.a.",
         "GET /api/v1/projects/{project_id}/tasks/{task_id} get_task projects.rs auth=AuthUser own=yes",
         "GET /health health main.rs auth=- own=n.a.",

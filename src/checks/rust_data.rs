@@ -11,7 +11,7 @@ use tree_sitter::Node;
 /// A unique violation handled by the code around the insert: sqlx, diesel,
 /// tokio-postgres, sea-orm, or the Postgres/MySQL/SQLite codes.
 static HANDLED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)is_unique_violation|unique_?violation|\b23505\b|\bER_DUP_ENTRY\b|\b1062\b|\b2067\b|SQLITE_CONSTRAINT_UNIQUE|UNIQUE constraint failed|duplicate key")
+    Regex::new(r"(?i)is_unique_violation|unique_?violation|on_constraint\(|\.constraint\(\)|\b23505\b|\bER_DUP_ENTRY\b|\b1062\b|\b2067\b|SQLITE_CONSTRAINT_UNIQUE|UNIQUE constraint failed|duplicate key")
         .expect("static regex")
 });
 

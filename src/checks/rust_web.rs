@@ -236,6 +236,9 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     }
 }
 
+static PRIVILEGED_TYPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)admin|superuser|staff").expect("static regex"));
+
 /// AUTH101: an authenticated handler loads a resource by an id from the path and never
 /// compares its owner with the caller nor filters by the caller.
 pub fn route_missing_ownership_check(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
@@ -273,10 +276,12 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, hits: &mut Vec<Hit>)
         else {
             continue;
         };
+        // An admin extractor (`AdminUser`, `_admin: AdminRole`) grants access to all rows.
         let privileged = super::auth::is_privileged_auth(&auth)
-            || h.extractors
-                .iter()
-                .any(|x| x.kind == ExtractorKind::Auth && super::auth::is_privileged_auth(&x.ty));
+            || h.extractors.iter().any(|x| {
+                (x.kind == ExtractorKind::Auth && super::auth::is_privileged_auth(&x.ty))
+                    || PRIVILEGED_TYPE.is_match(&x.type_name())
+            });
         if privileged
             || routes.iter().any(|r| {
                 super::auth::admin_path_segment(&r.path).is_some()

@@ -314,7 +314,7 @@ impl RustRoute {
         let mut out = Vec::new();
         for seg in self.path.split('/') {
             let name = if let Some(s) = seg.strip_prefix('{') {
-                s.trim_end_matches('}').trim_start_matches('*')
+                s.trim_end_matches('}').trim_start_matches(['*', ':'])
             } else if let Some(s) = seg.strip_prefix(':') {
                 s
             } else if let Some(s) = seg.strip_prefix('*') {
@@ -338,6 +338,32 @@ static AUTH_LAYER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)auth|jwt|bearer|login|require_?user|ValidateRequestHeaderLayer|HttpAuthentication|api_?key|guard|protect|access_?control|acl")
         .expect("static regex")
 });
+/// An auth layer or middleware; CORS layers name `AUTHORIZATION` headers without
+/// authenticating anyone.
+fn is_auth_layer(t: &str) -> bool {
+    const NOT_AUTH: &[&str] = &[
+        "Cors",
+        "cors",
+        "TraceLayer",
+        "Trace",
+        "Compression",
+        "Timeout",
+        "SetResponseHeader",
+        "SetRequestHeader",
+        "PropagateHeader",
+        "Logger",
+        "DefaultHeaders",
+        "NormalizePath",
+        "Compress",
+        "CatchPanic",
+        "RequestId",
+        "SetRequestId",
+        "Sensitive",
+    ];
+    let head = t.split(['(', '<']).next().unwrap_or(t);
+    AUTH_LAYER.is_match(t) && !NOT_AUTH.iter().any(|n| head.contains(n))
+}
+
 static RATE_LAYER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)governor|rate_?limit|ratelimit|throttl").expect("static regex")
 });
@@ -602,7 +628,7 @@ impl<'t> RouteBuilder<'_, 't> {
                 }
                 "layer" | "route_layer" if a.len() == 1 => {
                     let t = text(a[0], self.src);
-                    if AUTH_LAYER.is_match(t) {
+                    if is_auth_layer(t) {
                         let label = short_label(t);
                         for p in &mut out[first..] {
                             p.auth.get_or_insert_with(|| label.clone());
@@ -618,7 +644,7 @@ impl<'t> RouteBuilder<'_, 't> {
                 "wrap" | "wrap_fn" if a.len() == 1 => {
                     is_actix = true;
                     let t = text(a[0], self.src);
-                    if AUTH_LAYER.is_match(t) {
+                    if is_auth_layer(t) {
                         wraps.push(short_label(t));
                     }
                     if RATE_LAYER.is_match(t) {
@@ -667,11 +693,10 @@ impl<'t> RouteBuilder<'_, 't> {
     /// constructor (`ServeDir::new`) or another crate's function.
     fn crate_local(&self, path: &str) -> bool {
         let segs: Vec<&str> = path.split("::").map(str::trim).collect();
-        let Some(last) = segs.last() else {
-            return false;
-        };
-        if !last.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            || matches!(*last, "new" | "default" | "builder")
+        // Module paths and functions are lower case; `ServeDir::new` is a constructor.
+        if !segs
+            .iter()
+            .all(|s| s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_'))
         {
             return false;
         }
@@ -759,13 +784,57 @@ impl<'t> RouteBuilder<'_, 't> {
                 }
             }
             "call_expression" => {
-                if let Some(f) = e.child_by_field_name("function") {
-                    let name = last_segment(f, self.src);
-                    if matches!(name.as_str(), "scope" | "resource") {
-                        // A bare `web::scope("/x")` with nothing on it.
+                let Some(f) = e.child_by_field_name("function") else {
+                    return;
+                };
+                if f.kind() == "field_expression" {
+                    // `users::router().layer(auth)`: the router, then its layers.
+                    let (base, calls) = unroll(e, self.src);
+                    if depth >= 8 {
                         return;
                     }
-                    self.resolve_expr_fn(f, prefix, depth, out);
+                    let before = out.len();
+                    self.resolve_expr(base, prefix, depth + 1, out);
+                    for (method, args, _) in &calls {
+                        let a = args_of(*args);
+                        if !matches!(method.as_str(), "layer" | "route_layer" | "wrap")
+                            || a.len() != 1
+                        {
+                            continue;
+                        }
+                        let t = text(a[0], self.src);
+                        for p in &mut out[before..] {
+                            if is_auth_layer(t) {
+                                p.auth.get_or_insert_with(|| short_label(t));
+                            }
+                            if RATE_LAYER.is_match(t) {
+                                p.rate.get_or_insert_with(|| short_label(t));
+                            }
+                        }
+                    }
+                    return;
+                }
+                let name = last_segment(f, self.src);
+                if matches!(name.as_str(), "scope" | "resource") {
+                    // A bare `web::scope("/x")` with nothing on it.
+                    return;
+                }
+                let before = out.len();
+                self.resolve_expr_fn(f, prefix, depth, out);
+                // A wrapper of this file (`with_feature(state, Feature::Blog,
+                // blogs::new(state))`): the routers among its arguments.
+                let local_fn = self.handlers.iter().any(|h| h.name == name);
+                if out.len() == before && local_fn && depth < 8 {
+                    if let Some(args) = e.child_by_field_name("arguments") {
+                        for a in args_of(args) {
+                            let qualified = a
+                                .child_by_field_name("function")
+                                .is_some_and(|g| text(g, self.src).contains("::"));
+                            if a.kind() == "call_expression" && qualified {
+                                self.resolve_expr(a, prefix, depth + 1, out);
+                            }
+                        }
+                    }
                 }
             }
             "reference_expression" | "parenthesized_expression" => {
@@ -1089,7 +1158,14 @@ impl RustFacts {
                 }
             }
         }
-        // Keep only chains that register or compose routes.
+        // Keep only chains that register or compose routes, outside tests (a test
+        // builds the app again to call it).
+        let tests = self.test_ranges.clone();
+        chains.retain(|c| {
+            !tests
+                .iter()
+                .any(|&(s, e)| s <= c.node.start_byte() && c.node.start_byte() < e)
+        });
         chains.retain(|c| {
             c.calls.iter().any(|(m, _, _)| {
                 matches!(
@@ -1350,6 +1426,60 @@ mod route_tests {
         );
         assert_eq!(r("/u/:id/*path").path_params(), ["id", "path"]);
         assert_eq!(r("/o/{id:\\d+}").path_params(), ["id"]);
+    }
+
+    #[test]
+    fn cors_and_trace_layers_are_not_auth_and_tests_register_nothing() {
+        let src = r#"
+            fn app() -> Router {
+                Router::new()
+                    .route("/items/{id}", get(item))
+                    .layer(CorsLayer::new().allow_headers([AUTHORIZATION]))
+                    .layer(TraceLayer::new_for_http().make_span_with(|r| auth_span(r)))
+            }
+            #[cfg(test)]
+            mod tests {
+                fn app() -> Router { Router::new().route("/items/{id}", get(item)) }
+            }
+        "#;
+        assert_eq!(routes(src), ["axum GET /items/{id} -> item auth=-"]);
+    }
+
+    #[test]
+    fn routers_of_other_modules_are_mounts() {
+        let src = r#"
+            mod blogs;
+            use crate::routes::users;
+            fn app() -> Router {
+                Router::new()
+                    .nest("/blogs", with_feature(Feature::Blog, blogs::new(state)))
+                    .nest("/users", users::router().layer(from_fn(require_auth)))
+                    .nest_service("/static", ServeDir::new("static"))
+            }
+            fn with_feature(f: Feature, r: Router) -> Router { r.layer(gate(f)) }
+        "#;
+        let tree = crate::engine::parse(crate::lang::Lang::Rust, src, None).unwrap();
+        let f = RustFacts::build(&tree, src);
+        let got: Vec<String> = f
+            .mounts
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {} auth={}",
+                    m.parent,
+                    m.prefix,
+                    m.child,
+                    m.auth.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "app /blogs blogs::new auth=-",
+                "app /users users::router auth=from_fn(require_auth)"
+            ]
+        );
     }
 
     #[test]
