@@ -32,7 +32,7 @@ pub enum Command {
     },
     /// List the rules.
     Rules(RulesArgs),
-    /// List the web routes (FastAPI, Flask) with their full path, auth, rate limit and
+    /// List the web routes (FastAPI, Flask, axum, actix-web) with their full path, auth, rate limit and
     /// ownership check.
     Routes(RoutesArgs),
     /// Print a rule's documentation: what it finds, why it matters, how to fix it.

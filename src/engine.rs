@@ -129,7 +129,13 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                 }
                 Facts::Python(f)
             }
-            Lang::Rust => Facts::Rust(RustFacts::build(&tree, &file.text)),
+            Lang::Rust => {
+                let f = RustFacts::build(&tree, &file.text);
+                if !set.repo.is_empty() {
+                    out.summary.web = crate::routes::rust_web_summary(&f, file);
+                }
+                Facts::Rust(f)
+            }
             Lang::Sql | Lang::Workflow | Lang::Dotenv | Lang::Manifest => Facts::None,
         };
         run_queries(
@@ -177,28 +183,40 @@ fn model_tables(file: &SourceFile, out: &mut FileOutcome) {
     }
 }
 
-/// A Python file's web summary for `strata routes`: one parse, only for files that
-/// mention a web framework's registration calls.
+/// A Python or Rust file's web summary for `strata routes`: one parse, only for files
+/// that mention a web framework's registration calls.
 pub fn web_summary(file: &SourceFile) -> Option<crate::routes::WebSummary> {
-    const MARKERS: &[&str] = &[
-        "fastapi",
-        "flask",
-        "include_router",
-        "register_blueprint",
-        "urlpatterns",
-        "REST_FRAMEWORK",
-        "rest_framework",
-        "django.views",
-        "django.http",
-        "django.shortcuts",
-        "django.contrib.auth",
-        "starlette",
-    ];
-    if file.lang != Lang::Python || !MARKERS.iter().any(|m| file.text.contains(m)) {
-        return None;
+    match file.lang {
+        Lang::Python => {
+            const MARKERS: &[&str] = &[
+                "fastapi",
+                "flask",
+                "include_router",
+                "register_blueprint",
+                "urlpatterns",
+                "REST_FRAMEWORK",
+                "rest_framework",
+                "django.views",
+                "django.http",
+                "django.shortcuts",
+                "django.contrib.auth",
+                "starlette",
+            ];
+            if !MARKERS.iter().any(|m| file.text.contains(m)) {
+                return None;
+            }
+            let tree = parse(Lang::Python, &file.text, None)?;
+            crate::routes::web_summary(&PyFacts::build(&tree, &file.text), file)
+        }
+        Lang::Rust => {
+            if !crate::facts::rust::registers_routes(&file.text) {
+                return None;
+            }
+            let tree = parse(Lang::Rust, &file.text, None)?;
+            crate::routes::rust_web_summary(&RustFacts::build(&tree, &file.text), file)
+        }
+        _ => None,
     }
-    let tree = parse(Lang::Python, &file.text, None)?;
-    crate::routes::web_summary(&PyFacts::build(&tree, &file.text), file)
 }
 
 /// Regex rules: matches over the raw text, no parse.

@@ -1,11 +1,14 @@
 //! Route inventory: every web route of a repository with its full path, auth, rate limit
 //! and ownership check, for `strata routes`.
 //!
-//! Each Python file contributes a [`WebSummary`] built from its [`PyFacts`] (one parse,
-//! cached in [`crate::repo::FileSummary`]); [`inventory`] then composes the prefixes and
-//! auth of `include_router`/`register_blueprint` registrations across files.
+//! Each web file contributes a [`WebSummary`] (one parse, cached in
+//! [`crate::repo::FileSummary`]): Python files from their [`PyFacts`] ([`web_summary`]),
+//! Rust files from their [`RustFacts`] ([`rust_web_summary`]). [`inventory`] then composes
+//! the prefixes and auth of registrations across files (`include_router`,
+//! `register_blueprint`, axum `nest`/`merge`, actix `scope`/`configure`/`service`).
 
 use crate::facts::python::{Framework, PyFacts, PyFunction, Route};
+use crate::facts::rust::{ExtractorKind, RustFacts, RustHandler, RustRoute};
 use crate::source::SourceFile;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -138,6 +141,8 @@ pub struct MountInfo {
     pub child: String,
     pub prefix: Option<String>,
     pub auth: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
     pub line: usize,
 }
 
@@ -160,8 +165,18 @@ impl Ownership {
     }
 }
 
-/// Dotted module of a file path (`app/routers/orders.py` -> `app.routers.orders`).
+/// Dotted module of a file path (`app/routers/orders.py` -> `app.routers.orders`,
+/// `api/src/routes/mod.rs` -> `api.src.routes`).
 pub fn module_of(rel: &str) -> String {
+    if let Some(stem) = rel.strip_suffix(".rs") {
+        let mut parts: Vec<&str> = stem.split('/').collect();
+        let n = parts.len();
+        let root_file = n >= 2 && parts[n - 2] == "src" && matches!(parts[n - 1], "main" | "lib");
+        if parts.last() == Some(&"mod") || root_file {
+            parts.pop();
+        }
+        return parts.join(".");
+    }
     let stem = rel.strip_suffix(".py").unwrap_or(rel);
     let m = stem.replace('/', ".");
     m.strip_suffix(".__init__").map(str::to_string).unwrap_or(m)
@@ -294,6 +309,114 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
             child: m.child.clone(),
             prefix: m.prefix.clone(),
             auth: m.auth.clone(),
+            rate_limit: None,
+            line: file.line_col(m.start).0,
+        });
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Rust front end
+
+/// The dotted module (as [`module_of`] names files) and function a Rust path names from
+/// file `rel`: `api::router` -> `src.api.router`, `crate::routes::config` ->
+/// `src.routes.config`, `super::x::f` from `src/a/b.rs` -> `src.a.x.f`. `None` for a bare
+/// function of the file itself.
+fn rust_target(path: &str, rel: &str, facts: &RustFacts) -> Option<String> {
+    let segs: Vec<&str> = path.split("::").collect();
+    let (head, rest) = segs.split_first()?;
+    let expanded: Vec<String> = match facts.uses.get(*head) {
+        Some(full) if !matches!(*head, "crate" | "self" | "super") => full
+            .split("::")
+            .chain(rest.iter().copied())
+            .map(str::to_string)
+            .collect(),
+        _ if rest.is_empty() => return None,
+        _ => segs.iter().map(|s| s.to_string()).collect(),
+    };
+    let module = module_of(rel);
+    let mut base: Vec<String> = module.split('.').map(str::to_string).collect();
+    let mut i = 0;
+    match expanded.first().map(String::as_str) {
+        Some("crate") => {
+            // The crate root: the directory up to the last `src`, else the file's own.
+            let dirs: Vec<&str> = rel.split('/').collect();
+            let dirs = &dirs[..dirs.len().saturating_sub(1)];
+            base = match dirs.iter().rposition(|d| *d == "src") {
+                Some(p) => dirs[..=p].iter().map(|s| s.to_string()).collect(),
+                None => dirs.iter().map(|s| s.to_string()).collect(),
+            };
+            i = 1;
+        }
+        Some("self") => i = 1,
+        Some("super") => {
+            while expanded.get(i).map(String::as_str) == Some("super") {
+                base.pop();
+                i += 1;
+            }
+        }
+        _ => {}
+    }
+    let mut out = base;
+    out.extend(expanded[i..].iter().cloned());
+    Some(out.join("."))
+}
+
+/// Path parameters of a Rust route with the handler's `Path<..>` types.
+fn rust_path_params(facts: &RustFacts, r: &RustRoute) -> Vec<PathParamInfo> {
+    let names = r.path_params();
+    let types: Vec<String> = r
+        .handler_fn
+        .and_then(|i| facts.handlers.get(i))
+        .and_then(|h| h.extractors.iter().find(|x| x.kind == ExtractorKind::Path))
+        .map(|x| crate::checks::rust_web::split_top(&x.inner))
+        .unwrap_or_default();
+    let typed = types.len() == names.len();
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| PathParamInfo {
+            ty: if typed { types.get(i).cloned() } else { None },
+            name,
+        })
+        .collect()
+}
+
+/// A Rust file's routes and registrations for the inventory.
+pub fn rust_web_summary(facts: &RustFacts, file: &SourceFile) -> Option<WebSummary> {
+    if facts.routes.is_empty() && facts.mounts.is_empty() {
+        return None;
+    }
+    let src = file.text.as_str();
+    let mut out = WebSummary::default();
+    for r in &facts.routes {
+        out.routes.push(RouteInfo {
+            framework: r.framework.name().to_string(),
+            methods: r.methods.clone(),
+            router: r.router.clone(),
+            router_prefix: String::new(),
+            path: r.path.clone(),
+            handler: r.handler.clone(),
+            line: file.line_col(r.reg_start).0,
+            path_params: rust_path_params(facts, r),
+            pagination: Vec::new(),
+            auth: r.auth.clone().or_else(|| r.body_auth.clone()),
+            rate_limit: r.rate_limit.clone(),
+            ownership: rust_ownership(facts, src, r).label().to_string(),
+            ..RouteInfo::default()
+        });
+    }
+    for m in &facts.mounts {
+        if let Some(t) = rust_target(&m.child, &file.rel, facts) {
+            out.imports.insert(m.child.clone(), t);
+        }
+        out.mounts.push(MountInfo {
+            parent: m.parent.clone(),
+            child: m.child.clone(),
+            prefix: Some(m.prefix.clone()),
+            auth: m.auth.clone(),
+            rate_limit: m.rate_limit.clone(),
             line: file.line_col(m.start).0,
         });
     }
@@ -335,6 +458,8 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
         | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
         | \bis_\w*owner\w*\(
+        | \b{o}\s*\.\s*eq\(
+        | \bColumn::(?:UserId|OwnerId|Owner|AuthorId|Author|CreatedBy|CreatorId|TenantId|AccountId|OrgId|OrganizationId|CustomerId|TeamId|WorkspaceId)\b
         "#
     ))
     .expect("static regex")
@@ -629,6 +754,222 @@ fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]
     }
 }
 
+/// A load (or change) of a stored resource in a Rust statement that mentions the id.
+static RUST_LOAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+          \b(?i:SELECT|UPDATE|DELETE)\b | _by_id\( | \.find\( | \.get\( | \.get_mut\( | \.remove\(
+        | \.filter\( | \.first\( | \.get_result | \.load\( | \.one\( | \.fetch_\w+\( | \.find_\w+\(
+        | \b(?:get|load|fetch|find|read|delete|update|remove)_\w+\( | \bquery(?:_as|_scalar)?!\(
+        "#,
+    )
+    .expect("static regex")
+});
+
+/// `let id = path.into_inner();`, `let (org_id, id) = path.into_inner();`.
+static REBIND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"let\s+(?:mut\s+)?(\(?[\w\s,]+\)?)\s*(?::[^=]+)?=\s*\*?(\w+)(?:\.into_inner\(\)|\.0|\.clone\(\))?\s*;")
+        .expect("static regex")
+});
+
+static IDENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[a-z_][a-z0-9_]*\b").expect("static regex"));
+
+fn pattern_names(pattern: &str) -> Vec<String> {
+    IDENT
+        .find_iter(pattern)
+        .map(|m| m.as_str())
+        .filter(|n| !matches!(*n, "mut" | "ref" | "_" | "web"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Names a handler binds to the id of the resource from its `Path` extractor: every name
+/// of the pattern when the route's path has an id parameter (`path: web::Path<i64>` for
+/// `/orders/{order_id}`), else the id-like names (`Path(id)`) and a single scalar id.
+pub fn rust_id_names(h: &RustHandler, route: Option<&RustRoute>) -> Vec<String> {
+    let route_has_id = route.is_some_and(|r| r.path_params().iter().any(|p| is_id_param(p)));
+    let mut out = Vec::new();
+    for x in h
+        .extractors
+        .iter()
+        .filter(|x| x.kind == ExtractorKind::Path)
+    {
+        let names = pattern_names(
+            x.pattern
+                .trim()
+                .trim_start_matches("web::")
+                .trim_start_matches("Path"),
+        );
+        let scalar = names.len() == 1
+            && crate::checks::rust_web::TYPED_ID.is_match(x.inner.trim_start_matches("uuid::"));
+        for n in names {
+            if route_has_id || is_id_param(&n) || scalar {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Names bound by the handler's auth extractors (`user: AuthUser`, `Extension(claims)`).
+pub fn rust_caller_names(h: &RustHandler) -> Vec<String> {
+    h.extractors
+        .iter()
+        .filter(|x| x.kind == ExtractorKind::Auth)
+        .flat_map(|x| {
+            let p = x.pattern.trim();
+            let inner = match p.find('(') {
+                Some(i) => &p[i..],
+                None => p,
+            };
+            pattern_names(inner)
+        })
+        .collect()
+}
+
+fn has_word(hay: &str, w: &str) -> bool {
+    hay.match_indices(w).any(|(i, _)| word_at(hay, i, w))
+}
+
+/// The statement around byte `i` of `body`: from the end of the previous statement or
+/// block opening to the next `;` (bounded).
+fn rust_statement(body: &str, i: usize) -> (usize, usize) {
+    let lo = i.saturating_sub(800);
+    let lo = (lo..=i).find(|&k| body.is_char_boundary(k)).unwrap_or(i);
+    let mut start = body[lo..i]
+        .rfind([';', '{', '}'])
+        .map_or(lo, |p| lo + p + 1);
+    // Leading blank and comment lines belong to no statement.
+    loop {
+        let rest = &body[start..i];
+        let t = rest.trim_start();
+        let skipped = start + (rest.len() - t.len());
+        if t.starts_with("//") {
+            match body[skipped..i].find('\n') {
+                Some(n) => start = skipped + n + 1,
+                None => break,
+            }
+        } else {
+            start = skipped;
+            break;
+        }
+    }
+    let hi = (i + 800).min(body.len());
+    let hi = (hi..=body.len())
+        .find(|&k| body.is_char_boundary(k))
+        .unwrap_or(body.len());
+    let end = body[i..hi].find(';').map_or(hi, |p| i + p + 1);
+    (start, end)
+}
+
+/// Same-file functions the handler calls by name (two levels).
+fn rust_reachable<'f>(facts: &'f RustFacts, h: &'f RustHandler, src: &str) -> Vec<&'f RustHandler> {
+    let mut out = vec![h];
+    let mut i = 0;
+    while i < out.len() && out.len() < 12 && i < 3 {
+        let body = src.get(out[i].body_start..out[i].body_end).unwrap_or("");
+        for g in &facts.handlers {
+            if !out.iter().any(|o| o.start == g.start)
+                && body.contains(&format!("{}(", g.name))
+                && !g.name.is_empty()
+            {
+                out.push(g);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Ownership of a Rust handler that loads a resource by an id from the path.
+pub fn rust_handler_ownership(
+    facts: &RustFacts,
+    src: &str,
+    h: &RustHandler,
+    route: Option<&RustRoute>,
+) -> Ownership {
+    let mut ids = rust_id_names(h, route);
+    if ids.is_empty() {
+        return Ownership::NotApplicable;
+    }
+    let callers = rust_caller_names(h);
+    let funcs = rust_reachable(facts, h, src);
+    let mut checked = false;
+    let mut load = None;
+    for g in &funcs {
+        let body = src.get(g.body_start..g.body_end).unwrap_or("");
+        if checks_owner(body) {
+            checked = true;
+        }
+        if load.is_some() {
+            continue;
+        }
+        let mut names: Vec<String> = if g.start == h.start {
+            ids.clone()
+        } else {
+            g.extractors
+                .iter()
+                .flat_map(|x| pattern_names(&x.pattern))
+                .filter(|n| is_id_param(n))
+                .collect()
+        };
+        // `let id = path.into_inner();`
+        for c in REBIND.captures_iter(body) {
+            if names.iter().any(|n| n == &c[2]) {
+                for n in pattern_names(&c[1]) {
+                    if !names.contains(&n) {
+                        names.push(n.clone());
+                        ids.push(n);
+                    }
+                }
+            }
+        }
+        'names: for id in &names {
+            for (i, _) in body.match_indices(id.as_str()) {
+                if !word_at(body, i, id) {
+                    continue;
+                }
+                let (s, e) = rust_statement(body, i);
+                let stmt = &body[s..e];
+                if stmt.trim_start().starts_with("let") && REBIND.is_match(stmt) {
+                    continue;
+                }
+                // An outbound call, an insert: not a load of an existing resource.
+                if stmt.contains("INSERT")
+                    || stmt.contains("insert")
+                    || stmt.contains("http")
+                    || stmt.contains(".send(")
+                    || !RUST_LOAD.is_match(stmt)
+                {
+                    continue;
+                }
+                // The caller goes into the load: `repo.get_note(id, user.id)`, `.bind(user.id)`.
+                if callers.iter().any(|c| has_word(stmt, c)) {
+                    checked = true;
+                    break 'names;
+                }
+                let lead = stmt.len() - stmt.trim_start().len();
+                load = Some((g.body_start + s + lead, g.body_start + e));
+                break 'names;
+            }
+        }
+    }
+    match (checked, load) {
+        (true, _) => Ownership::Yes,
+        (false, Some((s, e))) => Ownership::No(s, e),
+        (false, None) => Ownership::NotApplicable,
+    }
+}
+
+/// Ownership column of a Rust route.
+pub fn rust_ownership(facts: &RustFacts, src: &str, route: &RustRoute) -> Ownership {
+    match route.handler_fn.and_then(|i| facts.handlers.get(i)) {
+        Some(h) => rust_handler_ownership(facts, src, h, Some(route)),
+        None => Ownership::NotApplicable,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Inventory
 
@@ -655,11 +996,7 @@ struct Edge<'a> {
     parent: &'a str,
     prefix: Option<&'a str>,
     auth: Option<&'a str>,
-}
-
-fn find_file(files: &[(String, WebSummary)], module: &str) -> Option<usize> {
-    let modules: Vec<String> = files.iter().map(|(rel, _)| module_of(rel)).collect();
-    find_module(&modules, module)
+    rate_limit: Option<&'a str>,
 }
 
 fn find_module(modules: &[String], module: &str) -> Option<usize> {
@@ -677,9 +1014,47 @@ fn find_module(modules: &[String], module: &str) -> Option<usize> {
         })
 }
 
+/// The file of a module, among files of the same language as `from`.
+fn find_file(files: &[(String, WebSummary)], from: usize, module: &str) -> Option<usize> {
+    let rust = |rel: &str| rel.ends_with(".rs");
+    let lang = rust(&files[from].0);
+    let modules: Vec<Option<String>> = files
+        .iter()
+        .map(|(rel, _)| (rust(rel) == lang).then(|| module_of(rel)))
+        .collect();
+    let find =
+        |pred: &dyn Fn(&str) -> bool| modules.iter().position(|m| m.as_deref().is_some_and(pred));
+    find(&|m| m == module)
+        .or_else(|| {
+            let suffix = format!(".{module}");
+            find(&|m| m.ends_with(&suffix))
+        })
+        .or_else(|| find(&|m| module.ends_with(&format!(".{m}"))))
+}
+
+/// Prefix composition: Python concatenates, axum and actix join path segments.
+fn cat(a: &str, b: &str, rust: bool) -> String {
+    if rust {
+        crate::facts::rust::join_path(a, b)
+    } else {
+        format!("{a}{b}")
+    }
+}
+
 /// A registration chain being walked up: file, router, outer prefixes, the prefix the
-/// innermost registration gives the route's own router, inherited auth, depth.
-type Chain = (usize, String, String, Option<String>, Option<String>, usize);
+/// innermost registration gives the route's own router, inherited auth and rate limit.
+struct Chain {
+    file: usize,
+    router: String,
+    outer: String,
+    own: Option<String>,
+    auth: Option<String>,
+    rate: Option<String>,
+    depth: usize,
+}
+
+/// A finished chain: outer prefixes, own-prefix override, auth, rate limit.
+type Done = (String, Option<String>, Option<String>, Option<String>);
 
 /// Composes prefixes and auth across files: one row per route and registration path.
 pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
@@ -695,7 +1070,7 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                 Some(q) if head == m.child => {
                     // `from app.routers.orders import router`: module is all but the last.
                     let (module, var) = q.rsplit_once('.').unwrap_or(("", q));
-                    find_file(files, module).map(|f| (f, var.to_string()))
+                    find_file(files, fi, module).map(|f| (f, var.to_string()))
                 }
                 Some(q) => {
                     let rest = head.split_once('.').map(|(_, r)| r);
@@ -703,7 +1078,7 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                         Some(r) => format!("{q}.{r}"),
                         None => q.clone(),
                     };
-                    find_file(files, &module).map(|f| (f, var.to_string()))
+                    find_file(files, fi, &module).map(|f| (f, var.to_string()))
                 }
                 None if head == m.child => Some((fi, var.to_string())),
                 None => None,
@@ -714,57 +1089,69 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                     parent: &m.parent,
                     prefix: m.prefix.as_deref(),
                     auth: m.auth.as_deref(),
+                    rate_limit: m.rate_limit.as_deref(),
                 });
             }
         }
     }
     let mut rows = Vec::new();
     for (fi, (rel, s)) in files.iter().enumerate() {
+        let rust = rel.ends_with(".rs");
         for r in &s.routes {
             if r.view.is_some() {
                 // Listed through the registrations that name it (`url_rows`).
                 continue;
             }
-            // Each chain: (prefixes outermost first, own-prefix override, auth).
-            let mut done: Vec<(String, Option<String>, Option<String>)> = Vec::new();
-            let mut stack: Vec<Chain> = vec![(fi, r.router.clone(), String::new(), None, None, 0)];
-            while let Some((f, router, outer, own, auth, depth)) = stack.pop() {
-                let parents = edges.get(&(f, router.clone()));
+            let mut done: Vec<Done> = Vec::new();
+            let mut stack = vec![Chain {
+                file: fi,
+                router: r.router.clone(),
+                outer: String::new(),
+                own: None,
+                auth: None,
+                rate: None,
+                depth: 0,
+            }];
+            while let Some(c) = stack.pop() {
+                let parents = edges.get(&(c.file, c.router.clone()));
                 match parents {
-                    Some(ps) if depth < 8 && done.len() < 16 => {
+                    Some(ps) if c.depth < 8 && done.len() < 16 => {
                         for e in ps {
-                            let (p_outer, p_own) = if f == fi && router == r.router {
+                            let (p_outer, p_own) = if c.file == fi && c.router == r.router {
                                 (String::new(), e.prefix.map(str::to_string))
                             } else {
-                                (e.prefix.unwrap_or("").to_string(), own.clone())
+                                (e.prefix.unwrap_or("").to_string(), c.own.clone())
                             };
-                            stack.push((
-                                e.parent_file,
-                                e.parent.to_string(),
-                                format!("{p_outer}{outer}"),
-                                p_own,
-                                auth.clone()
+                            let parent_auth =
+                                || files[e.parent_file].1.router_auth.get(e.parent).cloned();
+                            stack.push(Chain {
+                                file: e.parent_file,
+                                router: e.parent.to_string(),
+                                outer: cat(&p_outer, &c.outer, rust),
+                                own: p_own,
+                                auth: c
+                                    .auth
+                                    .clone()
                                     .or_else(|| e.auth.map(str::to_string))
-                                    .or_else(|| {
-                                        files[e.parent_file].1.router_auth.get(e.parent).cloned()
-                                    }),
-                                depth + 1,
-                            ));
+                                    .or_else(parent_auth),
+                                rate: c.rate.clone().or_else(|| e.rate_limit.map(str::to_string)),
+                                depth: c.depth + 1,
+                            });
                         }
                     }
-                    _ => done.push((outer, own, auth)),
+                    _ => done.push((c.outer, c.own, c.auth, c.rate)),
                 }
             }
             done.sort();
             done.dedup();
-            for (outer, own, auth) in done {
+            for (outer, own, auth, rate) in done {
                 let own_prefix = match (r.framework.as_str(), own) {
                     // Flask: `register_blueprint(bp, url_prefix=..)` replaces the blueprint's.
                     ("flask", Some(p)) => p,
-                    (_, Some(p)) => format!("{p}{}", r.router_prefix),
+                    (_, Some(p)) => cat(&p, &r.router_prefix, rust),
                     (_, None) => r.router_prefix.clone(),
                 };
-                let mut path = format!("{outer}{own_prefix}{}", r.path);
+                let mut path = cat(&cat(&outer, &own_prefix, rust), &r.path, rust);
                 if path.is_empty() {
                     path.push('/');
                 }
@@ -778,7 +1165,7 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                     path_params: r.path_params.clone(),
                     pagination: r.pagination.clone(),
                     auth: r.auth.clone().or(auth),
-                    rate_limit: r.rate_limit.clone(),
+                    rate_limit: r.rate_limit.clone().or(rate),
                     ownership: r.ownership.clone(),
                 });
             }
@@ -1032,8 +1419,8 @@ pub fn render_json(rows: &[Row]) -> String {
     s
 }
 
-/// Builds the inventory of the Python files under `paths`: one parse per file that
-/// mentions a web framework.
+/// Builds the inventory of the Python and Rust files under `paths`: one parse per file
+/// that mentions a web framework.
 pub fn collect(
     paths: &[std::path::PathBuf],
     opts: &crate::walk::WalkOptions,
@@ -1043,7 +1430,10 @@ pub fn collect(
     let (candidates, _) = crate::walk::walk(paths, opts)?;
     let files: Vec<(String, WebSummary)> = candidates
         .par_iter()
-        .filter(|c| c.lang == crate::lang::Lang::Python && c.size <= max_size)
+        .filter(|c| {
+            matches!(c.lang, crate::lang::Lang::Python | crate::lang::Lang::Rust)
+                && c.size <= max_size
+        })
         .filter_map(|c| {
             let bytes = std::fs::read(&c.abs).ok()?;
             let crate::source::ReadOutcome::Ok(file) =

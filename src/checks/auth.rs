@@ -186,7 +186,27 @@ fn env_gated(facts: &PyFacts, route: &Route, src: &str) -> bool {
 }
 
 fn admin_segment(route: &Route) -> Option<&str> {
-    segments(&route.path).find(|s| ADMIN_SEGMENT.is_match(s))
+    admin_path_segment(&route.path)
+}
+
+/// The first administrative literal segment of a path (`/admin/users/{id}` -> `admin`).
+pub(crate) fn admin_path_segment(path: &str) -> Option<&str> {
+    segments(path).find(|s| ADMIN_SEGMENT.is_match(s))
+}
+
+/// A public page (`/profiles/{id}`) by its path or handler name.
+pub(crate) fn is_public_page(path: &str, handler: &str) -> bool {
+    PUBLIC_PAGE.is_match(handler) || segments(path).any(|s| PUBLIC_PAGE.is_match(s))
+}
+
+/// Auth that grants access to everything (admins, staff).
+pub(crate) fn is_privileged_auth(auth: &str) -> bool {
+    PRIVILEGED_AUTH.is_match(auth)
+}
+
+/// The file names an owner/tenant field or the caller somewhere.
+pub(crate) fn names_owner_field(src: &str) -> bool {
+    OWNER_FIELD.is_match(src)
 }
 
 fn handler_name<'f>(_facts: &'f PyFacts, route: &'f Route) -> &'f str {

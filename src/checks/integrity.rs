@@ -43,7 +43,7 @@ static CONFLICT_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `(table, why)` when an INSERT writes a natural key and has no conflict clause.
-fn risky_insert(sql: &str) -> Option<(String, String)> {
+pub(crate) fn risky_insert(sql: &str) -> Option<(String, String)> {
     let words = crate::sql::keywords(sql);
     let handled = words
         .iter()

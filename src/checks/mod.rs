@@ -15,9 +15,10 @@ mod integrity;
 mod migrations;
 pub(crate) mod py;
 mod py_flow;
+mod rust_data;
 mod rust_err;
 mod rust_sec;
-mod rust_web;
+pub(crate) mod rust_web;
 mod secrets;
 mod sql_races;
 mod sql_writes;
@@ -165,6 +166,14 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ("rust-route-outside-auth", rust_web::route_outside_auth),
     ("rust-id-path-param-string", rust_web::id_path_param_string),
     ("rust-unclamped-page-size", rust_web::unclamped_page_size),
+    (
+        "rust-route-missing-ownership-check",
+        rust_web::route_missing_ownership_check,
+    ),
+    (
+        "rust-insert-without-conflict-handling",
+        rust_data::insert_without_conflict_handling,
+    ),
 ];
 
 /// A check over a file's raw text: runs without a parse, on any kind of file (secrets).

@@ -48,7 +48,7 @@ fn is_id_name(n: &str) -> bool {
     n == "id" || n.ends_with("_id") || n == "uuid" || n.ends_with("Id")
 }
 
-fn split_top(s: &str) -> Vec<String> {
+pub(crate) fn split_top(s: &str) -> Vec<String> {
     let s = s.trim();
     let inner = match s.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
         Some(i) => i,
@@ -76,7 +76,7 @@ fn split_top(s: &str) -> Vec<String> {
     out
 }
 
-static TYPED_ID: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static TYPED_ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(Uuid|uuid::Uuid|[iu](8|16|32|64|128|size)|NonZero\w+|\w+Id)$")
         .expect("static regex")
 });
@@ -233,5 +233,100 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                 );
             }
         }
+    }
+}
+
+static PRIVILEGED_TYPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)admin|superuser|staff").expect("static regex"));
+
+/// AUTH101: an authenticated handler loads a resource by an id from the path and never
+/// compares its owner with the caller nor filters by the caller.
+pub fn route_missing_ownership_check(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
+    use crate::routes::{checks_owner, rust_handler_ownership, Ownership};
+    let src = ctx.file.text.as_str();
+    let Some(facts) = rust_facts(ctx) else { return };
+    if !super::auth::names_owner_field(src) {
+        return;
+    }
+    // Functions that compare or filter by an owner: the data of this file is per-user.
+    let owner_aware: Vec<usize> = facts
+        .handlers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| checks_owner(src.get(h.body_start..h.body_end).unwrap_or("")))
+        .map(|(i, _)| i)
+        .collect();
+    for (hi, h) in facts.handlers.iter().enumerate() {
+        if !h.extractors.iter().any(|x| x.kind == ExtractorKind::Path)
+            || facts.in_test(h.start)
+            || !owner_aware.iter().any(|&i| i != hi)
+        {
+            continue;
+        }
+        let routes: Vec<_> = facts.routes_of(hi).collect();
+        let extractor_auth = h
+            .extractors
+            .iter()
+            .find(|x| x.kind == ExtractorKind::Auth)
+            .map(crate::facts::rust::Extractor::type_name);
+        let Some(auth) = routes
+            .iter()
+            .find_map(|r| r.auth.clone())
+            .or(extractor_auth)
+        else {
+            continue;
+        };
+        // An admin extractor (`AdminUser`, `_admin: AdminRole`) grants access to all rows.
+        let privileged = super::auth::is_privileged_auth(&auth)
+            || h.extractors.iter().any(|x| {
+                (x.kind == ExtractorKind::Auth && super::auth::is_privileged_auth(&x.ty))
+                    || PRIVILEGED_TYPE.is_match(&x.type_name())
+            });
+        if privileged
+            || routes.iter().any(|r| {
+                super::auth::admin_path_segment(&r.path).is_some()
+                    || super::auth::is_public_page(&r.path, &h.name)
+            })
+            || super::auth::is_public_page("", &h.name)
+        {
+            continue;
+        }
+        let route = routes.first().copied();
+        let Ownership::No(start, end) = rust_handler_ownership(facts, src, h, route) else {
+            continue;
+        };
+        let param = route
+            .and_then(|r| {
+                r.path_params()
+                    .into_iter()
+                    .find(|p| crate::routes::is_id_param(p))
+            })
+            .or_else(|| crate::routes::rust_id_names(h, route).into_iter().next())
+            .unwrap_or_default();
+        let described = route.map_or_else(|| format!("handler {}", h.name), |r| r.describe());
+        let path_x = h
+            .extractors
+            .iter()
+            .find(|x| x.kind == ExtractorKind::Path)
+            .map_or((h.start, h.start), |x| (x.start, x.end));
+        let mut hit = Hit::new(start, end)
+            .var("route", described)
+            .var("handler", h.name.clone())
+            .var("param", param.clone())
+            .var("auth", auth.clone());
+        hit.trace = vec![
+            (
+                path_x.0,
+                path_x.1,
+                format!("`{param}` comes from the path; the caller is authenticated by `{auth}`"),
+            ),
+            (
+                start,
+                end,
+                "resource loaded by that id; no owner/tenant comparison or caller filter follows"
+                    .to_string(),
+            ),
+        ];
+        hits.push(hit);
     }
 }

@@ -16,6 +16,25 @@ pub struct RustFacts {
     pub handlers: Vec<RustHandler>,
     /// axum / actix-web routes registered in the file.
     pub routes: Vec<RustRoute>,
+    /// Routers of other files (or of functions this file does not define) registered
+    /// here: `.nest("/api", api::router())`, `.configure(orders::config)`,
+    /// `.service(handlers::get_user)`.
+    pub mounts: Vec<RustMount>,
+}
+
+/// A registration of a router built elsewhere, with the prefix and auth this file gives it.
+#[derive(Debug, Clone)]
+pub struct RustMount {
+    /// Function whose router registers it (`main`, `app`).
+    pub parent: String,
+    /// The function as written (`api::router`, `handlers::get_user`).
+    pub child: String,
+    /// Prefix composed within this file (`/api/v1`).
+    pub prefix: String,
+    pub auth: Option<String>,
+    pub rate_limit: Option<String>,
+    pub start: usize,
+    pub end: usize,
 }
 
 fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
@@ -226,6 +245,20 @@ pub struct Extractor {
     pub end: usize,
 }
 
+impl Extractor {
+    /// The extracted type's name: `AuthUser`, `User` of `web::ReqData<User>`, `Claims` of
+    /// `Extension<Claims>`.
+    pub fn type_name(&self) -> String {
+        let (head, inner) = split_type(&self.ty);
+        if matches!(head.as_str(), "Extension" | "ReqData" | "Data" | "State") && !inner.is_empty()
+        {
+            split_type(&inner).0
+        } else {
+            head
+        }
+    }
+}
+
 /// A handler function defined in the file.
 #[derive(Debug, Clone)]
 pub struct RustHandler {
@@ -281,7 +314,7 @@ impl RustRoute {
         let mut out = Vec::new();
         for seg in self.path.split('/') {
             let name = if let Some(s) = seg.strip_prefix('{') {
-                s.trim_end_matches('}').trim_start_matches('*')
+                s.trim_end_matches('}').trim_start_matches(['*', ':'])
             } else if let Some(s) = seg.strip_prefix(':') {
                 s
             } else if let Some(s) = seg.strip_prefix('*') {
@@ -305,6 +338,32 @@ static AUTH_LAYER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)auth|jwt|bearer|login|require_?user|ValidateRequestHeaderLayer|HttpAuthentication|api_?key|guard|protect|access_?control|acl")
         .expect("static regex")
 });
+/// An auth layer or middleware; CORS layers name `AUTHORIZATION` headers without
+/// authenticating anyone.
+fn is_auth_layer(t: &str) -> bool {
+    const NOT_AUTH: &[&str] = &[
+        "Cors",
+        "cors",
+        "TraceLayer",
+        "Trace",
+        "Compression",
+        "Timeout",
+        "SetResponseHeader",
+        "SetRequestHeader",
+        "PropagateHeader",
+        "Logger",
+        "DefaultHeaders",
+        "NormalizePath",
+        "Compress",
+        "CatchPanic",
+        "RequestId",
+        "SetRequestId",
+        "Sensitive",
+    ];
+    let head = t.split(['(', '<']).next().unwrap_or(t);
+    AUTH_LAYER.is_match(t) && !NOT_AUTH.iter().any(|n| head.contains(n))
+}
+
 static RATE_LAYER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)governor|rate_?limit|ratelimit|throttl").expect("static regex")
 });
@@ -387,7 +446,7 @@ fn args_of<'t>(args: Node<'t>) -> Vec<Node<'t>> {
         .collect()
 }
 
-fn join_path(prefix: &str, path: &str) -> String {
+pub fn join_path(prefix: &str, path: &str) -> String {
     if prefix.is_empty() {
         return path.to_string();
     }
@@ -428,8 +487,14 @@ const HANDLER_MARKERS: &[&str] = &[
     "IntoResponse",
 ];
 
+/// Whether a file's text registers routes or handlers (`.route(`, `#[get(`...).
+pub fn registers_routes(src: &str) -> bool {
+    ROUTE_MARKERS.iter().any(|m| src.contains(m))
+}
+
 struct RouteBuilder<'a, 't> {
     src: &'a str,
+    uses: &'a HashMap<String, String>,
     chains: Vec<Chain<'t>>,
     by_start: HashMap<usize, usize>,
     /// `let name = <chain>`: (name, start, chain index).
@@ -453,6 +518,8 @@ struct Pending {
     reg: (usize, usize),
     auth: Option<String>,
     rate: Option<String>,
+    /// A registration of a router this file does not build: the callee as written.
+    mount: Option<String>,
 }
 
 impl<'t> RouteBuilder<'_, 't> {
@@ -561,7 +628,7 @@ impl<'t> RouteBuilder<'_, 't> {
                 }
                 "layer" | "route_layer" if a.len() == 1 => {
                     let t = text(a[0], self.src);
-                    if AUTH_LAYER.is_match(t) {
+                    if is_auth_layer(t) {
                         let label = short_label(t);
                         for p in &mut out[first..] {
                             p.auth.get_or_insert_with(|| label.clone());
@@ -577,7 +644,7 @@ impl<'t> RouteBuilder<'_, 't> {
                 "wrap" | "wrap_fn" if a.len() == 1 => {
                     is_actix = true;
                     let t = text(a[0], self.src);
-                    if AUTH_LAYER.is_match(t) {
+                    if is_auth_layer(t) {
                         wraps.push(short_label(t));
                     }
                     if RATE_LAYER.is_match(t) {
@@ -617,6 +684,62 @@ impl<'t> RouteBuilder<'_, 't> {
             reg: (call.start_byte(), args.end_byte()),
             auth: None,
             rate: None,
+            mount: None,
+        }
+    }
+
+    /// Whether a path names a function of this crate (`api::router` with `mod api;`,
+    /// `crate::routes::config`, an imported `use crate::handlers::get_user`), not a
+    /// constructor (`ServeDir::new`) or another crate's function.
+    fn crate_local(&self, path: &str) -> bool {
+        let segs: Vec<&str> = path.split("::").map(str::trim).collect();
+        // Module paths and functions are lower case; `ServeDir::new` is a constructor.
+        if !segs
+            .iter()
+            .all(|s| s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_'))
+        {
+            return false;
+        }
+        let local_path = |p: &str| {
+            p.starts_with("crate::") || p.starts_with("self::") || p.starts_with("super::")
+        };
+        let head = segs[0];
+        if matches!(head, "crate" | "self" | "super") {
+            return true;
+        }
+        match self.uses.get(head) {
+            Some(full) => local_path(full),
+            None if segs.len() == 1 => true,
+            None => {
+                // `mod api;` in this file.
+                self.src.match_indices("mod ").any(|(i, _)| {
+                    let rest = &self.src[i + 4..];
+                    rest.strip_prefix(head)
+                        .is_some_and(|r| r.trim_start().starts_with(';'))
+                        && (i == 0
+                            || !self.src[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+                })
+            }
+        }
+    }
+
+    fn mount(&self, f: Node<'_>, prefix: &str) -> Pending {
+        let callee: String = text(f, self.src)
+            .split("::<")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        Pending {
+            framework: RustFramework::Axum,
+            methods: Vec::new(),
+            path: prefix.to_string(),
+            handler: String::new(),
+            reg: (f.start_byte(), f.end_byte()),
+            auth: None,
+            rate: None,
+            mount: Some(callee),
         }
     }
 
@@ -649,20 +772,69 @@ impl<'t> RouteBuilder<'_, 't> {
                         reg: (s, en),
                         auth: None,
                         rate: None,
+                        mount: None,
                     });
                 } else if let Some(ci) = self.let_before(&name, e.start_byte()) {
                     self.consumed[ci] = true;
                     self.resolve(ci, prefix, depth + 1, out);
+                } else if !self.fn_chains.contains_key(&name) && self.crate_local(text(e, self.src))
+                {
+                    // A handler or config function of another file.
+                    out.push(self.mount(e, prefix));
                 }
             }
             "call_expression" => {
-                if let Some(f) = e.child_by_field_name("function") {
-                    let name = last_segment(f, self.src);
-                    if matches!(name.as_str(), "scope" | "resource") {
-                        // A bare `web::scope("/x")` with nothing on it.
+                let Some(f) = e.child_by_field_name("function") else {
+                    return;
+                };
+                if f.kind() == "field_expression" {
+                    // `users::router().layer(auth)`: the router, then its layers.
+                    let (base, calls) = unroll(e, self.src);
+                    if depth >= 8 {
                         return;
                     }
-                    self.resolve_expr_fn(f, prefix, depth, out);
+                    let before = out.len();
+                    self.resolve_expr(base, prefix, depth + 1, out);
+                    for (method, args, _) in &calls {
+                        let a = args_of(*args);
+                        if !matches!(method.as_str(), "layer" | "route_layer" | "wrap")
+                            || a.len() != 1
+                        {
+                            continue;
+                        }
+                        let t = text(a[0], self.src);
+                        for p in &mut out[before..] {
+                            if is_auth_layer(t) {
+                                p.auth.get_or_insert_with(|| short_label(t));
+                            }
+                            if RATE_LAYER.is_match(t) {
+                                p.rate.get_or_insert_with(|| short_label(t));
+                            }
+                        }
+                    }
+                    return;
+                }
+                let name = last_segment(f, self.src);
+                if matches!(name.as_str(), "scope" | "resource") {
+                    // A bare `web::scope("/x")` with nothing on it.
+                    return;
+                }
+                let before = out.len();
+                self.resolve_expr_fn(f, prefix, depth, out);
+                // A wrapper of this file (`with_feature(state, Feature::Blog,
+                // blogs::new(state))`): the routers among its arguments.
+                let local_fn = self.handlers.iter().any(|h| h.name == name);
+                if out.len() == before && local_fn && depth < 8 {
+                    if let Some(args) = e.child_by_field_name("arguments") {
+                        for a in args_of(args) {
+                            let qualified = a
+                                .child_by_field_name("function")
+                                .is_some_and(|g| text(g, self.src).contains("::"));
+                            if a.kind() == "call_expression" && qualified {
+                                self.resolve_expr(a, prefix, depth + 1, out);
+                            }
+                        }
+                    }
                 }
             }
             "reference_expression" | "parenthesized_expression" => {
@@ -676,11 +848,24 @@ impl<'t> RouteBuilder<'_, 't> {
 
     fn resolve_expr_fn(&mut self, f: Node<'t>, prefix: &str, depth: usize, out: &mut Vec<Pending>) {
         let name = last_segment(f, self.src);
-        if let Some(list) = self.fn_chains.get(&name).cloned() {
-            for ci in list {
-                self.consumed[ci] = true;
-                self.resolve(ci, prefix, depth + 1, out);
+        let t = text(f, self.src);
+        // `api::router()` names another module's function even when this file has a
+        // function of the same name; `Self::routes()` and bare names are local first.
+        let local = !t.contains("::") || t.starts_with("Self::") || t.starts_with("self::");
+        match self.fn_chains.get(&name).cloned() {
+            Some(list) if local => {
+                for ci in list {
+                    self.consumed[ci] = true;
+                    self.resolve(ci, prefix, depth + 1, out);
+                }
             }
+            _ if (f.kind() == "identifier" || f.kind() == "scoped_identifier")
+                && !(local && self.handlers.iter().any(|h| h.name == name))
+                && self.crate_local(t) =>
+            {
+                out.push(self.mount(f, prefix));
+            }
+            _ => {}
         }
     }
 
@@ -818,7 +1003,7 @@ fn attr_route(node: Node<'_>, src: &str) -> Option<(Vec<String>, String, usize, 
 
 /// Base type name and its first type argument: `web::Path<(u32, String)>` ->
 /// (`Path`, `(u32, String)`).
-fn split_type(ty: &str) -> (String, String) {
+pub fn split_type(ty: &str) -> (String, String) {
     let flat: String = ty.split_whitespace().collect::<Vec<_>>().join(" ");
     let (head, inner) = match flat.find('<') {
         Some(i) => (
@@ -973,7 +1158,14 @@ impl RustFacts {
                 }
             }
         }
-        // Keep only chains that register or compose routes.
+        // Keep only chains that register or compose routes, outside tests (a test
+        // builds the app again to call it).
+        let tests = self.test_ranges.clone();
+        chains.retain(|c| {
+            !tests
+                .iter()
+                .any(|&(s, e)| s <= c.node.start_byte() && c.node.start_byte() < e)
+        });
         chains.retain(|c| {
             c.calls.iter().any(|(m, _, _)| {
                 matches!(
@@ -1038,6 +1230,7 @@ impl RustFacts {
         let n = chains.len();
         let mut b = RouteBuilder {
             src,
+            uses: &self.uses,
             chains,
             by_start,
             lets,
@@ -1070,20 +1263,38 @@ impl RustFacts {
             .collect();
         unused.sort_by_key(|(_, v)| v.2);
         for (name, (methods, path, s, e)) in unused {
+            // Named after the handler, so that `.service(handlers::name)` in another
+            // file finds it.
             pending.push((
-                String::new(),
+                name.clone(),
                 Pending {
                     framework: RustFramework::Actix,
                     methods,
                     path,
-                    handler: name,
+                    handler: name.clone(),
                     reg: (s, e),
                     auth: None,
                     rate: None,
+                    mount: None,
                 },
             ));
         }
         let handlers = b.handlers;
+        let (mounts, pending): (Vec<_>, Vec<_>) =
+            pending.into_iter().partition(|(_, p)| p.mount.is_some());
+        let mut mounts: Vec<RustMount> = mounts
+            .into_iter()
+            .map(|(owner, p)| RustMount {
+                parent: owner,
+                child: p.mount.unwrap_or_default(),
+                prefix: p.path,
+                auth: p.auth,
+                rate_limit: p.rate,
+                start: p.reg.0,
+                end: p.reg.1,
+            })
+            .collect();
+        mounts.sort_by_key(|m| m.start);
         let mut routes: Vec<RustRoute> = pending
             .into_iter()
             .map(|(owner, p)| {
@@ -1094,7 +1305,7 @@ impl RustFacts {
                             .extractors
                             .iter()
                             .find(|x| x.kind == ExtractorKind::Auth)
-                            .map(|x| split_type(&x.ty).0)
+                            .map(Extractor::type_name)
                     })
                 });
                 RustRoute {
@@ -1114,6 +1325,7 @@ impl RustFacts {
             .collect();
         routes.sort_by_key(|r| r.reg_start);
         self.routes = routes;
+        self.mounts = mounts;
     }
 
     /// The handler whose body contains `byte`, if that function looks like a request
@@ -1214,6 +1426,60 @@ mod route_tests {
         );
         assert_eq!(r("/u/:id/*path").path_params(), ["id", "path"]);
         assert_eq!(r("/o/{id:\\d+}").path_params(), ["id"]);
+    }
+
+    #[test]
+    fn cors_and_trace_layers_are_not_auth_and_tests_register_nothing() {
+        let src = r#"
+            fn app() -> Router {
+                Router::new()
+                    .route("/items/{id}", get(item))
+                    .layer(CorsLayer::new().allow_headers([AUTHORIZATION]))
+                    .layer(TraceLayer::new_for_http().make_span_with(|r| auth_span(r)))
+            }
+            #[cfg(test)]
+            mod tests {
+                fn app() -> Router { Router::new().route("/items/{id}", get(item)) }
+            }
+        "#;
+        assert_eq!(routes(src), ["axum GET /items/{id} -> item auth=-"]);
+    }
+
+    #[test]
+    fn routers_of_other_modules_are_mounts() {
+        let src = r#"
+            mod blogs;
+            use crate::routes::users;
+            fn app() -> Router {
+                Router::new()
+                    .nest("/blogs", with_feature(Feature::Blog, blogs::new(state)))
+                    .nest("/users", users::router().layer(from_fn(require_auth)))
+                    .nest_service("/static", ServeDir::new("static"))
+            }
+            fn with_feature(f: Feature, r: Router) -> Router { r.layer(gate(f)) }
+        "#;
+        let tree = crate::engine::parse(crate::lang::Lang::Rust, src, None).unwrap();
+        let f = RustFacts::build(&tree, src);
+        let got: Vec<String> = f
+            .mounts
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {} auth={}",
+                    m.parent,
+                    m.prefix,
+                    m.child,
+                    m.auth.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "app /blogs blogs::new auth=-",
+                "app /users users::router auth=from_fn(require_auth)"
+            ]
+        );
     }
 
     #[test]
