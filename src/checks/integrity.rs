@@ -497,7 +497,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         return;
     };
     // Data migrations walk rows one by one on purpose, once.
-    if facts.imports_package("alembic") || facts.imports_package("django.db.migrations") {
+    if super::alembic::is_migration_module(ctx) {
         return;
     }
     let src = ctx.file.text.as_str();

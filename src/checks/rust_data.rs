@@ -23,7 +23,11 @@ static RECV: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The SQL text a call runs, when it is a literal: sqlx `query*` functions and macros,
 /// diesel `sql_query`, a client's `execute`/`query`.
-fn sql_of(node: Node<'_>, src: &str, facts: &RustFacts) -> Option<(usize, usize, String, String)> {
+pub(super) fn sql_of(
+    node: Node<'_>,
+    src: &str,
+    facts: &RustFacts,
+) -> Option<(usize, usize, String, String)> {
     match node.kind() {
         "call_expression" => {
             let f = node.child_by_field_name("function")?;

@@ -1,5 +1,6 @@
 //! `UPDATE`/`DELETE` without `WHERE`, in `.sql` files and in SQL string literals that
-//! Python code passes to `execute`-like calls.
+//! Python code passes to `execute`-like calls and Rust code to sqlx, diesel `sql_query`
+//! or a client's `execute`/`query`.
 
 use super::{FileContext, Hit};
 use crate::lang::Lang;
@@ -24,9 +25,7 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         Lang::Python => {
             // Data migrations rewrite whole tables on purpose (backfills, reshaping).
-            if super::py::facts(ctx).is_some_and(|f| {
-                f.imports_package("alembic") || f.imports_package("django.db.migrations")
-            }) {
+            if super::alembic::is_migration_module(ctx) {
                 return;
             }
             for lit in super::embedded_sql::sql_literals(ctx) {
@@ -34,6 +33,27 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     out.push(Hit::new(lit.start, lit.end).var("verb", verb));
                 }
             }
+        }
+        Lang::Rust => {
+            let Some(facts) = super::rust_sec::rust_facts(ctx) else {
+                return;
+            };
+            let src = ctx.file.text.as_str();
+            super::rust_sec::each_node(
+                ctx.tree.root_node(),
+                &["call_expression", "macro_invocation"],
+                |n| {
+                    let Some((start, end, sql, _)) = super::rust_data::sql_of(n, src, facts) else {
+                        return;
+                    };
+                    if super::rust_sec::in_test_code(n, src) {
+                        return;
+                    }
+                    if let Some(verb) = sql::write_without_where(&sql::keywords(&sql)) {
+                        out.push(Hit::new(start, end).var("verb", verb));
+                    }
+                },
+            );
         }
         _ => {}
     }
