@@ -63,9 +63,14 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     // when no per-file rule does (then they are parsed for this alone).
     let models =
         set.models && file.lang == Lang::Python && crate::orm::is_candidate(&file.rel, &file.text);
+    // Web files feed the route inventory in the same way.
+    let web = set.web && matches!(file.lang, Lang::Python | Lang::Rust);
     let Some(lang_rules) = set.by_lang.get(&file.lang) else {
         if models {
             model_tables(file, &mut out);
+        }
+        if web {
+            web_only(file, &mut out);
         }
         return out;
     };
@@ -90,6 +95,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     if !needs_tree || file.lang.ts_language().is_none() {
         if models {
             model_tables(file, &mut out);
+        }
+        if web {
+            web_only(file, &mut out);
         }
         return out;
     }
@@ -173,6 +181,14 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
     }
     out
+}
+
+/// The web summary of a file parsed for it alone (when it names a web framework).
+fn web_only(file: &SourceFile, out: &mut FileOutcome) {
+    out.summary.web = web_summary(file);
+    if out.summary.web.is_some() {
+        out.parsed = true;
+    }
 }
 
 /// Tables of a Python model file parsed for them alone.

@@ -262,6 +262,9 @@ pub struct RepoCheck {
     /// Reads tables declared by Python ORM models (`crate::orm`): model files are then
     /// parsed even when no per-file rule needs their tree.
     pub needs_models: bool,
+    /// Reads the web summaries of Python and Rust files (`crate::routes`): web files are
+    /// then parsed even when no per-file rule needs their tree.
+    pub needs_web: bool,
 }
 
 /// Registry of repository checks, by the name rule files use in `[check] builtin`.
@@ -280,6 +283,7 @@ const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
         "foreign-key-without-index",
         crate::schema::foreign_key_without_index,
     ),
+    ("router-without-auth", crate::routes::router_without_auth),
 ];
 
 pub fn lookup(name: &str) -> Option<RepoCheck> {
@@ -289,8 +293,12 @@ pub fn lookup(name: &str) -> Option<RepoCheck> {
         .map(|(n, f)| RepoCheck {
             run: *f,
             needs_models: MODEL_CHECKS.contains(n),
+            needs_web: WEB_CHECKS.contains(n),
         })
 }
+
+/// Checks over the route inventory.
+const WEB_CHECKS: &[&str] = &["router-without-auth"];
 
 /// Checks over the schema model, which Python ORM classes contribute to.
 const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];

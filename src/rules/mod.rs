@@ -629,6 +629,8 @@ pub struct RuleSet<'r> {
     pub taint: crate::config::TaintConfig,
     /// Some repository check reads tables of Python ORM models.
     pub models: bool,
+    /// Some repository check reads the route inventory.
+    pub web: bool,
 }
 
 pub struct LangRules {
@@ -751,12 +753,16 @@ impl<'r> RuleSet<'r> {
         let models = rules
             .iter()
             .any(|r| matches!(r.kind, RuleKind::Repo(c) if c.needs_models));
+        let web = rules
+            .iter()
+            .any(|r| matches!(r.kind, RuleKind::Repo(c) if c.needs_web));
         Ok(RuleSet {
             rules,
             by_lang,
             repo,
             taint: crate::config::TaintConfig::default(),
             models,
+            web,
         })
     }
 }
