@@ -9,6 +9,7 @@ mod alembic;
 mod api;
 mod api_uploads;
 mod auth;
+mod bare_except;
 pub mod embedded_sql;
 mod err_py;
 mod integrity;
@@ -180,6 +181,7 @@ const CHECKS: &[(&str, CheckFn)] = &[
 pub type TextCheckFn = fn(&SourceFile, &mut Vec<Hit>);
 
 const TEXT_CHECKS: &[(&str, TextCheckFn)] = &[
+    ("bare-except", bare_except::bare_except),
     ("secret-private-key", secrets::private_key),
     ("secret-api-token", secrets::api_token),
     ("secret-assignment", secrets::secret_assignment),
