@@ -458,7 +458,7 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
             |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
         | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
-        | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\.id)?\s*(?:==|!=)
+        | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\(\))?(?:\.id)?\s*(?:==|!=)
         | =\s*(?:self\.)?request\.user\b
         | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
         | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
@@ -613,6 +613,29 @@ fn class_ownership(
     }) {
         return Ownership::Yes;
     }
+    // A base class from elsewhere in the project (`generic.ObjectEditView`,
+    // `BaseResource`) may enforce object permissions in its own `dispatch`/`get_object`:
+    // that cannot be seen from this file.
+    let foreign_base = chain.iter().flat_map(|c| c.bases.iter()).any(|b| {
+        let name = b.rsplit('.').next().unwrap_or(b);
+        if facts.classes.iter().any(|c| c.name == name) || b == "object" {
+            return false;
+        }
+        let q = facts.resolve(b).unwrap_or_default();
+        !(q.starts_with("django.")
+            || q.starts_with("rest_framework.")
+            || q.starts_with("flask_restx.")
+            || q.starts_with("flask_restful.")
+            || q.starts_with("flask.")
+            || q.starts_with("starlette."))
+    });
+    // Staff-only views (`test_func` returning `is_superuser`/`is_staff`) see every row.
+    let staff_only = methods.iter().any(|f| {
+        f.name == "test_func" && (body(f).contains("is_superuser") || body(f).contains("is_staff"))
+    });
+    if foreign_base || staff_only {
+        return Ownership::NotApplicable;
+    }
     let attr = |name: &str| {
         chain
             .iter()
@@ -667,6 +690,29 @@ fn class_ownership(
     Ownership::NotApplicable
 }
 
+static CALLER_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:auth_subject|auth|subject|user|current_user|me|caller|principal|account|identity|claims|token_data|viewer|actor)$")
+        .expect("static regex")
+});
+
+static CALLER_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)auth|user|principal|subject|claims|identity|viewer|actor")
+        .expect("static regex")
+});
+
+/// `name` occurs in `hay` as a whole identifier.
+fn word_in(hay: &str, name: &str) -> bool {
+    let mut from = 0;
+    while let Some(off) = hay[from..].find(name) {
+        let i = from + off;
+        if word_at(hay, i, name) {
+            return true;
+        }
+        from = i + name.len();
+    }
+    false
+}
+
 fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]) -> Ownership {
     let funcs = reachable(facts, f, src);
     // Dependencies of the handler that take the caller and are defined here: a
@@ -686,6 +732,44 @@ fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]
                 if checks_owner(body) {
                     checked = true;
                 }
+            }
+        }
+    }
+    // Parameters that stand for the caller (`auth_subject: AuthSubject`, `user =
+    // Depends(current_user)`): a load that receives one is scoped to the caller by the
+    // service it calls (`meter_service.get(session, auth_subject, id)`).
+    let callers: Vec<String> = f
+        .params
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.name.as_str(),
+                "self" | "cls" | "session" | "db" | "request"
+            ) && (CALLER_NAME.is_match(&p.name)
+                || p.annotation
+                    .as_deref()
+                    .is_some_and(|a| CALLER_TYPE.is_match(a))
+                || p.default.as_deref().is_some_and(|d| {
+                    crate::facts::python::dependency_names(d)
+                        .iter()
+                        .any(|n| CALLER_TYPE.is_match(n))
+                }))
+        })
+        .map(|p| p.name.to_string())
+        .collect();
+    // ...and names derived from one (`customer = get_customer(auth_subject)`).
+    let mut callers = callers;
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    for line in body.lines() {
+        if let Some((lhs, rhs)) = line.trim().split_once('=') {
+            let lhs = lhs.trim();
+            if !rhs.starts_with('=')
+                && lhs.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !lhs.is_empty()
+                && callers.iter().any(|c| word_in(rhs, c))
+                && !callers.iter().any(|c| c == lhs)
+            {
+                callers.push(lhs.to_string());
             }
         }
     }
@@ -735,6 +819,11 @@ fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]
                     || here.contains("insert(")
                 {
                     continue;
+                }
+                if g.start == f.start && callers.iter().any(|c| word_in(around, c)) {
+                    // Scoped by the caller it is given.
+                    checked = true;
+                    break;
                 }
                 if LOAD.is_match(here)
                     || (here.trim_start().starts_with('(') && LOAD.is_match(around))

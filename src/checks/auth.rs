@@ -387,6 +387,15 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         if PRIVILEGED_AUTH.is_match(auth) {
             continue;
         }
+        // Background job ids (RQ, Celery `job_id`) are random server-made handles: knowing one is
+        // the capability, there is no owner row behind it.
+        if r.path_params()
+            .iter()
+            .filter(|p| crate::routes::is_id_param(&p.name))
+            .all(|p| p.name == "job_id")
+        {
+            continue;
+        }
         let crate::routes::Ownership::No(start, end) = crate::routes::ownership(facts, src, r)
         else {
             continue;
