@@ -447,8 +447,13 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let mut hit: Option<(Node<'_>, Node<'_>, &str)> = None;
         // A commit with writes before it and a write after it.
         if let Some(ci) = steps.iter().position(|(s, _)| *s == Step::Commit) {
-            let before = steps[..ci].iter().find(|(s, _)| *s == Step::Write);
-            let after = steps[ci + 1..].iter().find(|(s, _)| *s == Step::Write);
+            let commit = steps[ci].1;
+            let before = steps[..ci]
+                .iter()
+                .find(|(s, n)| *s == Step::Write && !exclusive(*n, commit));
+            let after = steps[ci + 1..]
+                .iter()
+                .find(|(s, n)| *s == Step::Write && !exclusive(commit, *n));
             if let (Some((_, w1)), Some((_, w2))) = (before, after) {
                 let _ = w1;
                 hit = Some((steps[ci].1, *w2, "commit"));
@@ -459,8 +464,14 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 .filter(|(s, _)| *s == Step::Write)
                 .map(|(_, n)| *n)
                 .collect();
-            if writes.len() >= 2 {
-                hit = Some((writes[0], writes[1], "autocommit"));
+            // The first two writes that can both run (not the two arms of an `if`).
+            'pairs: for (i, a) in writes.iter().enumerate() {
+                for b in &writes[i + 1..] {
+                    if !exclusive(*a, *b) {
+                        hit = Some((*a, *b, "autocommit"));
+                        break 'pairs;
+                    }
+                }
             }
         }
         let Some((at, later, how)) = hit else {
@@ -481,6 +492,38 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 .var("route", route.clone()),
         );
     }
+}
+
+/// `a` and `b` sit in different arms of one `if`/`elif`/`else` (or `try`/`except`):
+/// at most one of them runs.
+fn exclusive(a: Node<'_>, b: Node<'_>) -> bool {
+    let mut ancestors = Vec::new();
+    let mut cur = Some(a);
+    while let Some(n) = cur {
+        ancestors.push(n);
+        cur = n.parent();
+    }
+    // The child of the common ancestor on `b`'s side, and the common ancestor.
+    let mut below = b;
+    let mut cur = b.parent();
+    while let Some(n) = cur {
+        if let Some(pos) = ancestors.iter().position(|x| *x == n) {
+            if !matches!(n.kind(), "if_statement" | "try_statement") || pos == 0 {
+                return false;
+            }
+            let a_side = ancestors[pos - 1];
+            let arm = |x: Node<'_>| {
+                matches!(
+                    x.kind(),
+                    "block" | "else_clause" | "elif_clause" | "except_clause"
+                )
+            };
+            return a_side != below && arm(a_side) && arm(below);
+        }
+        below = n;
+        cur = n.parent();
+    }
+    false
 }
 
 fn in_transaction_fn(f: &PyFunction) -> bool {
