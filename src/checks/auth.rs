@@ -392,7 +392,7 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         if r.path_params()
             .iter()
             .filter(|p| crate::routes::is_id_param(&p.name))
-            .all(|p| p.name == "job_id")
+            .any(|p| p.name == "job_id")
         {
             continue;
         }
