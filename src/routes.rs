@@ -147,6 +147,10 @@ pub struct MountInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<String>,
     pub line: usize,
+    /// Registered only under a condition that names a development or test environment
+    /// (`if settings.ENVIRONMENT == "local": app.include_router(...)`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev_only: bool,
 }
 
 /// Whether a handler that loads a resource by an id from the path checks the caller owns it.
@@ -315,6 +319,7 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
             auth: m.auth.clone(),
             rate_limit: None,
             line: file.line_col(m.start).0,
+            dev_only: under_dev_condition(src, m.start),
         });
     }
     Some(out)
@@ -423,6 +428,7 @@ pub fn rust_web_summary(facts: &RustFacts, file: &SourceFile) -> Option<WebSumma
             auth: m.auth.clone(),
             rate_limit: m.rate_limit.clone(),
             line: file.line_col(m.start).0,
+            dev_only: false,
         });
     }
     Some(out)
@@ -1078,6 +1084,9 @@ pub struct Row {
     pub line: usize,
     #[serde(skip)]
     pub span: (usize, usize),
+    /// Reached only through a development-only registration.
+    #[serde(skip)]
+    pub dev_only: bool,
     pub path_params: Vec<PathParamInfo>,
     pub pagination: Vec<PageInfo>,
     pub auth: Option<String>,
@@ -1093,6 +1102,35 @@ struct Edge<'a> {
     prefix: Option<&'a str>,
     auth: Option<&'a str>,
     rate_limit: Option<&'a str>,
+    dev_only: bool,
+}
+
+static DEV_CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[ \t]*(?:el)?if\b.*\b(?:local|dev|development|debug|test|testing)\b")
+        .expect("static regex")
+});
+
+/// The statement at `at` sits inside an `if` whose condition names a development or test
+/// environment (the nearest less-indented line above it).
+fn under_dev_condition(src: &str, at: usize) -> bool {
+    let Some(before) = src.get(..at) else {
+        return false;
+    };
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let own = indent(&src[line_start..at.max(line_start)]);
+    if own == 0 {
+        return false;
+    }
+    for l in before[..line_start].lines().rev().take(50) {
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            continue;
+        }
+        if indent(l) < own {
+            return DEV_CONDITION.is_match(l);
+        }
+    }
+    false
 }
 
 fn find_module(modules: &[String], module: &str) -> Option<usize> {
@@ -1146,11 +1184,13 @@ struct Chain {
     own: Option<String>,
     auth: Option<String>,
     rate: Option<String>,
+    dev_only: bool,
     depth: usize,
 }
 
-/// A finished chain: outer prefixes, own-prefix override, auth, rate limit.
-type Done = (String, Option<String>, Option<String>, Option<String>);
+/// A finished chain: outer prefixes, own-prefix override, auth, rate limit, registered
+/// for development only.
+type Done = (String, Option<String>, Option<String>, Option<String>, bool);
 
 /// Composes prefixes and auth across files: one row per route and registration path.
 pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
@@ -1186,6 +1226,7 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                     prefix: m.prefix.as_deref(),
                     auth: m.auth.as_deref(),
                     rate_limit: m.rate_limit.as_deref(),
+                    dev_only: m.dev_only,
                 });
             }
         }
@@ -1206,6 +1247,7 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                 own: None,
                 auth: None,
                 rate: None,
+                dev_only: false,
                 depth: 0,
             }];
             while let Some(c) = stack.pop() {
@@ -1231,16 +1273,17 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                                     .or_else(|| e.auth.map(str::to_string))
                                     .or_else(parent_auth),
                                 rate: c.rate.clone().or_else(|| e.rate_limit.map(str::to_string)),
+                                dev_only: c.dev_only || e.dev_only,
                                 depth: c.depth + 1,
                             });
                         }
                     }
-                    _ => done.push((c.outer, c.own, c.auth, c.rate)),
+                    _ => done.push((c.outer, c.own, c.auth, c.rate, c.dev_only)),
                 }
             }
             done.sort();
             done.dedup();
-            for (outer, own, auth, rate) in done {
+            for (outer, own, auth, rate, dev_only) in done {
                 let own_prefix = match (r.framework.as_str(), own) {
                     // Flask: `register_blueprint(bp, url_prefix=..)` replaces the blueprint's.
                     ("flask", Some(p)) => p,
@@ -1259,6 +1302,7 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                     file: rel.clone(),
                     line: r.line,
                     span: r.span,
+                    dev_only,
                     path_params: r.path_params.clone(),
                     pagination: r.pagination.clone(),
                     auth: r.auth.clone().or(auth),
@@ -1392,6 +1436,7 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
                     file: rel.clone(),
                     line: r.line,
                     span: r.span,
+                    dev_only: false,
                     path_params,
                     pagination: r.pagination.clone(),
                     auth,
@@ -1607,8 +1652,11 @@ pub fn router_without_auth(
 }
 
 fn unauthenticated_files(rows: &[Row], out: &mut Vec<crate::repo::RepoHit>) {
+    // Routes registered for development only are neither judged nor counted.
+    let rows: Vec<&Row> = rows.iter().filter(|r| !r.dev_only).collect();
     let writes: Vec<&Row> = rows
         .iter()
+        .copied()
         .filter(|r| {
             r.methods
                 .iter()
@@ -1622,7 +1670,7 @@ fn unauthenticated_files(rows: &[Row], out: &mut Vec<crate::repo::RepoHit>) {
         return;
     }
     let mut by_file: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
-    for r in rows {
+    for r in &rows {
         by_file.entry(r.file.as_str()).or_default().push(r);
     }
     for (file, file_rows) in by_file {
