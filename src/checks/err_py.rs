@@ -303,22 +303,9 @@ fn module_containers(root: Node<'_>, src: &str) -> HashMap<String, usize> {
         )
     });
     let mut out = HashMap::new();
-    let mut c = root.walk();
-    for stmt in root.named_children(&mut c) {
-        if stmt.kind() != "expression_statement" {
-            continue;
-        }
-        let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else {
-            continue;
-        };
-        let (Some(l), Some(r)) = (
-            a.child_by_field_name("left"),
-            a.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        if l.kind() == "identifier" && EMPTY.is_match(text(r, src)) {
-            out.insert(text(l, src).to_string(), a.start_byte());
+    for (a, name, r) in super::py::module_assignments(root, src) {
+        if EMPTY.is_match(text(r, src)) {
+            out.insert(name.to_string(), a.start_byte());
         }
     }
     out
@@ -784,7 +771,7 @@ pub fn unbounded_query(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             }
             out.push(
                 Hit::new(n.start_byte(), n.end_byte())
-                    .var("what", format!("`{}`", one_line(text(n, src))))
+                    .var("what", format!("`{}`", super::py::snippet(text(n, src))))
                     .var("route", route.clone())
                     .var("function", f.name.clone())
                     .var("where", fallback_note(n, f.start, src)),
@@ -799,17 +786,6 @@ fn mentions_whole(hay: &str, pat: &str) -> bool {
         let next = hay[i + pat.len()..].chars().next();
         pat.ends_with('(') || !next.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
     })
-}
-
-fn one_line(s: &str) -> String {
-    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() > 70 {
-        let mut c: String = s.chars().take(67).collect();
-        c.push('…');
-        c
-    } else {
-        s
-    }
 }
 
 fn fallback_note(node: Node<'_>, stop: usize, src: &str) -> String {

@@ -476,18 +476,9 @@ fn query_rows(
                 .then(|| lookup(text(obj, src), true))
                 .flatten()
         }
-        _ => is_query_result(node, src).then(|| format!("`{}`", short(text(node, src)))),
-    }
-}
-
-fn short(s: &str) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 60 {
-        let mut c: String = one.chars().take(57).collect();
-        c.push('…');
-        c
-    } else {
-        one
+        _ => {
+            is_query_result(node, src).then(|| format!("`{}`", super::py::snippet(text(node, src))))
+        }
     }
 }
 
@@ -521,7 +512,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                             assigned
                                 .entry((scope_of(n.start_byte()), text(l, src).to_string()))
                                 .or_default()
-                                .push((n.start_byte(), short(text(rr, src)), page));
+                                .push((n.start_byte(), super::py::snippet(text(rr, src)), page));
                         }
                     }
                 }
@@ -592,7 +583,7 @@ fn report_first_db_call(
         if reported.insert(call.start_byte()) {
             out.push(
                 Hit::new(call.start_byte(), call.end_byte())
-                    .var("call", short(text(call, src)))
+                    .var("call", super::py::snippet(text(call, src)))
                     .var("rows", rows.to_string()),
             );
         }

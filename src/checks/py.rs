@@ -114,6 +114,44 @@ pub fn mentions(node: Node<'_>, name: &str, src: &str) -> bool {
     found
 }
 
+/// Code shown in a message: whitespace runs folded to one space, cut at 60 characters.
+pub fn snippet(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 60 {
+        let mut c: String = one.chars().take(57).collect();
+        c.push('…');
+        c
+    } else {
+        one
+    }
+}
+
+/// `name = value` with a plain name on the left: the assignment node, the name, the value.
+pub fn name_assignment<'t, 's>(n: Node<'t>, src: &'s str) -> Option<(&'s str, Node<'t>)> {
+    if n.kind() != "assignment" {
+        return None;
+    }
+    let l = n
+        .child_by_field_name("left")
+        .filter(|l| l.kind() == "identifier")?;
+    Some((text(l, src), n.child_by_field_name("right")?))
+}
+
+/// Module-level `name = value` statements: (assignment node, name, value).
+pub fn module_assignments<'t, 's>(
+    root: Node<'t>,
+    src: &'s str,
+) -> Vec<(Node<'t>, &'s str, Node<'t>)> {
+    let mut c = root.walk();
+    let stmts: Vec<Node<'t>> = root.named_children(&mut c).collect();
+    stmts
+        .into_iter()
+        .filter(|s| s.kind() == "expression_statement")
+        .filter_map(|s| s.named_child(0))
+        .filter_map(|a| name_assignment(a, src).map(|(n, r)| (a, n, r)))
+        .collect()
+}
+
 /// Strips `await`, parentheses and `x or default`.
 pub fn unwrap_expr(mut node: Node<'_>) -> Node<'_> {
     for _ in 0..16 {

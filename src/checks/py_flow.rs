@@ -143,25 +143,11 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     // Module-level clients and session factories.
     let mut module: HashMap<String, Store> = HashMap::new();
     let mut factories: Vec<String> = Vec::new();
-    let mut c = root.walk();
-    for stmt in root.named_children(&mut c) {
-        let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else {
-            continue;
-        };
-        let (Some(l), Some(r)) = (
-            a.child_by_field_name("left"),
-            a.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        if l.kind() != "identifier" {
-            continue;
-        }
-        let name = text(l, src).to_string();
+    for (_, name, r) in super::py::module_assignments(root, src) {
         if let Some(store) = client_made_by(r, facts, src, &module, &factories) {
-            module.insert(name, store);
+            module.insert(name.to_string(), store);
         } else if is_sync_factory(r, facts, src) {
-            factories.push(name);
+            factories.push(name.to_string());
         }
     }
     for f in facts.functions.iter().filter(|f| f.is_async) {
@@ -186,19 +172,13 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         visit_same_scope(body, |n| {
             match n.kind() {
                 "assignment" => {
-                    if let (Some(l), Some(r)) = (
-                        n.child_by_field_name("left"),
-                        n.child_by_field_name("right"),
-                    ) {
-                        if l.kind() == "identifier" {
-                            let name = text(l, src).to_string();
-                            match client_made_by(r, facts, src, &bound, &factories) {
-                                Some(s) => {
-                                    bound.insert(name, s);
-                                }
-                                None => {
-                                    bound.remove(&name);
-                                }
+                    if let Some((name, r)) = super::py::name_assignment(n, src) {
+                        match client_made_by(r, facts, src, &bound, &factories) {
+                            Some(s) => {
+                                bound.insert(name.to_string(), s);
+                            }
+                            None => {
+                                bound.remove(name);
                             }
                         }
                     }
@@ -338,14 +318,6 @@ fn blocking_call(
         return None;
     }
     let (callee, _, _) = call_parts(n, src)?;
-    let short = |s: &str| {
-        let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-        if one.chars().count() > 60 {
-            format!("{}...", one.chars().take(57).collect::<String>())
-        } else {
-            one
-        }
-    };
     if callee == "open" && facts.resolve("open").as_deref() == Some("open") {
         return Some(("open(...)".to_string(), Store::File));
     }
@@ -370,7 +342,7 @@ fn blocking_call(
         return None;
     }
     let func = n.child_by_field_name("function")?;
-    Some((short(text(func, src)) + "(...)", store))
+    Some((super::py::snippet(text(func, src)) + "(...)", store))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -478,8 +450,8 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             continue;
         };
         let (line, _) = ctx.file.line_col(later.start_byte());
-        let first = one_line(text(at, src));
-        let second = one_line(text(later, src));
+        let first = super::py::snippet(text(at, src));
+        let second = super::py::snippet(text(later, src));
         let what = if how == "commit" {
             format!("`{first}` commits before `{second}` (line {line}) runs")
         } else {
@@ -585,15 +557,6 @@ fn recv_is_session(recv: &str) -> bool {
     )
 }
 
-fn one_line(s: &str) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 60 {
-        format!("{}...", one.chars().take(57).collect::<String>())
-    } else {
-        one
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // ERR014 delivery failure swallowed, state advanced anyway
 
@@ -683,7 +646,7 @@ fn delivery_call(body: Node<'_>, src: &str) -> Option<String> {
             return;
         };
         if DELIVERY.is_match(last) && !matches!(last, "post_init" | "postprocess") {
-            found = Some(format!("{}(...)", one_line(callee)));
+            found = Some(format!("{}(...)", super::py::snippet(callee)));
         }
     });
     found
@@ -734,7 +697,7 @@ fn advances_state(s: Node<'_>, src: &str) -> Option<String> {
         "assignment" | "augmented_assignment" => {
             let l = inner.child_by_field_name("left")?;
             if matches!(l.kind(), "attribute" | "subscript") && ADVANCE.is_match(text(l, src)) {
-                return Some(format!("`{}`", one_line(text(inner, src))));
+                return Some(format!("`{}`", super::py::snippet(text(inner, src))));
             }
             None
         }
@@ -746,13 +709,13 @@ fn advances_state(s: Node<'_>, src: &str) -> Option<String> {
             };
             let (_, last, args) = call_parts(call, src)?;
             if ADVANCE_CALL.is_match(last) && last != "commit" {
-                return Some(format!("`{}`", one_line(text(call, src))));
+                return Some(format!("`{}`", super::py::snippet(text(call, src))));
             }
             if matches!(last, "execute" | "update") {
                 let a = text(args, src);
                 let upper = a.to_ascii_uppercase();
                 if upper.contains("UPDATE") && ADVANCE.is_match(a) {
-                    return Some(format!("`{}`", one_line(text(call, src))));
+                    return Some(format!("`{}`", super::py::snippet(text(call, src))));
                 }
             }
             None
@@ -882,7 +845,7 @@ fn first_remote_call(body: Node<'_>, src: &str) -> Option<String> {
         if let Some((callee, last, _)) = call_parts(n, src) {
             let recv = callee.rsplit_once('.').map_or("", |(r, _)| r);
             if !recv.is_empty() && REMOTE_CALL.is_match(last) && REMOTE_RECV.is_match(recv) {
-                found = Some(format!("{}(...)", one_line(callee)));
+                found = Some(format!("{}(...)", super::py::snippet(callee)));
             }
         }
     });
@@ -927,7 +890,7 @@ pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if IDEMPOTENT.is_match(text(scope, src)) {
             return;
         }
-        let callee = one_line(text(
+        let callee = super::py::snippet(text(
             call.child_by_field_name("function").unwrap_or(call),
             src,
         ));
@@ -1025,8 +988,8 @@ pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     "what",
                     format!(
                         "`{}(..)` with `{}` resends POST requests",
-                        one_line(callee),
-                        one_line(mt)
+                        super::py::snippet(callee),
+                        super::py::snippet(mt)
                     ),
                 ));
             }

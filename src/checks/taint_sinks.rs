@@ -320,16 +320,7 @@ pub fn weak_path_guard(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if n.kind() != "call" {
             return true;
         }
-        let Some(func) = n
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute")
-        else {
-            return true;
-        };
-        let (Some(recv), Some(attr)) = (
-            func.child_by_field_name("object"),
-            func.child_by_field_name("attribute"),
-        ) else {
+        let Some((recv, attr)) = crate::facts::python::method_call(n) else {
             return true;
         };
         if text(attr, src) != "startswith" {

@@ -381,6 +381,17 @@ const FASTAPI_METHODS: &[&str] = &[
     "websocket",
 ];
 
+/// `(receiver, method name)` of a call on an attribute: `obj` and `attr` of `obj.attr(..)`.
+pub fn method_call<'t>(call: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+    let func = call
+        .child_by_field_name("function")
+        .filter(|f| f.kind() == "attribute")?;
+    Some((
+        func.child_by_field_name("object")?,
+        func.child_by_field_name("attribute")?,
+    ))
+}
+
 pub fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
     node.utf8_text(src.as_bytes()).unwrap_or("")
 }
@@ -683,16 +694,7 @@ impl PyFacts {
     }
 
     fn collect_mount(&mut self, call: Node<'_>, src: &str) {
-        let Some(func) = call
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute")
-        else {
-            return;
-        };
-        let (Some(obj), Some(attr)) = (
-            func.child_by_field_name("object"),
-            func.child_by_field_name("attribute"),
-        ) else {
+        let Some((obj, attr)) = method_call(call) else {
             return;
         };
         if !matches!(text(attr, src), "include_router" | "register_blueprint") {
@@ -1142,16 +1144,7 @@ fn collect_dependency_alias(assign: Node<'_>, src: &str, scratch: &mut ModuleScr
 
 /// Module-level `X.method(...)` calls that can give a router's routes auth.
 fn collect_router_call(call: Node<'_>, src: &str, scratch: &mut ModuleScratch) {
-    let Some(func) = call
-        .child_by_field_name("function")
-        .filter(|f| f.kind() == "attribute")
-    else {
-        return;
-    };
-    let (Some(obj), Some(attr)) = (
-        func.child_by_field_name("object"),
-        func.child_by_field_name("attribute"),
-    ) else {
+    let Some((obj, attr)) = method_call(call) else {
         return;
     };
     let method = text(attr, src);

@@ -1059,16 +1059,7 @@ impl PyFacts {
             return;
         }
         // router.register(r"orders", OrderViewSet), api.add_resource(Cls, "/a", "/b")
-        let Some(func) = call
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute")
-        else {
-            return;
-        };
-        let (Some(obj), Some(attr)) = (
-            func.child_by_field_name("object"),
-            func.child_by_field_name("attribute"),
-        ) else {
+        let Some((obj, attr)) = super::python::method_call(call) else {
             return;
         };
         let recv = text(obj, src);
