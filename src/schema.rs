@@ -9,6 +9,7 @@
 
 use crate::repo::{Located, RepoContext, RepoHit};
 use crate::source::SourceFile;
+use crate::sql::{tokens, Tok};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -91,92 +92,6 @@ pub fn tables(file: &SourceFile) -> Vec<TableDef> {
             if let Some(t) = alter_table(file, s, stmt, &toks) {
                 out.push(TableDef { not_postgres, ..t });
             }
-        }
-    }
-    out
-}
-
-/// A token of a statement: a word, a quoted name, or one punctuation character.
-#[derive(Debug, Clone)]
-struct Tok<'a> {
-    text: &'a str,
-    start: usize,
-    /// Parenthesis depth before the token.
-    depth: usize,
-}
-
-fn tokens(stmt: &str) -> Vec<Tok<'_>> {
-    let b = stmt.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut depth = 0usize;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            i += 2;
-            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                i += 1;
-            }
-            i = (i + 2).min(b.len());
-        } else if c == b'\'' {
-            let s = i;
-            i += 1;
-            while i < b.len() && b[i] != b'\'' {
-                i += 1;
-            }
-            i = (i + 1).min(b.len());
-            out.push(Tok {
-                text: &stmt[s..i],
-                start: s,
-                depth,
-            });
-        } else if c == b'"' || c == b'`' || c == b'[' {
-            let close = if c == b'[' { b']' } else { c };
-            let s = i;
-            i += 1;
-            while i < b.len() && b[i] != close {
-                i += 1;
-            }
-            let inner_end = i.min(b.len());
-            i = (i + 1).min(b.len());
-            out.push(Tok {
-                text: &stmt[s + 1..inner_end],
-                start: s,
-                depth,
-            });
-        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
-            let s = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
-                i += 1;
-            }
-            // Keep on a char boundary.
-            while i < b.len() && !stmt.is_char_boundary(i) {
-                i += 1;
-            }
-            out.push(Tok {
-                text: &stmt[s..i],
-                start: s,
-                depth,
-            });
-        } else {
-            if c == b')' {
-                depth = depth.saturating_sub(1);
-            }
-            if !c.is_ascii_whitespace() {
-                out.push(Tok {
-                    text: &stmt[i..i + 1],
-                    start: i,
-                    depth,
-                });
-            }
-            if c == b'(' {
-                depth += 1;
-            }
-            i += 1;
         }
     }
     out

@@ -114,12 +114,24 @@ fn point(file: &SourceFile, byte: usize) -> tree_sitter::Point {
     }
 }
 
-/// Upper-cased words of a statement outside strings and comments, for keyword questions
-/// that hold whatever the dialect (`INSERT ... ON CONFLICT`, `UPDATE ... WHERE`).
-pub fn keywords(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
+/// A token of a statement: a word, a quoted name, or one punctuation character.
+#[derive(Debug, Clone)]
+pub struct Tok<'a> {
+    pub text: &'a str,
+    pub start: usize,
+    /// Parenthesis depth before the token.
+    pub depth: usize,
+    /// A quoted name (`"x"`, `` `x` ``, `[x]`), given without its quotes.
+    pub quoted: bool,
+}
+
+/// Tokens of SQL text outside comments: words, string literals (with their quotes), quoted
+/// names and single punctuation characters, each with its parenthesis depth.
+pub fn tokens(stmt: &str) -> Vec<Tok<'_>> {
+    let b = stmt.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    let mut depth = 0usize;
     while i < b.len() {
         let c = b[i];
         if c == b'-' && b.get(i + 1) == Some(&b'-') {
@@ -131,24 +143,83 @@ pub fn keywords(sql: &str) -> Vec<String> {
             while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
                 i += 1;
             }
-            i += 2;
-        } else if c == b'\'' || c == b'"' || c == b'`' {
-            i += 1;
-            while i < b.len() && b[i] != c {
-                i += 1;
-            }
-            i += 1;
-        } else if c.is_ascii_alphabetic() || c == b'_' {
+            i = (i + 2).min(b.len());
+        } else if c == b'\'' {
             let s = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+            while i < b.len() && b[i] != b'\'' {
                 i += 1;
             }
-            out.push(sql[s..i].to_ascii_uppercase());
+            i = (i + 1).min(b.len());
+            out.push(Tok {
+                text: &stmt[s..i],
+                start: s,
+                depth,
+                quoted: false,
+            });
+        } else if c == b'"' || c == b'`' || c == b'[' {
+            let close = if c == b'[' { b']' } else { c };
+            let s = i;
+            i += 1;
+            while i < b.len() && b[i] != close {
+                i += 1;
+            }
+            let inner_end = i.min(b.len());
+            i = (i + 1).min(b.len());
+            out.push(Tok {
+                text: &stmt[s + 1..inner_end],
+                start: s,
+                depth,
+                quoted: true,
+            });
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            let s = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
+                i += 1;
+            }
+            // Keep on a char boundary.
+            while i < b.len() && !stmt.is_char_boundary(i) {
+                i += 1;
+            }
+            out.push(Tok {
+                text: &stmt[s..i],
+                start: s,
+                depth,
+                quoted: false,
+            });
         } else {
+            if c == b')' {
+                depth = depth.saturating_sub(1);
+            }
+            if !c.is_ascii_whitespace() {
+                out.push(Tok {
+                    text: &stmt[i..i + 1],
+                    start: i,
+                    depth,
+                    quoted: false,
+                });
+            }
+            if c == b'(' {
+                depth += 1;
+            }
             i += 1;
         }
     }
     out
+}
+
+/// Upper-cased words of a statement outside strings and comments, for keyword questions
+/// that hold whatever the dialect (`INSERT ... ON CONFLICT`, `UPDATE ... WHERE`).
+pub fn keywords(sql: &str) -> Vec<String> {
+    tokens(sql)
+        .into_iter()
+        .filter(|t| {
+            !t.quoted
+                && t.text
+                    .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        })
+        .map(|t| t.text.to_ascii_uppercase())
+        .collect()
 }
 
 /// `UPDATE`/`DELETE` statement (possibly after a `WITH`) with no `WHERE` anywhere in it.
