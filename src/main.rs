@@ -2,17 +2,18 @@ use clap::Parser;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use strata::baseline::Baseline;
+use strata::cli::format as report;
 use strata::cli::{
     BaselineArgs, Cli, Command, FailOn, Format, ListFormat, ScanArgs, SelectionArgs, SeverityArg,
 };
-use strata::config::{self, Config};
-use strata::diff::ChangedLines;
-use strata::lang::Lang;
 use strata::rules::{Layer, Registry, RuleError, RuleSet, Severity};
+use strata::scan::baseline::Baseline;
+use strata::scan::config::{self, Config};
+use strata::scan::diff::ChangedLines;
+use strata::scan::walk::WalkOptions;
 use strata::scan::{self, ScanError, ScanOptions, ScanResult};
-use strata::walk::WalkOptions;
-use strata::{filter, report, suppress};
+use strata::scan::{filter, suppress};
+use strata::source::lang::Lang;
 
 const EXIT_CLEAN: u8 = 0;
 const EXIT_FINDINGS: u8 = 1;
@@ -65,11 +66,11 @@ fn run_routes(args: strata::cli::RoutesArgs) -> Result<u8, String> {
         excludes: args.exclude,
         no_ignore: args.no_ignore,
     };
-    let rows = strata::routes::collect(&args.paths, &opts, scan::DEFAULT_MAX_FILE_SIZE)?;
+    let rows = strata::model::routes::collect(&args.paths, &opts, scan::DEFAULT_MAX_FILE_SIZE)?;
     let out = match args.format {
-        strata::cli::RoutesFormat::Human => strata::routes::render_human(&rows),
-        strata::cli::RoutesFormat::Json => strata::routes::render_json(&rows),
-        strata::cli::RoutesFormat::Markdown => strata::routes::render_markdown(&rows),
+        strata::cli::RoutesFormat::Human => strata::model::routes::render_human(&rows),
+        strata::cli::RoutesFormat::Json => strata::model::routes::render_json(&rows),
+        strata::cli::RoutesFormat::Markdown => strata::model::routes::render_markdown(&rows),
     };
     print_out(&out).map(|_| EXIT_CLEAN)
 }

@@ -6,8 +6,8 @@ use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use strata::rules::{Registry, RuleSet};
+use strata::scan::walk::WalkOptions;
 use strata::scan::{self, ScanOptions};
-use strata::walk::WalkOptions;
 
 #[derive(Default)]
 struct Annotations {

@@ -11,10 +11,10 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use strata::finding::{self, Finding, RawFinding, RawStep};
-use strata::lang::Lang;
+use strata::rules::finding::{self, Finding, RawFinding, RawStep};
 use strata::rules::{Registry, RuleSet};
 use strata::scan::{self, ScanResult};
+use strata::source::lang::Lang;
 use strata::source::SourceFile;
 
 fn schema() -> Option<Value> {
@@ -194,7 +194,8 @@ fn taint_traces_become_code_flows() {
         sources: BTreeMap::new(),
         directives: BTreeMap::new(),
     };
-    let doc: Value = serde_json::from_str(&strata::report::sarif::render(&result, &set)).unwrap();
+    let doc: Value =
+        serde_json::from_str(&strata::cli::format::sarif::render(&result, &set)).unwrap();
     assert_uploadable(&doc);
     let flow = &doc["runs"][0]["results"][0]["codeFlows"][0]["threadFlows"][0]["locations"];
     let steps = flow.as_array().unwrap();

@@ -2,7 +2,7 @@
 //! directly or through a local variable assigned a literal earlier in the same function.
 
 use super::FileContext;
-use crate::facts::python::{string_value, text};
+use crate::model::facts::python::{string_value, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
 
@@ -40,7 +40,7 @@ pub fn sql_literals(ctx: &FileContext<'_>) -> Vec<SqlLiteral> {
     // Local `name = "SQL..."` assignments, keyed by name, in source order.
     let mut assigned: HashMap<String, Vec<(usize, String, bool)>> = HashMap::new();
     let mut out = Vec::new();
-    crate::facts::visit(ctx.tree.root_node(), |node| {
+    crate::model::facts::visit(ctx.tree.root_node(), |node| {
         match node.kind() {
             "assignment" => {
                 if let (Some(l), Some(r)) = (
@@ -137,7 +137,7 @@ fn sql_text(mut node: Node<'_>, src: &str) -> Option<(String, bool)> {
 }
 
 pub fn looks_like_sql(s: &str) -> bool {
-    let words = crate::sql::keywords(s);
+    let words = crate::model::sql::keywords(s);
     match words.first().map(String::as_str) {
         Some("SELECT" | "WITH") => words.iter().any(|w| w == "FROM"),
         Some("INSERT") => words.iter().any(|w| w == "INTO"),

@@ -2,8 +2,8 @@
 //! about calls and names. Nothing here recurses on the tree.
 
 use super::FileContext;
-use crate::facts::python::{text, PyFacts};
-use crate::facts::Facts;
+use crate::model::facts::python::{text, PyFacts};
+use crate::model::facts::Facts;
 use tree_sitter::Node;
 
 /// The Python facts of a file, if it is Python.
@@ -19,7 +19,7 @@ pub fn route_facts<'a>(ctx: &FileContext<'a>) -> Option<&'a PyFacts> {
     facts(ctx).filter(|f| !f.routes.is_empty())
 }
 
-pub use crate::facts::visit;
+pub use crate::model::facts::visit;
 
 /// Like [`visit`], but does not enter nested functions, lambdas or classes: what runs when
 /// the enclosing code runs.

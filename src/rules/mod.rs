@@ -1,6 +1,7 @@
 //! The rule registry: rule files (embedded from `rules/` at build time, plus `--rules DIR`),
 //! parsed, validated and compiled into one tree-sitter query per language.
 
+pub mod finding;
 pub mod meta;
 pub mod predicate;
 
@@ -8,7 +9,7 @@ pub use meta::{Confidence, Docs, Layer, Severity};
 pub use predicate::Predicate;
 
 use crate::checks;
-use crate::lang::Lang;
+use crate::source::lang::Lang;
 use include_dir::{include_dir, Dir};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Deserialize;
@@ -106,7 +107,7 @@ pub enum RuleKind {
     /// A check over the raw text: no parse, any kind of file.
     Text(checks::TextCheckFn),
     /// Runs once per scan over what every file contributed (`repo::FileSummary`).
-    Repo(crate::repo::RepoCheck),
+    Repo(crate::model::summary::RepoCheck),
 }
 
 /// A declarative rule over raw text: no parse needed.
@@ -355,7 +356,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         }
         (None, Some(check)) => match (
             checks::lookup(&check.builtin),
-            crate::repo::lookup(&check.builtin),
+            crate::model::summary::lookup(&check.builtin),
             checks::lookup_text(&check.builtin),
         ) {
             (Some(f), _, _) => RuleKind::Check(f),
@@ -369,7 +370,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
                         check.builtin,
                         checks::names()
                             .into_iter()
-                            .chain(crate::repo::names())
+                            .chain(crate::model::summary::names())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
@@ -448,7 +449,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         exclude_paths,
         kind,
         origin: path.to_string(),
-        digest: crate::cache::content_hash(text.as_bytes()),
+        digest: crate::scan::cache::content_hash(text.as_bytes()),
     })
 }
 
@@ -626,7 +627,7 @@ pub struct RuleSet<'r> {
     /// Indices into `rules` of the repository-level checks, run once after all files.
     pub repo: Vec<usize>,
     /// Project taint sources and sanitizers from the configuration, for taint checks.
-    pub taint: crate::config::TaintConfig,
+    pub taint: crate::scan::config::TaintConfig,
     /// Some repository check reads tables of Python ORM models.
     pub models: bool,
     /// Some repository check reads the route inventory.
@@ -760,7 +761,7 @@ impl<'r> RuleSet<'r> {
             rules,
             by_lang,
             repo,
-            taint: crate::config::TaintConfig::default(),
+            taint: crate::scan::config::TaintConfig::default(),
             models,
             web,
         })

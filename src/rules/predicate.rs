@@ -22,7 +22,7 @@
 //! | `name-matches` / `name-not-matches` | the regex matches the name the expression stands for (see [`expr_name`]); no name: `name-matches` fails and `name-not-matches` holds |
 //! | `imports` | the file imports one of these packages (or a submodule of one) |
 
-use crate::facts::{Facts, Scope};
+use crate::model::facts::{Facts, Scope};
 use regex::Regex;
 use serde::Deserialize;
 use tree_sitter::Node;
@@ -463,9 +463,9 @@ pub fn keyword_value<'t>(node: Node<'_>, text: &'t str, name: &str) -> KeywordLo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::parse;
-    use crate::facts::python::PyFacts;
-    use crate::lang::Lang;
+    use crate::model::facts::python::PyFacts;
+    use crate::scan::engine::parse;
+    use crate::source::lang::Lang;
 
     /// Parses `src`, finds the first node of `kind` whose text starts with `starts`,
     /// and evaluates the predicate built from a one-entry TOML table on it.

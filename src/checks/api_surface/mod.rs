@@ -1,0 +1,4 @@
+//! Rules of the API-surface layer: does every endpoint bound and type its input?
+
+pub mod params;
+pub mod uploads;

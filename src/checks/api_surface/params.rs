@@ -1,0 +1,887 @@
+//! API-surface checks over Python web handlers: pagination parameters without bounds
+//! (API001, API002) and identifier path parameters typed as any string (API003).
+
+use crate::checks::py::{
+    call_parts, keyword_arg, mentions, node_at, positional_arg, unwrap_expr, visit,
+    visit_same_scope,
+};
+use crate::checks::{FileContext, Hit};
+use crate::model::facts::python::{string_value, text, Framework, Param, PyFunction};
+use regex::Regex;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+/// What a pagination parameter controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageParam {
+    /// How many rows one request returns: needs an upper and a lower bound.
+    Size,
+    /// Where the page starts: needs a lower bound.
+    Offset,
+}
+
+fn classify(name: &str) -> Option<PageParam> {
+    let snake = name.to_ascii_lowercase();
+    let flat = snake.replace('_', "");
+    match flat.as_str() {
+        "limit" | "pagesize" | "perpage" | "size" | "take" | "maxresults" | "maxitems"
+        | "itemsperpage" | "resultsperpage" | "top" => return Some(PageParam::Size),
+        "offset" | "skip" | "page" | "pagenumber" | "pagenum" | "pageno" => {
+            return Some(PageParam::Offset)
+        }
+        _ => {}
+    }
+    if snake.ends_with("_per_page") || snake.ends_with("_page_size") {
+        return Some(PageParam::Size);
+    }
+    if let Some(head) = snake.strip_suffix("_limit") {
+        // `rate_limit`, `time_limit`, ... are not page sizes.
+        const NOT_PAGE: &[&str] = &[
+            "rate",
+            "time",
+            "timeout",
+            "retry",
+            "char",
+            "length",
+            "memory",
+            "size",
+            "file_size",
+            "upload",
+            "depth",
+            "recursion",
+            "credit",
+            "spend",
+            "quota",
+        ];
+        if !NOT_PAGE.contains(&head) && !head.is_empty() {
+            return Some(PageParam::Size);
+        }
+    }
+    if snake.ends_with("_offset") {
+        return Some(PageParam::Offset);
+    }
+    None
+}
+
+/// The type inside `Annotated[T, ...]`, else the annotation itself.
+fn annotated_base(ann: &str) -> &str {
+    let ann = ann.trim();
+    let Some(inner) = ann
+        .strip_prefix("Annotated[")
+        .or_else(|| ann.strip_prefix("typing.Annotated["))
+    else {
+        return ann;
+    };
+    let mut depth = 0i32;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            ',' if depth == 0 => return inner[..i].trim(),
+            _ => {}
+        }
+    }
+    inner.trim_end_matches(']').trim()
+}
+
+static INT_DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*-?\d+\s*$|^(?:\w+\.)?(?:Query|Path|Field)\(\s*(?:default\s*=\s*)?-?\d+\s*[,)]")
+        .expect("static regex")
+});
+static LOWER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:ge|gt)\s*=\s*([-+]?\d[\d_]*)?|\b(?:Ge|Gt)\(\s*([-+]?\d[\d_]*)?|\b(?:PositiveInt|NonNegativeInt)\b")
+        .expect("static regex")
+});
+static UPPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:le|lt)\s*=\s*([-+]?\d[\d_]*)?|\b(?:Le|Lt)\(\s*([-+]?\d[\d_]*)?")
+        .expect("static regex")
+});
+
+/// A page size above this is no bound at all (`lt=2147483647`).
+const MAX_SENSIBLE_PAGE: i64 = 10_000;
+
+/// Whether a bound is declared, and the inclusive value it allows if it is a number
+/// (`gt=0` allows 1 and up, `lt=101` up to 100).
+fn bound(re: &Regex, decl: &str) -> Option<Option<i64>> {
+    let caps = re.captures(decl)?;
+    let op = caps.get(0).map_or("", |m| m.as_str()).to_ascii_lowercase();
+    let value = caps
+        .get(1)
+        .or_else(|| caps.get(2))
+        .and_then(|m| m.as_str().replace('_', "").parse::<i64>().ok())
+        .map(|v| {
+            if op.starts_with("gt") {
+                v.saturating_add(1)
+            } else if op.starts_with("lt") {
+                v.saturating_sub(1)
+            } else {
+                v
+            }
+        });
+    Some(value)
+}
+
+/// Whether a parameter or field is an integer, from its annotation or its default.
+fn is_int(annotation: Option<&str>, default: Option<&str>) -> bool {
+    match annotation {
+        Some(ann) => {
+            let base = annotated_base(ann);
+            base.contains("conint(")
+                || base
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|t| matches!(t, "int" | "PositiveInt" | "NonNegativeInt" | "StrictInt"))
+        }
+        None => default.is_some_and(|d| INT_DEFAULT.is_match(d)),
+    }
+}
+
+/// Which bound is missing from a declaration, if one is: `(missing, impact)`.
+fn missing_bound(kind: PageParam, decl: &str) -> Option<(&'static str, &'static str)> {
+    // A literal bound must mean something: a page size up to 2^31 or down to -1 is
+    // unbounded in practice.
+    let lower = bound(&LOWER, decl);
+    let upper = bound(&UPPER, decl);
+    let lower_ok =
+        lower.is_some_and(|v| kind == PageParam::Offset || !matches!(v, Some(v) if v < 0));
+    let upper_ok = upper.is_some_and(|v| !matches!(v, Some(v) if v > MAX_SENSIBLE_PAGE));
+    const ALL_ROWS: &str = "a client can ask for every row in one request";
+    const NEGATIVE: &str = "a negative value reaches the query";
+    match kind {
+        PageParam::Size if !lower_ok && !upper_ok => Some((
+            "bounds (`ge`/`le`)",
+            "a client can ask for every row in one request, or send a negative size",
+        )),
+        PageParam::Size if !upper_ok && upper.is_some() => Some((
+            "sensible upper bound (the declared one is above 10000)",
+            ALL_ROWS,
+        )),
+        PageParam::Size if !upper_ok => Some(("upper bound (`le`/`lt`)", ALL_ROWS)),
+        PageParam::Size if !lower_ok && lower.is_some() => Some((
+            "non-negative lower bound (the declared one allows negatives)",
+            NEGATIVE,
+        )),
+        PageParam::Size if !lower_ok => Some(("lower bound (`ge`/`gt`)", NEGATIVE)),
+        PageParam::Offset if !lower_ok => Some(("lower bound (`ge`)", NEGATIVE)),
+        _ => None,
+    }
+}
+
+/// True when `body` clamps `target` (`limit` or `params.limit`): `min(..)`/`max(..)`/a
+/// clamp helper around it, or an ordering/membership comparison with a constant.
+fn clamped(body: Node<'_>, target: &str, src: &str) -> bool {
+    let is_target =
+        |n: Node<'_>| matches!(n.kind(), "identifier" | "attribute") && text(n, src) == target;
+    let mut found = false;
+    visit_same_scope(body, |n| {
+        if found {
+            return;
+        }
+        match n.kind() {
+            "call" => {
+                if let Some((callee, last, args)) = call_parts(n, src) {
+                    let lc = callee.to_ascii_lowercase();
+                    if matches!(last, "min" | "max") || lc.contains("clamp") || lc.contains("bound")
+                    {
+                        let mut hit = false;
+                        visit(args, |a| {
+                            hit |= is_target(a);
+                            !hit
+                        });
+                        found |= hit;
+                    }
+                }
+            }
+            "comparison_operator" => {
+                let mut c = n.walk();
+                let operands: Vec<Node<'_>> = n.named_children(&mut c).collect();
+                let mut c = n.walk();
+                let ops: Vec<&str> = n
+                    .children(&mut c)
+                    .filter(|ch| !ch.is_named())
+                    .map(|ch| ch.kind())
+                    .collect();
+                let ordering = ops.iter().any(|o| matches!(*o, "<" | ">" | "<=" | ">="));
+                let membership = ops.iter().any(|o| matches!(*o, "in" | "not in" | "not"));
+                if operands.iter().any(|o| is_target(*o)) {
+                    let other_is_constant = operands
+                        .iter()
+                        .any(|o| !is_target(*o) && o.kind() != "call");
+                    found |= (ordering && other_is_constant)
+                        || (membership && operands.first().is_some_and(|o| is_target(*o)));
+                }
+            }
+            _ => {}
+        }
+    });
+    found
+}
+
+fn body_node<'t>(ctx: &FileContext<'t>, f: &PyFunction) -> Option<Node<'t>> {
+    node_at(ctx.tree.root_node(), f.body.0, f.body.1)
+}
+
+/// Module-level classes of the file by name.
+fn classes<'t>(root: Node<'t>, src: &str) -> HashMap<String, Node<'t>> {
+    let mut out = HashMap::new();
+    let mut c = root.walk();
+    for child in root.named_children(&mut c) {
+        let def = if child.kind() == "decorated_definition" {
+            child.child_by_field_name("definition")
+        } else {
+            Some(child)
+        };
+        if let Some(def) = def.filter(|d| d.kind() == "class_definition") {
+            if let Some(name) = def.child_by_field_name("name") {
+                out.insert(text(name, src).to_string(), def);
+            }
+        }
+    }
+    out
+}
+
+/// Annotated class-level fields: `(name, annotation, default, start, end)`.
+fn class_fields<'s>(
+    class: Node<'_>,
+    src: &'s str,
+) -> Vec<(&'s str, &'s str, Option<&'s str>, usize, usize)> {
+    let mut out = Vec::new();
+    let Some(body) = class.child_by_field_name("body") else {
+        return out;
+    };
+    let mut c = body.walk();
+    for stmt in body.named_children(&mut c) {
+        let Some(assign) = stmt
+            .named_child(0)
+            .filter(|a| stmt.kind() == "expression_statement" && a.kind() == "assignment")
+        else {
+            continue;
+        };
+        let (Some(left), Some(ty)) = (
+            assign.child_by_field_name("left"),
+            assign.child_by_field_name("type"),
+        ) else {
+            continue;
+        };
+        if left.kind() != "identifier" {
+            continue;
+        }
+        out.push((
+            text(left, src),
+            text(ty, src),
+            assign.child_by_field_name("right").map(|r| text(r, src)),
+            assign.start_byte(),
+            assign.end_byte(),
+        ));
+    }
+    out
+}
+
+/// API001: FastAPI pagination parameters without declared bounds.
+pub fn unbounded_pagination_parameter(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
+        return;
+    };
+    if !facts.imports_package("fastapi") {
+        return;
+    }
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    let classes = classes(root, src);
+    let handlers: HashSet<usize> = facts.routes.iter().map(|r| r.function).collect();
+    let mut reported: HashSet<usize> = HashSet::new();
+    for route in facts
+        .routes
+        .iter()
+        .filter(|r| r.framework == Framework::FastApi)
+    {
+        let Some(handler) = facts.functions.get(route.function) else {
+            continue;
+        };
+        let route_desc = route.describe();
+        let handler_body = body_node(ctx, handler);
+        let mut report = |start: usize,
+                          end: usize,
+                          param: &str,
+                          where_: String,
+                          (missing, impact): (&str, &str)| {
+            if reported.insert(start) {
+                out.push(
+                    Hit::new(start, end)
+                        .var("param", param)
+                        .var("route", route_desc.clone())
+                        .var("handler", where_)
+                        .var("missing", missing)
+                        .var("impact", impact),
+                );
+            }
+        };
+        for p in &handler.params {
+            // A parameter of the handler itself.
+            if let Some(kind) = classify(&p.name) {
+                if let Some(problem) = param_problem(kind, p) {
+                    if !handler_body.is_some_and(|b| clamped(b, &p.name, src)) {
+                        report(
+                            p.start,
+                            p.end,
+                            &p.name,
+                            format!("handler `{}`", handler.name),
+                            problem,
+                        );
+                    }
+                }
+                continue;
+            }
+            let decl = [p.annotation.as_deref(), p.default.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            // A model of query parameters declared in this file (`params: Page = Depends()`,
+            // `Annotated[Page, Query()]`); a request body model's `size` is not a page size.
+            let query_model = decl.contains("Depends(") || decl.contains("Query(");
+            if let Some((cname, class)) = words(&decl)
+                .find_map(|w| classes.get(w).map(|c| (w, *c)))
+                .filter(|_| query_model)
+            {
+                let class_text = text(class, src);
+                for (field, ann, default, start, end) in class_fields(class, src) {
+                    let Some(kind) = classify(field) else {
+                        continue;
+                    };
+                    if !is_int(Some(ann), default) {
+                        continue;
+                    }
+                    let decl = format!("{ann} {}", default.unwrap_or(""));
+                    let Some(problem) = missing_bound(kind, &decl) else {
+                        continue;
+                    };
+                    let validated = class_text.contains("validator(")
+                        && (class_text.contains(&format!("\"{field}\""))
+                            || class_text.contains(&format!("'{field}'")));
+                    let target = format!("{}.{field}", p.name);
+                    if validated || handler_body.is_some_and(|b| clamped(b, &target, src)) {
+                        continue;
+                    }
+                    report(
+                        start,
+                        end,
+                        field,
+                        format!("field of `{cname}` in handler `{}`", handler.name),
+                        problem,
+                    );
+                }
+                for init in facts
+                    .functions
+                    .iter()
+                    .filter(|f| f.class.as_deref() == Some(cname) && f.name == "__init__")
+                {
+                    check_dependency_params(
+                        ctx,
+                        init,
+                        &format!("`{cname}.__init__` used by handler `{}`", handler.name),
+                        &mut report,
+                    );
+                }
+                continue;
+            }
+            // A dependency function of this file (`page: Page = Depends(pagination)`).
+            for dep in crate::model::facts::python::dependency_names(&decl) {
+                let Some((fi, f)) = facts
+                    .functions
+                    .iter()
+                    .enumerate()
+                    .find(|(_, f)| f.class.is_none() && f.name == dep)
+                else {
+                    continue;
+                };
+                if handlers.contains(&fi) {
+                    continue;
+                }
+                check_dependency_params(
+                    ctx,
+                    f,
+                    &format!("dependency `{}` of handler `{}`", f.name, handler.name),
+                    &mut report,
+                );
+            }
+        }
+    }
+}
+
+fn check_dependency_params(
+    ctx: &FileContext<'_>,
+    f: &PyFunction,
+    where_: &str,
+    report: &mut impl FnMut(usize, usize, &str, String, (&'static str, &'static str)),
+) {
+    let body = body_node(ctx, f);
+    for p in &f.params {
+        let Some(kind) = classify(&p.name) else {
+            continue;
+        };
+        let Some(problem) = param_problem(kind, p) else {
+            continue;
+        };
+        if body.is_some_and(|b| clamped(b, &p.name, &ctx.file.text)) {
+            continue;
+        }
+        report(p.start, p.end, &p.name, where_.to_string(), problem);
+    }
+}
+
+fn param_problem(kind: PageParam, p: &Param) -> Option<(&'static str, &'static str)> {
+    if !is_int(p.annotation.as_deref(), p.default.as_deref()) {
+        return None;
+    }
+    let decl = format!(
+        "{} {}",
+        p.annotation.as_deref().unwrap_or(""),
+        p.default.as_deref().unwrap_or("")
+    );
+    // Body, form, header and cookie values are not query-string pagination.
+    if ["Body(", "Form(", "File(", "Header(", "Cookie("]
+        .iter()
+        .any(|c| decl.contains(c))
+    {
+        return None;
+    }
+    missing_bound(kind, &decl)
+}
+
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+}
+
+/// API003: FastAPI `{..._id}` path parameters annotated as plain `str`.
+pub fn id_path_param_typed_str(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
+        return;
+    };
+    if !facts.imports_package("fastapi") {
+        return;
+    }
+    let mut reported = HashSet::new();
+    for route in facts
+        .routes
+        .iter()
+        .filter(|r| r.framework == Framework::FastApi)
+    {
+        let Some(handler) = facts.functions.get(route.function) else {
+            continue;
+        };
+        for pp in route.path_params() {
+            if pp.converter.is_some() || !is_id_name(&pp.name) {
+                continue;
+            }
+            let Some(p) = handler.params.iter().find(|p| p.name == pp.name) else {
+                continue;
+            };
+            let Some(how) = unconstrained_str(p) else {
+                continue;
+            };
+            if reported.insert(p.start) {
+                out.push(
+                    Hit::new(p.start, p.end)
+                        .var("param", p.name.clone())
+                        .var("route", route.describe())
+                        .var("handler", handler.name.clone())
+                        .var("how", how),
+                );
+            }
+        }
+    }
+}
+
+fn is_id_name(name: &str) -> bool {
+    name == "id" || name.ends_with("_id") || (name.ends_with("Id") && name.len() > 2)
+}
+
+/// How a path parameter accepts any string: `typed `str``, `not annotated`.
+fn unconstrained_str(p: &Param) -> Option<&'static str> {
+    static CONSTRAINED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(pattern|regex|max_length|min_length)\s*=|\bconstr\(|StringConstraints\(")
+            .expect("static regex")
+    });
+    let decl = format!(
+        "{} {}",
+        p.annotation.as_deref().unwrap_or(""),
+        p.default.as_deref().unwrap_or("")
+    );
+    if CONSTRAINED.is_match(&decl) {
+        return None;
+    }
+    match p.annotation.as_deref().map(annotated_base) {
+        Some("str") => Some("typed `str`"),
+        None if p.default.is_none() => Some("not annotated, so it is any string"),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// API002: page sizes read from the query string that reach a query unclamped.
+
+static REQUEST_READ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:self\.)?(?:flask\.)?request\.(?:args|GET|query_params|values)(?:\.get)?$")
+        .expect("static regex")
+});
+
+/// If `expr` reads a page-size-like query parameter (`request.args.get("limit", type=int)`,
+/// `int(request.GET.get("per_page", 20))`, `request.args["size"]`), the parameter's name.
+fn request_page_size(expr: Node<'_>, src: &str) -> Option<String> {
+    let mut node = unwrap_expr(expr);
+    // int(...) / abs(...) wrappers; min/max are clamps and end the search.
+    for _ in 0..4 {
+        match call_parts(node, src) {
+            Some(("int" | "abs", _, args)) => {
+                node = unwrap_expr(positional_arg(args, 0)?);
+            }
+            _ => break,
+        }
+    }
+    let (target, key) = match node.kind() {
+        "call" => {
+            let (callee, _, args) = call_parts(node, src)?;
+            (callee, positional_arg(args, 0)?)
+        }
+        "subscript" => (
+            text(node.child_by_field_name("value")?, src),
+            node.child_by_field_name("subscript")?,
+        ),
+        _ => return None,
+    };
+    if !REQUEST_READ.is_match(target) || (node.kind() == "call" && !target.ends_with(".get")) {
+        return None;
+    }
+    let key = string_value(key, src)?;
+    (classify(&key) == Some(PageParam::Size)).then_some(key)
+}
+
+/// Whether a query-like expression (`Post.objects.filter(..)`, `select(..)`, `q.all()`) is
+/// what a slice applies to.
+fn looks_like_query(s: &str) -> bool {
+    [
+        ".objects.",
+        ".filter(",
+        ".exclude(",
+        ".order_by(",
+        ".all()",
+        ".query",
+        "select(",
+        ".where(",
+        ".find(",
+    ]
+    .iter()
+    .any(|m| s.contains(m))
+}
+
+/// Where `var` (or an inline request read) is used as a page size in a query, if `node` is
+/// such a use: `.limit(var)`, `paginate(per_page=var)`, `Paginator(qs, var)`, a SQL
+/// `LIMIT` parameter, `qs[:var]`.
+fn page_size_sink<'t>(
+    node: Node<'t>,
+    src: &str,
+    uses: &dyn Fn(Node<'t>) -> bool,
+    query_vars: &HashSet<String>,
+) -> Option<(Node<'t>, &'static str)> {
+    match node.kind() {
+        "call" => {
+            let (callee, last, args) = call_parts(node, src)?;
+            match last {
+                "limit" | "fetchmany" | "take" => {
+                    let a = positional_arg(args, 0)?;
+                    (uses(a) && callee.contains('.')).then_some((node, "a query's limit"))
+                }
+                "paginate" => {
+                    // A bare `paginate(...)` is the project's own helper, which may clamp;
+                    // Flask-SQLAlchemy's is a method (`query.paginate`, `db.paginate`).
+                    if !callee.contains('.') || keyword_arg(args, "max_per_page", src).is_some() {
+                        return None;
+                    }
+                    let a = keyword_arg(args, "per_page", src).or_else(|| {
+                        // Flask-SQLAlchemy 2: paginate(page, per_page); db.paginate(select, ...)
+                        let first = positional_arg(args, 0)?;
+                        let idx = if text(first, src).contains("select(") {
+                            2
+                        } else {
+                            1
+                        };
+                        positional_arg(args, idx)
+                    })?;
+                    uses(a).then_some((node, "the page size of `paginate`"))
+                }
+                "Paginator" => {
+                    let a =
+                        keyword_arg(args, "per_page", src).or_else(|| positional_arg(args, 1))?;
+                    uses(a).then_some((node, "the page size of `Paginator`"))
+                }
+                _ if crate::checks::embedded_sql::SQL_SINKS.contains(&last) => {
+                    let first = positional_arg(args, 0)?;
+                    let sql = text(first, src);
+                    let kw =
+                        crate::model::sql::keywords(&string_value(first, src).unwrap_or_default());
+                    let has_limit = kw
+                        .iter()
+                        .any(|w| w == "LIMIT" || w == "TOP" || w == "FETCH");
+                    if !has_limit {
+                        return None;
+                    }
+                    let mut c = args.walk();
+                    let used = args.named_children(&mut c).any(|a| {
+                        if a == first {
+                            sql.starts_with(['f', 'F']) && uses(a)
+                        } else {
+                            uses(a)
+                        }
+                    });
+                    used.then_some((node, "a SQL `LIMIT`"))
+                }
+                _ => None,
+            }
+        }
+        "subscript" => {
+            let value = node.child_by_field_name("value")?;
+            let slice = node.child_by_field_name("subscript")?;
+            if slice.kind() != "slice" || !uses(slice) {
+                return None;
+            }
+            let v = text(value, src);
+            let query =
+                looks_like_query(v) || (value.kind() == "identifier" && query_vars.contains(v));
+            query.then_some((node, "a queryset slice"))
+        }
+        _ => None,
+    }
+}
+
+/// API002: a page size read from the request's query string that reaches a query without
+/// an upper bound.
+pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    for f in &facts.functions {
+        let Some(body) = body_node(ctx, f) else {
+            continue;
+        };
+        // Statements of this function in order (nested defs have their own turn).
+        let mut sources: Vec<(Node<'_>, String, String)> = Vec::new(); // (assignment, var, key)
+        let mut nodes: Vec<Node<'_>> = Vec::new();
+        let mut query_vars: HashSet<String> = HashSet::new();
+        visit_same_scope(body, |n| {
+            nodes.push(n);
+            if n.kind() != "assignment" {
+                return;
+            }
+            let (Some(l), Some(r)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) else {
+                return;
+            };
+            if l.kind() != "identifier" {
+                return;
+            }
+            if let Some(key) = request_page_size(r, src) {
+                sources.push((n, text(l, src).to_string(), key));
+            } else if looks_like_query(text(r, src)) {
+                query_vars.insert(text(l, src).to_string());
+            }
+        });
+        // Inline reads: `.limit(request.args.get("limit", type=int))`.
+        let inline = |a: Node<'_>| {
+            let mut hit = false;
+            visit(a, |n| {
+                if !hit && matches!(n.kind(), "call" | "subscript") {
+                    hit = request_page_size(n, src).is_some() && !inside_clamp(n, a, src);
+                }
+                !hit
+            });
+            hit
+        };
+        for n in &nodes {
+            if let Some((sink, what)) = page_size_sink(*n, src, &inline, &query_vars) {
+                out.push(
+                    Hit::new(sink.start_byte(), sink.end_byte())
+                        .var("key", inline_key(sink, src))
+                        .var("sink", what)
+                        .var("via", ""),
+                );
+            }
+        }
+        for (assign, var, key) in &sources {
+            let after = assign.end_byte();
+            let uses_var = |a: Node<'_>| uses_unclamped(a, var, src);
+            let mut stop = false;
+            for n in nodes.iter().filter(|n| n.start_byte() >= after) {
+                if stop {
+                    break;
+                }
+                if is_clamp_or_reassign(*n, var, src) {
+                    stop = true;
+                    continue;
+                }
+                if let Some((sink, what)) = page_size_sink(*n, src, &uses_var, &query_vars) {
+                    let mut hit = Hit::new(assign.start_byte(), assign.end_byte())
+                        .var("key", key.clone())
+                        .var("sink", what)
+                        .var(
+                            "via",
+                            if var == key {
+                                String::new()
+                            } else {
+                                format!(", read into `{var}`")
+                            },
+                        );
+                    hit.trace = vec![
+                        (
+                            assign.start_byte(),
+                            assign.end_byte(),
+                            format!("`{var}` read from the query string (`{key}`)"),
+                        ),
+                        (
+                            sink.start_byte(),
+                            sink.end_byte(),
+                            format!("used as {what} without an upper bound"),
+                        ),
+                    ];
+                    out.push(hit);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn inline_key(sink: Node<'_>, src: &str) -> String {
+    let mut key = String::new();
+    visit(sink, |n| {
+        if key.is_empty() && matches!(n.kind(), "call" | "subscript") {
+            if let Some(k) = request_page_size(n, src) {
+                key = k;
+            }
+        }
+        key.is_empty()
+    });
+    key
+}
+
+/// True when `n` sits inside a `min(..)`/`max(..)`/clamp call below `top`.
+fn inside_clamp(n: Node<'_>, top: Node<'_>, src: &str) -> bool {
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        if let Some((callee, last, _)) = call_parts(p, src) {
+            if matches!(last, "min" | "max") || callee.to_ascii_lowercase().contains("clamp") {
+                return true;
+            }
+        }
+        if p == top {
+            break;
+        }
+        cur = p.parent();
+    }
+    false
+}
+
+/// `var` occurs under `a` outside any `min`/`max`/clamp call.
+fn uses_unclamped(a: Node<'_>, var: &str, src: &str) -> bool {
+    if !mentions(a, var, src) {
+        return false;
+    }
+    let mut hit = false;
+    visit(a, |n| {
+        if !hit && n.kind() == "identifier" && text(n, src) == var && !inside_clamp(n, a, src) {
+            let attr_name = n.parent().is_some_and(|p| {
+                p.kind() == "attribute" && p.child_by_field_name("attribute") == Some(n)
+            });
+            hit = !attr_name;
+        }
+        !hit
+    });
+    hit
+}
+
+/// A statement that bounds `var` or gives it a new value: `var = min(var, 100)`,
+/// `if var > 100: abort(400)`, `var = 50`, `check_page_size(var)`.
+fn is_clamp_or_reassign(n: Node<'_>, var: &str, src: &str) -> bool {
+    match n.kind() {
+        "assignment" | "augmented_assignment" => n
+            .child_by_field_name("left")
+            .is_some_and(|l| l.kind() == "identifier" && text(l, src) == var),
+        "comparison_operator" => clamped(n, var, src),
+        "call" => {
+            let Some((callee, last, args)) = call_parts(n, src) else {
+                return false;
+            };
+            let lc = callee.to_ascii_lowercase();
+            let helper = ["clamp", "bound", "valid", "check", "ensure", "assert"]
+                .iter()
+                .any(|w| lc.contains(w));
+            (helper || matches!(last, "min" | "max")) && mentions(args, var, src)
+        }
+        _ => false,
+    }
+}
+
+/// For the route inventory: if `p` is a pagination parameter, its declared bounds
+/// (`(ge, le)`, inclusive; `None` when not declared or not a literal).
+pub(crate) fn pagination_bounds(p: &Param) -> Option<(Option<i64>, Option<i64>)> {
+    classify(&p.name)?;
+    let decl = format!(
+        "{} {}",
+        p.annotation.as_deref().unwrap_or(""),
+        p.default.as_deref().unwrap_or("")
+    );
+    Some((
+        bound(&LOWER, &decl).flatten(),
+        bound(&UPPER, &decl).flatten(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_pagination_names() {
+        assert_eq!(classify("limit"), Some(PageParam::Size));
+        assert_eq!(classify("pageSize"), Some(PageParam::Size));
+        assert_eq!(classify("results_limit"), Some(PageParam::Size));
+        assert_eq!(classify("rate_limit"), None);
+        assert_eq!(classify("skip"), Some(PageParam::Offset));
+        assert_eq!(classify("page"), Some(PageParam::Offset));
+        assert_eq!(classify("pages"), None);
+    }
+
+    #[test]
+    fn reads_int_types() {
+        assert!(is_int(Some("int"), None));
+        assert!(is_int(Some("Annotated[int | None, Query(le=10)]"), None));
+        assert!(is_int(Some("Optional[int]"), None));
+        assert!(is_int(Some("conint(ge=1, le=100)"), None));
+        assert!(is_int(None, Some("100")));
+        assert!(is_int(None, Some("Query(20, le=100)")));
+        assert!(!is_int(Some("str"), Some("\"10\"")));
+        assert!(!is_int(None, Some("None")));
+        assert_eq!(annotated_base("Annotated[int, Query(ge=1)]"), "int");
+    }
+
+    #[test]
+    fn finds_missing_bounds() {
+        assert!(missing_bound(PageParam::Size, "int Query(20, ge=1, le=100)").is_none());
+        assert!(missing_bound(PageParam::Size, "int Query(20, ge=1)").is_some());
+        assert!(missing_bound(PageParam::Offset, "int Query(0, ge=0)").is_none());
+        assert!(missing_bound(PageParam::Offset, "int 0").is_some());
+        assert!(missing_bound(PageParam::Size, "conint(ge=1, le=50) 10").is_none());
+        assert!(missing_bound(PageParam::Size, "int Query(5, gt=-2, lt=2147483647)").is_some());
+        assert!(missing_bound(PageParam::Size, "int Query(5, ge=1, le=MAX_PAGE)").is_none());
+        assert!(missing_bound(PageParam::Size, "int Query(5, gt=-1, lt=101)").is_none());
+        assert!(missing_bound(PageParam::Size, "int Query(5, gt=-2, lt=101)").is_some());
+        // `max_length=` and `title=` are not bounds.
+        assert!(
+            missing_bound(PageParam::Size, "int Query(20, title=\"x\", max_length=3)").is_some()
+        );
+    }
+}

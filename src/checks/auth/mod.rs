@@ -1,0 +1,4 @@
+//! Rules of the auth & ownership layer: can a caller reach routes or rows that are not theirs?
+
+pub mod routes;
+pub mod rust_routes;

@@ -1,0 +1,6 @@
+//! Rules of the error-handling layer: what happens when a dependency fails or is slow?
+
+pub mod bare_except;
+pub mod flow;
+pub mod python;
+pub mod rust;

@@ -1,0 +1,639 @@
+//! Integrity checks over Python code: inserts of natural keys in request paths without
+//! conflict handling (DATA001) and queries run once per row of another query (DATA003).
+
+use crate::checks::embedded_sql::sql_literals;
+use crate::checks::py::{
+    call_parts, node_at, positional_arg, receiver, unwrap_expr, visit, visit_same_scope,
+};
+use crate::checks::{FileContext, Hit};
+use crate::model::facts::python::{string_value, text};
+use regex::Regex;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+// ---------------------------------------------------------------------------------------
+// DATA001
+
+static INSERT_COLUMNS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?is)\bINSERT\s+(?:OR\s+\w+\s+|IGNORE\s+)?INTO\s+([\w."`\[\]]+)\s*\(([^)]*)\)"#)
+        .expect("static regex")
+});
+
+/// Columns whose values are unique by nature: a second insert of the same value is a
+/// duplicate (or, with a unique index, an unhandled `IntegrityError`).
+static NATURAL_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(e_?mail(_address)?|user_?name|login|slug|handle|nick_?name|code|sku|isbn|ean|upc|phone(_number)?|domain|host_?name|external_?id|ext_?id|idempotency_?key|request_?id|order_?(number|no)|invoice_?(number|no)|account_?(number|no)|fingerprint|checksum|content_?hash)$",
+    )
+    .expect("static regex")
+});
+
+/// Columns an association row may carry beside its foreign keys.
+static ASSOCIATION_EXTRA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(created(_at|_on)?|updated(_at|_on)?|added_at|joined_at|timestamp|role|position|sort_order)$")
+        .expect("static regex")
+});
+
+static CONFLICT_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(IntegrityError|UniqueViolation|Duplicate\w*|UniqueConstraint\w*|ConstraintViolation\w*)",
+    )
+    .expect("static regex")
+});
+
+/// `(table, why)` when an INSERT writes a natural key and has no conflict clause.
+pub(crate) fn risky_insert(sql: &str) -> Option<(String, String)> {
+    let words = crate::model::sql::keywords(sql);
+    let handled = words
+        .iter()
+        .any(|w| matches!(w.as_str(), "CONFLICT" | "DUPLICATE" | "MERGE"))
+        || words.windows(2).any(|w| {
+            matches!(
+                (w[0].as_str(), w[1].as_str()),
+                ("INSERT", "OR") | ("INSERT", "IGNORE") | ("NOT", "EXISTS")
+            )
+        });
+    if handled {
+        return None;
+    }
+    let caps = INSERT_COLUMNS.captures(sql)?;
+    let table = caps[1].trim_matches(['"', '`', '[', ']']).to_string();
+    let columns: Vec<String> = caps[2]
+        .split(',')
+        .map(|c| c.trim().trim_matches(['"', '`', '[', ']']).to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if let Some(key) = columns.iter().find(|c| NATURAL_KEY.is_match(c)) {
+        return Some((table, format!("the natural key `{key}`")));
+    }
+    let fks: Vec<&String> = columns.iter().filter(|c| c.ends_with("_id")).collect();
+    let association = fks.len() >= 2
+        && columns
+            .iter()
+            .all(|c| c.ends_with("_id") || ASSOCIATION_EXTRA.is_match(c));
+    if association {
+        let pair = fks
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Some((table, format!("the association ({pair})")));
+    }
+    None
+}
+
+/// True when `node` runs inside the body of a `try` that catches a uniqueness error,
+/// searching no higher than `stop`.
+pub(crate) fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
+    let mut child = node;
+    let mut cur = node.parent();
+    while let Some(p) = cur {
+        if p.start_byte() < stop {
+            break;
+        }
+        if p.kind() == "try_statement" && p.child_by_field_name("body") == Some(child) {
+            let mut c = p.walk();
+            let catches = p.named_children(&mut c).any(|clause| {
+                clause.kind() == "except_clause"
+                    && clause
+                        .child_by_field_name("value")
+                        .is_some_and(|v| CONFLICT_EXCEPTION.is_match(text(v, src)))
+            });
+            if catches {
+                return true;
+            }
+        }
+        child = p;
+        cur = p.parent();
+    }
+    false
+}
+
+/// DATA001: an INSERT of a natural key, in a request handler, without conflict handling.
+pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = crate::checks::py::route_facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    let literals: Vec<_> = sql_literals(ctx)
+        .into_iter()
+        .filter_map(|l| risky_insert(&l.sql).map(|r| (l, r)))
+        .collect();
+    if literals.is_empty() {
+        return;
+    }
+    // Module-level functions that handlers call directly by name: name -> call sites.
+    let helpers: HashSet<&str> = facts
+        .functions
+        .iter()
+        .filter(|f| f.class.is_none())
+        .map(|f| f.name.as_str())
+        .collect();
+    let mut calls: HashMap<String, Vec<(usize, Node<'_>)>> = HashMap::new(); // name -> (route idx, call)
+    for (ri, route) in facts.routes.iter().enumerate() {
+        let Some(f) = facts.functions.get(route.function) else {
+            continue;
+        };
+        let Some(body) = node_at(root, f.body.0, f.body.1) else {
+            continue;
+        };
+        visit_same_scope(body, |n| {
+            if n.kind() != "call" {
+                return;
+            }
+            if let Some(func) = n
+                .child_by_field_name("function")
+                .filter(|f| f.kind() == "identifier")
+            {
+                let name = text(func, src);
+                if helpers.contains(name) && name != f.name {
+                    calls.entry(name.to_string()).or_default().push((ri, n));
+                }
+            }
+        });
+    }
+    for (lit, (table, why)) in literals {
+        let Some(f) = facts.function_at(lit.start) else {
+            continue;
+        };
+        let Some(call) = node_at(root, lit.start, lit.end) else {
+            continue;
+        };
+        if caught_conflict(call, f.start, src) {
+            continue;
+        }
+        // Directly in a handler, else in a helper that a handler calls.
+        let direct = facts.routes.iter().find(|r| {
+            facts
+                .functions
+                .get(r.function)
+                .is_some_and(|h| h.start == f.start)
+        });
+        let (route, via) = match direct {
+            Some(r) => (r, String::new()),
+            None => {
+                if f.class.is_some() {
+                    continue;
+                }
+                let Some(sites) = calls.get(&f.name) else {
+                    continue;
+                };
+                let unprotected = sites.iter().find(|(ri, site)| {
+                    let h = facts.functions.get(facts.routes[*ri].function);
+                    !h.is_some_and(|h| caught_conflict(*site, h.start, src))
+                });
+                let Some((ri, _)) = unprotected else { continue };
+                (&facts.routes[*ri], format!(", via `{}()`", f.name))
+            }
+        };
+        let handler = facts
+            .functions
+            .get(route.function)
+            .map_or("?", |h| h.name.as_str());
+        out.push(
+            Hit::new(lit.start, lit.end)
+                .var("table", table)
+                .var("why", why)
+                .var("route", route.describe())
+                .var("handler", handler)
+                .var("via", via),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// DATA003
+
+/// Variables assigned a query result, per scope: `(scope start, name)` ->
+/// `(assignment start, right-hand side, is a paginate() result)`.
+type QueryVars = HashMap<(usize, String), Vec<(usize, String, bool)>>;
+
+/// Receivers that are database handles: `cur`, `conn`, `db`, `db.session`, `get_db()`.
+fn is_db_receiver(recv: &str) -> bool {
+    static DB: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(c|con|cur|cursor|conn|connection|db|database|session|sess|engine|tx|txn|transaction|pool|\w+_(cursor|cur|conn|connection|db|session))$|^(get_)?(db|database|conn|connection|session|cursor)$|^connect$")
+            .expect("static regex")
+    });
+    let r = recv.trim().trim_end_matches("()");
+    let last = r.rsplit('.').next().unwrap_or(r);
+    DB.is_match(last)
+}
+
+/// Django queryset methods that return another queryset (iterating it runs the query).
+const QUERYSET_METHODS: &[&str] = &[
+    "all",
+    "filter",
+    "exclude",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "values",
+    "values_list",
+    "annotate",
+    "only",
+    "defer",
+    "distinct",
+    "iterator",
+    "using",
+    "reverse",
+];
+/// SQLAlchemy `Query` methods that return another query.
+const QUERY_METHODS: &[&str] = &[
+    "all",
+    "filter",
+    "filter_by",
+    "order_by",
+    "join",
+    "outerjoin",
+    "options",
+    "limit",
+    "offset",
+    "yield_per",
+    "distinct",
+    "group_by",
+];
+
+/// Whether iterating the value of `node` walks the rows of a query.
+fn is_query_result(node: Node<'_>, src: &str) -> bool {
+    let node = unwrap_expr(node);
+    let Some((_, last, args)) = call_parts(node, src) else {
+        return false;
+    };
+    let t = text(node, src);
+    let recv = receiver(node, src).unwrap_or("");
+    match last {
+        "fetchall" | "fetchmany" => true,
+        "all" | "unique" | "scalars" | "mappings"
+            if [
+                "query(",
+                ".query.",
+                "select(",
+                "execute(",
+                "scalars(",
+                ".objects.",
+                ".filter(",
+                ".filter_by(",
+                ".where(",
+                ".exec(",
+            ]
+            .iter()
+            .any(|m| t.contains(m)) =>
+        {
+            true
+        }
+        _ if recv.contains(".objects") && QUERYSET_METHODS.contains(&last) => true,
+        _ if (recv.contains(".query(") || recv.contains(".query.") || recv.ends_with(".query"))
+            && QUERY_METHODS.contains(&last) =>
+        {
+            true
+        }
+        "query" => is_db_receiver(recv),
+        "execute" | "exec" | "scalars" | "fetch" if is_db_receiver(recv) => {
+            // A literal statement must be a read.
+            match positional_arg(args, 0).and_then(|a| string_value(a, src)) {
+                Some(sql) => {
+                    let w = crate::model::sql::keywords(&sql);
+                    matches!(w.first().map(String::as_str), Some("SELECT" | "WITH"))
+                }
+                None => true,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A call that reads with a query: `cur.execute("SELECT ..")`, `session.get(..)`,
+/// `Model.objects.get(..)`, `Model.query.filter_by(..).first()`, `get_object_or_404(..)`.
+/// Per-row writes are not N+1 reads: they often carry values computed per row.
+fn is_db_read(node: Node<'_>, src: &str) -> bool {
+    let Some((callee, last, args)) = call_parts(node, src) else {
+        return false;
+    };
+    let recv = receiver(node, src).unwrap_or("");
+    if matches!(callee, "get_object_or_404" | "get_list_or_404") {
+        return true;
+    }
+    if recv.contains(".objects") || recv.ends_with(".query") || recv.contains(".query.") {
+        // Django querysets and Flask-SQLAlchemy queries are lazy: `filter()` builds, the
+        // terminal call (or iteration, see `is_iterated`) runs the query.
+        const RUNS: &[&str] = &[
+            "get",
+            "first",
+            "last",
+            "exists",
+            "count",
+            "aggregate",
+            "get_or_create",
+            "update_or_create",
+            "earliest",
+            "latest",
+            "in_bulk",
+            "one",
+            "one_or_none",
+            "scalar",
+            "get_or_404",
+            "first_or_404",
+            "one_or_404",
+            "paginate",
+        ];
+        let runs = RUNS.contains(&last) || (last == "all" && recv.contains(".query"));
+        return runs || (is_iterated(node, src) && !matches!(last, "create" | "update" | "delete"));
+    }
+    if args.named_child_count() == 0 || !is_db_receiver(recv) {
+        return false;
+    }
+    match last {
+        "execute" | "exec" | "execute_fetchall" => {
+            positional_arg(args, 0).is_some_and(|a| statement_is_read(a, node, src))
+        }
+        "scalar" | "scalars" | "fetch" | "fetchrow" | "fetchval" | "query" | "get" | "get_one" => {
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether a call's value is iterated right there: a nested `for`, a comprehension,
+/// `list(..)`/`len(..)`.
+fn is_iterated(node: Node<'_>, src: &str) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    match parent.kind() {
+        "for_statement" | "for_in_clause" => parent.child_by_field_name("right") == Some(node),
+        "argument_list" => parent
+            .parent()
+            .and_then(|call| call.child_by_field_name("function"))
+            .is_some_and(|f| {
+                f.kind() == "identifier" && matches!(text(f, src), "list" | "len" | "set" | "tuple")
+            }),
+        _ => false,
+    }
+}
+
+/// Whether the statement given to `execute` reads: a `SELECT` literal (also in `text()`),
+/// a `select(...)` construct, or a local variable assigned one earlier in the function.
+fn statement_is_read(stmt: Node<'_>, call: Node<'_>, src: &str) -> bool {
+    let read = |e: Node<'_>| -> Option<bool> {
+        let e = unwrap_expr(e);
+        if let Some(sql) = string_value(e, src) {
+            let w = crate::model::sql::keywords(&sql);
+            return Some(matches!(
+                w.first().map(String::as_str),
+                Some("SELECT" | "WITH")
+            ));
+        }
+        if let Some((callee, _, a)) = call_parts(e, src) {
+            if callee == "text" || callee.ends_with(".text") {
+                let sql = string_value(positional_arg(a, 0)?, src)?;
+                let w = crate::model::sql::keywords(&sql);
+                return Some(matches!(
+                    w.first().map(String::as_str),
+                    Some("SELECT" | "WITH")
+                ));
+            }
+            let t = text(e, src);
+            if t.starts_with("select(") || t.contains(".select(") || t.starts_with("sa.select(") {
+                return Some(true);
+            }
+        }
+        None
+    };
+    if stmt.kind() != "identifier" {
+        return read(stmt).unwrap_or(false);
+    }
+    // The latest `name = ...` before the call in the enclosing function.
+    let name = text(stmt, src);
+    let mut scope = call;
+    while let Some(p) = scope.parent() {
+        scope = p;
+        if p.kind() == "function_definition" {
+            break;
+        }
+    }
+    let mut value = None;
+    visit_same_scope(scope, |n| {
+        if n.kind() == "assignment" && n.end_byte() <= call.start_byte() {
+            if let (Some(l), Some(r)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) {
+                if l.kind() == "identifier" && text(l, src) == name {
+                    value = Some(r);
+                }
+            }
+        }
+    });
+    value.and_then(read).unwrap_or(false)
+}
+
+/// The rows a `for` iterates, described, when they come from a query: directly
+/// (`for u in session.query(User).all()`) or through a variable assigned one earlier in the
+/// same function (`rows = cur.fetchall()`).
+fn query_rows(
+    iterable: Node<'_>,
+    scope: usize,
+    assigned: &QueryVars,
+    ctx: &FileContext<'_>,
+) -> Option<String> {
+    let src = ctx.file.text.as_str();
+    let mut node = unwrap_expr(iterable);
+    for _ in 0..4 {
+        match node.kind() {
+            "call" => {
+                let (callee, _, args) = call_parts(node, src)?;
+                if matches!(
+                    callee,
+                    "enumerate" | "list" | "reversed" | "sorted" | "tqdm" | "iter"
+                ) {
+                    node = unwrap_expr(positional_arg(args, 0)?);
+                    continue;
+                }
+                break;
+            }
+            "subscript" => node = node.child_by_field_name("value")?,
+            _ => break,
+        }
+    }
+    // `want_page`: only a `paginate()` result (whose `.items` are rows) will do.
+    let lookup = |name: &str, want_page: bool| {
+        assigned
+            .get(&(scope, name.to_string()))?
+            .iter()
+            .rev()
+            .find(|(at, _, page)| *at < iterable.start_byte() && (*page || !want_page))
+            .map(|(at, _, _)| format!("`{name}` (query on line {})", ctx.file.line_col(*at).0))
+    };
+    match node.kind() {
+        "identifier" => lookup(text(node, src), false),
+        // Flask-SQLAlchemy: `page = query.paginate(..)`; `for p in page.items`.
+        "attribute" => {
+            let obj = node.child_by_field_name("object")?;
+            let attr = node.child_by_field_name("attribute")?;
+            (obj.kind() == "identifier" && text(attr, src) == "items")
+                .then(|| lookup(text(obj, src), true))
+                .flatten()
+        }
+        _ => is_query_result(node, src)
+            .then(|| format!("`{}`", crate::checks::py::snippet(text(node, src)))),
+    }
+}
+
+/// DATA003: a query inside a loop over the rows of another query (N+1).
+pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
+        return;
+    };
+    // Data migrations walk rows one by one on purpose, once.
+    if crate::checks::integrity::alembic::is_migration_module(ctx) {
+        return;
+    }
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    let scope_of = |byte: usize| facts.function_at(byte).map_or(0, |f| f.start);
+    // (scope, name) -> (assignment start, right-hand side, is a paginate() result)
+    let mut assigned: QueryVars = HashMap::new();
+    let mut reported: HashSet<usize> = HashSet::new();
+    visit(root, |n| {
+        match n.kind() {
+            "assignment" => {
+                if let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) {
+                    if l.kind() == "identifier" {
+                        let rr = unwrap_expr(r);
+                        let page =
+                            call_parts(rr, src).is_some_and(|(_, last, _)| last == "paginate");
+                        if page || is_query_result(rr, src) {
+                            assigned
+                                .entry((scope_of(n.start_byte()), text(l, src).to_string()))
+                                .or_default()
+                                .push((
+                                    n.start_byte(),
+                                    crate::checks::py::snippet(text(rr, src)),
+                                    page,
+                                ));
+                        }
+                    }
+                }
+            }
+            "for_statement" => {
+                if let (Some(it), Some(body)) = (
+                    n.child_by_field_name("right"),
+                    n.child_by_field_name("body"),
+                ) {
+                    if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx) {
+                        report_first_db_call(body, &rows, src, &mut reported, out);
+                    }
+                }
+            }
+            "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression" => {
+                let mut c = n.walk();
+                let clauses: Vec<Node<'_>> = n
+                    .named_children(&mut c)
+                    .filter(|c| c.kind() == "for_in_clause")
+                    .collect();
+                if let Some(body) = n.child_by_field_name("body") {
+                    for clause in clauses {
+                        let Some(it) = clause.child_by_field_name("right") else {
+                            continue;
+                        };
+                        if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx)
+                        {
+                            report_first_db_call(body, &rows, src, &mut reported, out);
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+}
+
+/// `model.objects.count()` with a lower-case `model` variable: a different table on every
+/// iteration (a loop over model classes), which no join or prefetch could batch.
+fn dynamic_model(call: Node<'_>, src: &str) -> bool {
+    let t = text(call, src);
+    let head = t.split(['.', '(']).next().unwrap_or("");
+    matches!(
+        head,
+        "model" | "model_class" | "cls" | "klass" | "model_cls"
+    ) && (t.contains(".objects") || t.contains(".query"))
+}
+
+fn report_first_db_call(
+    body: Node<'_>,
+    rows: &str,
+    src: &str,
+    reported: &mut HashSet<usize>,
+    out: &mut Vec<Hit>,
+) {
+    let mut found: Option<Node<'_>> = None;
+    visit_same_scope(body, |n| {
+        if found.is_none() && n.kind() == "call" && is_db_read(n, src) && !dynamic_model(n, src) {
+            found = Some(n);
+        }
+    });
+    if let Some(call) = found {
+        if reported.insert(call.start_byte()) {
+            out.push(
+                Hit::new(call.start_byte(), call.end_byte())
+                    .var("call", crate::checks::py::snippet(text(call, src)))
+                    .var("rows", rows.to_string()),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_keys_and_associations() {
+        assert!(risky_insert("INSERT INTO users (email, name) VALUES (?, ?)").is_some());
+        assert!(
+            risky_insert("INSERT INTO follows (follower_id, followed_id) VALUES (%s, %s)")
+                .is_some()
+        );
+        assert!(
+            risky_insert("INSERT INTO post (title, body, author_id) VALUES (?, ?, ?)").is_none()
+        );
+        assert!(risky_insert(
+            "INSERT INTO users (email) VALUES ($1) ON CONFLICT (email) DO NOTHING"
+        )
+        .is_none());
+        assert!(risky_insert("INSERT OR IGNORE INTO tags (slug) VALUES (?)").is_none());
+        assert!(risky_insert(
+            "INSERT INTO t (email) VALUES (%s) ON DUPLICATE KEY UPDATE n = n + 1"
+        )
+        .is_none());
+        assert!(risky_insert("INSERT INTO logs VALUES (?, ?)").is_none());
+    }
+
+    #[test]
+    fn db_receivers() {
+        for r in [
+            "cur",
+            "conn",
+            "db.session",
+            "self.session",
+            "get_db()",
+            "g.db",
+            "read_cursor",
+        ] {
+            assert!(is_db_receiver(r), "{r}");
+        }
+        for r in ["row", "cache", "requests", "self.client", "data"] {
+            assert!(!is_db_receiver(r), "{r}");
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Secrets committed to the repository: private key blocks, provider tokens with a
+//! recognisable shape, and high-entropy literals assigned to secret-sounding names.
+//! Runs over raw text (no parse), so it also covers `.env` files. Messages never
+//! contain the secret: only its first characters and its length.
+
+use crate::checks::Hit;
+use crate::source::lang::Lang;
+use crate::source::SourceFile;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0usize; 256];
+    let mut n = 0usize;
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n as f64;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// `abcd…(40 chars)`: enough to find the value, not enough to use it.
+pub fn mask(secret: &str) -> String {
+    let head: String = secret.chars().take(4).collect();
+    format!("{head}…({} chars)", secret.chars().count())
+}
+
+/// Words that mark a value as a placeholder, an example or test data.
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(example|changeme|change[_-]me|dummy|placeholder|your[_-]?|xxxx|test|fake|mock|sample|redacted|insecure|not[_-]?a[_-]?real|replace|todo|fixme|foobar|lorem|\*\*\*|\.\.\.|<[^>]*>|\$\{|\$\(|\{\{|%\(|^\$)",
+    )
+    .expect("static regex")
+});
+
+fn all_same(s: &str) -> bool {
+    let mut it = s.chars();
+    it.next().is_none_or(|first| it.all(|c| c == first))
+}
+
+/// Words joined by separators (`Access-Control-Allow-Credentials`, `secret key`): a name
+/// or a header, not a credential.
+static WORDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$").expect("static regex"));
+
+/// True when a value cannot be a real secret: a placeholder, one repeated character, a
+/// sequence of plain words, or a template with `{...}` interpolation.
+fn is_placeholder(value: &str) -> bool {
+    PLACEHOLDER.is_match(value)
+        || all_same(value)
+        || WORDS.is_match(value)
+        || (value.contains('{') && value.contains('}'))
+}
+
+static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"-----BEGIN ((?:RSA|EC|OPENSSH|DSA|PGP|ENCRYPTED) )?PRIVATE KEY(?: BLOCK)?-----")
+        .expect("static regex")
+});
+static KEY_BODY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/=]{40,}").expect("static regex"));
+
+/// SEC014: a private key block (with a real body, not a documentation stub).
+pub fn private_key(file: &SourceFile, out: &mut Vec<Hit>) {
+    for m in PRIVATE_KEY.captures_iter(&file.text) {
+        let Some(whole) = m.get(0) else { continue };
+        let after = &file.text[whole.end()..];
+        let body_end = after.find("-----END").unwrap_or(after.len().min(4096));
+        let body = &after[..body_end];
+        // Strip the string-literal noise of keys embedded in code (`\n`, quotes).
+        let cleaned: String = body
+            .replace("\\n", "\n")
+            .chars()
+            .filter(|c| !matches!(c, '"' | '\'' | '\\' | ' ' | '\t'))
+            .collect();
+        if !KEY_BODY.is_match(&cleaned) || is_placeholder(body) {
+            continue;
+        }
+        let kind = m.get(1).map_or("", |k| k.as_str()).trim();
+        let kind = if kind.is_empty() { "PKCS#8" } else { kind };
+        out.push(Hit::new(whole.start(), whole.end()).var("kind", kind));
+    }
+}
+
+/// Provider tokens: (description, regex with the token as group 1).
+static TOKENS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    [
+        ("AWS access key id", r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"),
+        (
+            "AWS secret access key",
+            r#"(?i)aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        ),
+        ("GitHub token", r"\b(gh[pousr]_[A-Za-z0-9]{36,251})\b"),
+        ("GitHub fine-grained token", r"\b(github_pat_[A-Za-z0-9_]{50,})\b"),
+        ("Slack token", r"\b(xox[baprs]-[0-9A-Za-z-]{10,})"),
+        ("Stripe live key", r"\b([sr]k_live_[0-9A-Za-z]{20,})\b"),
+        ("Google API key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)"),
+    ]
+    .into_iter()
+    .map(|(k, r)| (k, Regex::new(r).expect("static regex")))
+    .collect()
+});
+
+/// SEC015: a token with a provider's recognisable shape.
+pub fn api_token(file: &SourceFile, out: &mut Vec<Hit>) {
+    for (kind, re) in TOKENS.iter() {
+        for c in re.captures_iter(&file.text) {
+            let Some(tok) = c.get(1) else { continue };
+            let value = tok.as_str();
+            // The part after the provider prefix must look random.
+            let body = value.rsplit(['_', '-']).next().unwrap_or(value);
+            let body = if body.len() < 16 { value } else { body };
+            if is_placeholder(value) || entropy(body) < 3.0 {
+                continue;
+            }
+            out.push(
+                Hit::new(tok.start(), tok.end())
+                    .var("kind", *kind)
+                    .var("masked", mask(value)),
+            );
+        }
+    }
+}
+
+/// `NAME = "value"`, `NAME: value`, `NAME=value`, `"name": "value"`, `const NAME: &str = "value"`.
+static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?::[ \t]*&?(?:'static[ \t]+)?(?:str|String)[ \t]*=|:=|=|:)[ \t]*(?P<q>["']?)(?P<value>[^"'\s`,;)]{8,256})"#,
+    )
+    .expect("static regex")
+});
+static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(secret|token|passw(or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signing[_-]?key|auth[_-]?key|credential)")
+        .expect("static regex")
+});
+/// Names that mention a secret but hold something else.
+static NOT_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(url|uri|file|path|dir|name|env|var|header|field|type|len|length|expir|ttl|endpoint|_ids?$|^id$|key_?id|prefix|suffix|policy|min|max|count|algorithm|alg$|format|param|query|label|regex|pattern|usage|limit|timeout|scope|kind|mode|class|placeholder|hint|help|prompt|message|msg|error|required|enabled|hash|reset|forgot|_at$|date|time|store|provider|manager|cache|endpoint|location|source|generator|validator|serializer|type|count|size|strength|policy)")
+        .expect("static regex")
+});
+static IDENT_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([A-Z][A-Z0-9_]*|[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+|[a-z]+(_[a-z]+)+|[a-z]+(-[a-z]+)+)$")
+        .expect("static regex")
+});
+
+/// Values that describe themselves as a secret are examples (`secret123`, `IAmSensitive`).
+static SELF_DESCRIBING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(secret|passw|sensitive|hunter2|token|apikey|api_key|letmein|qwerty|12345678)")
+        .expect("static regex")
+});
+
+/// Byte ranges of Python triple-quoted strings (docstrings hold examples, not config).
+/// Assignments of keys in triple strings are SEC014's business.
+fn docstring_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(rel) = text[i..].find(['"', '\'']) {
+        let at = i + rel;
+        let q = if text[at..].starts_with("\"\"\"") {
+            "\"\"\""
+        } else if text[at..].starts_with("'''") {
+            "'''"
+        } else {
+            i = at + 1;
+            continue;
+        };
+        let body = at + 3;
+        match text[body..].find(q) {
+            Some(end) => {
+                out.push((at, body + end + 3));
+                i = body + end + 3;
+            }
+            None => {
+                out.push((at, text.len()));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Whether the line holding `at` is a comment up to `at`.
+fn in_comment(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..at].trim_start();
+    before.starts_with('#') || before.starts_with("//") || before.starts_with(">>>")
+}
+
+/// SEC016: a high-entropy literal assigned to a secret-sounding name.
+pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
+    let name_of_file = file.rel.rsplit('/').next().unwrap_or(&file.rel);
+    if file.lang == Lang::Dotenv
+        && [
+            ".example",
+            ".sample",
+            ".template",
+            ".dist",
+            ".tmpl",
+            ".defaults",
+        ]
+        .iter()
+        .any(|s| name_of_file.ends_with(s))
+    {
+        return;
+    }
+    let needs_quotes = matches!(file.lang, Lang::Python | Lang::Rust);
+    let docs = if file.lang == Lang::Python {
+        docstring_ranges(&file.text)
+    } else {
+        Vec::new()
+    };
+    for c in ASSIGNMENT.captures_iter(&file.text) {
+        let (Some(name), Some(q), Some(value)) = (c.name("name"), c.name("q"), c.name("value"))
+        else {
+            continue;
+        };
+        let name_text = name.as_str().rsplit('.').next().unwrap_or(name.as_str());
+        if !SECRET_NAME.is_match(name_text) || NOT_SECRET_NAME.is_match(name_text) {
+            continue;
+        }
+        let quote = q.as_str();
+        let v = value.as_str();
+        if quote.is_empty() {
+            if needs_quotes {
+                continue;
+            }
+        } else if !file.text[value.end()..].starts_with(quote) {
+            // Not the whole literal (a space, a comma, an interpolation inside).
+            continue;
+        }
+        let password = name_text.to_ascii_lowercase().contains("pass")
+            || name_text.to_ascii_lowercase().contains("pwd");
+        let (min_len, min_entropy) = if password { (8, 2.5) } else { (16, 3.5) };
+        if v.chars().count() < min_len
+            || entropy(v) < min_entropy
+            || is_placeholder(v)
+            || IDENT_LIKE.is_match(v)
+            || v.contains("://")
+            || v.starts_with('/')
+            || v.starts_with("secrets.")
+            || v.starts_with("env.")
+            || v.starts_with('$')
+            || TOKENS
+                .iter()
+                .any(|(_, re)| re.is_match(v) || re.is_match(&c[0]))
+            || SELF_DESCRIBING.is_match(v)
+            || docs
+                .iter()
+                .any(|&(a, b)| a <= value.start() && value.start() < b)
+            || in_comment(&file.text, name.start())
+            || v.ends_with(['(', '[', '{'])
+            || [".pem", ".key", ".json", ".txt", ".crt"]
+                .iter()
+                .any(|e| v.ends_with(e))
+        {
+            continue;
+        }
+        out.push(
+            Hit::new(value.start(), value.end())
+                .var("name", name.as_str())
+                .var("masked", mask(v)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_separates_random_from_words() {
+        assert!(entropy("aaaaaaaa") < 0.1);
+        assert!(entropy("wJalrXUtnFEMIK7MDENGbPxRfiCY8f3kQ2") > 4.0);
+        assert!(entropy("password") < 3.0);
+    }
+
+    #[test]
+    fn masks_keep_only_a_prefix() {
+        assert_eq!(mask("ghp_abcdefgh"), "ghp_…(12 chars)");
+    }
+}

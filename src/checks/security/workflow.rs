@@ -1,0 +1,530 @@
+//! GitHub Actions workflow checks over the YAML tree.
+
+use crate::checks::{FileContext, Hit};
+use regex::Regex;
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
+    node.utf8_text(src.as_bytes()).unwrap_or("")
+}
+
+/// The mapping inside a `block_node`/`flow_node`, if the value is one.
+fn mapping(value: Node<'_>) -> Option<Node<'_>> {
+    let inner = if matches!(value.kind(), "block_node" | "flow_node") {
+        value.named_child(0)?
+    } else {
+        value
+    };
+    matches!(inner.kind(), "block_mapping" | "flow_mapping").then_some(inner)
+}
+
+/// `(key, pair node, value node)` of a mapping.
+fn pairs<'t>(map: Node<'t>, src: &str) -> Vec<(String, Node<'t>, Option<Node<'t>>)> {
+    let mut out = Vec::new();
+    let mut c = map.walk();
+    for pair in map.named_children(&mut c) {
+        if !matches!(pair.kind(), "block_mapping_pair" | "flow_pair") {
+            continue;
+        }
+        let key = pair
+            .child_by_field_name("key")
+            .map(|k| unquote(text(k, src)).to_string())
+            .unwrap_or_default();
+        out.push((key, pair, pair.child_by_field_name("value")));
+    }
+    out
+}
+
+fn unquote(s: &str) -> &str {
+    s.trim().trim_matches(['"', '\''])
+}
+
+/// Scalar value text and the byte offset where it starts in the file. Block scalars
+/// (`run: |`) lose their indicator line.
+fn scalar(value: Node<'_>, src: &str) -> (String, usize) {
+    let raw = text(value, src);
+    let start = value.start_byte();
+    if raw.starts_with(['|', '>']) {
+        let body = raw.find('\n').map_or(raw.len(), |i| i + 1);
+        return (raw[body..].to_string(), start + body);
+    }
+    (
+        unquote(raw).to_string(),
+        start + (raw.len() - raw.trim_start_matches(['"', '\'']).len()),
+    )
+}
+
+fn is_true(value: Option<Node<'_>>, src: &str) -> bool {
+    value.is_some_and(|v| unquote(text(v, src)) == "true")
+}
+
+/// Every step mapping in the workflow, with the job mapping that holds it.
+fn steps<'t>(root: Node<'t>, src: &str) -> Vec<(Node<'t>, Node<'t>)> {
+    let mut out = Vec::new();
+    for node in all_pairs(root) {
+        if node.kind() != "block_mapping_pair" || key_of(node, src) != "steps" {
+            continue;
+        }
+        if let (Some(job), Some(seq)) = (
+            node.parent(),
+            node.child_by_field_name("value")
+                .and_then(|v| v.named_child(0))
+                .filter(|s| s.kind() == "block_sequence"),
+        ) {
+            let mut c = seq.walk();
+            for item in seq.named_children(&mut c) {
+                if let Some(step) = item.named_child(0).and_then(mapping) {
+                    out.push((job, step));
+                }
+            }
+        }
+    }
+    out
+}
+
+static TOOL_RUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(pip-audit|safety\s+(check|scan)|bandit|cargo[\s-](audit|deny)|npm\s+audit|yarn\s+(npm\s+)?audit|pnpm\s+audit|trivy|gitleaks|semgrep|strata|snyk|grype|osv-scanner|zizmor|checkov|tfsec|detect-secrets|trufflehog|gosec|brakeman|ruff\s+check)\b",
+    )
+    .expect("static regex")
+});
+static TOOL_USES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(trivy-action|gitleaks-action|semgrep|snyk/actions|gh-action-pip-audit|codeql-action/analyze|audit-check|dependency-review-action|trufflehog|zizmor|osv-scanner|bandit|strata)")
+        .expect("static regex")
+});
+/// Shell idioms that turn a failing command into success.
+static MASKED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\|\|\s*(true|:|exit\s+0|echo\b)|;\s*exit\s+0\b|--exit-zero\b|--exit-code[\s=]+0\b|\|\s*tee\b)")
+        .expect("static regex")
+});
+
+/// SEC005: a security tool's step that cannot fail the build.
+pub fn security_step_cannot_fail(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    for (job, step) in steps(ctx.tree.root_node(), src) {
+        let step_pairs = pairs(step, src);
+        let get = |k: &str| step_pairs.iter().find(|(key, _, _)| key == k);
+        let tool_in_uses = get("uses")
+            .and_then(|(_, _, v)| *v)
+            .map(|v| text(v, src))
+            .and_then(|u| TOOL_USES.find(u).map(|m| m.as_str().to_string()));
+        let run = get("run").and_then(|(_, _, v)| *v).map(|v| scalar(v, src));
+        let tool_in_run = run
+            .as_ref()
+            .and_then(|(r, _)| TOOL_RUN.find(r).map(|m| m.as_str().to_string()));
+        let Some(tool) = tool_in_uses.or(tool_in_run) else {
+            continue;
+        };
+        // 1. A command line that masks its own exit status.
+        if let Some((script, offset)) = &run {
+            let mut line_start = 0;
+            let mut errexit_off = false;
+            for line in script.split_inclusive('\n') {
+                let trimmed = line.trim();
+                if trimmed.starts_with("set +e") {
+                    errexit_off = true;
+                }
+                if let Some(m) = TOOL_RUN.find(line) {
+                    let masked = MASKED
+                        .find(&line[m.end()..])
+                        .filter(|mm| !(mm.as_str().contains("tee") && script.contains("pipefail")));
+                    let why = match masked {
+                        Some(mm) => Some(format!("`{}` hides its exit status", mm.as_str().trim())),
+                        None if errexit_off => Some("`set +e` ignores its exit status".to_string()),
+                        None => None,
+                    };
+                    if let Some(why) = why {
+                        let lead = line.len() - line.trim_start().len();
+                        let start = offset + line_start + lead;
+                        let end = offset + line_start + line.trim_end().len();
+                        out.push(Hit::new(start, end).var("tool", m.as_str()).var("why", why));
+                    }
+                }
+                line_start += line.len();
+            }
+        }
+        // 2. The step, or 3. the whole job, continues on error.
+        if let Some((_, pair, v)) = get("continue-on-error") {
+            if is_true(*v, src) {
+                out.push(
+                    Hit::new(pair.start_byte(), pair.end_byte())
+                        .var("tool", tool.clone())
+                        .var("why", "the step has `continue-on-error: true`"),
+                );
+            }
+        }
+        if let Some((_, pair, _)) = pairs(job, src)
+            .into_iter()
+            .find(|(k, _, v)| k == "continue-on-error" && is_true(*v, src))
+        {
+            out.push(
+                Hit::new(pair.start_byte(), pair.end_byte())
+                    .var("tool", tool)
+                    .var("why", "its job has `continue-on-error: true`"),
+            );
+        }
+    }
+}
+
+/// The workflow's top-level mapping.
+fn top_mapping(root: Node<'_>) -> Option<Node<'_>> {
+    let mut node = root;
+    for _ in 0..6 {
+        if node.kind() == "block_mapping" || node.kind() == "flow_mapping" {
+            return Some(node);
+        }
+        let mut c = node.walk();
+        node = node
+            .named_children(&mut c)
+            .find(|n| n.kind() != "comment")?;
+    }
+    None
+}
+
+/// Every `block_mapping_pair`/`flow_pair` in the tree, in document order.
+fn all_pairs(root: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    crate::model::facts::visit(root, |node| {
+        if matches!(node.kind(), "block_mapping_pair" | "flow_pair") {
+            out.push(node);
+        }
+        true
+    });
+    out
+}
+
+fn key_of(pair: Node<'_>, src: &str) -> String {
+    pair.child_by_field_name("key")
+        .map(|k| unquote(text(k, src)).to_string())
+        .unwrap_or_default()
+}
+
+/// The events that trigger the workflow (`on:` as a scalar, a list or a mapping).
+fn triggers(top: Node<'_>, src: &str) -> String {
+    pairs(top, src)
+        .into_iter()
+        .find(|(k, _, _)| k == "on" || k == "true")
+        .and_then(|(_, _, v)| v)
+        .map(|v| match mapping(v) {
+            Some(m) => pairs(m, src)
+                .into_iter()
+                .map(|(k, _, _)| k)
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => text(v, src).to_string(),
+        })
+        .unwrap_or_default()
+}
+
+fn value_text(map: Node<'_>, key: &str, src: &str) -> Option<String> {
+    pairs(map, src)
+        .into_iter()
+        .find(|(k, _, _)| k == key)
+        .and_then(|(_, _, v)| v)
+        .map(|v| text(v, src).to_string())
+}
+
+/// Expressions that name the pull request's own code (its head commit or branch).
+static PR_HEAD_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\$\{\{[^}]*\b(github\.event\.pull_request\.head\.(sha|ref)|github\.head_ref|github\.event\.workflow_run\.head_(sha|branch)|github\.event\.pull_request\.merge_commit_sha|github\.event\.number|github\.event\.pull_request\.number)\b[^}]*\}\}",
+    )
+    .expect("static regex")
+});
+/// `gh pr checkout`, or a fetch of the pull request's refs in a script.
+static PR_CHECKOUT_RUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bgh\s+pr\s+checkout\b|\bgit\s+(fetch|checkout|pull)\b[^\n]*(refs/pull/|pull/\$|\$\{\{[^}]*(head\.(sha|ref)|head_ref|head_sha|head_branch))")
+        .expect("static regex")
+});
+/// A job condition limiting it to pull requests from the repository itself.
+static SAME_REPO_GUARD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"head\.repo\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name|head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork")
+        .expect("static regex")
+});
+
+/// SEC006: a `pull_request_target` (or `workflow_run`) workflow that checks out the pull
+/// request's code, which then runs with the base repository's secrets and write token.
+pub fn privileged_checkout_of_pr_code(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    let Some(top) = top_mapping(ctx.tree.root_node()) else {
+        return;
+    };
+    let on = triggers(top, src);
+    let event = if on.contains("pull_request_target") {
+        "pull_request_target"
+    } else if on.contains("workflow_run") {
+        "workflow_run"
+    } else {
+        return;
+    };
+    for (job, step) in steps(ctx.tree.root_node(), src) {
+        if value_text(job, "if", src).is_some_and(|c| SAME_REPO_GUARD.is_match(&c)) {
+            continue;
+        }
+        let step_pairs = pairs(step, src);
+        let get = |k: &str| step_pairs.iter().find(|(key, _, _)| key == k);
+        let uses = get("uses")
+            .and_then(|(_, _, v)| *v)
+            .map(|v| unquote(text(v, src)).to_string())
+            .unwrap_or_default();
+        if uses.starts_with("actions/checkout@") {
+            let Some(with) = get("with").and_then(|(_, _, v)| *v).and_then(mapping) else {
+                continue;
+            };
+            for (k, pair, v) in pairs(with, src) {
+                let Some(v) = v else { continue };
+                if matches!(k.as_str(), "ref" | "repository")
+                    && (PR_HEAD_REF.is_match(text(v, src))
+                        || text(v, src).contains("head.repo.full_name"))
+                {
+                    out.push(
+                        Hit::new(pair.start_byte(), pair.end_byte())
+                            .var("event", event)
+                            .var(
+                                "what",
+                                format!("`actions/checkout` with `{}`", text(pair, src).trim()),
+                            ),
+                    );
+                    break;
+                }
+            }
+        } else if let Some((script, offset)) =
+            get("run").and_then(|(_, _, v)| *v).map(|v| scalar(v, src))
+        {
+            if let Some(m) = PR_CHECKOUT_RUN.find(&script) {
+                out.push(
+                    Hit::new(offset + m.start(), offset + m.end())
+                        .var("event", event)
+                        .var("what", format!("`{}`", m.as_str().trim())),
+                );
+            }
+        }
+    }
+}
+
+static FULL_SHA: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[0-9a-f]{40}$").expect("static regex"));
+
+/// SEC007: a third-party action (or reusable workflow) referenced by a movable tag or
+/// branch instead of a full commit SHA. GitHub's own `actions/*` and `github/*` may use
+/// tags; local actions (`./`) and docker images pinned by digest are fine.
+pub fn unpinned_action(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    for pair in all_pairs(ctx.tree.root_node()) {
+        if key_of(pair, src) != "uses" {
+            continue;
+        }
+        let Some(v) = pair.child_by_field_name("value") else {
+            continue;
+        };
+        let raw = text(v, src);
+        let uses = unquote(raw.split(" #").next().unwrap_or(raw));
+        if uses.starts_with("./") || uses.starts_with("../") || uses.contains("${{") {
+            continue;
+        }
+        if let Some(image) = uses.strip_prefix("docker://") {
+            if !image.contains("@sha256:") {
+                out.push(
+                    Hit::new(v.start_byte(), v.end_byte())
+                        .var("action", uses)
+                        .var("ref", "tag instead of an `@sha256:` digest"),
+                );
+            }
+            continue;
+        }
+        let (action, reference) = match uses.rsplit_once('@') {
+            Some((a, r)) => (a, r),
+            None => (uses, ""),
+        };
+        let owner = action.split('/').next().unwrap_or("").to_ascii_lowercase();
+        if owner == "actions" || owner == "github" || FULL_SHA.is_match(reference) {
+            continue;
+        }
+        let shown = if reference.is_empty() {
+            "no ref".to_string()
+        } else {
+            format!("`{reference}`")
+        };
+        out.push(
+            Hit::new(v.start_byte(), v.end_byte())
+                .var("action", action)
+                .var("ref", shown),
+        );
+    }
+}
+
+/// `NAME: ${{ secrets.X }}` entries of an `env:` mapping.
+fn secret_env(map: Node<'_>, src: &str, names: &mut Vec<String>) {
+    if let Some(env) = pairs(map, src)
+        .into_iter()
+        .find(|(k, _, _)| k == "env")
+        .and_then(|(_, _, v)| v)
+        .and_then(mapping)
+    {
+        for (k, _, v) in pairs(env, src) {
+            if v.is_some_and(|v| SECRET_EXPR.is_match(text(v, src))) {
+                names.push(k);
+            }
+        }
+    }
+}
+
+static SECRET_EXPR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\$\{\{\s*secrets\.[A-Za-z0-9_]+\s*\}\}").expect("static regex"));
+static ECHO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(echo|printf)\b").expect("static regex"));
+static SHELL_VAR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?").expect("static regex"));
+
+/// SEC008: a secret printed to the job log by `echo`/`printf`.
+pub fn secret_echoed(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    let Some(top) = top_mapping(ctx.tree.root_node()) else {
+        return;
+    };
+    let mut workflow_env = Vec::new();
+    secret_env(top, src, &mut workflow_env);
+    for (job, step) in steps(ctx.tree.root_node(), src) {
+        let mut env = workflow_env.clone();
+        secret_env(job, src, &mut env);
+        secret_env(step, src, &mut env);
+        let Some((script, offset)) = pairs(step, src)
+            .into_iter()
+            .find(|(k, _, _)| k == "run")
+            .and_then(|(_, _, v)| v)
+            .map(|v| scalar(v, src))
+        else {
+            continue;
+        };
+        let mut line_start = 0;
+        for line in script.split_inclusive('\n') {
+            let here = line_start;
+            line_start += line.len();
+            if !ECHO.is_match(line) || line.contains("::add-mask::") {
+                continue;
+            }
+            // Piped into a command or redirected into a file: not the log.
+            let unquoted_rest = strip_quoted_expr(line);
+            if unquoted_rest.contains('|') || unquoted_rest.contains('>') {
+                continue;
+            }
+            let secret = SECRET_EXPR
+                .find(line)
+                .map(|m| m.as_str().to_string())
+                .or_else(|| {
+                    SHELL_VAR
+                        .captures_iter(line)
+                        .filter_map(|c| c.get(1))
+                        .find(|n| env.iter().any(|e| e == n.as_str()))
+                        .map(|n| format!("${}", n.as_str()))
+                });
+            if let Some(secret) = secret {
+                let lead = line.len() - line.trim_start().len();
+                out.push(
+                    Hit::new(offset + here + lead, offset + here + line.trim_end().len())
+                        .var("secret", secret),
+                );
+            }
+        }
+    }
+}
+
+/// The line with `${{ ... }}` expressions blanked (their `|`/`>` are not shell syntax).
+fn strip_quoted_expr(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("}}") {
+            Some(j) => rest = &rest[i + j + 2..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// SEC009: `permissions: write-all` on the workflow or a job.
+pub fn permissions_write_all(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    for pair in all_pairs(ctx.tree.root_node()) {
+        if key_of(pair, src) != "permissions" {
+            continue;
+        }
+        let Some(v) = pair.child_by_field_name("value") else {
+            continue;
+        };
+        if unquote(text(v, src)) == "write-all" {
+            let scope = match pair
+                .parent()
+                .and_then(|m| m.parent())
+                .and_then(|n| n.parent())
+            {
+                Some(p) if p.kind() == "block_mapping_pair" => {
+                    format!("job `{}`", key_of(p, src))
+                }
+                _ => "the workflow".to_string(),
+            };
+            out.push(Hit::new(pair.start_byte(), pair.end_byte()).var("scope", scope));
+        }
+    }
+}
+
+/// Contexts an outside contributor controls (issue, comment and pull request text, branch
+/// names, commit messages, author names).
+static UNTRUSTED_EXPR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\$\{\{[^}]*?\b(github\.event\.(issue\.(title|body)|pull_request\.(title|body|head\.ref|head\.label|head\.repo\.default_branch)|comment\.body|review\.body|review_comment\.body|discussion\.(title|body)|pages\.[^}\s]*\.page_name|commits\.[^}\s]*\.(message|author\.(email|name))|head_commit\.(message|author\.(email|name))|workflow_run\.(head_branch|head_commit\.(message|author\.(email|name))|display_title|pull_requests[^}\s]*\.head\.ref))|github\.head_ref)\b[^}]*\}\}",
+    )
+    .expect("static regex")
+});
+
+/// SEC010: an attacker-controlled expression expanded into a `run:` script (or a
+/// `github-script` body) before the shell or node sees it.
+pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    for (_, step) in steps(ctx.tree.root_node(), src) {
+        let step_pairs = pairs(step, src);
+        let mut scripts = Vec::new();
+        if let Some(v) = step_pairs
+            .iter()
+            .find(|(k, _, _)| k == "run")
+            .and_then(|(_, _, v)| *v)
+        {
+            scripts.push(("run", scalar(v, src)));
+        }
+        let uses = step_pairs
+            .iter()
+            .find(|(k, _, _)| k == "uses")
+            .and_then(|(_, _, v)| *v)
+            .map(|v| text(v, src))
+            .unwrap_or("");
+        if uses.contains("actions/github-script") {
+            if let Some(v) = step_pairs
+                .iter()
+                .find(|(k, _, _)| k == "with")
+                .and_then(|(_, _, v)| *v)
+                .and_then(mapping)
+                .and_then(|m| pairs(m, src).into_iter().find(|(k, _, _)| k == "script"))
+                .and_then(|(_, _, v)| v)
+            {
+                scripts.push(("github-script", scalar(v, src)));
+            }
+        }
+        for (kind, (script, offset)) in scripts {
+            for m in UNTRUSTED_EXPR.captures_iter(&script) {
+                let (Some(whole), Some(ctx_name)) = (m.get(0), m.get(1)) else {
+                    continue;
+                };
+                out.push(
+                    Hit::new(offset + whole.start(), offset + whole.end())
+                        .var("context", ctx_name.as_str())
+                        .var("kind", kind),
+                );
+            }
+        }
+    }
+}

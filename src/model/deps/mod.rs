@@ -1,0 +1,882 @@
+//! Python dependency manifests: what a project declares (`requirements*.txt`,
+//! `pyproject.toml` for PEP 621, Poetry, PDM, uv and PEP 735 groups, `Pipfile`,
+//! `setup.cfg`, literal `install_requires` in `setup.py`), and the tables that map an
+//! import name to the distributions that provide it.
+
+pub mod stdlib;
+
+use crate::model::summary::{FileSummary, Located, RepoContext, RepoHit};
+use crate::source::lang::Lang;
+use crate::source::SourceFile;
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// PEP 503 normalised distribution name: lower case, runs of `-_.` as one `-`.
+pub fn normalise(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+pub fn is_stdlib(top: &str) -> bool {
+    stdlib::STDLIB.binary_search(&top).is_ok()
+}
+
+/// Import names whose distribution is called something else. The key is a dotted import
+/// prefix; the longest matching prefix wins.
+const IMPORT_TO_DIST: &[(&str, &[&str])] = &[
+    ("yaml", &["pyyaml", "ruamel-yaml"]),
+    ("jwt", &["pyjwt"]),
+    ("jose", &["python-jose"]),
+    ("PIL", &["pillow"]),
+    (
+        "cv2",
+        &[
+            "opencv-python",
+            "opencv-python-headless",
+            "opencv-contrib-python",
+        ],
+    ),
+    ("sklearn", &["scikit-learn"]),
+    ("skimage", &["scikit-image"]),
+    ("bs4", &["beautifulsoup4"]),
+    ("dateutil", &["python-dateutil"]),
+    ("dotenv", &["python-dotenv"]),
+    ("multipart", &["python-multipart"]),
+    ("magic", &["python-magic"]),
+    ("docx", &["python-docx"]),
+    ("pptx", &["python-pptx"]),
+    ("slugify", &["python-slugify"]),
+    ("telegram", &["python-telegram-bot"]),
+    ("socketio", &["python-socketio"]),
+    ("engineio", &["python-engineio"]),
+    ("json_logging", &["json-logging"]),
+    ("pythonjsonlogger", &["python-json-logger"]),
+    ("google.protobuf", &["protobuf"]),
+    ("google.cloud", &["google-cloud-*"]),
+    ("google.api_core", &["google-api-core"]),
+    ("google.auth", &["google-auth"]),
+    ("google.oauth2", &["google-auth"]),
+    ("googleapiclient", &["google-api-python-client"]),
+    ("google.generativeai", &["google-generativeai"]),
+    ("google.genai", &["google-genai"]),
+    ("grpc", &["grpcio"]),
+    ("grpc_tools", &["grpcio-tools"]),
+    ("attr", &["attrs"]),
+    ("OpenSSL", &["pyopenssl"]),
+    ("Crypto", &["pycryptodome", "pycrypto"]),
+    ("Cryptodome", &["pycryptodomex"]),
+    ("nacl", &["pynacl"]),
+    ("psycopg2", &["psycopg2", "psycopg2-binary"]),
+    ("psycopg", &["psycopg", "psycopg-binary"]),
+    ("MySQLdb", &["mysqlclient"]),
+    ("pymysql", &["pymysql"]),
+    (
+        "sqlalchemy",
+        &["sqlalchemy", "flask-sqlalchemy", "sqlmodel"],
+    ),
+    ("flask_sqlalchemy", &["flask-sqlalchemy"]),
+    ("flask_cors", &["flask-cors"]),
+    ("flask_login", &["flask-login"]),
+    ("flask_wtf", &["flask-wtf"]),
+    ("flask_migrate", &["flask-migrate"]),
+    ("rest_framework", &["djangorestframework"]),
+    ("corsheaders", &["django-cors-headers"]),
+    ("environ", &["django-environ"]),
+    ("debug_toolbar", &["django-debug-toolbar"]),
+    ("django_filters", &["django-filter"]),
+    ("storages", &["django-storages"]),
+    ("serial", &["pyserial"]),
+    ("usb", &["pyusb"]),
+    ("zmq", &["pyzmq"]),
+    ("git", &["gitpython"]),
+    ("github", &["pygithub"]),
+    ("gitlab", &["python-gitlab"]),
+    ("ldap", &["python-ldap"]),
+    ("Levenshtein", &["python-levenshtein", "levenshtein"]),
+    ("lxml", &["lxml"]),
+    ("markdown", &["markdown"]),
+    ("mpl_toolkits", &["matplotlib"]),
+    ("pkg_resources", &["setuptools"]),
+    ("setuptools", &["setuptools"]),
+    ("_pytest", &["pytest"]),
+    ("pytest_asyncio", &["pytest-asyncio"]),
+    ("pytest_mock", &["pytest-mock"]),
+    ("xdist", &["pytest-xdist"]),
+    ("tomli_w", &["tomli-w"]),
+    ("typing_extensions", &["typing-extensions"]),
+    ("win32api", &["pywin32"]),
+    ("win32con", &["pywin32"]),
+    ("pywintypes", &["pywin32"]),
+    ("fitz", &["pymupdf"]),
+    ("Bio", &["biopython"]),
+    ("sentry_sdk", &["sentry-sdk"]),
+    ("kafka", &["kafka-python", "kafka-python-ng"]),
+    ("confluent_kafka", &["confluent-kafka"]),
+    ("redis", &["redis", "redis-py-cluster"]),
+    ("websocket", &["websocket-client"]),
+    ("jinja2", &["jinja2"]),
+    ("markupsafe", &["markupsafe"]),
+    ("dns", &["dnspython"]),
+    ("pkg_about", &["pkg-about"]),
+    ("memcache", &["python-memcached"]),
+    ("snappy", &["python-snappy"]),
+    ("Xlib", &["python-xlib"]),
+    ("igraph", &["python-igraph", "igraph"]),
+    ("faiss", &["faiss-cpu", "faiss-gpu"]),
+    ("torch", &["torch"]),
+    (
+        "tensorflow",
+        &["tensorflow", "tensorflow-cpu", "tensorflow-gpu"],
+    ),
+    ("huggingface_hub", &["huggingface-hub"]),
+    ("azure", &["azure-*"]),
+    ("opentelemetry", &["opentelemetry-*"]),
+    ("zope", &["zope-*"]),
+    ("jaraco", &["jaraco-*"]),
+    ("sphinxcontrib", &["sphinxcontrib-*"]),
+    ("backports", &["backports-*"]),
+    ("uvicorn", &["uvicorn"]),
+    ("email_validator", &["email-validator"]),
+    ("pydantic_settings", &["pydantic-settings"]),
+];
+
+/// Distributions that bring another one with them: `(distribution, [requirers])`.
+/// Used to say *why* an undeclared import happens to work today.
+const TRANSITIVE: &[(&str, &[&str])] = &[
+    ("pydantic", &["fastapi", "sqlmodel", "pydantic-settings"]),
+    ("pydantic-core", &["pydantic"]),
+    ("starlette", &["fastapi"]),
+    ("anyio", &["httpx", "starlette", "fastapi"]),
+    ("sniffio", &["anyio", "httpx"]),
+    ("httpcore", &["httpx"]),
+    ("h11", &["httpcore", "uvicorn"]),
+    ("werkzeug", &["flask"]),
+    ("jinja2", &["flask"]),
+    ("itsdangerous", &["flask"]),
+    ("click", &["flask", "typer", "uvicorn", "black"]),
+    ("markupsafe", &["jinja2", "flask", "werkzeug"]),
+    ("blinker", &["flask"]),
+    ("urllib3", &["requests", "botocore"]),
+    ("idna", &["requests", "httpx", "anyio"]),
+    ("certifi", &["requests", "httpx"]),
+    ("charset-normalizer", &["requests"]),
+    ("botocore", &["boto3"]),
+    ("s3transfer", &["boto3"]),
+    ("jmespath", &["boto3", "botocore"]),
+    ("python-dateutil", &["pandas", "botocore", "matplotlib"]),
+    ("six", &["python-dateutil"]),
+    ("pytz", &["pandas", "django"]),
+    (
+        "numpy",
+        &[
+            "pandas",
+            "scipy",
+            "scikit-learn",
+            "opencv-python",
+            "matplotlib",
+        ],
+    ),
+    ("scipy", &["scikit-learn"]),
+    ("asgiref", &["django"]),
+    ("sqlparse", &["django"]),
+    ("kombu", &["celery"]),
+    ("billiard", &["celery"]),
+    ("vine", &["celery"]),
+    ("multidict", &["aiohttp"]),
+    ("yarl", &["aiohttp"]),
+    ("aiosignal", &["aiohttp"]),
+    ("frozenlist", &["aiohttp"]),
+    ("attrs", &["aiohttp", "jsonschema", "pytest"]),
+    ("cffi", &["cryptography"]),
+    (
+        "cryptography",
+        &["pyjwt", "paramiko", "pyopenssl", "python-jose"],
+    ),
+    ("rich", &["typer"]),
+    ("mako", &["alembic"]),
+    ("sqlalchemy", &["alembic", "flask-sqlalchemy", "sqlmodel"]),
+    ("greenlet", &["sqlalchemy"]),
+    ("pluggy", &["pytest"]),
+    ("iniconfig", &["pytest"]),
+    (
+        "typing-extensions",
+        &["pydantic", "fastapi", "sqlalchemy", "anyio"],
+    ),
+    ("packaging", &["pytest", "setuptools"]),
+    (
+        "google-api-core",
+        &["google-cloud-storage", "google-api-python-client"],
+    ),
+    ("google-auth", &["google-api-core", "google-cloud-storage"]),
+    ("protobuf", &["grpcio-tools", "google-api-core"]),
+    ("pyasn1", &["rsa", "python-jose"]),
+    ("rsa", &["python-jose"]),
+    ("ecdsa", &["python-jose"]),
+    ("tzdata", &["pandas"]),
+    ("websockets", &["uvicorn"]),
+    ("redis", &["celery"]),
+];
+
+/// Distributions that may provide the import `dotted` (a `*` suffix is a prefix match).
+pub fn distributions_for(dotted: &str) -> Vec<String> {
+    let best = IMPORT_TO_DIST
+        .iter()
+        .filter(|(k, _)| dotted == *k || dotted.starts_with(&format!("{k}.")))
+        .max_by_key(|(k, _)| k.len());
+    let top = dotted.split('.').next().unwrap_or(dotted);
+    let mut out: Vec<String> = match best {
+        Some((_, dists)) => dists.iter().map(|d| d.to_string()).collect(),
+        None => Vec::new(),
+    };
+    out.push(normalise(top));
+    out
+}
+
+/// Declared distributions (some of) which require `dist`.
+pub fn requirers(dist: &str) -> &'static [&'static str] {
+    TRANSITIVE
+        .iter()
+        .find(|(d, _)| *d == dist)
+        .map_or(&[], |(_, r)| r)
+}
+
+/// Does a declared (normalised) name satisfy one of the candidate distributions?
+pub fn satisfies(declared: &str, candidate: &str) -> bool {
+    match candidate.strip_suffix('*') {
+        Some(prefix) => declared.starts_with(prefix),
+        None => declared == candidate,
+    }
+}
+
+/// What one manifest file declares.
+#[derive(Debug, Default)]
+pub struct Manifest {
+    /// Runtime and optional (extras) dependencies.
+    pub declared: Vec<Located>,
+    /// Development, test and docs groups.
+    pub dev: Vec<Located>,
+    /// The project's own distribution name, if the manifest names it.
+    pub name: String,
+    /// The file declares dependencies at all (a `pyproject.toml` with only tool settings
+    /// does not).
+    pub is_manifest: bool,
+    /// Dependencies are declared in a way this reader cannot see (`dynamic`, computed
+    /// `install_requires`).
+    pub opaque: bool,
+}
+
+static REQ_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)").expect("static regex"));
+
+/// The distribution name of a PEP 508 requirement, if it has one.
+pub fn requirement_name(req: &str) -> Option<&str> {
+    REQ_NAME
+        .captures(req)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
+}
+
+fn is_dev_group(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "dev", "test", "lint", "doc", "typing", "type", "check", "ci", "bench", "tox", "nox",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
+}
+
+/// `requirements*.txt`: one requirement a line; options (`-r`, `-e`, `--hash`...),
+/// URLs and local paths are skipped.
+pub fn parse_requirements(file: &SourceFile) -> Manifest {
+    let file_name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
+    let dev = is_dev_group(file_name.trim_start_matches("requirements"));
+    let mut m = Manifest {
+        is_manifest: true,
+        ..Manifest::default()
+    };
+    let mut offset = 0;
+    for line in file.text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let code = match line.find(" #") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let code = code.trim_end_matches(['\n', '\r', '\\']).trim_end();
+        let trimmed = code.trim_start();
+        if trimmed.is_empty()
+            || trimmed.starts_with(['#', '-', '.', '/'])
+            || trimmed.contains("://") && !trimmed.contains(" @ ")
+        {
+            continue;
+        }
+        let Some(name) = requirement_name(trimmed) else {
+            continue;
+        };
+        let begin = start + (code.len() - trimmed.len());
+        let loc = Located::at(file, begin, begin + trimmed.len(), name, trimmed);
+        if dev {
+            m.dev.push(loc);
+        } else {
+            m.declared.push(loc);
+        }
+    }
+    m
+}
+
+/// Locates a requirement string's first occurrence in the file's text.
+fn locate(file: &SourceFile, req: &str, name: &str) -> Located {
+    let start = file
+        .text
+        .find(&format!("\"{req}"))
+        .map(|i| i + 1)
+        .or_else(|| file.text.find(req))
+        .or_else(|| file.text.find(name))
+        .unwrap_or(0);
+    let end = (start + req.len()).min(file.text.len());
+    let end = if file.text.is_char_boundary(end) {
+        end
+    } else {
+        start
+    };
+    Located::at(file, start, end, name, req)
+}
+
+fn push_reqs(file: &SourceFile, list: Option<&toml::Value>, out: &mut Vec<Located>) {
+    for v in list.and_then(|v| v.as_array()).into_iter().flatten() {
+        if let Some(req) = v.as_str() {
+            if let Some(name) = requirement_name(req) {
+                out.push(locate(file, req, name));
+            }
+        }
+    }
+}
+
+/// Poetry/Pipfile style: a table whose keys are distribution names.
+fn push_keys(file: &SourceFile, table: Option<&toml::Value>, out: &mut Vec<Located>) {
+    for (name, spec) in table.and_then(|t| t.as_table()).into_iter().flatten() {
+        if name == "python" {
+            continue;
+        }
+        let req = match spec.as_str() {
+            Some(s) => format!("{name}{s}"),
+            None => name.clone(),
+        };
+        let mut loc = locate(file, name, name);
+        loc.detail = req;
+        out.push(loc);
+    }
+}
+
+/// `pyproject.toml` and `Pipfile`.
+pub fn parse_toml_manifest(file: &SourceFile) -> Manifest {
+    let mut m = Manifest::default();
+    let Ok(doc) = file.text.parse::<toml::Table>() else {
+        return m;
+    };
+    let get = |path: &[&str]| -> Option<&toml::Value> {
+        let mut v = doc.get(*path.first()?)?;
+        for k in &path[1..] {
+            v = v.get(k)?;
+        }
+        Some(v)
+    };
+    if file.rel.ends_with("Pipfile") {
+        m.is_manifest = true;
+        push_keys(file, get(&["packages"]), &mut m.declared);
+        push_keys(file, get(&["dev-packages"]), &mut m.dev);
+        return m;
+    }
+    if let Some(project) = get(&["project"]) {
+        m.name = project
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("")
+            .to_string();
+        let dynamic = project
+            .get("dynamic")
+            .and_then(|d| d.as_array())
+            .is_some_and(|d| d.iter().any(|x| x.as_str() == Some("dependencies")));
+        m.opaque |= dynamic;
+        m.is_manifest = true;
+        push_reqs(file, project.get("dependencies"), &mut m.declared);
+        for (_, extra) in project
+            .get("optional-dependencies")
+            .and_then(|t| t.as_table())
+            .into_iter()
+            .flatten()
+        {
+            push_reqs(file, Some(extra), &mut m.declared);
+        }
+    }
+    push_reqs(file, get(&["build-system", "requires"]), &mut m.dev);
+    for (_, group) in get(&["dependency-groups"])
+        .and_then(|t| t.as_table())
+        .into_iter()
+        .flatten()
+    {
+        m.is_manifest = true;
+        push_reqs(file, Some(group), &mut m.dev);
+    }
+    if let Some(poetry) = get(&["tool", "poetry"]) {
+        if m.name.is_empty() {
+            m.name = poetry
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string();
+        }
+        if poetry.get("dependencies").is_some() {
+            m.is_manifest = true;
+        }
+        push_keys(file, poetry.get("dependencies"), &mut m.declared);
+        push_keys(file, poetry.get("dev-dependencies"), &mut m.dev);
+        for (_, group) in poetry
+            .get("group")
+            .and_then(|g| g.as_table())
+            .into_iter()
+            .flatten()
+        {
+            push_keys(file, group.get("dependencies"), &mut m.dev);
+        }
+    }
+    for path in [
+        &["tool", "pdm", "dev-dependencies"][..],
+        &["tool", "uv", "dev-dependencies"][..],
+    ] {
+        match get(path) {
+            Some(v) if v.is_table() => {
+                for (_, g) in v.as_table().into_iter().flatten() {
+                    push_reqs(file, Some(g), &mut m.dev);
+                }
+            }
+            other => push_reqs(file, other, &mut m.dev),
+        }
+    }
+    for (_, env) in get(&["tool", "hatch", "envs"])
+        .and_then(|t| t.as_table())
+        .into_iter()
+        .flatten()
+    {
+        push_reqs(file, env.get("dependencies"), &mut m.dev);
+        push_reqs(file, env.get("extra-dependencies"), &mut m.dev);
+    }
+    m
+}
+
+/// `setup.cfg`: `install_requires`, `extras_require` and `tests_require` under `[options]`.
+pub fn parse_setup_cfg(file: &SourceFile) -> Manifest {
+    let mut m = Manifest::default();
+    let mut section = String::new();
+    let mut key = String::new();
+    let mut offset = 0;
+    for line in file.text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed.trim_matches(['[', ']']).to_string();
+            key.clear();
+            continue;
+        }
+        if trimmed.is_empty() || trimmed.starts_with(['#', ';']) {
+            continue;
+        }
+        let indented = line.starts_with([' ', '\t']);
+        let value = if !indented {
+            match trimmed.split_once('=') {
+                Some((k, v)) => {
+                    key = k.trim().to_string();
+                    if section == "metadata" && key == "name" {
+                        m.name = v.trim().to_string();
+                    }
+                    v.trim()
+                }
+                None => continue,
+            }
+        } else {
+            trimmed
+        };
+        let value = if section == "options.extras_require" && !indented {
+            ""
+        } else {
+            value
+        };
+        let wanted = (section == "options"
+            && matches!(key.as_str(), "install_requires" | "tests_require"))
+            || section == "options.extras_require";
+        if !wanted || value.is_empty() {
+            continue;
+        }
+        if section == "options" {
+            m.is_manifest = true;
+        }
+        if value.starts_with("file:") || value.starts_with("attr:") {
+            m.opaque = true;
+            continue;
+        }
+        if let Some(name) = requirement_name(value) {
+            let begin = start + line.find(value).unwrap_or(0);
+            let loc = Located::at(file, begin, begin + value.len(), name, value);
+            if key == "tests_require" {
+                m.dev.push(loc);
+            } else {
+                m.declared.push(loc);
+            }
+        }
+    }
+    m
+}
+
+static INSTALL_REQUIRES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(install_requires|tests_require|extras_require)\s*=\s*(\[[^\]]*\]|\{[^}]*\})?")
+        .expect("static regex")
+});
+static QUOTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"["']([^"'\n]+)["']"#).expect("static regex"));
+
+/// `setup.py`: literal lists passed as `install_requires=[...]`; anything computed makes
+/// the manifest opaque.
+pub fn parse_setup_py(file: &SourceFile) -> Manifest {
+    let mut m = Manifest::default();
+    for c in INSTALL_REQUIRES.captures_iter(&file.text) {
+        m.is_manifest = true;
+        let Some(list) = c.get(2) else {
+            m.opaque = true;
+            continue;
+        };
+        let dev = c.get(1).is_some_and(|k| k.as_str() == "tests_require");
+        for q in QUOTED.captures_iter(list.as_str()) {
+            let Some(req) = q.get(1) else { continue };
+            let text = req.as_str();
+            // `extras_require` keys are extra names, not requirements; harmless as names.
+            if let Some(name) = requirement_name(text) {
+                let begin = list.start() + req.start();
+                let loc = Located::at(file, begin, begin + text.len(), name, text);
+                if dev {
+                    m.dev.push(loc);
+                } else {
+                    m.declared.push(loc);
+                }
+            }
+        }
+    }
+    m
+}
+
+/// True when a requirement pins one version (`==`, `===`, `~=`, or hashes).
+pub fn is_pinned(req: &str) -> bool {
+    req.contains("==") || req.contains("~=") || req.contains("--hash") || req.contains(" @ ")
+}
+
+/// Directories whose code is not part of what the project ships or tests (examples,
+/// docs snippets, helper scripts): their imports are not checked.
+const UNCHECKED_DIRS: &[&str] = &[
+    "docs",
+    "doc",
+    "docs_src",
+    "examples",
+    "example",
+    "scripts",
+    "script",
+    "benchmarks",
+    "benchmark",
+    "bench",
+    "tools",
+    "contrib",
+    "tutorial",
+    "tutorials",
+    "notebooks",
+    "site-packages",
+    ".venv",
+    "venv",
+    "node_modules",
+    "build",
+    "dist",
+    ".tox",
+    ".nox",
+    "vendor",
+    "_vendor",
+    "third_party",
+    "release",
+    "releasing",
+    ".github",
+    "ci",
+    ".ci",
+    "devtools",
+    "dev",
+];
+/// Modules provided by the runtime, not by a distribution (type checkers, Pyodide).
+const PLATFORM_MODULES: &[&str] = &["_typeshed", "pyodide", "pyodide_js", "micropip", "js"];
+const UNCHECKED_FILES: &[&str] = &[
+    "setup.py",
+    "noxfile.py",
+    "fabfile.py",
+    "tasks.py",
+    "manage.py",
+    "conf.py",
+];
+
+fn is_test_path(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    path.split('/')
+        .any(|c| matches!(c, "tests" | "test" | "testing"))
+        || file.starts_with("test_")
+        || file.ends_with("_test.py")
+        || file == "conftest.py"
+}
+
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+fn is_under(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path.starts_with(dir) && path[dir.len()..].starts_with('/')
+}
+
+/// An import the project's manifests do not declare.
+struct Missing {
+    hit: RepoHit,
+    /// A declared distribution that requires the missing one.
+    via: Option<String>,
+}
+
+fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
+    // Project roots: directories holding a dependency manifest.
+    let manifests: Vec<(&str, &FileSummary)> = ctx
+        .files
+        .iter()
+        .filter(|(_, _, s)| s.manifest)
+        .map(|(p, _, s)| (dir_of(p), s))
+        .collect();
+    if manifests.is_empty() {
+        return Vec::new();
+    }
+    // First-party names: every package directory and module of the scanned Python code,
+    // and the projects' own names.
+    let mut first_party: HashSet<String> = HashSet::new();
+    for (path, lang, _) in ctx.files {
+        if *lang != Lang::Python {
+            continue;
+        }
+        let mut parts: Vec<&str> = path.split('/').collect();
+        if let Some(last) = parts.pop() {
+            first_party.insert(
+                last.trim_end_matches(".pyi")
+                    .trim_end_matches(".py")
+                    .to_string(),
+            );
+        }
+        first_party.extend(parts.iter().map(|p| p.to_string()));
+    }
+    for (_, s) in &manifests {
+        if !s.project_name.is_empty() {
+            first_party.insert(normalise(&s.project_name).replace('-', "_"));
+        }
+    }
+    let mut out = Vec::new();
+    for (path, lang, summary) in ctx.files {
+        if *lang != Lang::Python || summary.imports.is_empty() {
+            continue;
+        }
+        let file = path.rsplit('/').next().unwrap_or(path);
+        if UNCHECKED_FILES.contains(&file)
+            || file.ends_with(".pyi")
+            || path.split('/').any(|c| UNCHECKED_DIRS.contains(&c))
+        {
+            continue;
+        }
+        let roots: Vec<&FileSummary> = manifests
+            .iter()
+            .filter(|(d, _)| is_under(path, d))
+            .map(|(_, s)| *s)
+            .collect();
+        if roots.is_empty()
+            || roots.iter().all(|s| s.opaque) && roots.iter().all(|s| s.declared.is_empty())
+        {
+            continue;
+        }
+        let test = is_test_path(path);
+        if test && roots.iter().all(|s| s.declared_dev.is_empty()) {
+            // Test dependencies live somewhere strata does not read (tox.ini, CI).
+            continue;
+        }
+        let declared: HashSet<String> = roots
+            .iter()
+            .flat_map(|s| {
+                s.declared
+                    .iter()
+                    .chain(s.declared_dev.iter().filter(|_| test))
+            })
+            .map(|l| normalise(&l.name))
+            .collect();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for imp in &summary.imports {
+            let top = imp.name.as_str();
+            if is_stdlib(top)
+                || PLATFORM_MODULES.contains(&top)
+                || first_party.contains(top)
+                || !seen.insert(top)
+            {
+                continue;
+            }
+            let candidates = distributions_for(&imp.detail);
+            if declared
+                .iter()
+                .any(|d| candidates.iter().any(|c| satisfies(d, c)))
+            {
+                continue;
+            }
+            let dist = candidates
+                .first()
+                .cloned()
+                .unwrap_or_else(|| normalise(top));
+            let via = candidates.iter().find_map(|c| {
+                requirers(c)
+                    .iter()
+                    .find(|r| declared.contains(**r))
+                    .map(|r| r.to_string())
+            });
+            out.push(Missing {
+                hit: RepoHit {
+                    path: path.clone(),
+                    at: imp.clone(),
+                    vars: vec![("module", imp.detail.clone()), ("dist", dist)],
+                },
+                via,
+            });
+        }
+    }
+    out
+}
+
+/// SEC011: a module imported by the project that no manifest declares.
+pub fn undeclared_imports(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    out.extend(
+        missing_imports(ctx)
+            .into_iter()
+            .filter(|m| m.via.is_none())
+            .map(|m| m.hit),
+    );
+}
+
+/// SEC012: a module imported directly but only installed as another dependency's
+/// dependency.
+pub fn transitive_only_imports(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    for m in missing_imports(ctx) {
+        if let Some(via) = m.via {
+            let mut hit = m.hit;
+            hit.vars.push(("via", via));
+            out.push(hit);
+        }
+    }
+}
+
+/// SEC013: a requirement without a pinned version in a `requirements*.txt` that pins
+/// (nearly) everything else, i.e. an application's lock-style requirements.
+pub fn unpinned_requirements(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    for (path, lang, summary) in ctx.files {
+        if *lang != Lang::Manifest || !path.ends_with(".txt") {
+            continue;
+        }
+        let reqs: Vec<&Located> = summary
+            .declared
+            .iter()
+            .chain(&summary.declared_dev)
+            .collect();
+        let pinned = reqs.iter().filter(|l| is_pinned(&l.detail)).count();
+        let unpinned = reqs.len() - pinned;
+        if pinned < 3 || unpinned == 0 || unpinned * 4 > reqs.len() {
+            continue;
+        }
+        for l in reqs.into_iter().filter(|l| !is_pinned(&l.detail)) {
+            out.push(RepoHit {
+                path: path.clone(),
+                at: l.clone(),
+                vars: vec![
+                    ("dist", l.name.clone()),
+                    ("pinned", pinned.to_string()),
+                    ("total", (pinned + unpinned).to_string()),
+                ],
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::lang::Lang;
+
+    #[test]
+    fn names_normalise_per_pep_503() {
+        assert_eq!(normalise("Flask_SQLAlchemy"), "flask-sqlalchemy");
+        assert_eq!(normalise("ruamel.yaml"), "ruamel-yaml");
+        assert_eq!(normalise("typing__extensions"), "typing-extensions");
+    }
+
+    #[test]
+    fn stdlib_is_known() {
+        assert!(is_stdlib("json") && is_stdlib("tomllib") && is_stdlib("asyncore"));
+        assert!(!is_stdlib("requests"));
+    }
+
+    #[test]
+    fn requirements_are_read() {
+        let f = SourceFile::new(
+            "requirements.txt".into(),
+            Lang::Manifest,
+            "# app\n-r base.txt\nfastapi==0.115.0  # web\nPyYAML>=6; python_version>'3.8'\n\
+             uvicorn[standard]==0.30.1 \\\n    --hash=sha256:abc\n-e ./lib\n\
+             git+https://github.com/x/y.git\nmylib @ https://example.com/mylib.whl\n"
+                .into(),
+        );
+        let m = parse_requirements(&f);
+        let names: Vec<&str> = m.declared.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["fastapi", "PyYAML", "uvicorn", "mylib"]);
+        assert_eq!(m.declared[0].line, 3);
+    }
+
+    #[test]
+    fn pyproject_flavours_are_read() {
+        let f = SourceFile::new(
+            "pyproject.toml".into(),
+            Lang::Manifest,
+            "[project]\nname = \"shop\"\ndependencies = [\"fastapi>=0.110\", \"sqlalchemy[asyncio]\"]\n\
+             [project.optional-dependencies]\nredis = [\"redis>=5\"]\n\
+             [dependency-groups]\ntest = [\"pytest\", {include-group = \"lint\"}]\n\
+             [tool.poetry.group.dev.dependencies]\nmypy = \"^1.0\"\n"
+                .into(),
+        );
+        let m = parse_toml_manifest(&f);
+        assert_eq!(m.name, "shop");
+        let names: Vec<&str> = m.declared.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["fastapi", "sqlalchemy", "redis"]);
+        let dev: Vec<&str> = m.dev.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(dev, ["pytest", "mypy"]);
+        assert_eq!(m.declared[0].line, 3);
+    }
+
+    #[test]
+    fn import_names_map_to_distributions() {
+        assert!(distributions_for("yaml").contains(&"pyyaml".to_string()));
+        assert!(distributions_for("google.protobuf.message").contains(&"protobuf".to_string()));
+        assert!(distributions_for("google.cloud.storage")
+            .iter()
+            .any(|d| satisfies("google-cloud-storage", d)));
+        assert_eq!(distributions_for("requests"), ["requests"]);
+    }
+}

@@ -1,0 +1,14 @@
+//! The model of the code under audit: what strata knows about a file or a repository before
+//! any rule judges it. Per-file facts (imports, scopes, functions, routes), the route
+//! inventory composed across files, the schema model (SQL and ORM), SQL text questions,
+//! intra-procedural taint, dependency manifests and the per-file summaries that repository
+//! checks read. Nothing here reports a finding by itself; it only uses `source`.
+
+pub mod deps;
+pub mod facts;
+pub mod orm;
+pub mod routes;
+pub mod schema;
+pub mod sql;
+pub mod summary;
+pub mod taint;

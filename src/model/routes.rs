@@ -1,0 +1,1956 @@
+//! Route inventory: every web route of a repository with its full path, auth, rate limit
+//! and ownership check, for `strata routes`.
+//!
+//! Each web file contributes a [`WebSummary`] (one parse, cached in
+//! [`crate::model::summary::FileSummary`]): Python files from their [`PyFacts`] ([`web_summary`]),
+//! Rust files from their [`RustFacts`] ([`rust_web_summary`]). [`inventory`] then composes
+//! the prefixes and auth of registrations across files (`include_router`,
+//! `register_blueprint`, axum `nest`/`merge`, actix `scope`/`configure`/`service`).
+
+use crate::model::facts::python::{Framework, PyFacts, PyFunction, Route};
+use crate::model::facts::rust::{ExtractorKind, RustFacts, RustHandler, RustRoute};
+use crate::source::SourceFile;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// What one Python file declares about web routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebSummary {
+    pub routes: Vec<RouteInfo>,
+    pub mounts: Vec<MountInfo>,
+    /// Imports that name a registered router (`orders` -> `app.routers.orders`), with
+    /// relative imports already resolved against the file's package.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub imports: BTreeMap<String, String>,
+    /// Routers of the file with router-wide auth, and that auth.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub router_auth: BTreeMap<String, String>,
+    /// URL registrations of views defined elsewhere (Django `urlpatterns`, DRF routers,
+    /// flask-restful `add_resource`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<UrlInfo>,
+    /// Module of the file (`shop/urls.py` -> `shop.urls`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub module: String,
+    /// `REST_FRAMEWORK = {...}` defaults of a Django settings module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drf_settings: Option<DrfSettings>,
+}
+
+/// One URL registration: `path("orders/", include("orders.urls"))`,
+/// `path("<int:pk>/", views.detail)`, `router.register("orders", OrderViewSet)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlInfo {
+    /// The list or router it belongs to (`urlpatterns`, `router`).
+    pub list: String,
+    pub pattern: String,
+    /// Names another list (`include(...)`) rather than a view.
+    pub include: bool,
+    /// A router registration: the view's own list/detail paths follow the pattern.
+    pub append: bool,
+    /// Absolute module and name of the target.
+    pub module: String,
+    pub name: String,
+    pub line: usize,
+}
+
+/// DRF project defaults read from `REST_FRAMEWORK = {...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrfSettings {
+    pub permission: Option<String>,
+    pub throttle: Option<String>,
+}
+
+/// Reads `DEFAULT_PERMISSION_CLASSES`/`DEFAULT_THROTTLE_CLASSES` of a settings file's text.
+pub fn drf_settings(text: &str) -> Option<DrfSettings> {
+    static KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"["'](DEFAULT_PERMISSION_CLASSES|DEFAULT_THROTTLE_CLASSES)["']\s*:\s*[\[(]([^\])]*)[\])]"#)
+            .expect("static regex")
+    });
+    let i = text.find("REST_FRAMEWORK")?;
+    let mut out = DrfSettings::default();
+    for c in KEY.captures_iter(&text[i..]) {
+        let classes: Vec<&str> = c[2]
+            .split(',')
+            .map(|x| x.trim().trim_matches(['"', '\'']))
+            .filter(|x| !x.is_empty() && !x.starts_with('#'))
+            .map(|x| x.rsplit('.').next().unwrap_or(x))
+            .collect();
+        let v = classes.join(", ");
+        match &c[1] {
+            "DEFAULT_PERMISSION_CLASSES" => out.permission.get_or_insert(v),
+            _ => out.throttle.get_or_insert(v),
+        };
+    }
+    (out != DrfSettings::default()).then_some(out)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteInfo {
+    pub framework: String,
+    pub methods: Vec<String>,
+    /// Router variable the route is declared on.
+    pub router: String,
+    /// The router's own prefix.
+    pub router_prefix: String,
+    /// The decorator's path.
+    pub path: String,
+    pub handler: String,
+    pub line: usize,
+    /// Byte range of the registration (decorator, `.route(..)` call) in the file.
+    #[serde(default)]
+    pub span: (usize, usize),
+    pub path_params: Vec<PathParamInfo>,
+    pub pagination: Vec<PageInfo>,
+    pub auth: Option<String>,
+    pub rate_limit: Option<String>,
+    /// `yes`, `no` or `n.a.` (no id path parameter, or nothing loaded by it).
+    pub ownership: String,
+    /// Name URL registrations in other files use for the view (Django, DRF,
+    /// flask-restful); the route is listed once per registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
+    /// DRF view relying on the project's `DEFAULT_PERMISSION_CLASSES`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_auth: bool,
+    /// DRF view relying on the project's `DEFAULT_THROTTLE_CLASSES`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_throttle: bool,
+    /// Declared public (`AllowAny`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathParamInfo {
+    pub name: String,
+    /// The handler's annotation, else the path converter, else `None`.
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageInfo {
+    pub name: String,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountInfo {
+    pub parent: String,
+    pub child: String,
+    pub prefix: Option<String>,
+    pub auth: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
+    pub line: usize,
+    /// Registered only under a condition that names a development or test environment
+    /// (`if settings.ENVIRONMENT == "local": app.include_router(...)`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev_only: bool,
+}
+
+/// Whether a handler that loads a resource by an id from the path checks the caller owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    Yes,
+    /// Loaded by the id at this byte range, and never checked.
+    No(usize, usize),
+    NotApplicable,
+}
+
+impl Ownership {
+    pub fn label(self) -> &'static str {
+        match self {
+            Ownership::Yes => "yes",
+            Ownership::No(..) => "no",
+            Ownership::NotApplicable => "n.a.",
+        }
+    }
+}
+
+/// Dotted module of a file path (`app/routers/orders.py` -> `app.routers.orders`,
+/// `api/src/routes/mod.rs` -> `api.src.routes`).
+pub fn module_of(rel: &str) -> String {
+    if let Some(stem) = rel.strip_suffix(".rs") {
+        let mut parts: Vec<&str> = stem.split('/').collect();
+        let n = parts.len();
+        let root_file = n >= 2 && parts[n - 2] == "src" && matches!(parts[n - 1], "main" | "lib");
+        if parts.last() == Some(&"mod") || root_file {
+            parts.pop();
+        }
+        return parts.join(".");
+    }
+    let stem = rel.strip_suffix(".py").unwrap_or(rel);
+    let m = stem.replace('/', ".");
+    m.strip_suffix(".__init__").map(str::to_string).unwrap_or(m)
+}
+
+/// `.routers.orders` imported from `app/main.py` -> `app.routers.orders`.
+fn absolute(import: &str, rel: &str) -> String {
+    let dots = import.chars().take_while(|c| *c == '.').count();
+    if dots == 0 {
+        return import.to_string();
+    }
+    let module = module_of(rel);
+    let mut package: Vec<&str> = module.split('.').collect();
+    if !rel.ends_with("__init__.py") {
+        package.pop();
+    }
+    for _ in 1..dots {
+        package.pop();
+    }
+    let rest = &import[dots..];
+    let mut out = package.join(".");
+    if !rest.is_empty() {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
+    let settings = if file.text.contains("REST_FRAMEWORK") {
+        drf_settings(&file.text)
+    } else {
+        None
+    };
+    if facts.routes.is_empty()
+        && facts.mounts.is_empty()
+        && facts.url_entries.is_empty()
+        && settings.is_none()
+    {
+        return None;
+    }
+    let src = file.text.as_str();
+    let mut out = WebSummary {
+        module: module_of(&file.rel),
+        drf_settings: settings,
+        ..WebSummary::default()
+    };
+    for r in &facts.routes {
+        let f = facts.functions.get(r.function);
+        let local = r.path.strip_prefix(r.prefix.as_str()).unwrap_or(&r.path);
+        let path_params = r
+            .path_params()
+            .into_iter()
+            .map(|p| {
+                let ann = f.and_then(|f| {
+                    f.params
+                        .iter()
+                        .find(|q| q.name == p.name)
+                        .and_then(|q| q.annotation.clone())
+                });
+                PathParamInfo {
+                    ty: ann.or(p.converter),
+                    name: p.name,
+                }
+            })
+            .collect();
+        let pagination = f
+            .map(|f| {
+                f.params
+                    .iter()
+                    .filter_map(|p| {
+                        crate::checks::pagination_bounds(p).map(|(min, max)| PageInfo {
+                            name: p.name.clone(),
+                            min,
+                            max,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.routes.push(RouteInfo {
+            framework: r.framework.name().to_string(),
+            methods: r.methods.clone(),
+            router: r.router.clone(),
+            router_prefix: r.prefix.clone(),
+            path: local.to_string(),
+            handler: r.handler.clone(),
+            line: file.line_col(r.decorator_start).0,
+            span: (r.decorator_start, r.decorator_end),
+            path_params,
+            pagination,
+            auth: r.auth.clone().or_else(|| r.body_auth.clone()),
+            rate_limit: r.rate_limit.clone(),
+            ownership: ownership(facts, src, r).label().to_string(),
+            view: r.view.clone(),
+            default_auth: r.default_auth,
+            default_throttle: r.default_throttle,
+            public: r.public,
+        });
+    }
+    for e in &facts.url_entries {
+        let module = match &e.module {
+            Some(m) => absolute(m, &file.rel),
+            None => module_of(&file.rel),
+        };
+        out.urls.push(UrlInfo {
+            list: e.list.clone(),
+            pattern: e.pattern.clone(),
+            include: e.include,
+            append: e.append,
+            module,
+            name: e.name.clone(),
+            line: file.line_col(e.start).0,
+        });
+    }
+    for (name, r) in &facts.routers {
+        if let Some(a) = &r.auth {
+            out.router_auth.insert(name.clone(), a.clone());
+        }
+    }
+    for m in &facts.mounts {
+        let head = m.child.split('.').next().unwrap_or("");
+        if let Some(q) = facts.imports.get(head) {
+            out.imports
+                .insert(head.to_string(), absolute(q, &file.rel).to_string());
+        }
+        out.mounts.push(MountInfo {
+            parent: m.parent.clone(),
+            child: m.child.clone(),
+            prefix: m.prefix.clone(),
+            auth: m.auth.clone(),
+            rate_limit: None,
+            line: file.line_col(m.start).0,
+            dev_only: under_dev_condition(src, m.start),
+        });
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Rust front end
+
+/// The dotted module (as [`module_of`] names files) and function a Rust path names from
+/// file `rel`: `api::router` -> `src.api.router`, `crate::routes::config` ->
+/// `src.routes.config`, `super::x::f` from `src/a/b.rs` -> `src.a.x.f`. `None` for a bare
+/// function of the file itself.
+fn rust_target(path: &str, rel: &str, facts: &RustFacts) -> Option<String> {
+    let segs: Vec<&str> = path.split("::").collect();
+    let (head, rest) = segs.split_first()?;
+    let expanded: Vec<String> = match facts.uses.get(*head) {
+        Some(full) if !matches!(*head, "crate" | "self" | "super") => full
+            .split("::")
+            .chain(rest.iter().copied())
+            .map(str::to_string)
+            .collect(),
+        _ if rest.is_empty() => return None,
+        _ => segs.iter().map(|s| s.to_string()).collect(),
+    };
+    let module = module_of(rel);
+    let mut base: Vec<String> = module.split('.').map(str::to_string).collect();
+    let mut i = 0;
+    match expanded.first().map(String::as_str) {
+        Some("crate") => {
+            // The crate root: the directory up to the last `src`, else the file's own.
+            let dirs: Vec<&str> = rel.split('/').collect();
+            let dirs = &dirs[..dirs.len().saturating_sub(1)];
+            base = match dirs.iter().rposition(|d| *d == "src") {
+                Some(p) => dirs[..=p].iter().map(|s| s.to_string()).collect(),
+                None => dirs.iter().map(|s| s.to_string()).collect(),
+            };
+            i = 1;
+        }
+        Some("self") => i = 1,
+        Some("super") => {
+            while expanded.get(i).map(String::as_str) == Some("super") {
+                base.pop();
+                i += 1;
+            }
+        }
+        _ => {}
+    }
+    let mut out = base;
+    out.extend(expanded[i..].iter().cloned());
+    Some(out.join("."))
+}
+
+/// Path parameters of a Rust route with the handler's `Path<..>` types.
+fn rust_path_params(facts: &RustFacts, r: &RustRoute) -> Vec<PathParamInfo> {
+    let names = r.path_params();
+    let types: Vec<String> = r
+        .handler_fn
+        .and_then(|i| facts.handlers.get(i))
+        .and_then(|h| h.extractors.iter().find(|x| x.kind == ExtractorKind::Path))
+        .map(|x| crate::checks::auth::rust_routes::split_top(&x.inner))
+        .unwrap_or_default();
+    let typed = types.len() == names.len();
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| PathParamInfo {
+            ty: if typed { types.get(i).cloned() } else { None },
+            name,
+        })
+        .collect()
+}
+
+/// A Rust file's routes and registrations for the inventory.
+pub fn rust_web_summary(facts: &RustFacts, file: &SourceFile) -> Option<WebSummary> {
+    if facts.routes.is_empty() && facts.mounts.is_empty() {
+        return None;
+    }
+    let src = file.text.as_str();
+    let mut out = WebSummary::default();
+    for r in &facts.routes {
+        out.routes.push(RouteInfo {
+            framework: r.framework.name().to_string(),
+            methods: r.methods.clone(),
+            router: r.router.clone(),
+            router_prefix: String::new(),
+            path: r.path.clone(),
+            handler: r.handler.clone(),
+            line: file.line_col(r.reg_start).0,
+            span: (r.reg_start, r.reg_end),
+            path_params: rust_path_params(facts, r),
+            pagination: Vec::new(),
+            auth: r.auth.clone().or_else(|| r.body_auth.clone()),
+            rate_limit: r.rate_limit.clone(),
+            ownership: rust_ownership(facts, src, r).label().to_string(),
+            ..RouteInfo::default()
+        });
+    }
+    for m in &facts.mounts {
+        if let Some(t) = rust_target(&m.child, &file.rel, facts) {
+            out.imports.insert(m.child.clone(), t);
+        }
+        out.mounts.push(MountInfo {
+            parent: m.parent.clone(),
+            child: m.child.clone(),
+            prefix: Some(m.prefix.clone()),
+            auth: m.auth.clone(),
+            rate_limit: m.rate_limit.clone(),
+            line: file.line_col(m.start).0,
+            dev_only: false,
+        });
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Ownership
+
+/// Path parameters that identify a stored resource.
+pub fn is_id_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(n.as_str(), "id" | "pk" | "uuid" | "guid")
+        || n.ends_with("_id")
+        || n.ends_with("_pk")
+        || n.ends_with("_uuid")
+        || n.ends_with("id") && n.len() > 2 && name.chars().rev().nth(1) == Some('I')
+}
+
+/// Owner/tenant fields.
+const OWNER: &str = r"(?:user_id|userid|owner_id|owner|owner_user_id|created_by(?:_id)?|author_id|author|account_id|tenant_id|org_id|organization_id|organisation_id|customer_id|team_id|workspace_id|creator_id|uploaded_by|company_id|member_id|profile_id)";
+
+static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+    let o = OWNER;
+    Regex::new(&format!(
+        r#"(?x)
+          \b{o}\s*(?:==|!=|\bis\b|\bin\b|\bIN\b)
+        | (?:==|!=)\s*[\w.\[\]"']*\b{o}\b
+        | [(,]\s*{o}(?:__\w+)?\s*=[^=]
+        | \b{o}\s*=\s*(?:%s|%\(\w+\)s|:\w+|\?|\$\d+|\{{)
+        | \b(?:get_\w+_or_40[134]|check_\w*(?:owner|access|permission|perm)\w*|ensure_\w*(?:owner|access|permission|can)\w*
+            |require_\w*(?:owner|access|permission)\w*|verify_\w*(?:owner|access|permission)\w*|assert_\w*(?:owner|access|permission)\w*
+            |authori[sz]e\w*|can_(?:access|view|read|edit|write|update|delete|manage)\w*|has_(?:access|permission|perm|object_permission)\w*
+            |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
+        | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
+        | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
+        | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\(\))?(?:\.id)?\s*(?:==|!=)
+        | =\s*(?:self\.)?request\.user\b
+        | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
+        | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
+        | \bis_\w*owner\w*\(
+        | \b{o}\s*\.\s*eq\(
+        | \bColumn::(?:UserId|OwnerId|Owner|AuthorId|Author|CreatedBy|CreatorId|TenantId|AccountId|OrgId|OrganizationId|CustomerId|TeamId|WorkspaceId)\b
+        "#
+    ))
+    .expect("static regex")
+});
+
+/// True when a piece of code compares or filters by an owner/tenant field or the caller.
+pub fn checks_owner(code: &str) -> bool {
+    // Django's `get_object_or_404(Model, pk=pk)` is a plain load, not an owner check.
+    OWNER_CHECK.find_iter(code).any(|m| {
+        let t = m.as_str();
+        !t.starts_with("get_object_or_404") && !t.starts_with("get_list_or_404")
+    })
+}
+
+/// A load (or change) of a stored resource on a line that mentions the id.
+static LOAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?ix)
+          \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
+        | \bselect\( | \bSELECT\b | \bUPDATE\b | \bDELETE\b | \.query\( | \.find_one\( | \.find\( | \.first\(
+        | \.one(?:_or_none)?\( | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\(
+        | \bget_\w+\( | \bload_\w+\( | \bfetch_\w+\( | \bfind_\w+\( | \bread_\w+\( | \bdelete_\w+\( | \bupdate_\w+\(
+        "#,
+    )
+    .expect("static regex")
+});
+
+/// Reads the handler and the same-file module functions it calls (two levels).
+fn reachable<'f>(facts: &'f PyFacts, f: &'f PyFunction, src: &str) -> Vec<&'f PyFunction> {
+    let mut out = vec![f];
+    let mut i = 0;
+    while i < out.len() && out.len() < 12 {
+        let body = src.get(out[i].body.0..out[i].body.1).unwrap_or("");
+        for g in &facts.functions {
+            if g.class.is_none()
+                && g.start != f.start
+                && !out.iter().any(|o| o.start == g.start)
+                && body.contains(&format!("{}(", g.name))
+            {
+                out.push(g);
+            }
+        }
+        i += 1;
+        if i >= 3 {
+            break;
+        }
+    }
+    out
+}
+
+/// True when a word occurs in `s` as an identifier.
+fn word_at(s: &str, i: usize, w: &str) -> bool {
+    let before = s[..i].chars().next_back();
+    let after = s[i + w.len()..].chars().next();
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    !ident(before) && !ident(after)
+}
+
+pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
+    let ids: Vec<String> = route
+        .path_params()
+        .into_iter()
+        .map(|p| p.name)
+        .filter(|n| is_id_param(n))
+        .collect();
+    if let (Some(ci), Framework::Django | Framework::Drf) = (route.class, route.framework) {
+        return class_ownership(facts, src, route, ci, &ids);
+    }
+    let Some(f) = facts.functions.get(route.function) else {
+        return Ownership::NotApplicable;
+    };
+    if ids.is_empty() {
+        return Ownership::NotApplicable;
+    }
+    function_ownership(facts, src, f, &ids)
+}
+
+/// Methods of a class view where an owner check protects a detail route.
+const CHECKED_IN: &[&str] = &[
+    "get_queryset",
+    "get_object",
+    "retrieve",
+    "update",
+    "partial_update",
+    "destroy",
+    "get",
+    "put",
+    "patch",
+    "delete",
+    "post",
+    "dispatch",
+    "initial",
+    "test_func",
+    "has_permission",
+    "has_object_permission",
+    "perform_update",
+    "perform_destroy",
+];
+
+/// Permission classes or mixins named for an object-level check.
+static OBJECT_PERMISSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(owner|author|creator|object|ObjectPermission|IsSelf|IsUser)")
+        .expect("static regex")
+});
+
+/// Django/DRF class-based views: an owner filter in `get_queryset`, an owner check in a
+/// handler or `get_object`, or a permission class with `has_object_permission` protects
+/// the detail route; otherwise the generic `get_object()` loads any row of `queryset`.
+fn class_ownership(
+    facts: &PyFacts,
+    src: &str,
+    route: &Route,
+    ci: usize,
+    ids: &[String],
+) -> Ownership {
+    let Some(cls) = facts.classes.get(ci) else {
+        return Ownership::NotApplicable;
+    };
+    // The class and its in-file ancestors.
+    let mut chain = vec![cls];
+    let mut i = 0;
+    while i < chain.len() && chain.len() < 8 {
+        for b in &chain[i].bases {
+            let name = b.rsplit('.').next().unwrap_or(b);
+            if let Some(c) = facts.classes.iter().find(|c| c.name == name) {
+                if !chain.iter().any(|x| std::ptr::eq(*x, c)) {
+                    chain.push(c);
+                }
+            }
+        }
+        i += 1;
+    }
+    let methods: Vec<&PyFunction> = facts
+        .functions
+        .iter()
+        .filter(|f| {
+            chain.iter().any(|c| {
+                f.class.as_deref() == Some(c.name.as_str()) && f.start >= c.start && f.end <= c.end
+            })
+        })
+        .collect();
+    let body = |f: &PyFunction| src.get(f.body.0..f.body.1).unwrap_or("");
+    if methods.iter().any(|f| {
+        (CHECKED_IN.contains(&f.name.as_str()) && checks_owner(body(f)))
+            || body(f).contains("check_object_permissions(")
+    }) {
+        return Ownership::Yes;
+    }
+    // A base class from elsewhere in the project (`generic.ObjectEditView`,
+    // `BaseResource`) may enforce object permissions in its own `dispatch`/`get_object`:
+    // that cannot be seen from this file.
+    let foreign_base = chain.iter().flat_map(|c| c.bases.iter()).any(|b| {
+        let name = b.rsplit('.').next().unwrap_or(b);
+        if facts.classes.iter().any(|c| c.name == name) || b == "object" {
+            return false;
+        }
+        let q = facts.resolve(b).unwrap_or_default();
+        !(q.starts_with("django.")
+            || q.starts_with("rest_framework.")
+            || q.starts_with("flask_restx.")
+            || q.starts_with("flask_restful.")
+            || q.starts_with("flask.")
+            || q.starts_with("starlette."))
+    });
+    // Staff-only views (`test_func` returning `is_superuser`/`is_staff`) see every row.
+    let staff_only = methods.iter().any(|f| {
+        f.name == "test_func" && (body(f).contains("is_superuser") || body(f).contains("is_staff"))
+    });
+    if foreign_base || staff_only {
+        return Ownership::NotApplicable;
+    }
+    let attr = |name: &str| {
+        chain
+            .iter()
+            .find_map(|c| c.attrs.iter().find(|a| a.name == name))
+    };
+    if let Some(pc) = attr("permission_classes") {
+        let object_level = crate::model::facts::python::words(&pc.value).any(|w| {
+            OBJECT_PERMISSION.is_match(w)
+                || facts
+                    .functions
+                    .iter()
+                    .any(|f| f.class.as_deref() == Some(w) && f.name == "has_object_permission")
+        });
+        if object_level {
+            return Ownership::Yes;
+        }
+    }
+    if chain
+        .iter()
+        .flat_map(|c| c.bases.iter())
+        .any(|b| OBJECT_PERMISSION.is_match(b) && !b.ends_with("View"))
+    {
+        return Ownership::Yes;
+    }
+    if !route.detail || ids.is_empty() {
+        return Ownership::NotApplicable;
+    }
+    // A handler of its own that loads by the id.
+    if let Some(f) = facts.functions.get(route.function) {
+        match function_ownership(facts, src, f, ids) {
+            Ownership::NotApplicable => {}
+            o => return o,
+        }
+        let b = body(f);
+        if !b.contains("get_object(") && !b.contains("super(") && !b.contains("get_queryset(") {
+            return Ownership::NotApplicable;
+        }
+    }
+    // The generic `get_object()`: any row of the queryset, by the id from the URL.
+    if let Some(f) = methods.iter().find(|f| f.name == "get_object") {
+        return Ownership::No(f.start, f.body.0);
+    }
+    if let Some(a) = attr("queryset") {
+        return Ownership::No(a.start, a.end);
+    }
+    if let Some(f) = methods.iter().find(|f| f.name == "get_queryset") {
+        return Ownership::No(f.start, f.body.0);
+    }
+    if let Some(a) = attr("model") {
+        return Ownership::No(a.start, a.end);
+    }
+    Ownership::NotApplicable
+}
+
+static CALLER_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:auth_subject|auth|subject|user|current_user|me|caller|principal|account|identity|claims|token_data|viewer|actor)$")
+        .expect("static regex")
+});
+
+static CALLER_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)auth|user|principal|subject|claims|identity|viewer|actor")
+        .expect("static regex")
+});
+
+/// `name` occurs in `hay` as a whole identifier.
+fn word_in(hay: &str, name: &str) -> bool {
+    let mut from = 0;
+    while let Some(off) = hay[from..].find(name) {
+        let i = from + off;
+        if word_at(hay, i, name) {
+            return true;
+        }
+        from = i + name.len();
+    }
+    false
+}
+
+fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]) -> Ownership {
+    let funcs = reachable(facts, f, src);
+    // Dependencies of the handler that take the caller and are defined here: a
+    // `Depends(get_owned_item)` that checks inside.
+    let mut checked = false;
+    for p in &f.params {
+        let Some(dep) = p.default.as_deref().or(p.annotation.as_deref()) else {
+            continue;
+        };
+        for name in crate::model::facts::python::dependency_names(dep) {
+            if let Some(g) = facts
+                .functions
+                .iter()
+                .find(|g| g.class.is_none() && g.name == name)
+            {
+                let body = src.get(g.body.0..g.body.1).unwrap_or("");
+                if checks_owner(body) {
+                    checked = true;
+                }
+            }
+        }
+    }
+    // Parameters that stand for the caller (`auth_subject: AuthSubject`, `user =
+    // Depends(current_user)`): a load that receives one is scoped to the caller by the
+    // service it calls (`meter_service.get(session, auth_subject, id)`).
+    let callers: Vec<String> = f
+        .params
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.name.as_str(),
+                "self" | "cls" | "session" | "db" | "request"
+            ) && (CALLER_NAME.is_match(&p.name)
+                || p.annotation
+                    .as_deref()
+                    .is_some_and(|a| CALLER_TYPE.is_match(a))
+                || p.default.as_deref().is_some_and(|d| {
+                    crate::model::facts::python::dependency_names(d)
+                        .iter()
+                        .any(|n| CALLER_TYPE.is_match(n))
+                }))
+        })
+        .map(|p| p.name.to_string())
+        .collect();
+    // ...and names derived from one (`customer = get_customer(auth_subject)`).
+    let mut callers = callers;
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    for line in body.lines() {
+        if let Some((lhs, rhs)) = line.trim().split_once('=') {
+            let lhs = lhs.trim();
+            if !rhs.starts_with('=')
+                && lhs.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !lhs.is_empty()
+                && callers.iter().any(|c| word_in(rhs, c))
+                && !callers.iter().any(|c| c == lhs)
+            {
+                callers.push(lhs.to_string());
+            }
+        }
+    }
+    let mut load = None;
+    for g in &funcs {
+        let body = src.get(g.body.0..g.body.1).unwrap_or("");
+        if checks_owner(body) {
+            checked = true;
+        }
+        if load.is_some() {
+            continue;
+        }
+        // In a helper, the id arrives under the helper's parameter names.
+        let names: Vec<&str> = if g.start == f.start {
+            ids.iter().map(String::as_str).collect()
+        } else {
+            g.params
+                .iter()
+                .map(|p| p.name.as_str())
+                .filter(|n| is_id_param(n))
+                .collect()
+        };
+        for id in names {
+            let mut from = 0;
+            while let Some(off) = body[from..].find(id) {
+                let i = from + off;
+                from = i + id.len();
+                if !word_at(body, i, id) {
+                    continue;
+                }
+                // The statement around the mention: its line and up to three before it.
+                let line_start = body[..i].rfind('\n').map_or(0, |p| p + 1);
+                let mut ctx_start = line_start;
+                for _ in 0..3 {
+                    match body[..ctx_start.saturating_sub(1)].rfind('\n') {
+                        Some(p) if ctx_start > 0 => ctx_start = p + 1,
+                        _ => break,
+                    }
+                }
+                let line_end = body[i..].find('\n').map_or(body.len(), |p| i + p);
+                let here = &body[line_start..line_end];
+                let around = &body[ctx_start..line_end];
+                // An outbound HTTP call, an insert: not a load of an existing resource.
+                if here.contains("http")
+                    || here.contains("requests.")
+                    || around.contains("INSERT")
+                    || here.contains("insert(")
+                {
+                    continue;
+                }
+                if g.start == f.start && callers.iter().any(|c| word_in(around, c)) {
+                    // Scoped by the caller it is given.
+                    checked = true;
+                    break;
+                }
+                if LOAD.is_match(here)
+                    || (here.trim_start().starts_with('(') && LOAD.is_match(around))
+                    || (!here.contains('=')
+                        && here.trim_start().starts_with(['(', '"', '\''])
+                        && LOAD.is_match(around))
+                {
+                    let start = g.body.0 + line_start + (here.len() - here.trim_start().len());
+                    load = Some((start, g.body.0 + line_end));
+                    break;
+                }
+            }
+            if load.is_some() {
+                break;
+            }
+        }
+    }
+    match (checked, load) {
+        (true, _) => Ownership::Yes,
+        (false, Some((s, e))) => Ownership::No(s, e),
+        (false, None) => Ownership::NotApplicable,
+    }
+}
+
+/// A load (or change) of a stored resource in a Rust statement that mentions the id.
+static RUST_LOAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+          \b(?i:SELECT|UPDATE|DELETE)\b | _by_id\( | \.find\( | \.get\( | \.get_mut\( | \.remove\(
+        | \.filter\( | \.first\( | \.get_result | \.load\( | \.one\( | \.fetch_\w+\( | \.find_\w+\(
+        | \b(?:get|load|fetch|find|read|delete|update|remove)_\w+\( | \bquery(?:_as|_scalar)?!\(
+        "#,
+    )
+    .expect("static regex")
+});
+
+/// `let id = path.into_inner();`, `let (org_id, id) = path.into_inner();`.
+static REBIND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"let\s+(?:mut\s+)?(\(?[\w\s,]+\)?)\s*(?::[^=]+)?=\s*\*?(\w+)(?:\.into_inner\(\)|\.0|\.clone\(\))?\s*;")
+        .expect("static regex")
+});
+
+static IDENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[a-z_][a-z0-9_]*\b").expect("static regex"));
+
+fn pattern_names(pattern: &str) -> Vec<String> {
+    IDENT
+        .find_iter(pattern)
+        .map(|m| m.as_str())
+        .filter(|n| !matches!(*n, "mut" | "ref" | "_" | "web"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Names a handler binds to the id of the resource from its `Path` extractor: every name
+/// of the pattern when the route's path has an id parameter (`path: web::Path<i64>` for
+/// `/orders/{order_id}`), else the id-like names (`Path(id)`) and a single scalar id.
+pub fn rust_id_names(h: &RustHandler, route: Option<&RustRoute>) -> Vec<String> {
+    let route_has_id = route.is_some_and(|r| r.path_params().iter().any(|p| is_id_param(p)));
+    let mut out = Vec::new();
+    for x in h
+        .extractors
+        .iter()
+        .filter(|x| x.kind == ExtractorKind::Path)
+    {
+        let names = pattern_names(
+            x.pattern
+                .trim()
+                .trim_start_matches("web::")
+                .trim_start_matches("Path"),
+        );
+        let scalar = names.len() == 1
+            && crate::checks::auth::rust_routes::TYPED_ID
+                .is_match(x.inner.trim_start_matches("uuid::"));
+        for n in names {
+            if route_has_id || is_id_param(&n) || scalar {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Names bound by the handler's auth extractors (`user: AuthUser`, `Extension(claims)`).
+pub fn rust_caller_names(h: &RustHandler) -> Vec<String> {
+    h.extractors
+        .iter()
+        .filter(|x| x.kind == ExtractorKind::Auth)
+        .flat_map(|x| {
+            let p = x.pattern.trim();
+            let inner = match p.find('(') {
+                Some(i) => &p[i..],
+                None => p,
+            };
+            pattern_names(inner)
+        })
+        .collect()
+}
+
+fn has_word(hay: &str, w: &str) -> bool {
+    hay.match_indices(w).any(|(i, _)| word_at(hay, i, w))
+}
+
+/// The statement around byte `i` of `body`: from the end of the previous statement or
+/// block opening to the next `;` (bounded).
+fn rust_statement(body: &str, i: usize) -> (usize, usize) {
+    let lo = i.saturating_sub(800);
+    let lo = (lo..=i).find(|&k| body.is_char_boundary(k)).unwrap_or(i);
+    let mut start = body[lo..i]
+        .rfind([';', '{', '}'])
+        .map_or(lo, |p| lo + p + 1);
+    // Leading blank and comment lines belong to no statement.
+    loop {
+        let rest = &body[start..i];
+        let t = rest.trim_start();
+        let skipped = start + (rest.len() - t.len());
+        if t.starts_with("//") {
+            match body[skipped..i].find('\n') {
+                Some(n) => start = skipped + n + 1,
+                None => break,
+            }
+        } else {
+            start = skipped;
+            break;
+        }
+    }
+    let hi = (i + 800).min(body.len());
+    let hi = (hi..=body.len())
+        .find(|&k| body.is_char_boundary(k))
+        .unwrap_or(body.len());
+    let end = body[i..hi].find(';').map_or(hi, |p| i + p + 1);
+    (start, end)
+}
+
+/// Same-file functions the handler calls by name (two levels).
+fn rust_reachable<'f>(facts: &'f RustFacts, h: &'f RustHandler, src: &str) -> Vec<&'f RustHandler> {
+    let mut out = vec![h];
+    let mut i = 0;
+    while i < out.len() && out.len() < 12 && i < 3 {
+        let body = src.get(out[i].body_start..out[i].body_end).unwrap_or("");
+        for g in &facts.handlers {
+            if !out.iter().any(|o| o.start == g.start)
+                && body.contains(&format!("{}(", g.name))
+                && !g.name.is_empty()
+            {
+                out.push(g);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Ownership of a Rust handler that loads a resource by an id from the path.
+pub fn rust_handler_ownership(
+    facts: &RustFacts,
+    src: &str,
+    h: &RustHandler,
+    route: Option<&RustRoute>,
+) -> Ownership {
+    let mut ids = rust_id_names(h, route);
+    if ids.is_empty() {
+        return Ownership::NotApplicable;
+    }
+    let callers = rust_caller_names(h);
+    let funcs = rust_reachable(facts, h, src);
+    let mut checked = false;
+    let mut load = None;
+    for g in &funcs {
+        let body = src.get(g.body_start..g.body_end).unwrap_or("");
+        if checks_owner(body) {
+            checked = true;
+        }
+        if load.is_some() {
+            continue;
+        }
+        let mut names: Vec<String> = if g.start == h.start {
+            ids.clone()
+        } else {
+            g.extractors
+                .iter()
+                .flat_map(|x| pattern_names(&x.pattern))
+                .filter(|n| is_id_param(n))
+                .collect()
+        };
+        // `let id = path.into_inner();`
+        for c in REBIND.captures_iter(body) {
+            if names.iter().any(|n| n == &c[2]) {
+                for n in pattern_names(&c[1]) {
+                    if !names.contains(&n) {
+                        names.push(n.clone());
+                        ids.push(n);
+                    }
+                }
+            }
+        }
+        'names: for id in &names {
+            for (i, _) in body.match_indices(id.as_str()) {
+                if !word_at(body, i, id) {
+                    continue;
+                }
+                let (s, e) = rust_statement(body, i);
+                let stmt = &body[s..e];
+                if stmt.trim_start().starts_with("let") && REBIND.is_match(stmt) {
+                    continue;
+                }
+                // An outbound call, an insert: not a load of an existing resource.
+                if stmt.contains("INSERT")
+                    || stmt.contains("insert")
+                    || stmt.contains("http")
+                    || stmt.contains(".send(")
+                    || !RUST_LOAD.is_match(stmt)
+                {
+                    continue;
+                }
+                // The caller goes into the load: `repo.get_note(id, user.id)`, `.bind(user.id)`.
+                if callers.iter().any(|c| has_word(stmt, c)) {
+                    checked = true;
+                    break 'names;
+                }
+                let lead = stmt.len() - stmt.trim_start().len();
+                load = Some((g.body_start + s + lead, g.body_start + e));
+                break 'names;
+            }
+        }
+    }
+    match (checked, load) {
+        (true, _) => Ownership::Yes,
+        (false, Some((s, e))) => Ownership::No(s, e),
+        (false, None) => Ownership::NotApplicable,
+    }
+}
+
+/// Ownership column of a Rust route.
+pub fn rust_ownership(facts: &RustFacts, src: &str, route: &RustRoute) -> Ownership {
+    match route.handler_fn.and_then(|i| facts.handlers.get(i)) {
+        Some(h) => rust_handler_ownership(facts, src, h, Some(route)),
+        None => Ownership::NotApplicable,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Inventory
+
+/// One row of `strata routes`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub methods: Vec<String>,
+    pub path: String,
+    pub framework: String,
+    pub handler: String,
+    pub file: String,
+    pub line: usize,
+    #[serde(skip)]
+    pub span: (usize, usize),
+    /// Reached only through a development-only registration.
+    #[serde(skip)]
+    pub dev_only: bool,
+    pub path_params: Vec<PathParamInfo>,
+    pub pagination: Vec<PageInfo>,
+    pub auth: Option<String>,
+    pub rate_limit: Option<String>,
+    pub ownership: String,
+}
+
+/// A registration edge: the router `child` of file `child_file` is registered on
+/// `parent` of `parent_file`.
+struct Edge<'a> {
+    parent_file: usize,
+    parent: &'a str,
+    prefix: Option<&'a str>,
+    auth: Option<&'a str>,
+    rate_limit: Option<&'a str>,
+    dev_only: bool,
+}
+
+static DEV_CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[ \t]*(?:el)?if\b.*\b(?:local|dev|development|debug|test|testing)\b")
+        .expect("static regex")
+});
+
+/// The statement at `at` sits inside an `if` whose condition names a development or test
+/// environment (the nearest less-indented line above it).
+fn under_dev_condition(src: &str, at: usize) -> bool {
+    let Some(before) = src.get(..at) else {
+        return false;
+    };
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let own = indent(&src[line_start..at.max(line_start)]);
+    if own == 0 {
+        return false;
+    }
+    for l in before[..line_start].lines().rev().take(50) {
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            continue;
+        }
+        if indent(l) < own {
+            return DEV_CONDITION.is_match(l);
+        }
+    }
+    false
+}
+
+fn find_module(modules: &[String], module: &str) -> Option<usize> {
+    modules
+        .iter()
+        .position(|m| m == module)
+        .or_else(|| {
+            let suffix = format!(".{module}");
+            modules.iter().position(|m| m.ends_with(&suffix))
+        })
+        .or_else(|| {
+            modules
+                .iter()
+                .position(|m| module.ends_with(&format!(".{m}")))
+        })
+}
+
+/// The file of a module, among files of the same language as `from`.
+fn find_file(files: &[(String, WebSummary)], from: usize, module: &str) -> Option<usize> {
+    let rust = |rel: &str| rel.ends_with(".rs");
+    let lang = rust(&files[from].0);
+    let modules: Vec<Option<String>> = files
+        .iter()
+        .map(|(rel, _)| (rust(rel) == lang).then(|| module_of(rel)))
+        .collect();
+    let find =
+        |pred: &dyn Fn(&str) -> bool| modules.iter().position(|m| m.as_deref().is_some_and(pred));
+    find(&|m| m == module)
+        .or_else(|| {
+            let suffix = format!(".{module}");
+            find(&|m| m.ends_with(&suffix))
+        })
+        .or_else(|| find(&|m| module.ends_with(&format!(".{m}"))))
+}
+
+/// Prefix composition: Python concatenates, axum and actix join path segments.
+fn cat(a: &str, b: &str, rust: bool) -> String {
+    if rust {
+        crate::model::facts::rust::join_path(a, b)
+    } else {
+        format!("{a}{b}")
+    }
+}
+
+/// A registration chain being walked up: file, router, outer prefixes, the prefix the
+/// innermost registration gives the route's own router, inherited auth and rate limit.
+struct Chain {
+    file: usize,
+    router: String,
+    outer: String,
+    own: Option<String>,
+    auth: Option<String>,
+    rate: Option<String>,
+    dev_only: bool,
+    depth: usize,
+}
+
+/// A finished chain: outer prefixes, own-prefix override, auth, rate limit, registered
+/// for development only.
+type Done = (String, Option<String>, Option<String>, Option<String>, bool);
+
+/// Composes prefixes and auth across files: one row per route and registration path.
+pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
+    // (child file, child router) -> edges
+    let mut edges: BTreeMap<(usize, String), Vec<Edge<'_>>> = BTreeMap::new();
+    for (fi, (_, s)) in files.iter().enumerate() {
+        for m in &s.mounts {
+            let (head, var) = match m.child.rsplit_once('.') {
+                Some((obj, var)) => (obj, var),
+                None => (m.child.as_str(), m.child.as_str()),
+            };
+            let target = match s.imports.get(head.split('.').next().unwrap_or(head)) {
+                Some(q) if head == m.child => {
+                    // `from app.routers.orders import router`: module is all but the last.
+                    let (module, var) = q.rsplit_once('.').unwrap_or(("", q));
+                    find_file(files, fi, module).map(|f| (f, var.to_string()))
+                }
+                Some(q) => {
+                    let rest = head.split_once('.').map(|(_, r)| r);
+                    let module = match rest {
+                        Some(r) => format!("{q}.{r}"),
+                        None => q.clone(),
+                    };
+                    find_file(files, fi, &module).map(|f| (f, var.to_string()))
+                }
+                None if head == m.child => Some((fi, var.to_string())),
+                None => None,
+            };
+            if let Some(key) = target {
+                edges.entry(key).or_default().push(Edge {
+                    parent_file: fi,
+                    parent: &m.parent,
+                    prefix: m.prefix.as_deref(),
+                    auth: m.auth.as_deref(),
+                    rate_limit: m.rate_limit.as_deref(),
+                    dev_only: m.dev_only,
+                });
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (fi, (rel, s)) in files.iter().enumerate() {
+        let rust = rel.ends_with(".rs");
+        for r in &s.routes {
+            if r.view.is_some() {
+                // Listed through the registrations that name it (`url_rows`).
+                continue;
+            }
+            let mut done: Vec<Done> = Vec::new();
+            let mut stack = vec![Chain {
+                file: fi,
+                router: r.router.clone(),
+                outer: String::new(),
+                own: None,
+                auth: None,
+                rate: None,
+                dev_only: false,
+                depth: 0,
+            }];
+            while let Some(c) = stack.pop() {
+                let parents = edges.get(&(c.file, c.router.clone()));
+                match parents {
+                    Some(ps) if c.depth < 8 && done.len() < 16 => {
+                        for e in ps {
+                            let (p_outer, p_own) = if c.file == fi && c.router == r.router {
+                                (String::new(), e.prefix.map(str::to_string))
+                            } else {
+                                (e.prefix.unwrap_or("").to_string(), c.own.clone())
+                            };
+                            let parent_auth =
+                                || files[e.parent_file].1.router_auth.get(e.parent).cloned();
+                            stack.push(Chain {
+                                file: e.parent_file,
+                                router: e.parent.to_string(),
+                                outer: cat(&p_outer, &c.outer, rust),
+                                own: p_own,
+                                auth: c
+                                    .auth
+                                    .clone()
+                                    .or_else(|| e.auth.map(str::to_string))
+                                    .or_else(parent_auth),
+                                rate: c.rate.clone().or_else(|| e.rate_limit.map(str::to_string)),
+                                dev_only: c.dev_only || e.dev_only,
+                                depth: c.depth + 1,
+                            });
+                        }
+                    }
+                    _ => done.push((c.outer, c.own, c.auth, c.rate, c.dev_only)),
+                }
+            }
+            done.sort();
+            done.dedup();
+            for (outer, own, auth, rate, dev_only) in done {
+                let own_prefix = match (r.framework.as_str(), own) {
+                    // Flask: `register_blueprint(bp, url_prefix=..)` replaces the blueprint's.
+                    ("flask", Some(p)) => p,
+                    (_, Some(p)) => cat(&p, &r.router_prefix, rust),
+                    (_, None) => r.router_prefix.clone(),
+                };
+                let mut path = cat(&cat(&outer, &own_prefix, rust), &r.path, rust);
+                if path.is_empty() {
+                    path.push('/');
+                }
+                rows.push(Row {
+                    methods: r.methods.clone(),
+                    path,
+                    framework: r.framework.clone(),
+                    handler: r.handler.clone(),
+                    file: rel.clone(),
+                    line: r.line,
+                    span: r.span,
+                    dev_only,
+                    path_params: r.path_params.clone(),
+                    pagination: r.pagination.clone(),
+                    auth: r.auth.clone().or(auth),
+                    rate_limit: r.rate_limit.clone().or(rate),
+                    ownership: r.ownership.clone(),
+                });
+            }
+        }
+    }
+    url_rows(files, &mut rows);
+    rows.sort_by(|a, b| {
+        (&a.path, &a.methods, &a.file, a.line).cmp(&(&b.path, &b.methods, &b.file, b.line))
+    });
+    rows.dedup_by(|a, b| {
+        (&a.path, &a.methods, &a.file, a.line) == (&b.path, &b.methods, &b.file, b.line)
+    });
+    rows
+}
+
+/// At most this many rows come from URL registrations (include cycles, huge projects).
+const MAX_URL_ROWS: usize = 100_000;
+
+/// Rows of views registered by URL lists (Django `urlpatterns` with `include()`, DRF
+/// routers, flask-restful `add_resource`): every list no other list includes is a root;
+/// patterns are concatenated down the includes to the views they name.
+fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
+    if files.iter().all(|(_, s)| s.urls.is_empty()) {
+        return;
+    }
+    let modules: Vec<String> = files.iter().map(|(rel, _)| module_of(rel)).collect();
+    let mut memo: BTreeMap<String, Option<usize>> = BTreeMap::new();
+    let mut locate = |m: &str| -> Option<usize> {
+        *memo
+            .entry(m.to_string())
+            .or_insert_with(|| find_module(&modules, m))
+    };
+    let mut lists: BTreeMap<(usize, &str), Vec<&UrlInfo>> = BTreeMap::new();
+    for (fi, (_, s)) in files.iter().enumerate() {
+        for u in &s.urls {
+            lists.entry((fi, u.list.as_str())).or_default().push(u);
+        }
+    }
+    let mut included: std::collections::BTreeSet<(usize, &str)> = Default::default();
+    for us in lists.values() {
+        for u in us.iter().filter(|u| u.include) {
+            if let Some(t) = locate(&u.module) {
+                included.insert((t, u.name.as_str()));
+            }
+        }
+    }
+    let defaults = files
+        .iter()
+        .filter_map(|(_, s)| s.drf_settings.as_ref())
+        .max_by_key(|d| (d.permission.is_some(), d.throttle.is_some()));
+    let default_auth = defaults
+        .and_then(|d| d.permission.as_deref())
+        .filter(|p| !p.contains("AllowAny"))
+        .map(|p| format!("DRF default: {p}"));
+    let default_throttle = defaults
+        .and_then(|d| d.throttle.as_deref())
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("DRF default: {t}"));
+    let mut stack: Vec<(usize, &str, String, usize)> = lists
+        .keys()
+        .filter(|k| !included.contains(k))
+        .map(|&(f, l)| (f, l, String::new(), 0))
+        .collect();
+    stack.reverse();
+    while let Some((f, list, prefix, depth)) = stack.pop() {
+        let Some(entries) = lists.get(&(f, list)) else {
+            continue;
+        };
+        for u in entries {
+            let pattern = format!("{prefix}{}", u.pattern);
+            if u.include {
+                if depth < 10 {
+                    if let Some(t) = locate(&u.module) {
+                        stack.push((t, u.name.as_str(), pattern, depth + 1));
+                    }
+                }
+                continue;
+            }
+            let Some(t) = locate(&u.module) else {
+                continue;
+            };
+            let (rel, s) = &files[t];
+            for r in s
+                .routes
+                .iter()
+                .filter(|r| r.view.as_deref() == Some(u.name.as_str()))
+            {
+                if rows.len() >= MAX_URL_ROWS {
+                    return;
+                }
+                let full = if u.append {
+                    format!("{pattern}{}", r.path)
+                } else {
+                    pattern.clone()
+                };
+                let mut path = format!("/{full}");
+                while path.contains("//") {
+                    path = path.replace("//", "/");
+                }
+                let path_params = crate::model::facts::python::path_params(&path)
+                    .into_iter()
+                    .map(|p| PathParamInfo {
+                        ty: p.converter.or_else(|| {
+                            r.path_params
+                                .iter()
+                                .find(|q| q.name == p.name)
+                                .and_then(|q| q.ty.clone())
+                        }),
+                        name: p.name,
+                    })
+                    .collect();
+                let auth = r.auth.clone().or_else(|| {
+                    (r.default_auth && r.framework == "drf")
+                        .then(|| default_auth.clone())
+                        .flatten()
+                });
+                let rate_limit = r.rate_limit.clone().or_else(|| {
+                    r.default_throttle
+                        .then(|| default_throttle.clone())
+                        .flatten()
+                });
+                rows.push(Row {
+                    methods: r.methods.clone(),
+                    path,
+                    framework: r.framework.clone(),
+                    handler: r.handler.clone(),
+                    file: rel.clone(),
+                    line: r.line,
+                    span: r.span,
+                    dev_only: false,
+                    path_params,
+                    pagination: r.pagination.clone(),
+                    auth,
+                    rate_limit,
+                    ownership: r.ownership.clone(),
+                });
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+fn params_text(r: &Row) -> String {
+    r.path_params
+        .iter()
+        .map(|p| match &p.ty {
+            Some(t) => format!("{}: {t}", p.name),
+            None => p.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn pages_text(r: &Row) -> String {
+    r.pagination
+        .iter()
+        .map(|p| {
+            let b = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
+            format!("{} [{}..{}]", p.name, b(p.min), b(p.max))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn cell(s: &Option<String>) -> String {
+    s.as_deref()
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "none".into())
+}
+
+fn columns(r: &Row) -> [String; 8] {
+    [
+        r.methods.join(","),
+        r.path.clone(),
+        format!("{} ({}:{})", r.handler, r.file, r.line),
+        params_text(r),
+        pages_text(r),
+        cell(&r.auth),
+        cell(&r.rate_limit),
+        r.ownership.clone(),
+    ]
+}
+
+const HEADERS: [&str; 8] = [
+    "METHOD",
+    "PATH",
+    "HANDLER",
+    "PARAMS",
+    "PAGINATION",
+    "AUTH",
+    "RATE LIMIT",
+    "OWNERSHIP",
+];
+
+pub fn render_human(rows: &[Row]) -> String {
+    let cells: Vec<[String; 8]> = rows.iter().map(columns).collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for c in &cells {
+        for (i, v) in c.iter().enumerate() {
+            widths[i] = widths[i].max(v.chars().count().min(60));
+        }
+    }
+    let mut out = String::new();
+    let mut line = |vals: &[String]| {
+        let mut s = String::new();
+        for (i, v) in vals.iter().enumerate() {
+            let v: String = v.chars().take(60).collect();
+            if i + 1 == vals.len() {
+                s.push_str(&v);
+            } else {
+                s.push_str(&format!("{v:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(&HEADERS.map(String::from));
+    for c in &cells {
+        line(c);
+    }
+    let unauth = rows.iter().filter(|r| r.auth.is_none()).count();
+    let no_owner = rows.iter().filter(|r| r.ownership == "no").count();
+    out.push_str(&format!(
+        "\n{} routes, {unauth} without auth, {no_owner} loading a resource by id without an ownership check\n",
+        rows.len()
+    ));
+    out
+}
+
+pub fn render_markdown(rows: &[Row]) -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let mut out = format!("| {} |\n|{}\n", HEADERS.join(" | "), "---|".repeat(8));
+    for r in rows {
+        let c = columns(r);
+        let c: Vec<String> = c.iter().map(|v| esc(v)).collect();
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} | {} | {} | {} |\n",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+        ));
+    }
+    out
+}
+
+pub fn render_json(rows: &[Row]) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        routes: &'a [Row],
+    }
+    let mut s = serde_json::to_string_pretty(&Out { routes: rows }).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+/// Builds the inventory of the Python and Rust files under `paths`: one parse per file
+/// that mentions a web framework.
+pub fn collect(
+    paths: &[std::path::PathBuf],
+    opts: &crate::scan::walk::WalkOptions,
+    max_size: u64,
+) -> Result<Vec<Row>, String> {
+    use rayon::prelude::*;
+    let (candidates, _) = crate::scan::walk::walk(paths, opts)?;
+    let files: Vec<(String, WebSummary)> = candidates
+        .par_iter()
+        .filter(|c| {
+            matches!(
+                c.lang,
+                crate::source::lang::Lang::Python | crate::source::lang::Lang::Rust
+            ) && c.size <= max_size
+        })
+        .filter_map(|c| {
+            let bytes = std::fs::read(&c.abs).ok()?;
+            let crate::source::ReadOutcome::Ok(file) =
+                SourceFile::decode(c.rel.clone(), c.lang, bytes)
+            else {
+                return None;
+            };
+            crate::scan::engine::web_summary(&file).map(|s| (c.rel.clone(), s))
+        })
+        .collect();
+    Ok(inventory(&files))
+}
+
+/// Paths that are public by design: sign-in and recovery flows, webhooks (signed, not
+/// authenticated), health and metrics probes, documentation.
+static PUBLIC_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)login|logout|sign[-_]?(?:in|up|out)|register|token|refresh|oauth|sso|saml|callback|webhook|hook|health|status|ping|metrics|password|forgot|reset|verify|confirm|activate|invite|unsubscribe|contact|feedback|public|csp[-_]?report|docs|openapi|schema|captcha|stripe|slack|github|setup|install|onboard")
+        .expect("static regex")
+});
+
+const STATE_CHANGING: &[&str] = &["POST", "PUT", "PATCH", "DELETE"];
+
+/// AUTH006: a file whose state-changing routes are all reachable without auth (as the
+/// inventory composes it across files: router dependencies, include prefixes, DRF
+/// defaults, auth layers), in an application where most state-changing routes require
+/// auth. Per-file AUTH001 compares siblings; this finds the router whose registration
+/// forgot the auth every other router got.
+pub fn router_without_auth(
+    ctx: &crate::model::summary::RepoContext<'_>,
+    out: &mut Vec<crate::model::summary::RepoHit>,
+) {
+    let files: Vec<(String, WebSummary)> = ctx
+        .files
+        .iter()
+        .filter_map(|(rel, _, s)| s.web.clone().map(|w| (rel.clone(), w)))
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    // One application per project root (the deepest directory with a manifest or
+    // `manage.py` above the file): a monorepo's services are judged on their own.
+    const ROOT_MARKERS: &[&str] = &[
+        "pyproject.toml",
+        "setup.py",
+        "setup.cfg",
+        "requirements.txt",
+        "manage.py",
+        "Cargo.toml",
+    ];
+    let roots: Vec<&str> = ctx
+        .files
+        .iter()
+        .filter_map(|(rel, _, _)| {
+            let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
+            ROOT_MARKERS.contains(&name).then_some(dir)
+        })
+        .collect();
+    let root_of = |rel: &str| -> String {
+        roots
+            .iter()
+            .filter(|d| d.is_empty() || rel.starts_with(&format!("{d}/")))
+            .max_by_key(|d| d.len())
+            .map_or(String::new(), |d| d.to_string())
+    };
+    let rows = inventory(&files);
+    let mut apps: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    for r in rows {
+        apps.entry(root_of(&r.file)).or_default().push(r);
+    }
+    for rows in apps.values() {
+        unauthenticated_files(rows, out);
+    }
+}
+
+fn unauthenticated_files(rows: &[Row], out: &mut Vec<crate::model::summary::RepoHit>) {
+    // Routes registered for development only are neither judged nor counted.
+    let rows: Vec<&Row> = rows.iter().filter(|r| !r.dev_only).collect();
+    let writes: Vec<&Row> = rows
+        .iter()
+        .copied()
+        .filter(|r| {
+            r.methods
+                .iter()
+                .any(|m| STATE_CHANGING.contains(&m.as_str()))
+        })
+        .filter(|r| !PUBLIC_PATH.is_match(&r.path) && !PUBLIC_PATH.is_match(&r.handler))
+        .collect();
+    let authed = writes.iter().filter(|r| r.auth.is_some()).count();
+    // An application that mostly authenticates its writes, with enough of them to say so.
+    if authed < 3 || authed * 3 < writes.len() * 2 {
+        return;
+    }
+    let mut by_file: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in &rows {
+        by_file.entry(r.file.as_str()).or_default().push(r);
+    }
+    for (file, file_rows) in by_file {
+        // A file with any authenticated route is AUTH001's to judge.
+        if file_rows.iter().any(|r| r.auth.is_some()) {
+            continue;
+        }
+        let open: Vec<&&Row> = writes
+            .iter()
+            .filter(|r| r.file == file && r.auth.is_none())
+            .collect();
+        let Some(first) = open.iter().min_by_key(|r| (r.line, &r.path)) else {
+            continue;
+        };
+        let mut listed: Vec<String> = open
+            .iter()
+            .map(|r| format!("`{} {}`", r.methods.join(","), r.path))
+            .collect();
+        listed.dedup();
+        let more = listed.len().saturating_sub(3);
+        listed.truncate(3);
+        let mut routes = listed.join(", ");
+        if more > 0 {
+            routes.push_str(&format!(" and {more} more"));
+        }
+        let example = writes
+            .iter()
+            .find(|r| r.auth.is_some())
+            .map(|r| {
+                format!(
+                    "`{} {}` requires `{}`",
+                    r.methods.join(","),
+                    r.path,
+                    r.auth.as_deref().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        out.push(crate::model::summary::RepoHit {
+            path: file.to_string(),
+            at: crate::model::summary::Located {
+                name: first.handler.clone(),
+                detail: String::new(),
+                line: first.line,
+                column: 1,
+                end_line: first.line,
+                end_column: 1,
+                start: first.span.0,
+                end: first.span.1,
+            },
+            vars: vec![
+                ("routes", routes),
+                ("authed", authed.to_string()),
+                ("writes", writes.len().to_string()),
+                ("example", example),
+            ],
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_imports_resolve_against_the_package() {
+        assert_eq!(
+            absolute(".routers.orders", "app/main.py"),
+            "app.routers.orders"
+        );
+        assert_eq!(absolute("..core", "app/api/__init__.py"), "app.core");
+        assert_eq!(absolute("app.x", "a/b.py"), "app.x");
+        assert_eq!(module_of("app/routers/__init__.py"), "app.routers");
+    }
+
+    #[test]
+    fn demo_inventory_composes_prefixes_across_files() {
+        let opts = crate::scan::walk::WalkOptions {
+            excludes: vec![],
+            no_ignore: false,
+        };
+        let rows = collect(&["fixtures/demo".into()], &opts, 1 << 20).expect("walks");
+        let find = |m: &str, p: &str| {
+            rows.iter()
+                .find(|r| r.methods == [m] && r.path == p)
+                .unwrap_or_else(|| panic!("{m} {p} listed"))
+        };
+        let get = find("GET", "/orders/{order_id}");
+        assert_eq!(get.auth.as_deref(), Some("get_current_user"));
+        assert_eq!(get.ownership, "yes");
+        assert_eq!(find("DELETE", "/orders/{order_id:int}").auth, None);
+        assert_eq!(
+            find("POST", "/orders/{order_id:int}/refresh").ownership,
+            "n.a."
+        );
+        assert_eq!(find("POST", "/admin/reindex").auth, None);
+        assert_eq!(find("GET", "/health").ownership, "n.a.");
+        assert_eq!(rows.len(), 8);
+    }
+
+    #[test]
+    fn django_inventory_composes_urls_across_files() {
+        let opts = crate::scan::walk::WalkOptions {
+            excludes: vec![],
+            no_ignore: false,
+        };
+        let rows =
+            collect(&["fixtures/python/web/django_shop".into()], &opts, 1 << 20).expect("walks");
+        let find = |p: &str| {
+            rows.iter()
+                .find(|r| r.path == p)
+                .unwrap_or_else(|| panic!("{p} listed"))
+        };
+        // path() + include("orders.urls") + path("<int:pk>/", views.order_detail)
+        let detail = find("/orders/<int:pk>/");
+        assert_eq!(detail.handler, "order_detail");
+        assert_eq!(detail.auth.as_deref(), Some("login_required"));
+        assert_eq!(detail.ownership, "yes");
+        assert_eq!(detail.path_params[0].ty.as_deref(), Some("int"));
+        // re_path regex turned into a path
+        let receipt = find("/orders/<order_id>/receipt/");
+        assert_eq!(receipt.auth, None);
+        assert_eq!(find("/orders/<int:pk>/cancel/").methods, ["POST"]);
+        assert_eq!(find("/orders/<int:pk>/cancel/").ownership, "no");
+        assert_eq!(
+            find("/orders/<int:pk>/invoice/").auth.as_deref(),
+            Some("LoginRequiredMixin")
+        );
+        // DRF router under include(router.urls), with list and detail routes
+        let inv = find("/api/v1/invoices/<pk>/");
+        assert_eq!(inv.methods, ["GET"]);
+        assert_eq!(inv.ownership, "no");
+        assert_eq!(
+            inv.auth.as_deref(),
+            Some("permission_classes = [IsAuthenticated]")
+        );
+        assert_eq!(
+            find("/api/v1/orders/<pk>/").methods,
+            ["GET", "PUT", "PATCH", "DELETE"]
+        );
+        assert_eq!(find("/api/v1/orders/<pk>/mark-paid/").methods, ["POST"]);
+        // project defaults from settings.REST_FRAMEWORK; AllowAny is public
+        let stats = find("/api/v1/stats/");
+        assert_eq!(stats.auth.as_deref(), Some("DRF default: IsAuthenticated"));
+        assert_eq!(
+            stats.rate_limit.as_deref(),
+            Some("DRF default: UserRateThrottle")
+        );
+        assert_eq!(find("/api/v1/products/").auth, None);
+        assert_eq!(
+            find("/api/v1/login/").rate_limit.as_deref(),
+            Some("throttle_classes = [ScopedRateThrottle]")
+        );
+        assert_eq!(rows.len(), 20);
+    }
+
+    #[test]
+    fn starlette_and_flask_restx_inventory() {
+        let opts = crate::scan::walk::WalkOptions {
+            excludes: vec![],
+            no_ignore: false,
+        };
+        let rows = collect(
+            &[
+                "fixtures/python/web/starlette_notes".into(),
+                "fixtures/python/web/restx_tasks".into(),
+            ],
+            &opts,
+            1 << 20,
+        )
+        .expect("walks");
+        let find = |m: &str, p: &str| {
+            rows.iter()
+                .find(|r| r.methods == [m] && r.path == p)
+                .unwrap_or_else(|| panic!("{m} {p} listed"))
+        };
+        // Mount("/api/notes", routes=note_routes) + Route("/{note_id:int}", ...)
+        let read = find("GET", "/api/notes/{note_id:int}");
+        assert_eq!(read.framework, "starlette");
+        assert_eq!(read.auth.as_deref(), Some("requires(\"authenticated\")"));
+        assert_eq!(read.ownership, "no");
+        assert_eq!(find("DELETE", "/api/notes/{note_id:int}").auth, None);
+        // @ns.route on Resource classes, Namespace("tasks") prefix, method_decorators
+        let task = find("GET", "/tasks/<int:task_id>");
+        assert_eq!(task.framework, "flask-restx");
+        assert_eq!(
+            task.auth.as_deref(),
+            Some("method_decorators = [login_required]")
+        );
+        assert_eq!(find("GET", "/tasks/<int:task_id>/comments").auth, None);
+        // api.add_resource(users.UserItem, ...) in another file
+        let user = find("GET", "/users/<int:user_id>");
+        assert_eq!(user.framework, "flask-restful");
+        assert_eq!(user.handler, "UserItem.get");
+        assert_eq!(user.ownership, "yes");
+        assert!(find("POST", "/tasks/token").rate_limit.is_some());
+    }
+
+    #[test]
+    fn drf_settings_are_read() {
+        let s = drf_settings(
+            "REST_FRAMEWORK = {\n 'DEFAULT_PERMISSION_CLASSES': ('rest_framework.permissions.AllowAny',),\n}",
+        )
+        .expect("settings");
+        assert_eq!(s.permission.as_deref(), Some("AllowAny"));
+        assert_eq!(s.throttle, None);
+    }
+
+    #[test]
+    fn registration_prefix_and_auth_across_files() {
+        let route = |router: &str, prefix: &str, path: &str| RouteInfo {
+            framework: "fastapi".into(),
+            methods: vec!["GET".into()],
+            router: router.into(),
+            router_prefix: prefix.into(),
+            path: path.into(),
+            handler: "h".into(),
+            ownership: "n.a.".into(),
+            ..RouteInfo::default()
+        };
+        let mut main = WebSummary::default();
+        main.mounts.push(MountInfo {
+            parent: "app".into(),
+            child: "api_router".into(),
+            prefix: Some("/api/v1".into()),
+            ..MountInfo::default()
+        });
+        main.imports
+            .insert("api_router".into(), "app.api.main.api_router".into());
+        let mut api = WebSummary::default();
+        api.mounts.push(MountInfo {
+            parent: "api_router".into(),
+            child: "items.router".into(),
+            prefix: Some("/items".into()),
+            auth: Some("get_current_user".into()),
+            ..MountInfo::default()
+        });
+        api.imports
+            .insert("items".into(), "app.api.routes.items".into());
+        let mut items = WebSummary::default();
+        items.routes.push(route("router", "", "/{id}"));
+        let mut bp = WebSummary::default();
+        bp.routes.push(RouteInfo {
+            framework: "flask".into(),
+            ..route("bp", "/old", "/x")
+        });
+        bp.mounts.push(MountInfo {
+            parent: "app".into(),
+            child: "bp".into(),
+            prefix: Some("/new".into()),
+            ..MountInfo::default()
+        });
+        let rows = inventory(&[
+            ("app/main.py".into(), main),
+            ("app/api/main.py".into(), api),
+            ("app/api/routes/items.py".into(), items),
+            ("web/bp.py".into(), bp),
+        ]);
+        let paths: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.path.as_str(), r.auth.as_deref()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("/api/v1/items/{id}", Some("get_current_user")),
+                ("/new/x", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn id_params() {
+        for n in ["id", "item_id", "orderId", "pk", "user_uuid"] {
+            assert!(is_id_param(n), "{n}");
+        }
+        for n in ["slug", "paid", "name", "valid"] {
+            assert!(!is_id_param(n), "{n}");
+        }
+    }
+}

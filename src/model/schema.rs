@@ -1,0 +1,591 @@
+//! Schema model from `.sql` files: tables, columns, unique constraints and indexes, foreign
+//! keys. Each file contributes what its statements declare (a `CREATE TABLE`, or only an
+//! `ALTER TABLE`/`CREATE INDEX` on a table declared elsewhere); repository checks merge
+//! the pieces by table name, so a schema spread over many migrations is seen whole.
+//!
+//! Extraction is textual over each statement (quotes, comments and nesting respected):
+//! the tree-sitter SQL grammar drops table constraints it does not know into ERROR nodes,
+//! and a missed `UNIQUE` there would turn into a false finding.
+
+use crate::model::sql::{tokens, Tok};
+use crate::model::summary::{Located, RepoContext, RepoHit};
+use crate::source::SourceFile;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// What one file declares about one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableDef {
+    /// Table name (last segment, unquoted, lower-case) where it is declared or altered.
+    pub name: Located,
+    /// Whether this piece is the `CREATE TABLE` itself.
+    #[serde(default)]
+    pub created: bool,
+    /// Whether the file looks like MySQL/SQLite rather than PostgreSQL.
+    #[serde(default)]
+    pub not_postgres: bool,
+    /// Columns (`name` lower-case, `detail` = type as written), at their definition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<Located>,
+    /// Column sets with a uniqueness guarantee (primary key, UNIQUE, unique index).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique: Vec<Vec<String>>,
+    /// Column lists of plain (non-unique) indexes, in index order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Vec<String>>,
+    /// Foreign keys: `name` = first referencing column, `detail` = referenced table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<Located>,
+    /// Where the piece comes from: empty for SQL, else `sqlalchemy`, `sqlmodel`, `django`
+    /// or `alembic` (see `crate::model::orm`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub orm: String,
+    /// The ORM class declaring the table, if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
+}
+
+/// The tables a SQL file declares or alters.
+pub fn tables(file: &SourceFile) -> Vec<TableDef> {
+    let text = file.text.as_str();
+    let not_postgres = {
+        let l = text.to_ascii_lowercase();
+        l.contains("engine=")
+            || l.contains("engine =")
+            || l.contains("auto_increment")
+            || l.contains("autoincrement")
+            || text.contains('`')
+    };
+    let mut out: Vec<TableDef> = Vec::new();
+    for (s, e) in crate::model::sql::split_statements(text) {
+        let stmt = &text[s..e];
+        let toks = tokens(stmt);
+        let words: Vec<String> = toks
+            .iter()
+            .take(12)
+            .map(|t| t.text.to_ascii_uppercase())
+            .collect();
+        let w = |i: usize| words.get(i).map_or("", String::as_str);
+        if w(0) == "CREATE" {
+            let mut i = 1;
+            while matches!(
+                w(i),
+                "GLOBAL" | "LOCAL" | "TEMP" | "TEMPORARY" | "UNLOGGED" | "OR" | "REPLACE"
+            ) {
+                i += 1;
+            }
+            if matches!(w(1), "TEMP" | "TEMPORARY" | "GLOBAL" | "LOCAL") {
+                continue;
+            }
+            if w(i) == "TABLE" {
+                if let Some(t) = create_table(file, s, stmt, &toks, i + 1) {
+                    out.push(TableDef { not_postgres, ..t });
+                }
+            } else if w(i) == "UNIQUE" && w(i + 1) == "INDEX" || w(i) == "INDEX" {
+                if let Some(t) = create_index(file, s, stmt, &toks, i) {
+                    out.push(TableDef { not_postgres, ..t });
+                }
+            }
+        } else if w(0) == "ALTER" && w(1) == "TABLE" {
+            if let Some(t) = alter_table(file, s, stmt, &toks) {
+                out.push(TableDef { not_postgres, ..t });
+            }
+        }
+    }
+    out
+}
+
+fn upper(t: &Tok<'_>) -> String {
+    t.text.to_ascii_uppercase()
+}
+
+/// A possibly qualified name starting at token `i`: its last segment and the index after.
+fn qualified_name(toks: &[Tok<'_>], mut i: usize) -> Option<(String, usize, usize)> {
+    let first = toks.get(i)?;
+    if first.text == "(" {
+        return None;
+    }
+    let mut name = first.text;
+    let mut at = first.start;
+    i += 1;
+    while toks.get(i).is_some_and(|t| t.text == ".") {
+        let n = toks.get(i + 1)?;
+        name = n.text;
+        at = n.start;
+        i += 2;
+    }
+    let _ = at;
+    Some((name.to_ascii_lowercase(), first.start, i))
+}
+
+/// Items of the parenthesised list opening at token `open`: token index ranges split at
+/// top-level commas, and the index after the closing parenthesis.
+fn paren_items(toks: &[Tok<'_>], open: usize) -> Option<(Vec<(usize, usize)>, usize)> {
+    if toks.get(open)?.text != "(" {
+        return None;
+    }
+    let d = toks[open].depth + 1;
+    let mut items = Vec::new();
+    let mut s = open + 1;
+    let mut i = open + 1;
+    while i < toks.len() {
+        let t = &toks[i];
+        if t.depth + 1 == d && t.text == ")" {
+            if i > s {
+                items.push((s, i));
+            }
+            return Some((items, i + 1));
+        }
+        if t.depth == d && t.text == "," {
+            items.push((s, i));
+            s = i + 1;
+        }
+        i += 1;
+    }
+    if i > s {
+        items.push((s, i));
+    }
+    Some((items, i))
+}
+
+/// Column names of a `(a, b DESC, lower(c))` list: plain names, and the first name
+/// inside an expression.
+fn column_list(toks: &[Tok<'_>], open: usize) -> Vec<String> {
+    let Some((items, _)) = paren_items(toks, open) else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|(s, e)| {
+            let item = &toks[s..e];
+            let word = |t: &&Tok<'_>| {
+                t.text
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+            };
+            if item.len() > 1 && item.get(1).is_some_and(|t| t.text == "(") {
+                // lower(email): the argument.
+                item[2..]
+                    .iter()
+                    .find(word)
+                    .map(|t| t.text.to_ascii_lowercase())
+            } else {
+                item.first()
+                    .filter(word)
+                    .map(|t| t.text.to_ascii_lowercase())
+            }
+        })
+        .collect()
+}
+
+fn loc(file: &SourceFile, base: usize, t: &Tok<'_>, name: &str, detail: &str) -> Located {
+    let start = base + t.start;
+    let len = if t.text.len() + 2 <= file.text.len() - start
+        && file.text[start..].starts_with(['"', '`', '['])
+    {
+        t.text.len() + 2
+    } else {
+        t.text.len()
+    };
+    Located::at(file, start, start + len, name, detail)
+}
+
+fn create_table(
+    file: &SourceFile,
+    base: usize,
+    _stmt: &str,
+    toks: &[Tok<'_>],
+    mut i: usize,
+) -> Option<TableDef> {
+    if toks.get(i).map(upper).as_deref() == Some("IF") {
+        i += 3;
+    }
+    let (name, name_tok, next) = qualified_name(toks, i)?;
+    let name_t = toks.iter().find(|t| t.start == name_tok)?;
+    let mut def = TableDef {
+        name: loc(file, base, name_t, &name, ""),
+        created: true,
+        ..TableDef::default()
+    };
+    let (items, _) = paren_items(toks, next)?;
+    for (s, e) in items {
+        table_element(file, base, &toks[s..e], toks, s, &mut def, false);
+    }
+    Some(def)
+}
+
+/// One element of a table body or an `ALTER TABLE ... ADD`: a column definition or a
+/// table constraint. `all`/`at` locate the element in the statement's tokens.
+fn table_element(
+    file: &SourceFile,
+    base: usize,
+    item: &[Tok<'_>],
+    all: &[Tok<'_>],
+    at: usize,
+    def: &mut TableDef,
+    _alter: bool,
+) {
+    let mut j = 0;
+    let up = |k: usize| item.get(k).map(upper).unwrap_or_default();
+    if up(0) == "CONSTRAINT" {
+        j = 2;
+    }
+    let open_after = |k: usize| {
+        (k..item.len())
+            .find(|&x| item[x].text == "(")
+            .map(|x| at + x)
+    };
+    match up(j).as_str() {
+        "PRIMARY" | "UNIQUE" => {
+            if let Some(o) = open_after(j) {
+                let cols = column_list(all, o);
+                if !cols.is_empty() {
+                    def.unique.push(cols);
+                }
+            }
+        }
+        "FOREIGN" => {
+            if let Some(o) = open_after(j) {
+                let cols = column_list(all, o);
+                let refs = item.iter().position(|t| upper(t) == "REFERENCES");
+                if let (Some(c), Some(r)) = (cols.first(), refs) {
+                    let target = qualified_name(item, r + 1).map(|x| x.0).unwrap_or_default();
+                    // Locate at the column name inside the parentheses.
+                    let tok = all[o + 1..]
+                        .iter()
+                        .find(|t| t.text.eq_ignore_ascii_case(c))
+                        .unwrap_or(&item[0]);
+                    def.foreign_keys.push(loc(file, base, tok, c, &target));
+                }
+            }
+        }
+        "KEY" | "INDEX" => {
+            if let Some(o) = open_after(j) {
+                let cols = column_list(all, o);
+                if !cols.is_empty() {
+                    def.indexes.push(cols);
+                }
+            }
+        }
+        "CHECK" | "EXCLUDE" | "LIKE" | "FULLTEXT" | "SPATIAL" | "PERIOD" => {}
+        _ => {
+            // Column definition: name type [constraints].
+            let Some(name_t) = item.get(j) else { return };
+            if name_t.text == "(" {
+                return;
+            }
+            let name = name_t.text.to_ascii_lowercase();
+            let ty = item.get(j + 1).map_or("", |t| t.text);
+            def.columns.push(loc(file, base, name_t, &name, ty));
+            let ups: Vec<String> = item[j + 1..].iter().map(upper).collect();
+            let has = |w: &str| ups.iter().any(|u| u == w);
+            if has("UNIQUE") || ups.windows(2).any(|p| p[0] == "PRIMARY" && p[1] == "KEY") {
+                def.unique.push(vec![name.clone()]);
+            }
+            if let Some(r) = ups.iter().position(|u| u == "REFERENCES") {
+                let target = qualified_name(item, j + 1 + r + 1)
+                    .map(|x| x.0)
+                    .unwrap_or_default();
+                def.foreign_keys
+                    .push(loc(file, base, name_t, &name, &target));
+            }
+        }
+    }
+}
+
+fn alter_table(file: &SourceFile, base: usize, _stmt: &str, toks: &[Tok<'_>]) -> Option<TableDef> {
+    let mut i = 2;
+    loop {
+        match toks.get(i).map(upper).as_deref() {
+            Some("ONLY") => i += 1,
+            Some("IF") => i += 2,
+            _ => break,
+        }
+    }
+    let (name, name_tok, next) = qualified_name(toks, i)?;
+    let name_t = toks.iter().find(|t| t.start == name_tok)?;
+    let mut def = TableDef {
+        name: loc(file, base, name_t, &name, ""),
+        ..TableDef::default()
+    };
+    // Actions split at top-level commas.
+    let mut s = next;
+    let mut k = next;
+    while k <= toks.len() {
+        if k == toks.len() || (toks[k].depth == 0 && matches!(toks[k].text, "," | ";")) {
+            let action = &toks[s..k];
+            if action.first().map(upper).as_deref() == Some("ADD") {
+                let mut j = 1;
+                if action.get(j).map(upper).as_deref() == Some("COLUMN") {
+                    j += 1;
+                }
+                if action.get(j).map(upper).as_deref() == Some("IF") {
+                    j += 3;
+                }
+                if j < action.len() {
+                    table_element(file, base, &action[j..], toks, s + j, &mut def, true);
+                }
+            }
+            s = k + 1;
+        }
+        k += 1;
+    }
+    Some(def)
+}
+
+fn create_index(
+    file: &SourceFile,
+    base: usize,
+    _stmt: &str,
+    toks: &[Tok<'_>],
+    i: usize,
+) -> Option<TableDef> {
+    let unique = toks.get(i).map(upper).as_deref() == Some("UNIQUE");
+    let on = toks.iter().position(|t| t.depth == 0 && upper(t) == "ON")?;
+    let mut j = on + 1;
+    if toks.get(j).map(upper).as_deref() == Some("ONLY") {
+        j += 1;
+    }
+    let (name, name_tok, mut next) = qualified_name(toks, j)?;
+    let name_t = toks.iter().find(|t| t.start == name_tok)?;
+    if toks.get(next).map(upper).as_deref() == Some("USING") {
+        next += 2;
+    }
+    let cols = column_list(toks, next);
+    if cols.is_empty() {
+        return None;
+    }
+    let mut def = TableDef {
+        name: loc(file, base, name_t, &name, ""),
+        ..TableDef::default()
+    };
+    if unique {
+        def.unique.push(cols);
+    } else {
+        def.indexes.push(cols);
+    }
+    Some(def)
+}
+
+// ---------------------------------------------------------------------------------------
+// Repository checks over the merged schema.
+
+/// A table merged over every file: the pieces in path order.
+struct Merged<'a> {
+    pieces: Vec<(&'a str, &'a TableDef)>,
+}
+
+impl Merged<'_> {
+    fn unique_covers(&self, col: &str) -> bool {
+        self.pieces
+            .iter()
+            .any(|(_, t)| t.unique.iter().any(|u| u.iter().any(|c| c == col)))
+    }
+
+    /// An index (unique or not) whose leading column is `col`.
+    fn index_leads_with(&self, col: &str) -> bool {
+        self.pieces.iter().any(|(_, t)| {
+            t.unique
+                .iter()
+                .chain(t.indexes.iter())
+                .any(|u| u.first().is_some_and(|c| c == col))
+        })
+    }
+}
+
+fn merged<'a>(ctx: &RepoContext<'a>) -> BTreeMap<&'a str, Merged<'a>> {
+    let mut out: BTreeMap<&str, Merged<'_>> = BTreeMap::new();
+    for (path, _, s) in ctx.files {
+        for t in &s.tables {
+            out.entry(t.name.name.as_str())
+                .or_insert(Merged { pieces: Vec::new() })
+                .pieces
+                .push((path.as_str(), t));
+        }
+    }
+    out
+}
+
+/// `(column pattern, tables where it identifies the row)`: an empty table pattern means
+/// any table.
+static NATURAL_KEYS: LazyLock<Vec<(Regex, Option<Regex>)>> = LazyLock::new(|| {
+    let people = r"^(app_)?(users?|accounts?|members?|customers?|subscribers?|profiles?|people|persons?|admins?|employees?|identities|logins?|auth_users?)$";
+    let r = |p: &str| Regex::new(p).expect("static regex");
+    vec![
+        (
+            r(r"^(e_?mail(_address)?|user_?name|login|handle)$"),
+            Some(r(people)),
+        ),
+        (r(r"^slug$"), None),
+        (r(r"^(external_?id|idempotency_?key)$"), None),
+        (
+            r(r"^sku$"),
+            Some(r(
+                r"^(products?|items?|variants?|product_variants?|skus?|inventory)$",
+            )),
+        ),
+    ]
+});
+
+/// How to add a uniqueness guarantee, in the terms of where the column is declared.
+fn unique_fix(orm: &str) -> &'static str {
+    match orm {
+        "sqlalchemy" => {
+            "add `unique=True` to the column or a `UniqueConstraint` to `__table_args__`"
+        }
+        "sqlmodel" => "declare it with `Field(unique=True)`",
+        "django" => "add `unique=True` to the field or a `UniqueConstraint` to `Meta.constraints`",
+        _ => "add a UNIQUE constraint or a unique index in a migration",
+    }
+}
+
+/// How to index a foreign-key column.
+fn index_fix(orm: &str) -> &'static str {
+    match orm {
+        "sqlalchemy" => "add `index=True` to the column or an `Index` to `__table_args__`",
+        "sqlmodel" => "declare it with `Field(foreign_key=..., index=True)`",
+        "django" => "remove `db_index=False` or add an `Index` to `Meta.indexes`",
+        _ => "add an index leading with it in a migration",
+    }
+}
+
+/// Whether a SQL piece of the table declares the column: then ORM pieces, which mirror
+/// the SQL, are not reported a second time.
+fn sql_declares(m: &Merged<'_>, col: &str) -> bool {
+    m.pieces
+        .iter()
+        .any(|(_, t)| t.orm.is_empty() && t.columns.iter().any(|c| c.name == col))
+}
+
+/// DATA006: a natural key column with no unique constraint or unique index anywhere.
+pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    for (table, m) in merged(ctx) {
+        for (path, t) in &m.pieces {
+            let model = t.model.to_ascii_lowercase();
+            for col in &t.columns {
+                let natural = NATURAL_KEYS.iter().any(|(c, tables)| {
+                    c.is_match(&col.name)
+                        && tables.as_ref().is_none_or(|r| {
+                            r.is_match(table) || !model.is_empty() && r.is_match(&model)
+                        })
+                });
+                if !natural
+                    || col.detail == crate::model::orm::OPTIONAL
+                    || m.unique_covers(&col.name)
+                    || !t.orm.is_empty() && sql_declares(&m, &col.name)
+                {
+                    continue;
+                }
+                out.push(RepoHit {
+                    path: path.to_string(),
+                    at: col.clone(),
+                    vars: vec![
+                        ("column", col.name.clone()),
+                        ("table", table.to_string()),
+                        ("fix", unique_fix(&t.orm).to_string()),
+                    ],
+                });
+            }
+        }
+    }
+}
+
+/// The repository uses PostgreSQL: a driver or PostgreSQL-specific module is imported or
+/// declared. ORM models do not say which database they run on.
+fn uses_postgres(ctx: &RepoContext<'_>) -> bool {
+    const DRIVERS: &[&str] = &["psycopg", "psycopg2", "asyncpg", "pg8000"];
+    const DISTS: &[&str] = &[
+        "psycopg",
+        "psycopg2",
+        "psycopg2-binary",
+        "psycopg-binary",
+        "asyncpg",
+        "pg8000",
+    ];
+    ctx.files.iter().any(|(_, _, s)| {
+        s.imports.iter().any(|i| {
+            DRIVERS.contains(&i.name.as_str())
+                || i.detail.starts_with("sqlalchemy.dialects.postgresql")
+                || i.detail.starts_with("django.contrib.postgres")
+        }) || s.declared.iter().any(|d| {
+            let n = d.name.to_ascii_lowercase().replace('_', "-");
+            let n = n.split('[').next().unwrap_or("");
+            DISTS.contains(&n)
+        })
+    })
+}
+
+/// DATA007: a foreign-key column (PostgreSQL) that no index leads with.
+pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    let mut postgres: Option<bool> = None;
+    for (table, m) in merged(ctx) {
+        for (path, t) in &m.pieces {
+            let p = path.to_ascii_lowercase();
+            if t.not_postgres || p.contains("mysql") || p.contains("sqlite") || p.contains("maria")
+            {
+                continue;
+            }
+            for fk in &t.foreign_keys {
+                if m.index_leads_with(&fk.name) {
+                    continue;
+                }
+                if !t.orm.is_empty()
+                    && (sql_declares(&m, &fk.name)
+                        || !*postgres.get_or_insert_with(|| uses_postgres(ctx)))
+                {
+                    continue;
+                }
+                out.push(RepoHit {
+                    path: path.to_string(),
+                    at: fk.clone(),
+                    vars: vec![
+                        ("column", fk.name.clone()),
+                        ("table", table.to_string()),
+                        ("target", fk.detail.clone()),
+                        ("fix", index_fix(&t.orm).to_string()),
+                    ],
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::lang::Lang;
+
+    #[test]
+    fn tables_constraints_and_indexes() {
+        let sql = "CREATE TABLE public.users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE,\n\
+                   org_id bigint REFERENCES orgs(id), slug text, team_id int,\n\
+                   CONSTRAINT u_slug UNIQUE (slug, org_id), FOREIGN KEY (team_id) REFERENCES teams (id));\n\
+                   CREATE UNIQUE INDEX CONCURRENTLY idx ON users (lower(external_id));\n\
+                   CREATE INDEX ON users USING btree (org_id);\n\
+                   ALTER TABLE ONLY users ADD COLUMN handle text, ADD CONSTRAINT uq UNIQUE (handle);";
+        let f = SourceFile::new("a.sql".into(), Lang::Sql, sql.into());
+        let t = tables(&f);
+        assert_eq!(t.len(), 4, "{t:#?}");
+        let u = &t[0];
+        assert_eq!(u.name.name, "users");
+        let cols: Vec<&str> = u.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(cols, ["id", "email", "org_id", "slug", "team_id"]);
+        assert!(u.unique.contains(&vec!["email".to_string()]));
+        assert!(u
+            .unique
+            .contains(&vec!["slug".to_string(), "org_id".to_string()]));
+        let fks: Vec<(&str, &str)> = u
+            .foreign_keys
+            .iter()
+            .map(|f| (f.name.as_str(), f.detail.as_str()))
+            .collect();
+        assert_eq!(fks, [("org_id", "orgs"), ("team_id", "teams")]);
+        assert_eq!(t[1].unique, [vec!["external_id".to_string()]]);
+        assert_eq!(t[2].indexes, [vec!["org_id".to_string()]]);
+        assert_eq!(t[3].columns[0].name, "handle");
+        assert_eq!(t[3].unique, [vec!["handle".to_string()]]);
+    }
+}

@@ -1,0 +1,352 @@
+//! Repository-level checks: facts every file contributes cheaply (no parse), gathered
+//! after the per-file pass, and checks that need the whole repository at once (imports
+//! against the dependency manifests, a schema spread over many migrations).
+//!
+//! A file's [`FileSummary`] is computed from its text alone, so it is cached with the
+//! file's other results and never needs a second parse.
+
+use crate::model::deps;
+use crate::source::lang::Lang;
+use crate::source::SourceFile;
+use serde::{Deserialize, Serialize};
+
+/// A name at a place in a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Located {
+    pub name: String,
+    /// Extra detail about the name (e.g. the full dotted import, a version specifier).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// Byte range in the file.
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Located {
+    pub fn at(file: &SourceFile, start: usize, end: usize, name: &str, detail: &str) -> Located {
+        let (line, column) = file.line_col(start);
+        let (end_line, end_column) = file.line_col(end);
+        Located {
+            name: name.to_string(),
+            detail: detail.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            start,
+            end,
+        }
+    }
+}
+
+/// What one file contributes to repository-level checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    /// Python: imported modules (`name` = top-level module, `detail` = full dotted path),
+    /// at their import statement. Relative imports are left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<Located>,
+    /// Manifests: declared dependencies (`name` = distribution name, `detail` = the
+    /// requirement as written).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<Located>,
+    /// Manifests: development, test and docs dependencies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared_dev: Vec<Located>,
+    /// Manifests: the project's own distribution name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub project_name: String,
+    /// The file is a dependency manifest (not, say, a `pyproject.toml` of tool settings).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manifest: bool,
+    /// The manifest computes its dependencies in a way strata cannot read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opaque: bool,
+    /// Python web files: routes and router registrations, from the parsed facts (filled
+    /// by the engine when the file is parsed; see `routes::web_summary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<crate::model::routes::WebSummary>,
+    /// SQL: tables declared or altered by the file; Python: tables of ORM models and
+    /// Alembic operations (filled by the engine from the parse, see `crate::model::orm`). The
+    /// schema model, see `crate::model::schema`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<crate::model::schema::TableDef>,
+}
+
+impl FileSummary {
+    pub fn is_empty(&self) -> bool {
+        self == &FileSummary::default()
+    }
+}
+
+/// Computes a file's summary from its text. Cheap: line-oriented, no parse.
+pub fn summarise(file: &SourceFile) -> FileSummary {
+    let mut s = FileSummary::default();
+    let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
+    let manifest = match file.lang {
+        Lang::Python => {
+            s.imports = python_imports(file);
+            (name == "setup.py").then(|| deps::parse_setup_py(file))
+        }
+        Lang::Manifest if name.ends_with(".txt") => Some(deps::parse_requirements(file)),
+        Lang::Manifest if name == "setup.cfg" => Some(deps::parse_setup_cfg(file)),
+        Lang::Manifest => Some(deps::parse_toml_manifest(file)),
+        _ => None,
+    };
+    if let Some(m) = manifest {
+        s.declared = m.declared;
+        s.declared_dev = m.dev;
+        s.project_name = m.name;
+        s.manifest = m.is_manifest;
+        s.opaque = m.opaque;
+    }
+    if file.lang == Lang::Sql {
+        s.tables = crate::model::schema::tables(file);
+    }
+    s
+}
+
+/// `import a.b, c as d` and `from a.b import c` at the start of a logical line, outside
+/// triple-quoted strings. Continuation lines of parenthesised imports do not name modules.
+/// Conditional imports are left out: inside `try:` with an `except ImportError` (or
+/// `ModuleNotFoundError`, `Exception`, bare), inside such an `except` block, under
+/// `if TYPE_CHECKING:`, under version or platform checks, and inside functions (lazy
+/// imports, the usual form of an optional dependency).
+fn python_imports(file: &SourceFile) -> Vec<Located> {
+    // (byte offset, indent, trimmed text) of every code line outside triple strings.
+    let mut lines: Vec<(usize, usize, &str)> = Vec::new();
+    let mut in_triple: Option<&str> = None;
+    let mut offset = 0;
+    for line in file.text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(q) = in_triple {
+            if line.matches(q).count() % 2 == 1 {
+                in_triple = None;
+            }
+            continue;
+        }
+        for q in ["\"\"\"", "'''"] {
+            if line.matches(q).count() % 2 == 1 {
+                in_triple = Some(q);
+            }
+        }
+        if in_triple.is_some() || trimmed.trim_end().is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        lines.push((start, indent, trimmed));
+    }
+    let mut out = Vec::new();
+    for (k, &(start, indent, trimmed)) in lines.iter().enumerate() {
+        let (modules, kw_len) = if let Some(rest) = trimmed.strip_prefix("import ") {
+            (rest, 7)
+        } else if let Some(rest) = trimmed.strip_prefix("from ") {
+            match rest.split_once(" import") {
+                Some((module, _)) => (module, 5),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        if indent > 0 && is_conditional(&lines, k) {
+            continue;
+        }
+        let code = modules.split('#').next().unwrap_or("");
+        let mut col = start + indent + kw_len;
+        for part in code.split(',') {
+            let lead = part.len() - part.trim_start().len();
+            let name = part.split_whitespace().next().unwrap_or("");
+            let name = name.trim_matches(|c| c == '(' || c == ')' || c == '\\');
+            let valid = !name.is_empty()
+                && !name.starts_with('.')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            if valid {
+                let top = name.split('.').next().unwrap_or(name);
+                let begin = col + lead;
+                out.push(Located::at(file, begin, begin + name.len(), top, name));
+            }
+            col += part.len() + 1;
+            if trimmed.starts_with("from ") {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Whether the import on code line `k` runs only under a condition that tolerates its
+/// absence. Looks at the enclosing block openers (bounded walk back).
+fn is_conditional(lines: &[(usize, usize, &str)], k: usize) -> bool {
+    let mut indent = lines[k].1;
+    let mut j = k;
+    let mut steps = 0;
+    while j > 0 && indent > 0 && steps < 2000 {
+        j -= 1;
+        steps += 1;
+        let (_, ind, text) = lines[j];
+        let t = text.trim_end();
+        // Closing brackets of a multi-line signature or call are not block openers.
+        if ind >= indent || t.starts_with([')', ']', '}']) {
+            continue;
+        }
+        indent = ind;
+        if t.starts_with("try:") {
+            // The handlers of this `try`: the next lines back at its indent.
+            let handles = lines[k + 1..]
+                .iter()
+                .filter(|(_, i, _)| *i <= ind)
+                .take_while(|(_, i, x)| *i == ind && x.starts_with("except"))
+                .any(|(_, _, x)| catches_import_error(x));
+            if handles {
+                return true;
+            }
+        } else if t.starts_with("except") && catches_import_error(t)
+            || t.contains("TYPE_CHECKING")
+            || t.starts_with("if sys.")
+            || t.starts_with("elif sys.")
+            || t.starts_with("if platform.")
+            || t.starts_with("if os.name")
+            || t.starts_with("else:")
+                && lines[..j]
+                    .iter()
+                    .rev()
+                    .find(|(_, i, _)| *i == ind)
+                    .is_some_and(|(_, _, x)| x.contains("sys.") || x.contains("TYPE_CHECKING"))
+        {
+            return true;
+        } else if t.starts_with("def ") || t.starts_with("async def ") {
+            // A function-local import: the usual way to make an optional dependency lazy.
+            return true;
+        }
+    }
+    false
+}
+
+fn catches_import_error(line: &str) -> bool {
+    let t = line.trim_end();
+    t.starts_with("except")
+        && (t.starts_with("except:")
+            || t.contains("ImportError")
+            || t.contains("ModuleNotFoundError")
+            || t.contains("Exception"))
+}
+
+/// Everything repository checks see.
+pub struct RepoContext<'a> {
+    /// Every scanned file: path, language and summary; sorted by path.
+    pub files: &'a [(String, Lang, FileSummary)],
+}
+
+/// A repository check's finding, already located.
+#[derive(Debug, Clone)]
+pub struct RepoHit {
+    pub path: String,
+    pub at: Located,
+    pub vars: Vec<(&'static str, String)>,
+}
+
+pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
+
+/// A repository check and what it needs from the per-file pass.
+#[derive(Debug, Clone, Copy)]
+pub struct RepoCheck {
+    pub run: RepoCheckFn,
+    /// Reads tables declared by Python ORM models (`crate::model::orm`): model files are then
+    /// parsed even when no per-file rule needs their tree.
+    pub needs_models: bool,
+    /// Reads the web summaries of Python and Rust files (`crate::model::routes`): web files are
+    /// then parsed even when no per-file rule needs their tree.
+    pub needs_web: bool,
+}
+
+/// Registry of repository checks, by the name rule files use in `[check] builtin`.
+const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
+    ("python-undeclared-import", deps::undeclared_imports),
+    (
+        "python-transitive-only-import",
+        deps::transitive_only_imports,
+    ),
+    ("requirements-unpinned", deps::unpinned_requirements),
+    (
+        "natural-key-without-unique",
+        crate::model::schema::natural_key_without_unique,
+    ),
+    (
+        "foreign-key-without-index",
+        crate::model::schema::foreign_key_without_index,
+    ),
+    (
+        "router-without-auth",
+        crate::model::routes::router_without_auth,
+    ),
+];
+
+pub fn lookup(name: &str) -> Option<RepoCheck> {
+    REPO_CHECKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, f)| RepoCheck {
+            run: *f,
+            needs_models: MODEL_CHECKS.contains(n),
+            needs_web: WEB_CHECKS.contains(n),
+        })
+}
+
+/// Checks over the route inventory.
+const WEB_CHECKS: &[&str] = &["router-without-auth"];
+
+/// Checks over the schema model, which Python ORM classes contribute to.
+const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];
+
+pub fn names() -> Vec<&'static str> {
+    REPO_CHECKS.iter().map(|(n, _)| *n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_imports_are_found_outside_strings() {
+        let src = "import os, requests as r\nfrom yaml.loader import SafeLoader\n\
+                   from . import sibling\n\"\"\"\nimport not_code\n\"\"\"\n    import json  # lazy\n";
+        let f = SourceFile::new("a.py".into(), Lang::Python, src.into());
+        let names: Vec<(String, usize, usize)> = python_imports(&f)
+            .into_iter()
+            .map(|l| (l.detail, l.line, l.column))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("os".to_string(), 1, 8),
+                ("requests".to_string(), 1, 12),
+                ("yaml.loader".to_string(), 2, 6),
+                ("json".to_string(), 7, 12),
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod conditional_tests {
+    use super::*;
+
+    #[test]
+    fn guarded_imports_are_left_out() {
+        let src = "try:\n    import orjson\nexcept ImportError:\n    import json as orjson\n\
+                   try:\n    import needed\nexcept KeyError:\n    pass\n\
+                   if TYPE_CHECKING:\n    from boto3 import Session\n\
+                   def f():\n    import lazy\n";
+        let f = SourceFile::new("a.py".into(), Lang::Python, src.into());
+        let names: Vec<String> = python_imports(&f).into_iter().map(|l| l.detail).collect();
+        assert_eq!(names, ["needed"]);
+    }
+}

@@ -1,0 +1,200 @@
+//! Per-file result cache keyed by content hash, so a repeated local run re-parses only
+//! the files that changed. Results are stored before filtering (suppressions, baselines
+//! and severity thresholds apply afterwards), so a cached run reports exactly what a fresh
+//! one would.
+//!
+//! The cache is one JSON file under `.strata-cache/`; it is discarded whole when the rule
+//! set or the strata binary changes. Any problem reading or writing it only disables it.
+
+use crate::model::summary::FileSummary;
+use crate::rules::finding::{RawFinding, RawStep};
+use crate::rules::RuleSet;
+use crate::scan::engine::FileOutcome;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+const FILE_NAME: &str = "results-v1.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// Content hash of the file's bytes.
+    pub hash: String,
+    pub syntax_error_line: Option<usize>,
+    pub findings: Vec<CachedFinding>,
+    #[serde(default)]
+    pub statements: Vec<Option<(usize, usize)>>,
+    #[serde(default, skip_serializing_if = "FileSummary::is_empty")]
+    pub summary: FileSummary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedFinding {
+    pub rule: String,
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<(usize, usize, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    key: String,
+    entries: HashMap<String, Entry>,
+}
+
+pub struct Cache {
+    dir: PathBuf,
+    key: String,
+    old: HashMap<String, Entry>,
+    new: Mutex<HashMap<String, Entry>>,
+}
+
+/// 64-bit FNV-1a of the bytes, hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}-{}", bytes.len())
+}
+
+/// What the cached results depend on: this binary and the rules that ran.
+fn cache_key(rules: &RuleSet<'_>) -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{mtime}", m.len())
+        })
+        .unwrap_or_default();
+    let mut ids = format!("{:?}{:?};", rules.taint.sources, rules.taint.sanitizers);
+    for r in &rules.rules {
+        ids.push_str(&r.id);
+        ids.push(':');
+        ids.push_str(&r.digest);
+        ids.push(',');
+    }
+    format!(
+        "{}|{exe}|{}",
+        env!("CARGO_PKG_VERSION"),
+        content_hash(ids.as_bytes())
+    )
+}
+
+impl Cache {
+    /// Opens (or starts) the cache in `dir`; never fails: a cache that cannot be read is
+    /// simply empty.
+    pub fn open(dir: &Path, rules: &RuleSet<'_>) -> Cache {
+        let key = cache_key(rules);
+        let old = std::fs::read(dir.join(FILE_NAME))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
+            .filter(|s| s.key == key)
+            .map(|s| s.entries)
+            .unwrap_or_default();
+        Cache {
+            dir: dir.to_path_buf(),
+            key,
+            old,
+            new: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Cached outcome of a file whose content hash is `hash`, with rule indices of `rules`.
+    pub fn get(&self, path: &str, hash: &str, rules: &RuleSet<'_>) -> Option<FileOutcome> {
+        let entry = self.old.get(path).filter(|e| e.hash == hash)?;
+        let mut findings = Vec::with_capacity(entry.findings.len());
+        for f in &entry.findings {
+            let rule = rules.rules.iter().position(|r| r.id == f.rule)?;
+            findings.push(RawFinding {
+                rule,
+                start: f.start,
+                end: f.end,
+                message: f.message.clone(),
+                trace: f
+                    .trace
+                    .iter()
+                    .map(|(start, end, label)| RawStep {
+                        start: *start,
+                        end: *end,
+                        label: label.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        self.remember(path, entry.clone());
+        Some(FileOutcome {
+            findings,
+            parsed: false,
+            syntax_error_line: entry.syntax_error_line,
+            statements: entry.statements.clone(),
+            summary: entry.summary.clone(),
+        })
+    }
+
+    pub fn put(&self, path: &str, hash: String, outcome: &FileOutcome, rules: &RuleSet<'_>) {
+        let entry = Entry {
+            hash,
+            syntax_error_line: outcome.syntax_error_line,
+            findings: outcome
+                .findings
+                .iter()
+                .map(|f| CachedFinding {
+                    rule: rules.rules[f.rule].id.clone(),
+                    start: f.start,
+                    end: f.end,
+                    message: f.message.clone(),
+                    trace: f
+                        .trace
+                        .iter()
+                        .map(|s| (s.start, s.end, s.label.clone()))
+                        .collect(),
+                })
+                .collect(),
+            statements: outcome.statements.clone(),
+            summary: outcome.summary.clone(),
+        };
+        self.remember(path, entry);
+    }
+
+    fn remember(&self, path: &str, entry: Entry) {
+        if let Ok(mut new) = self.new.lock() {
+            new.insert(path.to_string(), entry);
+        }
+    }
+
+    /// Writes the entries seen in this run (files no longer scanned drop out). Errors are
+    /// ignored: the cache is an optimisation.
+    pub fn save(self) {
+        let entries = match self.new.into_inner() {
+            Ok(e) => e,
+            Err(_) => return,
+        };
+        let stored = Stored {
+            key: self.key,
+            entries,
+        };
+        if std::fs::create_dir_all(&self.dir).is_err() {
+            return;
+        }
+        let _ = std::fs::write(self.dir.join(".gitignore"), "# created by strata\n*\n");
+        let Ok(bytes) = serde_json::to_vec(&stored) else {
+            return;
+        };
+        let tmp = self
+            .dir
+            .join(format!("{FILE_NAME}.{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, bytes).is_ok() {
+            let _ = std::fs::rename(&tmp, self.dir.join(FILE_NAME));
+        }
+    }
+}

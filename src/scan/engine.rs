@@ -1,0 +1,443 @@
+//! Runs the rules of one file: prefilter, one parse, facts, one query traversal for all
+//! declarative rules, then the semantic checks. Nothing here knows about output formats.
+
+use crate::checks::{FileContext, Hit};
+use crate::model::facts::{python::PyFacts, rust::RustFacts, Facts};
+use crate::model::sql;
+use crate::model::summary::{self, FileSummary};
+use crate::rules::finding::{RawFinding, RawStep};
+use crate::rules::{RuleKind, RuleSet};
+use crate::source::lang::Lang;
+use crate::source::SourceFile;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree};
+
+/// What analysing one file produced.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    pub findings: Vec<RawFinding>,
+    /// Whether the file needed a parse at all (some rule passed its prefilter).
+    pub parsed: bool,
+    /// Line of the first syntax error, if the parse had to recover.
+    pub syntax_error_line: Option<usize>,
+    /// For `findings[i]`, the byte range of its enclosing statement (for suppressions).
+    pub statements: Vec<Option<(usize, usize)>>,
+    /// What the file contributes to repository-level checks.
+    pub summary: FileSummary,
+}
+
+thread_local! {
+    static PARSERS: RefCell<HashMap<Lang, Parser>> = RefCell::new(HashMap::new());
+}
+
+/// Parses `text` (or only `ranges` of it) with a per-thread parser for `lang`.
+pub fn parse(lang: Lang, text: &str, ranges: Option<&[tree_sitter::Range]>) -> Option<Tree> {
+    let grammar = lang.ts_language()?;
+    PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        let parser = match parsers.entry(lang) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut p = Parser::new();
+                p.set_language(&grammar).ok()?;
+                e.insert(p)
+            }
+        };
+        match ranges {
+            Some(r) => parser.set_included_ranges(r).ok()?,
+            None => parser.set_included_ranges(&[]).ok()?,
+        }
+        parser.parse(text, None)
+    })
+}
+
+const MATCH_LIMIT: u32 = 4096;
+
+pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
+    let mut out = FileOutcome::default();
+    if !set.repo.is_empty() {
+        out.summary = summary::summarise(file);
+    }
+    // Python files declaring ORM models feed the schema model: they need a tree even
+    // when no per-file rule does (then they are parsed for this alone).
+    let models = set.models
+        && file.lang == Lang::Python
+        && crate::model::orm::is_candidate(&file.rel, &file.text);
+    // Web files feed the route inventory in the same way.
+    let web = set.web && matches!(file.lang, Lang::Python | Lang::Rust);
+    let Some(lang_rules) = set.by_lang.get(&file.lang) else {
+        if models {
+            model_tables(file, &mut out);
+        }
+        if web {
+            web_only(file, &mut out);
+        }
+        return out;
+    };
+    let active: Vec<bool> = (0..set.rules.len())
+        .map(|i| lang_rules.rules.contains(&i) && set.rules[i].wants(&file.rel, &file.text))
+        .collect();
+    run_regexes(file, set, &active, &mut out.findings);
+    for &ri in &lang_rules.rules {
+        if let (true, RuleKind::Text(check)) = (active[ri], &set.rules[ri].kind) {
+            let mut hits = Vec::new();
+            check(file, &mut hits);
+            out.findings.extend(
+                hits.into_iter()
+                    .map(|h| to_raw(ri, &set.rules[ri].message, h)),
+            );
+        }
+    }
+    out.statements.resize(out.findings.len(), None);
+    let needs_tree = lang_rules.rules.iter().any(|&i| {
+        active[i] && matches!(set.rules[i].kind, RuleKind::Query(_) | RuleKind::Check(_))
+    });
+    if !needs_tree || file.lang.ts_language().is_none() {
+        if models {
+            model_tables(file, &mut out);
+        }
+        if web {
+            web_only(file, &mut out);
+        }
+        return out;
+    }
+    out.parsed = true;
+    // Which files the prefilters let through to the parser (`scripts/bench.sh` context).
+    if std::env::var_os("STRATA_DEBUG_PARSE").is_some() {
+        eprintln!("parse {}", file.rel);
+    }
+
+    // SQL is parsed one statement at a time so that one broken statement cannot swallow
+    // the ones after it; other languages are parsed whole.
+    let units: Vec<Option<Vec<tree_sitter::Range>>> = if file.lang == Lang::Sql {
+        sql::statement_ranges(file)
+            .into_iter()
+            .map(|r| Some(vec![r]))
+            .collect()
+    } else {
+        vec![None]
+    };
+
+    for ranges in units {
+        let Some(tree) = parse(file.lang, &file.text, ranges.as_deref()) else {
+            continue;
+        };
+        let first_new = out.findings.len();
+        if tree.root_node().has_error() && out.syntax_error_line.is_none() {
+            out.syntax_error_line = first_error_line(&tree, file);
+        }
+        let facts = match file.lang {
+            Lang::Python => {
+                let f = PyFacts::build(&tree, &file.text);
+                if !set.repo.is_empty() {
+                    out.summary.web = crate::model::routes::web_summary(&f, file);
+                }
+                if models {
+                    out.summary.tables = crate::model::orm::tables(&tree, file);
+                }
+                Facts::Python(f)
+            }
+            Lang::Rust => {
+                let f = RustFacts::build(&tree, &file.text);
+                if !set.repo.is_empty() {
+                    out.summary.web = crate::model::routes::rust_web_summary(&f, file);
+                }
+                Facts::Rust(f)
+            }
+            Lang::Sql | Lang::Workflow | Lang::Dotenv | Lang::Manifest => Facts::None,
+        };
+        run_queries(
+            file,
+            set,
+            lang_rules,
+            &active,
+            &tree,
+            &facts,
+            &mut out.findings,
+        );
+        for &ri in &lang_rules.rules {
+            if !active[ri] {
+                continue;
+            }
+            if let RuleKind::Check(check) = set.rules[ri].kind {
+                let ctx = FileContext {
+                    file,
+                    tree: &tree,
+                    facts: &facts,
+                    taint: &set.taint,
+                };
+                let mut hits = Vec::new();
+                check(&ctx, &mut hits);
+                out.findings.extend(
+                    hits.into_iter()
+                        .map(|h| to_raw(ri, &set.rules[ri].message, h)),
+                );
+            }
+        }
+        out.statements.resize(first_new, None);
+        for f in &out.findings[first_new..] {
+            out.statements
+                .push(crate::source::statement::span(&tree, f.start, f.end));
+        }
+    }
+    out
+}
+
+/// The web summary of a file parsed for it alone (when it names a web framework).
+fn web_only(file: &SourceFile, out: &mut FileOutcome) {
+    out.summary.web = web_summary(file);
+    if out.summary.web.is_some() {
+        out.parsed = true;
+    }
+}
+
+/// Tables of a Python model file parsed for them alone.
+fn model_tables(file: &SourceFile, out: &mut FileOutcome) {
+    if let Some(tree) = parse(Lang::Python, &file.text, None) {
+        out.parsed = true;
+        out.summary.tables = crate::model::orm::tables(&tree, file);
+    }
+}
+
+/// A Python or Rust file's web summary for `strata routes`: one parse, only for files
+/// that mention a web framework's registration calls.
+pub fn web_summary(file: &SourceFile) -> Option<crate::model::routes::WebSummary> {
+    match file.lang {
+        Lang::Python => {
+            const MARKERS: &[&str] = &[
+                "fastapi",
+                "flask",
+                "include_router",
+                "register_blueprint",
+                "urlpatterns",
+                "REST_FRAMEWORK",
+                "rest_framework",
+                "django.views",
+                "django.http",
+                "django.shortcuts",
+                "django.contrib.auth",
+                "starlette",
+            ];
+            if !MARKERS.iter().any(|m| file.text.contains(m)) {
+                return None;
+            }
+            let tree = parse(Lang::Python, &file.text, None)?;
+            crate::model::routes::web_summary(&PyFacts::build(&tree, &file.text), file)
+        }
+        Lang::Rust => {
+            if !crate::model::facts::rust::registers_routes(&file.text) {
+                return None;
+            }
+            let tree = parse(Lang::Rust, &file.text, None)?;
+            crate::model::routes::rust_web_summary(&RustFacts::build(&tree, &file.text), file)
+        }
+        _ => None,
+    }
+}
+
+/// Regex rules: matches over the raw text, no parse.
+fn run_regexes(file: &SourceFile, set: &RuleSet<'_>, active: &[bool], out: &mut Vec<RawFinding>) {
+    for (ri, rule) in set.rules.iter().enumerate() {
+        let RuleKind::Regex(matchers) = &rule.kind else {
+            continue;
+        };
+        if !active[ri] {
+            continue;
+        }
+        for m in matchers {
+            for caps in m.regex.captures_iter(&file.text) {
+                let group = |name: &str| {
+                    if name == "0" {
+                        caps.get(0)
+                    } else {
+                        caps.name(name)
+                    }
+                };
+                let Some(report) = group(&m.report) else {
+                    continue;
+                };
+                let ok = m.predicates.iter().all(|p| {
+                    let target = match &p.capture {
+                        Some(c) => group(c),
+                        None => Some(report),
+                    };
+                    target.is_some_and(|t| p.eval_text(t.as_str()) == Some(true))
+                });
+                if !ok {
+                    continue;
+                }
+                let message = render(&rule.message, |var| group(var).map(|g| short(g.as_str())));
+                out.push(RawFinding {
+                    rule: ri,
+                    start: report.start(),
+                    end: report.end(),
+                    message,
+                    trace: Vec::new(),
+                });
+            }
+        }
+    }
+}
+
+fn run_queries(
+    file: &SourceFile,
+    set: &RuleSet<'_>,
+    lang_rules: &crate::rules::LangRules,
+    active: &[bool],
+    tree: &Tree,
+    facts: &Facts,
+    out: &mut Vec<RawFinding>,
+) {
+    let Some(compiled) = lang_rules.query() else {
+        return;
+    };
+    let query = &compiled.query;
+    let names = query.capture_names();
+    let mut cursor = QueryCursor::new();
+    cursor.set_match_limit(MATCH_LIMIT);
+    let mut matches = cursor.matches(query, tree.root_node(), file.text.as_bytes());
+    while let Some(m) = matches.next() {
+        let (ri, mi) = compiled.pattern_owner[m.pattern_index];
+        if !active[ri] {
+            continue;
+        }
+        let rule = set.rules[ri];
+        let RuleKind::Query(matchers) = &rule.kind else {
+            continue;
+        };
+        let matcher = &matchers[mi];
+        let capture = |name: &str| {
+            m.captures()
+                .iter()
+                .find(|c| names[c.index as usize] == name)
+                .map(|c| c.node)
+        };
+        let Some(report) = capture(&matcher.report) else {
+            continue;
+        };
+        let ok = matcher.predicates.iter().all(|p| {
+            let target = match &p.capture {
+                Some(c) => capture(c),
+                None => Some(report),
+            };
+            target.is_some_and(|node| p.eval(node, &file.text, facts))
+        });
+        if !ok {
+            continue;
+        }
+        let message = render(&rule.message, |var| {
+            capture(var).map(|n| short(n.utf8_text(file.text.as_bytes()).unwrap_or("")))
+        });
+        out.push(RawFinding {
+            rule: ri,
+            start: report.start_byte(),
+            end: report.end_byte(),
+            message,
+            trace: Vec::new(),
+        });
+    }
+}
+
+fn to_raw(rule: usize, template: &str, hit: Hit) -> RawFinding {
+    let message = render(template, |var| {
+        hit.vars
+            .iter()
+            .find(|(k, _)| *k == var)
+            .map(|(_, v)| short(v))
+    });
+    RawFinding {
+        rule,
+        start: hit.start,
+        end: hit.end,
+        message,
+        trace: hit
+            .trace
+            .into_iter()
+            .map(|(start, end, label)| RawStep { start, end, label })
+            .collect(),
+    }
+}
+
+/// First line of a value, clipped, for use inside a one-line message.
+fn short(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 80 {
+        let mut out: String = line.chars().take(80).collect();
+        out.push('…');
+        out
+    } else if s.contains('\n') {
+        format!("{line}…")
+    } else {
+        line.to_string()
+    }
+}
+
+/// Fills `{name}` placeholders; unknown names are left as written.
+pub fn render(template: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close)
+                if after[..close]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                let name = &after[..close];
+                match lookup(name) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn first_error_line(tree: &Tree, file: &SourceFile) -> Option<usize> {
+    let mut cursor = tree.root_node().walk();
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            return Some(file.line_col(node.start_byte()).0);
+        }
+        if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn render_fills_known_placeholders() {
+        let s = render("`{callee}` has no {what} {x y}", |k| match k {
+            "callee" => Some("requests.get".into()),
+            _ => None,
+        });
+        assert_eq!(s, "`requests.get` has no {what} {x y}");
+    }
+}

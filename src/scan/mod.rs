@@ -1,0 +1,406 @@
+//! A whole scan: walk, read, analyse in parallel, then collect findings into their
+//! canonical order. The result is the same whatever the thread count.
+
+pub mod baseline;
+pub mod cache;
+pub mod config;
+pub mod diff;
+pub mod engine;
+pub mod filter;
+pub mod suppress;
+pub mod walk;
+
+use crate::scan::cache::{content_hash, Cache};
+
+use crate::model::summary::{self, FileSummary};
+use crate::rules::finding::{self, Finding};
+use crate::rules::{Layer, RuleSet, Severity};
+use crate::scan::suppress::Directive;
+use crate::scan::walk::{Candidate, WalkOptions};
+use crate::source::lang::Lang;
+use crate::source::{ReadOutcome, SourceFile};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub paths: Vec<PathBuf>,
+    pub walk: WalkOptions,
+    pub max_file_size: u64,
+    /// Directory of the per-file result cache; `None` disables it.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A file strata could not read or analyse fully. Never fatal.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScanError {
+    pub path: String,
+    /// `skipped` (binary, too large, invalid UTF-8), `io`, or `syntax` (analysed anyway).
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub files_scanned: usize,
+    pub files_by_language: BTreeMap<&'static str, usize>,
+    pub files_skipped: usize,
+    pub rules_run: usize,
+    pub findings: usize,
+    pub by_layer: BTreeMap<&'static str, usize>,
+    pub by_severity: BTreeMap<&'static str, usize>,
+    /// Findings not reported because a suppression comment or `per-file-ignores` covers them.
+    pub suppressed: usize,
+    /// With `--baseline`: findings not reported because the baseline has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_baseline: Option<usize>,
+    /// With `--diff`: findings not reported because no line of theirs changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_diff: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct ScanResult {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub summary: Summary,
+    /// Source of the files with findings, for code frames.
+    pub sources: BTreeMap<String, String>,
+    /// Suppression comments of every scanned file that has any, by path.
+    pub directives: BTreeMap<String, Vec<Directive>>,
+}
+
+struct FileResult {
+    rel: String,
+    lang: Lang,
+    abs: PathBuf,
+    summary: FileSummary,
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+    directives: Vec<Directive>,
+    scanned: bool,
+}
+
+pub fn run(opts: &ScanOptions, rules: &RuleSet<'_>) -> Result<ScanResult, String> {
+    run_with(opts, rules, |_| true)
+}
+
+/// Like [`run`], scanning only the walked files `keep` accepts (the configuration's
+/// `exclude`, which is anchored at the configuration file rather than at each path).
+pub fn run_with(
+    opts: &ScanOptions,
+    rules: &RuleSet<'_>,
+    keep: impl Fn(&Candidate) -> bool,
+) -> Result<ScanResult, String> {
+    let started = Instant::now();
+    let (mut candidates, walk_errors) = walk::walk(&opts.paths, &opts.walk)?;
+    candidates.retain(|c| keep(c));
+    let cache = opts.cache_dir.as_deref().map(|d| Cache::open(d, rules));
+    let results: Vec<FileResult> = candidates
+        .par_iter()
+        .map(|c| scan_file(c, opts.max_file_size, rules, cache.as_ref()))
+        .collect();
+    if let Some(cache) = cache {
+        cache.save();
+    }
+
+    let mut findings = Vec::new();
+    let mut errors: Vec<ScanError> = walk_errors
+        .into_iter()
+        .map(|e| ScanError {
+            path: e.path,
+            kind: "io".into(),
+            line: None,
+            message: e.message,
+        })
+        .collect();
+    let mut by_lang: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut scanned = 0;
+    let mut skipped = 0;
+    let mut directives = BTreeMap::new();
+    let mut summaries = Vec::new();
+    for r in results {
+        if r.scanned && !rules.repo.is_empty() {
+            summaries.push((r.rel.clone(), r.lang, r.summary, r.abs));
+        }
+        if r.scanned {
+            scanned += 1;
+            *by_lang.entry(r.lang.name()).or_insert(0) += 1;
+        } else {
+            skipped += 1;
+        }
+        if !r.directives.is_empty() {
+            directives.insert(r.rel, r.directives);
+        }
+        findings.extend(r.findings);
+        errors.extend(r.errors);
+    }
+    findings.extend(repo_findings(rules, summaries));
+    finding::finalise(&mut findings);
+    errors.sort();
+    let mut summary = summarise(&findings, scanned, skipped, by_lang, rules.rules.len());
+    let mut sources = BTreeMap::new();
+    for f in &findings {
+        if !sources.contains_key(&f.path) {
+            if let Some(c) = candidates.iter().find(|c| c.rel == f.path) {
+                if let Ok(text) = std::fs::read(&c.abs) {
+                    sources.insert(f.path.clone(), String::from_utf8_lossy(&text).into_owned());
+                }
+            }
+        }
+    }
+    summary.duration_ms = Some(started.elapsed().as_millis() as u64);
+    Ok(ScanResult {
+        findings,
+        errors,
+        summary,
+        sources,
+        directives,
+    })
+}
+
+/// Runs the repository checks over every file's summary and locates their findings.
+fn repo_findings(
+    rules: &RuleSet<'_>,
+    summaries: Vec<(String, Lang, FileSummary, PathBuf)>,
+) -> Vec<Finding> {
+    if rules.repo.is_empty() {
+        return Vec::new();
+    }
+    let files: Vec<(String, Lang, FileSummary)> = summaries
+        .iter()
+        .map(|(rel, lang, s, _)| (rel.clone(), *lang, s.clone()))
+        .collect();
+    let ctx = summary::RepoContext { files: &files };
+    let mut by_path: BTreeMap<String, Vec<(usize, summary::RepoHit)>> = BTreeMap::new();
+    for &ri in &rules.repo {
+        let crate::rules::RuleKind::Repo(check) = rules.rules[ri].kind else {
+            continue;
+        };
+        let mut hits = Vec::new();
+        (check.run)(&ctx, &mut hits);
+        for h in hits {
+            by_path.entry(h.path.clone()).or_default().push((ri, h));
+        }
+    }
+    let mut out = Vec::new();
+    for (path, hits) in by_path {
+        let Some((_, lang, _, abs)) = summaries.iter().find(|s| s.0 == path) else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(abs) else {
+            continue;
+        };
+        let ReadOutcome::Ok(file) = SourceFile::decode(path.clone(), *lang, bytes) else {
+            continue;
+        };
+        for (ri, h) in hits {
+            let rule = rules.rules[ri];
+            let message = engine::render(&rule.message, |var| {
+                h.vars
+                    .iter()
+                    .find(|(k, _)| *k == var)
+                    .map(|(_, v)| v.clone())
+            });
+            let raw = finding::RawFinding {
+                rule: ri,
+                start: h.at.start,
+                end: h.at.end,
+                message,
+                trace: Vec::new(),
+            };
+            out.push(Finding::new(&raw, rule, &file));
+        }
+    }
+    out
+}
+
+/// Scans source text given directly (stdin, tests) as if it were the file `rel`.
+pub fn scan_text(rel: &str, lang: Lang, text: String, rules: &RuleSet<'_>) -> Vec<Finding> {
+    let file = SourceFile::new(rel.to_string(), lang, text);
+    let outcome = engine::analyze(&file, rules);
+    let mut findings = to_findings(&outcome, rules, &file);
+    finding::finalise(&mut findings);
+    findings
+}
+
+/// A whole scan of one in-memory file (`--stdin-filename`), shaped like [`run`]'s result.
+pub fn run_text(rel: &str, lang: Lang, bytes: Vec<u8>, rules: &RuleSet<'_>) -> ScanResult {
+    let started = Instant::now();
+    let mut errors = Vec::new();
+    let mut findings = Vec::new();
+    let mut directives = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    let mut by_lang = BTreeMap::new();
+    match SourceFile::decode(rel.to_string(), lang, bytes) {
+        ReadOutcome::Ok(file) => {
+            *by_lang.entry(lang.name()).or_insert(0) += 1;
+            let outcome = engine::analyze(&file, rules);
+            if let Some(line) = outcome.syntax_error_line {
+                errors.push(ScanError {
+                    path: rel.to_string(),
+                    kind: "syntax".into(),
+                    line: Some(line),
+                    message: "syntax error; the rest of the file was still analysed".into(),
+                });
+            }
+            findings = to_findings(&outcome, rules, &file);
+            finding::finalise(&mut findings);
+            let found = suppress::directives(&file.text, lang);
+            if !found.is_empty() {
+                directives.insert(rel.to_string(), found);
+            }
+            sources.insert(rel.to_string(), file.text);
+        }
+        ReadOutcome::Skipped(reason) => errors.push(ScanError {
+            path: rel.to_string(),
+            kind: "skipped".into(),
+            line: None,
+            message: reason,
+        }),
+    }
+    let scanned = by_lang.values().sum();
+    let mut summary = summarise(&findings, scanned, 1 - scanned, by_lang, rules.rules.len());
+    summary.duration_ms = Some(started.elapsed().as_millis() as u64);
+    ScanResult {
+        findings,
+        errors,
+        summary,
+        sources,
+        directives,
+    }
+}
+
+fn scan_file(
+    c: &Candidate,
+    max_size: u64,
+    rules: &RuleSet<'_>,
+    cache: Option<&Cache>,
+) -> FileResult {
+    let mut result = FileResult {
+        rel: c.rel.clone(),
+        lang: c.lang,
+        abs: c.abs.clone(),
+        summary: FileSummary::default(),
+        findings: Vec::new(),
+        errors: Vec::new(),
+        directives: Vec::new(),
+        scanned: false,
+    };
+    let err = |kind: &str, line: Option<usize>, message: String| ScanError {
+        path: c.rel.clone(),
+        kind: kind.into(),
+        line,
+        message,
+    };
+    if c.size > max_size {
+        result.errors.push(err(
+            "skipped",
+            None,
+            format!(
+                "file is {} bytes, over the {} byte limit (--max-file-size)",
+                c.size, max_size
+            ),
+        ));
+        return result;
+    }
+    let bytes = match std::fs::read(&c.abs) {
+        Ok(b) => b,
+        Err(e) => {
+            result
+                .errors
+                .push(err("io", None, format!("cannot read: {e}")));
+            return result;
+        }
+    };
+    let hash = cache.map(|_| content_hash(&bytes));
+    let file = match SourceFile::decode(c.rel.clone(), c.lang, bytes) {
+        ReadOutcome::Ok(f) => f,
+        ReadOutcome::Skipped(reason) => {
+            result.errors.push(err("skipped", None, reason));
+            return result;
+        }
+    };
+    result.scanned = true;
+    let cached = match (cache, &hash) {
+        (Some(cache), Some(h)) => cache.get(&c.rel, h, rules),
+        _ => None,
+    };
+    let outcome = match cached {
+        Some(o) => o,
+        None => {
+            let o = engine::analyze(&file, rules);
+            if let (Some(cache), Some(h)) = (cache, hash) {
+                cache.put(&c.rel, h, &o, rules);
+            }
+            o
+        }
+    };
+    if let Some(line) = outcome.syntax_error_line {
+        result.errors.push(err(
+            "syntax",
+            Some(line),
+            "syntax error; the rest of the file was still analysed".into(),
+        ));
+    }
+    result.findings = to_findings(&outcome, rules, &file);
+    result.directives = suppress::directives(&file.text, file.lang);
+    result.summary = outcome.summary;
+    result
+}
+
+fn to_findings(
+    outcome: &engine::FileOutcome,
+    rules: &RuleSet<'_>,
+    file: &SourceFile,
+) -> Vec<Finding> {
+    outcome
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            Finding::new(raw, rules.rules[raw.rule], file)
+                .with_statement(file, outcome.statements.get(i).copied().flatten())
+        })
+        .collect()
+}
+
+/// Counts for the summary; called again after filtering so it describes what is reported.
+pub fn summarise(
+    findings: &[Finding],
+    scanned: usize,
+    skipped: usize,
+    files_by_language: BTreeMap<&'static str, usize>,
+    rules_run: usize,
+) -> Summary {
+    let mut by_layer: BTreeMap<&'static str, usize> =
+        Layer::ALL.iter().map(|l| (l.id(), 0)).collect();
+    let mut by_severity: BTreeMap<&'static str, usize> =
+        Severity::ALL.iter().map(|s| (s.name(), 0)).collect();
+    for f in findings {
+        *by_layer.entry(f.layer.id()).or_insert(0) += 1;
+        *by_severity.entry(f.severity.name()).or_insert(0) += 1;
+    }
+    Summary {
+        files_scanned: scanned,
+        files_by_language,
+        files_skipped: skipped,
+        rules_run,
+        findings: findings.len(),
+        by_layer,
+        by_severity,
+        suppressed: 0,
+        in_baseline: None,
+        outside_diff: None,
+        duration_ms: None,
+    }
+}

@@ -1,0 +1,142 @@
+//! Finds the files to scan: `.gitignore`-aware, hidden directories skipped (but
+//! `.github`), `--exclude` globs applied, language assigned by extension or shebang.
+
+use crate::source::lang::Lang;
+use ignore::overrides::OverrideBuilder;
+use ignore::WalkBuilder;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub abs: PathBuf,
+    /// Display path: relative to the working directory when the file lies below it,
+    /// otherwise as given; always with `/`.
+    pub rel: String,
+    pub lang: Lang,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    pub excludes: Vec<String>,
+    pub no_ignore: bool,
+}
+
+/// A path problem found while walking (unreadable directory, bad glob...).
+#[derive(Debug, Clone)]
+pub struct WalkError {
+    pub path: String,
+    pub message: String,
+}
+
+pub fn walk(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+) -> Result<(Vec<Candidate>, Vec<WalkError>), String> {
+    let cwd = std::env::current_dir().ok();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for root in roots {
+        if !root.exists() {
+            return Err(format!("path does not exist: {}", root.display()));
+        }
+        let mut overrides = OverrideBuilder::new(root);
+        for glob in &opts.excludes {
+            overrides
+                .add(&format!("!{glob}"))
+                .map_err(|e| format!("invalid --exclude glob `{glob}`: {e}"))?;
+        }
+        let overrides = overrides
+            .build()
+            .map_err(|e| format!("invalid --exclude glob: {e}"))?;
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .hidden(false)
+            .git_ignore(!opts.no_ignore)
+            .git_global(!opts.no_ignore)
+            .git_exclude(!opts.no_ignore)
+            .ignore(!opts.no_ignore)
+            .parents(!opts.no_ignore)
+            .require_git(false)
+            .overrides(overrides)
+            .filter_entry(|entry| {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if !is_dir || entry.depth() == 0 {
+                    return true;
+                }
+                let name = entry.file_name().to_string_lossy();
+                !(name.starts_with('.') && name != ".github")
+            });
+        for entry in builder.build() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    errors.push(WalkError {
+                        path: error_path(&err).unwrap_or_else(|| root.display().to_string()),
+                        message: strip_path_prefix(&err.to_string()),
+                    });
+                    continue;
+                }
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = entry.path();
+            let lang = match Lang::from_path(path) {
+                Some(l) => l,
+                None if path.extension().is_none() => match sniff_shebang(path) {
+                    Some(l) => l,
+                    None => continue,
+                },
+                None => continue,
+            };
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push(Candidate {
+                abs: path.to_path_buf(),
+                rel: display_path(path, cwd.as_deref()),
+                lang,
+                size,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.dedup_by(|a, b| a.rel == b.rel);
+    Ok((out, errors))
+}
+
+fn sniff_shebang(path: &Path) -> Option<Lang> {
+    let mut head = [0u8; 128];
+    let mut file = std::fs::File::open(path).ok()?;
+    let n = file.read(&mut head).ok()?;
+    Lang::from_shebang(&head[..n])
+}
+
+pub fn display_path(path: &Path, cwd: Option<&Path>) -> String {
+    let rel = cwd
+        .and_then(|c| {
+            let abs = if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                c.join(path)
+            };
+            abs.strip_prefix(c).ok().map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| path.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+fn error_path(err: &ignore::Error) -> Option<String> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.display().to_string()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
+    }
+}
+
+fn strip_path_prefix(msg: &str) -> String {
+    msg.to_string()
+}
