@@ -66,11 +66,11 @@ fn run_routes(args: strata::cli::RoutesArgs) -> Result<u8, String> {
         excludes: args.exclude,
         no_ignore: args.no_ignore,
     };
-    let rows = strata::model::routes::collect(&args.paths, &opts, scan::DEFAULT_MAX_FILE_SIZE)?;
+    let rows = strata::scan::inventory::collect(&args.paths, &opts, scan::DEFAULT_MAX_FILE_SIZE)?;
     let out = match args.format {
-        strata::cli::RoutesFormat::Human => strata::model::routes::render_human(&rows),
-        strata::cli::RoutesFormat::Json => strata::model::routes::render_json(&rows),
-        strata::cli::RoutesFormat::Markdown => strata::model::routes::render_markdown(&rows),
+        strata::cli::RoutesFormat::Human => report::routes::render_human(&rows),
+        strata::cli::RoutesFormat::Json => report::routes::render_json(&rows),
+        strata::cli::RoutesFormat::Markdown => report::routes::render_markdown(&rows),
     };
     print_out(&out).map(|_| EXIT_CLEAN)
 }

@@ -11,9 +11,8 @@ pub mod embedded_sql;
 pub mod error_handling;
 pub mod integrity;
 pub(crate) mod py;
+pub(crate) mod rust;
 pub mod security;
-
-pub(crate) use api_surface::params::pagination_bounds;
 
 /// What a check sees of one file.
 pub struct FileContext<'a> {
@@ -21,7 +20,7 @@ pub struct FileContext<'a> {
     pub tree: &'a Tree,
     pub facts: &'a Facts,
     /// Project taint sources and sanitizers (configuration `[taint]`).
-    pub taint: &'a crate::scan::config::TaintConfig,
+    pub taint: &'a crate::model::taint::TaintConfig,
 }
 
 /// A finding as a check reports it: a byte range, the values for the rule's message

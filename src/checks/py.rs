@@ -2,8 +2,9 @@
 //! about calls and names. Nothing here recurses on the tree.
 
 use super::FileContext;
-use crate::model::facts::python::{text, PyFacts};
+use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::model::facts::Facts;
+use std::collections::HashSet;
 use tree_sitter::Node;
 
 /// The Python facts of a file, if it is Python.
@@ -19,24 +20,7 @@ pub fn route_facts<'a>(ctx: &FileContext<'a>) -> Option<&'a PyFacts> {
     facts(ctx).filter(|f| !f.routes.is_empty())
 }
 
-pub use crate::model::facts::visit;
-
-/// Like [`visit`], but does not enter nested functions, lambdas or classes: what runs when
-/// the enclosing code runs.
-pub fn visit_same_scope<'t>(root: Node<'t>, mut f: impl FnMut(Node<'t>)) {
-    visit(root, |n| {
-        if n != root
-            && matches!(
-                n.kind(),
-                "function_definition" | "lambda" | "class_definition" | "decorated_definition"
-            )
-        {
-            return false;
-        }
-        f(n);
-        true
-    });
-}
+pub use crate::model::facts::{visit, visit_same_scope};
 
 /// The smallest named node spanning exactly `start..end`, or the smallest containing it.
 pub fn node_at(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
@@ -166,4 +150,57 @@ pub fn unwrap_expr(mut node: Node<'_>) -> Node<'_> {
         }
     }
     node
+}
+
+/// Handler functions of the file's routes, and the module-level functions they call
+/// directly by name (one level), as indexes into `facts.functions`, with the route the
+/// function serves (`describe()` text) and the call site when reached through a helper.
+pub(crate) fn request_path_functions(
+    ctx: &FileContext<'_>,
+    facts: &PyFacts,
+) -> Vec<(usize, String, bool)> {
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    let mut out: Vec<(usize, String, bool)> = Vec::new();
+    let mut seen = HashSet::new();
+    for route in &facts.routes {
+        if seen.insert(route.function) {
+            out.push((route.function, route.describe(), false));
+        }
+    }
+    let handlers: Vec<(usize, String)> = out.iter().map(|(i, r, _)| (*i, r.clone())).collect();
+    for (fi, route) in handlers {
+        let Some(f) = facts.functions.get(fi) else {
+            continue;
+        };
+        let Some(body) = node_at(root, f.body.0, f.body.1) else {
+            continue;
+        };
+        visit_same_scope(body, |n| {
+            if n.kind() != "call" {
+                return;
+            }
+            let Some(func) = n.child_by_field_name("function") else {
+                return;
+            };
+            if func.kind() != "identifier" {
+                return;
+            }
+            let name = text(func, src);
+            if let Some(hi) = facts
+                .functions
+                .iter()
+                .position(|g| g.class.is_none() && g.name == name && g.name != f.name)
+            {
+                if seen.insert(hi) {
+                    out.push((hi, route.clone(), true));
+                }
+            }
+        });
+    }
+    out
+}
+
+pub(crate) fn body_node<'t>(root: Node<'t>, f: &PyFunction) -> Option<Node<'t>> {
+    node_at(root, f.body.0, f.body.1)
 }

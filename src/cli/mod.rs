@@ -2,8 +2,8 @@
 
 pub mod format;
 
+pub use crate::scan::config::FailOn;
 use clap::{Parser, Subcommand, ValueEnum};
-use serde::Deserialize;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -62,16 +62,6 @@ pub enum Format {
 pub enum ListFormat {
     Human,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FailOn {
-    Low,
-    Medium,
-    High,
-    Critical,
-    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

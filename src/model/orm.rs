@@ -1129,7 +1129,7 @@ mod tests {
 
     fn run(rel: &str, src: &str) -> Vec<TableDef> {
         let f = SourceFile::new(rel.into(), Lang::Python, src.into());
-        let tree = crate::scan::engine::parse(Lang::Python, src, None).expect("parses");
+        let tree = crate::source::parse::parse(Lang::Python, src, None).expect("parses");
         tables(&tree, &f)
     }
 

@@ -257,10 +257,12 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
                 f.params
                     .iter()
                     .filter_map(|p| {
-                        crate::checks::pagination_bounds(p).map(|(min, max)| PageInfo {
-                            name: p.name.clone(),
-                            min,
-                            max,
+                        crate::model::facts::pagination::pagination_bounds(p).map(|(min, max)| {
+                            PageInfo {
+                                name: p.name.clone(),
+                                min,
+                                max,
+                            }
                         })
                     })
                     .collect()
@@ -379,7 +381,7 @@ fn rust_path_params(facts: &RustFacts, r: &RustRoute) -> Vec<PathParamInfo> {
         .handler_fn
         .and_then(|i| facts.handlers.get(i))
         .and_then(|h| h.extractors.iter().find(|x| x.kind == ExtractorKind::Path))
-        .map(|x| crate::checks::auth::rust_routes::split_top(&x.inner))
+        .map(|x| crate::model::facts::rust::split_top(&x.inner))
         .unwrap_or_default();
     let typed = types.len() == names.len();
     names
@@ -902,8 +904,7 @@ pub fn rust_id_names(h: &RustHandler, route: Option<&RustRoute>) -> Vec<String> 
                 .trim_start_matches("Path"),
         );
         let scalar = names.len() == 1
-            && crate::checks::auth::rust_routes::TYPED_ID
-                .is_match(x.inner.trim_start_matches("uuid::"));
+            && crate::model::facts::rust::TYPED_ID.is_match(x.inner.trim_start_matches("uuid::"));
         for n in names {
             if route_has_id || is_id_param(&n) || scalar {
                 out.push(n);
@@ -1452,147 +1453,6 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
 // ---------------------------------------------------------------------------------------
 // Rendering
 
-fn params_text(r: &Row) -> String {
-    r.path_params
-        .iter()
-        .map(|p| match &p.ty {
-            Some(t) => format!("{}: {t}", p.name),
-            None => p.name.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn pages_text(r: &Row) -> String {
-    r.pagination
-        .iter()
-        .map(|p| {
-            let b = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
-            format!("{} [{}..{}]", p.name, b(p.min), b(p.max))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn cell(s: &Option<String>) -> String {
-    s.as_deref()
-        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "none".into())
-}
-
-fn columns(r: &Row) -> [String; 8] {
-    [
-        r.methods.join(","),
-        r.path.clone(),
-        format!("{} ({}:{})", r.handler, r.file, r.line),
-        params_text(r),
-        pages_text(r),
-        cell(&r.auth),
-        cell(&r.rate_limit),
-        r.ownership.clone(),
-    ]
-}
-
-const HEADERS: [&str; 8] = [
-    "METHOD",
-    "PATH",
-    "HANDLER",
-    "PARAMS",
-    "PAGINATION",
-    "AUTH",
-    "RATE LIMIT",
-    "OWNERSHIP",
-];
-
-pub fn render_human(rows: &[Row]) -> String {
-    let cells: Vec<[String; 8]> = rows.iter().map(columns).collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for c in &cells {
-        for (i, v) in c.iter().enumerate() {
-            widths[i] = widths[i].max(v.chars().count().min(60));
-        }
-    }
-    let mut out = String::new();
-    let mut line = |vals: &[String]| {
-        let mut s = String::new();
-        for (i, v) in vals.iter().enumerate() {
-            let v: String = v.chars().take(60).collect();
-            if i + 1 == vals.len() {
-                s.push_str(&v);
-            } else {
-                s.push_str(&format!("{v:<w$}  ", w = widths[i]));
-            }
-        }
-        out.push_str(s.trim_end());
-        out.push('\n');
-    };
-    line(&HEADERS.map(String::from));
-    for c in &cells {
-        line(c);
-    }
-    let unauth = rows.iter().filter(|r| r.auth.is_none()).count();
-    let no_owner = rows.iter().filter(|r| r.ownership == "no").count();
-    out.push_str(&format!(
-        "\n{} routes, {unauth} without auth, {no_owner} loading a resource by id without an ownership check\n",
-        rows.len()
-    ));
-    out
-}
-
-pub fn render_markdown(rows: &[Row]) -> String {
-    let esc = |s: &str| s.replace('|', "\\|");
-    let mut out = format!("| {} |\n|{}\n", HEADERS.join(" | "), "---|".repeat(8));
-    for r in rows {
-        let c = columns(r);
-        let c: Vec<String> = c.iter().map(|v| esc(v)).collect();
-        out.push_str(&format!(
-            "| {} | `{}` | {} | {} | {} | {} | {} | {} |\n",
-            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
-        ));
-    }
-    out
-}
-
-pub fn render_json(rows: &[Row]) -> String {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        routes: &'a [Row],
-    }
-    let mut s = serde_json::to_string_pretty(&Out { routes: rows }).unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
-}
-
-/// Builds the inventory of the Python and Rust files under `paths`: one parse per file
-/// that mentions a web framework.
-pub fn collect(
-    paths: &[std::path::PathBuf],
-    opts: &crate::scan::walk::WalkOptions,
-    max_size: u64,
-) -> Result<Vec<Row>, String> {
-    use rayon::prelude::*;
-    let (candidates, _) = crate::scan::walk::walk(paths, opts)?;
-    let files: Vec<(String, WebSummary)> = candidates
-        .par_iter()
-        .filter(|c| {
-            matches!(
-                c.lang,
-                crate::source::lang::Lang::Python | crate::source::lang::Lang::Rust
-            ) && c.size <= max_size
-        })
-        .filter_map(|c| {
-            let bytes = std::fs::read(&c.abs).ok()?;
-            let crate::source::ReadOutcome::Ok(file) =
-                SourceFile::decode(c.rel.clone(), c.lang, bytes)
-            else {
-                return None;
-            };
-            crate::scan::engine::web_summary(&file).map(|s| (c.rel.clone(), s))
-        })
-        .collect();
-    Ok(inventory(&files))
-}
-
 /// Paths that are public by design: sign-in and recovery flows, webhooks (signed, not
 /// authenticated), health and metrics probes, documentation.
 static PUBLIC_PATH: LazyLock<Regex> = LazyLock::new(|| {
@@ -1746,129 +1606,6 @@ mod tests {
         assert_eq!(absolute("..core", "app/api/__init__.py"), "app.core");
         assert_eq!(absolute("app.x", "a/b.py"), "app.x");
         assert_eq!(module_of("app/routers/__init__.py"), "app.routers");
-    }
-
-    #[test]
-    fn demo_inventory_composes_prefixes_across_files() {
-        let opts = crate::scan::walk::WalkOptions {
-            excludes: vec![],
-            no_ignore: false,
-        };
-        let rows = collect(&["fixtures/demo".into()], &opts, 1 << 20).expect("walks");
-        let find = |m: &str, p: &str| {
-            rows.iter()
-                .find(|r| r.methods == [m] && r.path == p)
-                .unwrap_or_else(|| panic!("{m} {p} listed"))
-        };
-        let get = find("GET", "/orders/{order_id}");
-        assert_eq!(get.auth.as_deref(), Some("get_current_user"));
-        assert_eq!(get.ownership, "yes");
-        assert_eq!(find("DELETE", "/orders/{order_id:int}").auth, None);
-        assert_eq!(
-            find("POST", "/orders/{order_id:int}/refresh").ownership,
-            "n.a."
-        );
-        assert_eq!(find("POST", "/admin/reindex").auth, None);
-        assert_eq!(find("GET", "/health").ownership, "n.a.");
-        assert_eq!(rows.len(), 8);
-    }
-
-    #[test]
-    fn django_inventory_composes_urls_across_files() {
-        let opts = crate::scan::walk::WalkOptions {
-            excludes: vec![],
-            no_ignore: false,
-        };
-        let rows =
-            collect(&["fixtures/python/web/django_shop".into()], &opts, 1 << 20).expect("walks");
-        let find = |p: &str| {
-            rows.iter()
-                .find(|r| r.path == p)
-                .unwrap_or_else(|| panic!("{p} listed"))
-        };
-        // path() + include("orders.urls") + path("<int:pk>/", views.order_detail)
-        let detail = find("/orders/<int:pk>/");
-        assert_eq!(detail.handler, "order_detail");
-        assert_eq!(detail.auth.as_deref(), Some("login_required"));
-        assert_eq!(detail.ownership, "yes");
-        assert_eq!(detail.path_params[0].ty.as_deref(), Some("int"));
-        // re_path regex turned into a path
-        let receipt = find("/orders/<order_id>/receipt/");
-        assert_eq!(receipt.auth, None);
-        assert_eq!(find("/orders/<int:pk>/cancel/").methods, ["POST"]);
-        assert_eq!(find("/orders/<int:pk>/cancel/").ownership, "no");
-        assert_eq!(
-            find("/orders/<int:pk>/invoice/").auth.as_deref(),
-            Some("LoginRequiredMixin")
-        );
-        // DRF router under include(router.urls), with list and detail routes
-        let inv = find("/api/v1/invoices/<pk>/");
-        assert_eq!(inv.methods, ["GET"]);
-        assert_eq!(inv.ownership, "no");
-        assert_eq!(
-            inv.auth.as_deref(),
-            Some("permission_classes = [IsAuthenticated]")
-        );
-        assert_eq!(
-            find("/api/v1/orders/<pk>/").methods,
-            ["GET", "PUT", "PATCH", "DELETE"]
-        );
-        assert_eq!(find("/api/v1/orders/<pk>/mark-paid/").methods, ["POST"]);
-        // project defaults from settings.REST_FRAMEWORK; AllowAny is public
-        let stats = find("/api/v1/stats/");
-        assert_eq!(stats.auth.as_deref(), Some("DRF default: IsAuthenticated"));
-        assert_eq!(
-            stats.rate_limit.as_deref(),
-            Some("DRF default: UserRateThrottle")
-        );
-        assert_eq!(find("/api/v1/products/").auth, None);
-        assert_eq!(
-            find("/api/v1/login/").rate_limit.as_deref(),
-            Some("throttle_classes = [ScopedRateThrottle]")
-        );
-        assert_eq!(rows.len(), 20);
-    }
-
-    #[test]
-    fn starlette_and_flask_restx_inventory() {
-        let opts = crate::scan::walk::WalkOptions {
-            excludes: vec![],
-            no_ignore: false,
-        };
-        let rows = collect(
-            &[
-                "fixtures/python/web/starlette_notes".into(),
-                "fixtures/python/web/restx_tasks".into(),
-            ],
-            &opts,
-            1 << 20,
-        )
-        .expect("walks");
-        let find = |m: &str, p: &str| {
-            rows.iter()
-                .find(|r| r.methods == [m] && r.path == p)
-                .unwrap_or_else(|| panic!("{m} {p} listed"))
-        };
-        // Mount("/api/notes", routes=note_routes) + Route("/{note_id:int}", ...)
-        let read = find("GET", "/api/notes/{note_id:int}");
-        assert_eq!(read.framework, "starlette");
-        assert_eq!(read.auth.as_deref(), Some("requires(\"authenticated\")"));
-        assert_eq!(read.ownership, "no");
-        assert_eq!(find("DELETE", "/api/notes/{note_id:int}").auth, None);
-        // @ns.route on Resource classes, Namespace("tasks") prefix, method_decorators
-        let task = find("GET", "/tasks/<int:task_id>");
-        assert_eq!(task.framework, "flask-restx");
-        assert_eq!(
-            task.auth.as_deref(),
-            Some("method_decorators = [login_required]")
-        );
-        assert_eq!(find("GET", "/tasks/<int:task_id>/comments").auth, None);
-        // api.add_resource(users.UserItem, ...) in another file
-        let user = find("GET", "/users/<int:user_id>");
-        assert_eq!(user.framework, "flask-restful");
-        assert_eq!(user.handler, "UserItem.get");
-        assert_eq!(user.ownership, "yes");
-        assert!(find("POST", "/tasks/token").rate_limit.is_some());
     }
 
     #[test]

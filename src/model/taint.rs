@@ -9,8 +9,8 @@
 //!
 //! One forward pass over the function's statements in source order, iterative.
 
-use crate::checks::py::visit_same_scope;
 use crate::model::facts::python::{text, PyFacts, PyFunction};
+use crate::model::facts::visit_same_scope;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -44,7 +44,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn new(facts: &PyFacts, cfg: &crate::scan::config::TaintConfig) -> Policy {
+    pub fn new(facts: &PyFacts, cfg: &crate::model::taint::TaintConfig) -> Policy {
         let spell = |names: &[String]| {
             let mut out = Vec::new();
             for q in names {
@@ -239,7 +239,7 @@ fn expr_taint_at(
     // The first tainted identifier in the expression (not an attribute name, not a
     // keyword argument's name, not inside a string but in an interpolation).
     let mut best: Option<&Taint> = None;
-    crate::checks::py::visit(n, |x| {
+    crate::model::facts::visit(n, |x| {
         if best.is_some() {
             return false;
         }
@@ -316,7 +316,7 @@ fn validated_names(node: Node<'_>, src: &str, policy: &Policy) -> Vec<String> {
     if policy.sanitizers.is_empty() {
         return out;
     }
-    crate::checks::py::visit(node, |x| {
+    crate::model::facts::visit(node, |x| {
         if x.kind() == "call" {
             let callee = x
                 .child_by_field_name("function")
@@ -439,6 +439,17 @@ pub fn run<'t>(
         }
         _ => {}
     });
+}
+
+/// Project-specific taint sources and sanitizers (qualified names such as
+/// `myapp.http.query_param`), read by taint-tracking rules.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaintConfig {
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub sanitizers: Vec<String>,
 }
 
 #[cfg(test)]

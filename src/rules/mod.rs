@@ -449,7 +449,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         exclude_paths,
         kind,
         origin: path.to_string(),
-        digest: crate::scan::cache::content_hash(text.as_bytes()),
+        digest: crate::source::content_hash(text.as_bytes()),
     })
 }
 
@@ -627,7 +627,7 @@ pub struct RuleSet<'r> {
     /// Indices into `rules` of the repository-level checks, run once after all files.
     pub repo: Vec<usize>,
     /// Project taint sources and sanitizers from the configuration, for taint checks.
-    pub taint: crate::scan::config::TaintConfig,
+    pub taint: crate::model::taint::TaintConfig,
     /// Some repository check reads tables of Python ORM models.
     pub models: bool,
     /// Some repository check reads the route inventory.
@@ -761,7 +761,7 @@ impl<'r> RuleSet<'r> {
             rules,
             by_lang,
             repo,
-            taint: crate::scan::config::TaintConfig::default(),
+            taint: crate::model::taint::TaintConfig::default(),
             models,
             web,
         })

@@ -464,8 +464,8 @@ pub fn keyword_value<'t>(node: Node<'_>, text: &'t str, name: &str) -> KeywordLo
 mod tests {
     use super::*;
     use crate::model::facts::python::PyFacts;
-    use crate::scan::engine::parse;
     use crate::source::lang::Lang;
+    use crate::source::parse::parse;
 
     /// Parses `src`, finds the first node of `kind` whose text starts with `starts`,
     /// and evaluates the predicate built from a one-entry TOML table on it.

@@ -10,6 +10,7 @@ use crate::model::summary::FileSummary;
 use crate::rules::finding::{RawFinding, RawStep};
 use crate::rules::RuleSet;
 use crate::scan::engine::FileOutcome;
+use crate::source::content_hash;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,16 +51,6 @@ pub struct Cache {
     key: String,
     old: HashMap<String, Entry>,
     new: Mutex<HashMap<String, Entry>>,
-}
-
-/// 64-bit FNV-1a of the bytes, hex.
-pub fn content_hash(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}-{}", bytes.len())
 }
 
 /// What the cached results depend on: this binary and the rules that ran.

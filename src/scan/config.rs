@@ -5,8 +5,9 @@
 //! in a configuration file must never silently turn a check off. Rule ids are checked
 //! against the registry after it is loaded (`Config::validate`), with the same positions.
 
-use crate::cli::FailOn;
+pub use crate::model::taint::TaintConfig;
 use crate::rules::{Layer, Registry, Severity};
+use clap::ValueEnum;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -46,17 +47,6 @@ pub struct ConfigFile {
     pub rules: Vec<Spanned<String>>,
     #[serde(default)]
     pub taint: TaintConfig,
-}
-
-/// Project-specific taint sources and sanitizers (qualified names such as
-/// `myapp.http.query_param`), read by taint-tracking rules.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaintConfig {
-    #[serde(default)]
-    pub sources: Vec<String>,
-    #[serde(default)]
-    pub sanitizers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -482,6 +472,16 @@ pub const STARTER: &str = r#"# strata configuration. Command-line flags override
 # sources = ["myapp.http.query_param"]
 # sanitizers = ["myapp.paths.safe_join"]
 "#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+    Never,
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,10 +7,12 @@ pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod filter;
+pub mod inventory;
 pub mod suppress;
 pub mod walk;
 
-use crate::scan::cache::{content_hash, Cache};
+use crate::scan::cache::Cache;
+use crate::source::content_hash;
 
 use crate::model::summary::{self, FileSummary};
 use crate::rules::finding::{self, Finding};

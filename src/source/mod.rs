@@ -1,6 +1,7 @@
 //! A file that was read and decoded, with the line index every finding needs.
 
 pub mod lang;
+pub mod parse;
 pub mod statement;
 
 use crate::source::lang::Lang;
@@ -110,6 +111,16 @@ fn has_coding_cookie(bytes: &[u8]) -> bool {
         let line = String::from_utf8_lossy(line);
         line.trim_start().starts_with('#') && line.contains("coding")
     })
+}
+
+/// 64-bit FNV-1a of the bytes, hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}-{}", bytes.len())
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ mod tests {
     use crate::source::lang::Lang;
 
     fn lines_of(lang: Lang, src: &str, needle: &str) -> (usize, usize) {
-        let tree = crate::scan::engine::parse(lang, src, None).unwrap();
+        let tree = crate::source::parse::parse(lang, src, None).unwrap();
         let start = src.find(needle).unwrap();
         let (s, e) = span(&tree, start, start + needle.len()).unwrap();
         let line = |b: usize| src[..b].matches('\n').count() + 1;

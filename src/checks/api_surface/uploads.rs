@@ -1,6 +1,6 @@
 //! API004: an upload or request body read whole into memory with no size check.
 
-use crate::checks::error_handling::python::{body_node, request_path_functions};
+use crate::checks::py::{body_node, request_path_functions};
 use crate::checks::py::{call_parts, visit_same_scope};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::text;

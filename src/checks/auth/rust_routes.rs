@@ -1,9 +1,9 @@
 //! Route-level checks for axum and actix-web: auth coverage, id path parameters,
 //! page sizes.
 
-use crate::checks::security::rust::{each_node, rust_facts, text};
+use crate::checks::rust::{each_node, rust_facts, text};
 use crate::checks::{FileContext, Hit};
-use crate::model::facts::rust::ExtractorKind;
+use crate::model::facts::rust::{split_top, ExtractorKind, TYPED_ID};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -47,39 +47,6 @@ pub fn route_outside_auth(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
 fn is_id_name(n: &str) -> bool {
     n == "id" || n.ends_with("_id") || n == "uuid" || n.ends_with("Id")
 }
-
-pub(crate) fn split_top(s: &str) -> Vec<String> {
-    let s = s.trim();
-    let inner = match s.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
-        Some(i) => i,
-        None => return vec![s.to_string()],
-    };
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut cur = String::new();
-    for c in inner.chars() {
-        match c {
-            '<' | '(' | '[' => depth += 1,
-            '>' | ')' | ']' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(cur.trim().to_string());
-                cur.clear();
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
-}
-
-pub(crate) static TYPED_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(Uuid|uuid::Uuid|[iu](8|16|32|64|128|size)|NonZero\w+|\w+Id)$")
-        .expect("static regex")
-});
 
 /// API102: an id path parameter extracted as `String` where the service's ids are typed.
 pub fn id_path_param_string(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {

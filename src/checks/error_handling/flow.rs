@@ -3,7 +3,7 @@
 //! on a request path (DATA009), and delivery failures swallowed before state moves on
 //! (ERR014).
 
-use crate::checks::error_handling::python::{body_node, request_path_functions};
+use crate::checks::py::{body_node, request_path_functions};
 use crate::checks::py::{call_parts, visit, visit_same_scope};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text, PyFacts, PyFunction};

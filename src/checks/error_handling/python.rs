@@ -2,9 +2,12 @@
 //! block a shared server, caches that only grow, retry loops that never give up, checks
 //! that fail open, per-request client pools and unbounded reads on request paths.
 
-use crate::checks::py::{call_parts, node_at, positional_arg, receiver, visit, visit_same_scope};
+use crate::checks::py::{
+    body_node, call_parts, node_at, positional_arg, receiver, request_path_functions, visit,
+    visit_same_scope,
+};
 use crate::checks::{FileContext, Hit};
-use crate::model::facts::python::{string_value, text, PyFacts, PyFunction};
+use crate::model::facts::python::{string_value, text};
 use crate::source::lang::Lang;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
@@ -13,59 +16,6 @@ use tree_sitter::Node;
 
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("static regex")
-}
-
-/// Handler functions of the file's routes, and the module-level functions they call
-/// directly by name (one level), as indexes into `facts.functions`, with the route the
-/// function serves (`describe()` text) and the call site when reached through a helper.
-pub(crate) fn request_path_functions(
-    ctx: &FileContext<'_>,
-    facts: &PyFacts,
-) -> Vec<(usize, String, bool)> {
-    let src = ctx.file.text.as_str();
-    let root = ctx.tree.root_node();
-    let mut out: Vec<(usize, String, bool)> = Vec::new();
-    let mut seen = HashSet::new();
-    for route in &facts.routes {
-        if seen.insert(route.function) {
-            out.push((route.function, route.describe(), false));
-        }
-    }
-    let handlers: Vec<(usize, String)> = out.iter().map(|(i, r, _)| (*i, r.clone())).collect();
-    for (fi, route) in handlers {
-        let Some(f) = facts.functions.get(fi) else {
-            continue;
-        };
-        let Some(body) = node_at(root, f.body.0, f.body.1) else {
-            continue;
-        };
-        visit_same_scope(body, |n| {
-            if n.kind() != "call" {
-                return;
-            }
-            let Some(func) = n.child_by_field_name("function") else {
-                return;
-            };
-            if func.kind() != "identifier" {
-                return;
-            }
-            let name = text(func, src);
-            if let Some(hi) = facts
-                .functions
-                .iter()
-                .position(|g| g.class.is_none() && g.name == name && g.name != f.name)
-            {
-                if seen.insert(hi) {
-                    out.push((hi, route.clone(), true));
-                }
-            }
-        });
-    }
-    out
-}
-
-pub(crate) fn body_node<'t>(root: Node<'t>, f: &PyFunction) -> Option<Node<'t>> {
-    node_at(root, f.body.0, f.body.1)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! Error-handling checks for Rust request handlers.
 
-use crate::checks::security::rust::{each_node, mentions, request_names, rust_facts, text};
+use crate::checks::rust::{each_node, mentions, request_names, rust_facts, text};
 use crate::checks::{FileContext, Hit};
 use regex::Regex;
 use std::sync::LazyLock;

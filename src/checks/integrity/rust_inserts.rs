@@ -1,7 +1,7 @@
 //! Integrity checks for Rust services: inserts of natural keys in create handlers
 //! without conflict handling (DATA101).
 
-use crate::checks::security::rust::{each_node, enclosing_fn, in_test_code, rust_facts, text};
+use crate::checks::rust::{each_node, enclosing_fn, in_test_code, rust_facts, text};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::rust::{string_value, ExtractorKind, RustFacts};
 use regex::Regex;

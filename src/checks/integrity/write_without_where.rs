@@ -35,11 +35,11 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             }
         }
         Lang::Rust => {
-            let Some(facts) = crate::checks::security::rust::rust_facts(ctx) else {
+            let Some(facts) = crate::checks::rust::rust_facts(ctx) else {
                 return;
             };
             let src = ctx.file.text.as_str();
-            crate::checks::security::rust::each_node(
+            crate::checks::rust::each_node(
                 ctx.tree.root_node(),
                 &["call_expression", "macro_invocation"],
                 |n| {
@@ -48,7 +48,7 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     else {
                         return;
                     };
-                    if crate::checks::security::rust::in_test_code(n, src) {
+                    if crate::checks::rust::in_test_code(n, src) {
                         return;
                     }
                     if let Some(verb) = sql::write_without_where(&sql::keywords(&sql)) {

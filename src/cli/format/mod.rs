@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod routes;
 pub mod rules;
 pub mod sarif;
 

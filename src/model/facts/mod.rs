@@ -1,5 +1,6 @@
 //! Per-file facts that many rules need, computed once per parsed file.
 
+pub mod pagination;
 pub mod python;
 mod pyweb;
 pub mod rust;
@@ -84,4 +85,21 @@ impl Facts {
             Facts::None => None,
         }
     }
+}
+
+/// Like [`visit`], but does not enter nested functions, lambdas or classes: what runs when
+/// the enclosing code runs.
+pub fn visit_same_scope<'t>(root: tree_sitter::Node<'t>, mut f: impl FnMut(tree_sitter::Node<'t>)) {
+    visit(root, |n| {
+        if n != root
+            && matches!(
+                n.kind(),
+                "function_definition" | "lambda" | "class_definition" | "decorated_definition"
+            )
+        {
+            return false;
+        }
+        f(n);
+        true
+    });
 }

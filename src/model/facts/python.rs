@@ -1264,7 +1264,7 @@ mod tests {
     use crate::source::lang::Lang;
 
     fn facts(src: &str) -> PyFacts {
-        let tree = crate::scan::engine::parse(Lang::Python, src, None).expect("parses");
+        let tree = crate::source::parse::parse(Lang::Python, src, None).expect("parses");
         PyFacts::build(&tree, src)
     }
 

@@ -1353,12 +1353,45 @@ impl RustFacts {
     }
 }
 
+pub fn split_top(s: &str) -> Vec<String> {
+    let s = s.trim();
+    let inner = match s.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+        Some(i) => i,
+        None => return vec![s.to_string()],
+    };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in inner.chars() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+pub static TYPED_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(Uuid|uuid::Uuid|[iu](8|16|32|64|128|size)|NonZero\w+|\w+Id)$")
+        .expect("static regex")
+});
+
 #[cfg(test)]
 mod route_tests {
     use super::*;
 
     fn routes(src: &str) -> Vec<String> {
-        let tree = crate::scan::engine::parse(crate::source::lang::Lang::Rust, src, None).unwrap();
+        let tree = crate::source::parse::parse(crate::source::lang::Lang::Rust, src, None).unwrap();
         let f = RustFacts::build(&tree, src);
         f.routes
             .iter()
@@ -1462,7 +1495,7 @@ mod route_tests {
             }
             fn with_feature(f: Feature, r: Router) -> Router { r.layer(gate(f)) }
         "#;
-        let tree = crate::scan::engine::parse(crate::source::lang::Lang::Rust, src, None).unwrap();
+        let tree = crate::source::parse::parse(crate::source::lang::Lang::Rust, src, None).unwrap();
         let f = RustFacts::build(&tree, src);
         let got: Vec<String> = f
             .mounts
@@ -1493,7 +1526,8 @@ mod route_tests {
             src.push_str(&format!(".route(\"/r{i}\", get(h))"));
         }
         src.push_str(" }");
-        let tree = crate::scan::engine::parse(crate::source::lang::Lang::Rust, &src, None).unwrap();
+        let tree =
+            crate::source::parse::parse(crate::source::lang::Lang::Rust, &src, None).unwrap();
         let f = RustFacts::build(&tree, &src);
         assert_eq!(f.routes.len(), 5000);
     }
