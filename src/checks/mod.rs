@@ -2,6 +2,7 @@
 //! check with `[check] builtin = "name"`; this module is the registry of those names.
 
 use crate::model::facts::Facts;
+use crate::model::summary::{RepoContext, RepoHit};
 use crate::source::SourceFile;
 use tree_sitter::Tree;
 
@@ -125,7 +126,7 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ),
     (
         "writes-without-transaction",
-        error_handling::flow::writes_without_transaction,
+        integrity::transactions::writes_without_transaction,
     ),
     (
         "swallowed-delivery-failure",
@@ -201,11 +202,11 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ),
     (
         "rust-id-path-param-string",
-        auth::rust_routes::id_path_param_string,
+        api_surface::rust_params::id_path_param_string,
     ),
     (
         "rust-unclamped-page-size",
-        auth::rust_routes::unclamped_page_size,
+        api_surface::rust_params::unclamped_page_size,
     ),
     (
         "rust-route-missing-ownership-check",
@@ -244,4 +245,70 @@ pub fn names() -> Vec<&'static str> {
         .map(|(n, _)| *n)
         .chain(TEXT_CHECKS.iter().map(|(n, _)| *n))
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Repository checks: run once over every file's summary after the per-file pass.
+
+pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
+
+/// A repository check and what it needs from the per-file pass.
+#[derive(Debug, Clone, Copy)]
+pub struct RepoCheck {
+    pub run: RepoCheckFn,
+    /// Reads tables declared by Python ORM models (`crate::model::orm`): model files are then
+    /// parsed even when no per-file rule needs their tree.
+    pub needs_models: bool,
+    /// Reads the web summaries of Python and Rust files (`crate::model::routes`): web files are
+    /// then parsed even when no per-file rule needs their tree.
+    pub needs_web: bool,
+}
+
+/// Registry of repository checks, by the name rule files use in `[check] builtin`.
+const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
+    (
+        "python-undeclared-import",
+        security::dependencies::undeclared_imports,
+    ),
+    (
+        "python-transitive-only-import",
+        security::dependencies::transitive_only_imports,
+    ),
+    (
+        "requirements-unpinned",
+        security::dependencies::unpinned_requirements,
+    ),
+    (
+        "natural-key-without-unique",
+        integrity::schema_keys::natural_key_without_unique,
+    ),
+    (
+        "foreign-key-without-index",
+        integrity::schema_keys::foreign_key_without_index,
+    ),
+    (
+        "router-without-auth",
+        auth::router_auth::router_without_auth,
+    ),
+];
+
+pub fn repo_lookup(name: &str) -> Option<RepoCheck> {
+    REPO_CHECKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, f)| RepoCheck {
+            run: *f,
+            needs_models: MODEL_CHECKS.contains(n),
+            needs_web: WEB_CHECKS.contains(n),
+        })
+}
+
+/// Checks over the route inventory.
+const WEB_CHECKS: &[&str] = &["router-without-auth"];
+
+/// Checks over the schema model, which Python ORM classes contribute to.
+const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];
+
+pub fn repo_names() -> Vec<&'static str> {
+    REPO_CHECKS.iter().map(|(n, _)| *n).collect()
 }

@@ -204,3 +204,26 @@ pub(crate) fn request_path_functions(
 pub(crate) fn body_node<'t>(root: Node<'t>, f: &PyFunction) -> Option<Node<'t>> {
     node_at(root, f.body.0, f.body.1)
 }
+
+/// Root identifier of a call chain (`db` of `db.query(X).filter(..).first()`) and the
+/// method names along it, outermost last.
+pub(crate) fn chain<'s>(call: Node<'_>, src: &'s str) -> Option<(&'s str, Vec<&'s str>)> {
+    let mut methods = Vec::new();
+    let mut node = call;
+    for _ in 0..64 {
+        match node.kind() {
+            "call" => node = node.child_by_field_name("function")?,
+            "attribute" => {
+                methods.push(text(node.child_by_field_name("attribute")?, src));
+                node = node.child_by_field_name("object")?;
+            }
+            "subscript" => node = node.child_by_field_name("value")?,
+            "identifier" => {
+                methods.reverse();
+                return Some((text(node, src), methods));
+            }
+            _ => return None,
+        }
+    }
+    None
+}

@@ -253,63 +253,6 @@ pub struct RepoHit {
     pub vars: Vec<(&'static str, String)>,
 }
 
-pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
-
-/// A repository check and what it needs from the per-file pass.
-#[derive(Debug, Clone, Copy)]
-pub struct RepoCheck {
-    pub run: RepoCheckFn,
-    /// Reads tables declared by Python ORM models (`crate::model::orm`): model files are then
-    /// parsed even when no per-file rule needs their tree.
-    pub needs_models: bool,
-    /// Reads the web summaries of Python and Rust files (`crate::model::routes`): web files are
-    /// then parsed even when no per-file rule needs their tree.
-    pub needs_web: bool,
-}
-
-/// Registry of repository checks, by the name rule files use in `[check] builtin`.
-const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
-    ("python-undeclared-import", deps::undeclared_imports),
-    (
-        "python-transitive-only-import",
-        deps::transitive_only_imports,
-    ),
-    ("requirements-unpinned", deps::unpinned_requirements),
-    (
-        "natural-key-without-unique",
-        crate::model::schema::natural_key_without_unique,
-    ),
-    (
-        "foreign-key-without-index",
-        crate::model::schema::foreign_key_without_index,
-    ),
-    (
-        "router-without-auth",
-        crate::model::routes::router_without_auth,
-    ),
-];
-
-pub fn lookup(name: &str) -> Option<RepoCheck> {
-    REPO_CHECKS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, f)| RepoCheck {
-            run: *f,
-            needs_models: MODEL_CHECKS.contains(n),
-            needs_web: WEB_CHECKS.contains(n),
-        })
-}
-
-/// Checks over the route inventory.
-const WEB_CHECKS: &[&str] = &["router-without-auth"];
-
-/// Checks over the schema model, which Python ORM classes contribute to.
-const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];
-
-pub fn names() -> Vec<&'static str> {
-    REPO_CHECKS.iter().map(|(n, _)| *n).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

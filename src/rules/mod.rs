@@ -107,7 +107,7 @@ pub enum RuleKind {
     /// A check over the raw text: no parse, any kind of file.
     Text(checks::TextCheckFn),
     /// Runs once per scan over what every file contributed (`repo::FileSummary`).
-    Repo(crate::model::summary::RepoCheck),
+    Repo(crate::checks::RepoCheck),
 }
 
 /// A declarative rule over raw text: no parse needed.
@@ -356,7 +356,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         }
         (None, Some(check)) => match (
             checks::lookup(&check.builtin),
-            crate::model::summary::lookup(&check.builtin),
+            crate::checks::repo_lookup(&check.builtin),
             checks::lookup_text(&check.builtin),
         ) {
             (Some(f), _, _) => RuleKind::Check(f),
@@ -370,7 +370,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
                         check.builtin,
                         checks::names()
                             .into_iter()
-                            .chain(crate::model::summary::names())
+                            .chain(crate::checks::repo_names())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),

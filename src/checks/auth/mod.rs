@@ -1,4 +1,5 @@
 //! Rules of the auth & ownership layer: can a caller reach routes or rows that are not theirs?
 
+pub mod router_auth;
 pub mod routes;
 pub mod rust_routes;

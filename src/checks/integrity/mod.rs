@@ -5,4 +5,6 @@ pub mod check_then_insert;
 pub mod migrations;
 pub mod queries;
 pub mod rust_inserts;
+pub mod schema_keys;
+pub mod transactions;
 pub mod write_without_where;

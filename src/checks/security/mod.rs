@@ -1,5 +1,6 @@
 //! Rules of the security layer: can an outsider get in or get data out?
 
+pub mod dependencies;
 pub mod rust;
 pub mod secrets;
 pub mod taint;
