@@ -102,23 +102,23 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "check-then-insert",
         integrity::check_then_insert::check_then_insert,
     ),
-    ("redis-keys", error_handling::python::redis_keys),
+    ("redis-keys", error_handling::resources::redis_keys),
     (
         "unbounded-request-cache",
-        error_handling::python::unbounded_cache,
+        error_handling::resources::unbounded_cache,
     ),
     (
         "unbounded-retry-loop",
-        error_handling::python::unbounded_retry,
+        error_handling::resources::unbounded_retry,
     ),
-    ("fail-open-except", error_handling::python::fail_open),
+    ("fail-open-except", error_handling::resources::fail_open),
     (
         "client-per-request",
-        error_handling::python::client_per_request,
+        error_handling::resources::client_per_request,
     ),
     (
         "unbounded-query-on-request-path",
-        error_handling::python::unbounded_query,
+        error_handling::resources::unbounded_query,
     ),
     (
         "sync-client-in-async",

@@ -2,5 +2,5 @@
 
 pub mod bare_except;
 pub mod flow;
-pub mod python;
+pub mod resources;
 pub mod rust;
