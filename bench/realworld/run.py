@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Real-world precision (and, with mined defects, recall) of strata on pinned public projects.
+
+Each `projects/NAME.json` names a public repository, a pinned commit, and judged findings
+(rule, path, line, verdict tp/fp/debatable, reason); `defects` entries (optional) record real
+defects mined from fix commits. No third-party code is stored here: only names, commits, lines
+and verdicts.
+
+The script checks each project out from a fetched snapshot (a bare git directory, as the
+`fetch` tool leaves it under MIRROR/OWNER+NAME/repo) at its pinned commit, scans it with a
+strata binary, and matches the findings against the judgements.
+
+usage:
+  STRATA_MIRROR=DIR bench/realworld/run.py [--strata BIN] [--project NAME ...]
+      [--markdown] [--details] [--json FILE] [-- EXTRA SCAN ARGS]
+
+Precision per rule = (tp + debatable / 2) / judged findings that are still reported.
+Judged findings that are no longer reported are listed as `gone` (a gone fp is a fixed false
+positive; a gone tp is lost recall). Reported findings that nobody judged are `unjudged`:
+judge them (see --details) before trusting a rule's precision.
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CHECKOUT_TOOL_CANDIDATES = [
+    os.path.join(ROOT, '..', 'shared', 'tools', 'checkout-snapshot.py'),
+]
+
+
+def load_projects(names):
+    out = []
+    pdir = os.path.join(HERE, 'projects')
+    for f in sorted(os.listdir(pdir)):
+        if not f.endswith('.json'):
+            continue
+        with open(os.path.join(pdir, f)) as fh:
+            p = json.load(fh)
+        if names and p['name'] not in names:
+            continue
+        out.append(p)
+    return out
+
+
+def checkout(p, mirror, dest_root):
+    dest = os.path.join(dest_root, p['name'])
+    marker = os.path.join(dest, '.strata-realworld-commit')
+    if os.path.exists(marker) and open(marker).read().strip() == p['commit']:
+        return dest
+    git_dir = os.path.join(mirror, p['repo'].replace('/', '+'), 'repo')
+    if os.path.isdir(os.path.join(git_dir, '.git')):
+        git_dir = os.path.join(git_dir, '.git')
+    if not os.path.isdir(git_dir):
+        raise SystemExit(f"{p['name']}: no snapshot at {git_dir}: fetch github:{p['repo']} first")
+    tool = next((t for t in CHECKOUT_TOOL_CANDIDATES if os.path.exists(t)), None)
+    if tool is None:
+        raise SystemExit('checkout-snapshot.py not found (shared/tools)')
+    subprocess.run(['rm', '-rf', dest], check=True)
+    os.makedirs(dest)
+    subprocess.run([sys.executable, tool, git_dir, p['commit'], dest], check=True,
+                   stderr=subprocess.DEVNULL)
+    with open(marker, 'w') as fh:
+        fh.write(p['commit'] + '\n')
+    return dest
+
+
+def scan(strata, dest, extra):
+    cmd = [strata, 'scan', '--format', 'json', '--no-cache', '--no-timing', '-q', '--fail-on',
+           'never', *extra, '.']
+    r = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f'{dest}: strata exited {r.returncode}: {r.stderr.strip()[:500]}')
+    return json.loads(r.stdout)
+
+
+def score(judged):
+    tp = sum(1 for j in judged if j['verdict'] == 'tp')
+    deb = sum(1 for j in judged if j['verdict'] == 'debatable')
+    n = len(judged)
+    return tp, deb, n, ((tp + deb / 2) / n if n else None)
+
+
+def pct(x):
+    return '–' if x is None else f'{100 * x:.0f}%'
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--strata', default=os.path.join(ROOT, 'target', 'release', 'strata'))
+    ap.add_argument('--mirror', default=os.environ.get('STRATA_MIRROR'))
+    ap.add_argument('--checkouts', default=os.path.join(tempfile.gettempdir(), 'strata-realworld'))
+    ap.add_argument('--project', action='append', default=[])
+    ap.add_argument('--markdown', action='store_true', help='print the README table')
+    ap.add_argument('--details', action='store_true', help='list gone and unjudged findings')
+    ap.add_argument('--json', help='write the per-rule figures to this file')
+    ap.add_argument('extra', nargs='*', help='extra arguments for strata scan (after --)')
+    a = ap.parse_args()
+    if not a.mirror:
+        raise SystemExit('set STRATA_MIRROR (or --mirror) to the directory of fetched snapshots')
+
+    projects = load_projects(set(a.project))
+    per_rule = collections.defaultdict(lambda: {'findings': 0, 'judged': [], 'gone': [],
+                                                'unjudged': 0, 'max_project': 0})
+    summary_rows = []
+    for p in projects:
+        dest = checkout(p, a.mirror, a.checkouts)
+        doc = scan(a.strata, dest, a.extra)
+        found = collections.Counter((f['rule'], f['path'], f['line']) for f in doc['findings'])
+        by_rule = collections.Counter(f['rule'] for f in doc['findings'])
+        judged_keys = set()
+        reported = []
+        for j in p['judged']:
+            key = (j['rule'], j['path'], j['line'])
+            judged_keys.add(key)
+            if found[key]:
+                reported.append(j)
+                per_rule[j['rule']]['judged'].append(j)
+            else:
+                per_rule[j['rule']]['gone'].append((p['name'], j))
+        for rule, n in by_rule.items():
+            r = per_rule[rule]
+            r['findings'] += n
+            r['max_project'] = max(r['max_project'], n)
+        unjudged = [f for f in doc['findings'] if (f['rule'], f['path'], f['line']) not in judged_keys]
+        for f in unjudged:
+            per_rule[f['rule']]['unjudged'] += 1
+        tp, deb, n, prec = score(reported)
+        summary_rows.append((p['name'], p['repo'], p['commit'][:12], doc['summary']['files_scanned'],
+                             len(doc['findings']), n, prec, len(p['judged']) - n, len(unjudged)))
+        if a.details:
+            for j in p['judged']:
+                key = (j['rule'], j['path'], j['line'])
+                if not found[key]:
+                    print(f"  gone     {p['name']}: {j['rule']} {j['path']}:{j['line']} [{j['verdict']}] {j['reason']}")
+            for f in unjudged:
+                print(f"  unjudged {p['name']}: {f['rule']} {f['path']}:{f['line']} {f['message'][:100]}")
+
+    total = [j for r in per_rule.values() for j in r['judged']]
+    tp, deb, n, prec = score(total)
+    if a.markdown:
+        print('| project | commit | files | findings | judged (reported) | precision |')
+        print('|---|---|---|---|---|---|')
+        for name, repo, commit, files, nf, nj, pr, _, _ in summary_rows:
+            print(f'| [{name}](https://github.com/{repo}) | `{commit}` | {files} | {nf} | {nj} | {pct(pr)} |')
+        print()
+        print('| rule | findings | most on one project | judged (reported) | tp | debatable | fp | precision |')
+        print('|---|---|---|---|---|---|---|---|')
+        for rule in sorted(per_rule):
+            r = per_rule[rule]
+            if not r['findings'] and not r['judged']:
+                continue
+            t, d, k, pr = score(r['judged'])
+            print(f"| {rule} | {r['findings']} | {r['max_project']} | {k} | {t} | {d} | {k - t - d} | {pct(pr)} |")
+        print(f'| **all** | {sum(r["findings"] for r in per_rule.values())} | | {n} | {tp} | {deb} | {n - tp - deb} | {pct(prec)} |')
+    else:
+        print(f"{'project':28} {'files':>6} {'findings':>8} {'judged':>6} {'prec':>5} {'gone':>5} {'unjudged':>8}")
+        for name, _, _, files, nf, nj, pr, gone, unj in summary_rows:
+            print(f'{name:28} {files:6} {nf:8} {nj:6} {pct(pr):>5} {gone:5} {unj:8}')
+        print()
+        print(f"{'rule':8} {'findings':>8} {'max/proj':>8} {'judged':>6} {'tp':>4} {'deb':>4} {'fp':>4} {'prec':>5} {'gone tp':>7} {'gone fp':>7} {'unjudged':>8}")
+        for rule in sorted(per_rule):
+            r = per_rule[rule]
+            t, d, k, pr = score(r['judged'])
+            gtp = sum(1 for _, j in r['gone'] if j['verdict'] == 'tp')
+            gfp = sum(1 for _, j in r['gone'] if j['verdict'] == 'fp')
+            print(f"{rule:8} {r['findings']:8} {r['max_project']:8} {k:6} {t:4} {d:4} {k - t - d:4} {pct(pr):>5} {gtp:7} {gfp:7} {r['unjudged']:8}")
+        print(f"{'all':8} {sum(r['findings'] for r in per_rule.values()):8} {'':8} {n:6} {tp:4} {deb:4} {n - tp - deb:4} {pct(prec):>5}")
+    if a.json:
+        out = {}
+        for rule, r in sorted(per_rule.items()):
+            t, d, k, pr = score(r['judged'])
+            out[rule] = {'findings': r['findings'], 'max_project': r['max_project'], 'judged': k,
+                         'tp': t, 'debatable': d, 'fp': k - t - d, 'precision': pr,
+                         'unjudged': r['unjudged'],
+                         'gone_tp': sum(1 for _, j in r['gone'] if j['verdict'] == 'tp'),
+                         'gone_fp': sum(1 for _, j in r['gone'] if j['verdict'] == 'fp')}
+        with open(a.json, 'w') as fh:
+            json.dump(out, fh, indent=1, sort_keys=True)
+            fh.write('\n')
+
+
+if __name__ == '__main__':
+    main()
