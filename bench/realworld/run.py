@@ -35,8 +35,12 @@ CHECKOUT_TOOL_CANDIDATES = [
 
 
 def load_projects(names):
+    """projects/NAME.json, plus any judgements/NAME.*.json (`{"judged": [...]}`) added by
+    later judging rounds; a later judgement of the same (rule, path, line) replaces an earlier."""
     out = []
     pdir = os.path.join(HERE, 'projects')
+    jdir = os.path.join(HERE, 'judgements')
+    extra = sorted(os.listdir(jdir)) if os.path.isdir(jdir) else []
     for f in sorted(os.listdir(pdir)):
         if not f.endswith('.json'):
             continue
@@ -44,6 +48,13 @@ def load_projects(names):
             p = json.load(fh)
         if names and p['name'] not in names:
             continue
+        judged = {(j['rule'], j['path'], j['line']): j for j in p['judged']}
+        for e in extra:
+            if e.startswith(p['name'] + '.') and e.endswith('.json'):
+                with open(os.path.join(jdir, e)) as fh:
+                    for j in json.load(fh).get('judged', []):
+                        judged[(j['rule'], j['path'], j['line'])] = j
+        p['judged'] = list(judged.values())
         out.append(p)
     return out
 

@@ -2,7 +2,7 @@
 //! check with `[check] builtin = "name"`; this module is the registry of those names.
 
 use crate::model::facts::Facts;
-use crate::model::summary::{RepoContext, RepoHit};
+use crate::model::summary::{Located, RepoContext};
 use crate::source::SourceFile;
 use tree_sitter::Tree;
 
@@ -14,6 +14,29 @@ pub mod integrity;
 pub(crate) mod py;
 pub(crate) mod rust;
 pub mod security;
+
+/// How strong the evidence behind a finding is: `high`, proven on this path; `medium`,
+/// likely; `low`, the pattern alone. A rule declares its usual confidence; a check may
+/// report a hit with more or less (see [`Hit::confidence`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn name(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
 
 /// What a check sees of one file.
 pub struct FileContext<'a> {
@@ -32,6 +55,8 @@ pub struct Hit {
     pub end: usize,
     pub vars: Vec<(&'static str, String)>,
     pub trace: Vec<(usize, usize, String)>,
+    /// The evidence for this hit when it differs from the rule's usual confidence.
+    pub confidence: Option<Confidence>,
 }
 
 impl Hit {
@@ -45,6 +70,14 @@ impl Hit {
 
     pub fn var(mut self, name: &'static str, value: impl Into<String>) -> Hit {
         self.vars.push((name, value.into()));
+        self
+    }
+
+    /// Reports this hit with `c` instead of the rule's usual confidence: stronger when the
+    /// check proved more (a request value reaches the sink), weaker when it saw only the
+    /// pattern.
+    pub fn confidence(mut self, c: Confidence) -> Hit {
+        self.confidence = Some(c);
         self
     }
 }
@@ -249,6 +282,16 @@ pub fn names() -> Vec<&'static str> {
 
 // ---------------------------------------------------------------------------------------
 // Repository checks: run once over every file's summary after the per-file pass.
+
+/// A repository check's finding, already located.
+#[derive(Debug, Clone)]
+pub struct RepoHit {
+    pub path: String,
+    pub at: Located,
+    pub vars: Vec<(&'static str, String)>,
+    /// The evidence for this finding when it differs from the rule's usual confidence.
+    pub confidence: Option<Confidence>,
+}
 
 pub type RepoCheckFn = fn(&RepoContext<'_>, &mut Vec<RepoHit>);
 

@@ -245,14 +245,6 @@ pub struct RepoContext<'a> {
     pub files: &'a [(String, Lang, FileSummary)],
 }
 
-/// A repository check's finding, already located.
-#[derive(Debug, Clone)]
-pub struct RepoHit {
-    pub path: String,
-    pub at: Located,
-    pub vars: Vec<(&'static str, String)>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,8 @@ pub struct RawFinding {
     pub end: usize,
     pub message: String,
     pub trace: Vec<RawStep>,
+    /// The check's own confidence for this match, when it differs from the rule's.
+    pub confidence: Option<Confidence>,
 }
 
 #[derive(Debug, Clone)]
@@ -100,7 +102,7 @@ impl Finding {
             name: rule.name.clone(),
             layer: rule.layer,
             severity: rule.severity,
-            confidence: rule.confidence,
+            confidence: raw.confidence.unwrap_or(rule.confidence),
             cwe: rule.cwe.clone(),
             message: raw.message.clone(),
             path: file.rel.clone(),

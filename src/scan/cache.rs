@@ -38,6 +38,8 @@ pub struct CachedFinding {
     pub message: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<(usize, usize, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<crate::rules::Confidence>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -120,6 +122,7 @@ impl Cache {
                         label: label.clone(),
                     })
                     .collect(),
+                confidence: f.confidence,
             });
         }
         self.remember(path, entry.clone());
@@ -149,6 +152,7 @@ impl Cache {
                         .iter()
                         .map(|s| (s.start, s.end, s.label.clone()))
                         .collect(),
+                    confidence: f.confidence,
                 })
                 .collect(),
             statements: outcome.statements.clone(),

@@ -248,6 +248,7 @@ fn run_regexes(file: &SourceFile, set: &RuleSet<'_>, active: &[bool], out: &mut 
                     end: report.end(),
                     message,
                     trace: Vec::new(),
+                    confidence: None,
                 });
             }
         }
@@ -309,6 +310,7 @@ fn run_queries(
             end: report.end_byte(),
             message,
             trace: Vec::new(),
+            confidence: None,
         });
     }
 }
@@ -330,6 +332,7 @@ fn to_raw(rule: usize, template: &str, hit: Hit) -> RawFinding {
             .into_iter()
             .map(|(start, end, label)| RawStep { start, end, label })
             .collect(),
+        confidence: hit.confidence,
     }
 }
 

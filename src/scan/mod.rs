@@ -183,7 +183,7 @@ fn repo_findings(
         .map(|(rel, lang, s, _)| (rel.clone(), *lang, s.clone()))
         .collect();
     let ctx = summary::RepoContext { files: &files };
-    let mut by_path: BTreeMap<String, Vec<(usize, summary::RepoHit)>> = BTreeMap::new();
+    let mut by_path: BTreeMap<String, Vec<(usize, crate::checks::RepoHit)>> = BTreeMap::new();
     for &ri in &rules.repo {
         let crate::rules::RuleKind::Repo(check) = rules.rules[ri].kind else {
             continue;
@@ -219,6 +219,7 @@ fn repo_findings(
                 end: h.at.end,
                 message,
                 trace: Vec::new(),
+                confidence: h.confidence,
             };
             out.push(Finding::new(&raw, rule, &file));
         }

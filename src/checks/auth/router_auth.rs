@@ -2,8 +2,9 @@
 //! state-changing routes are all public in an application whose write routes mostly require
 //! auth (the router registered without the dependencies its siblings got).
 
+use crate::checks::RepoHit;
 use crate::model::routes::{inventory, Row, WebSummary};
-use crate::model::summary::{Located, RepoContext, RepoHit};
+use crate::model::summary::{Located, RepoContext};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -124,6 +125,7 @@ fn unauthenticated_files(rows: &[Row], out: &mut Vec<RepoHit>) {
             })
             .unwrap_or_default();
         out.push(RepoHit {
+            confidence: None,
             path: file.to_string(),
             at: Located {
                 name: first.handler.clone(),

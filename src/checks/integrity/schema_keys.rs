@@ -2,8 +2,9 @@
 //! models): natural-key columns with no unique constraint (DATA006) and foreign-key columns
 //! with no index leading with them (DATA007).
 
+use crate::checks::RepoHit;
 use crate::model::schema::TableDef;
-use crate::model::summary::{RepoContext, RepoHit};
+use crate::model::summary::RepoContext;
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -115,6 +116,7 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
                     continue;
                 }
                 out.push(RepoHit {
+                    confidence: None,
                     path: path.to_string(),
                     at: col.clone(),
                     vars: vec![
@@ -174,6 +176,7 @@ pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) 
                     continue;
                 }
                 out.push(RepoHit {
+                    confidence: None,
                     path: path.to_string(),
                     at: fk.clone(),
                     vars: vec![

@@ -2,8 +2,9 @@
 //! not declared (SEC011), declared only as another package's dependency (SEC012), and
 //! unpinned lines in an otherwise pinned requirements file (SEC013).
 
+use crate::checks::RepoHit;
 use crate::model::deps::*;
-use crate::model::summary::{FileSummary, Located, RepoContext, RepoHit};
+use crate::model::summary::{FileSummary, Located, RepoContext};
 use crate::source::lang::Lang;
 use std::collections::HashSet;
 
@@ -177,6 +178,7 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
             });
             out.push(Missing {
                 hit: RepoHit {
+                    confidence: None,
                     path: path.clone(),
                     at: imp.clone(),
                     vars: vec![("module", imp.detail.clone()), ("dist", dist)],
@@ -229,6 +231,7 @@ pub fn unpinned_requirements(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         }
         for l in reqs.into_iter().filter(|l| !is_pinned(&l.detail)) {
             out.push(RepoHit {
+                confidence: None,
                 path: path.clone(),
                 at: l.clone(),
                 vars: vec![
