@@ -183,6 +183,7 @@ fn taint_traces_become_code_flows() {
                 label: "sink: open()".into(),
             },
         ],
+        confidence: None,
     };
     let mut findings: Vec<Finding> = vec![Finding::new(&raw, set.rules[rule_index], &file)];
     finding::finalise(&mut findings);
