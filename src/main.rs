@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::cli::format as report;
 use strata::cli::{
-    BaselineArgs, Cli, Command, FailOn, Format, ListFormat, ScanArgs, SelectionArgs, SeverityArg,
+    BaselineArgs, Cli, Command, ConfidenceArg, FailOn, Format, ListFormat, ScanArgs, SelectionArgs,
+    SeverityArg,
 };
-use strata::rules::{Layer, Registry, RuleError, RuleSet, Severity};
+use strata::rules::{Confidence, Layer, Registry, RuleError, RuleSet, Severity};
 use strata::scan::baseline::Baseline;
 use strata::scan::config::{self, Config};
 use strata::scan::diff::ChangedLines;
+use strata::scan::scope::{self, NotReported, Scope};
 use strata::scan::walk::WalkOptions;
 use strata::scan::{self, ScanError, ScanOptions, ScanResult};
 use strata::scan::{filter, suppress};
@@ -186,6 +188,9 @@ fn selected_rules<'r>(
     let rules = filter::select_rules_in(registry, &select, &ignore, &config.layers())?;
     let mut set = RuleSet::new(rules)?;
     set.taint = config.file.taint.clone();
+    let scope = scope_of(sel, config);
+    set.include_tests = scope.include_tests;
+    set.include_scripts = scope.include_scripts;
     Ok(set)
 }
 
@@ -322,6 +327,36 @@ fn apply_suppressions(
     counted
 }
 
+/// What the report includes besides production code (`scan::scope`): flags first, then the
+/// configuration.
+fn scope_of(sel: &SelectionArgs, config: &Config) -> Scope {
+    let c = &config.file;
+    Scope {
+        include_tests: sel.include_tests || c.include_tests,
+        include_scripts: sel.include_scripts || c.include_scripts,
+        all_migrations: sel.all_migrations || c.all_migrations,
+        min_confidence: sel
+            .min_confidence
+            .map(|c| match c {
+                ConfidenceArg::Low => Confidence::Low,
+                ConfidenceArg::Medium => Confidence::Medium,
+                ConfidenceArg::High => Confidence::High,
+            })
+            .or(c.min_confidence)
+            .unwrap_or(Confidence::Medium),
+    }
+}
+
+fn apply_scope(
+    result: &mut ScanResult,
+    set: &RuleSet<'_>,
+    scope: &Scope,
+) -> Result<NotReported, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    Ok(scope::apply(&mut result.findings, set, scope, &cwd))
+}
+
 fn run_scan(args: ScanArgs) -> Result<u8, String> {
     let sel = &args.selection;
     let stdin_name = args.stdin_filename.as_deref();
@@ -346,6 +381,10 @@ fn run_scan(args: ScanArgs) -> Result<u8, String> {
         &set,
         args.report_unused_suppressions,
     );
+    let scope = scope_of(sel, &config);
+    let mut not_reported = apply_scope(&mut result, &set, &scope)?;
+    not_reported.test_files = result.summary.not_reported.test_files;
+    not_reported.script_files = result.summary.not_reported.script_files;
     let suppressed = result
         .findings
         .iter()
@@ -380,6 +419,7 @@ fn run_scan(args: ScanArgs) -> Result<u8, String> {
         set.rules.len(),
     );
     result.summary.suppressed = suppressed;
+    result.summary.not_reported = not_reported;
     result.summary.in_baseline = in_baseline;
     result.summary.outside_diff = outside_diff;
     result.summary.duration_ms = if args.no_timing { None } else { duration };
@@ -420,6 +460,7 @@ fn run_baseline(args: BaselineArgs) -> Result<u8, String> {
     let set = selected_rules(sel, &config, &registry)?;
     let mut result = collect(sel, &config, &set, None)?;
     apply_suppressions(&mut result, &config, &registry, &set, false);
+    apply_scope(&mut result, &set, &scope_of(sel, &config))?;
     for e in result.errors.iter().filter(|e| e.kind == "suppression") {
         eprintln!(
             "strata: warning: {}:{}: {}",

@@ -184,6 +184,7 @@ fn taint_traces_become_code_flows() {
             },
         ],
         confidence: None,
+        in_test: false,
     };
     let mut findings: Vec<Finding> = vec![Finding::new(&raw, set.rules[rule_index], &file)];
     finding::finalise(&mut findings);

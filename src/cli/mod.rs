@@ -114,6 +114,28 @@ pub struct SelectionArgs {
     /// which lets a repeated run re-analyse only the files that changed.
     #[arg(long)]
     pub no_cache: bool,
+    /// Also report findings in test code (tests/, test_*.py, conftest.py, #[cfg(test)]).
+    #[arg(long)]
+    pub include_tests: bool,
+    /// Also report findings in scripts, examples and docs (scripts/, dev/, tools/,
+    /// examples/, docs/, seeding scripts).
+    #[arg(long)]
+    pub include_scripts: bool,
+    /// Report migration-safety findings in every migration, not only the newest of each
+    /// migration directory (older ones already ran), rollbacks included.
+    #[arg(long)]
+    pub all_migrations: bool,
+    /// Report only findings at or above this confidence (default: medium; `low` adds
+    /// pattern-only guesses).
+    #[arg(long, value_enum, value_name = "CONFIDENCE")]
+    pub min_confidence: Option<ConfidenceArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    Low,
+    Medium,
+    High,
 }
 
 #[derive(Debug, clap::Args)]

@@ -15,6 +15,8 @@ pub struct RawFinding {
     pub trace: Vec<RawStep>,
     /// The check's own confidence for this match, when it differs from the rule's.
     pub confidence: Option<Confidence>,
+    /// Inside test code the parse could see (`#[cfg(test)]` modules, `#[test]` functions).
+    pub in_test: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +62,9 @@ pub struct Finding {
     /// language has no statements): a suppression comment anywhere in it applies.
     #[serde(skip)]
     pub statement: (usize, usize),
+    /// Inside test code the parse could see (see [`RawFinding::in_test`]).
+    #[serde(skip)]
+    pub in_test: bool,
 }
 
 /// Why a finding is not reported.
@@ -116,6 +121,7 @@ impl Finding {
             suppressed: None,
             matched,
             statement: (line, end_line),
+            in_test: raw.in_test,
         }
     }
 

@@ -9,6 +9,7 @@ pub use meta::{Confidence, Docs, Layer, Severity};
 pub use predicate::Predicate;
 
 use crate::checks;
+use crate::source::context::CodeKind;
 use crate::source::lang::Lang;
 use include_dir::{include_dir, Dir};
 use miette::{Diagnostic, NamedSource, SourceSpan};
@@ -45,6 +46,14 @@ struct RuleFile {
     /// production data paths).
     #[serde(default)]
     exclude_paths: Vec<String>,
+    /// Also report in test code and scripts (committed keys and tokens leak from anywhere);
+    /// other rules are about production code and leave those out by default.
+    #[serde(default)]
+    test_code: bool,
+    /// A migration-safety rule: reported by default only in the newest migration of each
+    /// migration directory (older ones already ran) and never in rollbacks.
+    #[serde(default)]
+    migration_safety: bool,
     #[serde(rename = "match")]
     matcher: Option<OneOrMany<MatchSpec>>,
     check: Option<CheckSpec>,
@@ -92,6 +101,10 @@ pub struct Rule {
     pub prefilter: Vec<String>,
     pub prefilter_regex: Vec<regex::Regex>,
     pub exclude_paths: Option<globset::GlobSet>,
+    /// Reported in test code and scripts too (see `scan::scope`).
+    pub test_code: bool,
+    /// Reported only in the newest migration of a directory by default (see `scan::scope`).
+    pub migration_safety: bool,
     pub kind: RuleKind,
     /// Where the rule came from: `builtin:rules/...` or a user path.
     pub origin: String,
@@ -132,6 +145,18 @@ impl Rule {
 
     /// True when the file may contain a match: its path is not excluded and it contains
     /// one of the prefilter literals (a cheap test before any parse).
+    /// Whether this rule analyses a file of `kind` in a rule set that includes what `set`
+    /// says: production code always; tests and scripts when asked, or when the rule is about
+    /// committed secrets (`test-code = true`).
+    pub fn analyses(&self, kind: CodeKind, set: &RuleSet<'_>) -> bool {
+        self.test_code
+            || match kind {
+                CodeKind::Production => true,
+                CodeKind::Test => set.include_tests,
+                CodeKind::Script => set.include_scripts,
+            }
+    }
+
     pub fn wants(&self, rel_path: &str, text: &str) -> bool {
         if self
             .exclude_paths
@@ -447,6 +472,8 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         prefilter: file.prefilter,
         prefilter_regex,
         exclude_paths,
+        test_code: file.test_code,
+        migration_safety: file.migration_safety,
         kind,
         origin: path.to_string(),
         digest: crate::source::content_hash(text.as_bytes()),
@@ -632,6 +659,11 @@ pub struct RuleSet<'r> {
     pub models: bool,
     /// Some repository check reads the route inventory.
     pub web: bool,
+    /// Per-file rules also analyse test code (otherwise only rules with `test-code = true`
+    /// do; see `source::context`).
+    pub include_tests: bool,
+    /// Per-file rules also analyse scripts, examples and docs.
+    pub include_scripts: bool,
 }
 
 pub struct LangRules {
@@ -764,6 +796,8 @@ impl<'r> RuleSet<'r> {
             taint: crate::model::taint::TaintConfig::default(),
             models,
             web,
+            include_tests: false,
+            include_scripts: false,
         })
     }
 }

@@ -40,6 +40,8 @@ pub struct CachedFinding {
     pub trace: Vec<(usize, usize, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<crate::rules::Confidence>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_test: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -69,7 +71,10 @@ fn cache_key(rules: &RuleSet<'_>) -> String {
             format!("{}:{mtime}", m.len())
         })
         .unwrap_or_default();
-    let mut ids = format!("{:?}{:?};", rules.taint.sources, rules.taint.sanitizers);
+    let mut ids = format!(
+        "{:?}{:?};tests={},scripts={};",
+        rules.taint.sources, rules.taint.sanitizers, rules.include_tests, rules.include_scripts
+    );
     for r in &rules.rules {
         ids.push_str(&r.id);
         ids.push(':');
@@ -123,6 +128,7 @@ impl Cache {
                     })
                     .collect(),
                 confidence: f.confidence,
+                in_test: f.in_test,
             });
         }
         self.remember(path, entry.clone());
@@ -153,6 +159,7 @@ impl Cache {
                         .map(|s| (s.start, s.end, s.label.clone()))
                         .collect(),
                     confidence: f.confidence,
+                    in_test: f.in_test,
                 })
                 .collect(),
             statements: outcome.statements.clone(),

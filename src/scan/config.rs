@@ -6,7 +6,7 @@
 //! against the registry after it is loaded (`Config::validate`), with the same positions.
 
 pub use crate::model::taint::TaintConfig;
-use crate::rules::{Layer, Registry, Severity};
+use crate::rules::{Confidence, Layer, Registry, Severity};
 use clap::ValueEnum;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Deserialize;
@@ -41,6 +41,17 @@ pub struct ConfigFile {
     pub severity_overrides: BTreeMap<Spanned<String>, Severity>,
     pub fail_on: Option<FailOn>,
     pub min_severity: Option<Severity>,
+    /// Report only findings at or above this confidence (default medium).
+    pub min_confidence: Option<Confidence>,
+    /// Also report findings in test code.
+    #[serde(default)]
+    pub include_tests: bool,
+    /// Also report findings in scripts, examples and docs.
+    #[serde(default)]
+    pub include_scripts: bool,
+    /// Report migration-safety findings in every migration, not only the newest.
+    #[serde(default)]
+    pub all_migrations: bool,
     pub max_file_size: Option<u64>,
     /// Extra rule directories, relative to the configuration file.
     #[serde(default)]
@@ -449,6 +460,16 @@ pub const STARTER: &str = r#"# strata configuration. Command-line flags override
 
 # Report only findings at or above this severity.
 # min-severity = "low"
+
+# Report only findings at or above this confidence ("low" adds pattern-only guesses).
+# min-confidence = "medium"
+
+# Findings in test code, in scripts/examples/docs, and migration-safety findings in
+# migrations that already ran (all but the newest of each directory) are left out and
+# counted in the summary; these turn them back on.
+# include-tests = false
+# include-scripts = false
+# all-migrations = false
 
 # Files larger than this many bytes are skipped.
 # max-file-size = 2097152

@@ -49,8 +49,13 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
         return out;
     };
+    let kind = crate::source::context::code_kind(&file.rel);
     let active: Vec<bool> = (0..set.rules.len())
-        .map(|i| lang_rules.rules.contains(&i) && set.rules[i].wants(&file.rel, &file.text))
+        .map(|i| {
+            lang_rules.rules.contains(&i)
+                && set.rules[i].analyses(kind, set)
+                && set.rules[i].wants(&file.rel, &file.text)
+        })
         .collect();
     run_regexes(file, set, &active, &mut out.findings);
     for &ri in &lang_rules.rules {
@@ -147,6 +152,11 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                     hits.into_iter()
                         .map(|h| to_raw(ri, &set.rules[ri].message, h)),
                 );
+            }
+        }
+        if let Facts::Rust(f) = &facts {
+            for r in &mut out.findings[first_new..] {
+                r.in_test = f.in_test(r.start);
             }
         }
         out.statements.resize(first_new, None);
@@ -249,6 +259,7 @@ fn run_regexes(file: &SourceFile, set: &RuleSet<'_>, active: &[bool], out: &mut 
                     message,
                     trace: Vec::new(),
                     confidence: None,
+                    in_test: false,
                 });
             }
         }
@@ -311,6 +322,7 @@ fn run_queries(
             message,
             trace: Vec::new(),
             confidence: None,
+            in_test: false,
         });
     }
 }
@@ -333,6 +345,7 @@ fn to_raw(rule: usize, template: &str, hit: Hit) -> RawFinding {
             .map(|(start, end, label)| RawStep { start, end, label })
             .collect(),
         confidence: hit.confidence,
+        in_test: false,
     }
 }
 

@@ -8,11 +8,13 @@ pub mod diff;
 pub mod engine;
 pub mod filter;
 pub mod inventory;
+pub mod scope;
 pub mod suppress;
 pub mod walk;
 
 use crate::scan::cache::Cache;
 use crate::source::content_hash;
+use crate::source::context::CodeKind;
 
 use crate::model::summary::{self, FileSummary};
 use crate::rules::finding::{self, Finding};
@@ -66,6 +68,10 @@ pub struct Summary {
     /// With `--diff`: findings not reported because no line of theirs changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outside_diff: Option<usize>,
+    /// Findings the scope leaves out (test code, scripts, migrations that already ran,
+    /// below the minimum confidence), by reason; see `scan::scope`.
+    #[serde(skip_serializing_if = "not_reported_is_empty")]
+    pub not_reported: scope::NotReported,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
@@ -161,6 +167,13 @@ pub fn run_with(
         }
     }
     summary.duration_ms = Some(started.elapsed().as_millis() as u64);
+    for c in &candidates {
+        match crate::source::context::code_kind(&c.rel) {
+            CodeKind::Test if !rules.include_tests => summary.not_reported.test_files += 1,
+            CodeKind::Script if !rules.include_scripts => summary.not_reported.script_files += 1,
+            _ => {}
+        }
+    }
     Ok(ScanResult {
         findings,
         errors,
@@ -220,6 +233,7 @@ fn repo_findings(
                 message,
                 trace: Vec::new(),
                 confidence: h.confidence,
+                in_test: false,
             };
             out.push(Finding::new(&raw, rule, &file));
         }
@@ -378,6 +392,10 @@ fn to_findings(
 }
 
 /// Counts for the summary; called again after filtering so it describes what is reported.
+fn not_reported_is_empty(n: &scope::NotReported) -> bool {
+    n.total() == 0
+}
+
 pub fn summarise(
     findings: &[Finding],
     scanned: usize,
@@ -404,6 +422,7 @@ pub fn summarise(
         suppressed: 0,
         in_baseline: None,
         outside_diff: None,
+        not_reported: scope::NotReported::default(),
         duration_ms: None,
     }
 }

@@ -1,5 +1,6 @@
 //! A file that was read and decoded, with the line index every finding needs.
 
+pub mod context;
 pub mod lang;
 pub mod parse;
 pub mod statement;

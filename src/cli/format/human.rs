@@ -122,6 +122,7 @@ pub fn summary_line(result: &ScanResult) -> String {
     if let Some(n) = s.outside_diff.filter(|&n| n > 0) {
         hidden.push(format!("{n} outside the diff"));
     }
+    hidden.extend(s.not_reported.describe());
     let hidden = if hidden.is_empty() {
         String::new()
     } else {

@@ -1,0 +1,163 @@
+//! The default scope of a scan (`scan::scope`): test code, scripts, migrations that already
+//! ran and low-confidence findings are left out and counted; each option brings its part
+//! back.
+
+use std::path::Path;
+use std::process::Command;
+
+fn strata(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(dir)
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--no-cache",
+            "--no-config",
+            "-q",
+            "--fail-on",
+            "never",
+        ])
+        .args(args)
+        .arg(".")
+        .output()
+        .expect("strata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn rules_at(v: &serde_json::Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["rule"].as_str().unwrap(),
+                f["path"].as_str().unwrap(),
+                f["line"]
+            )
+        })
+        .collect()
+}
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |p: &str, s: &str| {
+        let path = dir.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, s).unwrap();
+    };
+    w(
+        "app/client.py",
+        "import requests\n\ndef fetch(u):\n    return requests.get(u)\n",
+    );
+    w(
+        "tests/test_client.py",
+        "import requests\n\ndef test_fetch():\n    requests.get('http://stub')\n",
+    );
+    w(
+        "scripts/backfill.py",
+        "import requests\n\nrequests.post('http://localhost/backfill')\n",
+    );
+    w(
+        "db/migrations/0001_a.sql",
+        "CREATE INDEX a_idx ON accounts (email);\n",
+    );
+    w(
+        "db/migrations/0002_b.sql",
+        "CREATE INDEX b_idx ON orders (customer_id);\n",
+    );
+    w(
+        "crates/api/src/lib.rs",
+        "#[cfg(test)]\nmod tests {\n    fn c() -> reqwest::Client {\n        reqwest::Client::new()\n    }\n}\n",
+    );
+    w(
+        "app/store.py",
+        "import pickle\n\ndef load(b):\n    return pickle.loads(b)\n",
+    );
+    dir
+}
+
+#[test]
+fn default_scope_leaves_out_tests_scripts_and_old_migrations() {
+    let dir = project();
+    let v = strata(dir.path(), &[]);
+    assert_eq!(
+        rules_at(&v),
+        [
+            "ERR001 app/client.py:4",
+            "SEC002 app/store.py:4",
+            "DATA004 db/migrations/0002_b.sql:1",
+        ]
+    );
+    let n = &v["summary"]["not_reported"];
+    assert_eq!(n["historical_migrations"], 1);
+    assert_eq!(n["test_code"], 1, "the #[cfg(test)] module: {n}");
+    assert_eq!(n["test_files"], 1);
+    assert_eq!(n["script_files"], 1);
+}
+
+#[test]
+fn options_bring_each_part_back() {
+    let dir = project();
+    let all = strata(
+        dir.path(),
+        &["--include-tests", "--include-scripts", "--all-migrations"],
+    );
+    let got = rules_at(&all);
+    for want in [
+        "ERR001 tests/test_client.py:4",
+        "ERR001 scripts/backfill.py:3",
+        "DATA004 db/migrations/0001_a.sql:1",
+        "ERR101 crates/api/src/lib.rs:4",
+    ] {
+        assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
+    }
+    assert!(
+        all["summary"].get("not_reported").is_none(),
+        "{}",
+        all["summary"]
+    );
+
+    // SEC002 is a medium-confidence rule: a higher minimum leaves it out and counts it.
+    let high = strata(dir.path(), &["--min-confidence", "high"]);
+    assert!(!rules_at(&high).iter().any(|g| g.starts_with("SEC002")));
+    assert_eq!(high["summary"]["not_reported"]["low_confidence"], 2);
+}
+
+#[test]
+fn the_configuration_sets_the_scope_too() {
+    let dir = project();
+    std::fs::write(
+        dir.path().join("strata.toml"),
+        "include-tests = true\nmin-confidence = \"high\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--no-cache",
+            "-q",
+            "--fail-on",
+            "never",
+            ".",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = rules_at(&v);
+    assert!(
+        got.iter().any(|g| g == "ERR001 tests/test_client.py:4"),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|g| g.starts_with("SEC002")), "{got:?}");
+}
