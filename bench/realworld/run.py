@@ -112,6 +112,7 @@ def main():
     ap.add_argument('--json', help='write the per-rule figures to this file')
     ap.add_argument('extra', nargs='*', help='extra arguments for strata scan (after --)')
     a = ap.parse_args()
+    a.strata = os.path.abspath(a.strata)
     if not a.mirror:
         raise SystemExit('set STRATA_MIRROR (or --mirror) to the directory of fetched snapshots')
 

@@ -51,7 +51,6 @@ const SCRIPT_FILES: &[&str] = &[
     "seeds.py",
     "noxfile.py",
     "fabfile.py",
-    "setup.py",
 ];
 
 /// Where the file at `rel` (a `/`-separated path) runs: tests by directory or file name,
@@ -83,7 +82,10 @@ pub fn code_kind(rel: &str) -> CodeKind {
     if test_file || dirs.iter().any(|d| TEST_DIRS.contains(d)) {
         return CodeKind::Test;
     }
-    let script_file = SCRIPT_FILES.contains(file) || stem.starts_with("seed_");
+    // `setup.py` packages a project at its root (or one level down in a monorepo); deeper,
+    // it is a module like any other (`app/handlers/setup.py`).
+    let packaging = *file == "setup.py" && dirs.len() <= 1;
+    let script_file = SCRIPT_FILES.contains(file) || stem.starts_with("seed_") || packaging;
     // `bin/` holds scripts at the top of a Python repository; in a Rust crate `src/bin/`
     // holds the program itself.
     let top_bin = dirs.first() == Some(&"bin") && file.ends_with(".py");
@@ -186,6 +188,7 @@ mod tests {
             ".github/workflows/test.yml",
             "requirements-test.txt",
             "app/contest.py",
+            "app/handlers/setup.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Production, "{p}");
         }
