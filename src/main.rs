@@ -20,6 +20,8 @@ use strata::source::lang::Lang;
 const EXIT_CLEAN: u8 = 0;
 const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
+/// More worker threads than this only costs memory and start-up time.
+const MAX_JOBS: usize = 256;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -88,8 +90,12 @@ fn print_out(s: &str) -> Result<(), String> {
 
 fn load_rules(dirs: &[PathBuf]) -> Result<Registry, String> {
     let mut reg = Registry::builtin().map_err(rule_error)?;
+    // The same directory named twice (`--rules x` and `rules = ["x"]`) is loaded once.
+    let mut seen = std::collections::HashSet::new();
     for d in dirs {
-        reg.load_dir(d).map_err(rule_error)?;
+        if seen.insert(d.canonicalize().unwrap_or_else(|_| d.clone())) {
+            reg.load_dir(d).map_err(rule_error)?;
+        }
     }
     Ok(reg)
 }
@@ -215,6 +221,11 @@ fn collect(
     stdin_name: Option<&str>,
 ) -> Result<ScanResult, String> {
     if let Some(jobs) = sel.jobs {
+        if jobs > MAX_JOBS {
+            return Err(format!(
+                "--jobs {jobs}: at most {MAX_JOBS} worker threads (one per core is the default)"
+            ));
+        }
         rayon::ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
             .build_global()

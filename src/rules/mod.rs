@@ -59,11 +59,28 @@ struct RuleFile {
     check: Option<CheckSpec>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// One value or a list of them. Deserialized by hand rather than `#[serde(untagged)]`,
+/// which replaces the inner error ("unknown field `bogus`") by "did not match any variant".
+#[derive(Debug)]
 enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(d)? {
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|v| T::deserialize(v).map_err(D::Error::custom))
+                .collect::<Result<Vec<T>, _>>()
+                .map(OneOrMany::Many),
+            v => T::deserialize(v)
+                .map(OneOrMany::One)
+                .map_err(D::Error::custom),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,6 +23,10 @@ pub struct Entry {
     /// Content hash of the file's bytes.
     pub hash: String,
     pub syntax_error_line: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_statement: Option<(usize, usize)>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub too_large_to_parse: bool,
     pub findings: Vec<CachedFinding>,
     #[serde(default)]
     pub statements: Vec<Option<(usize, usize)>>,
@@ -136,6 +140,8 @@ impl Cache {
             findings,
             parsed: false,
             syntax_error_line: entry.syntax_error_line,
+            skipped_statement: entry.skipped_statement,
+            too_large_to_parse: entry.too_large_to_parse,
             statements: entry.statements.clone(),
             summary: entry.summary.clone(),
         })
@@ -145,6 +151,8 @@ impl Cache {
         let entry = Entry {
             hash,
             syntax_error_line: outcome.syntax_error_line,
+            skipped_statement: outcome.skipped_statement,
+            too_large_to_parse: outcome.too_large_to_parse,
             findings: outcome
                 .findings
                 .iter()

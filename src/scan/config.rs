@@ -188,6 +188,28 @@ impl Config {
 
     /// Reads one file; `pyproject.toml` (by name) is read for its `[tool.strata]` table.
     pub fn load(path: &Path) -> Result<Config, Box<ConfigError>> {
+        // A FIFO or a device would block or read forever; a directory is a mistake.
+        let meta = std::fs::metadata(path).map_err(|e| {
+            Box::new(ConfigError::new(
+                path,
+                "",
+                format!("cannot read: {e}"),
+                None,
+            ))
+        })?;
+        if !meta.is_file() {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a FIFO, socket or device)"
+            };
+            return Err(Box::new(ConfigError::new(
+                path,
+                "",
+                format!("cannot read: {what}; expected a strata.toml or pyproject.toml file"),
+                None,
+            )));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             Box::new(ConfigError::new(
                 path,

@@ -20,6 +20,11 @@ pub struct FileOutcome {
     pub parsed: bool,
     /// Line of the first syntax error, if the parse had to recover.
     pub syntax_error_line: Option<usize>,
+    /// A statement the declarative rules skipped because it holds a line of generated data
+    /// longer than [`LONG_LINE`] bytes: (its first line, the longest line's length).
+    pub skipped_statement: Option<(usize, usize)>,
+    /// The file is larger than [`PARSE_LIMIT`]: only the rules that need no parse ran.
+    pub too_large_to_parse: bool,
     /// For `findings[i]`, the byte range of its enclosing statement (for suppressions).
     pub statements: Vec<Option<(usize, usize)>>,
     /// What the file contributes to repository-level checks.
@@ -27,6 +32,15 @@ pub struct FileOutcome {
 }
 
 const MATCH_LIMIT: u32 = 4096;
+/// A line longer than this is generated data (a minified literal, an embedded blob): the
+/// query engine's work grows with the square of a node's children on such lines, so the
+/// declarative rules skip the statement that holds it (semantic checks still see it).
+pub const LONG_LINE: usize = 20_000;
+/// Files larger than this are not parsed (a syntax tree takes up to 200 times the bytes of
+/// dense generated code); text rules (secrets) still read them. The default size cap
+/// (2 MiB) stays below it; `--max-file-size` can raise the cap, not this limit.
+pub const PARSE_LIMIT: usize = 4 << 20;
+const MAX_START_DEPTH: u32 = 256;
 
 pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     let mut out = FileOutcome::default();
@@ -72,6 +86,10 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     let needs_tree = lang_rules.rules.iter().any(|&i| {
         active[i] && matches!(set.rules[i].kind, RuleKind::Query(_) | RuleKind::Check(_))
     });
+    if needs_tree && file.text.len() > PARSE_LIMIT {
+        out.too_large_to_parse = true;
+        return out;
+    }
     if !needs_tree || file.lang.ts_language().is_none() {
         if models {
             model_tables(file, &mut out);
@@ -126,15 +144,22 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
             }
             Lang::Sql | Lang::Workflow | Lang::Dotenv | Lang::Manifest => Facts::None,
         };
-        run_queries(
-            file,
-            set,
-            lang_rules,
-            &active,
-            &tree,
-            &facts,
-            &mut out.findings,
-        );
+        let ranges = query_ranges(&tree, &file.text);
+        if let (Some(skip), None) = (ranges.skipped, out.skipped_statement) {
+            out.skipped_statement = Some(skip);
+        }
+        for range in ranges.ranges {
+            run_queries(
+                file,
+                set,
+                lang_rules,
+                &active,
+                &tree,
+                &facts,
+                range,
+                &mut out.findings,
+            );
+        }
         for &ri in &lang_rules.rules {
             if !active[ri] {
                 continue;
@@ -266,6 +291,52 @@ fn run_regexes(file: &SourceFile, set: &RuleSet<'_>, active: &[bool], out: &mut 
     }
 }
 
+/// Byte ranges the query runs over: the whole tree (`None`), or when some line is longer
+/// than [`LONG_LINE`], the runs of top-level statements that hold no such line.
+struct QueryRanges {
+    ranges: Vec<Option<std::ops::Range<usize>>>,
+    skipped: Option<(usize, usize)>,
+}
+
+fn query_ranges(tree: &Tree, text: &str) -> QueryRanges {
+    let mut long = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if line.len() > LONG_LINE {
+            long.push((start, start + line.len()));
+        }
+        start += line.len();
+    }
+    if long.is_empty() {
+        return QueryRanges {
+            ranges: vec![None],
+            skipped: None,
+        };
+    }
+    let root = tree.root_node();
+    let mut ranges = Vec::new();
+    let mut skipped = None;
+    let mut run: Option<std::ops::Range<usize>> = None;
+    let mut cursor = root.walk();
+    for child in root.children(&mut cursor) {
+        let (s, e) = (child.start_byte(), child.end_byte());
+        if let Some(&(ls, le)) = long.iter().find(|&&(ls, le)| ls < e && s < le) {
+            if skipped.is_none() {
+                skipped = Some((child.start_position().row + 1, le - ls));
+            }
+            ranges.extend(run.take().map(Some));
+        } else {
+            run = Some(match run {
+                Some(r) => r.start..e,
+                None => s..e,
+            });
+        }
+    }
+    ranges.extend(run.map(Some));
+    QueryRanges { ranges, skipped }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_queries(
     file: &SourceFile,
     set: &RuleSet<'_>,
@@ -273,6 +344,7 @@ fn run_queries(
     active: &[bool],
     tree: &Tree,
     facts: &Facts,
+    range: Option<std::ops::Range<usize>>,
     out: &mut Vec<RawFinding>,
 ) {
     let Some(compiled) = lang_rules.query() else {
@@ -282,6 +354,13 @@ fn run_queries(
     let names = query.capture_names();
     let mut cursor = QueryCursor::new();
     cursor.set_match_limit(MATCH_LIMIT);
+    // Patterns start at most this deep: real code nests a few dozen levels; generated
+    // code nesting thousands deep (a chain of 100,000 calls) would otherwise keep a state
+    // in progress per level and make the traversal quadratic.
+    cursor.set_max_start_depth(Some(MAX_START_DEPTH));
+    if let Some(r) = range {
+        cursor.set_byte_range(r);
+    }
     let mut matches = cursor.matches(query, tree.root_node(), file.text.as_bytes());
     while let Some(m) = matches.next() {
         let (ri, mi) = compiled.pattern_owner[m.pattern_index];

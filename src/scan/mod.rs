@@ -270,6 +270,22 @@ pub fn run_text(rel: &str, lang: Lang, bytes: Vec<u8>, rules: &RuleSet<'_>) -> S
                     message: "syntax error; the rest of the file was still analysed".into(),
                 });
             }
+            if outcome.too_large_to_parse {
+                errors.push(ScanError {
+                    path: rel.to_string(),
+                    kind: "skipped".into(),
+                    line: None,
+                    message: too_large_message(),
+                });
+            }
+            if let Some((line, len)) = outcome.skipped_statement {
+                errors.push(ScanError {
+                    path: rel.to_string(),
+                    kind: "skipped".into(),
+                    line: Some(line),
+                    message: skipped_statement_message(len),
+                });
+            }
             findings = to_findings(&outcome, rules, &file);
             finding::finalise(&mut findings);
             let found = suppress::directives(&file.text, lang);
@@ -369,6 +385,16 @@ fn scan_file(
             "syntax error; the rest of the file was still analysed".into(),
         ));
     }
+    if outcome.too_large_to_parse {
+        result
+            .errors
+            .push(err("skipped", None, too_large_message()));
+    }
+    if let Some((line, len)) = outcome.skipped_statement {
+        result
+            .errors
+            .push(err("skipped", Some(line), skipped_statement_message(len)));
+    }
     result.findings = to_findings(&outcome, rules, &file);
     result.directives = suppress::directives(&file.text, file.lang);
     result.summary = outcome.summary;
@@ -392,6 +418,20 @@ fn to_findings(
 }
 
 /// Counts for the summary; called again after filtering so it describes what is reported.
+fn too_large_message() -> String {
+    format!(
+        "larger than the {} MiB parse limit: only the rules that need no parse (secrets) ran",
+        engine::PARSE_LIMIT >> 20
+    )
+}
+
+fn skipped_statement_message(len: usize) -> String {
+    format!(
+        "statement with a {len}-byte line (generated data?) not matched by the query rules; \
+         the rest of the file was analysed"
+    )
+}
+
 fn not_reported_is_empty(n: &scope::NotReported) -> bool {
     n.total() == 0
 }

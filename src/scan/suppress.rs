@@ -10,6 +10,7 @@
 //! applied to findings in the filter stage (`apply`).
 
 use crate::rules::finding::{Finding, Suppressed};
+use crate::source::comments;
 use crate::source::lang::Lang;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,10 +53,12 @@ pub fn directives(text: &str, lang: Lang) -> Vec<Directive> {
         return Vec::new();
     }
     let marker = lang.comment_prefix();
-    let lines: Vec<&str> = text.lines().collect();
-    let comment_only = |l: &str| {
-        let t = l.trim_start();
-        t.is_empty() || t.starts_with(marker)
+    let lines: Vec<&str> = comments::lines(text).into_iter().map(|(_, l)| l).collect();
+    // Only a real comment suppresses: a directive inside a string or docstring is data.
+    let comment_at = comments::comment_columns(text, lang);
+    let comment_only = |j: usize| {
+        let t = lines[j].trim_start();
+        t.is_empty() || comment_at[j] == Some(lines[j].len() - t.len())
     };
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
@@ -66,8 +69,9 @@ pub fn directives(text: &str, lang: Lang) -> Vec<Directive> {
             continue;
         };
         let whole = caps.get(0).expect("match");
-        // The comment marker must be this language's (`#` in SQL is not a comment).
-        if !whole.as_str().starts_with(marker) {
+        // The comment marker must be this language's (`#` in SQL is not a comment), and the
+        // directive must sit in the line's comment.
+        if !whole.as_str().starts_with(marker) || comment_at[i].is_none_or(|c| whole.start() < c) {
             continue;
         }
         let scope = if &caps[1] == "ignore-file" {
@@ -78,7 +82,7 @@ pub fn directives(text: &str, lang: Lang) -> Vec<Directive> {
         let alone = line[..whole.start()].trim().is_empty();
         let target = if alone {
             (i + 1..lines.len())
-                .find(|&j| !comment_only(lines[j]))
+                .find(|&j| !comment_only(j))
                 .map_or(i + 1, |j| j + 1)
         } else {
             i + 1

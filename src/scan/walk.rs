@@ -38,8 +38,20 @@ pub fn walk(
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for root in roots {
-        if !root.exists() {
-            return Err(format!("path does not exist: {}", root.display()));
+        if let Err(e) = std::fs::metadata(root) {
+            // `exists()` is false for a dangling link or a link loop too: say which.
+            let why = match std::fs::symlink_metadata(root) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    if e.raw_os_error() == Some(40) {
+                        "is a symbolic link loop".to_string()
+                    } else {
+                        format!("is a symbolic link that cannot be followed ({e})")
+                    }
+                }
+                Ok(_) => format!("cannot be read ({e})"),
+                Err(_) => "does not exist".to_string(),
+            };
+            return Err(format!("path {why}: {}", root.display()));
         }
         let mut overrides = OverrideBuilder::new(root);
         for glob in &opts.excludes {

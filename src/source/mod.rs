@@ -1,5 +1,6 @@
 //! A file that was read and decoded, with the line index every finding needs.
 
+pub mod comments;
 pub mod context;
 pub mod lang;
 pub mod parse;
@@ -26,7 +27,25 @@ pub enum ReadOutcome {
 const BINARY_SNIFF: usize = 8192;
 
 impl SourceFile {
-    pub fn new(rel: String, lang: Lang, text: String) -> SourceFile {
+    /// A file of `text`. A UTF-8 byte order mark is dropped (parsers would read it as a
+    /// stray character before the first statement; editors do not count it as a column).
+    /// Lines end at `\n`, `\r\n` or a lone `\r`, as Python reads them (a lone `\r` is
+    /// read as `\n`).
+    pub fn new(rel: String, lang: Lang, mut text: String) -> SourceFile {
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        // A lone `\r` ends a line for Python but not for the parsers: it becomes `\n`
+        // (same length, so every byte offset stays where it was).
+        if text.contains('\r') {
+            let mut b = std::mem::take(&mut text).into_bytes();
+            for i in 0..b.len() {
+                if b[i] == b'\r' && b.get(i + 1) != Some(&b'\n') {
+                    b[i] = b'\n';
+                }
+            }
+            text = String::from_utf8(b).expect("replacing an ASCII byte keeps UTF-8 valid");
+        }
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {

@@ -150,7 +150,14 @@ fn frame(out: &mut String, f: &Finding, source: Option<&str>, rules: &RuleSet<'_
         f.name
     );
     let _ = writeln!(out, "  {} {}:{}:{}", p.dim("-->"), f.path, f.line, f.column);
-    let lines: Vec<&str> = source.map(|s| s.lines().collect()).unwrap_or_default();
+    let lines: Vec<&str> = source
+        .map(|s| {
+            crate::source::comments::lines(s)
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect()
+        })
+        .unwrap_or_default();
     let last = f.end_line.min(f.line + FRAME_MAX_LINES - 1);
     let width = last.to_string().len();
     let gutter = |n: Option<usize>| match n {

@@ -1,0 +1,343 @@
+//! Hostile and odd input (issue: two hangs, lost findings, fail-open suppressions). Each
+//! reproduction is made here, in a temporary directory: nothing large is committed. A run
+//! that has not finished after a generous bound is a hang and fails the test (the bound is a
+//! hang detector, not a performance assertion: the same scans take about a second).
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const HANG: Duration = Duration::from_secs(180);
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strata starts");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    let out_pipe = child.stdout.take().unwrap();
+    let err_pipe = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || std::io::read_to_string(out_pipe).unwrap_or_default());
+    let err_t = std::thread::spawn(move || std::io::read_to_string(err_pipe).unwrap_or_default());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > HANG {
+            child.kill().ok();
+            panic!("strata {args:?} hung (still running after {HANG:?})");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let code = status.code().expect("exit code");
+    let r = Run {
+        code,
+        stdout: out_t.join().unwrap(),
+        stderr: err_t.join().unwrap(),
+    };
+    assert_ne!(code, 101, "strata panicked: {}", r.stderr);
+    r
+}
+
+fn scan(dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "scan",
+        "--format",
+        "json",
+        "--no-cache",
+        "--no-config",
+        "-q",
+        "--fail-on",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    let r = run(dir, &args, None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).expect("json")
+}
+
+fn found(v: &Value) -> Vec<(String, String, u64)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn has(v: &Value, rule: &str, path: &str, line: u64) -> bool {
+    found(v).contains(&(rule.to_string(), path.to_string(), line))
+}
+
+#[test]
+fn deep_call_chains_and_attribute_chains_do_not_hang() {
+    let d = tempfile::tempdir().unwrap();
+    let w = |name: &str, middle: String| {
+        std::fs::write(
+            d.path().join(name),
+            format!("import requests\nx = {middle}\nrequests.get(u)\n"),
+        )
+        .unwrap();
+    };
+    w("chain.py", format!("f{}", "(1)".repeat(100_000)));
+    w(
+        "nested.py",
+        format!("{}{}", "f(".repeat(100_000), ")".repeat(100_000)),
+    );
+    w("attrs.py", format!("a{}", ".b".repeat(200_000)));
+    w("fine.py", "1".into());
+    let v = scan(d.path(), &["."]);
+    for f in ["attrs.py", "chain.py", "fine.py", "nested.py"] {
+        assert!(has(&v, "ERR001", f, 3), "{f}: {:?}", found(&v));
+    }
+}
+
+#[test]
+fn a_megabyte_line_is_linear_and_huge_files_are_not_parsed() {
+    let d = tempfile::tempdir().unwrap();
+    let items = vec!["1"; 800_000].join(",");
+    std::fs::write(
+        d.path().join("data.py"),
+        format!("import requests\nx = [{items}]\nrequests.get(u)\n"),
+    )
+    .unwrap();
+    let v = scan(d.path(), &["."]);
+    assert!(has(&v, "ERR001", "data.py", 3), "{:?}", found(&v));
+    let e = &v["errors"][0];
+    assert_eq!(
+        (e["kind"].as_str(), e["line"].as_u64()),
+        (Some("skipped"), Some(2)),
+        "{e}"
+    );
+
+    // Past the parse limit (even with the size cap raised) only the text rules run, so
+    // memory stays bounded; the committed key is still found.
+    let big = vec!["1"; 2_600_000].join(",");
+    std::fs::write(
+        d.path().join("data.py"),
+        format!("import requests\nAWS_KEY_ID = \"AKIAQSTRATAFIXTURE09\"\nx = [{big}]\nrequests.get(u)\n"),
+    )
+    .unwrap();
+    let v = scan(d.path(), &["--max-file-size", "100000000", "."]);
+    assert!(has(&v, "SEC015", "data.py", 2), "{:?}", found(&v));
+    assert!(!has(&v, "ERR001", "data.py", 4));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("parse limit"));
+}
+
+#[test]
+fn a_byte_order_mark_keeps_its_findings() {
+    let d = tempfile::tempdir().unwrap();
+    let src = b"\xef\xbb\xbfimport pickle\npickle.loads(x)\n";
+    std::fs::write(d.path().join("bom.py"), src).unwrap();
+    let v = scan(d.path(), &["."]);
+    assert!(has(&v, "SEC002", "bom.py", 2), "{:?}", found(&v));
+    let r = run(
+        d.path(),
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--no-config",
+            "-q",
+            "--fail-on",
+            "never",
+            "--stdin-filename",
+            "s.py",
+        ],
+        Some(src),
+    );
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(has(&v, "SEC002", "s.py", 2), "{:?}", found(&v));
+}
+
+#[test]
+fn only_real_comments_suppress() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("s.py"),
+        "import requests\n\"\"\"\n# strata: ignore-file[ERR001]\n\"\"\"\n\
+         x = \"# strata: ignore[ERR001]\"; requests.get(u)\n\
+         requests.get(v)  # strata: ignore[ERR001] reviewed: internal probe\n",
+    )
+    .unwrap();
+    let v = scan(d.path(), &["."]);
+    assert_eq!(found(&v), [("ERR001".to_string(), "s.py".to_string(), 5)]);
+    assert_eq!(v["summary"]["suppressed"], 1);
+}
+
+#[test]
+fn lone_carriage_returns_end_lines() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("cr.py"),
+        "import pickle\rx = 1\rpickle.loads(x)\r",
+    )
+    .unwrap();
+    let v = scan(d.path(), &["."]);
+    assert!(has(&v, "SEC002", "cr.py", 3), "{:?}", found(&v));
+    assert_eq!(v["findings"][0]["column"], 1);
+    assert!(
+        v["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        v["errors"]
+    );
+}
+
+#[test]
+fn absurd_job_counts_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let r = run(d.path(), &["scan", "-j", "100000", "."], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--jobs 100000"), "{}", r.stderr);
+}
+
+fn user_rule_dir(d: &Path, name: &str, id: &str, extra_where: &str) {
+    let dir = d.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}-eval.toml")),
+        format!(
+            "id = \"{id}\"\nname = \"eval-call\"\nlayer = \"security\"\nseverity = \"low\"\n\
+             confidence = \"medium\"\nlanguages = [\"python\"]\nsummary = \"eval\"\nmessage = \"eval\"\n\
+             [docs]\nwhat = \"w\"\nwhy = \"w\"\nfix = \"f\"\nbad = \"eval(x)\"\ngood = \"x\"\n\
+             [match]\nquery = \"(call function: (identifier) @f) @c\"\nreport = \"c\"\n\
+             where = [{{ capture = \"f\", matches = \"^eval$\"{extra_where} }}]\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_same_rules_directory_twice_is_loaded_once() {
+    let d = tempfile::tempdir().unwrap();
+    user_rule_dir(d.path(), "my-rules", "SEC950", "");
+    std::fs::write(d.path().join("strata.toml"), "rules = [\"my-rules\"]\n").unwrap();
+    std::fs::write(d.path().join("e.py"), "eval(x)\n").unwrap();
+    let r = run(
+        d.path(),
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--no-cache",
+            "-q",
+            "--fail-on",
+            "never",
+            "--rules",
+            "my-rules",
+            "--rules",
+            "./my-rules",
+            ".",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(has(&v, "SEC950", "e.py", 1), "{:?}", found(&v));
+}
+
+#[test]
+fn an_unknown_where_key_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    user_rule_dir(d.path(), "bad-rules", "SEC951", ", bogus-key = [\"x\"]");
+    std::fs::write(d.path().join("e.py"), "eval(x)\n").unwrap();
+    let r = run(
+        d.path(),
+        &["scan", "--no-config", "--rules", "bad-rules", "."],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unknown field `bogus-key`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_configuration_that_is_not_a_file_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("conf.toml")).unwrap();
+    for cfg in ["conf.toml", "/dev/null"] {
+        let r = run(d.path(), &["scan", "--config", cfg, "."], None);
+        assert_eq!(r.code, 2, "{cfg}");
+        assert!(r.stderr.contains("cannot read"), "{cfg}: {}", r.stderr);
+    }
+    #[cfg(unix)]
+    {
+        let fifo = d.path().join("fifo.toml");
+        let ok = Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            let r = run(d.path(), &["scan", "--config", "fifo.toml", "."], None);
+            assert_eq!(r.code, 2);
+            assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_on_the_command_line_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("b", d.path().join("a")).unwrap();
+    std::os::unix::fs::symlink("a", d.path().join("b")).unwrap();
+    let r = run(d.path(), &["scan", "a"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("symbolic link loop"), "{}", r.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn control_characters_are_escaped_in_text_formats() {
+    let d = tempfile::tempdir().unwrap();
+    let name = "e\u{1b}[2Jx.py";
+    std::fs::write(
+        d.path().join(name),
+        "import pickle\npickle.loads(x)  # \u{1b}[31mred\n",
+    )
+    .unwrap();
+    for fmt in ["human", "github", "markdown"] {
+        let r = run(
+            d.path(),
+            &["scan", "--no-cache", "--no-config", "-f", fmt, "."],
+            None,
+        );
+        assert!(
+            !r.stdout.contains('\u{1b}'),
+            "{fmt}: raw ESC in {:?}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("\\x1b"), "{fmt}: {}", r.stdout);
+    }
+}
