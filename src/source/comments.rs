@@ -69,6 +69,18 @@ pub fn comment_columns(text: &str, lang: Lang) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// Python, one physical line: where its comment starts, and whether the line ends inside a
+/// triple-quoted string (with that quote) given whether it started in one.
+pub fn python_scan(line: &[u8], triple: Option<u8>) -> (Option<usize>, Option<u8>) {
+    let state = triple.map_or(State::Code, State::Triple);
+    let (col, next) = python_line(line, state);
+    let triple = match next {
+        State::Triple(q) => Some(q),
+        _ => None,
+    };
+    (col, triple)
+}
+
 fn python_line(line: &[u8], mut state: State) -> (Option<usize>, State) {
     let mut i = 0;
     while i < line.len() {

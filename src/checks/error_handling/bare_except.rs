@@ -4,54 +4,8 @@
 //! cost more than every other Python rule together.
 
 use crate::checks::Hit;
+use crate::source::comments::python_scan;
 use crate::source::SourceFile;
-
-/// String state at the start of a line: inside a triple-quoted string or not.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Code,
-    Triple(u8),
-}
-
-/// Scans one physical line from `state`; returns the state after it and whether the
-/// line starts in code (so a keyword at its start is a keyword).
-fn scan_line(line: &[u8], mut state: State) -> State {
-    let mut i = 0;
-    while i < line.len() {
-        match state {
-            State::Triple(q) => {
-                if line[i] == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if line[i] == q && line.get(i + 1) == Some(&q) && line.get(i + 2) == Some(&q) {
-                    state = State::Code;
-                    i += 3;
-                    continue;
-                }
-                i += 1;
-            }
-            State::Code => match line[i] {
-                b'#' => return state,
-                q @ (b'"' | b'\'') => {
-                    if line.get(i + 1) == Some(&q) && line.get(i + 2) == Some(&q) {
-                        state = State::Triple(q);
-                        i += 3;
-                        continue;
-                    }
-                    // A one-line string: to its closing quote or the end of the line.
-                    i += 1;
-                    while i < line.len() && line[i] != q {
-                        i += if line[i] == b'\\' { 2 } else { 1 };
-                    }
-                    i += 1;
-                }
-                _ => i += 1,
-            },
-        }
-    }
-    state
-}
 
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches([' ', '\t']).len()
@@ -72,11 +26,11 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
         lines.push((at, l.trim_end_matches(['\n', '\r'])));
         at += l.len();
     }
-    let mut state = State::Code;
+    let mut triple = None;
     let mut starts_in_code = Vec::with_capacity(lines.len());
     for (_, l) in &lines {
-        starts_in_code.push(state == State::Code);
-        state = scan_line(l.as_bytes(), state);
+        starts_in_code.push(triple.is_none());
+        triple = python_scan(l.as_bytes(), triple).1;
     }
     for (n, (off, line)) in lines.iter().enumerate() {
         if !starts_in_code[n] {
