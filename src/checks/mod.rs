@@ -110,6 +110,14 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "sensitive-route-without-rate-limit",
         auth::routes::sensitive_route_without_rate_limit,
     ),
+    (
+        "non-constant-time-compare",
+        security::compare::non_constant_time_compare,
+    ),
+    (
+        "naive-utc-datetime",
+        security::datetimes::naive_utc_datetime,
+    ),
     ("taint-sql-injection", security::taint::sql_injection),
     (
         "taint-command-injection",

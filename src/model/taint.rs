@@ -4,8 +4,10 @@
 //! reads (Flask, Django, Starlette). Taint flows through assignments, f-strings, `+`, `%`,
 //! `.format`, `os.path.join`, `Path(..) /`, containers and calls (conservatively: a call
 //! with a tainted argument returns taint). Sanitisers: `int()`, `float()`, `uuid.UUID()`,
-//! an allow-list check that leaves the function (`if x not in ALLOWED: abort(400)`), a
-//! `Path.resolve().is_relative_to(base)` check that leaves the function.
+//! `Path(x).name`/`.stem`, `os.path.basename()`, an allow-list or regex check that leaves
+//! the function (`if x not in ALLOWED: abort(400)`, `if not re.match(r"^[a-z]+$", x):
+//! raise`), a `Path.resolve().is_relative_to(base)` or `p.absolute().parent != base` check
+//! that leaves the function.
 //!
 //! One forward pass over the function's statements in source order, iterative.
 
@@ -105,6 +107,12 @@ static SANITISER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// The last component of a path, which cannot climb: `Path(name).name`, `Path(f).stem`.
+static LAST_COMPONENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:pathlib\.)?(?:Pure\w*)?Path\((?s:.*)\)\.(?:name|stem)$|^(?:os\.path|posixpath)\.basename\(")
+        .expect("static regex")
+});
+
 /// The sources of a handler: request parameters of a route, by name.
 pub fn handler_sources(facts: &PyFacts, f: &PyFunction, is_route: bool) -> HashMap<String, Taint> {
     let mut out = HashMap::new();
@@ -192,6 +200,19 @@ fn expr_taint_at(
     if depth > 16 {
         return None;
     }
+    // `await call(..)` is what the call returns.
+    if n.kind() == "await" {
+        return expr_taint_at(n.named_child(0)?, src, env, policy, depth + 1);
+    }
+    // `a if cond else b` yields `a` or `b`, never the condition.
+    if n.kind() == "conditional_expression" {
+        let mut c = n.walk();
+        let parts: Vec<Node<'_>> = n.named_children(&mut c).collect();
+        return [parts.first(), parts.get(2)]
+            .into_iter()
+            .flatten()
+            .find_map(|p| expr_taint_at(*p, src, env, policy, depth + 1));
+    }
     if matches!(
         n.kind(),
         "generator_expression" | "list_comprehension" | "set_comprehension"
@@ -200,7 +221,7 @@ fn expr_taint_at(
         return expr_taint_at(n.child_by_field_name("body")?, src, env, policy, depth + 1);
     }
     let t = text(n, src);
-    if SANITISER.is_match(t) {
+    if SANITISER.is_match(t) || LAST_COMPONENT.is_match(t) {
         return None;
     }
     let formatted = is_formatting(n, src);
@@ -277,7 +298,7 @@ fn propagates(
     depth: usize,
 ) -> bool {
     static PROPAGATING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:str|repr|format|f|list|tuple|dict|set|sorted|reversed|Path|pathlib\.Path|PurePath|os\.path\.\w+|posixpath\.\w+|os\.fspath|urljoin|urllib\.parse\.urljoin|\w+\.format|\w+\.join|\w+\.replace|\w+\.strip|\w+\.lower|\w+\.upper)$")
+        Regex::new(r"^(?:str|repr|format|f|list|tuple|dict|set|sorted|reversed|Path|pathlib\.Path|PurePath|os\.path\.\w+|posixpath\.\w+|os\.fspath|urljoin|urllib\.parse\.urljoin|[\w.]+\.joinpath|[\w.]+\.with_name|[\w.]+\.with_suffix|\w+\.format|\w+\.join|\w+\.replace|\w+\.strip|\w+\.lower|\w+\.upper)$")
             .expect("static regex")
     });
     let Some(func) = call.child_by_field_name("function") else {
@@ -298,12 +319,12 @@ fn propagates(
 /// `not p.is_relative_to(base)`, `not x.isdigit()`, `not RE.fullmatch(x)`.
 fn vetted_names(cond: &str) -> Vec<String> {
     static VET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(\w+)(?:\.\w+\(\))?\s+(?:not\s+)?in\s+[\w.]+\s*$|(\w+)(?:\.\w+\(\))?\s+not\s+in\s+|not\s+(\w+)(?:\.resolve\(\))?\.is_relative_to\(|not\s+(\w+)\.(?:isdigit|isalnum|isidentifier)\(\)|not\s+[\w.]+\.(?:fullmatch|match)\(\s*(\w+)")
+        Regex::new(r#"(\w+)(?:\.\w+\(\))?\s+(?:not\s+)?in\s+[\w.]+\s*$|(\w+)(?:\.\w+\(\))?\s+not\s+in\s+|not\s+(\w+)(?:\.resolve\(\))?\.is_relative_to\(|not\s+(\w+)\.(?:isdigit|isalnum|isidentifier)\(\)|not\s+re\.(?:fullmatch|match)\(\s*[rbuRBU]*(?:"[^"]*"|'[^']*')\s*,\s*(\w+)|not\s+[\w.]+\.(?:fullmatch|match)\(\s*(\w+)|(\w+)\.(?:absolute|resolve)\(\)\.parent\s*!="#)
             .expect("static regex")
     });
     VET.captures_iter(cond)
         .filter_map(|c| {
-            (1..=5)
+            (1..=7)
                 .find_map(|i| c.get(i))
                 .map(|m| m.as_str().to_string())
         })
@@ -415,7 +436,7 @@ pub fn run<'t>(
             };
             let cond_text = text(cond, src);
             // `if x in ALLOWED:` vets x inside; `if x not in ALLOWED: abort()` after.
-            let positive = !cond_text.contains("not ");
+            let positive = !cond_text.contains("not ") && !cond_text.contains("!=");
             if positive || leaves(cons, src) {
                 for name in vetted_names(cond_text) {
                     env.remove(&name);
@@ -461,5 +482,10 @@ mod tests {
         assert_eq!(vetted_names("fmt not in ALLOWED"), ["fmt"]);
         assert_eq!(vetted_names("not target.is_relative_to(base)"), ["target"]);
         assert_eq!(vetted_names("not p.resolve().is_relative_to(BASE)"), ["p"]);
+        assert_eq!(
+            vetted_names(r#"not re.match(r"^[a-z_]+$", page)"#),
+            ["page"]
+        );
+        assert_eq!(vetted_names("dest.absolute().parent != UPLOADS"), ["dest"]);
     }
 }

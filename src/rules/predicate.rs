@@ -356,66 +356,7 @@ fn statement_kind<'t>(node: Node<'t>) -> &'t str {
     node.kind()
 }
 
-/// The name a Python expression stands for, for rules that judge a value by what it is
-/// called: `token` for `token`, `self.token` or `get_token()`; the key for
-/// `headers["X-Signature"]` and `headers.get("X-Signature")`. Literals and operators
-/// have no name.
-pub fn expr_name(node: Node<'_>, text: &str) -> Option<String> {
-    let src = text.as_bytes();
-    let mut node = node;
-    // Bounded: each step goes to a strictly smaller child.
-    for _ in 0..64 {
-        match node.kind() {
-            "identifier" => return node.utf8_text(src).ok().map(str::to_string),
-            "attribute" => {
-                return node
-                    .child_by_field_name("attribute")?
-                    .utf8_text(src)
-                    .ok()
-                    .map(str::to_string)
-            }
-            "subscript" => match node.child_by_field_name("subscript") {
-                Some(key) if key.kind() == "string" => return string_literal(key, text),
-                _ => node = node.child_by_field_name("value")?,
-            },
-            "call" => {
-                let function = node.child_by_field_name("function")?;
-                let method = function
-                    .child_by_field_name("attribute")
-                    .and_then(|m| m.utf8_text(src).ok());
-                if function.kind() == "attribute"
-                    && matches!(method, Some("get" | "getlist" | "getheader" | "pop"))
-                {
-                    let first = node
-                        .child_by_field_name("arguments")
-                        .and_then(|a| a.named_child(0))
-                        .filter(|a| a.kind() == "string");
-                    if let Some(key) = first {
-                        return string_literal(key, text);
-                    }
-                }
-                node = function;
-            }
-            "parenthesized_expression" | "await" => node = node.named_child(0)?,
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// Content of a plain string literal (no interpolation).
-fn string_literal(node: Node<'_>, text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut cursor = node.walk();
-    for child in node.named_children(&mut cursor) {
-        match child.kind() {
-            "string_content" => out.push_str(child.utf8_text(text.as_bytes()).ok()?),
-            "string_start" | "string_end" => {}
-            _ => return None,
-        }
-    }
-    Some(out)
-}
+pub(crate) use crate::checks::py::expr_name;
 
 pub enum KeywordLookup<'t> {
     Found(&'t str),

@@ -1,5 +1,7 @@
 //! Rules of the security layer: can an outsider get in or get data out?
 
+pub mod compare;
+pub mod datetimes;
 pub mod dependencies;
 pub mod rust;
 pub mod secrets;

@@ -39,7 +39,7 @@ pub fn mask(secret: &str) -> String {
 /// Words that mark a value as a placeholder, an example or test data.
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(example|changeme|change[_-]me|dummy|placeholder|your[_-]?|xxxx|test|fake|mock|sample|redacted|insecure|not[_-]?a[_-]?real|replace|todo|fixme|foobar|lorem|\*\*\*|\.\.\.|<[^>]*>|\$\{|\$\(|\{\{|%\(|^\$)",
+        r"(?i)(example|change[_-]?(?:me|this|it)\b|dummy|1234567890|0123456789|abcdefghij|placeholder|your[_-]?|xxxx|test|fake|mock|sample|redacted|insecure|not[_-]?a[_-]?real|replace|todo|fixme|foobar|lorem|\*\*\*|\.\.\.|<[^>]*>|\$\{|\$\(|\{\{|%\(|^\$)",
     )
     .expect("static regex")
 });
@@ -120,7 +120,10 @@ pub fn api_token(file: &SourceFile, out: &mut Vec<Hit>) {
             // The part after the provider prefix must look random.
             let body = value.rsplit(['_', '-']).next().unwrap_or(value);
             let body = if body.len() < 16 { value } else { body };
-            if is_placeholder(value) || entropy(body) < 3.0 {
+            if is_placeholder(value)
+                || entropy(body) < 3.0
+                || in_detector_table(&file.text, tok.start(), tok.end())
+            {
                 continue;
             }
             out.push(
@@ -130,6 +133,47 @@ pub fn api_token(file: &SourceFile, out: &mut Vec<Hit>) {
             );
         }
     }
+}
+
+/// A regex literal for tokens: a character class with a quantifier (`[A-Za-z0-9]{36}`).
+static REGEX_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[[^\]\n]*(?:a-z|A-Z|0-9)[^\]\n]*\](?:\{\d+(?:,\d*)?\}|[+*])")
+        .expect("static regex")
+});
+/// A comment that disowns the value on its line.
+static DISOWNED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?://|#).*(?:not a real|fake|example|expired|revoked|dummy|placeholder|sample|invalid)")
+        .expect("static regex")
+});
+
+/// The token at `start..end` is a sample in a secret detector's pattern table (a regex
+/// literal within a few lines of it), or a comment on its line says it is not live.
+fn in_detector_table(text: &str, start: usize, end: usize) -> bool {
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    if DISOWNED.is_match(&text[end..line_end]) {
+        return true;
+    }
+    let mut from = start;
+    for _ in 0..6 {
+        match text[..from].rfind('\n') {
+            Some(i) => from = i,
+            None => {
+                from = 0;
+                break;
+            }
+        }
+    }
+    let mut to = line_end;
+    for _ in 0..5 {
+        match text[(to + 1).min(text.len())..].find('\n') {
+            Some(i) => to = to + 1 + i,
+            None => {
+                to = text.len();
+                break;
+            }
+        }
+    }
+    REGEX_LITERAL.is_match(&text[from..start]) || REGEX_LITERAL.is_match(&text[end..to])
 }
 
 /// `NAME = "value"`, `NAME: value`, `NAME=value`, `"name": "value"`, `const NAME: &str = "value"`.
@@ -158,6 +202,67 @@ static SELF_DESCRIBING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(secret|passw|sensitive|hunter2|token|apikey|api_key|letmein|qwerty|12345678)")
         .expect("static regex")
 });
+
+/// Passwords that are the default of the software they configure, not a secret.
+const DEFAULT_PASSWORDS: &[&str] = &[
+    "postgres", "password", "admin", "root", "guest", "secret", "mysql", "redis", "rabbitmq",
+    "default", "changeit", "letmein",
+];
+
+/// A readable slug (`acme_cl_e2e_seed_checkout_link`): at least three lowercase segments,
+/// nearly all of them words. An identifier someone chose, not a generated secret.
+fn readable_slug(v: &str) -> bool {
+    let parts: Vec<&str> = v.split(['_', '-']).collect();
+    if parts.len() < 3 || v.chars().any(|c| c.is_ascii_uppercase()) {
+        return false;
+    }
+    let words = parts
+        .iter()
+        .filter(|p| p.len() >= 2 && p.chars().all(|c| c.is_ascii_lowercase()))
+        .count();
+    words * 4 >= parts.len() * 3
+}
+
+/// Undoes leetspeak (`Str0ngp4ssw0rd!` reads `strongpassword!`).
+fn unleet(v: &str) -> String {
+    v.chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => 'i',
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Byte ranges of the `services:` blocks of a workflow: throwaway containers (a CI
+/// database's `POSTGRES_PASSWORD`) whose credentials guard nothing.
+fn workflow_services(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, usize)> = None; // (start, indent)
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        let body = line.trim();
+        if let Some((start, ind)) = open {
+            if !body.is_empty() && !body.starts_with('#') && indent <= ind {
+                out.push((start, at));
+                open = None;
+            }
+        }
+        if open.is_none() && body == "services:" {
+            open = Some((at, indent));
+        }
+        at += line.len();
+    }
+    if let Some((start, _)) = open {
+        out.push((start, text.len()));
+    }
+    out
+}
 
 /// Byte ranges of Python triple-quoted strings (docstrings hold examples, not config).
 /// Assignments of keys in triple strings are SEC014's business.
@@ -214,10 +319,10 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
         return;
     }
     let needs_quotes = matches!(file.lang, Lang::Python | Lang::Rust);
-    let docs = if file.lang == Lang::Python {
-        docstring_ranges(&file.text)
-    } else {
-        Vec::new()
+    let docs = match file.lang {
+        Lang::Python => docstring_ranges(&file.text),
+        Lang::Workflow => workflow_services(&file.text),
+        _ => Vec::new(),
     };
     for c in ASSIGNMENT.captures_iter(&file.text) {
         let (Some(name), Some(q), Some(value)) = (c.name("name"), c.name("q"), c.name("value"))
@@ -254,6 +359,9 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
                 .iter()
                 .any(|(_, re)| re.is_match(v) || re.is_match(&c[0]))
             || SELF_DESCRIBING.is_match(v)
+            || SELF_DESCRIBING.is_match(&unleet(v))
+            || (password && DEFAULT_PASSWORDS.contains(&v.to_ascii_lowercase().as_str()))
+            || readable_slug(v)
             || docs
                 .iter()
                 .any(|&(a, b)| a <= value.start() && value.start() < b)
@@ -287,5 +395,22 @@ mod tests {
     #[test]
     fn masks_keep_only_a_prefix() {
         assert_eq!(mask("ghp_abcdefgh"), "ghp_…(12 chars)");
+    }
+
+    #[test]
+    fn readable_values_are_not_secrets() {
+        assert!(readable_slug("shop_cl_e2e_demo_checkout_link"));
+        assert!(!readable_slug("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
+        assert_eq!(unleet("Tr0ub4dor"), "troubador");
+        assert!(is_placeholder("changethis"));
+    }
+
+    #[test]
+    fn services_blocks_of_workflows() {
+        let wf = "jobs:\n  t:\n    services:\n      db:\n        env:\n          PW: x\n    steps:\n      - run: y\n";
+        let r = workflow_services(wf);
+        assert_eq!(r.len(), 1);
+        let (a, b) = r[0];
+        assert!(wf[a..b].contains("PW: x") && !wf[a..b].contains("steps"));
     }
 }

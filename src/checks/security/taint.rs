@@ -46,10 +46,21 @@ fn scan(ctx: &FileContext<'_>, kind: Kind, out: &mut Vec<Hit>) {
                 record_stored_urls(call, src, env, &policy, &mut stored);
             }
             if let Some((arg, what, taint)) = sink(facts, call, src, env, &policy, kind) {
+                let segment = if kind == Kind::Path {
+                    single_segment(facts, fi, &taint, src, body_text)
+                } else {
+                    Segment::No
+                };
+                if segment == Segment::Confined {
+                    return;
+                }
                 reported.insert(call.start_byte());
                 let mut hit = Hit::new(call.start_byte(), call.end_byte())
                     .var("callee", what.clone())
                     .var("arg", text(arg, src));
+                if segment == Segment::Last {
+                    hit = hit.confidence(crate::checks::Confidence::Low);
+                }
                 hit.trace = taint.trace;
                 hit.trace.push((
                     arg.start_byte(),
@@ -62,6 +73,58 @@ fn scan(ctx: &FileContext<'_>, kind: Kind, out: &mut Vec<Hit>) {
     }
     if kind == Kind::Ssrf && !stored.is_empty() {
         stored_url_fetches(ctx, facts, &policy, &stored, &reported, out);
+    }
+}
+
+/// Where SEC023's taint comes from, when it is a route parameter that holds one path
+/// segment (`{name}`, `<name>`, `<slug:name>`: no `path` converter, so no `/`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    /// Not a single-segment route parameter.
+    No,
+    /// The handler puts fixed path text after it (`f"{name}.html"`, `name + ".js"`,
+    /// `Path(base, name, "static")`): `..` then names a fixed file one level up at most,
+    /// never a file the caller chooses. Not reported.
+    Confined,
+    /// The last component: on POSIX `..` names only the directory's parent, itself a
+    /// directory; on Windows a backslash climbs further. Reported with low confidence.
+    Last,
+}
+
+fn single_segment(facts: &PyFacts, fi: usize, taint: &Taint, src: &str, body: &str) -> Segment {
+    let Some(&(start, end, _)) = taint.trace.first() else {
+        return Segment::No;
+    };
+    let origin = src.get(start..end).unwrap_or("");
+    let name: String = origin
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if name.is_empty() {
+        return Segment::No;
+    }
+    let n = regex::escape(&name);
+    let segment = Regex::new(&format!(r"\{{{n}(?::[^}}]*)?\}}|<(?:(\w+):)?{n}>"));
+    let single = facts.routes.iter().filter(|r| r.function == fi).any(|r| {
+        segment.as_ref().is_ok_and(|re| {
+            re.captures_iter(&r.path).any(|c| {
+                let whole = c.get(0).map_or("", |m| m.as_str());
+                let conv = c.get(1).map_or("", |m| m.as_str());
+                !whole.contains(":path") && conv != "path"
+            })
+        })
+    });
+    if !single {
+        return Segment::No;
+    }
+    let confined = Regex::new(&format!(
+        r#"\{{{n}\}}[^"'}}\s]|\b{n}\s*\+\s*[rfbuRFBU]*["']|\b{n}\s*/\s*[rfbuRFBU]*["']|\b{n}\s*,\s*(?:[rfbuRFBU]*["']|\w)"#
+    ))
+    .is_ok_and(|re| re.is_match(body));
+    if confined {
+        Segment::Confined
+    } else {
+        Segment::Last
     }
 }
 
@@ -271,7 +334,7 @@ fn sink<'t>(
         }
         Kind::Path => {
             static FILE: LazyLock<Regex> = LazyLock::new(|| {
-                Regex::new(r"^(?:open|io\.open|os\.open|os\.remove|os\.unlink|os\.rmdir|os\.removedirs|os\.rename|os\.listdir|shutil\.\w+|flask\.send_file|fastapi\.responses\.FileResponse|starlette\.responses\.FileResponse|aiofiles\.open)$")
+                Regex::new(r"^(?:open|io\.open|os\.open|os\.remove|os\.unlink|os\.rmdir|os\.removedirs|os\.rename|os\.listdir|shutil\.(?:copy|copy2|copyfile|copytree|move|rmtree|chown|make_archive|unpack_archive)|flask\.send_file|fastapi\.responses\.FileResponse|starlette\.responses\.FileResponse|aiofiles\.open)$")
                     .expect("static regex")
             });
             if FILE.is_match(&resolved) {

@@ -1,0 +1,441 @@
+//! SEC004: a secret the caller supplies compared with `==`/`!=` against a secret in memory.
+//!
+//! A comparison is a candidate when one side is named like a secret (see the rule's docs)
+//! and the other is not a literal. It is then left out when it cannot be a timing oracle:
+//! - it is a SQL expression (`Model.token == value` inside `select().where()`, `filter()`,
+//!   `filter_by()`, `and_()`/`or_()`), or a side is a class attribute (`Model.api_key`,
+//!   `cls.api_key`: a column; `TokenType.client_secret`: an enum member);
+//! - the "secret" is a digest of local data (`hashlib.sha256(x).hexdigest()`), or a side is
+//!   a hash (`token_hash`): the caller's value was hashed first, timing shows only hash bytes;
+//! - it detects a change (`existing_secret`, `old_token`), not an authentication;
+//! - a side was already verified: the signed session cookie, an itsdangerous/Django
+//!   signer payload, a key that found its record in a lookup checked just before, a DRF URL
+//!   kwarg that the view's permission classes authorised.
+//!
+//! What remains is reported with medium confidence when a side comes from the caller
+//! (request data, a parameter), low when neither side visibly does (only in files of a web
+//! or crypto code base; elsewhere nothing is reported).
+
+use crate::checks::py::{expr_name, facts, visit};
+use crate::checks::{Confidence, FileContext, Hit};
+use crate::model::facts::python::{text, PyFacts, PyFunction};
+use regex::Regex;
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+/// Names that say "secret" whatever the code base.
+static STRICT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:[a-z0-9]*[_-])*(?:hmac|secret|secret[_-]?key|signing[_-]?key|api[_-]?key|apikey|access[_-]?key|authorization|(?:access|refresh|auth|bearer|csrf|xsrf|reset|session|api|verification|confirmation|invite|magic|webhook|otp|totp)[_-]?token)(?:[_-](?:256|sha256|sha1|sha512|hex|b64|header|value|bytes))?$|(?i)^x-[a-z0-9-]*signature(?:-256)?$|^[a-z][a-zA-Z0-9]*(?:Hmac|Secret|ApiKey|AccessToken|AuthToken|CsrfToken|RefreshToken)$")
+        .expect("static regex")
+});
+
+/// Names that are secrets in web and crypto code (a lexer has tokens too).
+static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:[a-z0-9]*[_-])*(?:signature|hmac|hexdigest|digest|token|secret|secret[_-]?key|signing[_-]?key|api[_-]?key|apikey|access[_-]?key|authorization)(?:[_-](?:256|sha256|sha1|sha512|hex|b64|header|value|bytes))?$|(?i)^(?:[a-z0-9]*[_-])+sig$|^[a-z][a-zA-Z0-9]*(?:Signature|Sig|Hmac|Digest|Token|Secret|ApiKey)$")
+        .expect("static regex")
+});
+
+/// Literals and literal containers: comparing with them leaks nothing secret.
+static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)^(?:None|True|False|\.\.\.|[-+]?[0-9][0-9a-zA-Z_.]*|[rRbBuU]{0,2}["'].*|len\(.*\)|\[.*\]|\{.*\}|\(\s*\)|\(\s*["'].*\))$"#)
+        .expect("static regex")
+});
+
+/// Packages whose presence makes `token`, `signature` and `digest` mean secrets.
+const WEB_OR_CRYPTO: &[&str] = &[
+    "hmac",
+    "secrets",
+    "jwt",
+    "jose",
+    "itsdangerous",
+    "authlib",
+    "passlib",
+    "cryptography",
+    "nacl",
+    "oauthlib",
+    "flask",
+    "fastapi",
+    "starlette",
+    "django",
+    "rest_framework",
+    "werkzeug",
+    "aiohttp",
+    "tornado",
+    "falcon",
+    "sanic",
+    "bottle",
+    "pyramid",
+    "litestar",
+    "quart",
+];
+
+/// Calls whose arguments are SQL expressions (SQLAlchemy, SQLModel, Peewee).
+const SQL_CALLS: &[&str] = &[
+    "where",
+    "filter",
+    "filter_by",
+    "having",
+    "and_",
+    "or_",
+    "not_",
+    "join",
+    "outerjoin",
+    "on_conflict_do_update",
+    "case",
+];
+
+/// A side that is an attribute of a class: an ORM column (`Model.token`, `cls.api_key`)
+/// or an enum member (`TokenType.client_secret`). `Config.SECRET_KEY` (a constant) is not.
+fn is_class_attribute(n: Node<'_>, src: &str) -> bool {
+    static CLASS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:cls|(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Za-z0-9_]*)$")
+            .expect("static regex")
+    });
+    if n.kind() != "attribute" {
+        return false;
+    }
+    let (Some(obj), Some(attr)) = (
+        n.child_by_field_name("object"),
+        n.child_by_field_name("attribute"),
+    ) else {
+        return false;
+    };
+    CLASS.is_match(text(obj, src)) && text(attr, src).chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// The comparison is an argument of a SQL-building call (through boolean operators,
+/// parentheses and argument lists).
+fn in_sql_expression(n: Node<'_>, src: &str) -> bool {
+    let mut cur = n;
+    for _ in 0..12 {
+        let Some(p) = cur.parent() else {
+            return false;
+        };
+        match p.kind() {
+            "boolean_operator"
+            | "not_operator"
+            | "parenthesized_expression"
+            | "argument_list"
+            | "keyword_argument"
+            | "list"
+            | "tuple"
+            | "expression_list" => cur = p,
+            "call" => {
+                let Some(func) = p.child_by_field_name("function") else {
+                    return false;
+                };
+                let callee = text(func, src);
+                let last = callee.rsplit('.').next().unwrap_or(callee);
+                return SQL_CALLS.contains(&last);
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// `x.digest()` / `x.hexdigest()` of a plain hash: a digest of local data, not an HMAC.
+fn is_plain_digest(n: Node<'_>, src: &str) -> bool {
+    if n.kind() != "call" {
+        return false;
+    }
+    let t = text(n, src);
+    let method = n
+        .child_by_field_name("function")
+        .filter(|f| f.kind() == "attribute")
+        .and_then(|f| f.child_by_field_name("attribute"))
+        .map(|a| text(a, src));
+    matches!(method, Some("digest" | "hexdigest")) && !t.to_ascii_lowercase().contains("hmac")
+}
+
+/// The identifier an attribute, subscript or method-call chain starts from.
+fn root_name<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let mut cur = n;
+    for _ in 0..32 {
+        cur = match cur.kind() {
+            "identifier" => return Some(text(cur, src)),
+            "attribute" => cur.child_by_field_name("object")?,
+            "subscript" => cur.child_by_field_name("value")?,
+            "call" => cur.child_by_field_name("function")?,
+            "parenthesized_expression" | "await" => cur.named_child(0)?,
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// What the enclosing function saw before `at`: the text of its body up to there.
+struct Scope<'a> {
+    func: Option<&'a PyFunction>,
+    is_route: bool,
+    before: &'a str,
+}
+
+impl<'a> Scope<'a> {
+    fn new(facts: &'a PyFacts, src: &'a str, at: usize) -> Scope<'a> {
+        let func = facts.function_at(at);
+        let is_route = func.is_some_and(|f| {
+            facts.routes.iter().any(|r| {
+                facts
+                    .functions
+                    .get(r.function)
+                    .is_some_and(|g| std::ptr::eq(g, f))
+            })
+        });
+        let from = func.map_or(0, |f| f.body.0.min(at));
+        Scope {
+            func,
+            is_route,
+            before: src.get(from..at).unwrap_or(""),
+        }
+    }
+
+    fn is_param(&self, name: &str) -> bool {
+        !matches!(name, "self" | "cls")
+            && self
+                .func
+                .is_some_and(|f| f.params.iter().any(|p| p.name == name))
+    }
+
+    /// The value of the last `name = ...` before the comparison (its first lines).
+    fn assigned(&self, name: &str) -> Option<&'a str> {
+        let re = Regex::new(&format!(
+            r"(?m)^[ \t]*{}[ \t]*(?::[^=\n]*)?=[ \t]*([^=\n][^\n]*(?:\n[^\n]*){{0,3}})",
+            regex::escape(name)
+        ))
+        .ok()?;
+        re.captures_iter(self.before)
+            .last()
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str())
+    }
+}
+
+static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\brequest\b|\bheaders\b|\bcookies\b|\bMETA\b").expect("static regex")
+});
+
+/// Parameter names that hold request data in any function.
+const DATA_PARAMS: &[&str] = &[
+    "request",
+    "req",
+    "data",
+    "body",
+    "payload",
+    "form",
+    "params",
+    "headers",
+    "credentials",
+    "creds",
+    "query",
+];
+
+/// The side holds data the caller chose: request data, a parameter, or a name assigned
+/// from either.
+fn caller_supplied(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
+    let t = text(n, src);
+    if REQUEST.is_match(t) {
+        return true;
+    }
+    let Some(root) = root_name(n, src) else {
+        return false;
+    };
+    if scope.is_param(root) {
+        return n.kind() == "identifier" || scope.is_route || DATA_PARAMS.contains(&root);
+    }
+    if n.kind() != "identifier" {
+        return false;
+    }
+    scope.assigned(root).is_some_and(|rhs| {
+        REQUEST.is_match(rhs)
+            || scope.func.is_some_and(|f| {
+                f.params.iter().any(|p| {
+                    !matches!(p.name.as_str(), "self" | "cls")
+                        && Regex::new(&format!(r"\b{}\b", regex::escape(&p.name)))
+                            .is_ok_and(|re| re.is_match(rhs))
+                })
+            })
+    })
+}
+
+/// The side was verified before it got here: the signed session cookie, or a payload a
+/// signer (itsdangerous, Django signing, a JWT library) returned.
+fn verified(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
+    static SESSION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(?:flask\.)?session(?:\[|\.get\()").expect("static regex"));
+    static SIGNED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:\w+\.)*(?:unsign|unsign_object|unserialize)\(|(?:signer|serializer|signing|itsdangerous)\w*\.loads\(|\bjwt\.decode\(")
+            .expect("static regex")
+    });
+    let t = text(n, src);
+    if SESSION.is_match(t) && !scope.is_param("session") {
+        return true;
+    }
+    let Some(root) = root_name(n, src) else {
+        return false;
+    };
+    if scope.is_param(root) {
+        return false;
+    }
+    scope.assigned(root).is_some_and(|rhs| {
+        let rhs = rhs.trim_start();
+        (SESSION.is_match(rhs) && !scope.is_param("session")) || SIGNED.is_match(rhs)
+    })
+}
+
+/// `api_key == request.project.api_key_readonly` after `project = lookup(api_key)` and an
+/// `if project is None: ...` that rejected unknown keys: the key is already authenticated.
+fn matched_by_lookup(key: Node<'_>, other: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
+    if key.kind() != "identifier" {
+        return false;
+    }
+    let key = text(key, src);
+    let other = text(other, src);
+    let Ok(lookup) = Regex::new(&format!(
+        r"(?m)^[ \t]*(\w+)[ \t]*=[ \t]*(?:await[ \t]+)?[\w.]+\([^\n]*\b{}\b",
+        regex::escape(key)
+    )) else {
+        return false;
+    };
+    let found = lookup.captures_iter(scope.before).any(|c| {
+        let record = &c[1];
+        // The record is an object in the other side's chain (`request.project.key`).
+        let parts: Vec<&str> = other.split(['.', '[', '(']).collect();
+        let segment = record != key
+            && parts[..parts.len().saturating_sub(1)]
+                .iter()
+                .any(|s| s.trim() == record);
+        let checked = Regex::new(&format!(
+            r"\bif[ \t]+(?:{r}[ \t]+is[ \t]+None|not[ \t]+{r})[ \t]*:",
+            r = regex::escape(record)
+        ))
+        .is_ok_and(|re| re.is_match(scope.before));
+        segment && checked
+    });
+    found
+}
+
+/// Hash-valued: `token_hash`, `get_token_hash(..)`, a name assigned from a hashing call.
+fn is_hash(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
+    static HASH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)hash$").expect("static regex"));
+    static HASH_CALL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^[\w.]*hash\w*\(").expect("static regex"));
+    if expr_name(n, src).is_some_and(|name| HASH.is_match(&name)) {
+        return true;
+    }
+    n.kind() == "identifier"
+        && scope.assigned(text(n, src)).is_some_and(|rhs| {
+            let rhs = rhs.trim_start();
+            HASH_CALL.is_match(rhs) && !rhs.to_ascii_lowercase().contains("hmac")
+        })
+}
+
+pub fn non_constant_time_compare(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let web_or_crypto = WEB_OR_CRYPTO.iter().any(|p| facts.imports_package(p));
+    visit(ctx.tree.root_node(), |n| {
+        if n.kind() == "comparison_operator" {
+            if let Some(hit) = judge(n, src, facts, web_or_crypto) {
+                out.push(hit);
+            }
+        }
+        true
+    });
+}
+
+fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option<Hit> {
+    let mut c = n.walk();
+    let children: Vec<Node<'_>> = n.children(&mut c).collect();
+    let [a, op, b] = children.as_slice() else {
+        return None;
+    };
+    let op = text(*op, src);
+    if op != "==" && op != "!=" {
+        return None;
+    }
+    let (a, b) = (*a, *b);
+    let secret_named = |s: Node<'_>| {
+        let Some(name) = expr_name(s, src) else {
+            return false;
+        };
+        (STRICT.is_match(&name) || (web_or_crypto && LOOSE.is_match(&name)))
+            && !is_plain_digest(s, src)
+    };
+    let literal = |s: Node<'_>| LITERAL.is_match(text(s, src));
+    let candidate = (secret_named(a) && !literal(b)) || (secret_named(b) && !literal(a));
+    if !candidate {
+        return None;
+    }
+    let scope = Scope::new(facts, src, n.start_byte());
+    if scope
+        .func
+        .is_some_and(|f| f.name == "__eq__" || f.name == "__ne__")
+    {
+        return None;
+    }
+    // SQL expressions, columns and enum members.
+    if in_sql_expression(n, src) || is_class_attribute(a, src) || is_class_attribute(b, src) {
+        return None;
+    }
+    // Hashes: timing shows only hash bytes (unless a signature is compared to one).
+    static SIGNATURE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)sig|hmac").expect("static regex"));
+    let signature = |s: Node<'_>| expr_name(s, src).is_some_and(|x| SIGNATURE.is_match(&x));
+    if (is_hash(a, src, &scope) && !signature(b)) || (is_hash(b, src, &scope) && !signature(a)) {
+        return None;
+    }
+    // Change detection: `update.secret != existing_secret`.
+    static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:existing|old|previous|prev|orig|original)_").expect("static regex")
+    });
+    if [a, b]
+        .iter()
+        .any(|s| expr_name(*s, src).is_some_and(|x| CHANGE.is_match(&x)))
+    {
+        return None;
+    }
+    // Already verified values, compared with something the caller does not choose.
+    let from_request = |s: Node<'_>| {
+        REQUEST.is_match(text(s, src))
+            || root_name(s, src)
+                .and_then(|r| scope.assigned(r))
+                .is_some_and(|rhs| REQUEST.is_match(rhs))
+    };
+    if (verified(a, src, &scope) && !from_request(b))
+        || (verified(b, src, &scope) && !from_request(a))
+    {
+        return None;
+    }
+    if matched_by_lookup(a, b, src, &scope) || matched_by_lookup(b, a, src, &scope) {
+        return None;
+    }
+    // DRF URL kwargs: the view's permission classes authorised them before the method ran.
+    static URL_KWARG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^self\.kwargs(?:\[|\.get\()").expect("static regex"));
+    static SECRET_WORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:token|signature|secret|sig|hmac)$").expect("static regex")
+    });
+    let url_kwarg = |s: Node<'_>| {
+        URL_KWARG.is_match(text(s, src))
+            && !expr_name(s, src).is_some_and(|x| SECRET_WORD.is_match(&x))
+    };
+    if url_kwarg(a) || url_kwarg(b) {
+        return None;
+    }
+    let supplied = caller_supplied(a, src, &scope) || caller_supplied(b, src, &scope);
+    if !supplied && !web_or_crypto {
+        return None;
+    }
+    let cmp = crate::checks::py::snippet(text(n, src));
+    let mut hit = Hit::new(n.start_byte(), n.end_byte())
+        .var("cmp", cmp)
+        .var("op", op);
+    if !supplied {
+        hit = hit.confidence(Confidence::Low);
+    }
+    Some(hit)
+}
