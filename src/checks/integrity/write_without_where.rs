@@ -17,7 +17,7 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             let stmt = &ctx.file.text[start..end];
             // A rollback file restores an earlier shape: its whole-table writes undo a
             // backfill and only run when someone rolls back by hand.
-            if is_rollback_file(&ctx.file.rel) {
+            if crate::model::schema::is_rollback_file(&ctx.file.rel) {
                 return;
             }
             let words = sql::keywords(stmt);
@@ -105,12 +105,6 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         _ => {}
     }
-}
-
-/// `down.sql`, `*.down.sql`, `*_down.sql`: a rollback migration.
-pub(crate) fn is_rollback_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    name == "down.sql" || name.ends_with(".down.sql") || name.ends_with("_down.sql")
 }
 
 /// A file under a `migrations`-like directory.
