@@ -118,6 +118,13 @@ fn sql_text(mut node: Node<'_>, src: &str) -> Option<(String, bool)> {
                 return looks_like_sql(&value).then_some((value, interpolated || is_f));
             }
             "binary_operator" => {
+                let op = node.child_by_field_name("operator").map(|o| text(o, src));
+                if op == Some("+") {
+                    // "DELETE FROM " + TABLE + " WHERE id = ?": every literal of the
+                    // concatenation counts, other operands stand as `{expr}`.
+                    let value = concatenation(node, src)?;
+                    return looks_like_sql(&value).then_some((value, true));
+                }
                 node = node.child_by_field_name("left")?;
                 interpolated = true;
             }
@@ -134,6 +141,40 @@ fn sql_text(mut node: Node<'_>, src: &str) -> Option<(String, bool)> {
             _ => return None,
         }
     }
+}
+
+/// The text of a `+` chain: string operands by value, other operands as `{expr}`. None
+/// when its first operand is not a string (not a SQL literal being built).
+fn concatenation(node: Node<'_>, src: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut stack = vec![node];
+    let mut first = true;
+    while let Some(n) = stack.pop() {
+        let is_plus = n.kind() == "binary_operator"
+            && n.child_by_field_name("operator")
+                .is_some_and(|o| text(o, src) == "+");
+        if is_plus {
+            stack.push(n.child_by_field_name("right")?);
+            stack.push(n.child_by_field_name("left")?);
+            continue;
+        }
+        let n = if n.kind() == "parenthesized_expression" {
+            n.named_child(0)?
+        } else {
+            n
+        };
+        match n.kind() {
+            "string" | "concatenated_string" => out.push_str(&string_value(n, src)?),
+            _ if first => return None,
+            _ => {
+                out.push('{');
+                out.push_str(text(n, src));
+                out.push('}');
+            }
+        }
+        first = false;
+    }
+    Some(out)
 }
 
 pub fn looks_like_sql(s: &str) -> bool {

@@ -145,6 +145,10 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ),
     ("redis-keys", error_handling::resources::redis_keys),
     (
+        "blind-except-swallowed",
+        error_handling::bare_except::blind_except,
+    ),
+    (
         "unbounded-request-cache",
         error_handling::resources::unbounded_cache,
     ),

@@ -42,10 +42,40 @@ pub struct TableDef {
     /// The ORM class declaring the table, if any.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model: String,
+    /// Constraint name of each foreign key, aligned with `foreign_keys` (explicit, or
+    /// PostgreSQL's default `{table}_{column}_fkey`). SQL pieces only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fk_names: Vec<String>,
+    /// Later changes this statement makes to the table (`DROP TABLE`, renames, dropped
+    /// columns and constraints), in order, applied after what it adds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// A change to an existing table that a migration replay applies (see
+/// `checks::integrity::schema_keys`). Names are lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    DropTable,
+    RenameTable(String),
+    RenameColumn(String, String),
+    DropColumn(String),
+    DropConstraint(String),
+    RenameConstraint(String, String),
+}
+
+/// `down.sql`, `*.down.sql`, `*_down.sql`: a rollback migration, which describes an
+/// earlier schema and is never part of the current one.
+pub fn is_rollback_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    name == "down.sql" || name.ends_with(".down.sql") || name.ends_with("_down.sql")
 }
 
 /// The tables a SQL file declares or alters.
 pub fn tables(file: &SourceFile) -> Vec<TableDef> {
+    if is_rollback_file(&file.rel) {
+        return Vec::new();
+    }
     let text = file.text.as_str();
     let not_postgres = {
         let l = text.to_ascii_lowercase();
@@ -88,6 +118,27 @@ pub fn tables(file: &SourceFile) -> Vec<TableDef> {
         } else if w(0) == "ALTER" && w(1) == "TABLE" {
             if let Some(t) = alter_table(file, s, stmt, &toks) {
                 out.push(TableDef { not_postgres, ..t });
+            }
+        } else if w(0) == "DROP" && w(1) == "TABLE" {
+            // DROP TABLE [IF EXISTS] a, b [CASCADE]
+            let mut i = 2;
+            if w(2) == "IF" {
+                i = 4;
+            }
+            while let Some((name, name_tok, next)) = qualified_name(&toks, i) {
+                let Some(name_t) = toks.iter().find(|t| t.start == name_tok) else {
+                    break;
+                };
+                out.push(TableDef {
+                    name: loc(file, s, name_t, &name, ""),
+                    not_postgres,
+                    changes: vec![Change::DropTable],
+                    ..TableDef::default()
+                });
+                if toks.get(next).is_none_or(|t| t.text != ",") {
+                    break;
+                }
+                i = next + 1;
             }
         }
     }
@@ -227,8 +278,12 @@ fn table_element(
 ) {
     let mut j = 0;
     let up = |k: usize| item.get(k).map(upper).unwrap_or_default();
+    let mut constraint = None;
     if up(0) == "CONSTRAINT" {
         j = 2;
+        constraint = item
+            .get(1)
+            .map(|t| t.text.trim_matches('"').to_ascii_lowercase());
     }
     let open_after = |k: usize| {
         (k..item.len())
@@ -256,6 +311,10 @@ fn table_element(
                         .find(|t| t.text.eq_ignore_ascii_case(c))
                         .unwrap_or(&item[0]);
                     def.foreign_keys.push(loc(file, base, tok, c, &target));
+                    let name = constraint
+                        .clone()
+                        .unwrap_or_else(|| format!("{}_{c}_fkey", def.name.name));
+                    def.fk_names.push(name);
                 }
             }
         }
@@ -288,6 +347,10 @@ fn table_element(
                     .unwrap_or_default();
                 def.foreign_keys
                     .push(loc(file, base, name_t, &name, &target));
+                let cname = constraint
+                    .clone()
+                    .unwrap_or_else(|| format!("{}_{name}_fkey", def.name.name));
+                def.fk_names.push(cname);
             }
         }
     }
@@ -314,6 +377,9 @@ fn alter_table(file: &SourceFile, base: usize, _stmt: &str, toks: &[Tok<'_>]) ->
     while k <= toks.len() {
         if k == toks.len() || (toks[k].depth == 0 && matches!(toks[k].text, "," | ";")) {
             let action = &toks[s..k];
+            if let Some(c) = alter_change(action) {
+                def.changes.push(c);
+            }
             if action.first().map(upper).as_deref() == Some("ADD") {
                 let mut j = 1;
                 if action.get(j).map(upper).as_deref() == Some("COLUMN") {
@@ -331,6 +397,43 @@ fn alter_table(file: &SourceFile, base: usize, _stmt: &str, toks: &[Tok<'_>]) ->
         k += 1;
     }
     Some(def)
+}
+
+/// The change an `ALTER TABLE` action makes: `RENAME [COLUMN] a TO b`, `RENAME TO t`,
+/// `RENAME CONSTRAINT a TO b`, `DROP [COLUMN] [IF EXISTS] c`, `DROP CONSTRAINT [IF EXISTS] n`.
+fn alter_change(action: &[Tok<'_>]) -> Option<Change> {
+    let ups: Vec<String> = action.iter().take(7).map(upper).collect();
+    let w = |i: usize| ups.get(i).map_or("", String::as_str);
+    let name = |i: usize| {
+        action
+            .get(i)
+            .map(|t| t.text.trim_matches('"').to_ascii_lowercase())
+    };
+    match (w(0), w(1)) {
+        ("RENAME", "TO") => {
+            let t = name(2)?;
+            let t = t.rsplit('.').next().unwrap_or(&t).to_string();
+            Some(Change::RenameTable(t))
+        }
+        ("RENAME", "CONSTRAINT") if w(3) == "TO" => {
+            Some(Change::RenameConstraint(name(2)?, name(4)?))
+        }
+        ("RENAME", "COLUMN") if w(3) == "TO" => Some(Change::RenameColumn(name(2)?, name(4)?)),
+        ("RENAME", _) if w(2) == "TO" => Some(Change::RenameColumn(name(1)?, name(3)?)),
+        ("DROP", "CONSTRAINT") => {
+            let i = if w(2) == "IF" { 4 } else { 2 };
+            Some(Change::DropConstraint(name(i)?))
+        }
+        ("DROP", "COLUMN") => {
+            let i = if w(2) == "IF" { 4 } else { 2 };
+            Some(Change::DropColumn(name(i)?))
+        }
+        ("DROP", x) if !matches!(x, "" | "DEFAULT" | "NOT" | "IDENTITY" | "EXPRESSION") => {
+            let i = if x == "IF" { 3 } else { 1 };
+            Some(Change::DropColumn(name(i)?))
+        }
+        _ => None,
+    }
 }
 
 fn create_index(

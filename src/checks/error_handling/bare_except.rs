@@ -2,10 +2,15 @@
 //! Python's strings and comments. The rule fires in hundreds of files of any large
 //! codebase (the CPython standard library has 250), and a full parse of each of them
 //! cost more than every other Python rule together.
+//!
+//! ERR003 (broad `except Exception:` that does nothing) needs the tree and lives here too.
 
-use crate::checks::Hit;
+use crate::checks::{FileContext, Hit};
 use crate::source::comments::python_scan;
 use crate::source::SourceFile;
+use regex::Regex;
+use std::sync::LazyLock;
+use tree_sitter::Node;
 
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches([' ', '\t']).len()
@@ -72,6 +77,234 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
             out.push(Hit::new(off + indent(line), head_end));
         }
     }
+}
+
+/// ERR003: `except Exception:` (or `BaseException`, alone, in a tuple, `as e`, `except*`)
+/// whose body only holds `pass`, `...`, `continue` or a docstring. Left alone: `__del__`,
+/// handlers that say why in a comment (inside the handler, or an intent comment right above
+/// the `try`), a `try` that only re-assigns names already holding a default the handler
+/// keeps, and a `try` followed right away by a `return` of what the function had before.
+pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    let facts = crate::checks::py::facts(ctx);
+    crate::model::facts::visit(ctx.tree.root_node(), |n| {
+        if n.kind() != "except_clause" && n.kind() != "except_group_clause" {
+            return true;
+        }
+        let Some(ty) = caught_broad(n, src) else {
+            return true;
+        };
+        let mut c = n.walk();
+        let Some(body) = n.named_children(&mut c).find(|k| k.kind() == "block") else {
+            return true;
+        };
+        if !does_nothing(body) {
+            return true;
+        }
+        let func = facts.and_then(|f| f.function_at(n.start_byte()));
+        if func.is_some_and(|f| f.name == "__del__") {
+            return true;
+        }
+        let Some(try_stmt) = n.parent().filter(|p| p.kind() == "try_statement") else {
+            return true;
+        };
+        if explains_itself(n, try_stmt, src)
+            || keeps_default(try_stmt, func, src)
+            || returns_right_after(try_stmt)
+        {
+            return true;
+        }
+        let end = body.start_byte().max(n.start_byte());
+        let head = src[n.start_byte()..end].trim_end();
+        out.push(Hit::new(n.start_byte(), n.start_byte() + head.len()).var("type", ty));
+        true
+    });
+}
+
+/// `Exception`/`BaseException` among the caught types.
+fn caught_broad(clause: Node<'_>, src: &str) -> Option<String> {
+    let mut c = clause.walk();
+    let value = clause
+        .named_children(&mut c)
+        .find(|k| k.kind() != "block")?;
+    let value = if value.kind() == "as_pattern" {
+        value.named_child(0)?
+    } else {
+        value
+    };
+    let names: Vec<Node<'_>> = match value.kind() {
+        "identifier" => vec![value],
+        "tuple" | "parenthesized_expression" => {
+            let mut c = value.walk();
+            value.named_children(&mut c).collect()
+        }
+        _ => return None,
+    };
+    names.iter().find_map(|k| {
+        let t = &src[k.byte_range()];
+        matches!(t, "Exception" | "BaseException").then(|| t.to_string())
+    })
+}
+
+/// The block only holds `pass`, `...`, `continue` or strings (comments ignored).
+fn does_nothing(block: Node<'_>) -> bool {
+    let mut c = block.walk();
+    let mut any = false;
+    for s in block.named_children(&mut c) {
+        match s.kind() {
+            "comment" => continue,
+            "pass_statement" | "continue_statement" => {}
+            "expression_statement" => {
+                let ok = s.named_child_count() == 1
+                    && s.named_child(0)
+                        .is_some_and(|e| matches!(e.kind(), "ellipsis" | "string"));
+                if !ok {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+        any = true;
+    }
+    any
+}
+
+/// A comment in the handler that reads as a reason (two words; `# pragma: no cover`,
+/// `# noqa: ..`, `# type: ..` are not reasons), or a comment right above the `try` that
+/// says failing is acceptable.
+fn explains_itself(clause: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
+    static REASON: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"#[ \t]*[A-Za-z][A-Za-z']+[ \t]+[A-Za-z]").expect("static regex")
+    });
+    static INTENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(ok|okay|fine|best[- ]effort|ignore[ds]?|optional(ly)?|fall ?back|not (critical|fatal|important|required)|harmless|doesn't matter|does not matter|can't|cannot|silently)\b",
+        )
+        .expect("static regex")
+    });
+    // The handler's lines (a trailing comment after `pass` may sit outside the node).
+    let start = src[..clause.start_byte()].rfind('\n').map_or(0, |i| i + 1);
+    let end = src[clause.end_byte()..]
+        .find('\n')
+        .map_or(src.len(), |i| clause.end_byte() + i);
+    let handler = &src[start..end];
+    if handler.lines().any(|l| {
+        let t = l.trim_start();
+        !t.starts_with(['"', '\'']) && l.find('#').is_some_and(|i| REASON.is_match(&l[i..]))
+    }) {
+        return true;
+    }
+    // Comment lines directly above the `try`.
+    let line_start = src[..try_stmt.start_byte()]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let above = &src[..line_start];
+    let mut lines = above.lines().rev();
+    let mut comment = String::new();
+    for l in lines.by_ref() {
+        let t = l.trim();
+        if !t.starts_with('#') {
+            break;
+        }
+        comment.push_str(t);
+        comment.push(' ');
+    }
+    !comment.is_empty() && INTENT.is_match(&comment)
+}
+
+/// The `try` body only assigns names that already hold a value (a parameter or an earlier
+/// assignment in the function): when it fails, the earlier value is kept on purpose
+/// (`lang = "en"; try: lang = detect(text) except Exception: pass`).
+fn keeps_default(
+    try_stmt: Node<'_>,
+    func: Option<&crate::model::facts::python::PyFunction>,
+    src: &str,
+) -> bool {
+    let Some(body) = try_stmt.child_by_field_name("body") else {
+        return false;
+    };
+    let mut targets = Vec::new();
+    let mut stack = vec![body];
+    while let Some(b) = stack.pop() {
+        let mut c = b.walk();
+        for s in b.named_children(&mut c) {
+            match s.kind() {
+                "comment" => {}
+                "expression_statement" => {
+                    let Some(a) = s.named_child(0).filter(|a| a.kind() == "assignment") else {
+                        return false;
+                    };
+                    let Some(l) = a
+                        .child_by_field_name("left")
+                        .filter(|l| l.kind() == "identifier")
+                    else {
+                        return false;
+                    };
+                    targets.push(&src[l.byte_range()]);
+                }
+                "if_statement" => {
+                    if s.child_by_field_name("alternative").is_some() {
+                        return false;
+                    }
+                    match s.child_by_field_name("consequence") {
+                        Some(cons) => stack.push(cons),
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+    if targets.is_empty() {
+        return false;
+    }
+    let scope_start = func.map_or(0, |f| f.body.0);
+    let before = &src[scope_start.min(try_stmt.start_byte())..try_stmt.start_byte()];
+    targets.iter().all(|t| {
+        func.is_some_and(|f| f.params.iter().any(|p| p.name == *t))
+            || Regex::new(&format!(
+                r"(?m)^[ \t]*{}[ \t]*(:[^=\n]+)?=[^=]",
+                regex::escape(t)
+            ))
+            .is_ok_and(|r| r.is_match(before))
+    })
+}
+
+/// The statement that runs right after the `try` (climbing out of `if`/`with`/`try` blocks
+/// it ends) is a `return`: the function falls back to its default result or the error it
+/// already had.
+fn returns_right_after(try_stmt: Node<'_>) -> bool {
+    let mut cur = try_stmt;
+    for _ in 0..16 {
+        let mut next = cur.next_named_sibling();
+        while next.is_some_and(|n| n.kind() == "comment") {
+            next = next.and_then(|n| n.next_named_sibling());
+        }
+        if let Some(n) = next {
+            return n.kind() == "return_statement";
+        }
+        // Last statement of its block: climb out of `if`/`elif`/`else`/`with` only.
+        let Some(block) = cur.parent().filter(|p| p.kind() == "block") else {
+            return false;
+        };
+        let Some(mut owner) = block.parent() else {
+            return false;
+        };
+        if matches!(owner.kind(), "else_clause" | "elif_clause") {
+            match owner.parent() {
+                Some(p) => owner = p,
+                None => return false,
+            }
+        }
+        if !matches!(
+            owner.kind(),
+            "if_statement" | "with_statement" | "try_statement"
+        ) {
+            return false;
+        }
+        cur = owner;
+    }
+    false
 }
 
 #[cfg(test)]

@@ -99,7 +99,11 @@ pub fn index_without_concurrently(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         };
         if let Some(t) = table {
             if !created.contains(&t.to_ascii_lowercase()) && !in_downgrade(ctx, n.start_byte()) {
-                out.push(Hit::new(n.start_byte(), n.end_byte()).var("table", t));
+                out.push(Hit::new(n.start_byte(), n.end_byte()).var("table", t).var(
+                    "fix",
+                    "Alembic runs each migration in a transaction: create it with \
+                     `postgresql_concurrently=True` inside `with op.get_context().autocommit_block():`",
+                ));
             }
         }
         true

@@ -12,6 +12,10 @@ static CREATE_TABLE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+static CREATE_VIEW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\bcreate\s+materialized\s+view\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
+        .expect("static regex")
+});
 static NOT_POSTGRES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\bengine\s*=|\bauto_increment\b|\bautoincrement\b|`)").expect("static regex")
 });
@@ -25,11 +29,73 @@ fn table_key(name: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Tables and materialized views the file creates (`CREATE TABLE ... AS` included).
 fn tables_created_in(text: &str) -> HashSet<String> {
     CREATE_TABLE
         .captures_iter(text)
+        .chain(CREATE_VIEW.captures_iter(text))
         .map(|c| table_key(&c[1]))
         .collect()
+}
+
+/// Which migration tool runs this `.sql` file, by its layout: Diesel
+/// (`migrations/2024-01-01-000000_name/up.sql`) or sqlx (`20240101000000_name.sql`,
+/// `.up.sql`). Both wrap a migration in a transaction, where CONCURRENTLY is refused.
+fn concurrently_fix(path: &str) -> &'static str {
+    static DIESEL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(^|/)\d{4}-\d{2}-\d{2}-\d{6}(-\d{4})?_[^/]+/up\.sql$").expect("static regex")
+    });
+    static SQLX: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(^|/)\d{8,14}_[^/]+\.sql$").expect("static regex"));
+    if DIESEL.is_match(path) {
+        "Diesel runs each migration in a transaction: use CREATE INDEX CONCURRENTLY in a migration whose metadata.toml sets `run_in_transaction = false`"
+    } else if SQLX.is_match(path) {
+        "sqlx runs each migration in a transaction: start the file with `-- no-transaction` and use CREATE INDEX CONCURRENTLY"
+    } else {
+        "use CREATE INDEX CONCURRENTLY, outside a transaction block"
+    }
+}
+
+/// The migration targets SQLite (no CONCURRENTLY, no shared writers): the nearest
+/// `Cargo.toml` above the file enables an sqlx/Diesel SQLite backend without a
+/// PostgreSQL one, or the directory names SQLite. Read from disk once per directory.
+fn sqlite_migration(rel: &str) -> bool {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+    static SEEN: LazyLock<Mutex<HashMap<PathBuf, bool>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    if rel.to_ascii_lowercase().contains("sqlite") {
+        return true;
+    }
+    let Some(dir) = Path::new(rel).parent() else {
+        return false;
+    };
+    if let Ok(seen) = SEEN.lock() {
+        if let Some(v) = seen.get(dir) {
+            return *v;
+        }
+    }
+    let mut cur = Some(dir);
+    let mut verdict = false;
+    for _ in 0..6 {
+        let Some(d) = cur else { break };
+        if let Ok(manifest) = std::fs::read_to_string(d.join("Cargo.toml")) {
+            let m = manifest.to_ascii_lowercase();
+            verdict = if m.contains("sqlite") || m.contains("postgres") {
+                m.contains("sqlite") && !m.contains("postgres")
+            } else {
+                // A workspace dependency: the crate's own sources say which pool it opens.
+                crate_sources_use_sqlite(&d.join("src"))
+            };
+            break;
+        }
+        cur = d.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    if let Ok(mut seen) = SEEN.lock() {
+        seen.insert(dir.to_path_buf(), verdict);
+    }
+    verdict
 }
 
 fn find_kind<'t>(root: Node<'t>, kind: &str) -> Vec<Node<'t>> {
@@ -44,6 +110,31 @@ fn find_kind<'t>(root: Node<'t>, kind: &str) -> Vec<Node<'t>> {
     out
 }
 
+/// The top-level `.rs` files of a crate's `src/` open SQLite (`sqlx::sqlite`,
+/// `SqlitePool`, diesel `SqliteConnection`) and never PostgreSQL.
+fn crate_sources_use_sqlite(src: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(src) else {
+        return false;
+    };
+    let (mut sqlite, mut postgres) = (false, false);
+    for e in entries.flatten().take(64) {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        sqlite |= text.contains("sqlx::sqlite")
+            || text.contains("SqlitePool")
+            || text.contains("SqliteConnection");
+        postgres |= text.contains("PgPool")
+            || text.contains("sqlx::postgres")
+            || text.contains("PgConnection");
+    }
+    sqlite && !postgres
+}
+
 /// DATA004: `CREATE INDEX` without `CONCURRENTLY` on a table this file does not create.
 pub fn index_without_concurrently(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     if ctx.file.lang == crate::source::lang::Lang::Python {
@@ -51,7 +142,11 @@ pub fn index_without_concurrently(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     }
     let src = ctx.file.text.as_str();
     let indexes = find_kind(ctx.tree.root_node(), "create_index");
-    if indexes.is_empty() || NOT_POSTGRES.is_match(src) {
+    if indexes.is_empty()
+        || NOT_POSTGRES.is_match(src)
+        || crate::model::schema::is_rollback_file(&ctx.file.rel)
+        || sqlite_migration(&ctx.file.rel)
+    {
         return;
     }
     let mut created: Option<HashSet<String>> = None;
@@ -69,7 +164,11 @@ pub fn index_without_concurrently(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if created.contains(&table_key(name)) {
             continue;
         }
-        out.push(Hit::new(idx.start_byte(), idx.end_byte()).var("table", name));
+        out.push(
+            Hit::new(idx.start_byte(), idx.end_byte())
+                .var("table", name)
+                .var("fix", concurrently_fix(&ctx.file.rel)),
+        );
     }
 }
 
@@ -86,7 +185,12 @@ pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         return crate::checks::integrity::alembic::add_not_null_column(ctx, out);
     }
     let src = ctx.file.text.as_str();
-    for add in find_kind(ctx.tree.root_node(), "add_column") {
+    // A rollback restores an earlier shape and is run by hand, if ever.
+    if crate::model::schema::is_rollback_file(&ctx.file.rel) {
+        return;
+    }
+    let root = ctx.tree.root_node();
+    for add in find_kind(root, "add_column") {
         let mut c = add.walk();
         let Some(def) = add
             .named_children(&mut c)
@@ -102,8 +206,34 @@ pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             .child_by_field_name("name")
             .and_then(|n| n.utf8_text(src.as_bytes()).ok())
             .unwrap_or("?");
+        if new_or_emptied(
+            &src[root.start_byte()..root.end_byte()],
+            &src[..root.start_byte()],
+        ) {
+            continue;
+        }
         out.push(Hit::new(add.start_byte(), add.end_byte()).var("column", column));
     }
+}
+
+/// The altered table was created, or emptied (`DELETE FROM t` without WHERE, `TRUNCATE`),
+/// earlier in the same file: it has no rows for the NOT NULL column to reject.
+fn new_or_emptied(stmt: &str, before: &str) -> bool {
+    static ALTER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\balter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?([\w."]+)"#)
+            .expect("static regex")
+    });
+    let Some(table) = ALTER.captures(stmt).map(|c| table_key(&c[1])) else {
+        return false;
+    };
+    if tables_created_in(before).contains(&table) {
+        return true;
+    }
+    let t = regex::escape(&table);
+    let emptied = format!(
+        r#"(?i)\b(?:delete\s+from\s+(?:only\s+)?(?:\w+\.)?"?{t}"?\s*;|truncate\s+(?:table\s+)?(?:only\s+)?(?:\w+\.)?"?{t}"?\b)"#
+    );
+    Regex::new(&emptied).is_ok_and(|r| r.is_match(before))
 }
 
 #[cfg(test)]

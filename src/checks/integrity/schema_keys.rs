@@ -3,10 +3,11 @@
 //! with no index leading with them (DATA007).
 
 use crate::checks::RepoHit;
-use crate::model::schema::TableDef;
+use crate::model::schema::{Change, TableDef};
+use crate::model::summary::Located;
 use crate::model::summary::RepoContext;
 use regex::Regex;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 /// A table merged over every file: the pieces in path order.
@@ -155,23 +156,164 @@ fn uses_postgres(ctx: &RepoContext<'_>) -> bool {
     })
 }
 
-/// DATA007: a foreign-key column (PostgreSQL) that no index leads with.
+/// A foreign key of the live schema: its column (after renames), constraint name, and
+/// where it was declared.
+struct LiveFk<'a> {
+    column: String,
+    constraint: String,
+    at: &'a Located,
+    path: &'a str,
+    skip: bool,
+}
+
+/// A table of the live schema after replaying every SQL migration in path order.
+#[derive(Default)]
+struct LiveTable<'a> {
+    fks: Vec<LiveFk<'a>>,
+    /// Unique sets and indexes, column lists in index order.
+    indexes: Vec<Vec<String>>,
+}
+
+impl LiveTable<'_> {
+    fn leads_with(&self, col: &str) -> bool {
+        self.indexes
+            .iter()
+            .any(|i| i.first().is_some_and(|c| c == col))
+    }
+}
+
+/// Replays the SQL pieces (files sorted by path, statements in order): creations, added
+/// columns, keys and indexes, then renames and drops of tables, columns and constraints.
+/// What is left is the schema the migrations produce (rollback files are not in the model).
+fn replay<'a>(ctx: &RepoContext<'a>) -> HashMap<String, LiveTable<'a>> {
+    let mut live: HashMap<String, LiveTable<'a>> = HashMap::new();
+    for (path, _, s) in ctx.files {
+        let p = path.to_ascii_lowercase();
+        let skip_file = p.contains("mysql") || p.contains("sqlite") || p.contains("maria");
+        for t in s.tables.iter().filter(|t| t.orm.is_empty()) {
+            let mut name = t.name.name.clone();
+            if t.created {
+                live.insert(name.clone(), LiveTable::default());
+            }
+            let table = live.entry(name.clone()).or_default();
+            table
+                .indexes
+                .extend(t.unique.iter().chain(t.indexes.iter()).cloned());
+            for (i, fk) in t.foreign_keys.iter().enumerate() {
+                table.fks.push(LiveFk {
+                    column: fk.name.clone(),
+                    constraint: t
+                        .fk_names
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("{name}_{}_fkey", fk.name)),
+                    at: fk,
+                    path: path.as_str(),
+                    skip: skip_file || t.not_postgres,
+                });
+            }
+            for c in &t.changes {
+                match c {
+                    Change::DropTable => {
+                        live.remove(&name);
+                    }
+                    Change::RenameTable(to) => {
+                        if let Some(v) = live.remove(&name) {
+                            live.insert(to.clone(), v);
+                        }
+                        name = to.clone();
+                    }
+                    Change::RenameColumn(a, b) => {
+                        if let Some(v) = live.get_mut(&name) {
+                            for fk in v.fks.iter_mut().filter(|f| &f.column == a) {
+                                fk.column = b.clone();
+                            }
+                            for c in v.indexes.iter_mut().flatten().filter(|c| *c == a) {
+                                *c = b.clone();
+                            }
+                        }
+                    }
+                    Change::DropColumn(col) => {
+                        if let Some(v) = live.get_mut(&name) {
+                            v.fks.retain(|f| &f.column != col);
+                            v.indexes.retain(|i| !i.contains(col));
+                        }
+                    }
+                    Change::DropConstraint(n) => {
+                        if let Some(v) = live.get_mut(&name) {
+                            v.fks.retain(|f| &f.constraint != n);
+                        }
+                    }
+                    Change::RenameConstraint(a, b) => {
+                        if let Some(v) = live.get_mut(&name) {
+                            for fk in v.fks.iter_mut().filter(|f| &f.constraint == a) {
+                                fk.constraint = b.clone();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    live
+}
+
+/// DATA007: a foreign-key column (PostgreSQL) that no index leads with. SQL foreign keys
+/// are judged on the schema the migrations leave behind (renamed, dropped and later
+/// indexed columns accounted for); ORM foreign keys on the model plus that schema.
 pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    let live = replay(ctx);
+    let merged = merged(ctx);
+    let mut sql_hits: Vec<(&str, &Located, String)> = Vec::new();
+    for (table, l) in &live {
+        for fk in l.fks.iter().filter(|f| !f.skip) {
+            let orm_index = merged.get(table.as_str()).is_some_and(|m| {
+                m.pieces.iter().any(|(_, t)| {
+                    !t.orm.is_empty()
+                        && t.unique
+                            .iter()
+                            .chain(t.indexes.iter())
+                            .any(|u| u.first().is_some_and(|c| c == &fk.column))
+                })
+            });
+            if l.leads_with(&fk.column) || orm_index {
+                continue;
+            }
+            sql_hits.push((fk.path, fk.at, table.clone()));
+        }
+    }
+    sql_hits.sort_by(|a, b| (a.0, a.1.start).cmp(&(b.0, b.1.start)));
+    for (path, at, table) in sql_hits {
+        out.push(RepoHit {
+            confidence: None,
+            path: path.to_string(),
+            at: at.clone(),
+            vars: vec![
+                ("column", at.name.clone()),
+                ("table", table),
+                ("target", at.detail.clone()),
+                ("fix", index_fix("").to_string()),
+            ],
+        });
+    }
     let mut postgres: Option<bool> = None;
-    for (table, m) in merged(ctx) {
+    for (table, m) in &merged {
         for (path, t) in &m.pieces {
+            if t.orm.is_empty() {
+                continue;
+            }
             let p = path.to_ascii_lowercase();
             if t.not_postgres || p.contains("mysql") || p.contains("sqlite") || p.contains("maria")
             {
                 continue;
             }
             for fk in &t.foreign_keys {
-                if m.index_leads_with(&fk.name) {
+                if m.index_leads_with(&fk.name)
+                    || live.get(*table).is_some_and(|l| l.leads_with(&fk.name))
+                {
                     continue;
                 }
-                if !t.orm.is_empty()
-                    && (sql_declares(&m, &fk.name)
-                        || !*postgres.get_or_insert_with(|| uses_postgres(ctx)))
+                if sql_declares(m, &fk.name) || !*postgres.get_or_insert_with(|| uses_postgres(ctx))
                 {
                     continue;
                 }

@@ -2,7 +2,7 @@
 //! Python code passes to `execute`-like calls and Rust code to sqlx, diesel `sql_query`
 //! or a client's `execute`/`query`.
 
-use crate::checks::{FileContext, Hit};
+use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::sql;
 use crate::source::lang::Lang;
 use regex::Regex;
@@ -15,12 +15,32 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             let root = ctx.tree.root_node();
             let (start, end) = (root.start_byte(), root.end_byte());
             let stmt = &ctx.file.text[start..end];
-            if let Some(verb) = sql::write_without_where(&sql::keywords(stmt)) {
-                if verb == "UPDATE" && backfills_new_columns(stmt, &ctx.file.text) {
+            // A rollback file restores an earlier shape: its whole-table writes undo a
+            // backfill and only run when someone rolls back by hand.
+            if crate::model::schema::is_rollback_file(&ctx.file.rel) {
+                return;
+            }
+            let words = sql::keywords(stmt);
+            if let Some(verb) = sql::write_without_where(&words) {
+                let text = ctx.file.text.as_str();
+                if verb == "UPDATE"
+                    && (backfills_new_columns(stmt, text)
+                        || joins_a_source(&words)
+                        || single_row_table(&words))
+                {
+                    return;
+                }
+                if verb == "DELETE" && empties_before_reshaping(&words, &text[end..]) {
                     return;
                 }
                 let at = first_code_offset(stmt).unwrap_or(0);
-                out.push(Hit::new(start + at, end).var("verb", verb));
+                let mut hit = Hit::new(start + at, end).var("verb", verb);
+                // In a migration a whole-table UPDATE is almost always a deliberate backfill:
+                // the pattern alone is weak evidence.
+                if verb == "UPDATE" && in_migrations_dir(&ctx.file.rel) {
+                    hit = hit.confidence(Confidence::Low);
+                }
+                out.push(hit);
             }
         }
         Lang::Python => {
@@ -28,8 +48,20 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             if crate::checks::integrity::alembic::is_migration_module(ctx) {
                 return;
             }
+            let facts = crate::checks::py::facts(ctx);
             for lit in crate::checks::embedded_sql::sql_literals(ctx) {
                 if let Some(verb) = sql::write_without_where(&sql::keywords(&lit.sql)) {
+                    let func = facts.and_then(|f| f.function_at(lit.start));
+                    if let Some(f) = func {
+                        let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
+                        let cli = f.decorators.iter().any(|d| d.callee.ends_with(".command"));
+                        let body = &ctx.file.text[lit.start.min(f.body.1)..f.body.1];
+                        if wipes_on_purpose(&f.name, &params, cli)
+                            || reinserts_in_transaction(&ctx.file.text[f.body.0..f.body.1], body)
+                        {
+                            continue;
+                        }
+                    }
                     out.push(Hit::new(lit.start, lit.end).var("verb", verb));
                 }
             }
@@ -52,6 +84,20 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         return;
                     }
                     if let Some(verb) = sql::write_without_where(&sql::keywords(&sql)) {
+                        if let Some(f) = crate::checks::rust::enclosing_fn(n) {
+                            let name = f
+                                .child_by_field_name("name")
+                                .map_or("", |x| crate::checks::rust::text(x, src));
+                            let params = rust_params(f, src);
+                            let params: Vec<&str> = params.iter().map(String::as_str).collect();
+                            let body = crate::checks::rust::text(f, src);
+                            let after = &src[end.min(f.end_byte())..f.end_byte()];
+                            if wipes_on_purpose(name, &params, false)
+                                || reinserts_in_transaction(body, after)
+                            {
+                                return;
+                            }
+                        }
                         out.push(Hit::new(start, end).var("verb", verb));
                     }
                 },
@@ -59,6 +105,135 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         _ => {}
     }
+}
+
+/// A file under a `migrations`-like directory.
+fn in_migrations_dir(path: &str) -> bool {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    dir.split('/').any(|c| {
+        let c = c.to_ascii_lowercase();
+        c.contains("migration") || c == "migrate" || c == "versions" || c == "revisions"
+    })
+}
+
+/// Names of the table an UPDATE/DELETE writes (the word after UPDATE / DELETE FROM,
+/// `ONLY` skipped), lower-cased and unqualified.
+fn target_table(words: &[String]) -> Option<String> {
+    let at = words.iter().position(|w| w == "UPDATE" || w == "DELETE")?;
+    let mut rest = words[at + 1..].iter().map(String::as_str);
+    let mut w = rest.next()?;
+    while matches!(w, "FROM" | "ONLY") {
+        w = rest.next()?;
+    }
+    Some(w.rsplit('.').next().unwrap_or(w).to_ascii_lowercase())
+}
+
+/// `UPDATE t SET .. FROM source`: every row of `t` joined to a CTE or subquery the
+/// statement computes on purpose (PostgreSQL's join update).
+fn joins_a_source(words: &[String]) -> bool {
+    let Some(set) = words.iter().position(|w| w == "SET") else {
+        return false;
+    };
+    let at = words.iter().position(|w| w == "UPDATE").unwrap_or(0);
+    at < set
+        && words[set..].iter().any(|w| w == "FROM")
+        && words.first().is_some_and(|w| w == "WITH")
+}
+
+/// A settings or instance-wide aggregate table that holds one row by design
+/// (`site_settings`, `local_site`, `site_aggregates`, `app_config`).
+fn single_row_table(words: &[String]) -> bool {
+    static SINGLE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(?:\w+_)?(?:site|settings?|config|configuration|preferences)(?:_aggregates)?$",
+        )
+        .expect("static regex")
+    });
+    target_table(words).is_some_and(|t| SINGLE.is_match(&t))
+}
+
+/// `DELETE FROM t` in a migration followed by an `ALTER TABLE t` in the same file: the
+/// table is emptied on purpose before its shape changes (rows that cannot be carried over).
+fn empties_before_reshaping(words: &[String], rest_of_file: &str) -> bool {
+    let Some(table) = target_table(words) else {
+        return false;
+    };
+    let re = format!(
+        r#"(?i)\balter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?:\w+\.)?"?{}"?\s"#,
+        regex::escape(&table)
+    );
+    Regex::new(&re).is_ok_and(|r| r.is_match(rest_of_file))
+}
+
+/// A function whose whole purpose is to empty a table: `delete_all`, `clear`, `reset`,
+/// `wipe`, `drop_table`, `truncate_*` taking no key to filter by (only the receiver or a
+/// connection), or a CLI command (`@cli.command`) named for deleting.
+fn wipes_on_purpose(name: &str, params: &[&str], cli_command: bool) -> bool {
+    const CONN: &[&str] = &[
+        "self",
+        "cls",
+        "conn",
+        "connection",
+        "db",
+        "session",
+        "cursor",
+        "cur",
+        "pool",
+        "tx",
+        "transaction",
+        "executor",
+        "client",
+    ];
+    let name = name.to_ascii_lowercase();
+    let verb = name.split('_').next().unwrap_or("");
+    let wipe_name = matches!(
+        verb,
+        "clear" | "reset" | "wipe" | "drop" | "truncate" | "empty"
+    ) || name.ends_with("_all")
+        || name == "delete_everything";
+    let delete_name = wipe_name || matches!(verb, "delete" | "purge" | "remove");
+    let no_key = params.iter().all(|p| {
+        CONN.contains(
+            &p.trim_start_matches(['&', '*', '_'])
+                .to_ascii_lowercase()
+                .as_str(),
+        )
+    });
+    (wipe_name && no_key) || (cli_command && delete_name)
+}
+
+/// The delete runs inside a transaction the same function opens, and rows are written
+/// back after it: a delete-and-reinsert (re-key, rebuild) that either fully happens or not.
+fn reinserts_in_transaction(function: &str, after: &str) -> bool {
+    let f = function.to_ascii_lowercase();
+    let a = after.to_ascii_lowercase();
+    let opens = f.contains(".begin(")
+        || f.contains("(\"begin")
+        || f.contains("('begin")
+        || f.contains("transaction(")
+        || f.contains("atomic(")
+        || f.contains(".atomic");
+    let writes_back = a.contains("insert") || a.contains("save") || a.contains("bulk_create");
+    opens && writes_back && (a.contains("commit") || f.contains("with "))
+}
+
+/// Parameter names of a Rust function (`self` for any receiver).
+fn rust_params(f: tree_sitter::Node<'_>, src: &str) -> Vec<String> {
+    let Some(ps) = f.child_by_field_name("parameters") else {
+        return Vec::new();
+    };
+    let mut c = ps.walk();
+    ps.named_children(&mut c)
+        .filter_map(|p| match p.kind() {
+            "self_parameter" => Some("self".to_string()),
+            "parameter" => p.child_by_field_name("pattern").map(|x| {
+                crate::checks::rust::text(x, src)
+                    .trim_start_matches("mut ")
+                    .to_string()
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An `UPDATE t SET a = .., b = ..` whose columns are all added (`ADD COLUMN`) by the
@@ -72,16 +247,18 @@ fn backfills_new_columns(stmt: &str, file: &str) -> bool {
         .captures_iter(file)
         .map(|c| c[1].to_ascii_lowercase())
         .collect();
-    let set = set_columns(stmt);
+    let set = set_columns(&stmt[first_code_offset(stmt).unwrap_or(0)..]);
     !set.is_empty() && set.iter().all(|c| added.contains(c))
 }
 
 /// Columns assigned by an UPDATE's SET list (top level only, lower-cased).
 fn set_columns(stmt: &str) -> Vec<String> {
     let lower = stmt.to_ascii_lowercase();
-    let Some(at) = lower.find(" set ").or_else(|| lower.find("\nset ")) else {
+    static SET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\sset\s").expect("static regex"));
+    let Some(m) = SET.find(&lower) else {
         return Vec::new();
     };
+    let at = m.end() - 5;
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut item = String::new();
