@@ -50,6 +50,10 @@ pub struct FileSummary {
     /// at their import statement. Relative imports are left out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imports: Vec<Located>,
+    /// Python: imports that run only under a module-level `if` on configuration
+    /// (`if settings.FEATURE_ENABLED:`), the shape of an optional plug-in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flag_imports: Vec<Located>,
     /// Manifests: declared dependencies (`name` = distribution name, `detail` = the
     /// requirement as written).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -66,6 +70,13 @@ pub struct FileSummary {
     /// The manifest computes its dependencies in a way strata cannot read.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub opaque: bool,
+    /// Requirements files: the files included with `-r`, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<String>,
+    /// Lock files (`uv.lock`, `poetry.lock`, `Pipfile.lock`): every locked distribution
+    /// with what it requires.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<deps::lock::LockedDist>,
     /// Python web files: routes and router registrations, from the parsed facts (filled
     /// by the engine when the file is parsed; see `routes::web_summary`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,8 +100,12 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
     let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
     let manifest = match file.lang {
         Lang::Python => {
-            s.imports = python_imports(file);
+            (s.imports, s.flag_imports) = python_imports(file);
             (name == "setup.py").then(|| deps::parse_setup_py(file))
+        }
+        Lang::Manifest if deps::lock::is_lock_file(name) => {
+            s.locked = deps::lock::parse_lock(file);
+            None
         }
         Lang::Manifest if name.ends_with(".txt") => Some(deps::parse_requirements(file)),
         Lang::Manifest if name == "setup.cfg" => Some(deps::parse_setup_cfg(file)),
@@ -103,6 +118,7 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
         s.project_name = m.name;
         s.manifest = m.is_manifest;
         s.opaque = m.opaque;
+        s.includes = m.includes;
     }
     if file.lang == Lang::Sql {
         s.tables = crate::model::schema::tables(file);
@@ -115,8 +131,19 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
 /// Conditional imports are left out: inside `try:` with an `except ImportError` (or
 /// `ModuleNotFoundError`, `Exception`, bare), inside such an `except` block, under
 /// `if TYPE_CHECKING:`, under version or platform checks, and inside functions (lazy
-/// imports, the usual form of an optional dependency).
-fn python_imports(file: &SourceFile) -> Vec<Located> {
+/// imports, the usual form of an optional dependency), and imports of a module the file
+/// probes with `find_spec("name")`. Imports under a module-level `if` on anything else
+/// (a setting, a feature flag) come second.
+fn python_imports(file: &SourceFile) -> (Vec<Located>, Vec<Located>) {
+    let probed: Vec<&str> = if file.text.contains("find_spec(") {
+        FIND_SPEC
+            .captures_iter(&file.text)
+            .filter_map(|c| c.get(1))
+            .map(|m| m.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
     // (byte offset, indent, trimmed text) of every code line outside triple strings.
     let mut lines: Vec<(usize, usize, &str)> = Vec::new();
     let mut in_triple: Option<&str> = None;
@@ -143,6 +170,7 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
         lines.push((start, indent, trimmed));
     }
     let mut out = Vec::new();
+    let mut flagged = Vec::new();
     for (k, &(start, indent, trimmed)) in lines.iter().enumerate() {
         let (modules, kw_len) = if let Some(rest) = trimmed.strip_prefix("import ") {
             (rest, 7)
@@ -154,7 +182,12 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
         } else {
             continue;
         };
-        if indent > 0 && is_conditional(&lines, k) {
+        let guard = if indent > 0 {
+            guard_of(&lines, k)
+        } else {
+            Guard::None
+        };
+        if guard == Guard::Optional {
             continue;
         }
         let code = modules.split('#').next().unwrap_or("");
@@ -168,10 +201,15 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
                 && name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-            if valid {
-                let top = name.split('.').next().unwrap_or(name);
+            let top = name.split('.').next().unwrap_or(name);
+            if valid && !(indent > 0 && probed.contains(&top)) {
                 let begin = col + lead;
-                out.push(Located::at(file, begin, begin + name.len(), top, name));
+                let loc = Located::at(file, begin, begin + name.len(), top, name);
+                if guard == Guard::Flag {
+                    flagged.push(loc);
+                } else {
+                    out.push(loc);
+                }
             }
             col += part.len() + 1;
             if trimmed.starts_with("from ") {
@@ -179,12 +217,27 @@ fn python_imports(file: &SourceFile) -> Vec<Located> {
             }
         }
     }
-    out
+    (out, flagged)
 }
 
-/// Whether the import on code line `k` runs only under a condition that tolerates its
-/// absence. Looks at the enclosing block openers (bounded walk back).
-fn is_conditional(lines: &[(usize, usize, &str)], k: usize) -> bool {
+static FIND_SPEC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_]*)"#).expect("static regex")
+});
+
+/// How the import on a code line is guarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    None,
+    /// Runs only where its absence is tolerated (see `python_imports`).
+    Optional,
+    /// Under a module-level `if` on configuration.
+    Flag,
+}
+
+/// How the import on code line `k` is guarded. Looks at the enclosing block openers
+/// (bounded walk back).
+fn guard_of(lines: &[(usize, usize, &str)], k: usize) -> Guard {
+    let mut flag = false;
     let mut indent = lines[k].1;
     let mut j = k;
     let mut steps = 0;
@@ -206,7 +259,7 @@ fn is_conditional(lines: &[(usize, usize, &str)], k: usize) -> bool {
                 .take_while(|(_, i, x)| *i == ind && x.starts_with("except"))
                 .any(|(_, _, x)| catches_import_error(x));
             if handles {
-                return true;
+                return Guard::Optional;
             }
         } else if t.starts_with("except") && catches_import_error(t)
             || t.contains("TYPE_CHECKING")
@@ -221,13 +274,19 @@ fn is_conditional(lines: &[(usize, usize, &str)], k: usize) -> bool {
                     .find(|(_, i, _)| *i == ind)
                     .is_some_and(|(_, _, x)| x.contains("sys.") || x.contains("TYPE_CHECKING"))
         {
-            return true;
+            return Guard::Optional;
         } else if t.starts_with("def ") || t.starts_with("async def ") {
             // A function-local import: the usual way to make an optional dependency lazy.
-            return true;
+            return Guard::Optional;
+        } else if ind == 0 && (t.starts_with("if ") || t.starts_with("elif ")) {
+            flag = true;
         }
     }
-    false
+    if flag {
+        Guard::Flag
+    } else {
+        Guard::None
+    }
 }
 
 fn catches_import_error(line: &str) -> bool {
@@ -255,6 +314,7 @@ mod tests {
                    from . import sibling\n\"\"\"\nimport not_code\n\"\"\"\n    import json  # lazy\n";
         let f = SourceFile::new("a.py".into(), Lang::Python, src.into());
         let names: Vec<(String, usize, usize)> = python_imports(&f)
+            .0
             .into_iter()
             .map(|l| (l.detail, l.line, l.column))
             .collect();
@@ -281,7 +341,7 @@ mod conditional_tests {
                    if TYPE_CHECKING:\n    from boto3 import Session\n\
                    def f():\n    import lazy\n";
         let f = SourceFile::new("a.py".into(), Lang::Python, src.into());
-        let names: Vec<String> = python_imports(&f).into_iter().map(|l| l.detail).collect();
+        let names: Vec<String> = python_imports(&f).0.into_iter().map(|l| l.detail).collect();
         assert_eq!(names, ["needed"]);
     }
 }

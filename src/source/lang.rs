@@ -13,7 +13,8 @@ pub enum Lang {
     Workflow,
     /// `.env` files: no grammar, read by text rules (secrets).
     Dotenv,
-    /// Dependency manifests (`requirements*.txt`, `pyproject.toml`, `Pipfile`, `setup.cfg`):
+    /// Dependency manifests (`requirements*.txt`, `requirements/*.txt`, `pyproject.toml`,
+    /// `Pipfile`, `setup.cfg`) and lock files (`uv.lock`, `poetry.lock`, `Pipfile.lock`):
     /// no grammar, read by text rules and repository checks.
     Manifest,
 }
@@ -69,8 +70,20 @@ impl Lang {
         if name == ".env" || name.starts_with(".env.") || name.ends_with(".env") {
             return Some(Lang::Dotenv);
         }
-        if (name.starts_with("requirements") && name.ends_with(".txt"))
-            || matches!(name, "pyproject.toml" | "Pipfile" | "setup.cfg")
+        let in_requirements_dir = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|d| d == "requirements");
+        if (name.starts_with("requirements") || in_requirements_dir) && name.ends_with(".txt")
+            || matches!(
+                name,
+                "pyproject.toml"
+                    | "Pipfile"
+                    | "setup.cfg"
+                    | "uv.lock"
+                    | "poetry.lock"
+                    | "Pipfile.lock"
+            )
         {
             return Some(Lang::Manifest);
         }

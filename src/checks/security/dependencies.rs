@@ -1,12 +1,16 @@
 //! Repository checks over Python imports and dependency manifests: modules imported but
 //! not declared (SEC011), declared only as another package's dependency (SEC012), and
-//! unpinned lines in an otherwise pinned requirements file (SEC013).
+//! unpinned lines in an otherwise pinned requirements file (SEC013). Lock files, when the
+//! project has them, say what is installed and through which declared package; without
+//! one a small table of well-known requirements stands in.
 
-use crate::checks::RepoHit;
+use crate::checks::{Confidence, RepoHit};
+use crate::model::deps::lock::{LockDep, LockGraph, LockedDist, Reach, Reaches};
+use crate::model::deps::venv::top_level_map;
 use crate::model::deps::*;
 use crate::model::summary::{FileSummary, Located, RepoContext};
 use crate::source::lang::Lang;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Directories whose code is not part of what the project ships or tests (examples,
 /// docs snippets, helper scripts): their imports are not checked.
@@ -44,6 +48,12 @@ const UNCHECKED_DIRS: &[&str] = &[
     ".ci",
     "devtools",
     "dev",
+    "bin",
+    "docker",
+    "eval",
+    "evals",
+    "load_tests",
+    "loadtests",
 ];
 /// Modules provided by the runtime, not by a distribution (type checkers, Pyodide).
 const PLATFORM_MODULES: &[&str] = &["_typeshed", "pyodide", "pyodide_js", "micropip", "js"];
@@ -73,6 +83,44 @@ fn is_under(path: &str, dir: &str) -> bool {
     dir.is_empty() || path.starts_with(dir) && path[dir.len()..].starts_with('/')
 }
 
+/// Distributions that are part of a declared parent by design: their parent pins them and
+/// documents importing them (`starlette` under FastAPI, `pydantic_core` errors under
+/// Pydantic, `botocore` exceptions under boto3). Importing them is not a hidden
+/// dependency. `*` means any parent (`typing_extensions` comes with nearly everything).
+const COMPANIONS: &[(&str, &[&str])] = &[
+    ("starlette", &["fastapi", "fastmcp"]),
+    ("pydantic-core", &["pydantic"]),
+    ("annotated-types", &["pydantic"]),
+    ("typing-inspection", &["pydantic"]),
+    ("botocore", &["boto3", "aiobotocore"]),
+    ("s3transfer", &["boto3"]),
+    ("asgiref", &["django"]),
+    ("kombu", &["celery"]),
+    ("billiard", &["celery"]),
+    ("vine", &["celery"]),
+    ("transaction", &["zope-sqlalchemy"]),
+    ("alembic", &["flask-migrate"]),
+    ("werkzeug", &["flask"]),
+    ("markupsafe", &["jinja2", "flask"]),
+    ("sqlalchemy", &["flask-sqlalchemy", "sqlmodel"]),
+    ("httpcore", &["httpx"]),
+    ("django-stubs-ext", &["django-stubs"]),
+    ("opentelemetry-api", &["opentelemetry-sdk"]),
+    ("pluggy", &["pytest"]),
+    ("typing-extensions", &["*"]),
+];
+
+/// Is `dist` a companion of a parent the project declares, or installs (`installed`)?
+fn is_companion(dist: &str, declared: &HashSet<String>, installed: impl Fn(&str) -> bool) -> bool {
+    COMPANIONS
+        .iter()
+        .find(|(d, _)| *d == dist)
+        .is_some_and(|(_, ps)| {
+            ps.iter()
+                .any(|p| *p == "*" || declared.iter().any(|d| satisfies(d, p)) || installed(p))
+        })
+}
+
 /// An import the project's manifests do not declare.
 struct Missing {
     hit: RepoHit,
@@ -80,14 +128,289 @@ struct Missing {
     via: Option<String>,
 }
 
-fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
-    // Project roots: directories holding a dependency manifest.
-    let manifests: Vec<(&str, &FileSummary)> = ctx
+/// Requirements files in a `requirements/` directory serve the project above it.
+fn root_of(path: &str) -> &str {
+    let dir = dir_of(path);
+    if dir == "requirements" {
+        ""
+    } else if dir.ends_with("/requirements") {
+        dir_of(dir)
+    } else {
+        dir
+    }
+}
+
+/// `dir/rel` with `.` and `..` resolved.
+fn join(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// One manifest with what it declares, its `-r` includes folded in.
+struct Root<'a> {
+    dir: &'a str,
+    summary: &'a FileSummary,
+    declared: Vec<&'a Located>,
+    dev: Vec<&'a Located>,
+}
+
+fn roots<'a>(ctx: &RepoContext<'a>) -> Vec<Root<'a>> {
+    let by_path: HashMap<&str, &FileSummary> =
+        ctx.files.iter().map(|(p, _, s)| (p.as_str(), s)).collect();
+    let mut out = Vec::new();
+    for (path, _, s) in ctx.files.iter().filter(|(_, _, s)| s.manifest) {
+        let mut root = Root {
+            dir: root_of(path),
+            summary: s,
+            declared: s.declared.iter().collect(),
+            dev: s.declared_dev.iter().collect(),
+        };
+        // `-r other.txt`, followed a few levels deep.
+        let includer_dev = s.declared.is_empty() && !s.declared_dev.is_empty();
+        let mut queue: Vec<(String, usize)> = s
+            .includes
+            .iter()
+            .map(|i| (join(dir_of(path), i), 0))
+            .collect();
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some((inc, depth)) = queue.pop() {
+            if depth > 4 || !seen.insert(inc.clone()) {
+                continue;
+            }
+            let Some(other) = by_path.get(inc.as_str()) else {
+                continue;
+            };
+            if includer_dev {
+                root.dev.extend(other.declared.iter());
+            } else {
+                root.declared.extend(other.declared.iter());
+            }
+            root.dev.extend(other.declared_dev.iter());
+            queue.extend(
+                other
+                    .includes
+                    .iter()
+                    .map(|i| (join(dir_of(&inc), i), depth + 1)),
+            );
+        }
+        out.push(root);
+    }
+    out
+}
+
+fn lock_deps(reqs: &[&Located]) -> Vec<LockDep> {
+    reqs.iter()
+        .map(|l| LockDep {
+            name: normalise(&l.name),
+            extras: requirement_extras(&l.detail),
+        })
+        .collect()
+}
+
+/// What the manifests covering one Python file declare, and what their lock files and
+/// virtual environment install.
+struct Project {
+    runtime: HashSet<String>,
+    dev: HashSet<String>,
+    /// Extras asked of declared requirements, compacted (`flagsmith-common[task-processor]`
+    /// gives `taskprocessor`): a plug-in extra usually names the module it enables.
+    extras: HashSet<String>,
+    lock: Option<Reaches>,
+    lock_name: String,
+    venv: HashMap<String, Vec<String>>,
+    opaque: bool,
+}
+
+fn project(ctx: &RepoContext<'_>, covering: &[&Root<'_>], file: &str) -> Project {
+    let runtime_reqs: Vec<&Located> = covering.iter().flat_map(|r| r.declared.clone()).collect();
+    let dev_reqs: Vec<&Located> = covering.iter().flat_map(|r| r.dev.clone()).collect();
+    // The nearest directory above the file holding lock files.
+    let lock_dir = ctx
         .files
         .iter()
-        .filter(|(_, _, s)| s.manifest)
-        .map(|(p, _, s)| (dir_of(p), s))
-        .collect();
+        .filter(|(p, _, s)| !s.locked.is_empty() && is_under(file, dir_of(p)))
+        .map(|(p, _, _)| dir_of(p))
+        .max_by_key(|d| d.len());
+    let lock = lock_dir.map(|dir| {
+        let files: Vec<&[LockedDist]> = ctx
+            .files
+            .iter()
+            .filter(|(p, _, s)| !s.locked.is_empty() && dir_of(p) == dir)
+            .map(|(_, _, s)| s.locked.as_slice())
+            .collect();
+        LockGraph::new(&files).reaches(&lock_deps(&runtime_reqs), &lock_deps(&dev_reqs))
+    });
+    let lock_name = lock_dir
+        .and_then(|dir| {
+            ctx.files
+                .iter()
+                .find(|(p, _, s)| !s.locked.is_empty() && dir_of(p) == dir)
+                .map(|(p, _, _)| p.rsplit('/').next().unwrap_or(p).to_string())
+        })
+        .unwrap_or_default();
+    let mut venv = HashMap::new();
+    for r in covering {
+        for (top, dists) in top_level_map(r.dir) {
+            venv.entry(top).or_insert(dists);
+        }
+    }
+    Project {
+        runtime: runtime_reqs.iter().map(|l| normalise(&l.name)).collect(),
+        dev: dev_reqs.iter().map(|l| normalise(&l.name)).collect(),
+        extras: runtime_reqs
+            .iter()
+            .flat_map(|l| requirement_extras(&l.detail))
+            .map(|e| compact(&e))
+            .collect(),
+        lock,
+        lock_name,
+        venv,
+        opaque: covering.iter().all(|r| r.summary.opaque)
+            && covering.iter().all(|r| r.declared.is_empty()),
+    }
+}
+
+/// A directory without `__init__.py` right where its manifest is: a helper script of the
+/// repository (`serve.py`, `populate.py`), not part of the package.
+fn is_root_script(ctx: &RepoContext<'_>, path: &str, covering: &[&Root<'_>]) -> bool {
+    let dir = dir_of(path);
+    let init = if dir.is_empty() {
+        "__init__.py".to_string()
+    } else {
+        format!("{dir}/__init__.py")
+    };
+    covering.iter().any(|r| r.dir == dir) && !ctx.files.iter().any(|(p, _, _)| *p == init)
+}
+
+/// How an import stands against what the project declares and installs.
+enum Verdict {
+    Fine,
+    /// Not declared for the running code; the reason for the message.
+    Undeclared(&'static str),
+    /// Declared, but in a development group only: which group a plug-in's dependency
+    /// belongs in is a judgement call (reported with low confidence).
+    DevOnly,
+    /// Installed only through this distribution.
+    Transitive(String),
+}
+
+fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (Verdict, String) {
+    let mut candidates = distributions_for(dotted);
+    for d in proj.venv.get(top).into_iter().flatten() {
+        if !candidates.contains(d) {
+            candidates.insert(0, d.clone());
+        }
+    }
+    let dist = candidates
+        .first()
+        .cloned()
+        .unwrap_or_else(|| normalise(top));
+    // The locked distribution carrying exactly this name, if any.
+    let locked_exact = proj.lock.as_ref().and_then(|l| {
+        candidates
+            .iter()
+            .find(|c| !c.ends_with('*') && l.contains(c))
+            .cloned()
+    });
+    let provided = |names: &HashSet<String>| {
+        names.iter().any(|d| {
+            candidates.iter().any(|c| satisfies(d, c))
+                || provides_by_name(d, dotted) && locked_exact.as_ref().is_none_or(|e| e == d)
+        })
+    };
+    if provided(&proj.runtime) || test && provided(&proj.dev) {
+        return (Verdict::Fine, dist);
+    }
+    let dev_declared = provided(&proj.dev);
+    if locked_exact.is_none() && proj.extras.contains(&compact(top)) {
+        return (Verdict::Fine, dist);
+    }
+    let Some(lock) = &proj.lock else {
+        let via = candidates.iter().find_map(|c| {
+            requirers(c)
+                .iter()
+                .find(|r| proj.runtime.contains(**r))
+                .map(|r| r.to_string())
+        });
+        return match via {
+            Some(v) if !dev_declared && is_companion(&dist, &proj.runtime, |p| p == v) => {
+                (Verdict::Fine, dist)
+            }
+            Some(v) => (Verdict::Transitive(v), dist),
+            None if dev_declared && script => (Verdict::Fine, dist),
+            None if dev_declared => (Verdict::DevOnly, dist),
+            None => (
+                Verdict::Undeclared("no dependency manifest of this project declares it"),
+                dist,
+            ),
+        };
+    };
+    // The distribution the lock file installs for this import.
+    let target = locked_exact.or_else(|| {
+        let loose: Vec<&String> = lock
+            .locked
+            .iter()
+            .filter(|n| provides_loosely(n, dotted))
+            .collect();
+        loose
+            .iter()
+            .find(|n| proj.runtime.contains(n.as_str()))
+            .or(loose.first())
+            .map(|n| n.to_string())
+    });
+    let Some(target) = target else {
+        return (
+            Verdict::Undeclared(
+                "no dependency manifest of this project declares it and its lock file does not install it",
+            ),
+            dist,
+        );
+    };
+    if proj.runtime.contains(&target) || test && proj.dev.contains(&target) {
+        return (Verdict::Fine, target);
+    }
+    let dev_declared = dev_declared || proj.dev.contains(&target);
+    let installed = |p: &str| matches!(lock.of(p), Some(Reach::Runtime(_)));
+    match lock.of(&target) {
+        Some(Reach::Runtime(_))
+            if !dev_declared && is_companion(&target, &proj.runtime, installed) =>
+        {
+            (Verdict::Fine, target)
+        }
+        Some(Reach::Runtime(via)) => (Verdict::Transitive(via), target),
+        Some(Reach::Dev) if test || script => (Verdict::Fine, target),
+        Some(Reach::Dev) if dev_declared => (Verdict::DevOnly, target),
+        Some(Reach::Dev) => (
+            Verdict::Undeclared(
+                "only development dependencies install it, not the project's own requirements",
+            ),
+            target,
+        ),
+        Some(Reach::Locked(parent)) => {
+            if !dev_declared && is_companion(&target, &proj.runtime, installed) {
+                (Verdict::Fine, target)
+            } else {
+                (
+                    Verdict::Transitive(parent.unwrap_or_else(|| proj.lock_name.clone())),
+                    target,
+                )
+            }
+        }
+        None => (Verdict::Fine, target),
+    }
+}
+
+fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
+    let manifests = roots(ctx);
     if manifests.is_empty() {
         return Vec::new();
     }
@@ -108,49 +431,51 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
         }
         first_party.extend(parts.iter().map(|p| p.to_string()));
     }
-    for (_, s) in &manifests {
-        if !s.project_name.is_empty() {
-            first_party.insert(normalise(&s.project_name).replace('-', "_"));
+    for r in &manifests {
+        if !r.summary.project_name.is_empty() {
+            first_party.insert(normalise(&r.summary.project_name).replace('-', "_"));
         }
     }
+    let mut projects: HashMap<Vec<usize>, Project> = HashMap::new();
     let mut out = Vec::new();
     for (path, lang, summary) in ctx.files {
-        if *lang != Lang::Python || summary.imports.is_empty() {
+        if *lang != Lang::Python || summary.imports.is_empty() && summary.flag_imports.is_empty() {
             continue;
         }
         let file = path.rsplit('/').next().unwrap_or(path);
         if UNCHECKED_FILES.contains(&file)
+            || file.starts_with("example")
             || file.ends_with(".pyi")
             || path.split('/').any(|c| UNCHECKED_DIRS.contains(&c))
         {
             continue;
         }
-        let roots: Vec<&FileSummary> = manifests
-            .iter()
-            .filter(|(d, _)| is_under(path, d))
-            .map(|(_, s)| *s)
+        let covering_ix: Vec<usize> = (0..manifests.len())
+            .filter(|&i| is_under(path, manifests[i].dir))
             .collect();
-        if roots.is_empty()
-            || roots.iter().all(|s| s.opaque) && roots.iter().all(|s| s.declared.is_empty())
-        {
+        if covering_ix.is_empty() {
+            continue;
+        }
+        let covering: Vec<&Root<'_>> = covering_ix.iter().map(|&i| &manifests[i]).collect();
+        let proj = projects
+            .entry(covering_ix.clone())
+            .or_insert_with(|| project(ctx, &covering, path));
+        if proj.opaque {
             continue;
         }
         let test = is_test_path(path);
-        if test && roots.iter().all(|s| s.declared_dev.is_empty()) {
+        if test && covering.iter().all(|r| r.dev.is_empty()) {
             // Test dependencies live somewhere strata does not read (tox.ini, CI).
             continue;
         }
-        let declared: HashSet<String> = roots
-            .iter()
-            .flat_map(|s| {
-                s.declared
-                    .iter()
-                    .chain(s.declared_dev.iter().filter(|_| test))
-            })
-            .map(|l| normalise(&l.name))
-            .collect();
+        let script = is_root_script(ctx, path, &covering);
         let mut seen: HashSet<&str> = HashSet::new();
-        for imp in &summary.imports {
+        let imports = summary
+            .imports
+            .iter()
+            .map(|i| (i, false))
+            .chain(summary.flag_imports.iter().map(|i| (i, true)));
+        for (imp, flagged) in imports {
             let top = imp.name.as_str();
             if is_stdlib(top)
                 || PLATFORM_MODULES.contains(&top)
@@ -159,29 +484,26 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
             {
                 continue;
             }
-            let candidates = distributions_for(&imp.detail);
-            if declared
-                .iter()
-                .any(|d| candidates.iter().any(|c| satisfies(d, c)))
-            {
-                continue;
-            }
-            let dist = candidates
-                .first()
-                .cloned()
-                .unwrap_or_else(|| normalise(top));
-            let via = candidates.iter().find_map(|c| {
-                requirers(c)
-                    .iter()
-                    .find(|r| declared.contains(**r))
-                    .map(|r| r.to_string())
-            });
+            let (verdict, dist) = judge(proj, &imp.detail, top, test, script);
+            let low = flagged || matches!(verdict, Verdict::DevOnly);
+            let (reason, via) = match verdict {
+                Verdict::Fine => continue,
+                Verdict::Undeclared(reason) => (reason, None),
+                Verdict::DevOnly => ("it is declared only as a development dependency", None),
+                Verdict::Transitive(via) => ("", Some(via)),
+            };
             out.push(Missing {
                 hit: RepoHit {
-                    confidence: None,
+                    // An import under `if settings.X:` is an optional plug-in more often
+                    // than not.
+                    confidence: low.then_some(Confidence::Low),
                     path: path.clone(),
                     at: imp.clone(),
-                    vars: vec![("module", imp.detail.clone()), ("dist", dist)],
+                    vars: vec![
+                        ("module", imp.detail.clone()),
+                        ("dist", dist),
+                        ("reason", reason.to_string()),
+                    ],
                 },
                 via,
             });

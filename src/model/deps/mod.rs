@@ -1,9 +1,13 @@
 //! Python dependency manifests: what a project declares (`requirements*.txt`,
 //! `pyproject.toml` for PEP 621, Poetry, PDM, uv and PEP 735 groups, `Pipfile`,
 //! `setup.cfg`, literal `install_requires` in `setup.py`), and the tables that map an
-//! import name to the distributions that provide it.
+//! import name to the distributions that provide it: a table of known mismatches, name
+//! heuristics (`django-guardian` provides `guardian`, `fpdf2` provides `fpdf`), and, when the
+//! project has a virtual environment, the `top_level.txt`/`RECORD` of what is installed.
 
+pub mod lock;
 pub mod stdlib;
+pub mod venv;
 
 use crate::model::summary::Located;
 use crate::source::SourceFile;
@@ -149,7 +153,136 @@ const IMPORT_TO_DIST: &[(&str, &[&str])] = &[
     ("uvicorn", &["uvicorn"]),
     ("email_validator", &["email-validator"]),
     ("pydantic_settings", &["pydantic-settings"]),
+    ("oauth2_provider", &["django-oauth-toolkit"]),
+    ("rest_framework_nested", &["drf-nested-routers"]),
+    ("simple_history", &["django-simple-history"]),
+    ("factory", &["factory-boy"]),
+    ("saml2", &["pysaml2"]),
+    ("llama_index", &["llama-index", "llama-index-*"]),
+    ("pydantic_ai", &["pydantic-ai", "pydantic-ai-slim"]),
+    ("fpdf", &["fpdf2", "fpdf"]),
+    ("markdown_it", &["markdown-it-py"]),
+    ("re2", &["google-re2", "pyre2"]),
+    ("atlassian", &["atlassian-python-api"]),
+    ("humps", &["pyhumps"]),
+    ("geolite2", &["maxminddb-geolite2"]),
+    ("stdnum", &["python-stdnum"]),
+    ("gnupg", &["python-gnupg"]),
+    ("openfeature_flagsmith", &["openfeature-provider-flagsmith"]),
+    ("apiclient", &["google-api-python-client"]),
+    ("social_django", &["social-auth-app-django"]),
+    ("social_core", &["social-auth-core"]),
+    ("argon2", &["argon2-cffi"]),
+    ("gi", &["pygobject"]),
+    ("wx", &["wxpython"]),
+    ("_cffi_backend", &["cffi"]),
+    ("pytest_lazyfixture", &["pytest-lazy-fixture"]),
+    ("freezegun", &["freezegun", "pytest-freezegun"]),
+    ("magic", &["python-magic", "file-magic"]),
+    ("ldap3", &["ldap3"]),
+    ("bidi", &["python-bidi"]),
+    ("jenkins", &["python-jenkins"]),
+    ("keycloak", &["python-keycloak"]),
+    ("decouple", &["python-decouple"]),
+    ("crontab", &["python-crontab", "crontab"]),
+    ("editor", &["python-editor"]),
+    ("Levenshtein", &["levenshtein", "python-levenshtein"]),
 ];
+
+/// Distribution name prefixes that the import name drops or rewrites
+/// (`django-guardian` provides `guardian`, `djangorestframework-simplejwt`
+/// `rest_framework_simplejwt`).
+const DIST_PREFIXES: &[(&str, &str)] = &[
+    ("django-", ""),
+    ("djangorestframework-", "rest-framework-"),
+    ("drf-", "rest-framework-"),
+    ("drf-", ""),
+    ("python-", ""),
+    ("py-", ""),
+    ("asgi-", ""),
+    ("google-", ""),
+];
+/// Distribution name suffixes that the import name drops (`markdown-it-py`, `pydantic-ai-slim`,
+/// `llama-index-core`, `atlassian-python-api`, `openfeature-sdk`).
+const DIST_SUFFIXES: &[&str] = &[
+    "-py", "-python", "-slim", "-core", "-api", "-sdk", "-binary",
+];
+
+/// A name compacted for comparison: lower case, without `-`, `_` and `.`.
+pub fn compact(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .flat_map(|c| c.to_lowercase())
+        .collect()
+}
+
+/// The import names (compacted: lower case, no separators) a distribution plausibly
+/// provides, by the usual naming conventions.
+pub fn name_variants(dist: &str) -> Vec<String> {
+    let dist = normalise(dist);
+    let mut names = vec![dist.clone()];
+    for (prefix, with) in DIST_PREFIXES {
+        if let Some(rest) = dist.strip_prefix(prefix) {
+            names.push(format!("{with}{rest}"));
+        }
+    }
+    if let Some(rest) = dist.strip_prefix("py") {
+        if rest.len() >= 3 && !rest.starts_with('-') {
+            names.push(rest.to_string());
+        }
+    }
+    for _ in 0..2 {
+        let more: Vec<String> = names
+            .iter()
+            .flat_map(|n| DIST_SUFFIXES.iter().filter_map(|s| n.strip_suffix(s)))
+            .map(str::to_string)
+            .collect();
+        names.extend(more);
+    }
+    // `fpdf2` provides `fpdf` (the whole name only: `pysaml2` provides `saml2`, not `saml`).
+    if let Some(n) = dist.strip_suffix(|c: char| c.is_ascii_digit()) {
+        if n.len() >= 3 && !n.ends_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            names.push(n.to_string());
+        }
+    }
+    let mut out: Vec<String> = names.iter().map(|n| compact(n)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Import prefixes of `dotted`, compacted: `a.b.c` gives `abc`, `ab`, `a` (namespace
+/// packages such as `pyln.client` are distributions of their own).
+fn import_forms(dotted: &str) -> Vec<String> {
+    let parts: Vec<&str> = dotted.split('.').collect();
+    (1..=parts.len().min(3))
+        .rev()
+        .map(|n| compact(&parts[..n].join(".")))
+        .collect()
+}
+
+/// Does distribution `dist` provide the import `dotted` by naming convention?
+pub fn provides_by_name(dist: &str, dotted: &str) -> bool {
+    let variants = name_variants(dist);
+    import_forms(dotted).iter().any(|f| variants.contains(f))
+}
+
+/// A looser reading for distributions known to be installed (in a lock file): the import
+/// name is a run of the distribution name's words (`maxminddb-geolite2` provides
+/// `geolite2`, `flagsmith-flag-engine` `flag_engine`).
+pub fn provides_loosely(dist: &str, dotted: &str) -> bool {
+    if provides_by_name(dist, dotted) {
+        return true;
+    }
+    let top = normalise(dotted.split('.').next().unwrap_or(dotted));
+    if top.len() < 3 {
+        return false;
+    }
+    let dist_n = normalise(dist);
+    let segs: Vec<&str> = dist_n.split('-').collect();
+    let n = top.split('-').count();
+    segs.windows(n).any(|w| w.join("-") == top)
+}
 
 /// Distributions that bring another one with them: `(distribution, [requirers])`.
 /// Used to say *why* an undeclared import happens to work today.
@@ -176,7 +309,7 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
     ("jmespath", &["boto3", "botocore"]),
     ("python-dateutil", &["pandas", "botocore", "matplotlib"]),
     ("six", &["python-dateutil"]),
-    ("pytz", &["pandas", "django"]),
+    ("pytz", &["pandas", "celery", "babel"]),
     (
         "numpy",
         &[
@@ -218,7 +351,16 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
         "google-api-core",
         &["google-cloud-storage", "google-api-python-client"],
     ),
-    ("google-auth", &["google-api-core", "google-cloud-storage"]),
+    (
+        "google-auth",
+        &[
+            "google-api-core",
+            "google-cloud-storage",
+            "google-api-python-client",
+            "google-auth-oauthlib",
+        ],
+    ),
+    ("httplib2", &["google-api-python-client", "oauth2client"]),
     ("protobuf", &["grpcio-tools", "google-api-core"]),
     ("pyasn1", &["rsa", "python-jose"]),
     ("rsa", &["python-jose"]),
@@ -234,13 +376,39 @@ pub fn distributions_for(dotted: &str) -> Vec<String> {
         .iter()
         .filter(|(k, _)| dotted == *k || dotted.starts_with(&format!("{k}.")))
         .max_by_key(|(k, _)| k.len());
-    let top = dotted.split('.').next().unwrap_or(dotted);
     let mut out: Vec<String> = match best {
         Some((_, dists)) => dists.iter().map(|d| d.to_string()).collect(),
         None => Vec::new(),
     };
-    out.push(normalise(top));
+    // Namespace packages: `pyln.client` is the distribution `pyln-client`.
+    let parts: Vec<&str> = dotted.split('.').collect();
+    let top = normalise(parts[0]);
+    if !out.contains(&top) {
+        out.push(top);
+    }
+    for n in (2..=parts.len().min(3)).rev() {
+        let name = normalise(&parts[..n].join("-"));
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
     out
+}
+
+/// The extras a requirement asks for: `celery[redis,sqs]>=5` gives `redis`, `sqs`.
+pub fn requirement_extras(req: &str) -> Vec<String> {
+    let Some(name) = requirement_name(req) else {
+        return Vec::new();
+    };
+    let rest = req.trim_start()[name.len()..].trim_start();
+    match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((extras, _)) => extras
+            .split(',')
+            .map(normalise)
+            .filter(|e| !e.is_empty())
+            .collect(),
+        None => Vec::new(),
+    }
 }
 
 /// Declared distributions (some of) which require `dist`.
@@ -274,6 +442,8 @@ pub struct Manifest {
     /// Dependencies are declared in a way this reader cannot see (`dynamic`, computed
     /// `install_requires`).
     pub opaque: bool,
+    /// Other requirements files this one includes (`-r base.txt`), as written.
+    pub includes: Vec<String>,
 }
 
 static REQ_NAME: LazyLock<Regex> =
@@ -291,6 +461,7 @@ fn is_dev_group(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     [
         "dev", "test", "lint", "doc", "typing", "type", "check", "ci", "bench", "tox", "nox",
+        "local",
     ]
     .iter()
     .any(|k| n.contains(k))
@@ -315,6 +486,17 @@ pub fn parse_requirements(file: &SourceFile) -> Manifest {
         };
         let code = code.trim_end_matches(['\n', '\r', '\\']).trim_end();
         let trimmed = code.trim_start();
+        if let Some(inc) = ["-r", "--requirement"]
+            .iter()
+            .find_map(|o| trimmed.strip_prefix(o))
+            .filter(|r| r.starts_with([' ', '=', '\t']))
+        {
+            let inc = inc.trim_start_matches([' ', '=', '\t']).trim();
+            if !inc.is_empty() {
+                m.includes.push(inc.to_string());
+            }
+            continue;
+        }
         if trimmed.is_empty()
             || trimmed.starts_with(['#', '-', '.', '/'])
             || trimmed.contains("://") && !trimmed.contains(" @ ")
@@ -421,13 +603,19 @@ pub fn parse_toml_manifest(file: &SourceFile) -> Manifest {
         }
     }
     push_reqs(file, get(&["build-system", "requires"]), &mut m.dev);
-    for (_, group) in get(&["dependency-groups"])
+    // PEP 735 groups: development ones (`dev`, `test`, `lint`...) and optional feature sets
+    // (`all_ds`, `postgres`), which count like extras.
+    for (name, group) in get(&["dependency-groups"])
         .and_then(|t| t.as_table())
         .into_iter()
         .flatten()
     {
         m.is_manifest = true;
-        push_reqs(file, Some(group), &mut m.dev);
+        if is_dev_group(name) {
+            push_reqs(file, Some(group), &mut m.dev);
+        } else {
+            push_reqs(file, Some(group), &mut m.declared);
+        }
     }
     if let Some(poetry) = get(&["tool", "poetry"]) {
         if m.name.is_empty() {
@@ -642,5 +830,52 @@ mod tests {
             .iter()
             .any(|d| satisfies("google-cloud-storage", d)));
         assert_eq!(distributions_for("requests"), ["requests"]);
+        assert!(distributions_for("pyln.client").contains(&"pyln-client".to_string()));
+    }
+
+    #[test]
+    fn naming_conventions_map_imports() {
+        for (dist, import) in [
+            ("django-guardian", "guardian"),
+            ("django-soft-delete", "django_softdelete"),
+            (
+                "djangorestframework-simplejwt",
+                "rest_framework_simplejwt.tokens",
+            ),
+            ("python-gnupg", "gnupg"),
+            ("markdown-it-py", "markdown_it"),
+            ("fpdf2", "fpdf"),
+            ("pysaml2", "saml2"),
+            ("pydantic-ai-slim", "pydantic_ai"),
+            ("llama-index-core", "llama_index.core"),
+            ("atlassian-python-api", "atlassian"),
+            ("asgi-ratelimit", "ratelimit"),
+            ("google-re2", "re2"),
+            ("pyhumps", "humps"),
+            ("pyln-client", "pyln.client"),
+        ] {
+            assert!(provides_by_name(dist, import), "{dist} provides {import}");
+        }
+        assert!(!provides_by_name("pysaml2", "saml"));
+        assert!(!provides_by_name("requests", "httpx"));
+        assert!(provides_loosely("maxminddb-geolite2", "geolite2"));
+        assert!(provides_loosely(
+            "flagsmith-flag-engine",
+            "flag_engine.segments"
+        ));
+        assert!(!provides_loosely("maxminddb-geolite2", "maxmind"));
+    }
+
+    #[test]
+    fn includes_and_extras_are_read() {
+        let f = SourceFile::new(
+            "requirements/prod.txt".into(),
+            Lang::Manifest,
+            "-r base.txt\n--requirement=../shared/requirements.txt\ncelery[redis, sqs]==5.4\n"
+                .into(),
+        );
+        let m = parse_requirements(&f);
+        assert_eq!(m.includes, ["base.txt", "../shared/requirements.txt"]);
+        assert_eq!(requirement_extras(&m.declared[0].detail), ["redis", "sqs"]);
     }
 }
