@@ -52,6 +52,9 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         return;
                     }
                     if let Some(verb) = sql::write_without_where(&sql::keywords(&sql)) {
+                        if verb == "DELETE" && deliberate_rust_wipe(n, src) {
+                            return;
+                        }
                         out.push(Hit::new(start, end).var("verb", verb));
                     }
                 },
@@ -59,6 +62,36 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         _ => {}
     }
+}
+
+/// A whole-table `DELETE` that is the point of its Rust function: a method named for it
+/// (`delete_all`, `clear`, `wipe`, `reset`, `purge_all`), or one that empties the table and
+/// writes every row back inside one transaction (`begin()` .. `commit()`: re-keying,
+/// re-encrypting, rebuilding a local store).
+fn deliberate_rust_wipe(node: tree_sitter::Node<'_>, src: &str) -> bool {
+    static WIPE_FN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(delete_all\w*|clear\w*|truncate\w*|wipe\w*|reset\w*|purge_all\w*|remove_all\w*|drop_all\w*|delete_everything)$")
+            .expect("static regex")
+    });
+    static REWRITE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?is)\.begin\(\).*\.commit\(\)").expect("static regex"));
+    static WRITE_BACK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\bfor\b[^{]*\{[^}]*(insert|save|push|put)\w*\s*\(|insert\s+into")
+            .expect("static regex")
+    });
+    let Some(func) = crate::checks::rust::enclosing_fn(node) else {
+        return false;
+    };
+    let name = func
+        .child_by_field_name("name")
+        .and_then(|n| n.utf8_text(src.as_bytes()).ok())
+        .unwrap_or("");
+    if WIPE_FN.is_match(name) {
+        return true;
+    }
+    let body = func.utf8_text(src.as_bytes()).unwrap_or("");
+    let after = src.get(node.end_byte()..func.end_byte()).unwrap_or("");
+    REWRITE.is_match(body) && WRITE_BACK.is_match(after) && after.contains(".commit()")
 }
 
 /// An `UPDATE t SET a = .., b = ..` whose columns are all added (`ADD COLUMN`) by the
