@@ -88,7 +88,15 @@ fn sarif_from_the_command_line_is_valid() {
     write(dir.path(), "broken.sql", "CREATE TABLE t (id INT,, ;\n");
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .current_dir(dir.path())
-        .args(["scan", "--format", "sarif", "--show-suppressed", "--min-confidence", "low", "."])
+        .args([
+            "scan",
+            "--format",
+            "sarif",
+            "--show-suppressed",
+            "--min-confidence",
+            "low",
+            ".",
+        ])
         .output()
         .unwrap();
     assert_eq!(

@@ -230,6 +230,14 @@ const CHECKS: &[(&str, CheckFn)] = &[
         error_handling::rust::ignored_delivery_result,
     ),
     (
+        "rust-blocking-call-in-async",
+        error_handling::rust::blocking_call_in_async,
+    ),
+    (
+        "rust-reqwest-without-timeout",
+        error_handling::rust::reqwest_without_timeout,
+    ),
+    (
         "rust-unbounded-channel-in-handler",
         error_handling::rust::unbounded_channel_in_handler,
     ),

@@ -99,3 +99,121 @@ pub(crate) fn in_test_code(node: Node<'_>, src: &str) -> bool {
     }
     false
 }
+
+/// Whether the file serves requests: outside its test code, it registers axum/actix-web
+/// routes, defines handlers that take request extractors, or names a server framework
+/// (axum, actix-web, warp, rocket, poem, salvo, tide, tonic, a hyper server).
+pub(crate) fn serves_requests(facts: &RustFacts, src: &str) -> bool {
+    const SERVERS: &[&str] = &[
+        "axum::",
+        "actix_web::",
+        "actix_http::",
+        "warp::",
+        "rocket::",
+        "poem::",
+        "salvo::",
+        "tide::",
+        "tonic::",
+        "hyper::server",
+        "hyper::service",
+    ];
+    facts.routes.iter().any(|r| !facts.in_test(r.reg_start))
+        || facts
+            .handlers
+            .iter()
+            .any(|h| !facts.in_test(h.start) && takes_request_input(h))
+        || SERVERS.iter().any(|s| {
+            src.match_indices(s).any(|(i, _)| {
+                let word_start = !src[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_');
+                word_start && !facts.in_test(i)
+            })
+        })
+}
+
+/// Whether the file hands the function `name` to a router as a handler: `.to(name)`,
+/// `.to(name::<B>)` (actix-web `web::route().to(..)`, `default_service`).
+pub(crate) fn registered_with_to(src: &str, name: &str) -> bool {
+    let needle = format!(".to({name}");
+    src.match_indices(&needle).any(|(i, _)| {
+        !src[i + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// A handler parameter that reads the request: `Path`, `Query`, `Json` or `Form`.
+pub(crate) fn takes_request_input(h: &RustHandler) -> bool {
+    h.extractors.iter().any(|x| {
+        matches!(
+            x.kind,
+            ExtractorKind::Path | ExtractorKind::Query | ExtractorKind::Json | ExtractorKind::Form
+        )
+    })
+}
+
+/// The function a route names, without its path and generic arguments
+/// (`handlers::index::<Backend>` -> `index`).
+pub(crate) fn route_target(handler: &str) -> &str {
+    let h = handler.split("::<").next().unwrap_or(handler);
+    h.rsplit("::").next().unwrap_or(h).trim()
+}
+
+/// A path in a vendored copy of another project (`vendor/`, `third_party/`).
+pub(crate) fn vendored_path(rel: &str) -> bool {
+    rel.split('/').any(|seg| {
+        matches!(
+            seg,
+            "vendor" | "vendored" | "third_party" | "third-party" | "thirdparty"
+        )
+    })
+}
+
+/// Code of a command-line program or a client library rather than a server: a crate or
+/// folder named like one (`svix-cli/`, `src/bin/`, `command/`, `cmds/`, `*-client/`), or a
+/// file that uses a terminal-interface crate (clap, dialoguer, indicatif, crossterm,
+/// ratatui).
+pub(crate) fn client_side(rel: &str, facts: &RustFacts) -> bool {
+    const TERMINAL: &[&str] = &[
+        "clap",
+        "dialoguer",
+        "inquire",
+        "indicatif",
+        "crossterm",
+        "ratatui",
+        "rustyline",
+        "rpassword",
+    ];
+    let dirs: Vec<&str> = rel.split('/').collect();
+    let named = dirs[..dirs.len().saturating_sub(1)].iter().any(|seg| {
+        let seg = seg.to_ascii_lowercase();
+        matches!(
+            seg.as_str(),
+            "cli" | "bin" | "cmd" | "cmds" | "command" | "commands" | "client" | "tui"
+        ) || seg.ends_with("-cli")
+            || seg.ends_with("_cli")
+            || seg.starts_with("cli-")
+            || seg.ends_with("-client")
+            || seg.ends_with("_client")
+            || seg.ends_with("-tui")
+    });
+    named
+        || facts.uses.values().any(|p| {
+            let head = p.split("::").next().unwrap_or(p);
+            TERMINAL.contains(&head)
+        })
+}
+
+/// Names of the functions a function calls by name (`helper(..)`, `Self::helper(..)`,
+/// `self.helper(..)`), from its text.
+pub(crate) fn called_names(body: &str) -> Vec<&str> {
+    static CALL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b([a-z_][a-z0-9_]*)\s*(?:::<[^>]*>)?\(").expect("static regex")
+    });
+    CALL.captures_iter(body)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect()
+}

@@ -221,12 +221,334 @@ pub fn sql_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         if !SQL_START.is_match(text(built, src)) || in_test_code(call, src) {
             return;
         }
+        if traces_to_constants(built, ctx.tree.root_node(), src, 0) {
+            return;
+        }
         hits.push(
             Hit::new(first.start_byte(), first.end_byte())
                 .var("callee", callee)
                 .var("expr", text(built, src).to_string()),
         );
     });
+}
+
+/// The pieces a `format!(..)` or `a + b` splices into its string: the expressions of its
+/// `{name}` placeholders and of its arguments (`name = expr` arguments stand for the
+/// placeholder of that name).
+fn spliced(built: Node<'_>, src: &str) -> Option<Vec<String>> {
+    if built.kind() == "binary_expression" {
+        let mut out = Vec::new();
+        let mut todo = vec![built];
+        while let Some(n) = todo.pop() {
+            let op = n.child_by_field_name("operator").map(|o| text(o, src));
+            match (n.kind(), op) {
+                ("binary_expression", Some("+")) => {
+                    todo.extend(n.child_by_field_name("left"));
+                    todo.extend(n.child_by_field_name("right"));
+                }
+                _ => out.push(text(n, src).to_string()),
+            }
+        }
+        return Some(out);
+    }
+    // The token tree of `format!(..)`, split on its top-level commas.
+    let mut c = built.walk();
+    let tree = built
+        .named_children(&mut c)
+        .find(|n| n.kind() == "token_tree")?;
+    let mut parts: Vec<Vec<Node<'_>>> = vec![Vec::new()];
+    let mut c = tree.walk();
+    let tokens: Vec<Node<'_>> = tree.children(&mut c).collect();
+    for tok in tokens.iter().skip(1).take(tokens.len().saturating_sub(2)) {
+        if text(*tok, src) == "," {
+            parts.push(Vec::new());
+        } else if let Some(last) = parts.last_mut() {
+            last.push(*tok);
+        }
+    }
+    let piece = |p: &[Node<'_>]| -> String {
+        match (p.first(), p.last()) {
+            (Some(a), Some(b)) => src
+                .get(a.start_byte()..b.end_byte())
+                .unwrap_or("")
+                .to_string(),
+            _ => String::new(),
+        }
+    };
+    let mut parts = parts.into_iter();
+    let fmt = parts.next()?;
+    if fmt.len() != 1 || !fmt[0].kind().contains("string_literal") {
+        return None;
+    }
+    let body = string_body(text(fmt[0], src))?;
+    let args: Vec<String> = parts
+        .map(|p| piece(&p))
+        .filter(|a| !a.trim().is_empty())
+        .collect();
+    let mut out = Vec::new();
+    static INLINE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}").expect("static regex"));
+    for c in INLINE.captures_iter(&body) {
+        let name = &c[1];
+        let named = args.iter().find_map(|a| {
+            let (k, v) = a.split_once('=')?;
+            (k.trim() == name && !v.starts_with('=')).then(|| v.trim().to_string())
+        });
+        out.push(named.unwrap_or_else(|| name.to_string()));
+    }
+    out.extend(args.iter().filter_map(|a| match a.split_once('=') {
+        Some((k, v)) if is_ident(k.trim()) && !v.starts_with('=') => None,
+        _ => Some(a.trim().to_string()),
+    }));
+    Some(out)
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The text between the quotes of a string literal (`"..."` or `r#"..."#`).
+fn string_body(lit: &str) -> Option<String> {
+    let lit = lit.trim();
+    let lit = lit.strip_prefix('r').unwrap_or(lit);
+    let hashes = lit.len() - lit.trim_start_matches('#').len();
+    let lit = &lit[hashes..];
+    let lit = lit.strip_prefix('"')?;
+    let lit = lit.strip_suffix(&"#".repeat(hashes)).unwrap_or(lit);
+    Some(lit.strip_suffix('"').unwrap_or(lit).to_string())
+}
+
+/// Splits `s` on `sep` outside brackets, parentheses, braces and string literals.
+fn split_top_level(s: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut cur = String::new();
+    for c in s.chars() {
+        if in_str {
+            cur.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+        if c == sep && depth == 0 {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether every piece a `format!`/`+` splices into SQL is fixed by the program: a
+/// literal, an upper-case constant, a placeholder list, a local bound to one of those, a
+/// loop over a constant, or a parameter of a private function that every call in the file
+/// passes such a value (identifiers and fragments a scheduled job passes as literals).
+fn traces_to_constants(built: Node<'_>, root: Node<'_>, src: &str, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let Some(pieces) = spliced(built, src) else {
+        return false;
+    };
+    pieces
+        .iter()
+        .all(|p| constant_expr(p, built, root, src, depth))
+}
+
+fn constant_expr(expr: &str, at: Node<'_>, root: Node<'_>, src: &str, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let mut e = expr.trim().trim_start_matches(['&', '*']).trim();
+    for suffix in [
+        ".as_str()",
+        ".to_string()",
+        ".as_ref()",
+        ".clone()",
+        ".to_owned()",
+        ".into()",
+    ] {
+        e = e.strip_suffix(suffix).unwrap_or(e);
+    }
+    if e.starts_with('"') || e.starts_with("r\"") || e.starts_with("r#") {
+        return true;
+    }
+    if e.parse::<f64>().is_ok() || matches!(e, "true" | "false") {
+        return true;
+    }
+    if (e.starts_with('(') && e.ends_with(')')) || (e.starts_with('[') && e.ends_with(']')) {
+        let inner = &e[1..e.len() - 1];
+        return split_top_level(inner, ',')
+            .iter()
+            .all(|p| constant_expr(p, at, root, src, depth + 1));
+    }
+    if e.starts_with("format!") {
+        let Some(fmt) = find_macro_at(at, root, e, src) else {
+            return false;
+        };
+        return traces_to_constants(fmt, root, src, depth + 1);
+    }
+    static PATH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$").expect("static regex")
+    });
+    if !PATH.is_match(e) {
+        return false;
+    }
+    let segments: Vec<&str> = e.split('.').collect();
+    let base = segments[0];
+    let upper = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+    };
+    if upper(base) || SAFE_ARG.is_match(e) {
+        return true;
+    }
+    if base == "self" {
+        return false;
+    }
+    let Some(func) = enclosing_fn(at) else {
+        return false;
+    };
+    if let Some(v) = let_value(func, src, base, at.start_byte()) {
+        return constant_expr(text(v, src), v, root, src, depth + 1);
+    }
+    if let Some(iter) = loop_over(func, src, base, at.start_byte()) {
+        return constant_expr(text(iter, src), iter, root, src, depth + 1);
+    }
+    parameter_from_constants(func, base, root, src, depth)
+}
+
+/// The `format!` invocation with text `t` at or under `at` (or anywhere in the file).
+fn find_macro_at<'t>(at: Node<'t>, root: Node<'t>, t: &str, src: &str) -> Option<Node<'t>> {
+    let mut found = None;
+    for scope in [at, root] {
+        each_node(scope, &["macro_invocation"], |m| {
+            if found.is_none() && text(m, src) == t {
+                found = Some(m);
+            }
+        });
+        if found.is_some() {
+            break;
+        }
+    }
+    found
+}
+
+/// The iterated expression of `for name in <expr>` around `before` inside `scope`.
+fn loop_over<'t>(scope: Node<'t>, src: &str, name: &str, before: usize) -> Option<Node<'t>> {
+    let mut found = None;
+    each_node(scope, &["for_expression"], |n| {
+        if n.start_byte() < before
+            && before < n.end_byte()
+            && n.child_by_field_name("pattern")
+                .is_some_and(|p| text(p, src).trim() == name)
+        {
+            found = n.child_by_field_name("value");
+        }
+    });
+    found
+}
+
+/// `name` is a parameter of the private function `func`, and every call of `func` in the
+/// file passes a constant in its place.
+fn parameter_from_constants(
+    func: Node<'_>,
+    name: &str,
+    root: Node<'_>,
+    src: &str,
+    depth: usize,
+) -> bool {
+    let mut c = func.walk();
+    if func
+        .named_children(&mut c)
+        .any(|n| n.kind() == "visibility_modifier")
+    {
+        return false;
+    }
+    let (Some(fname), Some(params)) = (
+        func.child_by_field_name("name").map(|n| text(n, src)),
+        func.child_by_field_name("parameters"),
+    ) else {
+        return false;
+    };
+    let mut c = params.walk();
+    let list: Vec<Node<'_>> = params.named_children(&mut c).collect();
+    let has_self = list.iter().any(|p| p.kind() == "self_parameter");
+    let Some(index) = list
+        .iter()
+        .filter(|p| p.kind() == "parameter")
+        .position(|p| {
+            p.child_by_field_name("pattern")
+                .is_some_and(|x| text(x, src).trim_start_matches("mut ").trim() == name)
+        })
+    else {
+        return false;
+    };
+    let mut calls = 0;
+    let mut all_constant = true;
+    each_node(root, &["call_expression"], |call| {
+        if !all_constant {
+            return;
+        }
+        let (Some(f), Some(args)) = (
+            call.child_by_field_name("function"),
+            call.child_by_field_name("arguments"),
+        ) else {
+            return;
+        };
+        let (callee, method) = match f.kind() {
+            "identifier" => (text(f, src), false),
+            "scoped_identifier" => (
+                f.child_by_field_name("name").map_or("", |n| text(n, src)),
+                false,
+            ),
+            "field_expression" => (
+                f.child_by_field_name("field").map_or("", |n| text(n, src)),
+                true,
+            ),
+            _ => return,
+        };
+        if callee != fname {
+            return;
+        }
+        let at = if has_self && !method {
+            index + 1
+        } else {
+            index
+        };
+        let mut ac = args.walk();
+        let Some(arg) = args
+            .named_children(&mut ac)
+            .filter(|a| a.kind() != "line_comment" && a.kind() != "block_comment")
+            .nth(at)
+        else {
+            all_constant = false;
+            return;
+        };
+        calls += 1;
+        if !constant_expr(text(arg, src), arg, root, src, depth + 1) {
+            all_constant = false;
+        }
+    });
+    calls > 0 && all_constant
 }
 
 /// SEC101: CORS that reflects any origin while allowing credentials.

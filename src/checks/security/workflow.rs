@@ -1,6 +1,6 @@
 //! GitHub Actions workflow checks over the YAML tree.
 
-use crate::checks::{FileContext, Hit};
+use crate::checks::{Confidence, FileContext, Hit};
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -38,6 +38,34 @@ fn pairs<'t>(map: Node<'t>, src: &str) -> Vec<(String, Node<'t>, Option<Node<'t>
 
 fn unquote(s: &str) -> &str {
     s.trim().trim_matches(['"', '\''])
+}
+
+/// Folders whose `.github/workflows` belong to a copy of another project kept in this
+/// repository (a vendored crate, a theme, a package). GitHub runs only the workflows of the
+/// repository root, so these never run here.
+const VENDORED_DIRS: &[&str] = &[
+    "vendor",
+    "vendored",
+    "third_party",
+    "third-party",
+    "thirdparty",
+    "external",
+    "node_modules",
+    "themes",
+    "theme",
+    "plugins",
+    "submodules",
+];
+
+/// A workflow file under a vendored copy of another project (`vendor/x/.github/workflows`,
+/// `themes/y/.github/workflows`): GitHub never runs it.
+pub(crate) fn vendored_workflow(rel: &str) -> bool {
+    let Some(i) = rel.find(".github/workflows/") else {
+        return false;
+    };
+    rel[..i]
+        .split('/')
+        .any(|seg| VENDORED_DIRS.contains(&seg.to_ascii_lowercase().as_str()))
 }
 
 /// Scalar value text and the byte offset where it starts in the file. Block scalars
@@ -102,6 +130,9 @@ static MASKED: LazyLock<Regex> = LazyLock::new(|| {
 /// SEC005: a security tool's step that cannot fail the build.
 pub fn security_step_cannot_fail(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
+    if vendored_workflow(&ctx.file.rel) {
+        return;
+    }
     for (job, step) in steps(ctx.tree.root_node(), src) {
         let step_pairs = pairs(step, src);
         let get = |k: &str| step_pairs.iter().find(|(key, _, _)| key == k);
@@ -247,6 +278,9 @@ static SAME_REPO_GUARD: LazyLock<Regex> = LazyLock::new(|| {
 /// request's code, which then runs with the base repository's secrets and write token.
 pub fn privileged_checkout_of_pr_code(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
+    if vendored_workflow(&ctx.file.rel) {
+        return;
+    }
     let Some(top) = top_mapping(ctx.tree.root_node()) else {
         return;
     };
@@ -306,11 +340,94 @@ pub fn privileged_checkout_of_pr_code(ctx: &FileContext<'_>, out: &mut Vec<Hit>)
 static FULL_SHA: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[0-9a-f]{40}$").expect("static regex"));
 
+/// Owners whose actions are first-party for this workflow: the owner of the repository's
+/// `origin` remote (`.git/config` next to the `.github` folder, when there is one) and owners
+/// the workflow itself names as its repository (`github.repository == 'acme/app'`,
+/// `github.repository_owner == 'acme'`).
+fn first_party_owners(rel: &str, src: &str) -> Vec<String> {
+    static REPO_EXPR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"github\.repository(?:_owner)?\s*==\s*['"]([A-Za-z0-9_.-]+)"#)
+            .expect("static regex")
+    });
+    let mut owners: Vec<String> = REPO_EXPR
+        .captures_iter(src)
+        .map(|c| c[1].to_ascii_lowercase())
+        .collect();
+    if let Some(i) = rel.find(".github/workflows/") {
+        owners.extend(remote_owner(&rel[..i]));
+    }
+    owners
+}
+
+/// The GitHub owner of the `origin` remote of the repository rooted at `root` (relative to
+/// the working directory, as scanned paths are), read once per root.
+fn remote_owner(root: &str) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: LazyLock<Mutex<HashMap<String, Option<String>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    static URL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^\s*url\s*=\s*\S*github\.com[:/]([A-Za-z0-9_.-]+)/").expect("static regex")
+    });
+    let mut cache = CACHE.lock().ok()?;
+    cache
+        .entry(root.to_string())
+        .or_insert_with(|| {
+            let config = std::path::Path::new(root).join(".git").join("config");
+            let text = std::fs::read_to_string(config).ok()?;
+            // The `origin` section when there is one, otherwise the first remote.
+            let section = text
+                .find("[remote \"origin\"]")
+                .map_or(text.as_str(), |i| &text[i..]);
+            URL.captures(section).map(|c| c[1].to_ascii_lowercase())
+        })
+        .clone()
+}
+
+/// Whether a job holds something worth stealing or can change what ships: a secret or
+/// the token handed to a step (`secrets.X`, `github.token`, `secrets: inherit`), write
+/// permissions (on the job or the workflow), or a privileged trigger
+/// (`pull_request_target`, `workflow_run`).
+fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
+    static PRIVILEGE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"secrets\.|github\.token|secrets:\s*inherit|:\s*write\b|write-all")
+            .expect("static regex")
+    });
+    let Some(job) = job else { return true };
+    let on = triggers(top, src);
+    if on.contains("pull_request_target") || on.contains("workflow_run") {
+        return true;
+    }
+    PRIVILEGE.is_match(text(job, src))
+        || pairs(top, src)
+            .iter()
+            .filter(|(k, _, _)| !matches!(k.as_str(), "jobs" | "on" | "true"))
+            .any(|(_, pair, _)| PRIVILEGE.is_match(text(*pair, src)))
+}
+
 /// SEC007: a third-party action (or reusable workflow) referenced by a movable tag or
 /// branch instead of a full commit SHA. GitHub's own `actions/*` and `github/*` may use
-/// tags; local actions (`./`) and docker images pinned by digest are fine.
+/// tags; local actions (`./`), first-party actions (the repository's own owner) and docker
+/// images pinned by digest are fine. A version tag in a job that holds no secret, no
+/// write permission and no privileged trigger is reported with low confidence: a moved
+/// tag there can only tamper with that job's results.
 pub fn unpinned_action(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
+    if vendored_workflow(&ctx.file.rel) {
+        return;
+    }
+    let top = top_mapping(ctx.tree.root_node());
+    let jobs: Vec<Node<'_>> = top
+        .and_then(|t| {
+            pairs(t, src)
+                .into_iter()
+                .find(|(k, _, _)| k == "jobs")
+                .and_then(|(_, _, v)| v)
+                .and_then(mapping)
+        })
+        .map(|m| pairs(m, src).into_iter().map(|(_, p, _)| p).collect())
+        .unwrap_or_default();
+    let mut owners: Option<Vec<String>> = None;
     for pair in all_pairs(ctx.tree.root_node()) {
         if key_of(pair, src) != "uses" {
             continue;
@@ -323,13 +440,20 @@ pub fn unpinned_action(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if uses.starts_with("./") || uses.starts_with("../") || uses.contains("${{") {
             continue;
         }
+        let job = jobs
+            .iter()
+            .find(|j| j.start_byte() <= pair.start_byte() && pair.end_byte() <= j.end_byte())
+            .copied();
+        let privileged = || top.is_none_or(|t| job_privileged(job, t, src));
         if let Some(image) = uses.strip_prefix("docker://") {
             if !image.contains("@sha256:") {
-                out.push(
-                    Hit::new(v.start_byte(), v.end_byte())
-                        .var("action", uses)
-                        .var("ref", "tag instead of an `@sha256:` digest"),
-                );
+                let mut hit = Hit::new(v.start_byte(), v.end_byte())
+                    .var("action", uses)
+                    .var("ref", "tag instead of an `@sha256:` digest");
+                if !privileged() {
+                    hit = hit.confidence(Confidence::Low);
+                }
+                out.push(hit);
             }
             continue;
         }
@@ -341,16 +465,26 @@ pub fn unpinned_action(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if owner == "actions" || owner == "github" || FULL_SHA.is_match(reference) {
             continue;
         }
+        if owners
+            .get_or_insert_with(|| first_party_owners(&ctx.file.rel, src))
+            .contains(&owner)
+        {
+            continue;
+        }
         let shown = if reference.is_empty() {
             "no ref".to_string()
         } else {
             format!("`{reference}`")
         };
-        out.push(
-            Hit::new(v.start_byte(), v.end_byte())
-                .var("action", action)
-                .var("ref", shown),
-        );
+        // A branch (`@main`, `@stable`: no digit) moves on every push to it.
+        let version_tag = reference.chars().any(|c| c.is_ascii_digit());
+        let mut hit = Hit::new(v.start_byte(), v.end_byte())
+            .var("action", action)
+            .var("ref", shown);
+        if version_tag && !privileged() {
+            hit = hit.confidence(Confidence::Low);
+        }
+        out.push(hit);
     }
 }
 
@@ -380,6 +514,9 @@ static SHELL_VAR: LazyLock<Regex> =
 /// SEC008: a secret printed to the job log by `echo`/`printf`.
 pub fn secret_echoed(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
+    if vendored_workflow(&ctx.file.rel) {
+        return;
+    }
     let Some(top) = top_mapping(ctx.tree.root_node()) else {
         return;
     };
@@ -397,11 +534,12 @@ pub fn secret_echoed(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         else {
             continue;
         };
+        let redirected = redirected_group_lines(&script);
         let mut line_start = 0;
-        for line in script.split_inclusive('\n') {
+        for (i, line) in script.split_inclusive('\n').enumerate() {
             let here = line_start;
             line_start += line.len();
-            if !ECHO.is_match(line) || line.contains("::add-mask::") {
+            if !ECHO.is_match(line) || line.contains("::add-mask::") || redirected.contains(&i) {
                 continue;
             }
             // Piped into a command or redirected into a file: not the log.
@@ -430,6 +568,39 @@ pub fn secret_echoed(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     }
 }
 
+/// Lines of a script inside a `{ ...; }` group or `( ... )` subshell whose output is
+/// redirected into a file (`} >> ~/.gradle/gradle.properties`): what they print never
+/// reaches the log. A redirect to standard error (`>&2`, `/dev/stderr`) or through `tee`
+/// still prints.
+fn redirected_group_lines(script: &str) -> std::collections::HashSet<usize> {
+    static CLOSE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\s*[})]\s*(\d?>>?)\s*(\S+)").expect("static regex"));
+    let mut out = std::collections::HashSet::new();
+    let mut open: Vec<usize> = Vec::new();
+    for (i, line) in script.lines().enumerate() {
+        let t = line.trim();
+        if t == "{" || t == "(" {
+            open.push(i);
+            continue;
+        }
+        if !(t.starts_with('}') || t.starts_with(')')) {
+            continue;
+        }
+        let Some(start) = open.pop() else { continue };
+        let to_file = CLOSE.captures(line).is_some_and(|c| {
+            let target = &c[2];
+            c[1].trim_end_matches('>') != "2"
+                && !target.starts_with('&')
+                && !target.starts_with("/dev/std")
+                && !line.contains("| tee")
+        });
+        if to_file {
+            out.extend(start + 1..i);
+        }
+    }
+    out
+}
+
 /// The line with `${{ ... }}` expressions blanked (their `|`/`>` are not shell syntax).
 fn strip_quoted_expr(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
@@ -450,6 +621,9 @@ fn strip_quoted_expr(line: &str) -> String {
 /// SEC009: `permissions: write-all` on the workflow or a job.
 pub fn permissions_write_all(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
+    if vendored_workflow(&ctx.file.rel) {
+        return;
+    }
     for pair in all_pairs(ctx.tree.root_node()) {
         if key_of(pair, src) != "permissions" {
             continue;
@@ -486,6 +660,26 @@ static UNTRUSTED_EXPR: LazyLock<Regex> = LazyLock::new(|| {
 /// `github-script` body) before the shell or node sees it.
 pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
+    if vendored_workflow(&ctx.file.rel) {
+        return;
+    }
+    // Run by hand or on a timer, the event carries no issue, pull request, comment or push:
+    // every context below is empty. Called from another workflow, it carries the caller's
+    // event, which this file cannot see.
+    let on = top_mapping(ctx.tree.root_node())
+        .map(|t| triggers(t, src))
+        .unwrap_or_default();
+    let events: Vec<&str> = on
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|e| !e.is_empty())
+        .collect();
+    let no_event_payload = !events.is_empty()
+        && events
+            .iter()
+            .all(|e| matches!(*e, "workflow_dispatch" | "schedule" | "workflow_call"));
+    if no_event_payload && !events.contains(&"workflow_call") {
+        return;
+    }
     for (_, step) in steps(ctx.tree.root_node(), src) {
         let step_pairs = pairs(step, src);
         let mut scripts = Vec::new();
@@ -519,11 +713,13 @@ pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 let (Some(whole), Some(ctx_name)) = (m.get(0), m.get(1)) else {
                     continue;
                 };
-                out.push(
-                    Hit::new(offset + whole.start(), offset + whole.end())
-                        .var("context", ctx_name.as_str())
-                        .var("kind", kind),
-                );
+                let mut hit = Hit::new(offset + whole.start(), offset + whole.end())
+                    .var("context", ctx_name.as_str())
+                    .var("kind", kind);
+                if no_event_payload {
+                    hit = hit.confidence(Confidence::Low);
+                }
+                out.push(hit);
             }
         }
     }

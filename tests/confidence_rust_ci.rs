@@ -1,0 +1,77 @@
+//! Confidence of the Rust error-handling and workflow findings on their fixtures: the
+//! fixture annotations see every level, so the levels themselves are pinned here.
+
+use std::process::Command;
+
+/// (rule, file name, line, confidence) of every finding under `paths`, from the binary's
+/// JSON output.
+fn confidences(paths: &[&str]) -> Vec<(String, String, usize, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--no-cache",
+            "-q",
+            "--fail-on",
+            "never",
+            "--min-confidence",
+            "low",
+        ])
+        .args(paths)
+        .output()
+        .expect("strata runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let field = |f: &serde_json::Value, k: &str| f[k].as_str().unwrap_or("").to_string();
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let path = field(f, "path");
+            (
+                field(f, "rule"),
+                path.rsplit('/').next().unwrap_or(&path).to_string(),
+                f["line"].as_u64().unwrap_or(0) as usize,
+                field(f, "confidence"),
+            )
+        })
+        .collect()
+}
+
+fn level(found: &[(String, String, usize, String)], rule: &str, file: &str, line: usize) -> String {
+    found
+        .iter()
+        .find(|(r, f, l, _)| r == rule && f == file && *l == line)
+        .map(|(_, _, _, c)| c.clone())
+        .unwrap_or_else(|| panic!("{rule} not reported at {file}:{line}"))
+}
+
+#[test]
+fn rust_blocking_and_timeout_levels() {
+    let found = confidences(&[
+        "fixtures/rust/notes-cli",
+        "fixtures/rust/actix-shop/src/passwords.rs",
+    ]);
+    // In a handler and in a function a handler calls.
+    assert_eq!(level(&found, "ERR005", "passwords.rs", 19), "high");
+    assert_eq!(level(&found, "ERR005", "passwords.rs", 45), "high");
+    // On the shutdown path.
+    assert_eq!(level(&found, "ERR005", "passwords.rs", 53), "low");
+    // Command-line code; under a polling deadline; a one-shot health probe.
+    assert_eq!(level(&found, "ERR005", "sync.rs", 14), "low");
+    assert_eq!(level(&found, "ERR101", "sync.rs", 16), "low");
+    assert_eq!(level(&found, "ERR101", "sync.rs", 36), "medium");
+    assert_eq!(level(&found, "ERR101", "health.rs", 7), "low");
+}
+
+#[test]
+fn workflow_levels() {
+    let found = confidences(&["fixtures/workflows/.github/workflows"]);
+    // A version tag in a read-only job without secrets; a branch; a job with a secret.
+    assert_eq!(level(&found, "SEC007", "checks.yml", 17), "low");
+    assert_eq!(level(&found, "SEC007", "checks.yml", 20), "high");
+    assert_eq!(level(&found, "SEC007", "checks.yml", 32), "high");
+    // A reusable workflow sees its caller's event.
+    assert_eq!(level(&found, "SEC010", "reusable-e2e.yml", 18), "low");
+}
