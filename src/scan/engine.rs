@@ -97,6 +97,16 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         if web {
             web_only(file, &mut out);
         }
+        // A Rust file no tree rule needed but a text rule reported in: its test modules
+        // decide whether those findings are test code (one parse, only for such files).
+        if file.lang == Lang::Rust && !out.findings.is_empty() {
+            if let Some(tree) = parse(Lang::Rust, &file.text, None) {
+                let f = RustFacts::build(&tree, &file.text);
+                for r in &mut out.findings {
+                    r.in_test = f.in_test(r.start);
+                }
+            }
+        }
         return out;
     }
     out.parsed = true;
@@ -180,8 +190,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
             }
         }
         if let Facts::Rust(f) = &facts {
-            for r in &mut out.findings[first_new..] {
-                r.in_test = f.in_test(r.start);
+            // Every finding of the file, the text rules' (secrets) before the parse too.
+            for r in &mut out.findings {
+                r.in_test = r.in_test || f.in_test(r.start);
             }
         }
         out.statements.resize(first_new, None);
