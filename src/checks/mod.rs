@@ -97,7 +97,6 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "id-path-param-typed-str",
         api_surface::params::id_path_param_typed_str,
     ),
-    ("route-missing-auth", auth::routes::route_missing_auth),
     (
         "admin-route-without-auth",
         auth::routes::admin_route_without_auth,
@@ -353,6 +352,7 @@ const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
         "router-without-auth",
         auth::router_auth::router_without_auth,
     ),
+    ("route-missing-auth", auth::router_auth::route_missing_auth),
 ];
 
 pub fn repo_lookup(name: &str) -> Option<RepoCheck> {
@@ -367,7 +367,7 @@ pub fn repo_lookup(name: &str) -> Option<RepoCheck> {
 }
 
 /// Checks over the route inventory.
-const WEB_CHECKS: &[&str] = &["router-without-auth"];
+const WEB_CHECKS: &[&str] = &["router-without-auth", "route-missing-auth"];
 
 /// Checks over the schema model, which Python ORM classes contribute to.
 const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];

@@ -37,6 +37,48 @@ pub struct WebSummary {
     /// `REST_FRAMEWORK = {...}` defaults of a Django settings module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drf_settings: Option<DrfSettings>,
+    /// Routers of the file built with a prefix (`APIRouter(prefix="/{organization}")`):
+    /// routers registered on them are served below it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub router_prefixes: BTreeMap<String, String>,
+    /// Module-level functions of the file that take the authenticated caller as a
+    /// dependency (`def check_builder(user = Depends(check_user_exists))`): a route in
+    /// another file that depends on one is authenticated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_providers: Vec<String>,
+    /// Classes of the file that carry auth for the routes of their subclasses (a class
+    /// attribute injected with an auth dependency), or that derive from other classes:
+    /// class name -> (auth, absolute base names).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, (Option<String>, Vec<String>)>,
+    /// String defaults of a pydantic `BaseSettings` class (`API_V1_STR: str = "/api/v1"`),
+    /// so that a registration prefix read from a setting resolves.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Upper-case string fields of the file's pydantic settings classes, with their defaults.
+fn settings_defaults(facts: &PyFacts) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for c in &facts.classes {
+        if !c.bases.iter().any(|b| b.ends_with("BaseSettings")) {
+            continue;
+        }
+        for a in &c.attrs {
+            let v = a.value.trim();
+            let quoted = v.len() >= 2
+                && (v.starts_with('"') && v.ends_with('"')
+                    || v.starts_with('\'') && v.ends_with('\''));
+            if quoted
+                && a.name
+                    .chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
+            {
+                out.insert(a.name.clone(), v[1..v.len() - 1].to_string());
+            }
+        }
+    }
+    out
 }
 
 /// One URL registration: `path("orders/", include("orders.urls"))`,
@@ -121,6 +163,32 @@ pub struct RouteInfo {
     /// Declared public (`AllowAny`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public: bool,
+    /// Auth the route declares itself (decorator, parameter, `dependencies=`), without
+    /// its router's and without a check in the handler body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_auth: Option<String>,
+    /// Declared auth, the route's own or its router's in this file (no body check).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declared: bool,
+    /// Why the route-missing-auth comparison leaves the route out (public by design,
+    /// WebSocket, administrative, ...), see [`crate::model::route_kinds::auth_exempt`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempt: Option<String>,
+    /// A Flask auth decorator written above the route decorator (so it does not apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misplaced_auth: Option<String>,
+    /// Where the route is declared (one function registered under several paths, the
+    /// methods of one class view): see [`Route::site`].
+    #[serde(default)]
+    pub site: (usize, usize),
+    /// Absolute names of the bases of a class-based controller whose auth is not known in
+    /// this file (`mealie.routes._base.BaseCrudController`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_bases: Vec<String>,
+    /// Dependencies of a route without recognised auth, as absolute dotted names
+    /// (`app.deps.check_builder`): one defined in another file may check the caller.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,10 +288,21 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
     } else {
         None
     };
+    let defaults = if file.text.contains("BaseSettings") {
+        settings_defaults(facts)
+    } else {
+        BTreeMap::new()
+    };
     if facts.routes.is_empty()
         && facts.mounts.is_empty()
         && facts.url_entries.is_empty()
         && settings.is_none()
+        && defaults.is_empty()
+        && facts.auth_providers.is_empty()
+        && !facts
+            .classes
+            .iter()
+            .any(|c| facts.class_attr_auth(c).is_some())
     {
         return None;
     }
@@ -231,6 +310,7 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
     let mut out = WebSummary {
         module: module_of(&file.rel),
         drf_settings: settings,
+        settings: defaults,
         ..WebSummary::default()
     };
     for r in &facts.routes {
@@ -268,7 +348,30 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
                     .collect()
             })
             .unwrap_or_default();
+        let router_auth = facts.routers.get(&r.router).and_then(|x| x.auth.as_ref());
+        let own_auth = r.auth.clone().filter(|a| Some(a) != router_auth);
+        let deps = if r.auth.is_none() {
+            route_dependencies(facts, r, &file.rel)
+        } else {
+            Vec::new()
+        };
+        let class_bases = match (&r.auth, f.and_then(|f| f.class.as_deref())) {
+            (None, Some(c)) if r.framework == Framework::FastApi => facts
+                .classes
+                .iter()
+                .find(|k| k.name == c)
+                .map(|k| absolute_bases(facts, &k.bases, &file.rel))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         out.routes.push(RouteInfo {
+            own_auth,
+            declared: r.auth.is_some(),
+            exempt: crate::model::route_kinds::auth_exempt(facts, r, src).map(str::to_string),
+            misplaced_auth: r.misplaced_auth.clone(),
+            site: r.site(),
+            deps,
+            class_bases,
             framework: r.framework.name().to_string(),
             methods: r.methods.clone(),
             router: r.router.clone(),
@@ -303,9 +406,20 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
             line: file.line_col(e.start).0,
         });
     }
+    out.auth_providers = facts.auth_providers.iter().cloned().collect();
+    for c in &facts.classes {
+        let auth = facts.class_attr_auth(c);
+        let bases = absolute_bases(facts, &c.bases, &file.rel);
+        if auth.is_some() || !bases.is_empty() {
+            out.classes.insert(c.name.clone(), (auth, bases));
+        }
+    }
     for (name, r) in &facts.routers {
         if let Some(a) = &r.auth {
             out.router_auth.insert(name.clone(), a.clone());
+        }
+        if !r.prefix.is_empty() {
+            out.router_prefixes.insert(name.clone(), r.prefix.clone());
         }
     }
     for m in &facts.mounts {
@@ -325,6 +439,83 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
         });
     }
     Some(out)
+}
+
+/// Base classes as absolute dotted names: imported ones through the import table,
+/// in-file ones under the file's module. Builtins and library classes are left out.
+fn absolute_bases(facts: &PyFacts, bases: &[String], rel: &str) -> Vec<String> {
+    bases
+        .iter()
+        .filter_map(|b| {
+            let (head, rest) = match b.split_once('.') {
+                Some((h, r)) => (h, Some(r)),
+                None => (b.as_str(), None),
+            };
+            let q = match facts.imports.get(head) {
+                Some(q) => absolute(q, rel),
+                None if facts.classes.iter().any(|c| c.name == *b) => {
+                    format!("{}.{b}", module_of(rel))
+                }
+                None => return None,
+            };
+            let top = q.split('.').next().unwrap_or("");
+            if matches!(
+                top,
+                "fastapi"
+                    | "pydantic"
+                    | "typing"
+                    | "abc"
+                    | "enum"
+                    | "starlette"
+                    | "sqlalchemy"
+                    | "sqlmodel"
+            ) {
+                return None;
+            }
+            Some(match rest {
+                Some(r) => format!("{q}.{r}"),
+                None => q,
+            })
+        })
+        .collect()
+}
+
+/// The imported dependencies of a route (`dependencies=[Depends(check_builder)]`,
+/// `x = Depends(deps.check_builder)`), as absolute dotted names.
+fn route_dependencies(facts: &PyFacts, r: &Route, rel: &str) -> Vec<String> {
+    let Some(f) = facts.functions.get(r.function) else {
+        return Vec::new();
+    };
+    let mut texts: Vec<&str> = f
+        .decorators
+        .iter()
+        .filter(|d| d.start == r.decorator_start)
+        .map(|d| d.text.as_str())
+        .collect();
+    for p in &f.params {
+        texts.extend(p.default.as_deref());
+        texts.extend(p.annotation.as_deref());
+    }
+    let mut out = Vec::new();
+    for t in texts {
+        for name in crate::model::facts::python::dependency_names(t) {
+            let (head, rest) = match name.split_once('.') {
+                Some((h, r)) => (h, Some(r)),
+                None => (name.as_str(), None),
+            };
+            let Some(q) = facts.imports.get(head) else {
+                continue;
+            };
+            let mut full = absolute(q, rel);
+            if let Some(r) = rest {
+                full = format!("{full}.{r}");
+            }
+            if !out.contains(&full) {
+                out.push(full);
+            }
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -466,7 +657,7 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
             |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
         | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
-        | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user)\b | \b(?:current_user|g\.user|request\.user)(?:\(\))?(?:\.id)?\s*(?:==|!=)
+        | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user|self\.(?:current_)?user)\b | \b(?:current_user|g\.user|request\.user|self\.user)(?:\(\))?(?:\.id|\.email)?\s*(?:==|!=)
         | =\s*(?:self\.)?request\.user\b
         | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
         | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
@@ -507,11 +698,13 @@ fn reachable<'f>(facts: &'f PyFacts, f: &'f PyFunction, src: &str) -> Vec<&'f Py
     while i < out.len() && out.len() < 12 {
         let body = src.get(out[i].body.0..out[i].body.1).unwrap_or("");
         for g in &facts.functions {
-            if g.class.is_none()
-                && g.start != f.start
-                && !out.iter().any(|o| o.start == g.start)
-                && body.contains(&format!("{}(", g.name))
-            {
+            // Module functions by name; methods of the handler's own class by `self.name(`.
+            let called = match (&g.class, &f.class) {
+                (None, _) => body.contains(&format!("{}(", g.name)),
+                (Some(gc), Some(fc)) if gc == fc => body.contains(&format!("self.{}(", g.name)),
+                _ => false,
+            };
+            if called && g.start != f.start && !out.iter().any(|o| o.start == g.start) {
                 out.push(g);
             }
         }
@@ -544,6 +737,14 @@ pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
     let Some(f) = facts.functions.get(route.function) else {
         return Ownership::NotApplicable;
     };
+    // `@permission_classes([CreateExportPermissions])` on a DRF function view.
+    if f.decorators
+        .iter()
+        .any(|d| d.callee.ends_with("permission_classes") && custom_permission(facts, src, &d.text))
+        && !ids.is_empty()
+    {
+        return Ownership::Yes;
+    }
     if ids.is_empty() {
         return Ownership::NotApplicable;
     }
@@ -621,6 +822,21 @@ fn class_ownership(
     }) {
         return Ownership::Yes;
     }
+    // A helper of the class that `get_queryset`/`get_object` call (`self._base_filters()`)
+    // and that filters by the caller.
+    let helper_checks = methods
+        .iter()
+        .filter(|f| CHECKED_IN.contains(&f.name.as_str()))
+        .any(|f| {
+            methods.iter().any(|g| {
+                !CHECKED_IN.contains(&g.name.as_str())
+                    && body(f).contains(&format!("self.{}(", g.name))
+                    && checks_owner(body(g))
+            })
+        });
+    if helper_checks {
+        return Ownership::Yes;
+    }
     // A base class from elsewhere in the project (`generic.ObjectEditView`,
     // `BaseResource`) may enforce object permissions in its own `dispatch`/`get_object`:
     // that cannot be seen from this file.
@@ -649,6 +865,17 @@ fn class_ownership(
             .iter()
             .find_map(|c| c.attrs.iter().find(|a| a.name == name))
     };
+    // Permission classes of the project (`permission_classes = [NestedProjectPermissions]`,
+    // or returned by `get_permissions()`): they authorise the object, or the parent named
+    // in the URL that `get_queryset` filters by, in code this file does not show.
+    let custom = attr("permission_classes")
+        .is_some_and(|pc| custom_permission(facts, src, &pc.value))
+        || methods
+            .iter()
+            .any(|f| f.name == "get_permissions" && custom_permission(facts, src, body(f)));
+    if custom {
+        return Ownership::Yes;
+    }
     if let Some(pc) = attr("permission_classes") {
         let object_level = crate::model::facts::python::words(&pc.value).any(|w| {
             OBJECT_PERMISSION.is_match(w)
@@ -696,6 +923,48 @@ fn class_ownership(
         return Ownership::No(a.start, a.end);
     }
     Ownership::NotApplicable
+}
+
+/// Whether a piece of code names a permission class the project defines: imported from a
+/// project module (not DRF, Django or a known auth package), or defined in this file with
+/// `has_permission`/`has_object_permission`.
+fn custom_permission(facts: &PyFacts, src: &str, text: &str) -> bool {
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"[A-Za-z_][\w.]*").expect("static regex"));
+    const BUILTIN: &[&str] = &[
+        "rest_framework",
+        "django",
+        "oauth2_provider",
+        "rest_framework_api_key",
+        "knox",
+        "rest_framework_simplejwt",
+        "typing",
+    ];
+    NAME.find_iter(text).any(|m| {
+        let name = m.as_str();
+        let last = name.rsplit('.').next().unwrap_or(name);
+        if !last.contains("Permission") && !last.starts_with("Is") && !last.starts_with("Has") {
+            return false;
+        }
+        if facts.classes.iter().any(|c| c.name == last) {
+            return facts.functions.iter().any(|f| {
+                f.class.as_deref() == Some(last)
+                    && matches!(f.name.as_str(), "has_permission" | "has_object_permission")
+                    && !src
+                        .get(f.body.0..f.body.1)
+                        .unwrap_or("")
+                        .trim()
+                        .starts_with("return True")
+            });
+        }
+        match facts.imports.get(name.split('.').next().unwrap_or(name)) {
+            Some(q) => {
+                let top = q.split('.').next().unwrap_or(q);
+                !BUILTIN.contains(&top)
+            }
+            None => false,
+        }
+    })
 }
 
 static CALLER_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -1158,8 +1427,23 @@ fn find_file(files: &[(String, WebSummary)], from: usize, module: &str) -> Optio
         .iter()
         .map(|(rel, _)| (rust(rel) == lang).then(|| module_of(rel)))
         .collect();
-    let find =
-        |pred: &dyn Fn(&str) -> bool| modules.iter().position(|m| m.as_deref().is_some_and(pred));
+    // Among several files of that module name (a monorepo's services, fixtures), the one
+    // nearest to the importing file.
+    let from_rel = files[from].0.as_str();
+    let shared = |rel: &str| {
+        rel.split('/')
+            .zip(from_rel.split('/'))
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let find = |pred: &dyn Fn(&str) -> bool| {
+        modules
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.as_deref().is_some_and(pred))
+            .max_by_key(|(i, _)| (shared(&files[*i].0), std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+    };
     find(&|m| m == module)
         .or_else(|| {
             let suffix = format!(".{module}");
@@ -1233,10 +1517,83 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
             }
         }
     }
+    // Settings defaults by name, when the project agrees on one value.
+    let mut settings: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for (_, s) in files {
+        for (k, v) in &s.settings {
+            let e = settings.entry(k.as_str()).or_insert(Some(v.as_str()));
+            if *e != Some(v.as_str()) {
+                *e = None;
+            }
+        }
+    }
+    // `[settings.API_V1_STR]` (a prefix read from a setting) -> its default, when known.
+    let resolve = |p: &str| -> String {
+        p.strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .and_then(|x| {
+                settings
+                    .get(x.rsplit('.').next().unwrap_or(x))
+                    .copied()
+                    .flatten()
+            })
+            .map_or_else(|| p.to_string(), |v| v.trim_end_matches('/').to_string())
+    };
+    // A dependency defined in another file that takes the caller authenticates the route.
+    let provider_auth = |fi: usize, r: &RouteInfo| -> Option<String> {
+        r.deps.iter().find_map(|d| {
+            let (module, func) = d.rsplit_once('.')?;
+            let t = find_file(files, fi, module)?;
+            files[t]
+                .1
+                .auth_providers
+                .iter()
+                .any(|p| p == func)
+                .then(|| func.to_string())
+        })
+    };
+    // A controller class whose base (in another file, or further up) injects auth.
+    let class_auth = |fi: usize, r: &RouteInfo| -> Option<String> {
+        let mut todo: Vec<(usize, String, usize)> =
+            r.class_bases.iter().map(|b| (fi, b.clone(), 0)).collect();
+        while let Some((from, base, depth)) = todo.pop() {
+            let (module, class) = base.rsplit_once('.')?;
+            // The module itself, else a submodule of that package that defines the class
+            // (re-exported by the package's `__init__`).
+            let t = find_file(files, from, module)
+                .filter(|&t| files[t].1.classes.contains_key(class))
+                .or_else(|| {
+                    let package = format!("{module}.");
+                    files.iter().position(|(rel, w)| {
+                        w.classes.contains_key(class)
+                            && (module_of(rel).starts_with(&package)
+                                || module_of(rel).contains(&format!(".{package}")))
+                    })
+                });
+            let Some(t) = t else {
+                continue;
+            };
+            let Some((auth, bases)) = files[t].1.classes.get(class) else {
+                continue;
+            };
+            if let Some(a) = auth {
+                return Some(format!("{class}: {a}"));
+            }
+            if depth < 6 {
+                todo.extend(bases.iter().map(|b| (t, b.clone(), depth + 1)));
+            }
+        }
+        None
+    };
     let mut rows = Vec::new();
     for (fi, (rel, s)) in files.iter().enumerate() {
         let rust = rel.ends_with(".rs");
         for r in &s.routes {
+            let own_auth = r
+                .auth
+                .clone()
+                .or_else(|| provider_auth(fi, r))
+                .or_else(|| class_auth(fi, r));
             if r.view.is_some() {
                 // Listed through the registrations that name it (`url_rows`).
                 continue;
@@ -1257,10 +1614,20 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                 match parents {
                     Some(ps) if c.depth < 8 && done.len() < 16 => {
                         for e in ps {
+                            // The parent router's own constructor prefix comes first.
+                            let parent_prefix = files[e.parent_file]
+                                .1
+                                .router_prefixes
+                                .get(e.parent)
+                                .map_or(String::new(), |p| resolve(p));
+                            let edge_prefix = e.prefix.map(&resolve);
                             let (p_outer, p_own) = if c.file == fi && c.router == r.router {
-                                (String::new(), e.prefix.map(str::to_string))
+                                (parent_prefix, edge_prefix)
                             } else {
-                                (e.prefix.unwrap_or("").to_string(), c.own.clone())
+                                (
+                                    cat(&parent_prefix, edge_prefix.as_deref().unwrap_or(""), rust),
+                                    c.own.clone(),
+                                )
                             };
                             let parent_auth =
                                 || files[e.parent_file].1.router_auth.get(e.parent).cloned();
@@ -1307,7 +1674,7 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                     dev_only,
                     path_params: r.path_params.clone(),
                     pagination: r.pagination.clone(),
-                    auth: r.auth.clone().or(auth),
+                    auth: own_auth.clone().or(auth),
                     rate_limit: r.rate_limit.clone().or(rate),
                     ownership: r.ownership.clone(),
                 });

@@ -238,6 +238,8 @@ pub fn web_summary(file: &SourceFile) -> Option<crate::model::routes::WebSummary
                 "django.shortcuts",
                 "django.contrib.auth",
                 "starlette",
+                // Settings defaults that registration prefixes read (`settings.API_V1_STR`).
+                "BaseSettings",
             ];
             if !MARKERS.iter().any(|m| file.text.contains(m)) {
                 return None;

@@ -220,6 +220,13 @@ fn repo_findings(
         };
         for (ri, h) in hits {
             let rule = rules.rules[ri];
+            if rule
+                .exclude_paths
+                .as_ref()
+                .is_some_and(|g| g.is_match(&path))
+            {
+                continue;
+            }
             let message = engine::render(&rule.message, |var| {
                 h.vars
                     .iter()

@@ -226,16 +226,25 @@ pub fn unbounded_pagination_parameter(ctx: &FileContext<'_>, out: &mut Vec<Hit>)
                           where_: String,
                           (missing, impact): (&str, &str)| {
             if reported.insert(start) {
-                out.push(
-                    Hit::new(start, end)
-                        .var("param", param)
-                        .var("route", route_desc.clone())
-                        .var("handler", where_)
-                        .var("missing", missing)
-                        .var("impact", impact),
-                );
+                out.push(page_hit(
+                    start,
+                    end,
+                    param,
+                    route_desc.clone(),
+                    where_,
+                    missing,
+                    impact,
+                ));
             }
         };
+        if route
+            .auth
+            .as_deref()
+            .is_some_and(|a| PRIVILEGED.is_match(a))
+        {
+            // Only administrators page through it: the caller is the trust boundary.
+            continue;
+        }
         for p in &handler.params {
             // A parameter of the handler itself.
             if let Some(kind) = classify(&p.name) {
@@ -327,6 +336,85 @@ pub fn unbounded_pagination_parameter(ctx: &FileContext<'_>, out: &mut Vec<Hit>)
             }
         }
     }
+    standalone_dependencies(ctx, &handlers, &mut reported, out);
+}
+
+/// Auth that only administrators pass.
+static PRIVILEGED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(admin|superuser|staff)").expect("static regex"));
+
+/// A pagination hit; a missing lower bound alone (a negative offset or size only makes
+/// the query fail) is reported with low confidence.
+fn page_hit(
+    start: usize,
+    end: usize,
+    param: &str,
+    route: String,
+    handler: String,
+    missing: &str,
+    impact: &str,
+) -> Hit {
+    let hit = Hit::new(start, end)
+        .var("param", param)
+        .var("route", route)
+        .var("handler", handler)
+        .var("missing", missing)
+        .var("impact", impact);
+    if missing.contains("lower bound") {
+        hit.confidence(crate::checks::Confidence::Low)
+    } else {
+        hit
+    }
+}
+
+/// Module-level functions that are FastAPI dependencies by their own declaration (a
+/// parameter defaults to `Query(...)`) and are not routes: shared pagination parameters
+/// (`def common_parameters(page: int = Query(1), items_per_page: int = Query(5, ...))`)
+/// that routes of other files depend on.
+fn standalone_dependencies(
+    ctx: &FileContext<'_>,
+    handlers: &HashSet<usize>,
+    reported: &mut HashSet<usize>,
+    out: &mut Vec<Hit>,
+) {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
+        return;
+    };
+    for (fi, f) in facts.functions.iter().enumerate() {
+        if handlers.contains(&fi) || f.class.is_some() {
+            continue;
+        }
+        if !f
+            .params
+            .iter()
+            .any(|p| p.default.as_deref().is_some_and(|d| d.contains("Query(")))
+        {
+            continue;
+        }
+        let body = body_node(ctx, f);
+        for p in &f.params {
+            let Some(kind) = classify(&p.name) else {
+                continue;
+            };
+            let Some((missing, impact)) = param_problem(kind, p) else {
+                continue;
+            };
+            if body.is_some_and(|b| clamped(b, &p.name, &ctx.file.text))
+                || !reported.insert(p.start)
+            {
+                continue;
+            }
+            out.push(page_hit(
+                p.start,
+                p.end,
+                &p.name,
+                "the routes that depend on it".to_string(),
+                format!("dependency `{}`", f.name),
+                missing,
+                impact,
+            ));
+        }
+    }
 }
 
 fn check_dependency_params(
@@ -374,7 +462,10 @@ fn words(s: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-/// API003: FastAPI `{..._id}` path parameters annotated as plain `str`.
+/// API003: FastAPI `{..._id}` path parameters annotated as plain `str`. Reported with the
+/// rule's confidence when another route of the file types an id as `UUID`/`int` (the
+/// project's ids are not strings), else with low confidence: string ids may be the design
+/// (uuid hex kept as text, short ids, extension names).
 pub fn id_path_param_typed_str(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::facts(ctx) else {
         return;
@@ -382,17 +473,55 @@ pub fn id_path_param_typed_str(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     if !facts.imports_package("fastapi") {
         return;
     }
+    let src = ctx.file.text.as_str();
+    let fastapi_routes = || {
+        facts
+            .routes
+            .iter()
+            .filter(|r| r.framework == Framework::FastApi)
+    };
+    // Some id path parameter of the file is typed (`UUID4`, `int`, `OrganizationID`).
+    let typed_ids = fastapi_routes().any(|route| {
+        let Some(handler) = facts.functions.get(route.function) else {
+            return false;
+        };
+        route.path_params().iter().any(|pp| {
+            is_id_name(&pp.name)
+                && (pp.converter.is_some()
+                    || handler.params.iter().any(|p| {
+                        p.name == pp.name
+                            && p.annotation
+                                .as_deref()
+                                .is_some_and(|a| typed_id(annotated_base(a)))
+                    }))
+        })
+    });
+    // Names another route of the file types `UUID4 | str`: addressed by id or slug, so a
+    // string on purpose.
+    let id_or_slug: HashSet<&str> = fastapi_routes()
+        .filter_map(|route| facts.functions.get(route.function))
+        .flat_map(|h| h.params.iter())
+        .filter(|p| {
+            p.annotation.as_deref().is_some_and(|a| {
+                let base = annotated_base(a);
+                base.contains('|') && base.split('|').any(|t| t.trim() == "str")
+            })
+        })
+        .map(|p| p.name.as_str())
+        .collect();
+    let stripe = src.contains("stripe") || src.contains("Stripe");
     let mut reported = HashSet::new();
-    for route in facts
-        .routes
-        .iter()
-        .filter(|r| r.framework == Framework::FastApi)
-    {
+    for route in fastapi_routes() {
         let Some(handler) = facts.functions.get(route.function) else {
             continue;
         };
+        let body = src.get(handler.body.0..handler.body.1).unwrap_or("");
         for pp in route.path_params() {
-            if pp.converter.is_some() || !is_id_name(&pp.name) {
+            if pp.converter.is_some() || !is_id_name(&pp.name) || string_by_design(&pp.name) {
+                continue;
+            }
+            if stripe && STRIPE_ID.is_match(&pp.name) {
+                // Stripe object ids (`pm_...`, `cus_...`) are strings.
                 continue;
             }
             let Some(p) = handler.params.iter().find(|p| p.name == pp.name) else {
@@ -401,17 +530,70 @@ pub fn id_path_param_typed_str(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             let Some(how) = unconstrained_str(p) else {
                 continue;
             };
+            if parses_itself(body, &p.name) {
+                continue;
+            }
             if reported.insert(p.start) {
-                out.push(
-                    Hit::new(p.start, p.end)
-                        .var("param", p.name.clone())
-                        .var("route", route.describe())
-                        .var("handler", handler.name.clone())
-                        .var("how", how),
-                );
+                let mut hit = Hit::new(p.start, p.end)
+                    .var("param", p.name.clone())
+                    .var("route", route.describe())
+                    .var("handler", handler.name.clone())
+                    .var("how", how);
+                if !typed_ids || id_or_slug.contains(p.name.as_str()) {
+                    hit = hit.confidence(crate::checks::Confidence::Low);
+                }
+                out.push(hit);
             }
         }
     }
+}
+
+/// An annotation that types an id: `UUID`, `UUID4`, `int`, `PositiveInt`, an alias named
+/// for an id (`OrganizationID`, `PrimaryKey`).
+fn typed_id(ann: &str) -> bool {
+    if ann.split('|').any(|t| t.trim() == "str") {
+        return false;
+    }
+    let last = ann.rsplit('.').next().unwrap_or(ann).trim();
+    last.starts_with("UUID")
+        || matches!(
+            last,
+            "int" | "PositiveInt" | "PrimaryKey" | "ObjectId" | "PydanticObjectId"
+        )
+        || (last.len() > 2
+            && last.ends_with("ID")
+            && last.chars().next().is_some_and(char::is_uppercase))
+}
+
+/// Ids that are strings by nature: OAuth client ids, public keys, channel names,
+/// transaction hashes.
+fn string_by_design(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "client_id"
+        || n.ends_with("_client_id")
+        || n.contains("pubkey")
+        || n.contains("public_key")
+        || n == "channel_id"
+        || n == "txid"
+        || n == "tx_id"
+}
+
+static STRIPE_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:stripe_\w+|payment_method|payment_intent|setup_intent|checkout_session|price|product|subscription|invoice|charge|customer|account)_id$")
+        .expect("static regex")
+});
+
+/// The handler converts the string itself (`UUID(order_id)`, `int(item_id)`) and answers
+/// a bad value on its own.
+fn parses_itself(body: &str, name: &str) -> bool {
+    ["UUID(", "UUID4(", "int(", "ObjectId("].iter().any(|c| {
+        body.match_indices(c).any(|(i, _)| {
+            body[i + c.len()..]
+                .trim_start()
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with([')', ',']))
+        })
+    })
 }
 
 fn is_id_name(name: &str) -> bool {

@@ -3,7 +3,7 @@
 //! auth (the router registered without the dependencies its siblings got).
 
 use crate::checks::RepoHit;
-use crate::model::routes::{inventory, Row, WebSummary};
+use crate::model::routes::{inventory, RouteInfo, Row, WebSummary};
 use crate::model::summary::{Located, RepoContext};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -127,16 +127,7 @@ fn unauthenticated_files(rows: &[Row], out: &mut Vec<RepoHit>) {
         out.push(RepoHit {
             confidence: None,
             path: file.to_string(),
-            at: Located {
-                name: first.handler.clone(),
-                detail: String::new(),
-                line: first.line,
-                column: 1,
-                end_line: first.line,
-                end_column: 1,
-                start: first.span.0,
-                end: first.span.1,
-            },
+            at: located(&first.handler, first.line, first.span),
             vars: vec![
                 ("routes", routes),
                 ("authed", authed.to_string()),
@@ -145,4 +136,238 @@ fn unauthenticated_files(rows: &[Row], out: &mut Vec<RepoHit>) {
             ],
         });
     }
+}
+
+/// Auth that is a permission or role on top of the login (`PermissionsDependency([...])`,
+/// `require_role("editor")`, `has_scope`), rather than the login itself.
+static PERMISSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)perm|role|scope|polic|privilege|can_|allowed|owner|admin|superuser|staff")
+        .expect("static regex")
+});
+
+/// How the inventory composes a route: authenticated on every registration path (by its
+/// own declaration, its router, or the registrations above it), and its full path.
+struct Composed {
+    authed: bool,
+    auth: Option<String>,
+    path: String,
+}
+
+/// AUTH001, over the route inventory: a route without auth on a router whose other routes
+/// mostly declare it. Auth composed at registration (`include_router(..., dependencies=...)`,
+/// a parent router's `dependencies`, a dependency from another file that takes the caller)
+/// counts. A route that is authenticated by its registration but declares no permission
+/// while the routes on the same object (reads included) all do is reported as a missing
+/// permission.
+pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    let files: Vec<(String, WebSummary)> = ctx
+        .files
+        .iter()
+        .filter(|(rel, _, _)| rel.ends_with(".py"))
+        .filter_map(|(rel, _, s)| s.web.clone().map(|w| (rel.clone(), w)))
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
+    for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {
+        let c = composed
+            .entry((r.file.clone(), r.span))
+            .or_insert_with(|| Composed {
+                authed: true,
+                auth: None,
+                path: r.path.clone(),
+            });
+        c.authed &= r.auth.is_some();
+        if c.auth.is_none() {
+            c.auth = r.auth.clone();
+        }
+    }
+    for (rel, summary) in &files {
+        let mut by_router: BTreeMap<&str, Vec<&RouteInfo>> = BTreeMap::new();
+        for r in &summary.routes {
+            if matches!(
+                r.exempt.as_deref(),
+                Some("websocket" | "project default permissions" | "public by design")
+            ) {
+                continue;
+            }
+            by_router.entry(r.router.as_str()).or_default().push(r);
+        }
+        for routes in by_router.values() {
+            let mut seen = std::collections::HashSet::new();
+            let considered: Vec<&RouteInfo> = routes
+                .iter()
+                .copied()
+                .filter(|r| seen.insert(r.site))
+                .collect();
+            let view = |r: &RouteInfo| composed.get(&(rel.clone(), r.span));
+            let composed_auth = |r: &RouteInfo| view(r).is_some_and(|c| c.authed);
+            for r in &considered {
+                if r.exempt.is_some() || r.auth.is_some() {
+                    // Declared auth, or a check in the handler body.
+                    continue;
+                }
+                let others = || considered.iter().filter(|s| s.site != r.site);
+                if composed_auth(r) {
+                    let siblings: Vec<&&RouteInfo> = others().collect();
+                    out.extend(missing_permission(rel, r, &siblings, view(r)));
+                    continue;
+                }
+                // Public reads next to authenticated writes are a common, deliberate
+                // design: a read is compared with the other reads, a write with the other
+                // writes or else with all siblings. Only declared or composed auth counts
+                // for siblings: a 403 somewhere in a body is not a policy.
+                let read_only = is_read_only(r);
+                let same_kind: Vec<&&RouteInfo> =
+                    others().filter(|s| is_read_only(s) == read_only).collect();
+                let all: Vec<&&RouteInfo> = others().collect();
+                let sibling_authed = |s: &RouteInfo| s.declared || composed_auth(s);
+                let majority = |group: &[&&RouteInfo]| {
+                    let authed = group.iter().filter(|s| sibling_authed(s)).count();
+                    (authed >= 2 && authed * 2 > group.len()).then_some(authed)
+                };
+                let (siblings, authed) = match majority(&same_kind) {
+                    Some(a) => (same_kind, a),
+                    None if !read_only => match majority(&all) {
+                        Some(a) => (all, a),
+                        None => continue,
+                    },
+                    None => continue,
+                };
+                let example = siblings
+                    .iter()
+                    .find_map(|s| {
+                        s.own_auth
+                            .clone()
+                            .filter(|_| s.declared)
+                            .or_else(|| view(s).and_then(|c| c.auth.clone()))
+                    })
+                    .unwrap_or_else(|| "auth".to_string());
+                let note = match &r.misplaced_auth {
+                    Some(d) => {
+                        let name = d.split('(').next().unwrap_or(d);
+                        format!("; `@{name}` is above the route decorator, so it does not apply")
+                    }
+                    None => String::new(),
+                };
+                out.push(hit(
+                    rel,
+                    r,
+                    view(r).map(|c| c.path.clone()),
+                    vec![
+                        ("what", "auth".to_string()),
+                        ("authed", authed.to_string()),
+                        ("siblings", siblings.len().to_string()),
+                        ("router", format!("`{}`", r.router)),
+                        ("auth", example),
+                        ("note", note),
+                    ],
+                ));
+            }
+        }
+    }
+}
+
+/// A route registration located by its line and byte range.
+fn located(handler: &str, line: usize, span: (usize, usize)) -> Located {
+    Located {
+        name: handler.to_string(),
+        detail: String::new(),
+        line,
+        column: 1,
+        end_line: line,
+        end_column: 1,
+        start: span.0,
+        end: span.1,
+    }
+}
+
+fn is_read_only(r: &RouteInfo) -> bool {
+    r.methods
+        .iter()
+        .all(|m| matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS"))
+}
+
+fn hit(
+    rel: &str,
+    r: &RouteInfo,
+    path: Option<String>,
+    mut vars: Vec<(&'static str, String)>,
+) -> RepoHit {
+    let route = format!(
+        "{} {}",
+        r.methods.join(", "),
+        path.unwrap_or_else(|| format!("{}{}", r.router_prefix, r.path))
+    );
+    vars.push(("route", route));
+    vars.push(("handler", r.handler.clone()));
+    RepoHit {
+        confidence: None,
+        path: rel.to_string(),
+        at: located(&r.handler, r.line, r.span),
+        vars,
+    }
+}
+
+/// A route authenticated only by its registration, declaring no permission, while the
+/// other routes on the same object (the same id path parameter) mostly declare one and
+/// even the reads of that object do: any signed-in caller can act on an object it could
+/// not otherwise view. A create on the collection or an object whose reads are open to
+/// every member is a different policy on purpose, and is not reported.
+fn missing_permission(
+    rel: &str,
+    r: &RouteInfo,
+    others: &[&&RouteInfo],
+    composed: Option<&Composed>,
+) -> Option<RepoHit> {
+    if r.own_auth.is_some() {
+        return None;
+    }
+    let id = r
+        .path_params
+        .iter()
+        .map(|p| p.name.as_str())
+        .find(|n| crate::model::routes::is_id_param(n))?;
+    let marker = format!("{{{id}}}");
+    let object: Vec<&&RouteInfo> = others
+        .iter()
+        .copied()
+        .filter(|s| s.path.contains(&marker))
+        .collect();
+    let permitted = |s: &RouteInfo| {
+        s.own_auth
+            .as_deref()
+            .is_some_and(|a| PERMISSION.is_match(a))
+    };
+    let with: Vec<&&RouteInfo> = object.iter().copied().filter(|s| permitted(s)).collect();
+    if with.len() < 2 || with.len() * 2 <= object.len() || !with.iter().any(|s| is_read_only(s)) {
+        return None;
+    }
+    let example = with
+        .iter()
+        .find_map(|s| s.own_auth.clone())
+        .unwrap_or_default();
+    let login = composed
+        .and_then(|c| c.auth.clone())
+        .or_else(|| r.auth.clone())
+        .unwrap_or_default();
+    Some(hit(
+        rel,
+        r,
+        composed.map(|c| c.path.clone()),
+        vec![
+            ("what", "permission".to_string()),
+            ("authed", with.len().to_string()),
+            ("siblings", object.len().to_string()),
+            ("router", format!("the same `{{{id}}}`")),
+            ("auth", example),
+            (
+                "note",
+                format!(
+                    "; it only requires the login (`{login}`), so any signed-in caller can use it"
+                ),
+            ),
+        ],
+    ))
 }

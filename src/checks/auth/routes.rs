@@ -2,170 +2,12 @@
 //! siblings (AUTH001) and admin-looking routes without any auth (AUTH002).
 
 use crate::checks::{FileContext, Hit};
-use crate::model::facts::python::{Framework, PyFacts, Route};
+use crate::model::facts::python::{PyFacts, Route};
+pub(crate) use crate::model::route_kinds::admin_path_segment;
+use crate::model::route_kinds::{is_public, segments, snake};
 use regex::Regex;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
-
-/// Path segments of routes that are public by design: authentication itself, health and
-/// documentation endpoints, webhooks (authenticated by a signature, which SEC rules check).
-static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^(
-          log[-_]?in | log[-_]?out | sign[-_]?(in|up|out) | register | registration | join
-        | auth | oauth2? | sso | saml | openid | oidc | callback | authorize
-        | token | access[-_]token | refresh([-_]token)? | login[-_]\w+
-        | password[-_]?(recovery|reset|forgot)[-\w]* | (reset|forgot|recover)[-_]password
-        | verify([-_]email)? | confirm[-\w]* | activate | unsubscribe | invitations?[-_]accept
-        | health([-_]?(check|z))? | healthz | ready | readyz | readiness | live | livez | liveness
-        | ping | status | version | metrics | heartbeat
-        | docs | redoc | openapi(\.json)? | swagger[-\w.]*
-        | public | webhooks? | hooks? | newsletter | contact | validate | redeem | claim
-        | favicon\.ico | robots\.txt | sitemap\.xml | static
-        )$",
-    )
-    .expect("static regex")
-});
-
-/// Handler names of public routes, for paths that do not say so (`@app.post("/")`).
-static PUBLIC_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email)(_|$)")
-        .expect("static regex")
-});
-
-/// Path segments of administrative endpoints.
-static ADMIN_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^(
-          _?admins?([-_]\w+)* | administration | _?internal | _?debug([-_]\w+)* | ops
-        | manage | management | superusers? | sudo | back[-_]?office | _?console
-        )$",
-    )
-    .expect("static regex")
-});
-
-/// Literal path segments (parameters removed).
-fn segments(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/')
-        .filter(|s| !s.is_empty() && !s.starts_with('{') && !s.starts_with('<'))
-}
-
-/// Public by design: by path, handler name, registration shape, a credential in the path,
-/// a login-flow request type, or a handler that serves anonymous callers on purpose.
-fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
-    let handler = snake(handler_name(facts, route));
-    route.public
-        || segments(&route.path).any(|s| PUBLIC_SEGMENT.is_match(s))
-        || PUBLIC_HANDLER.is_match(&handler)
-        || PUBLIC_SEGMENT.is_match(&handler)
-        || is_signup(route)
-        || route
-            .path_params()
-            .iter()
-            .any(|p| CAPABILITY_PARAM.is_match(&p.name))
-        || facts.functions.get(route.function).is_some_and(|f| {
-            f.params.iter().any(|p| {
-                p.annotation
-                    .as_deref()
-                    .is_some_and(|a| AUTH_FLOW_TYPE.is_match(a) || a.contains("Anonymous"))
-            }) || src
-                .get(f.body.0..f.body.1)
-                .is_some_and(|b| b.contains("anonymous"))
-        })
-}
-
-/// `PasswordResetView.post` -> `password_reset_view.post`, so that class-based view names
-/// read like function names.
-fn snake(name: &str) -> String {
-    let mut out = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if c.is_uppercase() {
-            if prev_lower {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-            prev_lower = false;
-        } else {
-            prev_lower = c.is_lowercase() || c.is_ascii_digit();
-            out.push(if c == '.' { '_' } else { c });
-        }
-    }
-    out
-}
-
-/// Path parameters that are the credential themselves (`/invites/{token}`,
-/// `/checkout/{client_secret}`): a capability URL is authenticated by knowing it.
-static CAPABILITY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code|key|code)$")
-        .expect("static regex")
-});
-
-/// Request types of login, registration and recovery flows (`AuthenticationSessionStart`,
-/// `LoginRequest`, `PasswordResetIn`).
-static AUTH_FLOW_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(login|sign_?in|sign_?up|register|registration|authenticat|password_?reset|reset_?password|magic_?link|\botp\b|OAuth2PasswordRequestForm)")
-        .expect("static regex")
-});
-
-/// `POST /users` (or `/accounts`, `/members`) on its own is how APIs register users
-/// (the RealWorld spec, Flask-RESTful tutorials): public by design.
-fn is_signup(route: &Route) -> bool {
-    let last = route
-        .path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
-    route.methods.iter().all(|m| m == "POST") && matches!(last, "users" | "accounts" | "members")
-}
-
-/// A parameter of a FastAPI read handler whose type is an alias imported from another
-/// module (`common: CommonParameters`): a GET has no body, so it is injected by a
-/// dependency this file cannot see, which may well authenticate the caller.
-fn opaque_dependency<'f>(facts: &'f PyFacts, route: &Route) -> Option<&'f str> {
-    static NOT_AUTH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(db|database|session|settings|config|background|^request$|^response$|^websocket$|cache|redis|logger|http_?client)")
-            .expect("static regex")
-    });
-    const PLAIN_TYPES: &[&str] = &[
-        "typing",
-        "typing_extensions",
-        "pydantic",
-        "datetime",
-        "uuid",
-        "decimal",
-        "enum",
-        "collections",
-        "fastapi",
-        "starlette",
-        "sqlalchemy",
-        "sqlmodel",
-        "pathlib",
-        "ipaddress",
-    ];
-    if route.framework != Framework::FastApi || !route.is_read_only() {
-        return None;
-    }
-    let f = facts.functions.get(route.function)?;
-    let in_path: HashSet<String> = route.path_params().into_iter().map(|p| p.name).collect();
-    f.params.iter().find_map(|p| {
-        if p.default.is_some() || in_path.contains(&p.name) {
-            return None;
-        }
-        let ann = p.annotation.as_deref()?.trim();
-        if !ann
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-        {
-            return None;
-        }
-        let head = ann.split('.').next().unwrap_or(ann);
-        let qualified = facts.imports.get(head)?;
-        let package = qualified.split('.').next().unwrap_or(qualified);
-        (!PLAIN_TYPES.contains(&package) && !NOT_AUTH.is_match(ann)).then_some(ann)
-    })
-}
 
 /// A handler that answers 404 unless a setting or environment variable enables it: the
 /// usual way to keep a debug endpoint out of production.
@@ -187,11 +29,6 @@ fn env_gated(facts: &PyFacts, route: &Route, src: &str) -> bool {
 
 fn admin_segment(route: &Route) -> Option<&str> {
     admin_path_segment(&route.path)
-}
-
-/// The first administrative literal segment of a path (`/admin/users/{id}` -> `admin`).
-pub(crate) fn admin_path_segment(path: &str) -> Option<&str> {
-    segments(path).find(|s| ADMIN_SEGMENT.is_match(s))
 }
 
 /// A public page (`/profiles/{id}`) by its path or handler name.
@@ -221,82 +58,6 @@ fn misplaced_note(route: &Route) -> String {
             format!("; `@{name}` is above the route decorator, so it does not apply")
         }
         None => String::new(),
-    }
-}
-
-/// AUTH001: a route with no auth on a router whose other routes mostly declare it.
-pub fn route_missing_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = crate::checks::py::facts(ctx) else {
-        return;
-    };
-    let mut by_router: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
-    for r in &facts.routes {
-        if r.methods.iter().any(|m| m == "WS") {
-            // WebSocket endpoints authenticate inside the handshake handler.
-            continue;
-        }
-        if r.default_auth {
-            // DRF project defaults or an imported base class decide: unknown here.
-            continue;
-        }
-        by_router.entry(r.router.as_str()).or_default().push(r);
-    }
-    for routes in by_router.values() {
-        // Public-by-design routes neither get reported nor dilute the majority; a function
-        // registered under several paths counts once.
-        let mut seen = HashSet::new();
-        let considered: Vec<&Route> = routes
-            .iter()
-            .copied()
-            .filter(|r| !is_public(facts, r, &ctx.file.text))
-            .filter(|r| seen.insert(r.site()))
-            .collect();
-        for r in &considered {
-            if r.has_auth() || admin_segment(r).is_some() {
-                // Admin-looking routes without auth are AUTH002's.
-                continue;
-            }
-            if opaque_dependency(facts, r).is_some() {
-                continue;
-            }
-            // Public reads next to authenticated writes are a common, deliberate design: a
-            // read-only route is compared with the read-only siblings, a write with the
-            // other writes, or else with all siblings (a write is at least as sensitive
-            // as the reads). Only declared auth counts for siblings: a 403 somewhere in a
-            // body is not a policy.
-            let others = || considered.iter().filter(|s| s.site() != r.site());
-            let same_kind: Vec<&&Route> = others()
-                .filter(|s| s.is_read_only() == r.is_read_only())
-                .collect();
-            let all: Vec<&&Route> = others().collect();
-            let majority = |group: &[&&Route]| {
-                let authed = group.iter().filter(|s| s.auth.is_some()).count();
-                (authed >= 2 && authed * 2 > group.len()).then_some(authed)
-            };
-            let (siblings, authed) = match majority(&same_kind) {
-                Some(a) => (same_kind, a),
-                None if !r.is_read_only() => match majority(&all) {
-                    Some(a) => (all, a),
-                    None => continue,
-                },
-                None => continue,
-            };
-            let example = siblings
-                .iter()
-                .find_map(|s| s.auth.as_deref())
-                .unwrap_or("auth")
-                .to_string();
-            out.push(
-                Hit::new(r.decorator_start, r.decorator_end)
-                    .var("route", r.describe())
-                    .var("handler", handler_name(facts, r))
-                    .var("authed", authed.to_string())
-                    .var("siblings", siblings.len().to_string())
-                    .var("router", r.router.clone())
-                    .var("auth", example)
-                    .var("note", misplaced_note(r)),
-            );
-        }
     }
 }
 
@@ -415,6 +176,17 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
             .var("handler", handler_name(facts, r))
             .var("param", param.clone())
             .var("auth", auth);
+        // Loaded through the controller (`self.repos.items.get_one(id)`) of a class-based
+        // view whose base carries the caller: its repositories are often scoped by it in
+        // code this file does not show.
+        let through_self = src.get(start..end).is_some_and(|t| t.contains("self."))
+            && facts
+                .functions
+                .get(r.function)
+                .is_some_and(|f| f.class.is_some());
+        if through_self && r.framework == crate::model::facts::python::Framework::FastApi {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
         hit.trace = vec![
             (
                 r.decorator_start,
@@ -460,6 +232,13 @@ static GLOBAL_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Signed, time-limited tokens: itsdangerous serializers and their exceptions, Django's
+/// `signing` module.
+static SIGNED_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(itsdangerous|BadSignature|SignatureExpired|BadTimeSignature|URLSafe(?:Timed)?Serializer|TimestampSigner|signing\.loads|django\.core\.signing)\b")
+        .expect("static regex")
+});
+
 /// AUTH005: the file rate-limits routes, but a login/token/signup/reset/OTP route is not.
 pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::facts(ctx) else {
@@ -473,6 +252,7 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
     if !uses_limiter || GLOBAL_LIMIT.is_match(src) {
         return;
     }
+    let signed_token_file = SIGNED_TOKEN.is_match(src);
     let mut seen = HashSet::new();
     for r in &facts.routes {
         if r.rate_limit.is_some() || r.default_throttle || !seen.insert(r.site()) {
@@ -494,49 +274,20 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         if r.is_read_only() && !what.contains("verify") && !what.contains("otp") {
             continue;
         }
+        // A token from the path that the server signed (itsdangerous, Django signing):
+        // a forged one fails the signature check, there is nothing to guess.
+        if signed_token_file
+            && r.path_params()
+                .iter()
+                .any(|p| p.name.to_ascii_lowercase().contains("token"))
+        {
+            continue;
+        }
         out.push(
             Hit::new(r.decorator_start, r.decorator_end)
                 .var("route", r.describe())
                 .var("handler", handler)
                 .var("what", what),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies_segments() {
-        for s in [
-            "login",
-            "signup",
-            "token",
-            "health",
-            "healthz",
-            "webhooks",
-            "password-recovery",
-            "reset-password",
-            "openapi.json",
-        ] {
-            assert!(PUBLIC_SEGMENT.is_match(s), "{s}");
-        }
-        for s in ["items", "api-tokens", "users", "me", "tokens"] {
-            assert!(!PUBLIC_SEGMENT.is_match(s), "{s}");
-        }
-        for s in [
-            "admin",
-            "admin-stats",
-            "_internal",
-            "internal",
-            "debug",
-            "ops",
-            "superusers",
-        ] {
-            assert!(ADMIN_SEGMENT.is_match(s), "{s}");
-        }
-        assert!(!ADMIN_SEGMENT.is_match("sentry-debug"));
-        assert!(!ADMIN_SEGMENT.is_match("stops"));
     }
 }

@@ -602,11 +602,19 @@ impl PyFacts {
         let Some(func) = right.child_by_field_name("function") else {
             return;
         };
-        let framework = match self.resolve(text(func, src)).as_deref() {
+        let callee = text(func, src);
+        let mut auth = None;
+        let framework = match self.resolve(callee).as_deref() {
             Some("fastapi.FastAPI" | "fastapi.APIRouter" | "fastapi.routing.APIRouter") => {
                 Framework::FastApi
             }
             Some("flask.Flask" | "flask.Blueprint") => Framework::Flask,
+            // A project router class named for the auth it adds (`AdminAPIRouter`,
+            // `UserAPIRouter`), imported from the project.
+            Some(q) if AUTH_ROUTER_CLASS.is_match(callee) && !q.starts_with("fastapi.") => {
+                auth = Some(callee.rsplit('.').next().unwrap_or(callee).to_string());
+                Framework::FastApi
+            }
             _ => return,
         };
         let args = right.child_by_field_name("arguments");
@@ -636,7 +644,7 @@ impl PyFacts {
             Router {
                 framework,
                 prefix,
-                auth: None,
+                auth,
                 dependencies,
             },
         );
@@ -697,12 +705,17 @@ impl PyFacts {
         let Some((obj, attr)) = method_call(call) else {
             return;
         };
-        if !matches!(text(attr, src), "include_router" | "register_blueprint") {
+        let method = text(attr, src);
+        if !matches!(method, "include_router" | "register_blueprint" | "mount") {
             return;
         }
         let Some(args) = call.child_by_field_name("arguments") else {
             return;
         };
+        if method == "mount" {
+            self.collect_app_mount(call, obj, args, src);
+            return;
+        }
         let mut mount = Mount {
             parent: text(obj, src).to_string(),
             child: String::new(),
@@ -737,6 +750,48 @@ impl PyFacts {
         if !mount.child.is_empty() {
             self.mounts.push(mount);
         }
+    }
+
+    /// `app.mount("/api/v1", app=api)`, `app.mount("/v2", api_v2)`: a sub-application
+    /// mounted under a path; its routes are served below it. Static files and other ASGI
+    /// apps built in the call (`StaticFiles(...)`) are no routers and are left out.
+    fn collect_app_mount(&mut self, call: Node<'_>, obj: Node<'_>, args: Node<'_>, src: &str) {
+        let mut path = None;
+        let mut child = None;
+        let mut positional = 0;
+        let mut c = args.walk();
+        for arg in args.named_children(&mut c) {
+            if arg.kind() == "keyword_argument" {
+                let key = arg.child_by_field_name("name").map(|n| text(n, src));
+                let value = arg.child_by_field_name("value");
+                match (key, value) {
+                    (Some("path"), Some(v)) => path = string_value(v, src),
+                    (Some("app"), Some(v)) => child = Some(v),
+                    _ => {}
+                }
+                continue;
+            }
+            match positional {
+                0 => path = string_value(arg, src),
+                1 => child = Some(arg),
+                _ => {}
+            }
+            positional += 1;
+        }
+        let (Some(path), Some(child)) = (path, child) else {
+            return;
+        };
+        if !matches!(child.kind(), "identifier" | "attribute") {
+            return;
+        }
+        self.mounts.push(Mount {
+            parent: text(obj, src).to_string(),
+            child: text(child, src).to_string(),
+            prefix: Some(path.trim_end_matches('/').to_string()),
+            auth: None,
+            start: call.start_byte(),
+            dependencies: None,
+        });
     }
 
     fn collect_import(&mut self, node: Node<'_>, src: &str, module: Option<String>) {
@@ -1051,6 +1106,42 @@ impl PyFacts {
         (carrier && AUTH_PARAM.is_match(&p.name)).then(|| p.name.clone())
     }
 
+    /// Auth of a class-based controller (fastapi-utils `@cbv`/`@controller`): a class
+    /// attribute injected with an auth dependency (`user = Depends(get_current_user)`), in
+    /// the class or an in-file base, or an imported base class named for it
+    /// (`BaseAdminController`, `UserAPIView`).
+    fn class_auth(&self, func: &PyFunction) -> Option<String> {
+        static AUTH_BASE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^(?:Base)?(?:Admin|User|Auth\w*|Authenticated|Private|Protected|Staff|Member|LoggedIn|Superuser)\w*(?:Controller|View|Resource|Router|Endpoint)$")
+                .expect("static regex")
+        });
+        let name = func.class.as_deref()?;
+        let mut chain: Vec<&PyClass> = self
+            .classes
+            .iter()
+            .filter(|c| c.name == name && c.start <= func.start && func.end <= c.end)
+            .collect();
+        let mut i = 0;
+        while i < chain.len() && chain.len() < 8 {
+            for b in &chain[i].bases {
+                let last = b.rsplit('.').next().unwrap_or(b);
+                match self.classes.iter().find(|c| c.name == last) {
+                    Some(c) if !chain.iter().any(|x| std::ptr::eq(*x, c)) => chain.push(c),
+                    Some(_) => {}
+                    None if AUTH_BASE.is_match(last) => return Some(format!("base class {last}")),
+                    None => {}
+                }
+            }
+            i += 1;
+        }
+        chain.iter().find_map(|c| self.class_attr_auth(c))
+    }
+
+    /// Auth a class injects through an attribute (`user: User = Depends(get_current_user)`).
+    pub fn class_attr_auth(&self, c: &PyClass) -> Option<String> {
+        c.attrs.iter().find_map(|a| self.auth_in_text(&a.value))
+    }
+
     /// The auth a route declares, and a misplaced Flask auth decorator if there is one.
     fn route_auth(
         &self,
@@ -1064,6 +1155,9 @@ impl PyFacts {
         }
         match framework {
             Framework::FastApi => {
+                if let Some(a) = self.class_auth(func) {
+                    return (Some(a), None);
+                }
                 let d = &func.decorators[route_decorator];
                 let from_decorator = d
                     .text
@@ -1200,6 +1294,12 @@ fn param(p: Node<'_>, src: &str) -> Option<Param> {
 
 /// Type aliases that by convention carry an auth dependency (`CurrentUser`,
 /// `AuthenticatedUser`, `AdminUserDep`), for aliases imported from another module.
+/// Router classes a project defines to add auth to every route (`AdminAPIRouter`).
+static AUTH_ROUTER_CLASS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\.)(?:Admin|User|Auth\w*|Authenticated|Private|Protected|Staff|Superuser)\w*APIRouter$")
+        .expect("static regex")
+});
+
 pub fn is_auth_alias_name(name: &str) -> bool {
     static NOUN: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(User|Admin|Superuser|Principal|Account|Member|Identity|Claims|Actor|Staff|Token|Auth)")
