@@ -107,3 +107,30 @@ fn actix_service_rows() {
     assert_eq!(product["framework"], "actix-web");
     assert_eq!(product["path_params"][0]["type"], "i64");
 }
+
+/// FastAPI composition: a sub-application mounted under a path read from a settings
+/// default, a parent router's constructor prefix (`APIRouter(prefix="/{tenant}")`) and the
+/// login its registration adds, and a guard from another module that takes the caller.
+#[test]
+fn fastapi_mounted_subapp_rows() {
+    let got = lines(&rows("fixtures/python/web/incident_api"));
+    let expected = [
+        "POST /api/v2/utilities/feedback/ratings rate_page utilities.py auth=- own=n.a.",
+        "GET /api/v2/utilities/logo serve_logo utilities.py auth=- own=n.a.",
+        "GET /api/v2/utilities/reports list_reports utilities.py auth=get_current_user own=n.a.",
+        "POST /api/v2/utilities/reports create_report utilities.py auth=get_current_user own=n.a.",
+        "POST /api/v2/utilities/reports/archive archive_reports utilities.py auth=- own=n.a.",
+        "POST /api/v2/utilities/reports/merge merge_reports utilities.py auth=get_current_user own=n.a.",
+        "POST /api/v2/utilities/reports/preview preview_report utilities.py auth=check_beta_access own=n.a.",
+        "GET /api/v2/utilities/reports/{report_id} get_report utilities.py auth=get_current_user own=yes",
+        "POST /api/v2/utilities/session/request request_code utilities.py auth=- own=n.a.",
+        "POST /api/v2/utilities/summaries/decode decode_summary utilities.py auth=- own=n.a.",
+        "POST /api/v2/{tenant}/incidents create_incident incidents.py auth=get_current_user own=n.a.",
+        "DELETE /api/v2/{tenant}/incidents/{incident_id} delete_incident incidents.py auth=PermissionsDependency own=no",
+        "GET /api/v2/{tenant}/incidents/{incident_id} get_incident incidents.py auth=PermissionsDependency own=no",
+        "PUT /api/v2/{tenant}/incidents/{incident_id} update_incident incidents.py auth=PermissionsDependency own=no",
+        "POST /api/v2/{tenant}/incidents/{incident_id}/export export_incident incidents.py auth=get_current_user own=n.a.",
+        "GET /api/v2/{tenant}/incidents/{incident_id}/timeline get_timeline incidents.py auth=PermissionsDependency own=n.a.",
+    ];
+    assert_eq!(got, expected, "{got:#?}");
+}

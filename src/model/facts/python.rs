@@ -765,14 +765,14 @@ impl PyFacts {
                 let key = arg.child_by_field_name("name").map(|n| text(n, src));
                 let value = arg.child_by_field_name("value");
                 match (key, value) {
-                    (Some("path"), Some(v)) => path = string_value(v, src),
+                    (Some("path"), Some(v)) => path = Some(mount_path(v, src)),
                     (Some("app"), Some(v)) => child = Some(v),
                     _ => {}
                 }
                 continue;
             }
             match positional {
-                0 => path = string_value(arg, src),
+                0 => path = Some(mount_path(arg, src)),
                 1 => child = Some(arg),
                 _ => {}
             }
@@ -1294,6 +1294,11 @@ fn param(p: Node<'_>, src: &str) -> Option<Param> {
 
 /// Type aliases that by convention carry an auth dependency (`CurrentUser`,
 /// `AuthenticatedUser`, `AdminUserDep`), for aliases imported from another module.
+/// A mount path as written: a string literal, or `[settings.API_PREFIX]` for a setting.
+fn mount_path(v: Node<'_>, src: &str) -> String {
+    string_value(v, src).unwrap_or_else(|| format!("[{}]", text(v, src)))
+}
+
 /// Router classes a project defines to add auth to every route (`AdminAPIRouter`).
 static AUTH_ROUTER_CLASS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|\.)(?:Admin|User|Auth\w*|Authenticated|Private|Protected|Staff|Superuser)\w*APIRouter$")
