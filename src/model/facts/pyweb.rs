@@ -275,7 +275,14 @@ impl PyFacts {
                 });
             }
             let methods = methods.unwrap_or_else(|| {
-                if api_view.is_some() {
+                static ONLY_GET: LazyLock<Regex> = LazyLock::new(|| {
+                    Regex::new(
+                        r#"^\s*(?:"""[\s\S]*?"""\s*)?if\s+request\.method\s*!=\s*["']GET["']\s*:"#,
+                    )
+                    .expect("static regex")
+                });
+                if api_view.is_some() || ONLY_GET.is_match(body) {
+                    // `if request.method != "GET": return HttpResponse(status=405)` first.
                     vec!["GET".into()]
                 } else if HANDLES_WRITES.is_match(body) {
                     vec!["GET".into(), "POST".into()]
