@@ -10,9 +10,17 @@ The script checks each project out from a fetched snapshot (a bare git directory
 `fetch` tool leaves it under MIRROR/OWNER+NAME/repo) at its pinned commit, scans it with a
 strata binary, and matches the findings against the judgements.
 
+Recall: `defects/NAME.json` records real defects mined from public fix commits. Each entry
+names its family, the rules expected to report it, the pre-fix commit with the defect's path
+and line range (`defect`), and the fix commit with the fixed lines (`fixed`, the near miss; null
+when the fix deleted the code). `--recall` checks out each commit, scans it, and prints recall
+per family (defects reported by one of their rules within their line range) next to how often
+the fixed lines are still reported.
+
 usage:
   STRATA_MIRROR=DIR bench/realworld/run.py [--strata BIN] [--project NAME ...]
       [--markdown] [--details] [--json FILE] [-- EXTRA SCAN ARGS]
+  STRATA_MIRROR=DIR bench/realworld/run.py --recall [--strata BIN] [--details] [--json FILE]
 
 Precision per rule = (tp + debatable / 2) / judged findings that are still reported.
 Judged findings that are no longer reported are listed as `gone` (a gone fp is a fixed false
@@ -23,6 +31,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -59,10 +68,42 @@ def load_projects(names):
     return out
 
 
-def checkout(p, mirror, dest_root):
-    dest = os.path.join(dest_root, p['name'])
+# The defect families of the recall issue, in its order; `defects/*.json` may use only these.
+FAMILIES = [
+    'fail-open', 'pii-in-logs', 'whole-file-read', 'unbounded-cache', 'ci-gate-cannot-fail',
+    'cors', 'webhook-verification', 'rate-limit', 'shared-db-handle', 'config-leak',
+    'owner-check', 'sql-from-strings', 'n-plus-one', 'check-then-insert', 'timeout',
+]
+
+
+def load_defects(names):
+    out = []
+    ddir = os.path.join(HERE, 'defects')
+    for f in sorted(os.listdir(ddir)) if os.path.isdir(ddir) else []:
+        if not f.endswith('.json'):
+            continue
+        with open(os.path.join(ddir, f)) as fh:
+            d = json.load(fh)
+        if names and d['name'] not in names:
+            continue
+        for e in d['defects']:
+            if e['family'] not in FAMILIES:
+                raise SystemExit(f"{f}: {e['id']}: unknown family {e['family']!r} (one of {', '.join(FAMILIES)})")
+            for side in ('defect', 'fixed'):
+                loc = e.get(side)
+                if loc is not None and not re.fullmatch(r'[0-9a-f]{40}', loc['commit']):
+                    raise SystemExit(f"{f}: {e['id']}: {side}.commit must be a full 40-hex commit id")
+                if loc is not None and not (len(loc['lines']) == 2 and loc['lines'][0] <= loc['lines'][1]):
+                    raise SystemExit(f"{f}: {e['id']}: {side}.lines must be [first, last]")
+        out.append(d)
+    return out
+
+
+def checkout(p, mirror, dest_root, commit=None, dest_name=None):
+    commit = commit or p['commit']
+    dest = os.path.join(dest_root, dest_name or p['name'])
     marker = os.path.join(dest, '.strata-realworld-commit')
-    if os.path.exists(marker) and open(marker).read().strip() == p['commit']:
+    if os.path.exists(marker) and open(marker).read().strip() == commit:
         return dest
     git_dir = os.path.join(mirror, p['repo'].replace('/', '+'), 'repo')
     if os.path.isdir(os.path.join(git_dir, '.git')):
@@ -74,10 +115,10 @@ def checkout(p, mirror, dest_root):
         raise SystemExit('checkout-snapshot.py not found (shared/tools)')
     subprocess.run(['rm', '-rf', dest], check=True)
     os.makedirs(dest)
-    subprocess.run([sys.executable, tool, git_dir, p['commit'], dest], check=True,
+    subprocess.run([sys.executable, tool, git_dir, commit, dest], check=True,
                    stderr=subprocess.DEVNULL)
     with open(marker, 'w') as fh:
-        fh.write(p['commit'] + '\n')
+        fh.write(commit + '\n')
     return dest
 
 
@@ -101,6 +142,73 @@ def pct(x):
     return '–' if x is None else f'{100 * x:.0f}%'
 
 
+def reported_at(findings, rules, loc):
+    first, last = loc['lines']
+    return [f for f in findings
+            if f['rule'] in rules and f['path'] == loc['path'] and first <= f['line'] <= last]
+
+
+def recall(a):
+    """Scan every pre-fix and fix commit of the mined defects; print recall per family."""
+    sets = load_defects(set(a.project))
+    scans = {}
+
+    def findings_at(d, commit):
+        key = (d['repo'], commit)
+        if key not in scans:
+            dest = checkout(d, a.mirror, a.checkouts + '-defects', commit, f"{d['name']}-{commit[:12]}")
+            scans[key] = scan(a.strata, dest, a.extra)['findings']
+        return scans[key]
+
+    fam = collections.defaultdict(lambda: {'defects': 0, 'found': 0, 'fixed': 0, 'fixed_reported': 0,
+                                           'repos': set()})
+    rows = []
+    for d in sets:
+        for e in d['defects']:
+            r = fam[e['family']]
+            r['defects'] += 1
+            r['repos'].add(d['repo'])
+            hit = reported_at(findings_at(d, e['defect']['commit']), e['rules'], e['defect'])
+            r['found'] += bool(hit)
+            still = None
+            if e.get('fixed'):
+                r['fixed'] += 1
+                still = bool(reported_at(findings_at(d, e['fixed']['commit']), e['rules'], e['fixed']))
+                r['fixed_reported'] += still
+            rows.append((d['name'], e, hit, still))
+    if a.details:
+        for name, e, hit, still in rows:
+            mark = 'found ' if hit else 'MISSED'
+            extra = ' (fixed lines still reported)' if still else ''
+            loc = e['defect']
+            print(f"  {mark} {e['id']} [{e['family']}] {'/'.join(e['rules'])} "
+                  f"{loc['path']}:{loc['lines'][0]}-{loc['lines'][1]}{extra}")
+    print(f"{'family':22} {'defects':>7} {'repos':>5} {'found':>5} {'recall':>6} {'fixed':>5} {'fixed reported':>14}")
+    tot = collections.Counter()
+    repos = set()
+    for f in FAMILIES:
+        r = fam.get(f)
+        if not r:
+            print(f"{f:22} {0:7} {0:5} {0:5} {'–':>6} {0:5} {'–':>14}")
+            continue
+        repos |= r['repos']
+        for k in ('defects', 'found', 'fixed', 'fixed_reported'):
+            tot[k] += r[k]
+        fr = pct(r['fixed_reported'] / r['fixed']) if r['fixed'] else '–'
+        print(f"{f:22} {r['defects']:7} {len(r['repos']):5} {r['found']:5} {pct(r['found'] / r['defects']):>6} "
+              f"{r['fixed']:5} {fr:>14}")
+    fr = pct(tot['fixed_reported'] / tot['fixed']) if tot['fixed'] else '–'
+    rc = pct(tot['found'] / tot['defects']) if tot['defects'] else '–'
+    print(f"{'all':22} {tot['defects']:7} {len(repos):5} {tot['found']:5} {rc:>6} {tot['fixed']:5} {fr:>14}")
+    if a.json:
+        out = {f: {'defects': r['defects'], 'repos': len(r['repos']), 'found': r['found'],
+                   'fixed': r['fixed'], 'fixed_reported': r['fixed_reported']}
+               for f, r in sorted(fam.items())}
+        with open(a.json, 'w') as fh:
+            json.dump(out, fh, indent=1, sort_keys=True)
+            fh.write('\n')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--strata', default=os.path.join(ROOT, 'target', 'release', 'strata'))
@@ -109,12 +217,15 @@ def main():
     ap.add_argument('--project', action='append', default=[])
     ap.add_argument('--markdown', action='store_true', help='print the README table')
     ap.add_argument('--details', action='store_true', help='list gone and unjudged findings')
-    ap.add_argument('--json', help='write the per-rule figures to this file')
+    ap.add_argument('--json', help='write the per-rule (or, with --recall, per-family) figures to this file')
+    ap.add_argument('--recall', action='store_true', help='measure recall on the mined defects (defects/*.json)')
     ap.add_argument('extra', nargs='*', help='extra arguments for strata scan (after --)')
     a = ap.parse_args()
     a.strata = os.path.abspath(a.strata)
     if not a.mirror:
         raise SystemExit('set STRATA_MIRROR (or --mirror) to the directory of fetched snapshots')
+    if a.recall:
+        return recall(a)
 
     projects = load_projects(set(a.project))
     per_rule = collections.defaultdict(lambda: {'findings': 0, 'judged': [], 'gone': [],
