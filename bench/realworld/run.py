@@ -38,8 +38,10 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+# `shared/tools/checkout-snapshot.py` next to the repository (or next to a parent of it, for a
+# git worktree checked out further down).
 CHECKOUT_TOOL_CANDIDATES = [
-    os.path.join(ROOT, '..', 'shared', 'tools', 'checkout-snapshot.py'),
+    os.path.join(ROOT, *['..'] * up, 'shared', 'tools', 'checkout-snapshot.py') for up in range(1, 4)
 ]
 
 

@@ -117,6 +117,10 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "naive-utc-datetime",
         security::datetimes::naive_utc_datetime,
     ),
+    (
+        "sensitive-data-logged",
+        security::logging::sensitive_data_logged,
+    ),
     ("taint-sql-injection", security::taint::sql_injection),
     (
         "taint-command-injection",

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod datetimes;
 pub mod dependencies;
+pub mod logging;
 pub mod rust;
 pub mod secrets;
 pub mod taint;

@@ -1,0 +1,459 @@
+//! SEC025: personal data or a secret written to a log line.
+//!
+//! A call is a log call when it is a level method (`info`, `warning`, `exception`, ...) on
+//! something named like a logger (`logger`, `log`, `logging`, `self.log`,
+//! `current_app.logger`, `structlog.get_logger()`), or `print` in a file of a web
+//! application. Every value it writes is looked at: the f-string interpolations of the
+//! message, `%` and `.format` arguments, further positional arguments, keyword arguments
+//! (structlog key-values) and the entries of `extra={...}`. A value is sensitive when the
+//! last word of its name says so (`user.email`, `phone_number`, `password`, `api_key`,
+//! `access_token`, `card_number`, `ssn`, `request.headers`), and not when a word before it
+//! says the value was masked (`hashed_password`, `masked_email`), when a call masks, hashes
+//! or counts it (`mask_email(email)`, `len(tokens)`), or when it is a literal.
+
+use crate::checks::py::{expr_name, facts, visit};
+use crate::checks::{Confidence, FileContext, Hit};
+use crate::model::facts::python::text;
+use regex::Regex;
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+const LOG_METHODS: &[&str] = &[
+    "debug",
+    "info",
+    "warning",
+    "warn",
+    "error",
+    "exception",
+    "critical",
+    "fatal",
+    "log",
+    "msg",
+];
+
+/// Receivers that are loggers: `logger`, `log`, `_log`, `LOGGER`, `audit_logger`,
+/// `logging`, `structlog`, `app.logger`, `self.log`.
+static LOGGER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[._])(?:log|logger|logging|structlog|log_?)$|(?:get_?logger|getLogger)\([^)]*\)$")
+        .expect("static regex")
+});
+
+/// Frameworks whose presence makes `print` a log line (its output goes to the server log).
+const WEB: &[&str] = &[
+    "flask",
+    "fastapi",
+    "starlette",
+    "django",
+    "rest_framework",
+    "aiohttp",
+    "sanic",
+    "litestar",
+    "quart",
+    "tornado",
+    "falcon",
+];
+
+/// What a name's words say about its value, or `None`.
+fn classify(name: &str) -> Option<(&'static str, Confidence)> {
+    let words = split_words(name);
+    let n = words.len();
+    if n == 0 {
+        return None;
+    }
+    // A word before the last that says the value was transformed or is about the value.
+    const SAFE_PREFIX: &[&str] = &[
+        "hashed", "hash", "masked", "mask", "redacted", "encrypted", "obfuscated", "truncated",
+        "has", "is", "num", "n", "len", "count", "invalid", "fake", "dummy", "test",
+        "example", "sample", "default", "placeholder", "next", "page", "csrf", "xsrf", "pagination",
+        "cursor", "continuation", "type", "kind",
+    ];
+    if words[..n - 1].iter().any(|w| SAFE_PREFIX.contains(&w.as_str())) {
+        return None;
+    }
+    let last = words[n - 1].as_str();
+    let prev = if n >= 2 { words[n - 2].as_str() } else { "" };
+    // Personal data: medium only where the caller's own input is logged (decided by the
+    // check); secrets are medium everywhere.
+    let pii = Confidence::Low;
+    let secret = Confidence::Medium;
+    Some(match (prev, last) {
+        (_, "email" | "emails") | ("e", "mail") | ("email", "address") => ("an email address", pii),
+        (_, "phone" | "msisdn") | ("phone", "number") | ("mobile", "number") | (_, "mobile")
+            if !matches!(prev, "is") =>
+        {
+            ("a phone number", pii)
+        }
+        (
+            "street" | "home" | "postal" | "billing" | "shipping" | "mailing" | "residential",
+            "address",
+        ) => ("a postal address", pii),
+        ("full" | "first" | "last" | "given" | "family" | "legal" | "display", "name")
+        | (_, "surname" | "firstname" | "lastname") => ("a person's name", pii),
+        (_, "password" | "passwd" | "passphrase") => ("a password", secret),
+        ("client" | "app" | "api" | "webhook" | "signing" | "shared" | "jwt" | "secret", "secret")
+        | ("", "secret") => ("a secret", secret),
+        ("api" | "access" | "secret" | "private" | "signing" | "license", "key") | (_, "apikey") => {
+            ("a key", secret)
+        }
+        (
+            "access" | "refresh" | "auth" | "bearer" | "id" | "session" | "api" | "reset"
+            | "verification" | "invite" | "magic" | "otp" | "oauth" | "github" | "slack" | "bot"
+            | "personal" | "jwt",
+            "token",
+        )
+        | ("", "token" | "jwt" | "otp" | "totp") => ("a token", secret),
+        (_, "authorization")
+        | ("" | "session" | "auth" | "request", "cookie" | "cookies")
+        | ("set", "cookie") => ("credentials", secret),
+        ("card" | "cc" | "credit", "number" | "num") | ("credit", "card") | (_, "cvv" | "cvc") => {
+            ("a card number", secret)
+        }
+        (_, "ssn") | ("social", "security") | ("date", "birth") | (_, "dob")
+        | ("passport", "number") | ("tax", "id") | ("national", "id") => {
+            ("a government identifier", secret)
+        }
+        ("ip" | "remote" | "client", "address" | "addr")
+        | ("client" | "remote" | "user" | "source", "ip")
+        | ("", "ip") => ("an IP address", Confidence::Low),
+        _ => return None,
+    })
+}
+
+/// `userEmail` → [user, email]; `user_email` → [user, email]; `X-Api-Key` → [x, api, key].
+fn split_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if ch == '_' || ch == '-' || ch == ' ' || ch == '.' {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && prev_lower && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+        cur.extend(ch.to_lowercase());
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Calls whose result no longer carries the value (masking, hashing, counting).
+static SAFE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)mask|redact|hash|anonymi|obfuscat|scrub|sanitiz|censor|truncat|^len$|count|^bool$|^type$|domain|digest|encrypt|last_?4|suffix|prefix|partial|hint|^id$|exists|verified|valid")
+        .expect("static regex")
+});
+
+/// Sensitive description of a logged value, or `None`.
+fn sensitive(node: Node<'_>, src: &str) -> Option<(&'static str, Confidence)> {
+    let mut node = node;
+    for _ in 0..16 {
+        match node.kind() {
+            "string" | "integer" | "float" | "true" | "false" | "none" | "concatenated_string" => {
+                return None
+            }
+            "parenthesized_expression" | "await" => node = node.named_child(0)?,
+            // `card_number[-4:]`: a part of the value.
+            "subscript"
+                if node
+                    .child_by_field_name("subscript")
+                    .is_some_and(|s| s.kind() == "slice") =>
+            {
+                return None
+            }
+            "call" => {
+                let func = node.child_by_field_name("function")?;
+                let fname = match func.kind() {
+                    "attribute" => text(func.child_by_field_name("attribute")?, src),
+                    _ => text(func, src),
+                };
+                if SAFE_CALL.is_match(fname) {
+                    return None;
+                }
+                // `str(x)`, `repr(x)`, `x.lower()`, `x.strip()`: still the value.
+                if matches!(fname, "str" | "repr" | "format" | "f") {
+                    node = node.child_by_field_name("arguments")?.named_child(0)?;
+                    continue;
+                }
+                if func.kind() == "attribute"
+                    && matches!(fname, "lower" | "upper" | "strip" | "decode" | "encode")
+                {
+                    node = func.child_by_field_name("object")?;
+                    continue;
+                }
+                // `dict(request.headers)`
+                if fname == "dict" {
+                    node = node.child_by_field_name("arguments")?.named_child(0)?;
+                    continue;
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    // Request headers and cookies as a whole carry Authorization and session cookies.
+    if node.kind() == "attribute" {
+        let t = text(node, src);
+        if let Some(obj) = node.child_by_field_name("object") {
+            let o = text(obj, src);
+            let a = node
+                .child_by_field_name("attribute")
+                .map_or("", |a| text(a, src));
+            if matches!(o, "request" | "req" | "self.request" | "flask.request")
+                && matches!(a, "headers" | "cookies" | "META")
+            {
+                let _ = t;
+                return Some(("the request's headers (Authorization, cookies)", Confidence::Medium));
+            }
+        }
+    }
+    let name = expr_name(node, src)?;
+    classify(&name)
+}
+
+/// The values a log call writes: interpolations, format arguments, extra positional and
+/// keyword arguments. Keyword arguments come with their key (structlog).
+fn logged_values<'t>(args: Node<'t>, src: &str, out: &mut Vec<(Option<String>, Node<'t>)>) {
+    let mut c = args.walk();
+    for (i, a) in args.named_children(&mut c).enumerate() {
+        match a.kind() {
+            "keyword_argument" => {
+                let key = a.child_by_field_name("name").map_or("", |n| text(n, src));
+                let Some(v) = a.child_by_field_name("value") else {
+                    continue;
+                };
+                match key {
+                    "exc_info" | "stack_info" | "stacklevel" | "level" => {}
+                    "extra" => {
+                        if v.kind() == "dictionary" {
+                            let mut dc = v.walk();
+                            for pair in v.named_children(&mut dc) {
+                                if pair.kind() != "pair" {
+                                    continue;
+                                }
+                                let k = pair.child_by_field_name("key");
+                                let key = k
+                                    .filter(|k| k.kind() == "string")
+                                    .map(|k| text(k, src).trim_matches(['"', '\'']).to_string());
+                                if let Some(val) = pair.child_by_field_name("value") {
+                                    out.push((key, val));
+                                }
+                            }
+                        }
+                    }
+                    _ => out.push((Some(key.to_string()), v)),
+                }
+            }
+            "string" => interpolations(a, out),
+            "binary_operator" => {
+                let op = a
+                    .child_by_field_name("operator")
+                    .map_or("", |o| text(o, src));
+                let left = a.child_by_field_name("left");
+                let right = a.child_by_field_name("right");
+                if op == "%" && left.is_some_and(|l| l.kind() == "string") {
+                    if let Some(r) = right {
+                        match r.kind() {
+                            "tuple" | "parenthesized_expression" => {
+                                let mut rc = r.walk();
+                                for e in r.named_children(&mut rc) {
+                                    out.push((None, e));
+                                }
+                            }
+                            _ => out.push((None, r)),
+                        }
+                    }
+                } else if op == "+" {
+                    // "user " + email
+                    let mut stack = vec![a];
+                    while let Some(n) = stack.pop() {
+                        if n.kind() == "binary_operator" {
+                            stack.extend(n.child_by_field_name("left"));
+                            stack.extend(n.child_by_field_name("right"));
+                        } else if n.kind() == "string" {
+                            interpolations(n, out);
+                        } else {
+                            out.push((None, n));
+                        }
+                    }
+                }
+            }
+            "call" => {
+                // "...".format(email=email, ...)
+                let func = a.child_by_field_name("function");
+                let is_format = func.is_some_and(|f| {
+                    f.kind() == "attribute"
+                        && f.child_by_field_name("object")
+                            .is_some_and(|o| o.kind() == "string")
+                        && f.child_by_field_name("attribute")
+                            .is_some_and(|m| text(m, src) == "format")
+                });
+                if is_format {
+                    if let Some(fa) = a.child_by_field_name("arguments") {
+                        let mut fc = fa.walk();
+                        for e in fa.named_children(&mut fc) {
+                            if e.kind() == "keyword_argument" {
+                                if let Some(v) = e.child_by_field_name("value") {
+                                    out.push((None, v));
+                                }
+                            } else {
+                                out.push((None, e));
+                            }
+                        }
+                    }
+                } else if i > 0 {
+                    out.push((None, a));
+                }
+            }
+            _ if i > 0 => out.push((None, a)),
+            _ => {}
+        }
+    }
+}
+
+/// The first identifier of an expression: `body` of `body.email`, `payload` of
+/// `payload["email"]`.
+fn root_name<'s>(node: Node<'_>, src: &'s str) -> &'s str {
+    let mut node = node;
+    for _ in 0..32 {
+        let next = match node.kind() {
+            "attribute" => node.child_by_field_name("object"),
+            "subscript" => node.child_by_field_name("value"),
+            "call" => node.child_by_field_name("function"),
+            "identifier" => return text(node, src),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    ""
+}
+
+fn interpolations<'t>(s: Node<'t>, out: &mut Vec<(Option<String>, Node<'t>)>) {
+    let mut c = s.walk();
+    for ch in s.named_children(&mut c) {
+        if ch.kind() == "interpolation" {
+            if let Some(e) = ch.named_child(0) {
+                out.push((None, e));
+            }
+        }
+    }
+}
+
+/// SEC025: personal data or a secret written to a log line.
+pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let web = facts
+        .imports
+        .values()
+        .any(|q| WEB.contains(&q.split('.').next().unwrap_or("")));
+    // Route handlers: `print` there goes to the server log, and their parameters are the
+    // caller's input.
+    let handlers: Vec<&crate::model::facts::python::PyFunction> = facts
+        .routes
+        .iter()
+        .filter_map(|r| facts.functions.get(r.function))
+        .collect();
+    let handler_at = |pos: usize| handlers.iter().find(|f| f.start <= pos && pos < f.end).copied();
+    visit(ctx.tree.root_node(), |n| {
+        if n.kind() != "call" {
+            return true;
+        }
+        let Some(func) = n.child_by_field_name("function") else {
+            return true;
+        };
+        let is_log = match func.kind() {
+            "attribute" => {
+                let method = func
+                    .child_by_field_name("attribute")
+                    .map_or("", |m| text(m, src));
+                let obj = func
+                    .child_by_field_name("object")
+                    .map_or("", |o| text(o, src));
+                LOG_METHODS.contains(&method) && LOGGER.is_match(obj)
+            }
+            "identifier" => {
+                web && text(func, src) == "print" && handler_at(n.start_byte()).is_some()
+            }
+            _ => false,
+        };
+        if !is_log {
+            return true;
+        }
+        let Some(args) = n.child_by_field_name("arguments") else {
+            return true;
+        };
+        let mut values = Vec::new();
+        logged_values(args, src, &mut values);
+        for (key, v) in values {
+            let what = sensitive(v, src).or_else(|| {
+                // structlog `email=...`/extra `{"email": ...}`: the key names the value,
+                // unless the value is a literal or visibly masked.
+                let k = key.as_deref()?;
+                let c = classify(k)?;
+                let masked = v.kind() == "call"
+                    && v.child_by_field_name("function").is_some_and(|f| {
+                        let t = text(f, src);
+                        SAFE_CALL.is_match(t.rsplit('.').next().unwrap_or(t))
+                    });
+                let literal = matches!(
+                    v.kind(),
+                    "string" | "integer" | "float" | "true" | "false" | "none"
+                );
+                (!masked && !literal).then_some(c)
+            });
+            if let Some((what, mut conf)) = what {
+                // Personal data the caller sent, logged by the handler that received it.
+                if conf == Confidence::Low && !what.starts_with("an IP") {
+                    let root = root_name(v, src);
+                    if let Some(h) = handler_at(n.start_byte()) {
+                        if root == "request" || h.params.iter().any(|p| p.name == root) {
+                            conf = Confidence::Medium;
+                        }
+                    }
+                }
+                let mut hit = Hit::new(n.start_byte(), n.end_byte())
+                    .var("what", what)
+                    .var("value", crate::checks::py::snippet(text(v, src)));
+                if conf != Confidence::Medium {
+                    hit = hit.confidence(conf);
+                }
+                out.push(hit);
+                break;
+            }
+        }
+        true
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_classes() {
+        assert_eq!(split_words("userEmail"), vec!["user", "email"]);
+        assert_eq!(split_words("X-Api-Key"), vec!["x", "api", "key"]);
+        assert_eq!(classify("email").map(|c| c.0), Some("an email address"));
+        assert_eq!(classify("user_email").map(|c| c.0), Some("an email address"));
+        assert_eq!(classify("email_verified"), None);
+        assert_eq!(classify("hashed_password"), None);
+        assert_eq!(classify("password").map(|c| c.0), Some("a password"));
+        assert_eq!(classify("next_page_token"), None);
+        assert_eq!(classify("token_count"), None);
+        assert_eq!(classify("ip_address").map(|c| c.1), Some(Confidence::Low));
+        assert_eq!(classify("name"), None);
+        assert_eq!(classify("server_address"), None);
+    }
+}
