@@ -102,6 +102,7 @@ fn classify(name: &str) -> Option<(&'static str, Confidence)> {
             "token",
         )
         | ("", "token" | "jwt" | "otp" | "totp") => ("a token", secret),
+        ("oauth" | "csrf" | "expected", "state") => ("an OAuth state value", secret),
         (_, "authorization")
         | ("" | "session" | "auth" | "request", "cookie" | "cookies")
         | ("set", "cookie") => ("credentials", secret),
@@ -206,11 +207,15 @@ fn sensitive(node: Node<'_>, src: &str) -> Option<(&'static str, Confidence)> {
                 .child_by_field_name("attribute")
                 .map_or("", |a| text(a, src));
             if matches!(o, "request" | "req" | "self.request" | "flask.request")
-                && matches!(a, "headers" | "cookies" | "META")
+                && matches!(a, "headers" | "cookies" | "COOKIES" | "META")
             {
-                let _ = t;
                 return Some(("the request's headers (Authorization, cookies)", Confidence::Medium));
             }
+            // `oauth_manager.state`, `self.oauth.state`: the anti-CSRF value of an OAuth flow.
+            if a == "state" && o.to_ascii_lowercase().contains("oauth") {
+                return Some(("an OAuth state value", Confidence::Medium));
+            }
+            let _ = t;
         }
     }
     let name = expr_name(node, src)?;
@@ -366,6 +371,24 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         .filter_map(|r| facts.functions.get(r.function))
         .collect();
     let handler_at = |pos: usize| handlers.iter().find(|f| f.start <= pos && pos < f.end).copied();
+    // Functions that run for every request: handlers, request hooks and middleware, and
+    // functions handed the request.
+    let per_request = |pos: usize| {
+        facts
+            .functions
+            .iter()
+            .filter(|f| f.start <= pos && pos < f.end)
+            .find(|f| {
+                handlers.iter().any(|h| std::ptr::eq(*h, *f))
+                    || f.params.iter().any(|p| matches!(p.name.as_str(), "request" | "req"))
+                    || f.decorators.iter().any(|d| {
+                        d.callee.ends_with("before_request")
+                            || d.callee.ends_with("after_request")
+                            || d.callee.ends_with("before_app_request")
+                            || d.callee.ends_with("middleware")
+                    })
+            })
+    };
     visit(ctx.tree.root_node(), |n| {
         if n.kind() != "call" {
             return true;
@@ -417,8 +440,10 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 // Personal data the caller sent, logged by the handler that received it.
                 if conf == Confidence::Low && !what.starts_with("an IP") {
                     let root = root_name(v, src);
-                    if let Some(h) = handler_at(n.start_byte()) {
-                        if root == "request" || h.params.iter().any(|p| p.name == root) {
+                    if let Some(h) = per_request(n.start_byte()) {
+                        if matches!(root, "request" | "current_user" | "g")
+                            || h.params.iter().any(|p| p.name == root)
+                        {
                             conf = Confidence::Medium;
                         }
                     }
