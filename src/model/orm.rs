@@ -220,6 +220,16 @@ struct ColInfo {
     fk: Option<String>,
     /// Optional by design (Django `blank=True`): a contact detail, not an identifier.
     optional: bool,
+    /// The foreign key declares `ondelete="CASCADE"` or `"SET NULL"`.
+    cascade: bool,
+}
+
+/// `ondelete="CASCADE"` / `"SET NULL"`: parent deletes reach this table by design.
+fn cascades(s: &Src<'_>, v: Option<Node<'_>>) -> bool {
+    v.and_then(|v| s.string(v)).is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d == "cascade" || d == "set null"
+    })
 }
 
 /// `ForeignKey("users.id")` / `"users.id"` / `User.id` -> `users` / `user`.
@@ -255,10 +265,11 @@ fn sa_column(s: &Src<'_>, call: Node<'_>, attr: &str) -> ColInfo {
     }
     for p in &pos {
         if p.kind() == "call" && last_segment(callee(s, *p)) == "ForeignKey" {
-            let (fp, _) = args(*p);
+            let (fp, fkw) = args(*p);
             if let Some(t) = fp.first() {
                 info.fk = Some(fk_target(s, *t));
             }
+            info.cascade = cascades(s, kwarg(s, &fkw, "ondelete"));
         }
     }
     info.unique = is_true(s, kwarg(s, &kw, "unique"));
@@ -562,6 +573,9 @@ fn add_column(s: &Src<'_>, def: &mut TableDef, at: Node<'_>, info: &ColInfo, loc
     }
     if let (Some(t), true) = (&info.fk, located) {
         def.foreign_keys.push(s.loc(at, &info.column, t));
+        if info.cascade {
+            def.on_delete.push(info.column.clone());
+        }
     }
 }
 
@@ -668,6 +682,11 @@ fn sa_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, table: &str, orm: Orm)
             if a.name.starts_with("__") || seen.contains(&a.name) {
                 continue;
             }
+            if let Some(r) = relation(s, a) {
+                seen.push(a.name.clone());
+                def.relations.push(r);
+                continue;
+            }
             let info = match (orm, a.value) {
                 (_, Some(v)) if v.kind() == "call" => {
                     let cal = last_segment(callee(s, v));
@@ -725,6 +744,48 @@ fn sa_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, table: &str, orm: Orm)
     def
 }
 
+/// A `relationship(...)` / SQLModel `Relationship(...)` attribute: the class it loads
+/// (first argument, or the class named in the annotation), `secondary=`, `backref=`.
+fn relation(s: &Src<'_>, a: &Attr<'_>) -> Option<crate::model::schema::Relation> {
+    let v = a.value.filter(|v| v.kind() == "call")?;
+    if !matches!(last_segment(callee(s, v)), "relationship" | "Relationship") {
+        return None;
+    }
+    let (pos, kw) = args(v);
+    let from_arg = pos.first().map(|p| {
+        let t = s.string(*p).unwrap_or_else(|| s.t(*p).to_string());
+        last_segment(t.trim()).to_string()
+    });
+    let target = from_arg.or_else(|| {
+        let ann = a.annotation.map(|t| s.t(t))?;
+        IDENT
+            .find_iter(ann)
+            .map(|m| m.as_str())
+            .filter(|w| {
+                w.starts_with(|c: char| c.is_ascii_uppercase())
+                    && !matches!(
+                        *w,
+                        "Mapped" | "List" | "Optional" | "Set" | "Sequence" | "Union"
+                    )
+            })
+            .last()
+            .map(str::to_string)
+    })?;
+    let secondary = kwarg(s, &kw, "secondary")
+        .map(|v| {
+            let t = s.string(v).unwrap_or_else(|| s.t(v).to_string());
+            last_segment(t.trim()).to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let backref = kwarg(s, &kw, "backref").is_some();
+    Some(crate::model::schema::Relation {
+        target,
+        secondary,
+        backref,
+        paired: backref || kwarg(s, &kw, "back_populates").is_some(),
+    })
+}
+
 /// SQLModel `Field(...)`.
 fn sqlmodel_field(s: &Src<'_>, call: Node<'_>, attr: &str) -> ColInfo {
     let (_, kw) = args(call);
@@ -738,6 +799,7 @@ fn sqlmodel_field(s: &Src<'_>, call: Node<'_>, attr: &str) -> ColInfo {
         pk: is_true(s, kwarg(s, &kw, "primary_key")),
         fk: kwarg(s, &kw, "foreign_key").map(|v| fk_target(s, v)),
         optional: false,
+        cascade: cascades(s, kwarg(s, &kw, "ondelete")),
     };
     if let Some(name) = kwarg(s, &kw, "sa_column_kwargs")
         .filter(|v| v.kind() == "dictionary")
@@ -840,6 +902,7 @@ fn django_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, django: &[bool]) -
                 } else {
                     None
                 },
+                cascade: false,
             };
             add_column(s, &mut def, a.name_node, &info, true);
         }

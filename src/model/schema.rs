@@ -50,6 +50,27 @@ pub struct TableDef {
     /// columns and constraints), in order, applied after what it adds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// ORM: foreign-key columns declaring `ondelete="CASCADE"`/`"SET NULL"` (deletes of
+    /// the parent are part of the design).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_delete: Vec<String>,
+    /// ORM: the class's `relationship(...)` attributes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relations: Vec<Relation>,
+}
+
+/// An ORM `relationship(...)` of a model class: the class it loads, the association table
+/// it goes through, whether it also declares the other side (`backref=`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relation {
+    pub target: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub secondary: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backref: bool,
+    /// `back_populates=` or `backref=`: the other side loads this class too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paired: bool,
 }
 
 /// A change to an existing table that a migration replay applies (see

@@ -86,6 +86,10 @@ pub struct FileSummary {
     /// schema model, see `crate::model::schema`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<crate::model::schema::TableDef>,
+    /// Python: `Model.some_id` attribute references (model class, key-like attribute), the
+    /// columns code filters and joins by. Sorted, without repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_refs: Vec<String>,
 }
 
 impl FileSummary {
@@ -101,6 +105,13 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
     let manifest = match file.lang {
         Lang::Python => {
             (s.imports, s.flag_imports) = python_imports(file);
+            // Data migrations name old columns once; they are not how the code reads.
+            let migration = file.rel.contains("migrations/")
+                || file.rel.contains("alembic/")
+                || file.text.contains("down_revision");
+            if !migration {
+                s.key_refs = key_refs(&file.text);
+            }
             (name == "setup.py").then(|| deps::parse_setup_py(file))
         }
         Lang::Manifest if deps::lock::is_lock_file(name) => {
@@ -124,6 +135,25 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
         s.tables = crate::model::schema::tables(file);
     }
     s
+}
+
+/// `Model.owner_id`-like references in a Python file's text: the key columns its queries
+/// (`where(Item.owner_id == user.id)`, `join(.., Payout.account_id == ..)`) and
+/// relationships (`foreign_keys="[User.account_id]"`) use.
+fn key_refs(text: &str) -> Vec<String> {
+    static REF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b([A-Z][A-Za-z0-9_]*)\.([a-z_][a-z0-9_]*id)\b").expect("static regex")
+    });
+    if !text.contains("id") {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = REF
+        .captures_iter(text)
+        .map(|c| format!("{}.{}", &c[1], &c[2]))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// `import a.b, c as d` and `from a.b import c` at the start of a logical line, outside

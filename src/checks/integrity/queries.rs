@@ -325,8 +325,6 @@ fn is_db_read(node: Node<'_>, src: &str) -> bool {
             "exists",
             "count",
             "aggregate",
-            "get_or_create",
-            "update_or_create",
             "earliest",
             "latest",
             "in_bulk",
@@ -525,8 +523,12 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     n.child_by_field_name("right"),
                     n.child_by_field_name("body"),
                 ) {
+                    let target = n.child_by_field_name("left").map_or("", |l| text(l, src));
+                    if repair_function(ctx, facts, n.start_byte()) {
+                        return true;
+                    }
                     if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx) {
-                        report_first_db_call(body, &rows, src, &mut reported, out);
+                        report_first_db_call(body, &rows, target, src, &mut reported, out);
                     }
                 }
             }
@@ -544,9 +546,15 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         let Some(it) = clause.child_by_field_name("right") else {
                             continue;
                         };
+                        if repair_function(ctx, facts, n.start_byte()) {
+                            break;
+                        }
+                        let target = clause
+                            .child_by_field_name("left")
+                            .map_or("", |l| text(l, src));
                         if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx)
                         {
-                            report_first_db_call(body, &rows, src, &mut reported, out);
+                            report_first_db_call(body, &rows, target, src, &mut reported, out);
                             break;
                         }
                     }
@@ -569,16 +577,54 @@ fn dynamic_model(call: Node<'_>, src: &str) -> bool {
     ) && (t.contains(".objects") || t.contains(".query"))
 }
 
+/// A one-off data repair (`def fix_dangling_refs(session)`, `repair_*`, `backfill_*`, or
+/// a module under `fixes/`): it walks the rows once, like a data migration.
+fn repair_function(
+    ctx: &FileContext<'_>,
+    facts: &crate::model::facts::python::PyFacts,
+    at: usize,
+) -> bool {
+    let path = ctx.file.rel.as_str();
+    path.contains("/fixes/")
+        || path.starts_with("fixes/")
+        || facts.function_at(at).is_some_and(|f| {
+            ["fix_", "repair_", "backfill_"]
+                .iter()
+                .any(|p| f.name.starts_with(p))
+        })
+}
+
+/// `Model.objects.filter(id=row.id).exists()` inside `for row in ...`: the loop re-reads
+/// the row it stands on (has it been deleted meanwhile?), a deliberate freshness check,
+/// not a lookup of related rows one by one.
+fn rereads_loop_row(call: Node<'_>, target: &str, src: &str) -> bool {
+    if target.is_empty() || !target.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return false;
+    }
+    static ROW: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(?:filter|get|filter_by)\(\s*(?:id|pk)\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\.(?:id|pk)\s*\)")
+            .expect("static regex")
+    });
+    ROW.captures(text(call, src))
+        .is_some_and(|c| &c[1] == target)
+}
+
 fn report_first_db_call(
     body: Node<'_>,
     rows: &str,
+    target: &str,
     src: &str,
     reported: &mut HashSet<usize>,
     out: &mut Vec<Hit>,
 ) {
     let mut found: Option<Node<'_>> = None;
     visit_same_scope(body, |n| {
-        if found.is_none() && n.kind() == "call" && is_db_read(n, src) && !dynamic_model(n, src) {
+        if found.is_none()
+            && n.kind() == "call"
+            && is_db_read(n, src)
+            && !dynamic_model(n, src)
+            && !rereads_loop_row(n, target, src)
+        {
             found = Some(n);
         }
     });

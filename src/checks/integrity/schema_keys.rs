@@ -297,6 +297,7 @@ pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) 
         });
     }
     let mut postgres: Option<bool> = None;
+    let mut uses: Option<KeyUse<'_>> = None;
     for (table, m) in &merged {
         for (path, t) in &m.pieces {
             if t.orm.is_empty() {
@@ -317,8 +318,12 @@ pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) 
                 {
                     continue;
                 }
+                let used = uses.get_or_insert_with(|| KeyUse::new(ctx, &merged));
+                let confidence = (tenant_key(&fk.name, &fk.detail)
+                    || !used.reads_by(table, t, &fk.name, &fk.detail))
+                .then_some(crate::checks::Confidence::Low);
                 out.push(RepoHit {
-                    confidence: None,
+                    confidence,
                     path: path.to_string(),
                     at: fk.clone(),
                     vars: vec![
@@ -330,5 +335,130 @@ pub fn foreign_key_without_index(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) 
                 });
             }
         }
+    }
+}
+
+/// `org_id` -> `organizations`: the tenant key on every table. One tenant (or a handful)
+/// holds most rows, so an index on it alone is rarely chosen, queries pair it with a
+/// selective key, and tenants are closed, not deleted.
+fn tenant_key(column: &str, target: &str) -> bool {
+    let tenant_table = matches!(
+        target,
+        "organizations"
+            | "organization"
+            | "organisations"
+            | "organisation"
+            | "orgs"
+            | "org"
+            | "tenants"
+            | "tenant"
+            | "workspaces"
+            | "workspace"
+    );
+    let tenant_col = ["org", "organization", "organisation", "tenant", "workspace"]
+        .iter()
+        .any(|p| column == format!("{p}_id"));
+    tenant_table && tenant_col
+}
+
+/// What the code does with foreign-key columns of ORM models: which `Model.key`
+/// attributes it names (filters, joins, relationship keys) and which relationships load
+/// child rows from the parent side.
+struct KeyUse<'a> {
+    refs: std::collections::HashSet<&'a str>,
+    /// Model classes per table.
+    models: HashMap<&'a str, Vec<&'a str>>,
+    /// `(table of the declaring class, relationship)`.
+    relations: Vec<(&'a str, &'a crate::model::schema::Relation)>,
+}
+
+impl<'a> KeyUse<'a> {
+    fn new(ctx: &RepoContext<'a>, merged: &BTreeMap<&'a str, Merged<'a>>) -> KeyUse<'a> {
+        let refs = ctx
+            .files
+            .iter()
+            .flat_map(|(_, _, s)| s.key_refs.iter().map(String::as_str))
+            .collect();
+        let mut models: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut relations = Vec::new();
+        for (table, m) in merged {
+            for (_, t) in &m.pieces {
+                if !t.model.is_empty() {
+                    models.entry(table).or_default().push(t.model.as_str());
+                }
+                relations.extend(t.relations.iter().map(|r| (*table, r)));
+            }
+        }
+        KeyUse {
+            refs,
+            models,
+            relations,
+        }
+    }
+
+    /// Whether anything reads `table` by the key `column` -> `target`: parent deletes
+    /// declared to cascade, code naming `Model.column`, a relationship that loads the
+    /// children (or, for an association table, the rows on the far side) from the parent.
+    fn reads_by(&self, table: &str, t: &TableDef, column: &str, target: &str) -> bool {
+        let none: Vec<&str> = Vec::new();
+        let children = self.models.get(table).unwrap_or(&none);
+        let parents = self.models.get(target).unwrap_or(&none);
+        t.on_delete.iter().any(|c| c == column)
+            || children
+                .iter()
+                .any(|m| self.refs.contains(format!("{m}.{column}").as_str()))
+            || self.relations.iter().any(|(owner, r)| {
+                // The parent's collection of children.
+                (*owner == target && children.contains(&r.target.as_str()))
+                    // A child's `relationship(Parent, backref=...)`.
+                    || (*owner == table && r.backref && parents.contains(&r.target.as_str()))
+                    // Through the association table, from the parent's side.
+                    || (r.secondary == table && (*owner == target || r.paired))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Confidence;
+    use crate::source::lang::Lang;
+    use crate::source::SourceFile;
+
+    #[test]
+    fn foreign_keys_nothing_reads_by_are_low() {
+        let text = include_str!("../../../fixtures/python/integrity/models/ledger/models.py");
+        let file = SourceFile::new("ledger/models.py".into(), Lang::Python, text.into());
+        let tree = crate::source::parse::parse(Lang::Python, text, None).expect("parses");
+        let mut summary = crate::model::summary::summarise(&file);
+        summary.tables = crate::model::orm::tables(&tree, &file);
+        let files = vec![(file.rel.clone(), Lang::Python, summary)];
+        let mut out = Vec::new();
+        foreign_key_without_index(&RepoContext { files: &files }, &mut out);
+        let mut got: Vec<(&str, Option<Confidence>)> = out
+            .iter()
+            .map(|h| (h.at.name.as_str(), h.confidence))
+            .collect();
+        got.sort();
+        let low = Some(Confidence::Low);
+        assert_eq!(
+            got,
+            vec![
+                ("batch_id", None),
+                ("booked_by_id", None),
+                ("currency_id", low),
+                ("ledger_id", None),
+                ("org_id", low),
+                ("tag_id", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn tenant_keys() {
+        assert!(tenant_key("org_id", "organizations"));
+        assert!(tenant_key("workspace_id", "workspaces"));
+        assert!(!tenant_key("owner_id", "organizations"));
+        assert!(!tenant_key("org_id", "orders"));
     }
 }

@@ -79,20 +79,33 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             continue;
         }
         let mut hit: Option<(Node<'_>, Node<'_>, &str)> = None;
-        // A commit with writes before it and a write after it.
-        if let Some(ci) = steps.iter().position(|(s, _)| *s == Step::Commit) {
-            let commit = steps[ci].1;
-            let before = steps[..ci]
-                .iter()
-                .find(|(s, n)| *s == Step::Write && !exclusive(*n, commit));
-            let after = steps[ci + 1..]
-                .iter()
-                .find(|(s, n)| *s == Step::Write && !exclusive(commit, *n));
-            if let (Some((_, w1)), Some((_, w2))) = (before, after) {
-                let _ = w1;
-                hit = Some((steps[ci].1, *w2, "commit"));
+        // A commit with writes before it and a write after it, both on one path.
+        'commits: for (ci, (step, commit)) in steps.iter().enumerate() {
+            if *step != Step::Commit {
+                continue;
             }
-        } else if autocommit && !transactional {
+            let before: Vec<Node<'_>> = steps[..ci]
+                .iter()
+                .filter(|(s, n)| {
+                    *s == Step::Write && !exclusive(*n, *commit) && !create_if_missing(*n, src)
+                })
+                .map(|(_, n)| *n)
+                .collect();
+            let Some(&w1) = before.first() else {
+                continue;
+            };
+            for (s, w2) in &steps[ci + 1..] {
+                if *s == Step::Write && independent(w1, *w2, src) && !exclusive(*commit, *w2) {
+                    hit = Some((*commit, *w2, "commit"));
+                    break 'commits;
+                }
+            }
+        }
+        if hit.is_none()
+            && autocommit
+            && !transactional
+            && !steps.iter().any(|(s, _)| *s == Step::Commit)
+        {
             let writes: Vec<Node<'_>> = steps
                 .iter()
                 .filter(|(s, _)| *s == Step::Write)
@@ -100,8 +113,11 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 .collect();
             // The first two writes that can both run (not the two arms of an `if`).
             'pairs: for (i, a) in writes.iter().enumerate() {
+                if create_if_missing(*a, src) {
+                    continue;
+                }
                 for b in &writes[i + 1..] {
-                    if !exclusive(*a, *b) {
+                    if independent(*a, *b, src) {
                         hit = Some((*a, *b, "autocommit"));
                         break 'pairs;
                     }
@@ -156,6 +172,256 @@ fn exclusive(a: Node<'_>, b: Node<'_>) -> bool {
         }
         below = n;
         cur = n.parent();
+    }
+    false
+}
+
+/// Whether `b` can run after `a` on one path and its failure would strand `a`: not the
+/// two arms of an `if`, not after a `return` that follows `a`, not guarded by a flag `a`'s
+/// branch sets, not two sibling `if`s that dispatch on different values of one input, and
+/// not a later write whose failure the handler catches on its own (`except
+/// IntegrityError: rollback()`).
+fn independent(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
+    !exclusive(a, b)
+        && !leaves_after(a, b, src)
+        && !flag_guarded(a, b, src)
+        && !dispatch_arms(a, b, src)
+        && !failure_handled(b, src)
+}
+
+/// The statements of `n`'s ancestors up to (not including) the block that also holds
+/// `other`: `(block, statement in it)` pairs, innermost first.
+fn own_blocks<'t>(n: Node<'t>, other: Node<'t>) -> Vec<(Node<'t>, Node<'t>)> {
+    let mut out = Vec::new();
+    let mut stmt = n;
+    while let Some(p) = stmt.parent() {
+        if matches!(p.kind(), "block" | "module") {
+            if p.start_byte() <= other.start_byte() && other.end_byte() <= p.end_byte() {
+                break;
+            }
+            out.push((p, stmt));
+        }
+        stmt = p;
+    }
+    out
+}
+
+/// The statements that follow `stmt` in `block`.
+fn later_siblings<'t>(block: Node<'t>, stmt: Node<'t>) -> Vec<Node<'t>> {
+    let mut c = block.walk();
+    block
+        .named_children(&mut c)
+        .filter(|s| s.start_byte() >= stmt.end_byte())
+        .collect()
+}
+
+/// `a`'s branch ends with a `return`/`raise` before `b` could run (`if unsubscribe:
+/// delete(); return redirect(..)` then a create below).
+fn leaves_after(a: Node<'_>, b: Node<'_>, _src: &str) -> bool {
+    own_blocks(a, b).into_iter().any(|(block, stmt)| {
+        later_siblings(block, stmt)
+            .iter()
+            .any(|s| matches!(s.kind(), "return_statement" | "raise_statement"))
+    })
+}
+
+/// `b` runs under `if not saved:` and `a`'s branch sets `saved = True`.
+fn flag_guarded(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
+    let mut flags: Vec<&str> = Vec::new();
+    for (block, stmt) in own_blocks(a, b) {
+        for s in later_siblings(block, stmt) {
+            let Some(asg) = s.named_child(0).filter(|x| x.kind() == "assignment") else {
+                continue;
+            };
+            if let (Some(l), Some(r)) = (
+                asg.child_by_field_name("left"),
+                asg.child_by_field_name("right"),
+            ) {
+                if l.kind() == "identifier" && text(r, src) == "True" {
+                    flags.push(text(l, src));
+                }
+            }
+        }
+    }
+    if flags.is_empty() {
+        return false;
+    }
+    let mut cur = b.parent();
+    while let Some(n) = cur {
+        if n.kind() == "if_statement"
+            && !(n.start_byte() <= a.start_byte() && a.end_byte() <= n.end_byte())
+        {
+            if let Some(c) = n.child_by_field_name("condition") {
+                let t = text(c, src).trim();
+                if let Some(name) = t.strip_prefix("not ") {
+                    if flags.contains(&name.trim()) {
+                        return true;
+                    }
+                }
+            }
+        }
+        cur = n.parent();
+    }
+    false
+}
+
+/// The nearest enclosing `if` statement of `n` that does not hold `other`.
+fn own_if<'t>(n: Node<'t>, other: Node<'t>) -> Option<Node<'t>> {
+    let mut cur = n.parent();
+    let mut found = None;
+    while let Some(p) = cur {
+        if p.start_byte() <= other.start_byte() && other.end_byte() <= p.end_byte() {
+            break;
+        }
+        if p.kind() == "if_statement" {
+            found = Some(p);
+        }
+        cur = p.parent();
+    }
+    found
+}
+
+/// What an `if` condition compares one input against: `(input, test, value)` for each
+/// `"save" in request.POST`, `kind == "cron"`, `token.startswith("n.")` joined by `and`.
+fn dispatch_tests(cond: Node<'_>, src: &str, out: &mut Vec<(String, &'static str, String)>) {
+    let cond = if cond.kind() == "parenthesized_expression" {
+        cond.named_child(0).unwrap_or(cond)
+    } else {
+        cond
+    };
+    match cond.kind() {
+        "boolean_operator"
+            if cond
+                .child_by_field_name("operator")
+                .is_some_and(|o| text(o, src) == "and") =>
+        {
+            for side in ["left", "right"] {
+                if let Some(x) = cond.child_by_field_name(side) {
+                    dispatch_tests(x, src, out);
+                }
+            }
+        }
+        "comparison_operator" => {
+            let (Some(l), Some(r)) = (cond.named_child(0), cond.named_child(1)) else {
+                return;
+            };
+            let op = text(cond, src)
+                [l.end_byte() - cond.start_byte()..r.start_byte() - cond.start_byte()]
+                .trim();
+            match op {
+                "in" => {
+                    if let Some(v) = string_value(l, src) {
+                        out.push((text(r, src).to_string(), "in", v));
+                    }
+                }
+                "==" => {
+                    if let Some(v) = string_value(r, src) {
+                        out.push((text(l, src).to_string(), "==", v));
+                    } else if let Some(v) = string_value(l, src) {
+                        out.push((text(r, src).to_string(), "==", v));
+                    }
+                }
+                _ => {}
+            }
+        }
+        "call" => {
+            if let Some((callee, "startswith", args)) = call_parts(cond, src) {
+                let recv = callee.rsplit_once('.').map_or("", |(r, _)| r);
+                if let Some(v) = args.named_child(0).and_then(|a| string_value(a, src)) {
+                    out.push((recv.to_string(), "startswith", v));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `a` and `b` sit in two different `if`s that each handle another value of one input
+/// (`if "leave" in request.POST: ...` / `if "tz" in request.POST: ...`, `if
+/// code.startswith("n."): ...` / `if code.startswith("r."): ...`): separate actions of
+/// one endpoint, one per request.
+fn dispatch_arms(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
+    let (Some(ia), Some(ib)) = (own_if(a, b), own_if(b, a)) else {
+        return false;
+    };
+    let tests = |i: Node<'_>| {
+        let mut v = Vec::new();
+        if let Some(c) = i.child_by_field_name("condition") {
+            dispatch_tests(c, src, &mut v);
+        }
+        v
+    };
+    let (ta, tb) = (tests(ia), tests(ib));
+    ta.iter().any(|(subj, how, va)| {
+        tb.iter().any(|(s2, h2, vb)| {
+            subj == s2
+                && how == h2
+                && va != vb
+                && (*how != "startswith"
+                    || !(va.starts_with(vb.as_str()) || vb.starts_with(va.as_str())))
+        })
+    })
+}
+
+/// A write that only creates a row when a lookup found none (`get_or_create`, or under
+/// `if user is None:` / `if not topic:`): leaving it behind is the state the next request
+/// expects, not half of a change.
+fn create_if_missing(n: Node<'_>, src: &str) -> bool {
+    if call_parts(n, src)
+        .is_some_and(|(_, last, _)| matches!(last, "get_or_create" | "update_or_create"))
+    {
+        return true;
+    }
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        if matches!(
+            p.kind(),
+            "function_definition" | "elif_clause" | "else_clause"
+        ) {
+            return false;
+        }
+        if p.kind() == "if_statement" {
+            if let Some(c) = p.child_by_field_name("condition") {
+                let t = text(c, src).trim();
+                let missing = t.strip_suffix(" is None").is_some_and(is_name)
+                    || t.strip_prefix("not ").is_some_and(is_name);
+                if missing {
+                    return true;
+                }
+            }
+        }
+        cur = p.parent();
+    }
+    false
+}
+
+fn is_name(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+}
+
+/// The write sits in a `try` whose handler rolls back or catches `IntegrityError`: the
+/// handler decided what a failure of this write leaves behind.
+fn failure_handled(n: Node<'_>, src: &str) -> bool {
+    let mut below = n;
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        if p.kind() == "function_definition" {
+            return false;
+        }
+        if p.kind() == "try_statement" && p.child_by_field_name("body") == Some(below) {
+            let mut c = p.walk();
+            return p.named_children(&mut c).any(|h| {
+                h.kind() == "except_clause" && {
+                    let t = text(h, src);
+                    t.contains("IntegrityError") || t.contains("rollback()")
+                }
+            });
+        }
+        below = p;
+        cur = p.parent();
     }
     false
 }
