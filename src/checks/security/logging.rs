@@ -360,6 +360,28 @@ fn logged_values<'t>(args: Node<'t>, src: &str, out: &mut Vec<(Option<String>, N
     }
 }
 
+/// Exceptions that say a presented credential was rejected.
+static REJECTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)signature|expired|invalid|decode|malformed|notregistered|doesnotexist|noresultfound|notfound|unknown")
+        .expect("static regex")
+});
+
+/// Whether `call` sits in an `except` branch that caught a rejected credential.
+fn rejected_credential(call: Node<'_>, src: &str) -> bool {
+    let mut p = call.parent();
+    while let Some(n) = p {
+        match n.kind() {
+            "except_clause" => {
+                let caught = n.child_by_field_name("value").or_else(|| n.named_child(0));
+                return caught.is_some_and(|c| c.kind() != "block" && REJECTED.is_match(text(c, src)));
+            }
+            "function_definition" | "class_definition" | "lambda" => return false,
+            _ => p = n.parent(),
+        }
+    }
+    false
+}
+
 /// The first identifier of an expression: `body` of `body.email`, `payload` of
 /// `payload["email"]`.
 fn root_name<'s>(node: Node<'_>, src: &'s str) -> &'s str {
@@ -482,6 +504,18 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 (!masked && !literal).then_some(c)
             });
             if let Some((what, mut conf)) = what {
+                // A token or key logged because it was just rejected (bad signature, expired,
+                // unknown) opens nothing.
+                if matches!(what, "a token" | "a key" | "a secret") && rejected_credential(n, src) {
+                    continue;
+                }
+                // An audit event records who did what: identity is its purpose.
+                if conf == Confidence::Low || what.starts_with("an email") {
+                    let args_text = text(args, src).to_ascii_lowercase();
+                    if args_text.contains("audit") && !what.starts_with("an IP") {
+                        continue;
+                    }
+                }
                 // Personal data the caller sent, logged by the handler that received it.
                 if conf == Confidence::Low && !what.starts_with("an IP") {
                     let root = root_name(v, src);
