@@ -134,8 +134,10 @@ pub fn snake(name: &str) -> String {
 
 /// Path parameters that are the credential themselves (`/invites/{token}`,
 /// `/checkout/{client_secret}`): a capability URL is authenticated by knowing it.
+/// A Lightning payment request (`/{payment_request}/pay-with-nfc`, `/{bolt11}`) is handed
+/// to whoever should pay it: routes keyed by it serve that payer, who has no account here.
 static CAPABILITY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code|key|code)$")
+    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code|key|code)$|^(payment_request|bolt11)$")
         .expect("static regex")
 });
 

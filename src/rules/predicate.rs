@@ -17,6 +17,7 @@
 //! | `inside-test` | inside test code: a Rust `#[test]` fn or `#[cfg(test)]` module, a Python `test_*` function |
 //! | `function-matches` / `function-not-matches` | the regex matches the enclosing function's name (module level: the name is empty) |
 //! | `rest-of-function-matches` / `-not-matches` | the regex matches the enclosing function's text outside the capture (module level: the whole file) |
+//! | `rest-of-file-matches` / `-not-matches` | the regex matches the file's text outside the capture |
 //! | `only-statements = [kinds]` | every statement of the block is of one of the kinds (an expression statement counts as its expression: `ellipsis`, `string`); comments ignored |
 //! | `last-statement-matches` / `-not-matches` | the regex matches the text of the block's last statement; comments ignored |
 //! | `name-matches` / `name-not-matches` | the regex matches the name the expression stands for (see [`expr_name`]); no name: `name-matches` fails and `name-not-matches` holds |
@@ -48,6 +49,8 @@ pub struct PredicateSpec {
     pub function_not_matches: Option<String>,
     pub rest_of_function_matches: Option<String>,
     pub rest_of_function_not_matches: Option<String>,
+    pub rest_of_file_matches: Option<String>,
+    pub rest_of_file_not_matches: Option<String>,
     pub only_statements: Option<Vec<String>>,
     pub last_statement_matches: Option<String>,
     pub last_statement_not_matches: Option<String>,
@@ -80,6 +83,7 @@ pub enum Test {
     InsideTest(bool),
     FunctionMatches(Regex, bool),
     RestOfFunctionMatches(Regex, bool),
+    RestOfFileMatches(Regex, bool),
     OnlyStatements(Vec<String>),
     LastStatementMatches(Regex, bool),
     NameMatches(Regex, bool),
@@ -155,6 +159,12 @@ impl PredicateSpec {
         }
         if let Some(s) = self.rest_of_function_not_matches {
             tests.push(Test::RestOfFunctionMatches(regex(&s)?, false));
+        }
+        if let Some(s) = self.rest_of_file_matches {
+            tests.push(Test::RestOfFileMatches(regex(&s)?, true));
+        }
+        if let Some(s) = self.rest_of_file_not_matches {
+            tests.push(Test::RestOfFileMatches(regex(&s)?, false));
         }
         if let Some(kinds) = self.only_statements {
             if kinds.is_empty() {
@@ -256,6 +266,11 @@ impl Predicate {
                     .map_or((0, text.len()), |s| (s.start, s.end));
                 let before = text.get(start..node.start_byte()).unwrap_or("");
                 let after = text.get(node.end_byte()..end).unwrap_or("");
+                (re.is_match(before) || re.is_match(after)) == *want
+            }
+            Test::RestOfFileMatches(re, want) => {
+                let before = text.get(..node.start_byte()).unwrap_or("");
+                let after = text.get(node.end_byte()..).unwrap_or("");
                 (re.is_match(before) || re.is_match(after)) == *want
             }
             Test::OnlyStatements(kinds) => {

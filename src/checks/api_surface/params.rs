@@ -539,13 +539,71 @@ pub fn id_path_param_typed_str(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     .var("route", route.describe())
                     .var("handler", handler.name.clone())
                     .var("how", how);
-                if !typed_ids || id_or_slug.contains(p.name.as_str()) {
+                if !typed_ids
+                    || id_or_slug.contains(p.name.as_str())
+                    || body_node(ctx, handler)
+                        .is_some_and(|b| only_to_integration(b, src, &p.name, facts))
+                {
                     hit = hit.confidence(crate::checks::Confidence::Low);
                 }
                 out.push(hit);
             }
         }
     }
+}
+
+/// Every use of the id in the handler is an argument of a call on a client imported from an
+/// integration or SDK module (`polar_self_service.get_order(org.id, order_id)`, imported
+/// from `app.integrations.billing.service`): the id belongs to the other system, whose
+/// format this application does not own; the pattern alone remains.
+fn only_to_integration(
+    body: Node<'_>,
+    src: &str,
+    name: &str,
+    facts: &crate::model::facts::python::PyFacts,
+) -> bool {
+    static INTEGRATION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(^|\.)(integrations?|sdk|[a-z_]*_sdk|clients?)(\.|$)")
+            .expect("static regex")
+    });
+    let integration_call = |call: Node<'_>| {
+        let Some(mut cur) = call.child_by_field_name("function") else {
+            return false;
+        };
+        while cur.kind() == "attribute" {
+            let Some(obj) = cur.child_by_field_name("object") else {
+                return false;
+            };
+            cur = obj;
+        }
+        cur.kind() == "identifier"
+            && facts
+                .imports
+                .get(text(cur, src))
+                .is_some_and(|q| INTEGRATION.is_match(q))
+    };
+    let mut uses = 0usize;
+    let mut forwarded = 0usize;
+    visit(body, |n| {
+        if n.kind() == "identifier" && text(n, src) == name {
+            uses += 1;
+            let mut up = n.parent();
+            while let Some(a) = up {
+                if a.kind() == "call" {
+                    if integration_call(a) {
+                        forwarded += 1;
+                    }
+                    break;
+                }
+                if matches!(a.kind(), "block" | "function_definition") {
+                    break;
+                }
+                up = a.parent();
+            }
+        }
+        true
+    });
+    uses > 0 && uses == forwarded
 }
 
 /// An annotation that types an id: `UUID`, `UUID4`, `int`, `PositiveInt`, an alias named

@@ -232,6 +232,40 @@ static GLOBAL_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// A "send me the verification email again" route for the signed-in user: it takes no code
+/// or token (no such parameter, no request data read) and mails the caller's own address,
+/// so there is nothing to guess and nobody else to flood.
+fn resends_own_verification(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
+    static SENDS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^/?(verification|resend)").expect("static regex"));
+    static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)token|code|otp|pin|password|secret|key|signature").expect("static regex")
+    });
+    static OWN_USER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\bcurrent_user\b|\brequest\.user\b|\bg\.user\b").expect("static regex")
+    });
+    static READS_INPUT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\brequest\.(form|json|args|values|data|get_json|POST|GET|body|query_params)\b")
+            .expect("static regex")
+    });
+    if !SENDS.is_match(what) {
+        return false;
+    }
+    let Some(f) = facts.functions.get(r.function) else {
+        return false;
+    };
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    let user_param = f.params.iter().any(|p| {
+        [&p.default, &p.annotation]
+            .into_iter()
+            .flatten()
+            .any(|t| t.contains("current_user") || t.contains("CurrentUser"))
+    });
+    !f.params.iter().any(|p| SECRET_PARAM.is_match(&p.name))
+        && !READS_INPUT.is_match(body)
+        && (OWN_USER.is_match(body) || user_param)
+}
+
 /// Signed, time-limited tokens: itsdangerous serializers and their exceptions, Django's
 /// `signing` module.
 static SIGNED_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
@@ -272,6 +306,9 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         };
         // Showing a login form is not the attack surface; submitting it is.
         if r.is_read_only() && !what.contains("verify") && !what.contains("otp") {
+            continue;
+        }
+        if resends_own_verification(facts, r, src, &what) {
             continue;
         }
         // A token from the path that the server signed (itsdangerous, Django signing):

@@ -241,6 +241,9 @@ fn caller_supplied(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
         return false;
     };
     if scope.is_param(root) {
+        if !scope.is_route && passed_principal(n, src, scope, root) {
+            return false;
+        }
         return n.kind() == "identifier" || scope.is_route || DATA_PARAMS.contains(&root);
     }
     if n.kind() != "identifier" {
@@ -256,6 +259,69 @@ fn caller_supplied(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
                 })
             })
     })
+}
+
+/// A helper's parameter that every call in this file fills with an attribute of the
+/// signed-in principal (`has_access(obj, user.id)`, `current_user.api_key`): the caller
+/// authenticated with that value before the helper ran, it does not choose it freely.
+fn passed_principal(n: Node<'_>, src: &str, scope: &Scope<'_>, param: &str) -> bool {
+    static PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(?:self\.|g\.|request\.)?(?:current_)?(?:user|principal|identity|account)\.\w+$",
+        )
+        .expect("static regex")
+    });
+    let Some(f) = scope.func else {
+        return false;
+    };
+    let offset =
+        usize::from(f.class.is_some() && f.params.first().is_some_and(|p| p.name == "self"));
+    let Some(index) = f.params.iter().position(|p| p.name == param) else {
+        return false;
+    };
+    let Some(index) = index.checked_sub(offset) else {
+        return false;
+    };
+    let mut root = n;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    let mut args: Vec<String> = Vec::new();
+    visit(root, |c| {
+        if c.kind() != "call" {
+            return true;
+        }
+        let callee = c
+            .child_by_field_name("function")
+            .map_or("", |x| text(x, src));
+        let called = callee.rsplit('.').next().unwrap_or(callee);
+        if called != f.name {
+            return true;
+        }
+        let Some(list) = c.child_by_field_name("arguments") else {
+            return true;
+        };
+        let mut w = list.walk();
+        let items: Vec<Node<'_>> = list.named_children(&mut w).collect();
+        let keyword = items.iter().find_map(|a| {
+            (a.kind() == "keyword_argument"
+                && a.child_by_field_name("name").map(|k| text(k, src)) == Some(param))
+            .then(|| a.child_by_field_name("value"))
+            .flatten()
+        });
+        let positional = items
+            .iter()
+            .filter(|a| a.kind() != "keyword_argument")
+            .nth(index)
+            .copied();
+        args.push(
+            keyword
+                .or(positional)
+                .map_or(String::new(), |a| text(a, src).to_string()),
+        );
+        true
+    });
+    !args.is_empty() && args.iter().all(|a| PRINCIPAL.is_match(a))
 }
 
 /// The side was verified before it got here: the signed session cookie, or a payload a

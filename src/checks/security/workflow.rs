@@ -393,16 +393,31 @@ fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
         Regex::new(r"secrets\.|github\.token|secrets:\s*inherit|:\s*write\b|write-all")
             .expect("static regex")
     });
+    static COMMENT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)(?:^|[ \t])#.*$").expect("static regex"));
     let Some(job) = job else { return true };
     let on = triggers(top, src);
     if on.contains("pull_request_target") || on.contains("workflow_run") {
         return true;
     }
-    PRIVILEGE.is_match(text(job, src))
+    // Commented-out lines (`# TOKEN: ${{ secrets.X }}`) hand the job nothing.
+    let privileged = |t: &str| PRIVILEGE.is_match(&COMMENT.replace_all(t, ""));
+    // A job's own `permissions:` replaces the workflow's, unless the job hands `outputs:` to
+    // the other jobs, which hold the workflow's permissions and act on what it says.
+    let own_permissions = job
+        .child_by_field_name("value")
+        .and_then(mapping)
+        .is_some_and(|m| {
+            let keys = pairs(m, src);
+            keys.iter().any(|(k, _, _)| k == "permissions")
+                && !keys.iter().any(|(k, _, _)| k == "outputs")
+        });
+    privileged(text(job, src))
         || pairs(top, src)
             .iter()
             .filter(|(k, _, _)| !matches!(k.as_str(), "jobs" | "on" | "true"))
-            .any(|(_, pair, _)| PRIVILEGE.is_match(text(*pair, src)))
+            .filter(|(k, _, _)| !(own_permissions && k == "permissions"))
+            .any(|(_, pair, _)| privileged(text(*pair, src)))
 }
 
 /// SEC007: a third-party action (or reusable workflow) referenced by a movable tag or
@@ -680,6 +695,13 @@ pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     if no_event_payload && !events.contains(&"workflow_call") {
         return;
     }
+    // Run for a pull request only, the workflow comes from the pull request's own merge
+    // commit: whoever chose the branch name or title could as well edit the script, and a
+    // fork's run gets a read-only token and no secrets. Bad practice, not a new capability.
+    let own_pull_request = events.contains(&"pull_request")
+        && events
+            .iter()
+            .all(|e| matches!(*e, "pull_request" | "workflow_dispatch" | "schedule"));
     for (_, step) in steps(ctx.tree.root_node(), src) {
         let step_pairs = pairs(step, src);
         let mut scripts = Vec::new();
@@ -716,7 +738,7 @@ pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 let mut hit = Hit::new(offset + whole.start(), offset + whole.end())
                     .var("context", ctx_name.as_str())
                     .var("kind", kind);
-                if no_event_payload {
+                if no_event_payload || own_pull_request {
                     hit = hit.confidence(Confidence::Low);
                 }
                 out.push(hit);
