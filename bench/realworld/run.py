@@ -105,8 +105,17 @@ def checkout(p, mirror, dest_root, commit=None, dest_name=None):
     commit = commit or p['commit']
     dest = os.path.join(dest_root, dest_name or p['name'])
     marker = os.path.join(dest, '.strata-realworld-commit')
-    if os.path.exists(marker) and open(marker).read().strip() == commit:
-        return dest
+    if not (os.path.exists(marker) and open(marker).read().strip() == commit):
+        fresh_checkout(p, mirror, dest, commit, marker)
+    # A real checkout knows its remote (rules tell the repository's own actions from third
+    # parties by it); the snapshot tool keeps no `.git`, so give the checkout one.
+    os.makedirs(os.path.join(dest, '.git'), exist_ok=True)
+    with open(os.path.join(dest, '.git', 'config'), 'w') as fh:
+        fh.write(f'[remote "origin"]\n\turl = https://github.com/{p["repo"]}.git\n')
+    return dest
+
+
+def fresh_checkout(p, mirror, dest, commit, marker):
     git_dir = os.path.join(mirror, p['repo'].replace('/', '+'), 'repo')
     if os.path.isdir(os.path.join(git_dir, '.git')):
         git_dir = os.path.join(git_dir, '.git')
