@@ -1,5 +1,6 @@
-//! Confidence of the Rust error-handling and workflow findings on their fixtures: the
-//! fixture annotations see every level, so the levels themselves are pinned here.
+//! Confidence of the error-handling (Rust and Python) and workflow findings on their
+//! fixtures: the fixture annotations see every level, so the levels themselves are pinned
+//! here.
 
 use std::process::Command;
 
@@ -74,4 +75,48 @@ fn workflow_levels() {
     assert_eq!(level(&found, "SEC007", "checks.yml", 32), "high");
     // A reusable workflow sees its caller's event.
     assert_eq!(level(&found, "SEC010", "reusable-e2e.yml", 18), "low");
+}
+
+#[test]
+fn python_error_handling_levels() {
+    let dir = "fixtures/python/error-handling";
+    let found = confidences(&[
+        &format!("{dir}/err001_connectors.py"),
+        &format!("{dir}/http_clients.py"),
+        &format!("{dir}/err009_wait_for_broker.py"),
+        &format!("{dir}/retries.py"),
+        &format!("{dir}/err013_startup_files.py"),
+    ]);
+    // A data-source connector's calls.
+    for line in [18, 23, 28] {
+        assert_eq!(level(&found, "ERR001", "err001_connectors.py", line), "low");
+    }
+    // Outside a connector: the rule's own level.
+    assert_eq!(level(&found, "ERR001", "http_clients.py", 14), "high");
+    // A wait-for-dependency loop at module level; a retry loop in a function.
+    assert_eq!(
+        level(&found, "ERR009", "err009_wait_for_broker.py", 17),
+        "low"
+    );
+    assert_eq!(level(&found, "ERR009", "retries.py", 17), "medium");
+    // A start-up coroutine writing a local file; a coroutine given request data; a route.
+    assert_eq!(
+        level(&found, "ERR013", "err013_startup_files.py", 18),
+        "low"
+    );
+    assert_eq!(
+        level(&found, "ERR013", "err013_startup_files.py", 25),
+        "medium"
+    );
+    assert_eq!(
+        level(&found, "ERR013", "err013_startup_files.py", 34),
+        "medium"
+    );
+}
+
+#[test]
+fn rust_static_asset_levels() {
+    let found = confidences(&["fixtures/rust/asset-server/src/pages.rs"]);
+    assert_eq!(level(&found, "ERR005", "pages.rs", 15), "low");
+    assert_eq!(level(&found, "ERR005", "pages.rs", 25), "high");
 }

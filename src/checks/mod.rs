@@ -152,6 +152,10 @@ const CHECKS: &[(&str, CheckFn)] = &[
         error_handling::bare_except::blind_except,
     ),
     (
+        "http-call-without-timeout",
+        error_handling::http_timeout::http_call_without_timeout,
+    ),
+    (
         "unbounded-request-cache",
         error_handling::resources::unbounded_cache,
     ),

@@ -212,9 +212,11 @@ fn explains_itself(clause: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
     !comment.is_empty() && INTENT.is_match(&comment)
 }
 
-/// The `try` body only assigns names that already hold a value (a parameter or an earlier
-/// assignment in the function): when it fails, the earlier value is kept on purpose
-/// (`lang = "en"; try: lang = detect(text) except Exception: pass`).
+/// The `try` body only changes values that already hold a default: it re-assigns names that
+/// hold one (a parameter or an earlier assignment in the function), fills an entry of a local
+/// container (`urls[slug] = url`, `args.pop("url", None)`), and may compute temporaries it
+/// uses right there. When it fails, the earlier value is kept on purpose (`lang = "en"; try:
+/// lang = detect(text) except Exception: pass`).
 fn keeps_default(
     try_stmt: Node<'_>,
     func: Option<&crate::model::facts::python::PyFunction>,
@@ -223,7 +225,10 @@ fn keeps_default(
     let Some(body) = try_stmt.child_by_field_name("body") else {
         return false;
     };
-    let mut targets = Vec::new();
+    // (name, where it is assigned in the try) of re-assigned names, and local containers
+    // changed in place.
+    let mut targets: Vec<(&str, usize)> = Vec::new();
+    let mut containers: Vec<&str> = Vec::new();
     let mut stack = vec![body];
     while let Some(b) = stack.pop() {
         let mut c = b.walk();
@@ -231,16 +236,31 @@ fn keeps_default(
             match s.kind() {
                 "comment" => {}
                 "expression_statement" => {
-                    let Some(a) = s.named_child(0).filter(|a| a.kind() == "assignment") else {
+                    let Some(e) = s.named_child(0) else {
                         return false;
                     };
-                    let Some(l) = a
-                        .child_by_field_name("left")
-                        .filter(|l| l.kind() == "identifier")
-                    else {
-                        return false;
-                    };
-                    targets.push(&src[l.byte_range()]);
+                    match e.kind() {
+                        "assignment" => {
+                            let Some(l) = e.child_by_field_name("left") else {
+                                return false;
+                            };
+                            match l.kind() {
+                                "identifier" => targets.push((&src[l.byte_range()], s.end_byte())),
+                                "subscript" => match l.child_by_field_name("value") {
+                                    Some(v) if v.kind() == "identifier" => {
+                                        containers.push(&src[v.byte_range()]);
+                                    }
+                                    _ => return false,
+                                },
+                                _ => return false,
+                            }
+                        }
+                        "call" => match container_mutation(e, src) {
+                            Some(name) => containers.push(name),
+                            None => return false,
+                        },
+                        _ => return false,
+                    }
                 }
                 "if_statement" => {
                     if s.child_by_field_name("alternative").is_some() {
@@ -255,19 +275,62 @@ fn keeps_default(
             }
         }
     }
-    if targets.is_empty() {
+    if targets.is_empty() && containers.is_empty() {
         return false;
     }
     let scope_start = func.map_or(0, |f| f.body.0);
     let before = &src[scope_start.min(try_stmt.start_byte())..try_stmt.start_byte()];
-    targets.iter().all(|t| {
-        func.is_some_and(|f| f.params.iter().any(|p| p.name == *t))
-            || Regex::new(&format!(
-                r"(?m)^[ \t]*{}[ \t]*(:[^=\n]+)?=[^=]",
-                regex::escape(t)
-            ))
-            .is_ok_and(|r| r.is_match(before))
-    })
+    let assigned_before = |t: &str| {
+        Regex::new(&format!(
+            r"(?m)^[ \t]*{}[ \t]*(:[^=\n]+)?=[^=]",
+            regex::escape(t)
+        ))
+        .is_ok_and(|r| r.is_match(before))
+    };
+    let is_param = |t: &str| func.is_some_and(|f| f.params.iter().any(|p| p.name == t));
+    // A temporary: a new name the rest of the `try` body uses (`slug = slugify(title)`
+    // then `urls[slug] = url`).
+    let used_after = |t: &str, at: usize| {
+        let rest = src.get(at..body.end_byte()).unwrap_or("");
+        Regex::new(&format!(r"\b{}\b", regex::escape(t))).is_ok_and(|r| r.is_match(rest))
+    };
+    // A container the function made itself: the caller's objects are not changed.
+    containers
+        .iter()
+        .all(|c| !is_param(c) && assigned_before(c))
+        && targets
+            .iter()
+            .all(|(t, at)| is_param(t) || assigned_before(t) || used_after(t, *at))
+        && (!containers.is_empty()
+            || targets
+                .iter()
+                .any(|(t, _)| is_param(t) || assigned_before(t)))
+}
+
+/// `name.pop(..)`, `name.append(..)` and the like: the local container `name` changed in place.
+fn container_mutation<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let f = call.child_by_field_name("function")?;
+    if f.kind() != "attribute" {
+        return None;
+    }
+    let obj = f.child_by_field_name("object")?;
+    let attr = f.child_by_field_name("attribute")?;
+    if obj.kind() != "identifier" {
+        return None;
+    }
+    matches!(
+        &src[attr.byte_range()],
+        "pop"
+            | "append"
+            | "extend"
+            | "update"
+            | "setdefault"
+            | "add"
+            | "insert"
+            | "remove"
+            | "discard"
+    )
+    .then(|| &src[obj.byte_range()])
 }
 
 /// The statement that runs right after the `try` (climbing out of `if`/`with`/`try` blocks

@@ -5,7 +5,7 @@
 
 use crate::checks::py::body_node;
 use crate::checks::py::{call_parts, chain, visit, visit_same_scope};
-use crate::checks::{FileContext, Hit};
+use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use regex::Regex;
 use std::collections::HashMap;
@@ -169,6 +169,7 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         let mut first: Option<(Node<'_>, String, Store)> = None;
         let mut count = 0usize;
+        let mut only_files = true;
         visit_same_scope(body, |n| {
             match n.kind() {
                 "assignment" => {
@@ -200,6 +201,7 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 "call" => {
                     if let Some((what, store)) = blocking_call(n, facts, src, &bound, &factories) {
                         count += 1;
+                        only_files &= matches!(store, Store::File);
                         if first.is_none() {
                             first = Some((n, what, store));
                         }
@@ -218,13 +220,18 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 Store::File => "reads or writes a file synchronously".to_string(),
                 s => format!("waits for {} synchronously", s.label()),
             };
-            out.push(
-                Hit::new(n.start_byte(), n.end_byte())
-                    .var("call", what)
-                    .var("kind", kind)
-                    .var("function", f.name.clone())
-                    .var("more", more),
-            );
+            let mut hit = Hit::new(n.start_byte(), n.end_byte())
+                .var("call", what)
+                .var("kind", kind)
+                .var("function", f.name.clone())
+                .var("more", more);
+            // Local file access in a plain module coroutine that takes nothing: a start-up
+            // or maintenance routine called by name (no route decorator, no request data),
+            // where a small file read or write costs microseconds once.
+            if only_files && f.params.is_empty() && f.decorators.is_empty() && f.class.is_none() {
+                hit = hit.confidence(Confidence::Low);
+            }
+            out.push(hit);
         }
     }
 }
@@ -643,8 +650,12 @@ fn is_post(call: Node<'_>, src: &str) -> bool {
     }
 }
 
-static IDEMPOTENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)idempoten|request[-_]?id|dedup").expect("static regex"));
+/// An idempotency key, or a protocol whose writes are idempotent by design: Prometheus
+/// remote write stores one sample per series and timestamp, so a resent batch changes
+/// nothing.
+static IDEMPOTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)idempoten|request[-_]?id|dedup|remote[-_]?write").expect("static regex")
+});
 
 /// ERR016: a POST sent again by a retry loop, a `@retry`-decorated function, or a urllib3
 /// `Retry` allowing POST, with no idempotency key.

@@ -2,5 +2,6 @@
 
 pub mod bare_except;
 pub mod flow;
+pub mod http_timeout;
 pub mod resources;
 pub mod rust;

@@ -6,7 +6,7 @@ use crate::checks::py::{
     body_node, call_parts, node_at, positional_arg, receiver, request_path_functions, visit,
     visit_same_scope,
 };
-use crate::checks::{FileContext, Hit};
+use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
 use crate::source::lang::Lang;
 use regex::Regex;
@@ -434,11 +434,30 @@ fn retry_forever(loop_node: Node<'_>, body: Node<'_>, src: &str) -> Option<Hit> 
     } else {
         "with no attempt limit and no pause between attempts"
     };
-    Some(
-        Hit::new(loop_node.start_byte(), loop_node.end_byte())
-            .var("caught", caught)
-            .var("what", what),
-    )
+    let hit = Hit::new(loop_node.start_byte(), loop_node.end_byte())
+        .var("caught", caught)
+        .var("what", what);
+    // A wait-for-dependency script: the loop runs at module level (no caller to hang) and
+    // pauses between attempts; the process supervisor that started it owns the deadline.
+    if backoff && at_module_level(loop_node) {
+        return Some(hit.confidence(Confidence::Low));
+    }
+    Some(hit)
+}
+
+/// No function or class encloses `node`.
+fn at_module_level(node: Node<'_>) -> bool {
+    let mut cur = node.parent();
+    while let Some(p) = cur {
+        if matches!(
+            p.kind(),
+            "function_definition" | "class_definition" | "lambda"
+        ) {
+            return false;
+        }
+        cur = p.parent();
+    }
+    true
 }
 
 /// Whether `node` contains a `break`, `return` or `raise` that leaves the enclosing loop
@@ -719,7 +738,10 @@ pub fn unbounded_query(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 .child_by_field_name("function")
                 .and_then(|f| f.child_by_field_name("object"))
                 .map_or("", |o| text(o, src));
-            if !orm_unbounded(chain) || !reported.insert(n.start_byte()) {
+            if !orm_unbounded(chain)
+                || wipes_table(chain, text(body, src))
+                || !reported.insert(n.start_byte())
+            {
                 return;
             }
             out.push(
@@ -796,7 +818,7 @@ fn unbounded_select(sql: &str) -> Option<String> {
 fn small_table(name: &str) -> bool {
     static SMALL: LazyLock<Regex> = LazyLock::new(|| {
         re(
-            r"(?i)(^|_)(settings?|config(uration)?s?|countr(y|ies)|currenc(y|ies)|languages?|locales?|roles?|permissions?|categor(y|ies)|types?|statuses|enums?|feature_flags?|flags|plans?|tiers?|fields?|pages?|sqlite_master|pg_\w+|information_schema|dual)$",
+            r"(?i)(^|_)(settings?|config(uration)?s?|countr(y|ies)|currenc(y|ies)|languages?|locales?|roles?|permissions?|categor(y|ies)|types?|statuses|enums?|feature_flags?|flags|plans?|tiers?|brackets?|divisions?|fields?|pages?|sqlite_master|pg_\w+|information_schema|dual)$",
         )
     });
     let mut snake = String::new();
@@ -807,6 +829,31 @@ fn small_table(name: &str) -> bool {
         snake.push(ch.to_ascii_lowercase());
     }
     SMALL.is_match(&snake)
+}
+
+/// The function deletes every row of the chain's model too (`Model.query.delete()`,
+/// `session.query(Model).delete()`, `delete(Model)` with nothing after): a reset action that
+/// visits each row before the bulk delete means to touch them all.
+fn wipes_table(chain: &str, body: &str) -> bool {
+    let c: String = chain.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(model) = model_of(c.trim_start_matches("await")) else {
+        return false;
+    };
+    let m = regex::escape(model);
+    Regex::new(&format!(
+        r"\b{m}\.query\.delete\(\s*\)|query\(\s*{m}\s*\)\.delete\(\s*\)|\bdelete\(\s*{m}\s*\)\s*\)"
+    ))
+    .is_ok_and(|r| r.is_match(body))
+}
+
+/// The model an ORM chain reads: `Model.query`, `query(Model)`, `select(Model)`.
+fn model_of(chain: &str) -> Option<&str> {
+    static MODEL: LazyLock<Regex> =
+        LazyLock::new(|| re(r"^(\w+)\.query$|(?:query|select)\((\w+)\)"));
+    MODEL
+        .captures(chain)
+        .and_then(|m| m.get(1).or_else(|| m.get(2)))
+        .map(|m| m.as_str())
 }
 
 /// An ORM query chain with no filter or limit: `Model.query`, `session.query(Model)`,
@@ -822,13 +869,7 @@ fn orm_unbounded(chain: &str) -> bool {
     if !SHAPE.is_match(c) {
         return false;
     }
-    static MODEL: LazyLock<Regex> =
-        LazyLock::new(|| re(r"^(\w+)\.query$|(?:query|select)\((\w+)\)"));
-    let model = MODEL
-        .captures(c)
-        .and_then(|m| m.get(1).or_else(|| m.get(2)))
-        .map_or("", |m| m.as_str());
-    !small_table(model)
+    !small_table(model_of(c).unwrap_or(""))
 }
 
 #[cfg(test)]

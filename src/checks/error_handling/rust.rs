@@ -208,7 +208,9 @@ pub fn blocking_call_in_async(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             || reachable
                 .get_or_insert_with(|| reachable_from_handlers(facts, src))
                 .contains(fn_name);
-        let confidence = if on_request_path {
+        let confidence = if static_asset_read(call, &resolved, src) {
+            Some(Confidence::Low)
+        } else if on_request_path {
             None
         } else if vendored_path(&ctx.file.rel)
             || client_side(&ctx.file.rel, facts)
@@ -225,6 +227,18 @@ pub fn blocking_call_in_async(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         }
         hits.push(hit);
     });
+}
+
+/// `std::fs::read_to_string(assets.join("index.html"))`: a small front-end file the page
+/// cache holds after the first request; a performance nit, not a stalled executor.
+fn static_asset_read(call: Node<'_>, resolved: &str, src: &str) -> bool {
+    static ASSET: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#""[^"]*\.(html?|m?js|css|svg|ico|webmanifest)""#).expect("static regex")
+    });
+    matches!(resolved, "std::fs::read" | "std::fs::read_to_string")
+        && call
+            .child_by_field_name("arguments")
+            .is_some_and(|a| ASSET.is_match(text(a, src)))
 }
 
 /// ERR101: `reqwest::Client::new()`/`::default()`/`reqwest::get` with no `.timeout(` in the
