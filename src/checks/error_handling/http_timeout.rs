@@ -93,9 +93,20 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if n.kind() != "call" {
             return true;
         }
+        // A callee that is itself a call or a subscript (`f(1)(1)`, `handlers[k](..)`) is not
+        // a library function; checking the kind first keeps deep chains linear.
+        if !n
+            .child_by_field_name("function")
+            .is_some_and(|f| matches!(f.kind(), "identifier" | "attribute"))
+        {
+            return true;
+        }
         let Some((callee, _, args)) = call_parts(n, src) else {
             return true;
         };
+        if callee.len() > 256 {
+            return true;
+        }
         let Some(lib) = facts.resolve(callee).as_deref().and_then(library) else {
             return true;
         };
