@@ -341,3 +341,56 @@ fn control_characters_are_escaped_in_text_formats() {
         assert!(r.stdout.contains("\\x1b"), "{fmt}: {}", r.stdout);
     }
 }
+
+#[test]
+fn a_sql_write_after_another_statement_on_the_same_line_is_found() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("a.sql"),
+        "BEGIN; DELETE FROM users; COMMIT;\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("b.sql"), "SELECT 1; UPDATE u SET b = 1;\n").unwrap();
+    let v = scan(d.path(), &["--min-confidence", "low", "."]);
+    assert!(has(&v, "DATA002", "a.sql", 1), "{:?}", found(&v));
+    assert!(has(&v, "DATA002", "b.sql", 1), "{:?}", found(&v));
+}
+
+#[test]
+fn a_workflow_step_with_a_yaml_anchor_is_analysed() {
+    let d = tempfile::tempdir().unwrap();
+    let wf = d.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).unwrap();
+    std::fs::write(
+        wf.join("greet.yml"),
+        "on: issues\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - &greet\n        run: echo \"${{ github.event.issue.title }}\"\n",
+    )
+    .unwrap();
+    let v = scan(d.path(), &["."]);
+    assert!(
+        has(&v, "SEC010", ".github/workflows/greet.yml", 7),
+        "{:?}",
+        found(&v)
+    );
+}
+
+#[test]
+fn an_invalid_pyproject_is_reported_with_its_position() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("pyproject.toml"),
+        "[project]\nname = \"x\"\ndependencies = [\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("app.py"), "import requests\n").unwrap();
+    let v = scan(d.path(), &["."]);
+    let e = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "pyproject.toml")
+        .unwrap_or_else(|| panic!("no error for pyproject.toml: {}", v["errors"]));
+    assert_eq!(e["kind"], "syntax", "{e}");
+    assert!(e["line"].as_u64().is_some_and(|l| l >= 3), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("TOML"), "{e}");
+}

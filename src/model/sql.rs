@@ -106,6 +106,18 @@ pub fn statement_ranges(file: &SourceFile) -> Vec<tree_sitter::Range> {
         .collect()
 }
 
+/// The byte span of the statement a SQL tree was parsed from (the engine parses one statement
+/// at a time, as an included range): the root node starts at the beginning of the line, so
+/// a statement after another on the same line needs the range's own start.
+pub fn unit_span(tree: &tree_sitter::Tree) -> (usize, usize) {
+    let root = tree.root_node();
+    let start = tree
+        .included_ranges()
+        .first()
+        .map_or(root.start_byte(), |r| r.start_byte.max(root.start_byte()));
+    (start, root.end_byte().max(start))
+}
+
 fn point(file: &SourceFile, byte: usize) -> tree_sitter::Point {
     let (line, _) = file.line_col(byte);
     tree_sitter::Point {

@@ -47,6 +47,14 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     if !set.repo.is_empty() {
         out.summary = summary::summarise(file);
     }
+    // A TOML manifest that does not parse declares nothing: say so, with its position,
+    // rather than let the dependency rules run on what is missing.
+    if file.lang == Lang::Manifest && (file.rel.ends_with(".toml") || file.rel.ends_with("Pipfile"))
+    {
+        if let Err(e) = file.text.parse::<toml::Table>() {
+            out.syntax_error_line = Some(e.span().map_or(1, |s| file.line_col(s.start).0));
+        }
+    }
     // Python files declaring ORM models feed the schema model: they need a tree even
     // when no per-file rule does (then they are parsed for this alone).
     let models = set.models

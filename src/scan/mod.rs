@@ -274,7 +274,7 @@ pub fn run_text(rel: &str, lang: Lang, bytes: Vec<u8>, rules: &RuleSet<'_>) -> S
                     path: rel.to_string(),
                     kind: "syntax".into(),
                     line: Some(line),
-                    message: "syntax error; the rest of the file was still analysed".into(),
+                    message: syntax_message(lang).into(),
                 });
             }
             if outcome.too_large_to_parse {
@@ -386,11 +386,9 @@ fn scan_file(
         }
     };
     if let Some(line) = outcome.syntax_error_line {
-        result.errors.push(err(
-            "syntax",
-            Some(line),
-            "syntax error; the rest of the file was still analysed".into(),
-        ));
+        result
+            .errors
+            .push(err("syntax", Some(line), syntax_message(file.lang).into()));
     }
     if outcome.too_large_to_parse {
         result
@@ -471,5 +469,15 @@ pub fn summarise(
         outside_diff: None,
         not_reported: scope::NotReported::default(),
         duration_ms: None,
+    }
+}
+
+/// What a syntax error means for the scan of a file of this language.
+fn syntax_message(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Manifest => {
+            "invalid TOML: this manifest's dependencies are not read, so the dependency rules (SEC011, SEC012) do not see them"
+        }
+        _ => "syntax error; the rest of the file was still analysed",
     }
 }

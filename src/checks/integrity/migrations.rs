@@ -206,10 +206,8 @@ pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             .child_by_field_name("name")
             .and_then(|n| n.utf8_text(src.as_bytes()).ok())
             .unwrap_or("?");
-        if new_or_emptied(
-            &src[root.start_byte()..root.end_byte()],
-            &src[..root.start_byte()],
-        ) {
+        let (start, end) = crate::model::sql::unit_span(ctx.tree);
+        if new_or_emptied(&src[start..end], &src[..start]) {
             continue;
         }
         out.push(Hit::new(add.start_byte(), add.end_byte()).var("column", column));

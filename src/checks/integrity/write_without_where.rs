@@ -12,8 +12,7 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     match ctx.file.lang {
         Lang::Sql => {
             // The engine parses one statement at a time: the tree's root spans it.
-            let root = ctx.tree.root_node();
-            let (start, end) = (root.start_byte(), root.end_byte());
+            let (start, end) = sql::unit_span(ctx.tree);
             let stmt = &ctx.file.text[start..end];
             // A rollback file restores an earlier shape: its whole-table writes undo a
             // backfill and only run when someone rolls back by hand.

@@ -9,10 +9,15 @@ fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
     node.utf8_text(src.as_bytes()).unwrap_or("")
 }
 
-/// The mapping inside a `block_node`/`flow_node`, if the value is one.
+/// The mapping inside a `block_node`/`flow_node`, if the value is one; an anchor or tag
+/// before it (`- &setup`, `!!map`) is skipped.
 fn mapping(value: Node<'_>) -> Option<Node<'_>> {
     let inner = if matches!(value.kind(), "block_node" | "flow_node") {
-        value.named_child(0)?
+        let mut c = value.walk();
+        let found = value
+            .named_children(&mut c)
+            .find(|n| !matches!(n.kind(), "anchor" | "tag"));
+        found?
     } else {
         value
     };
