@@ -45,6 +45,18 @@ CHECKOUT_TOOL_CANDIDATES = [
 ]
 
 
+def json_files(directory, names):
+    """(file name, document) of each `*.json` in `directory` whose `name` is in `names`
+    (all when `names` is empty), in file-name order."""
+    for f in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+        if not f.endswith('.json'):
+            continue
+        with open(os.path.join(directory, f)) as fh:
+            doc = json.load(fh)
+        if not names or doc['name'] in names:
+            yield f, doc
+
+
 def load_projects(names):
     """projects/NAME.json, plus any judgements/NAME.*.json (`{"judged": [...]}`) added by
     later judging rounds; a later judgement of the same (rule, path, line) replaces an earlier."""
@@ -52,13 +64,7 @@ def load_projects(names):
     pdir = os.path.join(HERE, 'projects')
     jdir = os.path.join(HERE, 'judgements')
     extra = sorted(os.listdir(jdir)) if os.path.isdir(jdir) else []
-    for f in sorted(os.listdir(pdir)):
-        if not f.endswith('.json'):
-            continue
-        with open(os.path.join(pdir, f)) as fh:
-            p = json.load(fh)
-        if names and p['name'] not in names:
-            continue
+    for _, p in json_files(pdir, names):
         judged = {(j['rule'], j['path'], j['line']): j for j in p['judged']}
         for e in extra:
             if e.startswith(p['name'] + '.') and e.endswith('.json'):
@@ -80,14 +86,7 @@ FAMILIES = [
 
 def load_defects(names):
     out = []
-    ddir = os.path.join(HERE, 'defects')
-    for f in sorted(os.listdir(ddir)) if os.path.isdir(ddir) else []:
-        if not f.endswith('.json'):
-            continue
-        with open(os.path.join(ddir, f)) as fh:
-            d = json.load(fh)
-        if names and d['name'] not in names:
-            continue
+    for f, d in json_files(os.path.join(HERE, 'defects'), names):
         for e in d['defects']:
             if e['family'] not in FAMILIES:
                 raise SystemExit(f"{f}: {e['id']}: unknown family {e['family']!r} (one of {', '.join(FAMILIES)})")

@@ -235,7 +235,6 @@ fn sensitive(node: Node<'_>, src: &str) -> Option<(&'static str, Confidence)> {
     }
     // Request headers and cookies as a whole carry Authorization and session cookies.
     if node.kind() == "attribute" {
-        let t = text(node, src);
         if let Some(obj) = node.child_by_field_name("object") {
             let o = text(obj, src);
             let a = node
@@ -253,7 +252,6 @@ fn sensitive(node: Node<'_>, src: &str) -> Option<(&'static str, Confidence)> {
             if a == "state" && o.to_ascii_lowercase().contains("oauth") {
                 return Some(("an OAuth state value", Confidence::Medium));
             }
-            let _ = t;
         }
     }
     let name = expr_name(node, src)?;
