@@ -62,12 +62,42 @@ fn classify(name: &str) -> Option<(&'static str, Confidence)> {
     }
     // A word before the last that says the value was transformed or is about the value.
     const SAFE_PREFIX: &[&str] = &[
-        "hashed", "hash", "masked", "mask", "redacted", "encrypted", "obfuscated", "truncated",
-        "has", "is", "num", "n", "len", "count", "invalid", "fake", "dummy", "test",
-        "example", "sample", "default", "placeholder", "next", "page", "csrf", "xsrf", "pagination",
-        "cursor", "continuation", "type", "kind",
+        "hashed",
+        "hash",
+        "masked",
+        "mask",
+        "redacted",
+        "encrypted",
+        "obfuscated",
+        "truncated",
+        "has",
+        "is",
+        "num",
+        "n",
+        "len",
+        "count",
+        "invalid",
+        "fake",
+        "dummy",
+        "test",
+        "example",
+        "sample",
+        "default",
+        "placeholder",
+        "next",
+        "page",
+        "csrf",
+        "xsrf",
+        "pagination",
+        "cursor",
+        "continuation",
+        "type",
+        "kind",
     ];
-    if words[..n - 1].iter().any(|w| SAFE_PREFIX.contains(&w.as_str())) {
+    if words[..n - 1]
+        .iter()
+        .any(|w| SAFE_PREFIX.contains(&w.as_str()))
+    {
         return None;
     }
     let last = words[n - 1].as_str();
@@ -90,11 +120,13 @@ fn classify(name: &str) -> Option<(&'static str, Confidence)> {
         ("full" | "first" | "last" | "given" | "family" | "legal" | "display", "name")
         | (_, "surname" | "firstname" | "lastname") => ("a person's name", pii),
         (_, "password" | "passwd" | "passphrase") => ("a password", secret),
-        ("client" | "app" | "api" | "webhook" | "signing" | "shared" | "jwt" | "secret", "secret")
+        (
+            "client" | "app" | "api" | "webhook" | "signing" | "shared" | "jwt" | "secret",
+            "secret",
+        )
         | ("", "secret") => ("a secret", secret),
-        ("api" | "access" | "secret" | "private" | "signing" | "license", "key") | (_, "apikey") => {
-            ("a key", secret)
-        }
+        ("api" | "access" | "secret" | "private" | "signing" | "license", "key")
+        | (_, "apikey") => ("a key", secret),
         (
             "access" | "refresh" | "auth" | "bearer" | "id" | "session" | "api" | "reset"
             | "verification" | "invite" | "magic" | "otp" | "oauth" | "github" | "slack" | "bot"
@@ -108,10 +140,13 @@ fn classify(name: &str) -> Option<(&'static str, Confidence)> {
         ("card" | "cc" | "credit", "number" | "num") | ("credit", "card") | (_, "cvv" | "cvc") => {
             ("a card number", secret)
         }
-        (_, "ssn") | ("social", "security") | ("date", "birth") | (_, "dob")
-        | ("passport", "number") | ("tax", "id") | ("national", "id") => {
-            ("a government identifier", secret)
-        }
+        (_, "ssn")
+        | ("social", "security")
+        | ("date", "birth")
+        | (_, "dob")
+        | ("passport", "number")
+        | ("tax", "id")
+        | ("national", "id") => ("a government identifier", secret),
         ("ip" | "remote" | "client", "address" | "addr")
         | ("client" | "remote" | "user" | "source", "ip")
         | ("", "ip") => ("an IP address", Confidence::Low),
@@ -209,7 +244,10 @@ fn sensitive(node: Node<'_>, src: &str) -> Option<(&'static str, Confidence)> {
                 && matches!(a, "headers" | "cookies" | "META")
             {
                 let _ = t;
-                return Some(("the request's headers (Authorization, cookies)", Confidence::Medium));
+                return Some((
+                    "the request's headers (Authorization, cookies)",
+                    Confidence::Medium,
+                ));
             }
         }
     }
@@ -365,7 +403,12 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         .iter()
         .filter_map(|r| facts.functions.get(r.function))
         .collect();
-    let handler_at = |pos: usize| handlers.iter().find(|f| f.start <= pos && pos < f.end).copied();
+    let handler_at = |pos: usize| {
+        handlers
+            .iter()
+            .find(|f| f.start <= pos && pos < f.end)
+            .copied()
+    };
     visit(ctx.tree.root_node(), |n| {
         if n.kind() != "call" {
             return true;
@@ -374,15 +417,7 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             return true;
         };
         let is_log = match func.kind() {
-            "attribute" => {
-                let method = func
-                    .child_by_field_name("attribute")
-                    .map_or("", |m| text(m, src));
-                let obj = func
-                    .child_by_field_name("object")
-                    .map_or("", |o| text(o, src));
-                LOG_METHODS.contains(&method) && LOGGER.is_match(obj)
-            }
+            "attribute" => is_logger_call(n, src),
             "identifier" => {
                 web && text(func, src) == "print" && handler_at(n.start_byte()).is_some()
             }
@@ -437,6 +472,23 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     });
 }
 
+/// A level method (`info`, `debug`, ...) called on something named like a logger.
+pub(crate) fn is_logger_call(call: Node<'_>, src: &str) -> bool {
+    let Some(func) = call
+        .child_by_field_name("function")
+        .filter(|f| f.kind() == "attribute")
+    else {
+        return false;
+    };
+    let method = func
+        .child_by_field_name("attribute")
+        .map_or("", |m| text(m, src));
+    let obj = func
+        .child_by_field_name("object")
+        .map_or("", |o| text(o, src));
+    LOG_METHODS.contains(&method) && LOGGER.is_match(obj)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,7 +498,10 @@ mod tests {
         assert_eq!(split_words("userEmail"), vec!["user", "email"]);
         assert_eq!(split_words("X-Api-Key"), vec!["x", "api", "key"]);
         assert_eq!(classify("email").map(|c| c.0), Some("an email address"));
-        assert_eq!(classify("user_email").map(|c| c.0), Some("an email address"));
+        assert_eq!(
+            classify("user_email").map(|c| c.0),
+            Some("an email address")
+        );
         assert_eq!(classify("email_verified"), None);
         assert_eq!(classify("hashed_password"), None);
         assert_eq!(classify("password").map(|c| c.0), Some("a password"));
