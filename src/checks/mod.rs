@@ -122,6 +122,16 @@ const CHECKS: &[(&str, CheckFn)] = &[
         security::logging::sensitive_data_logged,
     ),
     ("taint-sql-injection", security::taint::sql_injection),
+    ("sql-from-strings", security::sql_strings::sql_from_strings),
+    (
+        "cors-wildcard-with-credentials",
+        security::cors::cors_wildcard_with_credentials,
+    ),
+    ("config-leak", security::exposure::config_leak),
+    (
+        "shared-db-connection",
+        integrity::shared_connections::shared_connection,
+    ),
     (
         "taint-command-injection",
         security::taint::command_injection,

@@ -6,5 +6,6 @@ pub mod migrations;
 pub mod queries;
 pub mod rust_inserts;
 pub mod schema_keys;
+pub mod shared_connections;
 pub mod transactions;
 pub mod write_without_where;

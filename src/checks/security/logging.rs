@@ -463,15 +463,7 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             return true;
         };
         let is_log = match func.kind() {
-            "attribute" => {
-                let method = func
-                    .child_by_field_name("attribute")
-                    .map_or("", |m| text(m, src));
-                let obj = func
-                    .child_by_field_name("object")
-                    .map_or("", |o| text(o, src));
-                LOG_METHODS.contains(&method) && LOGGER.is_match(obj)
-            }
+            "attribute" => is_logger_call(n, src),
             "identifier" => {
                 web && text(func, src) == "print" && handler_at(n.start_byte()).is_some()
             }
@@ -538,6 +530,25 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         true
     });
+}
+
+
+/// Whether `call` is `<logger>.<level>(...)`: a method of the logging API on an object
+/// named like a logger.
+pub(crate) fn is_logger_call(call: Node<'_>, src: &str) -> bool {
+    let Some(func) = call
+        .child_by_field_name("function")
+        .filter(|f| f.kind() == "attribute")
+    else {
+        return false;
+    };
+    let method = func
+        .child_by_field_name("attribute")
+        .map_or("", |m| text(m, src));
+    let obj = func
+        .child_by_field_name("object")
+        .map_or("", |o| text(o, src));
+    LOG_METHODS.contains(&method) && LOGGER.is_match(obj)
 }
 
 #[cfg(test)]

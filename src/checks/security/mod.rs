@@ -1,10 +1,13 @@
 //! Rules of the security layer: can an outsider get in or get data out?
 
 pub mod compare;
+pub mod cors;
 pub mod datetimes;
 pub mod dependencies;
+pub mod exposure;
 pub mod logging;
 pub mod rust;
 pub mod secrets;
+pub mod sql_strings;
 pub mod taint;
 pub mod workflow;

@@ -92,6 +92,26 @@ fn built_string<'t>(arg: Node<'t>, scope: Option<Node<'t>>, src: &str) -> Option
     None
 }
 
+/// A query builder rendered to text with its values inlined (sea-query
+/// `stmt.to_string(PostgresQueryBuilder)`), directly or through a `let` in the enclosing
+/// function (also as the last expression of a block).
+fn builder_rendered<'t>(arg: Node<'t>, scope: Option<Node<'t>>, src: &str) -> Option<Node<'t>> {
+    static RENDERED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.to_string\(\s*(?:\w+::)*\w*QueryBuilder\b").expect("static regex")
+    });
+    let n = strip_ref(arg, src);
+    let v = match n.kind() {
+        "identifier" => let_value(scope?, src, text(n, src), n.start_byte())?,
+        _ => n,
+    };
+    let v = if v.kind() == "block" {
+        v.named_child(v.named_child_count().checked_sub(1)? as u32)?
+    } else {
+        v
+    };
+    RENDERED.is_match(text(v, src)).then_some(v)
+}
+
 /// `format!("..{x}..")` or `format!("..{}..", x)` where some interpolated value is not an
 /// upper-case constant or a placeholder list.
 fn format_interpolates(t: &str) -> bool {
@@ -215,6 +235,16 @@ pub fn sql_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             return;
         };
         let scope = enclosing_fn(call);
+        if let Some(rendered) = builder_rendered(first, scope, src) {
+            if !in_test_code(call, src) {
+                hits.push(
+                    Hit::new(first.start_byte(), first.end_byte())
+                        .var("callee", callee)
+                        .var("expr", text(rendered, src).to_string()),
+                );
+            }
+            return;
+        }
         let Some(built) = built_string(first, scope, src) else {
             return;
         };
@@ -601,6 +631,51 @@ pub fn cors_any_origin_with_credentials(ctx: &FileContext<'_>, hits: &mut Vec<Hi
         }
         if let (Some(origin), true) = (any_origin, creds) {
             hits.push(Hit::new(call.start_byte(), call.end_byte()).var("origin", origin));
+        }
+    });
+    reflected_origin(ctx, hits);
+}
+
+/// SEC101 by hand: a response header `Access-Control-Allow-Origin` set to the request's own
+/// `Origin` (read in the same function, directly or through a `let`) in a file that also
+/// sends `Access-Control-Allow-Credentials: true`.
+fn reflected_origin(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
+    static ORIGIN_READ: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)"origin"|header::ORIGIN\b|\bORIGIN\b"#).expect("static regex")
+    });
+    static CREDS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?is)(?:"access-control-allow-credentials"|ACCESS_CONTROL_ALLOW_CREDENTIALS)\s*,\s*(?:"true"|HeaderValue::from_static\("true"\))"#)
+            .expect("static regex")
+    });
+    let src = &ctx.file.text;
+    if !CREDS.is_match(src) {
+        return;
+    }
+    each_node(ctx.tree.root_node(), &["arguments"], |args| {
+        let mut c = args.walk();
+        let items: Vec<Node<'_>> = args.named_children(&mut c).collect();
+        if items.len() != 2 {
+            return;
+        }
+        let key = text(items[0], src);
+        if !(key.eq_ignore_ascii_case("\"access-control-allow-origin\"")
+            || key.ends_with("ACCESS_CONTROL_ALLOW_ORIGIN"))
+        {
+            return;
+        }
+        let value = strip_ref(items[1], src);
+        let read = if value.kind() == "identifier" {
+            enclosing_fn(args)
+                .and_then(|f| let_value(f, src, text(value, src), value.start_byte()))
+                .map(|v| text(v, src))
+        } else {
+            Some(text(value, src))
+        };
+        if read.is_some_and(|r| ORIGIN_READ.is_match(r)) && !in_test_code(args, src) {
+            hits.push(
+                Hit::new(args.start_byte(), args.end_byte())
+                    .var("origin", "the request's own Origin header"),
+            );
         }
     });
 }

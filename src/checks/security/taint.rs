@@ -361,6 +361,13 @@ pub fn sql_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     scan(ctx, Kind::Sql, out)
 }
 
+/// Start bytes of the calls SEC020 reports, so that SEC027 leaves them to it.
+pub(crate) fn sql_sink_calls(ctx: &FileContext<'_>) -> std::collections::HashSet<usize> {
+    let mut hits = Vec::new();
+    scan(ctx, Kind::Sql, &mut hits);
+    hits.into_iter().map(|h| h.start).collect()
+}
+
 pub fn command_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     scan(ctx, Kind::Command, out)
 }

@@ -1,0 +1,766 @@
+//! SEC027: SQL text built with an f-string, `%`, `.format` or `+` from values that are not
+//! constants, and passed to a SQL call: `execute()`/`executemany`, `sqlalchemy.text()`, Django
+//! `raw()`, pandas `read_sql`, asyncpg/aiopg `fetch*`, or a project's own query helper
+//! (`select`, `query`, `run_query`, ...) when the text visibly starts with SELECT, INSERT,
+//! UPDATE, DELETE or WITH. The SQL may be built over several statements (`where += "AND id =
+//! %s" % x`, then `query = "SELECT ... %s" % where`): each fragment is followed back to the
+//! value it splices in, and that value is reported. Literals, upper-case constants, numbers
+//! (`int()`, arithmetic), placeholders, quoting helpers, parameters typed as numbers, names
+//! that identify a table or column, and values checked against an allow-list (`if col not in
+//! ALLOWED`, `COLUMNS[col]`) are fine. Calls SEC020 (request input proven to reach the SQL)
+//! already reports are left to it.
+
+use crate::checks::py::{facts, keyword_arg, node_at, positional_arg, snippet, visit_same_scope};
+use crate::checks::{FileContext, Hit};
+use crate::model::facts::python::{text, PyFacts};
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    /// `sqlalchemy.text()`: whatever it wraps is SQL.
+    Any,
+    /// `execute()` and friends: the text must read like SQL.
+    SqlWords,
+    /// A project helper: the text must start with a SQL verb.
+    SqlStart,
+}
+
+static SQL_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?is)\b(?:select\b.*\bfrom\b|insert\s+into\b|update\b.*\bset\b|delete\s+from\b|replace\s+into\b|(?:create|drop)\s+(?:table|index|view|database|schema|trigger)\b|alter\s+table\b|attach\s+database\b|pragma\b|truncate\b|where\b|order\s+by\b|group\s+by\b|values\s*\(|set\s+session\b|show\s+(?:tables|columns|databases|create)\b|returning\b)")
+        .expect("static regex")
+});
+
+static SQL_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?is)^[rRbBfFuU]*(?:"""|'''|"|')[\s(]*(?:select|insert|update|delete|with)\b"#)
+        .expect("static regex")
+});
+
+/// Project helpers whose name says they run SQL.
+static HELPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:select|select_one|select_all|select_single|query|run_query|raw_query|execute_query|execute_sql|exec_sql|run_sql|sql_query|query_db|db_query|fetch_all|fetch_one|fetch_val|fetch_rows|fetchall|fetchone|query_all|query_one)$")
+        .expect("static regex")
+});
+
+/// Calls whose result is a number, a quoted identifier, a placeholder list or a date.
+static SAFE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:int|float|bool|len|abs|round|min|max|sum|ord|hex|uuid4?|UUID|Decimal|\w*int|\w*_?quote\w*|\w*escape\w*|\w*ident\w*|\w*placeholders?|\w*literal|isoformat|strftime|timestamp|now|utcnow|today|date|datetime|time|mogrify|range)$")
+        .expect("static regex")
+});
+
+/// Names that hold an identifier or a fragment the program builds (a table, a column list,
+/// a placeholder list).
+static IDENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^_*(?:\w+_)?(?:table|tables|tablename|table_name|tbl|tbl_name|schema|schema_name|column|columns|column_name|column_names|col|cols|col_name|fields|field_names|placeholder|placeholders|qmarks|marks|binds|bind_params|model|db_table|index_name|constraint_name|view_name|sequence_name|seq|alias|quoted_\w+|__tablename__|db_table)$")
+        .expect("static regex")
+});
+
+/// Names of SQL fragments built elsewhere (`where`, `clause`, `order_by`): followed when built
+/// in the same function, otherwise left alone (the fragment's own builder is where a value
+/// would enter).
+static FRAGMENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^_*(?:\w+_)?(?:where|wheres|clause|clauses|conditions?|filters?_sql|filter_clause|joins?|join_sql|order|order_by|group_by|having|limit_sql|sql|query|subquery|fragment|stmt|statement|cte|ctes|sets|set_sql|values_sql|select_sql|columns_sql|expr|expression)$")
+        .expect("static regex")
+});
+
+/// Upper-case constants (`TABLE`, `settings.SCHEMA`).
+fn is_constant_name(name: &str) -> bool {
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    let taint_calls: HashSet<usize> = crate::checks::security::taint::sql_sink_calls(ctx);
+    let mut reported = HashSet::new();
+    crate::checks::py::visit(root, |call| {
+        if call.kind() != "call" {
+            return true;
+        }
+        let Some((callee, sink)) = sink_kind(facts, call, src) else {
+            return true;
+        };
+        if taint_calls.contains(&call.start_byte()) {
+            return true;
+        }
+        let Some(args) = call.child_by_field_name("arguments") else {
+            return true;
+        };
+        let mut candidates: Vec<Node<'_>> = Vec::new();
+        for kw in ["sql", "query", "statement", "stmt", "sql_query"] {
+            candidates.extend(keyword_arg(args, kw, src));
+        }
+        if sink == Sink::SqlStart {
+            let mut i = 0;
+            while let Some(a) = positional_arg(args, i) {
+                candidates.push(a);
+                i += 1;
+            }
+        } else {
+            candidates.extend(positional_arg(args, 0));
+        }
+        let scope = scope_of(facts, root, call.start_byte());
+        for arg in candidates {
+            let mut an = Analysis {
+                facts,
+                src,
+                root,
+                scope,
+                seen: HashSet::new(),
+                texts: Vec::new(),
+                unsafe_nodes: Vec::new(),
+            };
+            an.argument(arg, 0);
+            if an.unsafe_nodes.is_empty() {
+                continue;
+            }
+            let looks_sql = match sink {
+                Sink::Any => true,
+                Sink::SqlWords => an.texts.iter().any(|t| SQL_WORDS.is_match(t)),
+                Sink::SqlStart => an.texts.first().is_some_and(|t| SQL_START.is_match(t)),
+            };
+            if !looks_sql {
+                continue;
+            }
+            for n in an.unsafe_nodes {
+                if reported.insert(n.start_byte()) {
+                    out.push(
+                        Hit::new(n.start_byte(), n.end_byte())
+                            .var("value", snippet(text(n, src)))
+                            .var("callee", snippet(&callee)),
+                    );
+                }
+            }
+        }
+        true
+    });
+}
+
+fn sink_kind(facts: &PyFacts, call: Node<'_>, src: &str) -> Option<(String, Sink)> {
+    let func = call.child_by_field_name("function")?;
+    let callee = text(func, src);
+    let method = match func.kind() {
+        "attribute" => text(func.child_by_field_name("attribute")?, src),
+        "identifier" => callee,
+        _ => return None,
+    };
+    let resolved = facts.resolve(callee).unwrap_or_default();
+    if matches!(
+        resolved.as_str(),
+        "sqlalchemy.text" | "sqlalchemy.sql.text" | "sqlalchemy.sql.expression.text"
+    ) {
+        return Some((callee.to_string(), Sink::Any));
+    }
+    let attr = func.kind() == "attribute";
+    let sink = match method {
+        "execute" | "executemany" | "executescript" | "exec_driver_sql" | "read_sql"
+        | "read_sql_query" | "fetch" | "fetchrow" | "fetchval" | "fetchmany" => Sink::SqlWords,
+        "raw" if attr => Sink::SqlWords,
+        m if HELPER.is_match(m) => Sink::SqlStart,
+        _ => return None,
+    };
+    Some((callee.to_string(), sink))
+}
+
+/// The body of the function around `at`, or the module.
+fn scope_of<'t>(facts: &PyFacts, root: Node<'t>, at: usize) -> Node<'t> {
+    facts
+        .function_at(at)
+        .and_then(|f| node_at(root, f.body.0, f.body.1))
+        .unwrap_or(root)
+}
+
+struct Analysis<'a, 't> {
+    facts: &'a PyFacts,
+    src: &'a str,
+    root: Node<'t>,
+    scope: Node<'t>,
+    seen: HashSet<String>,
+    /// Texts of the strings that make up the SQL, outermost first.
+    texts: Vec<String>,
+    /// Values spliced into the SQL that are not known to be safe.
+    unsafe_nodes: Vec<Node<'t>>,
+}
+
+/// A parameter annotation that says the value is not free text: a number, a date, a UUID, an
+/// enum, a model. Unannotated, `str`, `Any` and containers of those are free text.
+fn typed_not_str(ann: Option<&str>) -> bool {
+    let Some(ann) = ann.map(str::trim) else {
+        return false;
+    };
+    static FREE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:str|Any|AnyStr|Text|bytes|object|dict|Dict|list|List|Sequence|Iterable|Mapping|tuple|Tuple|set|Set|Union)\b|^['\x22]")
+            .expect("static regex")
+    });
+    !ann.is_empty() && !FREE.is_match(ann)
+}
+
+/// The values of a call's arguments (keyword values included, comments left out).
+fn argument_values(args: Node<'_>) -> Vec<Node<'_>> {
+    let mut c = args.walk();
+    let items: Vec<Node<'_>> = args.named_children(&mut c).collect();
+    items
+        .into_iter()
+        .filter(|x| x.kind() != "comment")
+        .filter_map(|a| {
+            if a.kind() == "keyword_argument" {
+                a.child_by_field_name("value")
+            } else {
+                Some(a)
+            }
+        })
+        .collect()
+}
+
+fn unparen(mut n: Node<'_>) -> Node<'_> {
+    for _ in 0..8 {
+        if n.kind() == "parenthesized_expression" {
+            match n.named_child(0) {
+                Some(c) => n = c,
+                None => break,
+            }
+        } else {
+            break;
+        }
+    }
+    n
+}
+
+fn is_string(n: Node<'_>) -> bool {
+    matches!(n.kind(), "string" | "concatenated_string")
+}
+
+fn has_interpolation(n: Node<'_>) -> bool {
+    let mut found = false;
+    crate::checks::py::visit(n, |c| {
+        if c.kind() == "interpolation" {
+            found = true;
+        }
+        !found
+    });
+    found
+}
+
+impl<'a, 't> Analysis<'a, 't> {
+    /// Whether `n` builds a string at run time (and so splices values).
+    fn is_built(&self, n: Node<'t>) -> bool {
+        let n = unparen(n);
+        match n.kind() {
+            "string" | "concatenated_string" => has_interpolation(n),
+            "binary_operator" => {
+                let op = n.child_by_field_name("operator").map(|o| text(o, self.src));
+                let left = n.child_by_field_name("left").map(unparen);
+                match op {
+                    Some("%") => left.is_some_and(|l| is_string(l) || self.is_built(l)),
+                    Some("+") => self.plus_has_string(n),
+                    _ => false,
+                }
+            }
+            "call" => self.format_call(n).is_some(),
+            _ => false,
+        }
+    }
+
+    fn plus_has_string(&self, n: Node<'t>) -> bool {
+        let mut todo = vec![n];
+        let mut any = false;
+        while let Some(x) = todo.pop() {
+            let x = unparen(x);
+            if x.kind() == "binary_operator"
+                && x.child_by_field_name("operator").map(|o| text(o, self.src)) == Some("+")
+            {
+                todo.extend(x.child_by_field_name("left"));
+                todo.extend(x.child_by_field_name("right"));
+            } else if is_string(x) {
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// `"...".format(..)`: the string and the argument list.
+    fn format_call(&self, n: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+        let func = n.child_by_field_name("function")?;
+        if func.kind() != "attribute" {
+            return None;
+        }
+        if text(func.child_by_field_name("attribute")?, self.src) != "format" {
+            return None;
+        }
+        let obj = unparen(func.child_by_field_name("object")?);
+        if !is_string(obj) {
+            return None;
+        }
+        Some((obj, n.child_by_field_name("arguments")?))
+    }
+
+    /// The argument of the sink: a built string, or a name assigned one.
+    fn argument(&mut self, arg: Node<'t>, depth: usize) {
+        let arg = unparen(arg);
+        if depth > 4 {
+            return;
+        }
+        if self.is_built(arg) {
+            self.texts.push(text(arg, self.src).to_string());
+            self.built(arg, depth);
+            return;
+        }
+        if is_string(arg) {
+            self.texts.push(text(arg, self.src).to_string());
+            return;
+        }
+        if arg.kind() == "identifier" {
+            let name = text(arg, self.src).to_string();
+            if !self.seen.insert(name.clone()) {
+                return;
+            }
+            for (value, _) in self.assignments(&name) {
+                self.argument(value, depth + 1);
+            }
+        }
+    }
+
+    /// Every value `built` splices into its text.
+    fn built(&mut self, built: Node<'t>, depth: usize) {
+        let built = unparen(built);
+        match built.kind() {
+            "string" | "concatenated_string" => {
+                let mut inter = Vec::new();
+                crate::checks::py::visit(built, |c| {
+                    if c.kind() == "interpolation" {
+                        inter.push(c);
+                        return false;
+                    }
+                    true
+                });
+                for i in inter {
+                    if let Some(e) = i.child_by_field_name("expression").or(i.named_child(0)) {
+                        self.value(e, depth);
+                    }
+                }
+            }
+            "binary_operator" => {
+                let op = built
+                    .child_by_field_name("operator")
+                    .map(|o| text(o, self.src));
+                if op == Some("%") {
+                    if let Some(l) = built.child_by_field_name("left") {
+                        if self.is_built(l) {
+                            self.built(l, depth);
+                        }
+                    }
+                    let Some(r) = built.child_by_field_name("right").map(unparen) else {
+                        return;
+                    };
+                    match r.kind() {
+                        "tuple" => {
+                            let mut c = r.walk();
+                            let items: Vec<Node<'t>> = r
+                                .named_children(&mut c)
+                                .filter(|x| x.kind() != "comment")
+                                .collect();
+                            for v in items {
+                                self.value(v, depth);
+                            }
+                        }
+                        "dictionary" => {
+                            let mut c = r.walk();
+                            let pairs: Vec<Node<'t>> = r.named_children(&mut c).collect();
+                            for p in pairs {
+                                if let Some(v) = p.child_by_field_name("value") {
+                                    self.value(v, depth);
+                                }
+                            }
+                        }
+                        _ => self.value(r, depth),
+                    }
+                } else {
+                    let mut todo = vec![built];
+                    while let Some(x) = todo.pop() {
+                        let x = unparen(x);
+                        if x.kind() == "binary_operator"
+                            && x.child_by_field_name("operator").map(|o| text(o, self.src))
+                                == Some("+")
+                        {
+                            todo.extend(x.child_by_field_name("right"));
+                            todo.extend(x.child_by_field_name("left"));
+                        } else if is_string(x) {
+                            if has_interpolation(x) {
+                                self.built(x, depth);
+                            }
+                        } else {
+                            self.value(x, depth);
+                        }
+                    }
+                }
+            }
+            "call" => {
+                if let Some((s, args)) = self.format_call(built) {
+                    if has_interpolation(s) {
+                        self.built(s, depth);
+                    }
+                    for v in argument_values(args) {
+                        self.value(v, depth);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A value spliced into SQL: safe, a fragment to follow, or reported.
+    fn value(&mut self, v: Node<'t>, depth: usize) {
+        let v = unparen(v);
+        if depth > 6 {
+            return;
+        }
+        if self.is_built(v) {
+            self.built(v, depth + 1);
+            return;
+        }
+        match v.kind() {
+            "string"
+            | "concatenated_string"
+            | "integer"
+            | "float"
+            | "true"
+            | "false"
+            | "none"
+            | "list_splat"
+            | "dictionary_splat"
+            | "comment" => {}
+            "conditional_expression" => {
+                let mut c = v.walk();
+                let parts: Vec<Node<'t>> = v.named_children(&mut c).collect();
+                // `a if cond else b`: the condition is the middle part.
+                for (i, p) in parts.into_iter().enumerate() {
+                    if i != 1 {
+                        self.value(p, depth + 1);
+                    }
+                }
+            }
+            "binary_operator" => {
+                let op = v
+                    .child_by_field_name("operator")
+                    .map_or("", |o| text(o, self.src));
+                if op != "+" {
+                    return; // arithmetic: a number
+                }
+                for side in ["left", "right"] {
+                    if let Some(s) = v.child_by_field_name(side) {
+                        self.value(s, depth + 1);
+                    }
+                }
+            }
+            "unary_operator" => {}
+            "call" => {
+                if !self.safe_call(v) && !self.pure_program_call(v, depth) {
+                    self.unsafe_nodes.push(v);
+                }
+            }
+            "identifier" => self.identifier(v, depth),
+            "attribute" | "subscript" => {
+                if !self.safe_reference(v) {
+                    self.unsafe_nodes.push(v);
+                }
+            }
+            _ => self.unsafe_nodes.push(v),
+        }
+    }
+
+    fn safe_call(&self, v: Node<'t>) -> bool {
+        let Some(func) = v.child_by_field_name("function") else {
+            return false;
+        };
+        let callee = text(func, self.src);
+        let last = callee.rsplit('.').next().unwrap_or(callee);
+        if SAFE_CALL.is_match(last) {
+            return true;
+        }
+        if func.kind() == "attribute" {
+            let obj = func.child_by_field_name("object").map(unparen);
+            // `", ".join(["%s"] * n)`, `",".join("?" for _ in ids)`.
+            if last == "join" {
+                let a = v
+                    .child_by_field_name("arguments")
+                    .map_or("", |a| text(a, self.src));
+                return a.contains("?")
+                    || a.contains("%s")
+                    || a.contains(":")
+                    || a.contains("re.sub(")
+                    || a.contains("escape")
+                    || a.contains("quote")
+                    || {
+                        let inner = v
+                            .child_by_field_name("arguments")
+                            .and_then(|a| a.named_child(0));
+                        inner.is_some_and(|i| {
+                            self.safe_reference(i)
+                                || self.ident_named(i)
+                                || crate::checks::py::expr_name(i, self.src)
+                                    .is_some_and(|n| FRAGMENT_NAME.is_match(&n))
+                        })
+                    };
+            }
+            // `COLUMNS.get(col, "id")`, `name.upper()`.
+            if let Some(o) = obj {
+                let on = crate::checks::py::expr_name(o, self.src).unwrap_or_default();
+                if last == "get" && is_constant_name(&on) {
+                    return true;
+                }
+                if matches!(last, "upper" | "lower" | "strip" | "value" | "name")
+                    && (self.safe_reference(o) || self.ident_named(o))
+                {
+                    return true;
+                }
+            }
+        }
+        // `self.table_name()`, `get_columns()`: the name says identifier.
+        IDENT_NAME.is_match(last.trim_start_matches("get_"))
+    }
+
+    /// `db.datetime_grouping(group)`: a function of the program's own objects whose arguments
+    /// are all safe.
+    fn pure_program_call(&mut self, v: Node<'t>, depth: usize) -> bool {
+        let Some(func) = v.child_by_field_name("function") else {
+            return false;
+        };
+        if func.kind() != "attribute"
+            || !self.root_name(func).is_some_and(|r| self.program_state(r))
+        {
+            return false;
+        }
+        let Some(args) = v.child_by_field_name("arguments") else {
+            return false;
+        };
+        let before = self.unsafe_nodes.len();
+        for a in argument_values(args) {
+            self.value(a, depth + 1);
+        }
+        let clean = self.unsafe_nodes.len() == before;
+        self.unsafe_nodes.truncate(before);
+        clean
+    }
+
+    fn ident_named(&self, n: Node<'t>) -> bool {
+        crate::checks::py::expr_name(n, self.src)
+            .is_some_and(|name| IDENT_NAME.is_match(&name) || is_constant_name(&name))
+    }
+
+    /// The identifier an attribute/subscript chain starts from.
+    fn root_name(&self, v: Node<'t>) -> Option<Node<'t>> {
+        let mut n = v;
+        for _ in 0..32 {
+            n = match n.kind() {
+                "attribute" => n.child_by_field_name("object")?,
+                "subscript" => n.child_by_field_name("value")?,
+                "call" => n.child_by_field_name("function")?,
+                "parenthesized_expression" => n.named_child(0)?,
+                "identifier" => return Some(n),
+                _ => return None,
+            };
+        }
+        None
+    }
+
+    /// Program state rather than a caller's value: `self`/`cls`, an import, a module-level
+    /// name, a class, or a parameter typed as something other than a string.
+    fn program_state(&self, root: Node<'t>) -> bool {
+        let name = text(root, self.src);
+        if matches!(name, "self" | "cls") || self.facts.imports.contains_key(name) {
+            return true;
+        }
+        if name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+            return true;
+        }
+        if let Some(f) = self.facts.function_at(root.start_byte()) {
+            if let Some(p) = f.params.iter().find(|p| p.name == name) {
+                return typed_not_str(p.annotation.as_deref());
+            }
+            let body = text(self.scope, self.src);
+            let n = regex::escape(name);
+            let local = Regex::new(&format!(r"(?m)^\s*(?:for\s+[\w\s,]*\b{n}\b[\w\s,]*\s+in\b|[\w\s,]*\b{n}\b[\w\s,]*=[^=]|with\b.*\bas\s+{n}\b)"))
+                .is_ok_and(|re| re.is_match(body));
+            if local {
+                return false;
+            }
+        }
+        crate::checks::py::module_assignments(self.root, self.src)
+            .iter()
+            .any(|(_, n, _)| *n == name)
+    }
+
+    /// `self.TABLE`, `settings.SCHEMA`, `self.table_name`, `COLUMNS[key]`, `Model._meta.db_table`.
+    fn safe_reference(&self, v: Node<'t>) -> bool {
+        if matches!(v.kind(), "attribute" | "subscript")
+            && self.root_name(v).is_some_and(|r| self.program_state(r))
+        {
+            return true;
+        }
+        match v.kind() {
+            "attribute" => {
+                let name = v
+                    .child_by_field_name("attribute")
+                    .map_or("", |a| text(a, self.src));
+                is_constant_name(name)
+                    || IDENT_NAME.is_match(name)
+                    || (matches!(name, "name" | "key")
+                        && v.child_by_field_name("object")
+                            .is_some_and(|o| self.ident_named(o)))
+                    || matches!(name, "value" | "name") && {
+                        // `SortOrder.ASC.value`, `Direction(x).value`: an enum member.
+                        v.child_by_field_name("object").is_some_and(|o| {
+                            let t = text(o, self.src);
+                            t.split('.').any(is_constant_name)
+                                || t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                        })
+                    }
+            }
+            "subscript" => {
+                let Some(base) = v.child_by_field_name("value").map(unparen) else {
+                    return false;
+                };
+                let bn = crate::checks::py::expr_name(base, self.src).unwrap_or_default();
+                is_constant_name(&bn) || self.local_dict_literal(&bn)
+            }
+            "identifier" => {
+                let name = text(v, self.src);
+                is_constant_name(name) || IDENT_NAME.is_match(name)
+            }
+            _ => false,
+        }
+    }
+
+    fn local_dict_literal(&self, name: &str) -> bool {
+        !name.is_empty()
+            && self
+                .assignments(name)
+                .iter()
+                .any(|(v, _)| matches!(unparen(*v).kind(), "dictionary" | "list" | "tuple"))
+    }
+
+    fn identifier(&mut self, v: Node<'t>, depth: usize) {
+        let name = text(v, self.src).to_string();
+        if is_constant_name(&name) || IDENT_NAME.is_match(&name) {
+            return;
+        }
+        if self.allow_listed(&name) {
+            return;
+        }
+        // A parameter typed as a number, a date, a UUID, an enum or a model.
+        if let Some(f) = self.facts.function_at(v.start_byte()) {
+            if let Some(p) = f.params.iter().find(|p| p.name == name) {
+                if typed_not_str(p.annotation.as_deref()) {
+                    return;
+                }
+            }
+        }
+        let fragment = FRAGMENT_NAME.is_match(&name);
+        if !self.seen.insert(name.clone()) {
+            return;
+        }
+        let assigned = self.assignments(&name);
+        if assigned.is_empty() {
+            if !fragment {
+                self.unsafe_nodes.push(v);
+            }
+            return;
+        }
+        let mut alias_unsafe = false;
+        for (value, is_loop) in assigned {
+            if is_loop {
+                // `for col in ("a", "b")`, `for col in COLUMNS`.
+                let it = unparen(value);
+                let literal = matches!(it.kind(), "list" | "tuple" | "set" | "dictionary")
+                    && !has_interpolation(it);
+                let safe = literal
+                    || self.safe_reference(it)
+                    || self.ident_named(it)
+                    || (it.kind() == "call" && self.safe_call(it))
+                    || text(it, self.src).starts_with("range(");
+                if !safe {
+                    alias_unsafe = true;
+                }
+                continue;
+            }
+            let value = unparen(value);
+            if self.is_built(value) {
+                self.built(value, depth + 1);
+                continue;
+            }
+            let before = self.unsafe_nodes.len();
+            self.value(value, depth + 1);
+            if self.unsafe_nodes.len() > before {
+                // A plain alias of something unknown: report where it is spliced in.
+                self.unsafe_nodes.truncate(before);
+                alias_unsafe = true;
+            }
+        }
+        if alias_unsafe && !fragment {
+            self.unsafe_nodes.push(v);
+        }
+    }
+
+    /// `if col not in ALLOWED`, `assert col in (...)`, `if col in COLUMNS:` in the scope.
+    fn allow_listed(&self, name: &str) -> bool {
+        let scope_text = text(self.scope, self.src);
+        let n = regex::escape(name);
+        Regex::new(&format!(
+            r"\b{n}\s+(?:not\s+)?in\s+[\w.({{\[]|\b{n}\s*(?:==|!=)\s*[rbfu]*['\x22]|isinstance\(\s*{n}\s*,\s*(?:int|float)|re\.(?:full)?match\([^\n]*\b{n}\b|\b{n}\.(?:isalnum|isidentifier|isdigit|isdecimal)\("
+        ))
+        .is_ok_and(|re| re.is_match(scope_text))
+    }
+
+    /// Values assigned to `name` in the scope (or the module): `(value, from a for loop)`.
+    fn assignments(&self, name: &str) -> Vec<(Node<'t>, bool)> {
+        let mut out = Vec::new();
+        let src = self.src;
+        let mut collect = |n: Node<'t>| match n.kind() {
+            "assignment" | "augmented_assignment" => {
+                let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) else {
+                    return;
+                };
+                if l.kind() == "identifier" && text(l, src) == name {
+                    out.push((r, false));
+                }
+            }
+            "for_statement" => {
+                let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) else {
+                    return;
+                };
+                let hit = match l.kind() {
+                    "identifier" => text(l, src) == name,
+                    _ => crate::checks::py::mentions(l, name, src),
+                };
+                if hit {
+                    out.push((r, true));
+                }
+            }
+            _ => {}
+        };
+        visit_same_scope(self.scope, &mut collect);
+        if out.is_empty() && self.scope != self.root {
+            // A module-level name.
+            for (_, n, v) in crate::checks::py::module_assignments(self.root, src) {
+                if n == name {
+                    out.push((v, false));
+                }
+            }
+        }
+        out
+    }
+}
