@@ -7,4 +7,5 @@ pub mod logging;
 pub mod rust;
 pub mod secrets;
 pub mod taint;
+pub mod webhooks;
 pub mod workflow;
