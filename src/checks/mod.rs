@@ -173,7 +173,7 @@ const CHECKS: &[(&str, CheckFn)] = &[
         "unbounded-retry-loop",
         error_handling::resources::unbounded_retry,
     ),
-    ("fail-open-except", error_handling::resources::fail_open),
+    ("fail-open-except", error_handling::fail_open::fail_open),
     (
         "client-per-request",
         error_handling::resources::client_per_request,
@@ -206,6 +206,10 @@ const CHECKS: &[(&str, CheckFn)] = &[
     (
         "retried-post-without-idempotency-key",
         error_handling::flow::retried_post,
+    ),
+    (
+        "webhook-verification-bypass",
+        security::webhooks::webhook_verification_bypass,
     ),
     (
         "workflow-security-step-cannot-fail",

@@ -152,6 +152,47 @@ pub fn unwrap_expr(mut node: Node<'_>) -> Node<'_> {
     node
 }
 
+/// Strips parentheses only (`(True, n)` stays a tuple).
+pub fn unparen(mut node: Node<'_>) -> Node<'_> {
+    while node.kind() == "parenthesized_expression" {
+        match node.named_child(0) {
+            Some(c) => node = c,
+            None => break,
+        }
+    }
+    node
+}
+
+/// The first `return` under `node` in the same scope, if any.
+pub fn first_return(node: Node<'_>) -> Option<Node<'_>> {
+    let mut found = None;
+    crate::model::facts::visit_same_scope(node, |m| {
+        if found.is_none() && m.kind() == "return_statement" {
+            found = Some(m);
+        }
+    });
+    found
+}
+
+/// The `return` in the body of `if_stmt` when that body raises nothing: the early exit
+/// of `if not secret: log(...); return`.
+pub fn if_returns_without_raise(if_stmt: Node<'_>) -> Option<Node<'_>> {
+    let body = if_stmt.child_by_field_name("consequence")?;
+    if contains_kind(body, &["raise_statement"]) {
+        return None;
+    }
+    first_return(body)
+}
+
+/// Whether a node of one of `kinds` occurs under `node` in the same scope.
+pub fn contains_kind(node: Node<'_>, kinds: &[&str]) -> bool {
+    let mut found = false;
+    crate::model::facts::visit_same_scope(node, |m| {
+        found |= kinds.contains(&m.kind());
+    });
+    found
+}
+
 /// Handler functions of the file's routes, and the module-level functions they call
 /// directly by name (one level), as indexes into `facts.functions`, with the route the
 /// function serves (`describe()` text) and the call site when reached through a helper.

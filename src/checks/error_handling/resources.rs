@@ -1,6 +1,6 @@
 //! Error-handling checks over Python (and, for Redis `KEYS`, Rust) code: commands that
-//! block a shared server, caches that only grow, retry loops that never give up, checks
-//! that fail open, per-request client pools and unbounded reads on request paths.
+//! block a shared server, caches that only grow, retry loops that never give up,
+//! per-request client pools and unbounded reads on request paths.
 
 use crate::checks::py::{
     body_node, call_parts, node_at, positional_arg, receiver, request_path_functions, visit,
@@ -520,81 +520,6 @@ fn exits(node: Node<'_>, src: &str) -> bool {
         }
     });
     found
-}
-
-// ---------------------------------------------------------------------------------------
-// ERR010 fail-open
-
-static GATE_FN: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)(auth|permi(t|ssion)|authori[sz]|is_allowed|_allowed$|^allow|can_access|has_access|check_access|access_check|rate_?limit|throttl|verify_(sig|token|jwt|hmac|webhook|request|signature|password|api_?key|key)|signature|check_(token|signature|api_?key|csrf|login)|valid(ate)?_(token|signature|session|api_?key|jwt)|is_admin|csrf)",
-    )
-});
-
-/// ERR010: an `except` branch in an auth/permission/rate-limit/signature function that
-/// answers "allowed".
-pub fn fail_open(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = crate::checks::py::facts(ctx) else {
-        return;
-    };
-    let src = ctx.file.text.as_str();
-    let root = ctx.tree.root_node();
-    for f in &facts.functions {
-        if !GATE_FN.is_match(&f.name) {
-            continue;
-        }
-        let Some(body) = body_node(root, f) else {
-            continue;
-        };
-        // Whether the function denies with `False` elsewhere (so `None` is allowed too).
-        let mut denies_false = false;
-        visit_same_scope(body, |n| {
-            if n.kind() == "return_statement"
-                && n.named_child(0).is_some_and(|v| text(v, src) == "False")
-            {
-                denies_false = true;
-            }
-        });
-        visit_same_scope(body, |n| {
-            if n.kind() != "except_clause" {
-                return;
-            }
-            let mut found = None;
-            visit_same_scope(n, |m| {
-                if found.is_some() || m.kind() != "return_statement" {
-                    return;
-                }
-                let v = m.named_child(0);
-                let vt = v.map_or("", |v| text(v, src));
-                let open = match vt {
-                    "True" => Some("returns `True`"),
-                    "" | "None" if denies_false => {
-                        Some("returns `None` (the caller treats it as not denied)")
-                    }
-                    _ if vt.contains("call_next(") || vt.contains("get_response(") => {
-                        Some("passes the request through")
-                    }
-                    _ => None,
-                };
-                if let Some(how) = open {
-                    found = Some((m, how));
-                }
-            });
-            if let Some((ret, how)) = found {
-                let caught = n
-                    .child_by_field_name("value")
-                    .map_or("any exception".to_string(), |v| {
-                        format!("`{}`", text(v, src))
-                    });
-                out.push(
-                    Hit::new(ret.start_byte(), ret.end_byte())
-                        .var("function", f.name.clone())
-                        .var("caught", caught)
-                        .var("how", how),
-                );
-            }
-        });
-    }
 }
 
 // ---------------------------------------------------------------------------------------

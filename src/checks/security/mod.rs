@@ -10,4 +10,5 @@ pub mod rust;
 pub mod secrets;
 pub mod sql_strings;
 pub mod taint;
+pub mod webhooks;
 pub mod workflow;

@@ -126,79 +126,282 @@ static TOOL_USES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(trivy-action|gitleaks-action|semgrep|snyk/actions|gh-action-pip-audit|codeql-action/analyze|audit-check|dependency-review-action|trufflehog|zizmor|osv-scanner|bandit|strata)")
         .expect("static regex")
 });
+/// Lint, format, spelling, type-check, test and generated-code checks: gates that are not
+/// security tools but whose muted failure lets broken code merge all the same.
+static CHECK_RUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(flake8|pylint|ruff\s+(check|format\s+--check)|black\b[^|;&\n]*--(check|diff)|isort\b[^|;&\n]*--(check|check-only|diff)|mypy|pyright|pytype|codespell|pydocstyle|pycodestyle|pyflakes|vulture|interrogate|pyupgrade|eslint|prettier\b[^|;&\n]*--check|tsc|stylelint|shellcheck|hadolint|yamllint|markdownlint|actionlint|golangci-lint|go\s+(vet|test)|cargo\s+(clippy|test|nextest|fmt\b[^|;&\n]*--check)|pre-commit\s+run|pytest|python3?\s+-m\s+(pytest|unittest|mypy|flake8|pylint)|tox|nox|jest|vitest|mocha|playwright\s+test|(npm|yarn|pnpm)\s+(run\s+)?(test|lint|typecheck|type-check|check)\b|make\s+(test|lint|check|typecheck)|git\s+diff\b[^|;&\n]*--(exit-code|quiet)|makemigrations\b[^|;&\n]*--check|alembic\s+check|sqlfluff\s+lint|djlint)\b",
+    )
+    .expect("static regex")
+});
+static CHECK_USES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(pre-commit/action|super-linter|golangci-lint-action|ruff-action|chartboost/ruff|psf/black|codespell-project|typos|eslint|reviewdog|mypy|pyright)")
+        .expect("static regex")
+});
 /// Shell idioms that turn a failing command into success.
 static MASKED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(\|\|\s*(true|:|exit\s+0|echo\b)|;\s*exit\s+0\b|--exit-zero\b|--exit-code[\s=]+0\b|\|\s*tee\b)")
         .expect("static regex")
 });
+/// `|| echo ...; exit 1`: the line fails after all.
+static STILL_FAILS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bexit\s+[1-9]|\bfalse\b").expect("static regex"));
+/// A step that reports rather than gates, by its name.
+static ALLOWED_TO_FAIL_STEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(bench|perf|flaky|experimental|optional|nightly|report[- ]only|informational)")
+        .expect("static regex")
+});
+/// An allowed-to-fail job by intent: a nightly or experimental matrix leg.
+static EXPERIMENTAL_JOB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(nightly|experimental|canary|upstream|pre-?release|allow[-_]fail|optional|unstable|-dev\b|\bdev\b|beta)")
+        .expect("static regex")
+});
 
-/// SEC005: a security tool's step that cannot fail the build.
+/// Whether a match at `start` of `line` is a command being run, not an argument of
+/// another (`pip install flake8`, `echo "run pytest"`).
+fn at_command(line: &str, start: usize) -> bool {
+    let before = &line[..start];
+    if before.ends_with('/') {
+        return true;
+    }
+    let prev = before.split_whitespace().last().unwrap_or("");
+    prev.contains('=')
+        || matches!(
+            prev,
+            "" | "-"
+                | "&&"
+                | "||"
+                | ";"
+                | "|"
+                | "("
+                | "{"
+                | "!"
+                | "run"
+                | "exec"
+                | "npx"
+                | "uvx"
+                | "time"
+                | "then"
+                | "do"
+                | "sudo"
+                | "-m"
+                | "xvfb-run"
+                | "env"
+                | "run:"
+        )
+}
+
+/// The first command in `line` that `tools` names.
+fn find_command<'l>(line: &'l str, tools: &Regex) -> Option<regex::Match<'l>> {
+    tools.find_iter(line).find(|m| at_command(line, m.start()))
+}
+
+/// The first check in `line` whose exit status a shell idiom after it hides.
+fn masked_check<'l>(
+    line: &'l str,
+    script: &str,
+    tools: &Regex,
+) -> Option<(regex::Match<'l>, String)> {
+    let m = find_command(line, tools)?;
+    let rest = &line[m.end()..];
+    let mm = MASKED.find(rest)?;
+    let idiom = mm.as_str().trim();
+    if idiom.contains("tee") && script.contains("pipefail") {
+        return None;
+    }
+    let after = &rest[mm.end()..];
+    if idiom.contains("echo") {
+        // `|| echo "changed=true" >> "$GITHUB_OUTPUT"` records a result; `|| echo ...; exit 1`
+        // still fails.
+        if after.contains('>') || after.contains("::set-output") || STILL_FAILS.is_match(after) {
+            return None;
+        }
+    }
+    Some((m, format!("`{idiom}` hides its exit status")))
+}
+
+/// Every `run:` script of a job's steps.
+fn job_scripts(job: Node<'_>, src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, v) in pairs(job, src)
+        .into_iter()
+        .filter(|(k, _, _)| k == "steps")
+        .filter_map(|(_, _, v)| v.map(|v| ((), v)))
+    {
+        let Some(seq) = v.named_child(0).filter(|s| s.kind() == "block_sequence") else {
+            continue;
+        };
+        let mut c = seq.walk();
+        for item in seq.named_children(&mut c) {
+            if let Some(step) = item.named_child(0).and_then(mapping) {
+                if let Some((_, _, Some(r))) =
+                    pairs(step, src).into_iter().find(|(k, _, _)| k == "run")
+                {
+                    out.push(scalar(r, src).0);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The name a check command goes by (`flake8` of `flake8 . --exit-zero`).
+fn tool_word(m: &str) -> &str {
+    m.split_whitespace().next().unwrap_or(m)
+}
+
+/// SEC005: a CI check (security tool, tests, lint, type check, format, spelling,
+/// generated code) whose failure cannot fail the build. Non-security checks are reported
+/// with medium confidence; one that the same job also runs unmuted (flake8's report-only
+/// `--exit-zero` second pass) is not reported.
 pub fn security_step_cannot_fail(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
     if vendored_workflow(&ctx.file.rel) {
         return;
     }
+    let mut jobs_reported: Vec<usize> = Vec::new();
     for (job, step) in steps(ctx.tree.root_node(), src) {
         let step_pairs = pairs(step, src);
         let get = |k: &str| step_pairs.iter().find(|(key, _, _)| key == k);
-        let tool_in_uses = get("uses")
-            .and_then(|(_, _, v)| *v)
-            .map(|v| text(v, src))
-            .and_then(|u| TOOL_USES.find(u).map(|m| m.as_str().to_string()));
+        let uses = get("uses").and_then(|(_, _, v)| *v).map(|v| text(v, src));
         let run = get("run").and_then(|(_, _, v)| *v).map(|v| scalar(v, src));
-        let tool_in_run = run
-            .as_ref()
-            .and_then(|(r, _)| TOOL_RUN.find(r).map(|m| m.as_str().to_string()));
-        let Some(tool) = tool_in_uses.or(tool_in_run) else {
-            continue;
+        let security = uses
+            .and_then(|u| TOOL_USES.find(u).map(|m| m.as_str().to_string()))
+            .or_else(|| {
+                run.as_ref()
+                    .and_then(|(r, _)| TOOL_RUN.find(r).map(|m| m.as_str().to_string()))
+            });
+        let check = uses
+            .and_then(|u| CHECK_USES.find(u).map(|m| m.as_str().to_string()))
+            .or_else(|| {
+                run.as_ref().and_then(|(r, _)| {
+                    r.lines()
+                        .find_map(|l| find_command(l, &CHECK_RUN))
+                        .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
+                })
+            });
+        let step_name = get("name")
+            .and_then(|(_, _, v)| *v)
+            .map_or("", |v| text(v, src));
+        let (tool, confidence) = match (security, check) {
+            (Some(t), _) => (t, None),
+            // Benchmarks and flaky or experimental suites report; they are not gates.
+            (None, Some(_)) if ALLOWED_TO_FAIL_STEP.is_match(step_name) => continue,
+            (None, Some(t)) => (t, Some(Confidence::Medium)),
+            (None, None) => continue,
+        };
+        let with_conf = |h: Hit, c: Option<Confidence>| match c {
+            Some(c) => h.confidence(c),
+            None => h,
         };
         // 1. A command line that masks its own exit status.
         if let Some((script, offset)) = &run {
             let mut line_start = 0;
             let mut errexit_off = false;
+            let mut others: Option<Vec<String>> = None;
             for line in script.split_inclusive('\n') {
                 let trimmed = line.trim();
                 if trimmed.starts_with("set +e") {
                     errexit_off = true;
                 }
-                if let Some(m) = TOOL_RUN.find(line) {
-                    let masked = MASKED
-                        .find(&line[m.end()..])
-                        .filter(|mm| !(mm.as_str().contains("tee") && script.contains("pipefail")));
-                    let why = match masked {
-                        Some(mm) => Some(format!("`{}` hides its exit status", mm.as_str().trim())),
-                        None if errexit_off => Some("`set +e` ignores its exit status".to_string()),
-                        None => None,
+                if trimmed.starts_with("set -e") || trimmed.starts_with("set -o errexit") {
+                    errexit_off = false;
+                }
+                let found = masked_check(line, script, &TOOL_RUN)
+                    .map(|(m, why)| (m, why, None))
+                    .or_else(|| {
+                        masked_check(line, script, &CHECK_RUN)
+                            .map(|(m, why)| (m, why, Some(Confidence::Medium)))
+                    })
+                    .or_else(|| {
+                        let later = &script[(line_start + line.len()).min(script.len())..];
+                        let checked = later.contains("$?") || later.contains("PIPESTATUS");
+                        (errexit_off && !checked)
+                            .then(|| {
+                                find_command(line, &TOOL_RUN)
+                                    .map(|m| (m, None))
+                                    .or_else(|| {
+                                        find_command(line, &CHECK_RUN)
+                                            .map(|m| (m, Some(Confidence::Medium)))
+                                    })
+                            })
+                            .flatten()
+                            .map(|(m, c)| (m, "`set +e` ignores its exit status".to_string(), c))
+                    });
+                if let Some((m, why, c)) = found {
+                    // A report-only pass of a check the job also runs for real.
+                    let word = tool_word(m.as_str());
+                    let report_only = why.contains("--exit-zero") || why.contains("--exit-code");
+                    let real_run_elsewhere = c.is_some() && report_only && {
+                        let all = others.get_or_insert_with(|| job_scripts(job, src));
+                        all.iter().flat_map(|s| s.lines()).any(|l| {
+                            find_command(l, &CHECK_RUN)
+                                .is_some_and(|o| tool_word(o.as_str()) == word)
+                                && masked_check(l, script, &CHECK_RUN).is_none()
+                                && !l.trim_start().starts_with('#')
+                        })
                     };
-                    if let Some(why) = why {
+                    if !real_run_elsewhere {
                         let lead = line.len() - line.trim_start().len();
                         let start = offset + line_start + lead;
                         let end = offset + line_start + line.trim_end().len();
-                        out.push(Hit::new(start, end).var("tool", m.as_str()).var("why", why));
+                        let shown = m.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
+                        out.push(with_conf(
+                            Hit::new(start, end).var("tool", shown).var("why", why),
+                            c,
+                        ));
                     }
                 }
                 line_start += line.len();
             }
         }
-        // 2. The step, or 3. the whole job, continues on error.
-        if let Some((_, pair, v)) = get("continue-on-error") {
+        // 2. The step, or 3. the whole job, continues on error. A later step that reads
+        // the step's outcome (`if: steps.e2e.outcome == 'failure'` ... `exit 1`) handles it.
+        let outcome_read = get("id").and_then(|(_, _, v)| *v).is_some_and(|v| {
+            let id = unquote(text(v, src));
+            let job_text = text(job, src);
+            job_text.contains(&format!("steps.{id}.outcome"))
+                || job_text.contains(&format!("steps.{id}.conclusion"))
+        });
+        if let Some((_, pair, v)) = get("continue-on-error").filter(|_| !outcome_read) {
             if is_true(*v, src) {
-                out.push(
+                out.push(with_conf(
                     Hit::new(pair.start_byte(), pair.end_byte())
                         .var("tool", tool.clone())
                         .var("why", "the step has `continue-on-error: true`"),
-                );
+                    confidence,
+                ));
             }
+        }
+        if jobs_reported.contains(&job.start_byte()) {
+            continue;
         }
         if let Some((_, pair, _)) = pairs(job, src)
             .into_iter()
             .find(|(k, _, v)| k == "continue-on-error" && is_true(*v, src))
         {
-            out.push(
+            // A nightly or experimental job of tests is allowed to fail by design.
+            let job_head = job
+                .parent()
+                .and_then(|p| p.parent())
+                .map_or("", |p| text(p, src).lines().next().unwrap_or(""));
+            let named = pairs(job, src)
+                .into_iter()
+                .find(|(k, _, _)| k == "name")
+                .and_then(|(_, _, v)| v)
+                .map_or("", |v| text(v, src));
+            if confidence.is_some()
+                && (EXPERIMENTAL_JOB.is_match(job_head) || EXPERIMENTAL_JOB.is_match(named))
+            {
+                continue;
+            }
+            jobs_reported.push(job.start_byte());
+            out.push(with_conf(
                 Hit::new(pair.start_byte(), pair.end_byte())
                     .var("tool", tool)
                     .var("why", "its job has `continue-on-error: true`"),
-            );
+                confidence,
+            ));
         }
     }
 }
