@@ -126,9 +126,9 @@ fn fastapi_mounted_subapp_rows() {
         "POST /api/v2/utilities/session/request request_code utilities.py auth=- own=n.a.",
         "POST /api/v2/utilities/summaries/decode decode_summary utilities.py auth=- own=n.a.",
         "POST /api/v2/{tenant}/incidents create_incident incidents.py auth=get_current_user own=n.a.",
-        "DELETE /api/v2/{tenant}/incidents/{incident_id} delete_incident incidents.py auth=PermissionsDependency own=no",
-        "GET /api/v2/{tenant}/incidents/{incident_id} get_incident incidents.py auth=PermissionsDependency own=no",
-        "PUT /api/v2/{tenant}/incidents/{incident_id} update_incident incidents.py auth=PermissionsDependency own=no",
+        "DELETE /api/v2/{tenant}/incidents/{incident_id} delete_incident incidents.py auth=PermissionsDependency own=yes",
+        "GET /api/v2/{tenant}/incidents/{incident_id} get_incident incidents.py auth=PermissionsDependency own=yes",
+        "PUT /api/v2/{tenant}/incidents/{incident_id} update_incident incidents.py auth=PermissionsDependency own=yes",
         "POST /api/v2/{tenant}/incidents/{incident_id}/export export_incident incidents.py auth=get_current_user own=n.a.",
         "GET /api/v2/{tenant}/incidents/{incident_id}/timeline get_timeline incidents.py auth=PermissionsDependency own=n.a.",
     ];

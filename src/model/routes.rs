@@ -657,6 +657,8 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
             |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
         | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
+        | \b(?:get|load|fetch|find|query|list)_(?:filtered|visible|accessible|permitted|authori[sz]ed|owned|own|my)_\w*\(
+        | \b\w+_(?:for_user|for_owner|for_caller|for_current_user|visible_to|accessible_by|owned_by)\(
         | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user|self\.(?:current_)?user)\b | \b(?:current_user|g\.user|request\.user|self\.user)(?:\(\))?(?:\.id|\.email)?\s*(?:==|!=)
         | =\s*(?:self\.)?request\.user\b
         | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
@@ -671,10 +673,81 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// True when a piece of code compares or filters by an owner/tenant field or the caller.
 pub fn checks_owner(code: &str) -> bool {
+    checks_owner_on(code, &CheckCtx::default())
+}
+
+/// What an owner check must not be confused with on one route.
+#[derive(Debug, Default)]
+struct CheckCtx<'a> {
+    /// Path parameters that name a user (`/tokens/<user_id>`) on a route that writes: an owner
+    /// column compared with one of them is scoped to the user in the URL, not to the caller.
+    principal_ids: &'a [String],
+    /// The route changes data: a view/read permission helper does not authorise it.
+    writes: bool,
+}
+
+/// A role value (`UserRoles.owner`, `MemberRole.owner`): a role comparison, not an owner column.
+static ROLE_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[A-Z]\w*Role\w*\.owner\b").expect("static regex"));
+
+/// A permission helper named for viewing/reading (`check_shelf_view_permissions(`).
+static VIEW_HELPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z_]*?(?:^|_)(?:view|read|show|see|visible)(?:_|\(|$)")
+        .expect("static regex")
+});
+
+/// Path parameters that identify a user (the principal) rather than a tenant.
+pub fn is_principal_id(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "user_id"
+            | "userid"
+            | "user_pk"
+            | "user_uuid"
+            | "owner_id"
+            | "author_id"
+            | "creator_id"
+            | "member_id"
+            | "profile_id"
+    )
+}
+
+/// Blanks owner comparisons whose other side is a path id naming a user
+/// (`Token.user_id == user_id`, `get(user_id=user_id)`): not scoped to the caller.
+fn without_path_principal(code: &str, ids: &[String]) -> String {
+    let mut out = code.to_string();
+    for id in ids {
+        let id = regex::escape(id);
+        let o = OWNER;
+        let re = Regex::new(&format!(
+            r#"[\w.\[\]"']*\b{o}\s*(?:==|!=)\s*{id}\b(?P<a>[.(\[])?|\b{id}\s*(?:==|!=)\s*[\w.]*\b{o}\b(?P<b>[.(\[])?|[(,]\s*{o}(?:__\w+)?\s*=\s*{id}\b(?P<c>[.(\[])?"#
+        ))
+        .expect("escaped regex");
+        let spans: Vec<(usize, usize)> = re
+            .captures_iter(&out)
+            .filter(|c| c.name("a").is_none() && c.name("b").is_none() && c.name("c").is_none())
+            .filter_map(|c| c.get(0).map(|m| (m.start(), m.end())))
+            .collect();
+        for (s, e) in spans.into_iter().rev() {
+            // Keep a leading `(`/`,` so a load on the line still reads as one.
+            let keep = usize::from(out[s..].starts_with(['(', ',']));
+            out.replace_range(s + keep..e, &" ".repeat(e - s - keep));
+        }
+    }
+    out
+}
+
+fn checks_owner_on(code: &str, ctx: &CheckCtx<'_>) -> bool {
+    let code = if ctx.principal_ids.is_empty() {
+        std::borrow::Cow::Borrowed(code)
+    } else {
+        std::borrow::Cow::Owned(without_path_principal(code, ctx.principal_ids))
+    };
     // Django's `get_object_or_404(Model, pk=pk)` is a plain load, not an owner check.
-    OWNER_CHECK.find_iter(code).any(|m| {
+    OWNER_CHECK.find_iter(&code).any(|m| {
         let t = m.as_str();
-        !t.starts_with("get_object_or_404") && !t.starts_with("get_list_or_404")
+        let plain_load = t.starts_with("get_object_or_404") || t.starts_with("get_list_or_404");
+        !(plain_load || ROLE_VALUE.is_match(t) || (ctx.writes && VIEW_HELPER.is_match(t)))
     })
 }
 
@@ -685,7 +758,7 @@ static LOAD: LazyLock<Regex> = LazyLock::new(|| {
           \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
         | \bselect\( | \bSELECT\b | \bUPDATE\b | \bDELETE\b | \.query\( | \.find_one\( | \.find\( | \.first\(
         | \.one(?:_or_none)?\( | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\(
-        | \bget_\w+\( | \bload_\w+\( | \bfetch_\w+\( | \bfind_\w+\( | \bread_\w+\( | \bdelete_\w+\( | \bupdate_\w+\(
+        | (?:^|[^.\w])(?:get|delete|update)\( | \bget_\w+\( | \bload_\w+\( | \bfetch_\w+\( | \bfind_\w+\( | \bread_\w+\( | \bdelete_\w+\( | \bupdate_\w+\(
         "#,
     )
     .expect("static regex")
@@ -748,7 +821,20 @@ pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
     if ids.is_empty() {
         return Ownership::NotApplicable;
     }
-    function_ownership(facts, src, f, &ids)
+    // A route dependency built from the project's permission classes
+    // (`dependencies=[Depends(PermissionsDependency([TaskEditPermission]))]`): it authorises
+    // the object named in the URL in code this file does not show.
+    match function_ownership(facts, src, f, &ids, route) {
+        Ownership::No(..)
+            if [&route.auth, &route.body_auth]
+                .into_iter()
+                .flatten()
+                .any(|a| custom_permission(facts, src, a)) =>
+        {
+            Ownership::Yes
+        }
+        o => o,
+    }
 }
 
 /// Methods of a class view where an owner check protects a detail route.
@@ -900,7 +986,7 @@ fn class_ownership(
     }
     // A handler of its own that loads by the id.
     if let Some(f) = facts.functions.get(route.function) {
-        match function_ownership(facts, src, f, ids) {
+        match function_ownership(facts, src, f, ids, route) {
             Ownership::NotApplicable => {}
             o => return o,
         }
@@ -973,7 +1059,7 @@ static CALLER_NAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static CALLER_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)auth|user|principal|subject|claims|identity|viewer|actor")
+    Regex::new(r"(?i)auth|user|account|principal|subject|claims|identity|viewer|actor")
         .expect("static regex")
 });
 
@@ -990,8 +1076,86 @@ fn word_in(hay: &str, name: &str) -> bool {
     false
 }
 
-fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]) -> Ownership {
+/// A handler body that stores a change (a commit, a save, a delete, an attribute set).
+static WRITES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:commit|save|delete|setattr|bulk_update|update)\(|\.(?:add|remove)\(")
+        .expect("static regex")
+});
+
+/// The handler's parameters that stand for the caller, and names derived from them.
+fn caller_names(f: &PyFunction, src: &str) -> Vec<String> {
+    // ...and names derived from one (`customer = get_customer(auth_subject)`).
+    let mut callers = caller_params(f);
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    for line in body.lines() {
+        if let Some((lhs, rhs)) = line.trim().split_once('=') {
+            let lhs = lhs.trim();
+            if !rhs.starts_with('=')
+                && lhs.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !lhs.is_empty()
+                && callers.iter().any(|c| word_in(rhs, c))
+                && !callers.iter().any(|c| c == lhs)
+            {
+                callers.push(lhs.to_string());
+            }
+        }
+    }
+    callers
+}
+
+fn caller_params(f: &PyFunction) -> Vec<String> {
+    // Parameters that stand for the caller (`auth_subject: AuthSubject`, `user =
+    // Depends(current_user)`): a load that receives one is scoped to the caller by the
+    // service it calls (`meter_service.get(session, auth_subject, id)`).
+    f.params
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.name.as_str(),
+                "self" | "cls" | "session" | "db" | "request"
+            ) && (CALLER_NAME.is_match(&p.name)
+                || p.annotation
+                    .as_deref()
+                    .is_some_and(|a| CALLER_TYPE.is_match(a))
+                || p.default.as_deref().is_some_and(|d| {
+                    crate::model::facts::python::dependency_names(d)
+                        .iter()
+                        .any(|n| CALLER_TYPE.is_match(n))
+                }))
+        })
+        .map(|p| p.name.to_string())
+        .collect()
+}
+
+/// The handler hands the caller to a call (`service.update(db, id, current_user=current_user)`):
+/// the project's services scope by the caller they are given.
+pub fn passes_caller(f: &PyFunction, src: &str) -> bool {
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    caller_params(f).iter().any(|c| {
+        let c = regex::escape(c);
+        Regex::new(&format!(r"[(,]\s*(?:\w+\s*=\s*)?{c}\s*[,)]")).is_ok_and(|re| re.is_match(body))
+    })
+}
+
+fn function_ownership(
+    facts: &PyFacts,
+    src: &str,
+    f: &PyFunction,
+    ids: &[String],
+    route: &Route,
+) -> Ownership {
     let funcs = reachable(facts, f, src);
+    let handler_body = src.get(f.body.0..f.body.1).unwrap_or("");
+    let writes = !route.is_read_only() && WRITES.is_match(handler_body);
+    let principal_ids: Vec<String> = if writes {
+        ids.iter().filter(|i| is_principal_id(i)).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let in_handler = CheckCtx {
+        principal_ids: &principal_ids,
+        writes,
+    };
     // Dependencies of the handler that take the caller and are defined here: a
     // `Depends(get_owned_item)` that checks inside.
     let mut checked = false;
@@ -1012,48 +1176,17 @@ fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]
             }
         }
     }
-    // Parameters that stand for the caller (`auth_subject: AuthSubject`, `user =
-    // Depends(current_user)`): a load that receives one is scoped to the caller by the
-    // service it calls (`meter_service.get(session, auth_subject, id)`).
-    let callers: Vec<String> = f
-        .params
-        .iter()
-        .filter(|p| {
-            !matches!(
-                p.name.as_str(),
-                "self" | "cls" | "session" | "db" | "request"
-            ) && (CALLER_NAME.is_match(&p.name)
-                || p.annotation
-                    .as_deref()
-                    .is_some_and(|a| CALLER_TYPE.is_match(a))
-                || p.default.as_deref().is_some_and(|d| {
-                    crate::model::facts::python::dependency_names(d)
-                        .iter()
-                        .any(|n| CALLER_TYPE.is_match(n))
-                }))
-        })
-        .map(|p| p.name.to_string())
-        .collect();
-    // ...and names derived from one (`customer = get_customer(auth_subject)`).
-    let mut callers = callers;
-    let body = src.get(f.body.0..f.body.1).unwrap_or("");
-    for line in body.lines() {
-        if let Some((lhs, rhs)) = line.trim().split_once('=') {
-            let lhs = lhs.trim();
-            if !rhs.starts_with('=')
-                && lhs.chars().all(|c| c.is_alphanumeric() || c == '_')
-                && !lhs.is_empty()
-                && callers.iter().any(|c| word_in(rhs, c))
-                && !callers.iter().any(|c| c == lhs)
-            {
-                callers.push(lhs.to_string());
-            }
-        }
-    }
+    let callers = caller_names(f, src);
     let mut load = None;
     for g in &funcs {
         let body = src.get(g.body.0..g.body.1).unwrap_or("");
-        if checks_owner(body) {
+        let owner_checked = if g.start == f.start {
+            checks_owner_on(body, &in_handler)
+        } else {
+            // A view permission helper does not authorise a change.
+            !(writes && VIEW_HELPER.is_match(&format!("{}(", g.name))) && checks_owner(body)
+        };
+        if owner_checked {
             checked = true;
         }
         if load.is_some() {
@@ -1109,6 +1242,19 @@ fn function_ownership(facts: &PyFacts, src: &str, f: &PyFunction, ids: &[String]
                         && LOAD.is_match(around))
                 {
                     let start = g.body.0 + line_start + (here.len() - here.trim_start().len());
+                    load = Some((start, g.body.0 + line_end));
+                    break;
+                }
+                // The id among the arguments of a call opened on the line before
+                // (`service.get(\n    db=db, item_id=item_id)`).
+                let prev_start = body[..line_start.saturating_sub(1)]
+                    .rfind('\n')
+                    .map_or(0, |p| p + 1);
+                let prev = body
+                    .get(prev_start..line_start.saturating_sub(1))
+                    .unwrap_or("");
+                if line_start > 0 && prev.trim_end().ends_with('(') && LOAD.is_match(prev) {
+                    let start = g.body.0 + prev_start + (prev.len() - prev.trim_start().len());
                     load = Some((start, g.body.0 + line_end));
                     break;
                 }

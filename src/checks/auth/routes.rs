@@ -130,7 +130,17 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         if !r.maybe_auth() || r.public || admin_segment(r).is_some() || seen.contains(&r.site()) {
             continue;
         }
-        if !owner_aware.iter().any(|&i| i != r.function) {
+        // ...or whose other handlers hand the caller to the services that load the data.
+        let passes_caller = || {
+            facts.routes.iter().any(|o| {
+                o.function != r.function
+                    && facts
+                        .functions
+                        .get(o.function)
+                        .is_some_and(|f| crate::model::routes::passes_caller(f, src))
+            })
+        };
+        if !owner_aware.iter().any(|&i| i != r.function) && !passes_caller() {
             continue;
         }
         // Public profile pages show anyone's record on purpose.
