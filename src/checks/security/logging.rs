@@ -373,7 +373,8 @@ fn rejected_credential(call: Node<'_>, src: &str) -> bool {
         match n.kind() {
             "except_clause" => {
                 let caught = n.child_by_field_name("value").or_else(|| n.named_child(0));
-                return caught.is_some_and(|c| c.kind() != "block" && REJECTED.is_match(text(c, src)));
+                return caught
+                    .is_some_and(|c| c.kind() != "block" && REJECTED.is_match(text(c, src)));
             }
             "function_definition" | "class_definition" | "lambda" => return false,
             _ => p = n.parent(),
