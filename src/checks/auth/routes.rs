@@ -311,11 +311,13 @@ fn django_views_without_limit(facts: &PyFacts, src: &str, out: &mut Vec<Hit>) {
         let end = src[f.start..]
             .find(f.name.as_str())
             .map_or(f.start + 3, |i| f.start + i + f.name.len());
+        // The limiter may be called in a form or helper this file does not show.
         out.push(
             Hit::new(f.start, end)
                 .var("route", format!("view `{}`", f.name))
                 .var("handler", f.name.clone())
-                .var("what", f.name.clone()),
+                .var("what", f.name.clone())
+                .confidence(crate::checks::Confidence::Low),
         );
     }
 }
@@ -327,11 +329,11 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
     };
     let src = ctx.file.text.as_str();
     let own_limiter = OWN_LIMITER.is_match(src);
-    let uses_limiter = facts.routes.iter().any(|r| r.rate_limit.is_some())
+    let decorated = facts.routes.iter().any(|r| r.rate_limit.is_some())
         || facts.imports_package("slowapi")
         || facts.imports_package("flask_limiter")
-        || LIMITER_USE.is_match(src)
-        || own_limiter;
+        || LIMITER_USE.is_match(src);
+    let uses_limiter = decorated || own_limiter;
     if !uses_limiter || GLOBAL_LIMIT.is_match(src) {
         return;
     }
@@ -381,11 +383,15 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         {
             continue;
         }
-        out.push(
-            Hit::new(r.decorator_start, r.decorator_end)
-                .var("route", r.describe())
-                .var("handler", handler)
-                .var("what", what),
-        );
+        let mut hit = Hit::new(r.decorator_start, r.decorator_end)
+            .var("route", r.describe())
+            .var("handler", handler)
+            .var("what", what);
+        // Only a limiter called inside some views: it may as well be called in a form or a
+        // helper this file does not show.
+        if !decorated {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
+        out.push(hit);
     }
 }

@@ -269,6 +269,8 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         // (statement, looked-up name, lookup call) in order, at any block depth.
         let mut hit: Option<(Node<'_>, Node<'_>)> = None; // (create, lookup)
         let mut pending: Vec<(Option<&str>, Node<'_>, bool)> = Vec::new(); // (name, lookup, decided)
+                                                                           // The create is reached past an `if row: raise ..` (a friendly "already exists").
+        let mut past_raise = false;
         visit_same_scope(body, |n| {
             if hit.is_some() {
                 return;
@@ -315,6 +317,9 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 } else if leaves(cons) {
                     // `if user is not None: return user`, then the create below.
                     p.2 = true;
+                    past_raise = cons
+                        .named_child(cons.named_child_count().saturating_sub(1) as u32)
+                        .is_some_and(|s| s.kind() == "raise_statement");
                 }
                 return;
             }
@@ -338,11 +343,14 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             .map(|(c, _, _)| format!("{c}(..)"))
             .unwrap_or_default();
         // Medium where the code promises one row per key: a get-or-create/upsert, an
-        // explicit availability check, or a request handler; elsewhere (set-up code, CLI
+        // explicit availability check, or a request handler that creates what it did not
+        // find; elsewhere (set-up code, CLI
         // commands, jobs) the pattern alone is a low-confidence lead.
+        // A handler that answers "already exists" before creating has a unique constraint
+        // behind it more often than not: the race costs a 500, a low-confidence lead.
         let promised = IDEMPOTENT.is_match(&f.name)
             || asserted
-            || facts.routes.iter().any(|r| r.function == fi);
+            || (!past_raise && facts.routes.iter().any(|r| r.function == fi));
         let mut hit = Hit::new(create.start_byte(), create.end_byte());
         if !promised {
             hit = hit.confidence(crate::checks::Confidence::Low);

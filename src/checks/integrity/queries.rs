@@ -806,7 +806,7 @@ fn report_first_db_call(
         if n.kind() == "call" {
             let keyed = mentions(text(n, src), &names);
             let read = (is_db_read(n, src) && (keyed || !rows.helper))
-                || is_per_row_query(n, &names, src)
+                || (rows.helper && is_per_row_query(n, &names, src))
                 || is_object_permission_check(n, &names, src);
             if read && !dynamic_model(n, src) && !rereads_loop_row(n, target, src) {
                 found = Some(n);
