@@ -52,7 +52,7 @@ pub fn upload_read_whole(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         {
             continue;
         }
-        let uploads: Vec<&str> = f
+        let mut uploads: Vec<&str> = f
             .params
             .iter()
             .filter(|p| p.annotation.as_deref().is_some_and(is_upload_type))
@@ -61,6 +61,7 @@ pub fn upload_read_whole(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let Some(body) = body_node(root, f) else {
             continue;
         };
+        uploads.extend(form_uploads(body, src));
         if SIZE_CHECK.is_match(text(body, src)) {
             continue;
         }
@@ -113,4 +114,36 @@ pub fn upload_read_whole(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             );
         }
     }
+}
+
+/// Names bound to the files of a form parsed by hand (Starlette/FastAPI):
+/// `form = await request.form()`, then `upload = form.get("file")` or `form["file"]`.
+fn form_uploads<'s>(body: tree_sitter::Node<'_>, src: &'s str) -> Vec<&'s str> {
+    let mut forms: Vec<&str> = Vec::new();
+    let mut files: Vec<&str> = Vec::new();
+    visit_same_scope(body, |n| {
+        if n.kind() != "assignment" {
+            return;
+        }
+        let (Some(l), Some(r)) = (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        if l.kind() != "identifier" {
+            return;
+        }
+        let rhs = text(r, src).trim();
+        let rhs = rhs.strip_prefix("await ").unwrap_or(rhs).trim();
+        if rhs.ends_with(".form()") && rhs.contains("request") {
+            forms.push(text(l, src));
+        } else if forms
+            .iter()
+            .any(|fv| rhs.starts_with(&format!("{fv}.get(")) || rhs.starts_with(&format!("{fv}[")))
+        {
+            files.push(text(l, src));
+        }
+    });
+    files
 }

@@ -283,18 +283,72 @@ static SIGNED_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// A limiter the project wrote itself, called inside views: `TokenBucket.authorize_login(..)`,
+/// `RateLimiter(...).hit(..)`, `ratelimit.check(..)`.
+static OWN_LIMITER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(\w*TokenBucket|\w*RateLimiter|\w*Throttle[rd]?|ratelimit|rate_limiter)\s*(\(|\.\w+\()",
+    )
+    .expect("static regex")
+});
+
+/// Django function views (`def login_totp(request):`, routed from `urls.py`) in a file that
+/// calls its own limiter in some views: a credential view that never calls it.
+/// A body or decorator that calls a limiter.
+static LIMITED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)TokenBucket|rate_?limit|throttle|limiter").expect("static regex")
+});
+
+fn django_views_without_limit(facts: &PyFacts, src: &str, out: &mut Vec<Hit>) {
+    let routed: HashSet<usize> = facts.routes.iter().map(|r| r.function).collect();
+    for (fi, f) in facts.functions.iter().enumerate() {
+        if f.class.is_some()
+            || routed.contains(&fi)
+            || f.params.first().is_none_or(|p| p.name != "request")
+            || !SENSITIVE_HANDLER.is_match(&f.name)
+        {
+            continue;
+        }
+        let body = src.get(f.body.0..f.body.1).unwrap_or("");
+        // A view that only renders a form, or that is limited by a decorator or in its body.
+        let posts = body.contains("POST") || body.contains("request.method");
+        if !posts
+            || LIMITED.is_match(body)
+            || f.decorators.iter().any(|d| LIMITED.is_match(&d.text))
+        {
+            continue;
+        }
+        let end = src[f.start..]
+            .find(f.name.as_str())
+            .map_or(f.start + 3, |i| f.start + i + f.name.len());
+        // The limiter may be called in a form or helper this file does not show.
+        out.push(
+            Hit::new(f.start, end)
+                .var("route", format!("view `{}`", f.name))
+                .var("handler", f.name.clone())
+                .var("what", f.name.clone())
+                .confidence(crate::checks::Confidence::Low),
+        );
+    }
+}
+
 /// AUTH005: the file rate-limits routes, but a login/token/signup/reset/OTP route is not.
 pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::facts(ctx) else {
         return;
     };
     let src = ctx.file.text.as_str();
-    let uses_limiter = facts.routes.iter().any(|r| r.rate_limit.is_some())
+    let own_limiter = OWN_LIMITER.is_match(src);
+    let decorated = facts.routes.iter().any(|r| r.rate_limit.is_some())
         || facts.imports_package("slowapi")
         || facts.imports_package("flask_limiter")
         || LIMITER_USE.is_match(src);
+    let uses_limiter = decorated || own_limiter;
     if !uses_limiter || GLOBAL_LIMIT.is_match(src) {
         return;
+    }
+    if own_limiter {
+        django_views_without_limit(facts, src, out);
     }
     let signed_token_file = SIGNED_TOKEN.is_match(src);
     let mut seen = HashSet::new();
@@ -321,6 +375,15 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         if resends_own_verification(facts, r, src, &what) {
             continue;
         }
+        // The project's own limiter called in the handler body.
+        if own_limiter
+            && facts
+                .functions
+                .get(r.function)
+                .is_some_and(|f| LIMITED.is_match(src.get(f.body.0..f.body.1).unwrap_or("")))
+        {
+            continue;
+        }
         // A token from the path that the server signed (itsdangerous, Django signing):
         // a forged one fails the signature check, there is nothing to guess.
         if signed_token_file
@@ -330,11 +393,15 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         {
             continue;
         }
-        out.push(
-            Hit::new(r.decorator_start, r.decorator_end)
-                .var("route", r.describe())
-                .var("handler", handler)
-                .var("what", what),
-        );
+        let mut hit = Hit::new(r.decorator_start, r.decorator_end)
+            .var("route", r.describe())
+            .var("handler", handler)
+            .var("what", what);
+        // Only a limiter called inside some views: it may as well be called in a form or a
+        // helper this file does not show.
+        if !decorated {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
+        out.push(hit);
     }
 }

@@ -3,10 +3,12 @@
 
 use crate::checks::embedded_sql::sql_literals;
 use crate::checks::integrity::queries::caught_conflict;
-use crate::checks::py::{node_at, visit_same_scope};
+use crate::checks::py::{call_parts, node_at, visit_same_scope};
 use crate::checks::{FileContext, Hit};
+use crate::model::facts::python::text;
 use regex::Regex;
 use std::sync::LazyLock;
+use tree_sitter::Node;
 
 static SELECT_FROM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?is)^\s*SELECT\b.*?\bFROM\s+["`\[]?([\w.]+)["`\]]?(\s+(AS\s+)?\w+)?\s+WHERE\b"#)
@@ -40,6 +42,7 @@ pub fn check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::facts(ctx) else {
         return;
     };
+    orm_check_then_insert(ctx, out);
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let lits = sql_literals(ctx);
@@ -88,8 +91,273 @@ pub fn check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         out.push(
             Hit::new(ins.start, ins.end)
-                .var("table", table)
+                .var("what", format!("INSERT INTO {table}"))
                 .var("line", ctx.file.line_col(sel.start).0.to_string())
+                .var("function", f.name.clone()),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// ORM shapes: a lookup by key, a decision on its result, then a create.
+
+/// A lookup of one row by a key: `get_by_email(..)`, `find_user_by_handle(..)`,
+/// `Model.query.filter_by(..).first()`, `session.scalars(select(..)).one_or_none()`,
+/// `Model.objects.filter(..).exists()`.
+fn is_orm_lookup(call: Node<'_>, src: &str) -> bool {
+    static BY_KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(get|find|fetch|lookup|load|select)(_\w+)?_by_\w+$").expect("static regex")
+    });
+    let Some((_, last, _)) = call_parts(call, src) else {
+        return false;
+    };
+    // A locking read (`with_for_update()`) does not help: a missing row locks nothing.
+    let t = text(call, src);
+    if BY_KEY.is_match(last) {
+        return true;
+    }
+    let chain = [".filter(", ".filter_by(", ".where(", "select("]
+        .iter()
+        .any(|m| t.contains(m));
+    chain
+        && matches!(
+            last,
+            "first" | "one_or_none" | "scalar_one_or_none" | "exists" | "scalar"
+        )
+}
+
+/// A check that raises when a key is taken: `_assert_code_available(..)`,
+/// `ensure_slug_unique(..)`, `check_email_not_taken(..)`.
+fn is_availability_assert(call: Node<'_>, src: &str) -> bool {
+    static ASSERT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^_?(assert|ensure|check|validate|verify)_\w*(available|unique|not_exists?|not_taken|not_used|free|uniqueness)$")
+            .expect("static regex")
+    });
+    call_parts(call, src).is_some_and(|(_, last, _)| ASSERT.is_match(last))
+}
+
+/// A row created: `create_by_email(..)`, `repository.create(..)`, `Model.objects.create(..)`,
+/// `session.add(..)`.
+fn is_orm_create(call: Node<'_>, src: &str) -> bool {
+    let Some((callee, last, args)) = call_parts(call, src) else {
+        return false;
+    };
+    let creates = (last == "create" || last.starts_with("create_") || last.starts_with("insert_"))
+        && !last.contains("_or_")
+        && !last.contains("_table")
+        && !last.contains("_index");
+    let added = last == "add" && {
+        let recv = callee.rsplit_once('.').map_or("", |(r, _)| r);
+        let r = recv.rsplit('.').next().unwrap_or(recv);
+        // `session.add(obj)` of a loaded row is an update: only a row built right there counts.
+        let built = crate::checks::py::positional_arg(args, 0).is_some_and(|a| {
+            a.kind() == "call"
+                && a.child_by_field_name("function").is_some_and(|f| {
+                    let name = text(f, src).rsplit('.').next().unwrap_or("");
+                    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                })
+        });
+        matches!(r, "session" | "db_session" | "sess" | "db") && built
+    };
+    creates || added
+}
+
+/// The name a statement assigns from a lookup: `user = await repo.get_by_email(email)`.
+fn lookup_assignment<'t>(stmt: Node<'t>, src: &'t str) -> Option<(&'t str, Node<'t>)> {
+    let expr = if stmt.kind() == "expression_statement" {
+        stmt.named_child(0)?
+    } else {
+        stmt
+    };
+    if expr.kind() != "assignment" {
+        return None;
+    }
+    let left = expr.child_by_field_name("left")?;
+    let right = crate::checks::py::unwrap_expr(expr.child_by_field_name("right")?);
+    let right = if right.kind() == "await" {
+        right.named_child(0)?
+    } else {
+        right
+    };
+    (left.kind() == "identifier" && right.kind() == "call" && is_orm_lookup(right, src))
+        .then(|| (text(left, src), right))
+}
+
+/// `x is None`, `not x`, `x is not None`, `x`: (tests `x`, true when the row is missing).
+fn missing_test<'s>(cond: Node<'_>, src: &'s str) -> Option<(&'s str, bool)> {
+    let cond = crate::checks::py::unwrap_expr(cond);
+    let t = text(cond, src).trim();
+    if let Some(rest) = t.strip_prefix("not ") {
+        let rest = rest.trim();
+        return is_name(rest).then_some((rest, true));
+    }
+    if let Some(name) = t.strip_suffix(" is None") {
+        return is_name(name.trim()).then_some((name.trim(), true));
+    }
+    if let Some(name) = t.strip_suffix(" is not None") {
+        return is_name(name.trim()).then_some((name.trim(), false));
+    }
+    is_name(t).then_some((t, false))
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Whether a block leaves the function (`return`/`raise` as its last statement).
+fn leaves(block: Node<'_>) -> bool {
+    let n = block.named_child_count();
+    n > 0
+        && block
+            .named_child((n - 1) as u32)
+            .is_some_and(|s| matches!(s.kind(), "return_statement" | "raise_statement"))
+}
+
+/// The first create call in `node` (same scope), or a `Model(...)` construction assigned to
+/// `var` (a row built when the lookup found none).
+fn first_create<'t>(node: Node<'t>, var: Option<&str>, src: &str) -> Option<Node<'t>> {
+    let mut found = None;
+    visit_same_scope(node, |n| {
+        if found.is_some() {
+            return;
+        }
+        if n.kind() == "call" && is_orm_create(n, src) {
+            found = Some(n);
+        } else if n.kind() == "assignment" {
+            let (Some(l), Some(r)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) else {
+                return;
+            };
+            let built = r.kind() == "call"
+                && r.child_by_field_name("function").is_some_and(|f| {
+                    let name = text(f, src).rsplit('.').next().unwrap_or("");
+                    f.kind() != "call"
+                        && name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                        && name.chars().any(|c| c.is_ascii_lowercase())
+                });
+            if built && var.is_some_and(|v| text(l, src) == v) {
+                found = Some(r);
+            }
+        }
+    });
+    found
+}
+
+/// DATA008, ORM shapes: a lookup by key (`get_by_email`, `.filter_by(..).first()`,
+/// `.exists()`) or an availability assertion, then a create decided by it, in one function
+/// without an `IntegrityError` handler (a locking read locks no missing row).
+pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
+        return;
+    };
+    if crate::checks::integrity::alembic::is_migration_module(ctx) {
+        return;
+    }
+    static IDEMPOTENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch)_or_)")
+            .expect("static regex")
+    });
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    for (fi, f) in facts.functions.iter().enumerate() {
+        let Some(body) = node_at(root, f.body.0, f.body.1) else {
+            continue;
+        };
+        let mut asserted = false;
+        // (statement, looked-up name, lookup call) in order, at any block depth.
+        let mut hit: Option<(Node<'_>, Node<'_>)> = None; // (create, lookup)
+        let mut pending: Vec<(Option<&str>, Node<'_>, bool)> = Vec::new(); // (name, lookup, decided)
+                                                                           // The create is reached past an `if row: raise ..` (a friendly "already exists").
+        let mut past_raise = false;
+        visit_same_scope(body, |n| {
+            if hit.is_some() {
+                return;
+            }
+            if let Some((name, call)) = lookup_assignment(n, src) {
+                pending.push((Some(name), call, false));
+                return;
+            }
+            if n.kind() == "call" && is_availability_assert(n, src) {
+                asserted = true;
+                pending.push((None, n, true));
+                return;
+            }
+            if n.kind() == "if_statement" {
+                let Some(cond) = n.child_by_field_name("condition") else {
+                    return;
+                };
+                let Some(cons) = n.child_by_field_name("consequence") else {
+                    return;
+                };
+                // `if not Model.objects.filter(..).exists(): create`
+                let inline = crate::checks::py::unwrap_expr(cond);
+                if inline.kind() == "not_operator" {
+                    if let Some(arg) = inline.child_by_field_name("argument") {
+                        let arg = crate::checks::py::unwrap_expr(arg);
+                        if arg.kind() == "call" && is_orm_lookup(arg, src) {
+                            if let Some(c) = first_create(cons, None, src) {
+                                hit = Some((c, arg));
+                                return;
+                            }
+                        }
+                    }
+                }
+                let Some((name, missing)) = missing_test(cond, src) else {
+                    return;
+                };
+                let Some(p) = pending.iter_mut().rev().find(|p| p.0 == Some(name)) else {
+                    return;
+                };
+                if missing {
+                    if let Some(c) = first_create(cons, Some(name), src) {
+                        hit = Some((c, p.1));
+                    }
+                } else if leaves(cons) {
+                    // `if user is not None: return user`, then the create below.
+                    p.2 = true;
+                    past_raise = cons
+                        .named_child(cons.named_child_count().saturating_sub(1) as u32)
+                        .is_some_and(|s| s.kind() == "raise_statement");
+                }
+                return;
+            }
+            if n.kind() == "call" && is_orm_create(n, src) {
+                if let Some(p) = pending
+                    .iter()
+                    .rev()
+                    .find(|p| p.2 && p.1.end_byte() < n.start_byte())
+                {
+                    hit = Some((n, p.1));
+                }
+            }
+        });
+        let Some((create, lookup)) = hit else {
+            continue;
+        };
+        if caught_conflict(create, f.start, src) {
+            continue;
+        }
+        let what = call_parts(create, src)
+            .map(|(c, _, _)| format!("{c}(..)"))
+            .unwrap_or_default();
+        // Medium where the code promises one row per key: a get-or-create/upsert, an
+        // explicit availability check, or a request handler that creates what it did not
+        // find; elsewhere (set-up code, CLI
+        // commands, jobs) the pattern alone is a low-confidence lead.
+        // A handler that answers "already exists" before creating has a unique constraint
+        // behind it more often than not: the race costs a 500, a low-confidence lead.
+        let promised = IDEMPOTENT.is_match(&f.name)
+            || asserted
+            || (!past_raise && facts.routes.iter().any(|r| r.function == fi));
+        let mut hit = Hit::new(create.start_byte(), create.end_byte());
+        if !promised {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
+        out.push(
+            hit.var("what", what)
+                .var("line", ctx.file.line_col(lookup.start_byte()).0.to_string())
                 .var("function", f.name.clone()),
         );
     }

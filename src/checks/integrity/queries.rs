@@ -207,8 +207,73 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
 // DATA003
 
 /// Variables assigned a query result, per scope: `(scope start, name)` ->
-/// `(assignment start, right-hand side, is a paginate() result)`.
-type QueryVars = HashMap<(usize, String), Vec<(usize, String, bool)>>;
+/// `QueryVar`: what one assignment of a query result says.
+type QueryVars = HashMap<(usize, String), Vec<QueryVar>>;
+
+#[derive(Clone)]
+struct QueryVar {
+    at: usize,
+    page: bool,
+    /// Related rows are loaded with the query.
+    eager: bool,
+    /// The rows come from a helper (`get_standings()`): only queries keyed by the row count.
+    helper: bool,
+}
+
+/// The rows a loop walks.
+struct Rows {
+    what: String,
+    eager: bool,
+    helper: bool,
+}
+
+/// A query that loads related rows with it (`selectinload`, `joinedload`, `select_related`,
+/// `prefetch_related`, ...): reading a relationship per row costs no query.
+fn loads_eagerly(query: &str) -> bool {
+    [
+        "selectinload",
+        "joinedload",
+        "subqueryload",
+        "contains_eager",
+        "immediateload",
+        "select_related",
+        "prefetch_related",
+        "lazy=",
+    ]
+    .iter()
+    .any(|m| query.contains(m))
+}
+
+/// A helper that returns rows by its name: `get_standings()`, `list_members(..)`,
+/// `self.fetch_orders()`.
+fn is_row_helper(node: Node<'_>, src: &str) -> bool {
+    static HELPER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(get|list|fetch|load|find|query|search|all)_\w+$").expect("static regex")
+    });
+    let Some((callee, last, _)) = call_parts(node, src) else {
+        return false;
+    };
+    let head = callee.split('.').next().unwrap_or("");
+    HELPER.is_match(last) && (!callee.contains('.') || matches!(head, "self" | "cls"))
+}
+
+/// A Django related manager walked whole: `org.projects.all()`, `user.order_set.all()`.
+fn is_related_manager_all(node: Node<'_>, src: &str) -> bool {
+    let Some((_, last, args)) = call_parts(node, src) else {
+        return false;
+    };
+    let recv = receiver(node, src).unwrap_or("");
+    let parts: Vec<&str> = recv.split('.').collect();
+    last == "all"
+        && args.named_child_count() == 0
+        && parts.len() == 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        && !is_db_receiver(recv)
+        && parts[0] != "self"
+        && (parts[1].ends_with("_set") || (parts[1].ends_with('s') && !parts[1].ends_with("ss")))
+}
 
 /// Receivers that are database handles: `cur`, `conn`, `db`, `db.session`, `get_db()`.
 fn is_db_receiver(recv: &str) -> bool {
@@ -435,7 +500,7 @@ fn query_rows(
     scope: usize,
     assigned: &QueryVars,
     ctx: &FileContext<'_>,
-) -> Option<String> {
+) -> Option<Rows> {
     let src = ctx.file.text.as_str();
     let mut node = unwrap_expr(iterable);
     for _ in 0..4 {
@@ -461,8 +526,12 @@ fn query_rows(
             .get(&(scope, name.to_string()))?
             .iter()
             .rev()
-            .find(|(at, _, page)| *at < iterable.start_byte() && (*page || !want_page))
-            .map(|(at, _, _)| format!("`{name}` (query on line {})", ctx.file.line_col(*at).0))
+            .find(|v| v.at < iterable.start_byte() && (v.page || !want_page))
+            .map(|v| Rows {
+                what: format!("`{name}` (query on line {})", ctx.file.line_col(v.at).0),
+                eager: v.eager,
+                helper: v.helper,
+            })
     };
     match node.kind() {
         "identifier" => lookup(text(node, src), false),
@@ -474,8 +543,14 @@ fn query_rows(
                 .then(|| lookup(text(obj, src), true))
                 .flatten()
         }
-        _ => is_query_result(node, src)
-            .then(|| format!("`{}`", crate::checks::py::snippet(text(node, src)))),
+        _ => {
+            let helper = is_row_helper(node, src) || is_related_manager_all(node, src);
+            (helper || is_query_result(node, src)).then(|| Rows {
+                what: format!("`{}`", crate::checks::py::snippet(text(node, src))),
+                eager: loads_eagerly(text(node, src)),
+                helper,
+            })
+        }
     }
 }
 
@@ -494,6 +569,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     // (scope, name) -> (assignment start, right-hand side, is a paginate() result)
     let mut assigned: QueryVars = HashMap::new();
     let mut reported: HashSet<usize> = HashSet::new();
+    let lazy = relationship_names(root, src);
     visit(root, |n| {
         match n.kind() {
             "assignment" => {
@@ -505,15 +581,25 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         let rr = unwrap_expr(r);
                         let page =
                             call_parts(rr, src).is_some_and(|(_, last, _)| last == "paginate");
-                        if page || is_query_result(rr, src) {
+                        let scope = scope_of(n.start_byte());
+                        // `documents = list(documents_qs)`: the rows of an earlier query.
+                        let copied = (rr.kind() == "call" && !is_query_result(rr, src))
+                            .then(|| query_rows(rr, scope, &assigned, ctx))
+                            .flatten();
+                        let helper = copied.is_none() && is_row_helper(rr, src);
+                        if page || copied.is_some() || helper || is_query_result(rr, src) {
+                            let eager = copied
+                                .as_ref()
+                                .map_or_else(|| loads_eagerly(text(rr, src)), |r| r.eager);
                             assigned
-                                .entry((scope_of(n.start_byte()), text(l, src).to_string()))
+                                .entry((scope, text(l, src).to_string()))
                                 .or_default()
-                                .push((
-                                    n.start_byte(),
-                                    crate::checks::py::snippet(text(rr, src)),
+                                .push(QueryVar {
+                                    at: n.start_byte(),
                                     page,
-                                ));
+                                    eager,
+                                    helper: copied.map_or(helper, |r| r.helper),
+                                });
                         }
                     }
                 }
@@ -528,7 +614,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         return true;
                     }
                     if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx) {
-                        report_first_db_call(body, &rows, target, src, &mut reported, out);
+                        report_first_db_call(body, &rows, target, &lazy, src, &mut reported, out);
                     }
                 }
             }
@@ -554,7 +640,15 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                             .map_or("", |l| text(l, src));
                         if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx)
                         {
-                            report_first_db_call(body, &rows, target, src, &mut reported, out);
+                            report_first_db_call(
+                                body,
+                                &rows,
+                                target,
+                                &lazy,
+                                src,
+                                &mut reported,
+                                out,
+                            );
                             break;
                         }
                     }
@@ -609,23 +703,131 @@ fn rereads_loop_row(call: Node<'_>, target: &str, src: &str) -> bool {
         .is_some_and(|c| &c[1] == target)
 }
 
+/// Names the file's models declare as relationships (`x = relationship(..)`,
+/// `x = db.relationship(..)`, Django `x = models.ForeignKey(..)`): reading one per row
+/// loads it with a query of its own unless the query loaded it eagerly.
+fn relationship_names(root: Node<'_>, src: &str) -> HashSet<String> {
+    static REL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(\w+\.)*(relationship|relation|ForeignKey|OneToOneField)$")
+            .expect("static regex")
+    });
+    let mut names = HashSet::new();
+    visit(root, |n| {
+        if n.kind() == "assignment" {
+            if let (Some(l), Some(r)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) {
+                let in_class = n
+                    .parent()
+                    .and_then(|p| p.parent())
+                    .is_some_and(|b| b.kind() == "block")
+                    && n.parent()
+                        .and_then(|p| p.parent())
+                        .and_then(|b| b.parent())
+                        .is_some_and(|c| c.kind() == "class_definition");
+                if in_class && l.kind() == "identifier" {
+                    if let Some((callee, _, _)) = call_parts(unwrap_expr(r), src) {
+                        if REL.is_match(callee) {
+                            names.insert(text(l, src).to_string());
+                        }
+                    }
+                }
+            }
+        }
+        true
+    });
+    names
+}
+
+/// The loop variables of a `for` target (`team`, `i, team`, `(k, row)`).
+fn target_names(target: &str) -> Vec<&str> {
+    target
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty() && !w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// Whether `t` names one of the loop variables as a word.
+fn mentions(t: &str, names: &[&str]) -> bool {
+    names.iter().any(|n| {
+        t.match_indices(n).any(|(i, _)| {
+            let before = t[..i].chars().next_back();
+            let after = t[i + n.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
+}
+
+/// A query built per row and keyed by it: `Solves.query.filter_by(team_id=team.id)`,
+/// `Feature.objects.filter(project=project)`; it runs when the loop reads it.
+fn is_per_row_query(node: Node<'_>, names: &[&str], src: &str) -> bool {
+    let Some((_, last, args)) = call_parts(node, src) else {
+        return false;
+    };
+    let recv = receiver(node, src).unwrap_or("");
+    let builder = (recv.ends_with(".query") || recv.ends_with(".objects"))
+        && matches!(last, "filter" | "filter_by" | "exclude" | "where");
+    builder && mentions(text(args, src), names)
+}
+
+/// A per-object permission check (`has_perms_owner_aware(user, "view", doc)`,
+/// `user.has_perm("app.view", obj)`): object permissions are read from the database for
+/// every object.
+fn is_object_permission_check(node: Node<'_>, names: &[&str], src: &str) -> bool {
+    static PERM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(has_(obj(ect)?_)?perms?(_\w+)?|get_(user_)?perms|check_(object_)?perms?(_\w+)?)$",
+        )
+        .expect("static regex")
+    });
+    let Some((_, last, args)) = call_parts(node, src) else {
+        return false;
+    };
+    PERM.is_match(last) && args.named_child_count() >= 2 && mentions(text(args, src), names)
+}
+
 fn report_first_db_call(
     body: Node<'_>,
-    rows: &str,
+    rows: &Rows,
     target: &str,
+    lazy: &HashSet<String>,
     src: &str,
     reported: &mut HashSet<usize>,
     out: &mut Vec<Hit>,
 ) {
+    let names = target_names(target);
     let mut found: Option<Node<'_>> = None;
     visit_same_scope(body, |n| {
-        if found.is_none()
-            && n.kind() == "call"
-            && is_db_read(n, src)
-            && !dynamic_model(n, src)
-            && !rereads_loop_row(n, target, src)
-        {
-            found = Some(n);
+        if found.is_some() {
+            return;
+        }
+        if n.kind() == "call" {
+            let keyed = mentions(text(n, src), &names);
+            let read = (is_db_read(n, src) && (keyed || !rows.helper))
+                || (rows.helper && is_per_row_query(n, &names, src))
+                || is_object_permission_check(n, &names, src);
+            if read && !dynamic_model(n, src) && !rereads_loop_row(n, target, src) {
+                found = Some(n);
+            }
+        } else if n.kind() == "attribute" && !rows.eager && !rows.helper {
+            // `row.data_source.id`: a lazy relationship loaded for every row.
+            let obj = n.child_by_field_name("object");
+            let rel = obj.filter(|o| o.kind() == "attribute").and_then(|o| {
+                Some((
+                    o.child_by_field_name("object")?,
+                    o.child_by_field_name("attribute")?,
+                ))
+            });
+            if let Some((base, attr)) = rel {
+                if base.kind() == "identifier"
+                    && names.contains(&text(base, src))
+                    && lazy.contains(text(attr, src))
+                {
+                    found = Some(n);
+                }
+            }
         }
     });
     if let Some(call) = found {
@@ -633,7 +835,7 @@ fn report_first_db_call(
             out.push(
                 Hit::new(call.start_byte(), call.end_byte())
                     .var("call", crate::checks::py::snippet(text(call, src)))
-                    .var("rows", rows.to_string()),
+                    .var("rows", rows.what.clone()),
             );
         }
     }
