@@ -532,7 +532,6 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     });
 }
 
-
 /// Whether `call` is `<logger>.<level>(...)`: a method of the logging API on an object
 /// named like a logger.
 pub(crate) fn is_logger_call(call: Node<'_>, src: &str) -> bool {
