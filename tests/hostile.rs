@@ -3,10 +3,13 @@
 //! that has not finished after a generous bound is a hang and fails the test (the bound is a
 //! hang detector, not a performance assertion: the same scans take about a second).
 
+#[path = "support/process.rs"]
+mod process;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const HANG: Duration = Duration::from_secs(180);
 
@@ -33,26 +36,12 @@ fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(input).unwrap();
     }
-    let out_pipe = child.stdout.take().unwrap();
-    let err_pipe = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || std::io::read_to_string(out_pipe).unwrap_or_default());
-    let err_t = std::thread::spawn(move || std::io::read_to_string(err_pipe).unwrap_or_default());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > HANG {
-            child.kill().ok();
-            panic!("strata {args:?} hung (still running after {HANG:?})");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (status, stdout, stderr) = process::wait_bounded(child, HANG, &format!("{args:?}"));
     let code = status.code().expect("exit code");
     let r = Run {
         code,
-        stdout: out_t.join().unwrap(),
-        stderr: err_t.join().unwrap(),
+        stdout,
+        stderr,
     };
     assert_ne!(code, 101, "strata panicked: {}", r.stderr);
     r

@@ -141,16 +141,38 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
 /// (`where(Item.owner_id == user.id)`, `join(.., Payout.account_id == ..)`) and
 /// relationships (`foreign_keys="[User.account_id]"`) use.
 fn key_refs(text: &str) -> Vec<String> {
-    static REF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\b([A-Z][A-Za-z0-9_]*)\.([a-z_][a-z0-9_]*id)\b").expect("static regex")
-    });
-    if !text.contains("id") {
-        return Vec::new();
+    // By hand rather than with a regex: every Python file goes through here, and the only
+    // anchor is the `id` at the end, so each `id` is found with a substring search and the
+    // `Model.<name>id` before it is read backwards.
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out: Vec<String> = Vec::new();
+    let mut from = 0;
+    while let Some(k) = text[from..].find("id") {
+        let end = from + k + 2;
+        from = end;
+        if b.get(end).is_some_and(|&c| word(c) || c >= 0x80) {
+            continue;
+        }
+        // The attribute: `[a-z_][a-z0-9_]*` ending in `id`.
+        let mut a = end - 2;
+        while a > 0 && matches!(b[a - 1], b'a'..=b'z' | b'0'..=b'9' | b'_') {
+            a -= 1;
+        }
+        if a == 0 || b[a - 1] != b'.' || b[a].is_ascii_digit() {
+            continue;
+        }
+        // The class: `[A-Z][A-Za-z0-9_]*` starting at a word boundary.
+        let dot = a - 1;
+        let mut c = dot;
+        while c > 0 && word(b[c - 1]) {
+            c -= 1;
+        }
+        if c == dot || !b[c].is_ascii_uppercase() || (c > 0 && b[c - 1] >= 0x80) {
+            continue;
+        }
+        out.push(format!("{}.{}", &text[c..dot], &text[a..end]));
     }
-    let mut out: Vec<String> = REF
-        .captures_iter(text)
-        .map(|c| format!("{}.{}", &c[1], &c[2]))
-        .collect();
     out.sort();
     out.dedup();
     out
@@ -337,6 +359,17 @@ pub struct RepoContext<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_refs_are_model_attributes_ending_in_id() {
+        let src = "q.filter(Order.customer_id == c.id, Item.id.in_(ids))\n\
+                   x = order.user_id + Team.valid + é.Fooid + Abc.grid_id2 + _Z.idx + Zeta.ref_id\n\
+                   (Order.customer_id)";
+        assert_eq!(
+            key_refs(src),
+            ["Item.id", "Order.customer_id", "Team.valid", "Zeta.ref_id"]
+        );
+    }
 
     #[test]
     fn python_imports_are_found_outside_strings() {

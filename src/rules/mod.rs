@@ -174,7 +174,9 @@ impl Rule {
             }
     }
 
-    pub fn wants(&self, rel_path: &str, text: &str) -> bool {
+    /// `present` says whether the file contains a prefilter literal (the language's
+    /// [`Literals`] automaton finds every rule's literals in one pass over the text).
+    pub fn wants_given(&self, rel_path: &str, text: &str, present: impl Fn(&str) -> bool) -> bool {
         if self
             .exclude_paths
             .as_ref()
@@ -182,7 +184,7 @@ impl Rule {
         {
             return false;
         }
-        (self.prefilter.is_empty() || self.prefilter.iter().any(|p| text.contains(p.as_str())))
+        (self.prefilter.is_empty() || self.prefilter.iter().any(|p| present(p.as_str())))
             && self.prefilter_regex.iter().all(|r| r.is_match(text))
     }
 }
@@ -693,6 +695,64 @@ pub struct LangRules {
     starts: Vec<(usize, usize, usize)>,
     /// Compiled on first use, so a scan compiles only the languages it meets.
     compiled: std::sync::OnceLock<Option<CompiledQuery>>,
+    /// Every prefilter literal of the language's rules, in one automaton.
+    pub literals: Literals,
+}
+
+/// The prefilter literals of a language's rules in one Aho-Corasick automaton: one pass over
+/// a file's bytes says which literals it contains, instead of one substring search per
+/// literal per rule.
+pub struct Literals {
+    automaton: Option<aho_corasick::AhoCorasick>,
+    ids: std::collections::HashMap<String, usize>,
+}
+
+impl Literals {
+    fn new<'a>(literals: impl Iterator<Item = &'a str>) -> Literals {
+        let mut ids = std::collections::HashMap::new();
+        let mut patterns: Vec<&str> = Vec::new();
+        for l in literals {
+            if !ids.contains_key(l) {
+                ids.insert(l.to_string(), patterns.len());
+                patterns.push(l);
+            }
+        }
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::new(&patterns).ok()
+        };
+        Literals { automaton, ids }
+    }
+
+    /// Which literals `text` contains, by id (stops once all are found).
+    pub fn present(&self, text: &str) -> Vec<bool> {
+        let mut seen = vec![false; self.ids.len()];
+        let Some(ac) = &self.automaton else {
+            return seen;
+        };
+        let mut left = seen.len();
+        for m in ac.find_overlapping_iter(text) {
+            let id = m.pattern().as_usize();
+            if !seen[id] {
+                seen[id] = true;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        seen
+    }
+
+    /// Whether `literal` is among `seen` (from [`Literals::present`] on the same text);
+    /// a literal the automaton was not built with is looked up in `text` directly.
+    pub fn contains(&self, seen: &[bool], text: &str, literal: &str) -> bool {
+        match self.ids.get(literal) {
+            Some(&id) => seen[id],
+            None => text.contains(literal),
+        }
+    }
 }
 
 /// One query for all declarative rules of a language.
@@ -786,6 +846,10 @@ impl<'r> RuleSet<'r> {
                     }
                 }
             }
+            let literals = Literals::new(
+                idxs.iter()
+                    .flat_map(|&ri| rules[ri].prefilter.iter().map(String::as_str)),
+            );
             by_lang.insert(
                 lang,
                 LangRules {
@@ -794,6 +858,7 @@ impl<'r> RuleSet<'r> {
                     source,
                     starts,
                     compiled: std::sync::OnceLock::new(),
+                    literals,
                 },
             );
         }

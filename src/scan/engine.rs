@@ -8,7 +8,7 @@ use crate::model::summary::{self, FileSummary};
 use crate::rules::finding::{RawFinding, RawStep};
 use crate::rules::{RuleKind, RuleSet};
 use crate::source::lang::Lang;
-use crate::source::parse::parse;
+use crate::source::parse::{parse, parse_python};
 use crate::source::SourceFile;
 use tree_sitter::{QueryCursor, StreamingIterator, Tree};
 
@@ -72,11 +72,13 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         return out;
     };
     let kind = crate::source::context::code_kind(&file.rel);
+    let seen = lang_rules.literals.present(&file.text);
+    let present = |l: &str| lang_rules.literals.contains(&seen, &file.text, l);
     let active: Vec<bool> = (0..set.rules.len())
         .map(|i| {
             lang_rules.rules.contains(&i)
                 && set.rules[i].analyses(kind, set)
-                && set.rules[i].wants(&file.rel, &file.text)
+                && set.rules[i].wants_given(&file.rel, &file.text, present)
         })
         .collect();
     run_regexes(file, set, &active, &mut out.findings);
@@ -135,10 +137,18 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     };
 
     for ranges in units {
-        let Some(tree) = parse(file.lang, &file.text, ranges.as_deref()) else {
+        let parsed = if file.lang == Lang::Python {
+            parse_python(&file.text)
+        } else {
+            parse(file.lang, &file.text, ranges.as_deref()).map(|t| (t, None))
+        };
+        let Some((tree, left_out)) = parsed else {
             continue;
         };
         let first_new = out.findings.len();
+        if let (Some(at), None) = (left_out, out.syntax_error_line) {
+            out.syntax_error_line = Some(file.line_col(at).0);
+        }
         if tree.root_node().has_error() && out.syntax_error_line.is_none() {
             out.syntax_error_line = first_error_line(&tree, file);
         }
@@ -222,7 +232,7 @@ fn web_only(file: &SourceFile, out: &mut FileOutcome) {
 
 /// Tables of a Python model file parsed for them alone.
 fn model_tables(file: &SourceFile, out: &mut FileOutcome) {
-    if let Some(tree) = parse(Lang::Python, &file.text, None) {
+    if let Some((tree, _)) = parse_python(&file.text) {
         out.parsed = true;
         out.summary.tables = crate::model::orm::tables(&tree, file);
     }
@@ -252,7 +262,7 @@ pub fn web_summary(file: &SourceFile) -> Option<crate::model::routes::WebSummary
             if !MARKERS.iter().any(|m| file.text.contains(m)) {
                 return None;
             }
-            let tree = parse(Lang::Python, &file.text, None)?;
+            let (tree, _) = parse_python(&file.text)?;
             crate::model::routes::web_summary(&PyFacts::build(&tree, &file.text), file)
         }
         Lang::Rust => {

@@ -26,6 +26,7 @@ use crate::source::{ReadOutcome, SourceFile};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -378,7 +379,19 @@ fn scan_file(
     let outcome = match cached {
         Some(o) => o,
         None => {
-            let o = engine::analyze(&file, rules);
+            // A defect in one check must not take the whole scan down: the file is listed
+            // in `errors` and the other files are reported as usual.
+            let analysed =
+                std::panic::catch_unwind(AssertUnwindSafe(|| engine::analyze(&file, rules)));
+            let o = match analysed {
+                Ok(o) => o,
+                Err(payload) => {
+                    result
+                        .errors
+                        .push(err("internal", None, internal_error_message(&*payload)));
+                    return result;
+                }
+            };
             if let (Some(cache), Some(h)) = (cache, hash) {
                 cache.put(&c.rel, h, &o, rules);
             }
@@ -404,6 +417,18 @@ fn scan_file(
     result.directives = suppress::directives(&file.text, file.lang);
     result.summary = outcome.summary;
     result
+}
+
+/// The `errors` message for a file whose analysis panicked.
+fn internal_error_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into());
+    format!(
+        "internal error while analysing this file, no findings for it (please report it): {what}"
+    )
 }
 
 fn to_findings(

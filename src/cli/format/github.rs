@@ -68,7 +68,7 @@ pub fn render(result: &ScanResult) -> String {
     }
     for e in &result.errors {
         let kind = match e.kind.as_str() {
-            "io" | "suppression" => "warning",
+            "io" | "suppression" | "internal" => "warning",
             _ => "notice",
         };
         let mut props = format!("file={}", escape_property(&e.path));

@@ -91,7 +91,7 @@ pub fn render(result: &ScanResult, rules: &RuleSet<'_>) -> String {
     if !errors.is_empty() {
         let failing = errors
             .iter()
-            .filter(|e| matches!(e.kind.as_str(), "io" | "suppression"))
+            .filter(|e| matches!(e.kind.as_str(), "io" | "suppression" | "internal"))
             .count();
         tests += errors.len();
         let _ = writeln!(
@@ -109,7 +109,7 @@ pub fn render(result: &ScanResult, rules: &RuleSet<'_>) -> String {
                 xml(&e.kind),
                 xml(&e.path)
             );
-            let tag = if matches!(e.kind.as_str(), "io" | "suppression") {
+            let tag = if matches!(e.kind.as_str(), "io" | "suppression" | "internal") {
                 "error"
             } else {
                 "skipped"

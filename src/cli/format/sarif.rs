@@ -383,7 +383,7 @@ fn notification(e: &ScanError) -> Notification<'_> {
     });
     Notification {
         level: match e.kind.as_str() {
-            "io" | "suppression" => "warning",
+            "io" | "suppression" | "internal" => "warning",
             _ => "note",
         },
         message: msg(e.message.clone()),
