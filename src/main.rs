@@ -422,6 +422,7 @@ fn run_scan(args: ScanArgs) -> Result<u8, String> {
         .cloned()
         .collect();
     let duration = result.summary.duration_ms;
+    let call_graph = result.summary.call_graph;
     result.summary = scan::summarise(
         &reported,
         result.summary.files_scanned,
@@ -433,6 +434,7 @@ fn run_scan(args: ScanArgs) -> Result<u8, String> {
     result.summary.not_reported = not_reported;
     result.summary.in_baseline = in_baseline;
     result.summary.outside_diff = outside_diff;
+    result.summary.call_graph = call_graph;
     result.summary.duration_ms = if args.no_timing { None } else { duration };
 
     let opts = report::RenderOptions {

@@ -394,6 +394,43 @@ const WEB_CHECKS: &[&str] = &["router-without-auth", "route-missing-auth"];
 /// Checks over the schema model, which Python ORM classes contribute to.
 const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];
 
+// ---------------------------------------------------------------------------------------
+// Index checks: run once over the Python project index (`crate::model::pyindex`) after the
+// per-file pass, for rules whose per-file match cannot see across functions and files. A
+// rule names one with `index-check = "name"` next to its own `[match]` or `[check]`.
+
+/// An index check's finding: the call it is reported at, and a trace whose steps may lie in
+/// other files (path, byte range, label).
+#[derive(Debug, Clone)]
+pub struct ChainHit {
+    pub path: String,
+    pub start: usize,
+    pub end: usize,
+    pub vars: Vec<(&'static str, String)>,
+    pub confidence: Option<Confidence>,
+    pub trace: Vec<(String, usize, usize, String)>,
+}
+
+pub type IndexCheckFn = fn(&crate::model::pyindex::ProjectIndex<'_>, &mut Vec<ChainHit>);
+
+const INDEX_CHECKS: &[(&str, IndexCheckFn)] = &[
+    (
+        "blocking-call-via-helpers",
+        error_handling::blocking_chain::blocking_call_via_helpers,
+    ),
+    (
+        "sync-client-via-helpers",
+        error_handling::blocking_chain::sync_client_via_helpers,
+    ),
+];
+
+pub fn index_lookup(name: &str) -> Option<IndexCheckFn> {
+    INDEX_CHECKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+}
+
 pub fn repo_names() -> Vec<&'static str> {
     REPO_CHECKS.iter().map(|(n, _)| *n).collect()
 }

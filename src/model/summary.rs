@@ -90,6 +90,10 @@ pub struct FileSummary {
     /// columns code filters and joins by. Sorted, without repeats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_refs: Vec<String>,
+    /// Python: the file's part of the project index (symbols, imports, calls), filled by
+    /// the engine from the parse when a rule reads the index (see `crate::model::pyindex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pyindex: Option<crate::model::pyindex::FilePart>,
 }
 
 impl FileSummary {

@@ -28,6 +28,10 @@ pub struct RawStep {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TraceStep {
+    /// The file of the step when the trace crosses functions and files (a call chain);
+    /// absent when every step is in the finding's own file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub line: usize,
     pub column: usize,
     pub label: String,
@@ -67,6 +71,20 @@ pub struct Finding {
     pub in_test: bool,
 }
 
+impl TraceStep {
+    /// The step at byte `start` of `file`; with its path when `with_path`.
+    pub fn at(file: &SourceFile, start: usize, label: &str, with_path: bool) -> TraceStep {
+        let (line, column) = file.line_col(start);
+        TraceStep {
+            path: with_path.then(|| file.rel.clone()),
+            line,
+            column,
+            label: label.to_string(),
+            snippet: clip(file.line(line).trim(), SNIPPET_MAX),
+        }
+    }
+}
+
 /// Why a finding is not reported.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Suppressed {
@@ -92,15 +110,7 @@ impl Finding {
         let trace = raw
             .trace
             .iter()
-            .map(|s| {
-                let (l, c) = file.line_col(s.start);
-                TraceStep {
-                    line: l,
-                    column: c,
-                    label: s.label.clone(),
-                    snippet: clip(file.line(l).trim(), SNIPPET_MAX),
-                }
-            })
+            .map(|s| TraceStep::at(file, s.start, &s.label, false))
             .collect();
         Finding {
             rule: rule.id.clone(),

@@ -57,6 +57,9 @@ struct RuleFile {
     #[serde(rename = "match")]
     matcher: Option<OneOrMany<MatchSpec>>,
     check: Option<CheckSpec>,
+    /// A check over the Python project index that reports under this rule too (what the
+    /// rule's own match cannot see across functions and files).
+    index_check: Option<String>,
 }
 
 /// One value or a list of them. Deserialized by hand rather than `#[serde(untagged)]`,
@@ -123,6 +126,8 @@ pub struct Rule {
     /// Reported only in the newest migration of a directory by default (see `scan::scope`).
     pub migration_safety: bool,
     pub kind: RuleKind,
+    /// Also reports what this check over the project index finds (see `checks::ChainHit`).
+    pub index_check: Option<checks::IndexCheckFn>,
     /// Where the rule came from: `builtin:rules/...` or a user path.
     pub origin: String,
     /// Hash of the rule file's text: cached results are discarded when it changes.
@@ -467,6 +472,13 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
                 .map_err(|e| err("exclude-paths", format!("invalid globs: {e}")))?,
         )
     };
+    let index_check = match &file.index_check {
+        Some(name) => Some(
+            checks::index_lookup(name)
+                .ok_or_else(|| err("index-check", format!("unknown index check `{name}`")))?,
+        ),
+        None => None,
+    };
     let prefilter_regex = match file.prefilter_regex.take() {
         Some(OneOrMany::One(r)) => vec![r],
         Some(OneOrMany::Many(rs)) => rs,
@@ -494,6 +506,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         test_code: file.test_code,
         migration_safety: file.migration_safety,
         kind,
+        index_check,
         origin: path.to_string(),
         digest: crate::source::content_hash(text.as_bytes()),
     })
@@ -678,6 +691,9 @@ pub struct RuleSet<'r> {
     pub models: bool,
     /// Some repository check reads the route inventory.
     pub web: bool,
+    /// Indices into `rules` of the rules with an index check: Python files then contribute
+    /// their part of the project index (`crate::model::pyindex`).
+    pub index: Vec<usize>,
     /// Per-file rules also analyse test code (otherwise only rules with `test-code = true`
     /// do; see `source::context`).
     pub include_tests: bool,
@@ -824,6 +840,16 @@ impl LangRules {
 }
 
 impl<'r> RuleSet<'r> {
+    /// Whether code of this kind is analysed at all (production always; tests and scripts
+    /// when asked).
+    pub fn in_scope(&self, kind: CodeKind) -> bool {
+        match kind {
+            CodeKind::Production => true,
+            CodeKind::Test => self.include_tests,
+            CodeKind::Script => self.include_scripts,
+        }
+    }
+
     pub fn new(rules: Vec<&'r Rule>) -> Result<RuleSet<'r>, String> {
         let mut by_lang = BTreeMap::new();
         for lang in Lang::ALL {
@@ -871,7 +897,11 @@ impl<'r> RuleSet<'r> {
         let web = rules
             .iter()
             .any(|r| matches!(r.kind, RuleKind::Repo(c) if c.needs_web));
+        let index = (0..rules.len())
+            .filter(|&i| rules[i].index_check.is_some())
+            .collect();
         Ok(RuleSet {
+            index,
             rules,
             by_lang,
             repo,

@@ -44,7 +44,7 @@ const MAX_START_DEPTH: u32 = 256;
 
 pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     let mut out = FileOutcome::default();
-    if !set.repo.is_empty() {
+    if !set.repo.is_empty() || !set.index.is_empty() {
         out.summary = summary::summarise(file);
     }
     // A TOML manifest that does not parse declares nothing: say so, with its position,
@@ -62,6 +62,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         && crate::model::orm::is_candidate(&file.rel, &file.text);
     // Web files feed the route inventory in the same way.
     let web = set.web && matches!(file.lang, Lang::Python | Lang::Rust);
+    let kind = crate::source::context::code_kind(&file.rel);
+    // Python files in scope feed the project index in the same way.
+    let index = !set.index.is_empty() && file.lang == Lang::Python && set.in_scope(kind);
     let Some(lang_rules) = set.by_lang.get(&file.lang) else {
         if models {
             model_tables(file, &mut out);
@@ -69,9 +72,11 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         if web {
             web_only(file, &mut out);
         }
+        if index {
+            index_only(file, &mut out);
+        }
         return out;
     };
-    let kind = crate::source::context::code_kind(&file.rel);
     let seen = lang_rules.literals.present(&file.text);
     let present = |l: &str| lang_rules.literals.contains(&seen, &file.text, l);
     let active: Vec<bool> = (0..set.rules.len())
@@ -106,6 +111,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
         if web {
             web_only(file, &mut out);
+        }
+        if index {
+            index_only(file, &mut out);
         }
         // A Rust file no tree rule needed but a text rule reported in: its test modules
         // decide whether those findings are test code (one parse, only for such files).
@@ -160,6 +168,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                 }
                 if models {
                     out.summary.tables = crate::model::orm::tables(&tree, file);
+                }
+                if index {
+                    out.summary.pyindex = Some(index_part(&tree, &f, file));
                 }
                 Facts::Python(f)
             }
@@ -227,6 +238,25 @@ fn web_only(file: &SourceFile, out: &mut FileOutcome) {
     out.summary.web = web_summary(file);
     if out.summary.web.is_some() {
         out.parsed = true;
+    }
+}
+
+/// A Python file's part of the project index, with the datastore and file calls ERR013
+/// knows as blocking.
+fn index_part(tree: &Tree, facts: &PyFacts, file: &SourceFile) -> crate::model::pyindex::FilePart {
+    let blocks = crate::checks::error_handling::flow::blocking_sites(facts, tree, &file.text);
+    crate::model::pyindex::file_part(tree, facts, file, blocks)
+}
+
+/// The index part of a Python file parsed for it alone.
+fn index_only(file: &SourceFile, out: &mut FileOutcome) {
+    if file.text.len() > PARSE_LIMIT {
+        return;
+    }
+    if let Some((tree, _)) = parse_python(&file.text) {
+        out.parsed = true;
+        let facts = PyFacts::build(&tree, &file.text);
+        out.summary.pyindex = Some(index_part(&tree, &facts, file));
     }
 }
 

@@ -73,6 +73,10 @@ pub struct Summary {
     /// below the minimum confidence), by reason; see `scan::scope`.
     #[serde(skip_serializing_if = "not_reported_is_empty")]
     pub not_reported: scope::NotReported,
+    /// The Python project index's call graph: call sites, how many resolved (present when a
+    /// selected rule reads the index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_graph: Option<crate::model::pyindex::CallStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
@@ -138,7 +142,7 @@ pub fn run_with(
     let mut directives = BTreeMap::new();
     let mut summaries = Vec::new();
     for r in results {
-        if r.scanned && !rules.repo.is_empty() {
+        if r.scanned && (!rules.repo.is_empty() || !rules.index.is_empty()) {
             summaries.push((r.rel.clone(), r.lang, r.summary, r.abs));
         }
         if r.scanned {
@@ -153,10 +157,13 @@ pub fn run_with(
         findings.extend(r.findings);
         errors.extend(r.errors);
     }
+    let (chained, call_graph) = index_findings(rules, &summaries);
+    findings.extend(chained);
     findings.extend(repo_findings(rules, summaries));
     finding::finalise(&mut findings);
     errors.sort();
     let mut summary = summarise(&findings, scanned, skipped, by_lang, rules.rules.len());
+    summary.call_graph = call_graph;
     let mut sources = BTreeMap::new();
     for f in &findings {
         if !sources.contains_key(&f.path) {
@@ -228,12 +235,7 @@ fn repo_findings(
             {
                 continue;
             }
-            let message = engine::render(&rule.message, |var| {
-                h.vars
-                    .iter()
-                    .find(|(k, _)| *k == var)
-                    .map(|(_, v)| v.clone())
-            });
+            let message = with_vars(&rule.message, &h.vars);
             let raw = finding::RawFinding {
                 rule: ri,
                 start: h.at.start,
@@ -247,6 +249,91 @@ fn repo_findings(
         }
     }
     out
+}
+
+/// A rule's message with a check's values for its placeholders.
+fn with_vars(template: &str, vars: &[(&'static str, String)]) -> String {
+    engine::render(template, |var| {
+        vars.iter().find(|(k, _)| *k == var).map(|(_, v)| v.clone())
+    })
+}
+
+/// Builds the Python project index from the files' parts and runs the rules' index checks;
+/// their findings carry traces across files.
+fn index_findings(
+    rules: &RuleSet<'_>,
+    summaries: &[(String, Lang, FileSummary, PathBuf)],
+) -> (Vec<Finding>, Option<crate::model::pyindex::CallStats>) {
+    if rules.index.is_empty() {
+        return (Vec::new(), None);
+    }
+    let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = summaries
+        .iter()
+        .filter_map(|(rel, _, s, _)| s.pyindex.as_ref().map(|p| (rel.as_str(), p)))
+        .collect();
+    parts.sort_by(|a, b| a.0.cmp(b.0));
+    let index = crate::model::pyindex::ProjectIndex::build(&parts);
+    let mut out = Vec::new();
+    let mut files: BTreeMap<String, Option<SourceFile>> = BTreeMap::new();
+    let load = |files: &mut BTreeMap<String, Option<SourceFile>>, path: &str| -> bool {
+        if !files.contains_key(path) {
+            let file = summaries
+                .iter()
+                .find(|s| s.0 == path)
+                .and_then(|(rel, lang, _, abs)| {
+                    let bytes = std::fs::read(abs).ok()?;
+                    match SourceFile::decode(rel.clone(), *lang, bytes) {
+                        ReadOutcome::Ok(f) => Some(f),
+                        ReadOutcome::Skipped(_) => None,
+                    }
+                });
+            files.insert(path.to_string(), file);
+        }
+        files.get(path).is_some_and(|f| f.is_some())
+    };
+    for &ri in &rules.index {
+        let rule = rules.rules[ri];
+        let Some(check) = rule.index_check else {
+            continue;
+        };
+        let mut hits = Vec::new();
+        check(&index, &mut hits);
+        for h in hits {
+            if rule
+                .exclude_paths
+                .as_ref()
+                .is_some_and(|g| g.is_match(&h.path))
+                || !h.trace.iter().all(|(p, ..)| load(&mut files, p))
+                || !load(&mut files, &h.path)
+            {
+                continue;
+            }
+            let Some(Some(file)) = files.get(&h.path) else {
+                continue;
+            };
+            let message = with_vars(&rule.message, &h.vars);
+            let raw = finding::RawFinding {
+                rule: ri,
+                start: h.start,
+                end: h.end,
+                message,
+                trace: Vec::new(),
+                confidence: h.confidence,
+                in_test: false,
+            };
+            let mut f = Finding::new(&raw, rule, file);
+            f.trace = h
+                .trace
+                .iter()
+                .filter_map(|(p, start, _, label)| {
+                    let file = files.get(p)?.as_ref()?;
+                    Some(finding::TraceStep::at(file, *start, label, true))
+                })
+                .collect();
+            out.push(f);
+        }
+    }
+    (out, Some(index.stats))
 }
 
 /// Scans source text given directly (stdin, tests) as if it were the file `rel`.
@@ -493,6 +580,7 @@ pub fn summarise(
         in_baseline: None,
         outside_diff: None,
         not_reported: scope::NotReported::default(),
+        call_graph: None,
         duration_ms: None,
     }
 }

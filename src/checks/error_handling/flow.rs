@@ -7,6 +7,7 @@ use crate::checks::py::body_node;
 use crate::checks::py::{call_parts, chain, visit, visit_same_scope};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
+use crate::model::pyindex::BlockSite;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -140,86 +141,24 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     }
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
-    // Module-level clients and session factories.
-    let mut module: HashMap<String, Store> = HashMap::new();
-    let mut factories: Vec<String> = Vec::new();
-    for (_, name, r) in crate::checks::py::module_assignments(root, src) {
-        if let Some(store) = client_made_by(r, facts, src, &module, &factories) {
-            module.insert(name.to_string(), store);
-        } else if is_sync_factory(r, facts, src) {
-            factories.push(name.to_string());
-        }
-    }
+    let (module, factories) = module_clients(root, facts, src);
     for f in facts.functions.iter().filter(|f| f.is_async) {
         let Some(body) = body_node(root, f) else {
             continue;
         };
         let mut bound = module.clone();
-        for p in &f.params {
-            if p.annotation.as_deref().is_some_and(|a| {
-                let ty = annotated_type(a);
-                facts
-                    .resolve(ty)
-                    .is_some_and(|q| SESSION_TYPES.contains(&q.as_str()))
-            }) {
-                bound.insert(p.name.clone(), Store::Sql("database"));
-            } else {
-                bound.remove(&p.name);
-            }
-        }
-        let mut first: Option<(Node<'_>, String, Store)> = None;
-        let mut count = 0usize;
-        let mut only_files = true;
-        visit_same_scope(body, |n| {
-            match n.kind() {
-                "assignment" => {
-                    if let Some((name, r)) = crate::checks::py::name_assignment(n, src) {
-                        match client_made_by(r, facts, src, &bound, &factories) {
-                            Some(s) => {
-                                bound.insert(name.to_string(), s);
-                            }
-                            None => {
-                                bound.remove(name);
-                            }
-                        }
-                    }
-                }
-                "as_pattern" => {
-                    // `with engine.connect() as conn:`
-                    let value = n.named_child(0);
-                    let alias = n
-                        .child_by_field_name("alias")
-                        .and_then(|a| a.named_child(0).or(Some(a)));
-                    if let (Some(v), Some(al)) = (value, alias) {
-                        if al.kind() == "identifier" {
-                            if let Some(s) = client_made_by(v, facts, src, &bound, &factories) {
-                                bound.insert(text(al, src).to_string(), s);
-                            }
-                        }
-                    }
-                }
-                "call" => {
-                    if let Some((what, store)) = blocking_call(n, facts, src, &bound, &factories) {
-                        count += 1;
-                        only_files &= matches!(store, Store::File);
-                        if first.is_none() {
-                            first = Some((n, what, store));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        });
+        bind_params(f, facts, &mut bound);
+        let found = blocking_in(body, facts, src, &mut bound, &factories);
+        let count = found.len();
+        let only_files = found.iter().all(|(_, _, s)| matches!(s, Store::File));
+        let first = found.into_iter().next();
         if let Some((n, what, store)) = first {
             let more = match count {
                 0 | 1 => String::new(),
                 2 => " (and 1 more call in this function)".to_string(),
                 k => format!(" (and {} more calls in this function)", k - 1),
             };
-            let kind = match store {
-                Store::File => "reads or writes a file synchronously".to_string(),
-                s => format!("waits for {} synchronously", s.label()),
-            };
+            let kind = store_kind(store);
             let mut hit = Hit::new(n.start_byte(), n.end_byte())
                 .var("call", what)
                 .var("kind", kind)
@@ -233,6 +172,147 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             }
             out.push(hit);
         }
+    }
+}
+
+/// The blocking calls directly in `body` (its own scope), in source order, following the
+/// clients that assignments and `with .. as` bind on the way.
+fn blocking_in<'t>(
+    body: Node<'t>,
+    facts: &PyFacts,
+    src: &str,
+    bound: &mut HashMap<String, Store>,
+    factories: &[String],
+) -> Vec<(Node<'t>, String, Store)> {
+    let mut found = Vec::new();
+    visit_same_scope(body, |n| match n.kind() {
+        "assignment" => {
+            if let Some((name, r)) = crate::checks::py::name_assignment(n, src) {
+                match client_made_by(r, facts, src, bound, factories) {
+                    Some(s) => {
+                        bound.insert(name.to_string(), s);
+                    }
+                    None => {
+                        bound.remove(name);
+                    }
+                }
+            }
+        }
+        "as_pattern" => {
+            // `with engine.connect() as conn:`
+            let value = n.named_child(0);
+            let alias = n
+                .child_by_field_name("alias")
+                .and_then(|a| a.named_child(0).or(Some(a)));
+            if let (Some(v), Some(al)) = (value, alias) {
+                if al.kind() == "identifier" {
+                    if let Some(s) = client_made_by(v, facts, src, bound, factories) {
+                        bound.insert(text(al, src).to_string(), s);
+                    }
+                }
+            }
+        }
+        "call" => {
+            if let Some((what, store)) = blocking_call(n, facts, src, bound, factories) {
+                found.push((n, what, store));
+            }
+        }
+        _ => {}
+    });
+    found
+}
+
+/// The module's clients and session factories (`conn = sqlite3.connect(..)`,
+/// `SessionLocal = sessionmaker(..)`).
+fn module_clients(
+    root: Node<'_>,
+    facts: &PyFacts,
+    src: &str,
+) -> (HashMap<String, Store>, Vec<String>) {
+    let mut module: HashMap<String, Store> = HashMap::new();
+    let mut factories: Vec<String> = Vec::new();
+    for (_, name, r) in crate::checks::py::module_assignments(root, src) {
+        if let Some(store) = client_made_by(r, facts, src, &module, &factories) {
+            module.insert(name.to_string(), store);
+        } else if is_sync_factory(r, facts, src) {
+            factories.push(name.to_string());
+        }
+    }
+    (module, factories)
+}
+
+/// Parameters annotated with a synchronous session type bind a database client; other
+/// parameters shadow module-level clients.
+fn bind_params(
+    f: &crate::model::facts::python::PyFunction,
+    facts: &PyFacts,
+    bound: &mut HashMap<String, Store>,
+) {
+    for p in &f.params {
+        if p.annotation.as_deref().is_some_and(|a| {
+            let ty = annotated_type(a);
+            facts
+                .resolve(ty)
+                .is_some_and(|q| SESSION_TYPES.contains(&q.as_str()))
+        }) {
+            bound.insert(p.name.clone(), Store::Sql("database"));
+        } else {
+            bound.remove(&p.name);
+        }
+    }
+}
+
+/// Modules whose synchronous clients ERR013 knows; a file importing none of them (and
+/// calling no `open(`) has no blocking site.
+const CLIENT_PACKAGES: &[&str] = &[
+    "sqlite3",
+    "psycopg2",
+    "psycopg",
+    "duckdb",
+    "pymysql",
+    "MySQLdb",
+    "mysql",
+    "sqlalchemy",
+    "sqlmodel",
+    "redis",
+    "pymongo",
+    "kafka",
+    "confluent_kafka",
+];
+
+/// Every call of the file that waits on a synchronous datastore client or the file
+/// system, in any function (what ERR013 reports inside `async def`), for the project
+/// index: a synchronous helper with one blocks the coroutine that calls it.
+pub fn blocking_sites(facts: &PyFacts, tree: &tree_sitter::Tree, src: &str) -> Vec<BlockSite> {
+    if !src.contains("open(") && !CLIENT_PACKAGES.iter().any(|p| facts.imports_package(p)) {
+        return Vec::new();
+    }
+    let root = tree.root_node();
+    let (module, factories) = module_clients(root, facts, src);
+    let mut out = Vec::new();
+    for f in &facts.functions {
+        let Some(body) = body_node(root, f) else {
+            continue;
+        };
+        let mut bound = module.clone();
+        bind_params(f, facts, &mut bound);
+        for (n, what, store) in blocking_in(body, facts, src, &mut bound, &factories) {
+            out.push(BlockSite {
+                what,
+                kind: store_kind(store),
+                file: matches!(store, Store::File),
+                start: n.start_byte(),
+                end: n.end_byte(),
+            });
+        }
+    }
+    out
+}
+
+fn store_kind(store: Store) -> String {
+    match store {
+        Store::File => "reads or writes a file synchronously".to_string(),
+        s => format!("waits for {} synchronously", s.label()),
     }
 }
 

@@ -128,8 +128,16 @@ pub fn summary_line(result: &ScanResult) -> String {
     } else {
         format!(" ({})", hidden.join(", "))
     };
+    let calls = match &s.call_graph {
+        Some(cg) if cg.calls > 0 => format!(
+            "; {:.0}% of {} calls resolved",
+            cg.resolved_ratio * 100.0,
+            cg.calls
+        ),
+        _ => String::new(),
+    };
     format!(
-        "{} finding{}{hidden} in {} file{}; {} file{} scanned{time}, {} rules",
+        "{} finding{}{hidden} in {} file{}; {} file{} scanned{time}, {} rules{calls}",
         s.findings,
         plural(s.findings),
         files_with.len(),
@@ -208,7 +216,7 @@ fn frame(out: &mut String, f: &Finding, source: Option<&str>, rules: &RuleSet<'_
             out,
             "  {} {}:{} {}: {}",
             p.dim("trace"),
-            f.path,
+            step.path.as_deref().unwrap_or(&f.path),
             step.line,
             step.label,
             step.snippet

@@ -313,7 +313,7 @@ fn location(path: &str, region: Region, message: Option<Message>) -> Location {
 fn step_location(path: &str, s: &TraceStep) -> ThreadFlowLocation {
     ThreadFlowLocation {
         location: location(
-            path,
+            s.path.as_deref().unwrap_or(path),
             Region {
                 start_line: s.line.max(1),
                 start_column: Some(s.column.max(1)),

@@ -1,0 +1,1421 @@
+//! The Python project index: modules and their files (package layout, `__init__`, src
+//! layouts, relative imports, re-exports), symbols (functions, methods, classes,
+//! module-level instances), imports with their aliases, and a call graph with resolved
+//! edges. Each file contributes a [`FilePart`], computed while the file is parsed and
+//! cached with its summary; [`ProjectIndex::build`] joins them in the repository pass.
+//!
+//! On top of the call graph, function summaries are computed bottom-up over strongly
+//! connected components (so recursion and import cycles terminate): whether a synchronous
+//! function blocks the thread it runs on, and through which chain of calls.
+
+use crate::model::facts::python::{text, PyFacts};
+use crate::source::SourceFile;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use tree_sitter::{Node, Tree};
+
+/// How a call site reaches its callee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallKind {
+    /// Called in place: on the caller's thread (the event loop for a coroutine).
+    Direct,
+    /// Handed to a thread: `asyncio.to_thread(f)`, `loop.run_in_executor(None, f)`,
+    /// `run_in_threadpool(f)`, `executor.submit(f)`, `Thread(target=f)`.
+    Thread,
+    /// A FastAPI dependency, `Depends(f)`: the framework calls it (sync ones in a thread).
+    Depends,
+}
+
+/// A call site inside a function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// The callee as written when it is a dotted name (`helper`, `svc.get`,
+    /// `self._load`); empty otherwise (`f()()`, `x[0]()`).
+    pub callee: String,
+    pub kind: CallKind,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaited: bool,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A call that blocks the thread on a synchronous datastore client or the file system
+/// (what ERR013 knows), found in the file's own analysis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockSite {
+    /// The call as shown to a reader (`db.query(...)`, `open(...)`).
+    pub what: String,
+    /// What it waits for (`waits for PostgreSQL synchronously`).
+    pub kind: String,
+    /// A file-system call (`open()`), not a network round trip.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub name: String,
+    /// The class whose body defines it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<usize>,
+    /// The function whose body defines it (a nested `def`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<usize>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_async: bool,
+    /// Start-up, shutdown or entry-point code (`lifespan`, `@app.on_event("startup")`,
+    /// `main`): it runs before or after the loop serves anything.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub startup: bool,
+    pub start: usize,
+    pub end: usize,
+    /// Parameters with the class their annotation names (`svc: Service` -> `Service`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub typed_params: Vec<(String, String)>,
+    /// Other parameter names (they shadow module-level names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
+    /// Local names bound to a constructor call: `c = Client(..)` -> (`c`, `Client`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locals: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<Call>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<BlockSite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Class {
+    pub name: String,
+    /// Base classes as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<String>,
+    /// Attributes set from a constructor in a method: `self._client = httpx.Client()`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attrs: Vec<(String, String)>,
+    /// Defined inside a function (not reachable by name from other modules).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
+}
+
+/// What one Python file contributes to the project index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilePart {
+    /// Local name -> qualified name as imported (relative ones keep their dots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<Function>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<Class>,
+    /// Module-level names bound to a constructor call: `client = ApiClient()`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<(String, String)>,
+}
+
+/// Calls that hand a function to a thread, by what they resolve to, and the position of
+/// the function among the positional arguments.
+const OFFLOADS: &[(&str, usize)] = &[
+    ("asyncio.to_thread", 0),
+    ("starlette.concurrency.run_in_threadpool", 0),
+    ("fastapi.concurrency.run_in_threadpool", 0),
+    ("anyio.to_thread.run_sync", 0),
+    ("asyncer.asyncify", 0),
+    ("asgiref.sync.sync_to_async", 0),
+];
+
+const DEPENDS: &[&str] = &[
+    "fastapi.Depends",
+    "fastapi.Security",
+    "fastapi.params.Depends",
+];
+
+enum Frame {
+    Class(usize),
+    Func(usize),
+    Lambda,
+}
+
+/// Builds a file's part of the index from its tree. `blocks` are the file's datastore and
+/// file-system calls (see `checks::error_handling::flow::blocking_sites`); each goes to
+/// the innermost function around it.
+pub fn file_part(
+    tree: &Tree,
+    facts: &PyFacts,
+    file: &SourceFile,
+    blocks: Vec<BlockSite>,
+) -> FilePart {
+    let src = file.text.as_str();
+    let mut part = FilePart::default();
+    let mut imports: Vec<(String, String)> = facts
+        .imports
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    imports.sort();
+    part.imports = imports;
+    let mut frames: Vec<(usize, Frame)> = Vec::new();
+    let mut cursor = tree.walk();
+    let mut depth = 0usize;
+    loop {
+        let node = cursor.node();
+        while frames.last().is_some_and(|(d, _)| *d >= depth) {
+            frames.pop();
+        }
+        let mut push = None;
+        match node.kind() {
+            "class_definition" => {
+                let name = node
+                    .child_by_field_name("name")
+                    .map(|n| text(n, src).to_string())
+                    .unwrap_or_default();
+                let mut bases = Vec::new();
+                if let Some(sup) = node.child_by_field_name("superclasses") {
+                    let mut c = sup.walk();
+                    for b in sup.named_children(&mut c) {
+                        if let Some(d) = dotted(b, src) {
+                            bases.push(d);
+                        }
+                    }
+                }
+                let local = frames.iter().any(|(_, f)| matches!(f, Frame::Func(_)));
+                part.classes.push(Class {
+                    name,
+                    bases,
+                    attrs: Vec::new(),
+                    local,
+                });
+                push = Some(Frame::Class(part.classes.len() - 1));
+            }
+            "function_definition" => {
+                let name = node
+                    .child_by_field_name("name")
+                    .map(|n| text(n, src).to_string())
+                    .unwrap_or_default();
+                let (class, parent) = match frames.last() {
+                    Some((_, Frame::Class(c))) => (Some(*c), None),
+                    Some((_, Frame::Func(f))) => (None, Some(*f)),
+                    _ => (None, None),
+                };
+                let startup = is_startup(node, &name, src);
+                let mut f = Function {
+                    name,
+                    class,
+                    parent,
+                    is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
+                    startup,
+                    start: node.start_byte(),
+                    end: node.end_byte(),
+                    typed_params: Vec::new(),
+                    params: Vec::new(),
+                    locals: Vec::new(),
+                    calls: Vec::new(),
+                    blocks: Vec::new(),
+                };
+                if let Some(plist) = node.child_by_field_name("parameters") {
+                    let mut c = plist.walk();
+                    for p in plist.named_children(&mut c) {
+                        param(p, src, &mut f);
+                    }
+                }
+                part.functions.push(f);
+                push = Some(Frame::Func(part.functions.len() - 1));
+            }
+            "lambda" => push = Some(Frame::Lambda),
+            "call" => {
+                if let Some((_, Frame::Func(fi))) = frames.last() {
+                    record_call(node, src, facts, &mut part.functions[*fi]);
+                }
+            }
+            "assignment" => record_assignment(node, src, &frames, &mut part),
+            _ => {}
+        }
+        if let Some(f) = push {
+            frames.push((depth, f));
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                for b in blocks {
+                    // Innermost function around the call: the last one starting before it.
+                    if let Some(f) = part
+                        .functions
+                        .iter_mut()
+                        .rev()
+                        .find(|f| f.start <= b.start && b.end <= f.end)
+                    {
+                        f.blocks.push(b);
+                    }
+                }
+                return part;
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// Start-up, shutdown and entry-point functions, by name or decorator.
+fn is_startup(def: Node<'_>, name: &str, src: &str) -> bool {
+    static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)lifespan|startup|shutdown|^_?main$|^_?run_?(app|server)?$|^cli_?")
+            .expect("static regex")
+    });
+    if NAME.is_match(name) {
+        return true;
+    }
+    let Some(decorated) = def.parent().filter(|p| p.kind() == "decorated_definition") else {
+        return false;
+    };
+    let mut c = decorated.walk();
+    let found = decorated.named_children(&mut c).any(|d| {
+        d.kind() == "decorator" && {
+            let t = text(d, src);
+            t.contains("asynccontextmanager")
+                || t.contains("on_event")
+                || t.contains("lifespan")
+                || t.contains(".command")
+        }
+    });
+    found
+}
+
+/// `a`, `a.b.c` for identifiers and attribute chains of identifiers.
+fn dotted(node: Node<'_>, src: &str) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text(node, src).to_string()),
+        "attribute" => {
+            let obj = dotted(node.child_by_field_name("object")?, src)?;
+            let attr = node.child_by_field_name("attribute")?;
+            Some(format!("{obj}.{}", text(attr, src)))
+        }
+        _ => None,
+    }
+}
+
+/// The class an annotation names: `Service`, `Optional[Service]`,
+/// `Annotated[Service, Depends()]`, `Service | None`.
+fn annotated_class(ty: Node<'_>, src: &str) -> Option<String> {
+    let t = text(ty, src).trim();
+    let t = t
+        .strip_prefix("Annotated[")
+        .or_else(|| t.strip_prefix("Optional["))
+        .unwrap_or(t);
+    let name: String = t
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .collect();
+    (!name.is_empty() && name.chars().next().is_some_and(|c| !c.is_ascii_digit())).then_some(name)
+}
+
+fn param(p: Node<'_>, src: &str, f: &mut Function) {
+    let (name, ty) = match p.kind() {
+        "identifier" => (Some(p), None),
+        "typed_parameter" => (p.named_child(0), p.child_by_field_name("type")),
+        "default_parameter" => (p.child_by_field_name("name"), None),
+        "typed_default_parameter" => (p.child_by_field_name("name"), p.child_by_field_name("type")),
+        _ => (None, None),
+    };
+    let Some(name) = name.filter(|n| n.kind() == "identifier") else {
+        return;
+    };
+    let name = text(name, src).to_string();
+    match ty.and_then(|t| annotated_class(t, src)) {
+        Some(class) => f.typed_params.push((name, class)),
+        None => f.params.push(name),
+    }
+}
+
+fn positional(args: Node<'_>, i: usize) -> Option<Node<'_>> {
+    let mut c = args.walk();
+    let found = args
+        .named_children(&mut c)
+        .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment"))
+        .nth(i);
+    found
+}
+
+fn keyword<'t>(args: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    let mut c = args.walk();
+    let found = args.named_children(&mut c).find(|a| {
+        a.kind() == "keyword_argument"
+            && a.child_by_field_name("name").map(|n| text(n, src)) == Some(name)
+    });
+    found.and_then(|a| a.child_by_field_name("value"))
+}
+
+/// The function a reference names: `helper`, `self.load`, `partial(helper, x)`.
+fn function_ref(node: Node<'_>, src: &str, facts: &PyFacts) -> Option<String> {
+    if node.kind() == "call" {
+        let callee = dotted(node.child_by_field_name("function")?, src)?;
+        let q = facts.resolve(&callee)?;
+        if q == "functools.partial" {
+            return function_ref(
+                positional(node.child_by_field_name("arguments")?, 0)?,
+                src,
+                facts,
+            );
+        }
+        return None;
+    }
+    dotted(node, src)
+}
+
+fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
+    let callee = node
+        .child_by_field_name("function")
+        .and_then(|c| dotted(c, src))
+        .unwrap_or_default();
+    let awaited = node.parent().is_some_and(|p| p.kind() == "await");
+    f.calls.push(Call {
+        callee: callee.clone(),
+        kind: CallKind::Direct,
+        awaited,
+        start: node.start_byte(),
+        end: node.end_byte(),
+    });
+    if callee.is_empty() {
+        return;
+    }
+    let Some(args) = node.child_by_field_name("arguments") else {
+        return;
+    };
+    let last = callee.rsplit('.').next().unwrap_or(&callee);
+    let q = facts.resolve(&callee).unwrap_or_default();
+    let (target, kind) = if let Some((_, i)) = OFFLOADS.iter().find(|(n, _)| *n == q) {
+        (positional(args, *i), CallKind::Thread)
+    } else if last == "run_in_executor" {
+        (positional(args, 1), CallKind::Thread)
+    } else if last == "submit" && callee.contains('.') {
+        (positional(args, 0), CallKind::Thread)
+    } else if q == "threading.Thread" {
+        (keyword(args, "target", src), CallKind::Thread)
+    } else if DEPENDS.contains(&q.as_str()) {
+        (
+            positional(args, 0).or_else(|| keyword(args, "dependency", src)),
+            CallKind::Depends,
+        )
+    } else {
+        return;
+    };
+    if let Some(name) = target.and_then(|t| function_ref(t, src, facts)) {
+        f.calls.push(Call {
+            callee: name,
+            kind,
+            awaited: false,
+            start: node.start_byte(),
+            end: node.end_byte(),
+        });
+    }
+}
+
+fn record_assignment(node: Node<'_>, src: &str, frames: &[(usize, Frame)], part: &mut FilePart) {
+    let (Some(left), Some(right)) = (
+        node.child_by_field_name("left"),
+        node.child_by_field_name("right"),
+    ) else {
+        return;
+    };
+    if right.kind() != "call" {
+        return;
+    }
+    let Some(ctor) = right
+        .child_by_field_name("function")
+        .and_then(|c| dotted(c, src))
+    else {
+        return;
+    };
+    match frames.last() {
+        None if left.kind() == "identifier" => {
+            part.instances.push((text(left, src).to_string(), ctor));
+        }
+        Some((_, Frame::Class(ci))) if left.kind() == "identifier" => {
+            part.classes[*ci]
+                .attrs
+                .push((text(left, src).to_string(), ctor));
+        }
+        Some((_, Frame::Func(fi))) => {
+            let f = &mut part.functions[*fi];
+            if left.kind() == "identifier" {
+                f.locals.push((text(left, src).to_string(), ctor));
+            } else if let (Some(class), Some(d)) = (f.class, dotted(left, src)) {
+                if let Some(attr) = d.strip_prefix("self.").filter(|a| !a.contains('.')) {
+                    part.classes[class].attrs.push((attr.to_string(), ctor));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The project: modules, resolution, call graph.
+
+/// Calls that block the thread, by the qualified name they resolve to (what ERR004
+/// reports directly inside `async def`).
+pub const BLOCKING_CALLS: &[&str] = &[
+    "time.sleep",
+    "requests.get",
+    "requests.post",
+    "requests.put",
+    "requests.patch",
+    "requests.delete",
+    "requests.head",
+    "requests.options",
+    "requests.request",
+    "httpx.get",
+    "httpx.post",
+    "httpx.put",
+    "httpx.patch",
+    "httpx.delete",
+    "httpx.head",
+    "httpx.options",
+    "httpx.request",
+    "httpx.stream",
+    "urllib.request.urlopen",
+    "subprocess.run",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.getoutput",
+    "subprocess.getstatusoutput",
+    "os.system",
+    "socket.create_connection",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.gethostbyname_ex",
+];
+
+/// Synchronous HTTP client classes whose request methods block.
+const SYNC_HTTP_CLIENTS: &[&str] = &[
+    "requests.Session",
+    "requests.session",
+    "requests.sessions.Session",
+    "httpx.Client",
+    "urllib3.PoolManager",
+];
+
+const HTTP_METHODS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream",
+    "urlopen",
+];
+
+/// Whether an external call, by its qualified name, blocks the thread.
+pub fn blocks_thread(q: &str) -> bool {
+    if BLOCKING_CALLS.contains(&q) {
+        return true;
+    }
+    match q.rsplit_once('.') {
+        Some((class, method)) => {
+            SYNC_HTTP_CLIENTS.contains(&class) && HTTP_METHODS.contains(&method)
+        }
+        None => false,
+    }
+}
+
+const BUILTINS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "breakpoint",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "compile",
+    "complex",
+    "delattr",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "eval",
+    "exec",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "locals",
+    "map",
+    "max",
+    "memoryview",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
+    "aiter",
+    "anext",
+    "__import__",
+];
+
+/// A function of the project: file index and index into that file's functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnId {
+    pub file: usize,
+    pub func: usize,
+}
+
+/// What a call site resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A function or method of the project.
+    Project(usize),
+    /// A project class without its own `__init__`, or a builtin.
+    Known,
+    /// A qualified name outside the project (`requests.get`, `httpx.Client.get`).
+    External(String),
+    Unresolved,
+}
+
+#[derive(Debug, Clone)]
+enum Sym {
+    Fn(usize),
+    Class(usize, usize),
+    Inst(usize, usize),
+    ExtInst(String),
+    Module(usize),
+    External(String),
+    Builtin,
+    None,
+}
+
+/// One file of the index.
+pub struct IndexFile<'a> {
+    pub path: &'a str,
+    pub module: String,
+    /// The package relative imports start from.
+    package: String,
+    pub part: &'a FilePart,
+    /// Global id of its first function.
+    first: usize,
+    top_fns: HashMap<&'a str, usize>,
+    classes: HashMap<&'a str, usize>,
+    instances: HashMap<&'a str, &'a str>,
+    imports: HashMap<&'a str, &'a str>,
+}
+
+/// Resolved, unresolved and project-internal call counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CallStats {
+    /// Call sites inside functions.
+    pub calls: usize,
+    /// Resolved to a project function or class, a builtin, or an imported name.
+    pub resolved: usize,
+    /// Of those, resolved to a function of the project (an edge of the call graph).
+    pub project: usize,
+    /// `resolved / calls`, rounded to three decimals.
+    pub resolved_ratio: f64,
+}
+
+/// Why a function blocks: a call of its own, or a call to a function that blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// `calls[i]` of the function is a blocking external call.
+    Call(usize),
+    /// `blocks[i]` of the function (a datastore or file call).
+    Site(usize),
+    /// `calls[i]` calls project function `callee`, which blocks.
+    Via(usize, usize),
+}
+
+/// The kinds of blocking a summary tracks: network and process calls (ERR004's), sync
+/// datastore clients and file access (ERR013's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    Call = 0,
+    Store = 1,
+    File = 2,
+}
+
+pub struct ProjectIndex<'a> {
+    pub files: Vec<IndexFile<'a>>,
+    /// Every function, by global id.
+    pub fns: Vec<FnId>,
+    /// Per function, per call site: what it resolves to.
+    pub targets: Vec<Vec<Target>>,
+    pub stats: CallStats,
+    /// Per function: why it blocks the thread, per [`BlockKind`].
+    pub blocks: Vec<[Option<Why>; 3]>,
+    /// Module name -> the files that may be it (one in a plain project; several in a
+    /// monorepo or a src layout, where the one nearest the importing file wins).
+    modules: HashMap<String, Vec<usize>>,
+    /// The file whose call is being resolved (for picking among same-named modules).
+    from: std::cell::Cell<usize>,
+}
+
+const MAX_DEPTH: usize = 12;
+
+impl<'a> ProjectIndex<'a> {
+    /// Joins the parts of every Python file (path, part), sorted by path.
+    pub fn build(parts: &[(&'a str, &'a FilePart)]) -> ProjectIndex<'a> {
+        let paths: HashSet<&str> = parts.iter().map(|(p, _)| *p).collect();
+        let mut files = Vec::new();
+        let mut fns = Vec::new();
+        let mut modules: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut alternates: HashMap<String, Vec<usize>> = HashMap::new();
+        for (fi, (path, part)) in parts.iter().enumerate() {
+            let (module, package, alts) = module_names(path, &paths);
+            modules.entry(module.clone()).or_default().push(fi);
+            for a in alts {
+                alternates.entry(a).or_default().push(fi);
+            }
+            let mut top_fns = HashMap::new();
+            for (i, f) in part.functions.iter().enumerate() {
+                if f.class.is_none() && f.parent.is_none() {
+                    top_fns.insert(f.name.as_str(), fns.len() + i);
+                }
+            }
+            let classes = part
+                .classes
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.local)
+                .map(|(i, c)| (c.name.as_str(), i))
+                .collect();
+            files.push(IndexFile {
+                path,
+                module,
+                package,
+                part,
+                first: fns.len(),
+                top_fns,
+                classes,
+                instances: part
+                    .instances
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect(),
+                imports: part
+                    .imports
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect(),
+            });
+            fns.extend((0..part.functions.len()).map(|func| FnId { file: fi, func }));
+        }
+        for (name, fis) in alternates {
+            modules.entry(name).or_insert(fis);
+        }
+        let mut index = ProjectIndex {
+            files,
+            targets: Vec::with_capacity(fns.len()),
+            blocks: Vec::new(),
+            fns,
+            stats: CallStats::default(),
+            modules,
+            from: std::cell::Cell::new(0),
+        };
+        for g in 0..index.fns.len() {
+            let calls = &index.function(g).calls;
+            let mut targets = Vec::with_capacity(calls.len());
+            for c in calls {
+                let t = index.resolve_call(g, &c.callee);
+                if c.kind == CallKind::Direct {
+                    index.stats.calls += 1;
+                    match t {
+                        Target::Project(_) => {
+                            index.stats.resolved += 1;
+                            index.stats.project += 1;
+                        }
+                        Target::Known | Target::External(_) => index.stats.resolved += 1,
+                        Target::Unresolved => {}
+                    }
+                }
+                targets.push(t);
+            }
+            index.targets.push(targets);
+        }
+        if index.stats.calls > 0 {
+            let r = index.stats.resolved as f64 / index.stats.calls as f64;
+            index.stats.resolved_ratio = (r * 1000.0).round() / 1000.0;
+        }
+        index.blocks = index.blocking_summaries();
+        index
+    }
+
+    pub fn function(&self, g: usize) -> &'a Function {
+        let id = self.fns[g];
+        &self.files[id.file].part.functions[id.func]
+    }
+
+    pub fn file_of(&self, g: usize) -> &IndexFile<'a> {
+        &self.files[self.fns[g].file]
+    }
+
+    /// `Class.method` or `function` for messages.
+    pub fn display_name(&self, g: usize) -> String {
+        let id = self.fns[g];
+        let f = self.function(g);
+        match f.class {
+            Some(c) => format!("{}.{}", self.files[id.file].part.classes[c].name, f.name),
+            None => f.name.clone(),
+        }
+    }
+
+    /// The file of module `name`: among several, the one sharing the longest directory
+    /// prefix with the file being resolved (then the first by path).
+    fn module(&self, name: &str) -> Option<usize> {
+        let fis = self.modules.get(name)?;
+        if fis.len() == 1 {
+            return fis.first().copied();
+        }
+        let from = self.files.get(self.from.get()).map_or("", |f| f.path);
+        let shared = |p: &str| {
+            p.split('/')
+                .zip(from.split('/'))
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        let best = fis.iter().map(|&fi| shared(self.files[fi].path)).max()?;
+        fis.iter()
+            .copied()
+            .find(|&fi| shared(self.files[fi].path) == best)
+    }
+
+    /// An import's qualified name made absolute (relative imports against the file's
+    /// package).
+    fn absolute(&self, fi: usize, q: &str) -> String {
+        let dots = q.chars().take_while(|c| *c == '.').count();
+        if dots == 0 {
+            return q.to_string();
+        }
+        let mut base: Vec<&str> = self.files[fi]
+            .package
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .collect();
+        for _ in 1..dots {
+            base.pop();
+        }
+        let rest = &q[dots..];
+        if !rest.is_empty() {
+            base.push(rest);
+        }
+        base.join(".")
+    }
+
+    fn lookup_qual(&self, q: &str, depth: usize) -> Sym {
+        if depth > MAX_DEPTH || q.is_empty() {
+            return Sym::None;
+        }
+        let parts: Vec<&str> = q.split('.').collect();
+        for k in (1..=parts.len()).rev() {
+            let name = parts[..k].join(".");
+            if let Some(fj) = self.module(&name) {
+                let mut sym = Sym::Module(fj);
+                for p in &parts[k..] {
+                    sym = self.member(sym, p, depth + 1);
+                }
+                return sym;
+            }
+        }
+        Sym::External(q.to_string())
+    }
+
+    /// A module-level name of file `fi`.
+    fn lookup_name(&self, fi: usize, name: &str, depth: usize) -> Sym {
+        if depth > MAX_DEPTH {
+            return Sym::None;
+        }
+        let f = &self.files[fi];
+        if let Some(&g) = f.top_fns.get(name) {
+            return Sym::Fn(g);
+        }
+        if let Some(&c) = f.classes.get(name) {
+            return Sym::Class(fi, c);
+        }
+        if let Some(ctor) = f.instances.get(name) {
+            return self.instance_of(fi, ctor, depth + 1);
+        }
+        if let Some(q) = f.imports.get(name) {
+            return self.lookup_qual(&self.absolute(fi, q), depth + 1);
+        }
+        Sym::None
+    }
+
+    fn lookup_dotted(&self, fi: usize, text: &str, depth: usize) -> Sym {
+        let mut parts = text.split('.');
+        let Some(head) = parts.next() else {
+            return Sym::None;
+        };
+        let mut sym = self.lookup_name(fi, head, depth);
+        for p in parts {
+            sym = self.member(sym, p, depth + 1);
+        }
+        sym
+    }
+
+    fn instance_of(&self, fi: usize, ctor: &str, depth: usize) -> Sym {
+        match self.lookup_dotted(fi, ctor, depth + 1) {
+            Sym::Class(fj, c) => Sym::Inst(fj, c),
+            Sym::External(q) => Sym::ExtInst(q),
+            _ => Sym::None,
+        }
+    }
+
+    fn member(&self, sym: Sym, attr: &str, depth: usize) -> Sym {
+        if depth > MAX_DEPTH {
+            return Sym::None;
+        }
+        match sym {
+            Sym::Module(fj) => {
+                let sub = format!("{}.{attr}", self.files[fj].module);
+                if let Some(fk) = self.module(&sub) {
+                    // A name the package's `__init__` binds wins over the submodule.
+                    match self.lookup_name(fj, attr, depth + 1) {
+                        Sym::None => Sym::Module(fk),
+                        s => s,
+                    }
+                } else {
+                    self.lookup_name(fj, attr, depth + 1)
+                }
+            }
+            Sym::Class(fj, c) => match self.method(fj, c, attr, depth + 1) {
+                Some(g) => Sym::Fn(g),
+                None => Sym::None,
+            },
+            Sym::Inst(fj, c) => {
+                if let Some(g) = self.method(fj, c, attr, depth + 1) {
+                    return Sym::Fn(g);
+                }
+                match self.attr_ctor(fj, c, attr, depth + 1) {
+                    Some((fk, ctor)) => self.instance_of(fk, ctor, depth + 1),
+                    None => Sym::None,
+                }
+            }
+            // A longer name may be a module of a namespace package (`import pkg.sub`).
+            Sym::External(q) => self.lookup_qual(&format!("{q}.{attr}"), depth + 1),
+            Sym::ExtInst(q) => Sym::External(format!("{q}.{attr}")),
+            Sym::Fn(_) | Sym::Builtin | Sym::None => Sym::None,
+        }
+    }
+
+    /// The project classes `class` of file `fi` derives from.
+    fn bases(&self, fi: usize, class: usize, depth: usize) -> Vec<(usize, usize)> {
+        self.files[fi].part.classes[class]
+            .bases
+            .iter()
+            .filter_map(|b| match self.lookup_dotted(fi, b, depth + 1) {
+                Sym::Class(fj, c) if (fj, c) != (fi, class) => Some((fj, c)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A method of a class or of its project base classes.
+    fn method(&self, fi: usize, class: usize, name: &str, depth: usize) -> Option<usize> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let file = &self.files[fi];
+        if let Some(i) = file
+            .part
+            .functions
+            .iter()
+            .position(|f| f.class == Some(class) && f.name == name)
+        {
+            return Some(file.first + i);
+        }
+        self.bases(fi, class, depth)
+            .into_iter()
+            .find_map(|(fj, c)| self.method(fj, c, name, depth + 1))
+    }
+
+    /// The constructor an attribute is set from in some method: `self._client = Client()`.
+    fn attr_ctor(
+        &self,
+        fi: usize,
+        class: usize,
+        attr: &str,
+        depth: usize,
+    ) -> Option<(usize, &'a str)> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let part = self.files[fi].part;
+        if let Some((_, ctor)) = part.classes[class].attrs.iter().find(|(a, _)| a == attr) {
+            return Some((fi, ctor.as_str()));
+        }
+        self.bases(fi, class, depth)
+            .into_iter()
+            .find_map(|(fj, c)| self.attr_ctor(fj, c, attr, depth + 1))
+    }
+
+    /// Resolves the callee text of a call in function `g`.
+    fn resolve_call(&self, g: usize, callee: &str) -> Target {
+        if callee.is_empty() {
+            return Target::Unresolved;
+        }
+        let id = self.fns[g];
+        let fi = id.file;
+        self.from.set(fi);
+        let mut parts = callee.split('.');
+        let head = parts.next().unwrap_or("");
+        let mut sym = self.local_name(fi, id.func, head);
+        for p in parts {
+            sym = self.member(sym, p, 1);
+        }
+        match sym {
+            Sym::Fn(t) => Target::Project(t),
+            Sym::Class(fj, c) => match self.method(fj, c, "__init__", 1) {
+                Some(t) => Target::Project(t),
+                None => Target::Known,
+            },
+            Sym::Builtin => Target::Known,
+            Sym::External(q) => Target::External(q),
+            Sym::ExtInst(_) | Sym::Inst(..) | Sym::Module(_) | Sym::None => Target::Unresolved,
+        }
+    }
+
+    /// What `name` means inside function `func` of file `fi`: its parameters and locals,
+    /// `self`/`cls`, nested functions, then the module's names and the builtins.
+    fn local_name(&self, fi: usize, func: usize, name: &str) -> Sym {
+        let file = &self.files[fi];
+        let fns = &file.part.functions;
+        let mut cur = Some(func);
+        let mut steps = 0;
+        while let Some(k) = cur {
+            steps += 1;
+            if steps > 64 {
+                break;
+            }
+            let f = &fns[k];
+            if let (Some(c), "self" | "cls") = (f.class, name) {
+                return if name == "self" {
+                    Sym::Inst(fi, c)
+                } else {
+                    Sym::Class(fi, c)
+                };
+            }
+            if let Some((_, ty)) = f.typed_params.iter().find(|(p, _)| p == name) {
+                return self.instance_of(fi, ty, 1);
+            }
+            if f.params.iter().any(|p| p == name) {
+                return Sym::None;
+            }
+            if let Some((_, ctor)) = f.locals.iter().rev().find(|(l, _)| l == name) {
+                return self.instance_of(fi, ctor, 1);
+            }
+            if let Some(i) = fns
+                .iter()
+                .position(|n| n.parent == Some(k) && n.name == name)
+            {
+                return Sym::Fn(file.first + i);
+            }
+            cur = f.parent;
+        }
+        match self.lookup_name(fi, name, 1) {
+            Sym::None if BUILTINS.contains(&name) => Sym::Builtin,
+            s => s,
+        }
+    }
+
+    /// The strongly connected components of the direct-call graph, callees first
+    /// (Tarjan's algorithm, iterative).
+    fn sccs(&self) -> Vec<Vec<usize>> {
+        let n = self.fns.len();
+        let succ = |v: usize| -> Vec<usize> {
+            let calls = &self.function(v).calls;
+            self.targets[v]
+                .iter()
+                .zip(calls)
+                .filter_map(|(t, c)| match t {
+                    Target::Project(w) if c.kind == CallKind::Direct => Some(*w),
+                    _ => None,
+                })
+                .collect()
+        };
+        const NONE: usize = usize::MAX;
+        let mut index = vec![NONE; n];
+        let mut low = vec![0usize; n];
+        let mut on_stack = vec![false; n];
+        let mut stack = Vec::new();
+        let mut out = Vec::new();
+        let mut next = 0usize;
+        for root in 0..n {
+            if index[root] != NONE {
+                continue;
+            }
+            let mut work: Vec<(usize, Vec<usize>, usize)> = vec![(root, succ(root), 0)];
+            index[root] = next;
+            low[root] = next;
+            next += 1;
+            stack.push(root);
+            on_stack[root] = true;
+            while let Some((v, ws, i)) = work.last_mut() {
+                let v = *v;
+                if *i < ws.len() {
+                    let w = ws[*i];
+                    *i += 1;
+                    if index[w] == NONE {
+                        index[w] = next;
+                        low[w] = next;
+                        next += 1;
+                        stack.push(w);
+                        on_stack[w] = true;
+                        work.push((w, succ(w), 0));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(index[w]);
+                    }
+                } else {
+                    work.pop();
+                    if let Some((u, _, _)) = work.last() {
+                        low[*u] = low[*u].min(low[v]);
+                    }
+                    if low[v] == index[v] {
+                        let mut comp = Vec::new();
+                        while let Some(w) = stack.pop() {
+                            on_stack[w] = false;
+                            comp.push(w);
+                            if w == v {
+                                break;
+                            }
+                        }
+                        comp.sort_unstable();
+                        out.push(comp);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Bottom-up over the components: a synchronous function blocks when it makes a
+    /// blocking call itself or calls (directly, not through a thread) a synchronous
+    /// function that blocks. Coroutines block nobody who calls them: the call only makes
+    /// the coroutine.
+    fn blocking_summaries(&self) -> Vec<[Option<Why>; 3]> {
+        let n = self.fns.len();
+        let mut why: Vec<[Option<Why>; 3]> = vec![[None; 3]; n];
+        let mut comp_of = vec![0usize; n];
+        let sccs = self.sccs();
+        for (k, comp) in sccs.iter().enumerate() {
+            for &v in comp {
+                comp_of[v] = k;
+            }
+        }
+        for (k, comp) in sccs.iter().enumerate() {
+            for kind in 0..3 {
+                // Own calls and calls out of the component first, then inside it until
+                // nothing changes (each round settles at least one function).
+                for &v in comp {
+                    why[v][kind] = self.own_block(v, kind, &why, |w| comp_of[w] != k);
+                }
+                for _ in 0..comp.len() {
+                    let mut changed = false;
+                    for &v in comp {
+                        if why[v][kind].is_none() {
+                            why[v][kind] = self.own_block(v, kind, &why, |w| comp_of[w] == k);
+                            changed |= why[v][kind].is_some();
+                        }
+                    }
+                    if !changed {
+                        break;
+                    }
+                }
+            }
+        }
+        why
+    }
+
+    fn own_block(
+        &self,
+        v: usize,
+        kind: usize,
+        why: &[[Option<Why>; 3]],
+        callee_ok: impl Fn(usize) -> bool,
+    ) -> Option<Why> {
+        let f = self.function(v);
+        if f.is_async {
+            return None;
+        }
+        match kind {
+            0 => {
+                if let Some(i) = f.calls.iter().zip(&self.targets[v]).position(|(c, t)| {
+                    c.kind == CallKind::Direct
+                        && !c.awaited
+                        && matches!(t, Target::External(q) if blocks_thread(q))
+                }) {
+                    return Some(Why::Call(i));
+                }
+            }
+            _ => {
+                let file = kind == BlockKind::File as usize;
+                if let Some(i) = f.blocks.iter().position(|b| b.file == file) {
+                    return Some(Why::Site(i));
+                }
+            }
+        }
+        f.calls
+            .iter()
+            .zip(&self.targets[v])
+            .enumerate()
+            .find_map(|(i, (c, t))| match t {
+                Target::Project(w)
+                    if c.kind == CallKind::Direct
+                        && callee_ok(*w)
+                        && *w != v
+                        && why[*w][kind].is_some() =>
+                {
+                    Some(Why::Via(i, *w))
+                }
+                _ => None,
+            })
+    }
+
+    /// The chain from a call site in function `g` (its `calls[call]`, which reaches the
+    /// blocking function `callee`) down to the blocking call: (function, byte range,
+    /// label) per step.
+    pub fn chain(&self, g: usize, call: usize, callee: usize, kind: usize) -> Vec<Step> {
+        let c = &self.function(g).calls[call];
+        let mut steps = vec![Step {
+            func: g,
+            start: c.start,
+            end: c.end,
+            label: format!(
+                "`{}` is called on the event loop",
+                self.display_name(callee)
+            ),
+        }];
+        let mut cur = callee;
+        for _ in 0..self.fns.len() + 1 {
+            let f = self.function(cur);
+            match self.blocks[cur][kind] {
+                Some(Why::Via(i, next)) => {
+                    steps.push(Step {
+                        func: cur,
+                        start: f.calls[i].start,
+                        end: f.calls[i].end,
+                        label: format!(
+                            "`{}` calls `{}`",
+                            self.display_name(cur),
+                            self.display_name(next)
+                        ),
+                    });
+                    cur = next;
+                }
+                Some(Why::Call(i)) => {
+                    let q = match &self.targets[cur][i] {
+                        Target::External(q) => q.clone(),
+                        _ => f.calls[i].callee.clone(),
+                    };
+                    steps.push(Step {
+                        func: cur,
+                        start: f.calls[i].start,
+                        end: f.calls[i].end,
+                        label: format!("`{q}` blocks the thread"),
+                    });
+                    break;
+                }
+                Some(Why::Site(i)) => {
+                    let b = &f.blocks[i];
+                    steps.push(Step {
+                        func: cur,
+                        start: b.start,
+                        end: b.end,
+                        label: format!("`{}` {}", b.what, b.kind),
+                    });
+                    break;
+                }
+                None => break,
+            }
+        }
+        steps
+    }
+}
+
+/// One step of a call chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub func: usize,
+    pub start: usize,
+    pub end: usize,
+    pub label: String,
+}
+
+/// A file's module name (from the `__init__.py` chain above it), the package its relative
+/// imports start from, and alternative names (with the directories above the package
+/// root: src layouts and namespace packages, where the import root is not known).
+fn module_names(path: &str, paths: &HashSet<&str>) -> (String, String, Vec<String>) {
+    let stem_path = path
+        .strip_suffix(".pyi")
+        .or_else(|| path.strip_suffix(".py"))
+        .unwrap_or(path);
+    let mut comps: Vec<&str> = stem_path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let is_init = comps.last() == Some(&"__init__");
+    if is_init {
+        comps.pop();
+    }
+    // How many leading directories are above the package root.
+    let dirs = if is_init {
+        comps.len()
+    } else {
+        comps.len().saturating_sub(1)
+    };
+    let mut root = dirs;
+    let lead = if path.starts_with('/') { "/" } else { "" };
+    while root > 0 {
+        let dir = comps[..root].join("/");
+        let init = format!("{lead}{dir}/__init__.py");
+        if !paths.contains(init.as_str()) {
+            break;
+        }
+        root -= 1;
+    }
+    let module = comps[root..].join(".");
+    let package = if is_init {
+        module.clone()
+    } else {
+        comps[root..comps.len().saturating_sub(1)].join(".")
+    };
+    let alts = (0..root)
+        .map(|k| comps[k..].join("."))
+        .filter(|m| m.contains('.'))
+        .collect();
+    (module, package, alts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::lang::Lang;
+
+    fn part(path: &str, src: &str) -> FilePart {
+        let tree = crate::source::parse::parse(Lang::Python, src, None).expect("parse");
+        let facts = PyFacts::build(&tree, src);
+        let file = SourceFile::new(path.into(), Lang::Python, src.into());
+        file_part(&tree, &facts, &file, Vec::new())
+    }
+
+    #[test]
+    fn modules_follow_the_package_layout() {
+        let paths: HashSet<&str> = [
+            "src/app/__init__.py",
+            "src/app/api/__init__.py",
+            "src/app/api/routes.py",
+        ]
+        .into_iter()
+        .collect();
+        let (m, p, alts) = module_names("src/app/api/routes.py", &paths);
+        assert_eq!((m.as_str(), p.as_str()), ("app.api.routes", "app.api"));
+        assert_eq!(alts, ["src.app.api.routes"]);
+        let (m, p, _) = module_names("src/app/__init__.py", &paths);
+        assert_eq!((m.as_str(), p.as_str()), ("app", "app"));
+    }
+
+    #[test]
+    fn calls_resolve_across_files_and_chains_terminate() {
+        let a = part(
+            "pkg/api.py",
+            "from .services import svc\nfrom . import helpers as h\nimport asyncio\n\
+             async def route():\n    svc.load()\n    h.slow()\n    await asyncio.to_thread(h.slow)\n    x.unknown()\n",
+        );
+        let b = part(
+            "pkg/services.py",
+            "from .helpers import slow\nclass Service:\n    def load(self):\n        return self._inner()\n    \
+             def _inner(self):\n        return slow()\nsvc = Service()\n",
+        );
+        let c = part(
+            "pkg/helpers.py",
+            "import time\nfrom .helpers import slow as again\ndef slow():\n    time.sleep(1)\n    ping()\n\
+             def ping():\n    pong()\ndef pong():\n    ping()\n",
+        );
+        let init = FilePart::default();
+        let parts = [
+            ("pkg/__init__.py", &init),
+            ("pkg/api.py", &a),
+            ("pkg/helpers.py", &c),
+            ("pkg/services.py", &b),
+        ];
+        let ix = ProjectIndex::build(&parts);
+        let route = (0..ix.fns.len())
+            .find(|&g| ix.function(g).name == "route")
+            .expect("route");
+        let t = &ix.targets[route];
+        let names: Vec<String> = t
+            .iter()
+            .map(|t| match t {
+                Target::Project(g) => ix.display_name(*g),
+                Target::External(q) => q.clone(),
+                Target::Known => "known".into(),
+                Target::Unresolved => "?".into(),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["Service.load", "slow", "asyncio.to_thread", "slow", "?"]
+        );
+        let load = match t[0] {
+            Target::Project(g) => g,
+            _ => unreachable!(),
+        };
+        let chain = ix.chain(route, 0, load, BlockKind::Call as usize);
+        let labels: Vec<&str> = chain.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "`Service.load` is called on the event loop",
+                "`Service.load` calls `Service._inner`",
+                "`Service._inner` calls `slow`",
+                "`time.sleep` blocks the thread",
+            ]
+        );
+        // ping <-> pong is a cycle that blocks nothing.
+        let ping = (0..ix.fns.len())
+            .find(|&g| ix.function(g).name == "ping")
+            .expect("ping");
+        assert_eq!(ix.blocks[ping][0], None);
+        assert_eq!(ix.stats.calls, 10);
+        assert_eq!(ix.stats.resolved, 9);
+    }
+}
