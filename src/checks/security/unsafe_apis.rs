@@ -1,0 +1,523 @@
+//! Library calls that are unsafe with untrusted input or in production, narrowed to the
+//! uses that matter:
+//! SEC035 XML parsers fed request data or told to resolve external entities;
+//! SEC036 `tempfile.mktemp` and world-writable `chmod` modes;
+//! SEC037 tar extraction without a filter or member list;
+//! SEC038 Flask/Werkzeug debugger and Django `DEBUG`/`ALLOWED_HOSTS = ["*"]` in settings;
+//! SEC039 SSL/TLS protocol versions below TLS 1.2;
+//! SEC040 paramiko accepting unknown SSH host keys;
+//! SEC041 loaders beyond SEC002 (`torch.load`, `numpy.load(allow_pickle=True)`, `marshal`,
+//! `shelve`); SEC042 HTML marked safe or templates without escaping.
+
+use super::baseline::{calls, in_handler, in_main_guard, keyword_is, shape, Shape};
+use crate::checks::py::{keyword_arg, module_assignments, positional_arg, snippet, unparen};
+use crate::checks::{Confidence, FileContext, Hit};
+use crate::model::facts::python::{string_value, text};
+use regex::Regex;
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+const XML_PARSE: &[&str] = &[
+    "parse",
+    "fromstring",
+    "XML",
+    "iterparse",
+    "parseString",
+    "fromstringlist",
+    "XMLID",
+];
+
+/// SEC035
+pub fn xml_untrusted(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((facts, calls)) = calls(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    for c in calls {
+        let n = c.name.as_str();
+        let last = n.rsplit('.').next().unwrap_or("");
+        let stdlib = n.starts_with("xml.etree.")
+            || n.starts_with("xml.dom.")
+            || n.starts_with("xml.sax.")
+            || n.starts_with("xml.parsers.");
+        let lxml = n.starts_with("lxml.etree.") || n.starts_with("lxml.objectify.");
+        if lxml && last == "XMLParser" {
+            let unsafe_flag = keyword_is(c.args, "resolve_entities", "True", src)
+                || keyword_is(c.args, "no_network", "False", src)
+                || keyword_is(c.args, "huge_tree", "True", src);
+            if unsafe_flag {
+                out.push(
+                    Hit::new(c.node.start_byte(), c.node.end_byte())
+                        .var("callee", c.written)
+                        .var("what", "a parser that resolves external entities")
+                        .confidence(Confidence::Medium),
+                );
+            }
+            continue;
+        }
+        if !(stdlib || lxml) || !XML_PARSE.contains(&last) {
+            continue;
+        }
+        let Some(arg) = positional_arg(c.args, 0) else {
+            continue;
+        };
+        if shape(arg, src) == Shape::Constant {
+            continue;
+        }
+        let conf = if in_handler(facts, c.node.start_byte()) {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        };
+        out.push(
+            Hit::new(c.node.start_byte(), c.node.end_byte())
+                .var("callee", c.written)
+                .var("what", snippet(text(arg, src)))
+                .confidence(conf),
+        );
+    }
+}
+
+/// An integer mode literal (`0o777`, `0777`, `511`) or flags naming other-write.
+fn world_writable(mode: Node<'_>, src: &str) -> bool {
+    let raw = text(mode, src);
+    if raw.contains("S_IWOTH") || raw.contains("S_IRWXO") {
+        return true;
+    }
+    let t = raw.replace('_', "");
+    let v = if let Some(o) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
+        u32::from_str_radix(o, 8).ok()
+    } else if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()
+    } else {
+        t.parse::<u32>().ok()
+    };
+    v.is_some_and(|v| v & 0o002 != 0)
+}
+
+/// SEC036
+pub fn insecure_file_permissions(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((facts, calls)) = calls(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    for c in calls {
+        let what = match c.name.as_str() {
+            "tempfile.mktemp" => {
+                Some("a temporary file name another process can claim first".to_string())
+            }
+            "os.chmod" | "os.lchmod" | "os.fchmod" => keyword_arg(c.args, "mode", src)
+                .or_else(|| positional_arg(c.args, 1))
+                .filter(|m| world_writable(*m, src))
+                .map(|m| format!("mode {}", text(m, src))),
+            _ if c.last() == "chmod" && c.written.contains('.') => keyword_arg(c.args, "mode", src)
+                .or_else(|| positional_arg(c.args, 0))
+                .filter(|m| world_writable(*m, src))
+                .map(|m| format!("mode {}", text(m, src))),
+            _ => None,
+        };
+        let Some(what) = what else { continue };
+        // A name used as an address (a pipe, a socket) rather than a file the function
+        // then opens: low.
+        let opened = facts
+            .function_at(c.node.start_byte())
+            .map_or(src, |f| &src[f.start..f.end])
+            .contains("open(");
+        let conf = if c.name == "tempfile.mktemp" && !opened {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        };
+        out.push(
+            Hit::new(c.node.start_byte(), c.node.end_byte())
+                .var("callee", c.written)
+                .var("what", what)
+                .confidence(conf),
+        );
+    }
+}
+
+static MEMBER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"commonpath|is_relative_to|realpath|abspath|\.resolve\(|is_within|\.\.|startswith|issym|islnk|isdev|data_filter|tar_filter")
+        .expect("re")
+});
+
+/// SEC037
+pub fn tar_extraction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((facts, calls)) = calls(ctx) else {
+        return;
+    };
+    if !facts.imports_package("tarfile") && !facts.imports_package("shutil") {
+        return;
+    }
+    let src = ctx.file.text.as_str();
+    for c in calls {
+        let unpack = c.name == "shutil.unpack_archive";
+        let tar_method = matches!(c.last(), "extractall" | "extract")
+            && c.written.contains('.')
+            && facts.imports_package("tarfile");
+        if !(unpack || tar_method) {
+            continue;
+        }
+        if keyword_arg(c.args, "filter", src).is_some()
+            || keyword_arg(c.args, "members", src).is_some()
+        {
+            continue;
+        }
+        let func_text = facts
+            .function_at(c.node.start_byte())
+            .map_or(src, |f| &src[f.start..f.end]);
+        if tar_method {
+            // A zip archive (zipfile strips `..` and absolute paths itself), or a tar whose
+            // members the function checks.
+            let tarish = func_text.contains("tarfile") || func_text.contains("TarFile") || {
+                let recv = c.written.rsplit_once('.').map_or("", |(r, _)| r);
+                recv.to_ascii_lowercase().contains("tar")
+            };
+            if !tarish || func_text.contains("zipfile") || MEMBER_CHECK.is_match(func_text) {
+                continue;
+            }
+        }
+        let conf = if unpack {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        };
+        out.push(
+            Hit::new(c.node.start_byte(), c.node.end_byte())
+                .var("callee", c.written)
+                .confidence(conf),
+        );
+    }
+}
+
+static DEV_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|/|_)(?:dev|devel|development|local|test|tests|testing|ci|debug|example|sample|e2e)(?:[_./]|$)").expect("re")
+});
+
+/// SEC038
+pub fn debug_enabled(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((facts, calls)) = calls(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let flask = facts.imports_package("flask")
+        || facts.imports_package("werkzeug")
+        || facts.imports_package("quart");
+    for c in calls {
+        let on = if flask && c.last() == "run" && c.written.contains('.') {
+            keyword_is(c.args, "debug", "True", src)
+        } else if c.name.ends_with("run_simple") && facts.imports_package("werkzeug") {
+            keyword_is(c.args, "use_debugger", "True", src)
+        } else {
+            false
+        };
+        if !on {
+            continue;
+        }
+        let conf = if in_main_guard(c.node, src) {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        };
+        out.push(
+            Hit::new(c.node.start_byte(), c.node.end_byte())
+                .var(
+                    "what",
+                    "the interactive debugger (run any code from the browser)",
+                )
+                .confidence(conf),
+        );
+    }
+    // Django settings modules.
+    let rel = ctx.file.rel.as_str();
+    let settings = rel.contains("settings") && !DEV_SETTINGS.is_match(rel);
+    if !settings
+        || !(src.contains("INSTALLED_APPS")
+            || src.contains("MIDDLEWARE")
+            || src.contains("ROOT_URLCONF"))
+    {
+        return;
+    }
+    for (stmt, name, value) in module_assignments(ctx.tree.root_node(), src) {
+        let value = unparen(value);
+        let what = match name {
+            "DEBUG" if value.kind() == "true" => "`DEBUG = True` (stack traces, settings and SQL shown to every visitor)",
+            "ALLOWED_HOSTS" if matches!(value.kind(), "list" | "tuple") && {
+                let mut cur = value.walk();
+                let any = value.named_children(&mut cur).any(|e| string_value(e, src).as_deref() == Some("*"));
+                any
+            } => "`ALLOWED_HOSTS` with `\"*\"` (any Host header: poisoned password-reset links and cache keys)",
+            _ => continue,
+        };
+        out.push(Hit::new(stmt.start_byte(), stmt.end_byte()).var("what", what));
+    }
+}
+
+const OLD_TLS: &[&str] = &[
+    "ssl.PROTOCOL_SSLv2",
+    "ssl.PROTOCOL_SSLv3",
+    "ssl.PROTOCOL_TLSv1",
+    "ssl.PROTOCOL_TLSv1_1",
+    "ssl.TLSVersion.SSLv3",
+    "ssl.TLSVersion.TLSv1",
+    "ssl.TLSVersion.TLSv1_1",
+    "OpenSSL.SSL.SSLv2_METHOD",
+    "OpenSSL.SSL.SSLv3_METHOD",
+    "OpenSSL.SSL.TLSv1_METHOD",
+    "OpenSSL.SSL.TLSv1_1_METHOD",
+];
+
+/// SEC039
+pub fn old_tls(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((facts, calls)) = calls(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    for c in &calls {
+        if c.name == "ssl.wrap_socket" && keyword_arg(c.args, "ssl_version", src).is_none() {
+            out.push(
+                Hit::new(c.node.start_byte(), c.node.end_byte())
+                    .var(
+                        "what",
+                        "`ssl.wrap_socket` (deprecated, removed in Python 3.12)",
+                    )
+                    .confidence(Confidence::Low),
+            );
+        }
+    }
+    crate::checks::py::visit(ctx.tree.root_node(), |n| {
+        if !matches!(n.kind(), "attribute" | "identifier") {
+            return true;
+        }
+        // Used as a value: an argument, a keyword value, the right side of an assignment.
+        let used = n.parent().is_some_and(|p| match p.kind() {
+            "argument_list" => true,
+            "keyword_argument" => p.child_by_field_name("value") == Some(n),
+            "assignment" => p.child_by_field_name("right") == Some(n),
+            _ => false,
+        });
+        if !used {
+            return n.kind() != "identifier";
+        }
+        let t = text(n, src);
+        if let Some(q) = facts.resolve(t) {
+            if OLD_TLS.contains(&q.as_str()) {
+                out.push(
+                    Hit::new(n.start_byte(), n.end_byte())
+                        .var("what", format!("`{t}`"))
+                        .confidence(Confidence::Medium),
+                );
+            }
+        }
+        false
+    });
+}
+
+/// SEC040
+pub fn ssh_host_key(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((_, calls)) = calls(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    for c in calls {
+        if c.last() != "set_missing_host_key_policy" {
+            continue;
+        }
+        let Some(arg) = positional_arg(c.args, 0) else {
+            continue;
+        };
+        let t = text(arg, src);
+        if t.contains("AutoAddPolicy") || t.contains("WarningPolicy") {
+            out.push(Hit::new(c.node.start_byte(), c.node.end_byte()).var("what", snippet(t)));
+        }
+    }
+}
+
+/// SEC041
+pub fn unsafe_loader(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((_, calls)) = calls(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    for c in calls {
+        let (what, conf) = match c.name.as_str() {
+            "torch.load" if !keyword_is(c.args, "weights_only", "True", src) => (
+                "unpickles the checkpoint (no `weights_only=True`)",
+                Confidence::Medium,
+            ),
+            "numpy.load" if keyword_is(c.args, "allow_pickle", "True", src) => (
+                "unpickles object arrays (`allow_pickle=True`)",
+                Confidence::Medium,
+            ),
+            "marshal.load" | "marshal.loads" => {
+                ("builds code objects from the bytes", Confidence::Low)
+            }
+            "shelve.open" => ("unpickles every value it reads", Confidence::Low),
+            _ => continue,
+        };
+        if positional_arg(c.args, 0).is_some_and(|a| shape(a, src) == Shape::Constant)
+            && conf == Confidence::Low
+        {
+            continue;
+        }
+        out.push(
+            Hit::new(c.node.start_byte(), c.node.end_byte())
+                .var("callee", c.written)
+                .var("what", what)
+                .confidence(conf),
+        );
+    }
+}
+
+const SAFE_MARKERS: &[&str] = &[
+    "django.utils.safestring.mark_safe",
+    "django.utils.safestring.SafeString",
+    "django.utils.safestring.SafeText",
+    "django.utils.html.mark_safe",
+    "markupsafe.Markup",
+    "flask.Markup",
+    "jinja2.Markup",
+    "jinja2.utils.Markup",
+];
+
+static ESCAPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\.)(?:escape|conditional_escape|escape_html|html_escape|format_html|format_html_join|force_escape|escapejs|json_script|quote|quote_plus|urlencode|int|len|render_to_string|render|linebreaks|strip_tags|escape_uri_path|static|reverse|url_for)$")
+        .expect("re")
+});
+
+/// Every non-constant piece of text built in place is escaped (`f"<b>{escape(x)}</b>"`).
+fn pieces_escaped(n: Node<'_>, src: &str, depth: usize) -> bool {
+    if depth > 10 {
+        return false;
+    }
+    let n = unparen(n);
+    match n.kind() {
+        "string" => {
+            let mut c = n.walk();
+            let kids: Vec<Node<'_>> = n.named_children(&mut c).collect();
+            kids.into_iter()
+                .filter(|k| k.kind() == "interpolation")
+                .all(|k| {
+                    k.child_by_field_name("expression")
+                        .or_else(|| k.named_child(0))
+                        .is_some_and(|e| pieces_escaped(e, src, depth + 1))
+                })
+        }
+        "concatenated_string" | "binary_operator" | "tuple" | "list" => {
+            let mut c = n.walk();
+            let kids: Vec<Node<'_>> = n.named_children(&mut c).collect();
+            kids.into_iter().all(|k| pieces_escaped(k, src, depth + 1))
+        }
+        "call" => {
+            let Some(f) = n.child_by_field_name("function") else {
+                return false;
+            };
+            if ESCAPER.is_match(text(f, src)) {
+                return true;
+            }
+            // "...".format(a, b) / "".join(parts)
+            if let (Some(obj), Some(args)) = (
+                f.child_by_field_name("object"),
+                n.child_by_field_name("arguments"),
+            ) {
+                if matches!(obj.kind(), "string" | "concatenated_string")
+                    && pieces_escaped(obj, src, depth + 1)
+                {
+                    let mut c = args.walk();
+                    let kids: Vec<Node<'_>> = args.named_children(&mut c).collect();
+                    return kids.into_iter().all(|k| {
+                        let v = if k.kind() == "keyword_argument" {
+                            k.child_by_field_name("value").unwrap_or(k)
+                        } else {
+                            k
+                        };
+                        pieces_escaped(v, src, depth + 1)
+                    });
+                }
+            }
+            false
+        }
+        "identifier" | "attribute" => {
+            shape(n, src) == Shape::Constant || ESCAPED_NAME.is_match(text(n, src))
+        }
+        _ => shape(n, src) == Shape::Constant,
+    }
+}
+
+/// A name that says its value is already escaped or encoded (`urlencoded`, `body_html`).
+static ESCAPED_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:escaped|encoded|quoted|sanitized|sanitised|_html|safe)$").expect("re")
+});
+
+/// SEC042
+pub fn unescaped_html(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some((facts, calls)) = calls(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    for c in calls {
+        // HTML in the function that builds the environment (module level: the file).
+        let html = facts
+            .function_at(c.node.start_byte())
+            .map_or(src, |f| &src[f.start..f.end])
+            .to_ascii_lowercase()
+            .contains("html");
+        let n = c.name.as_str();
+        if SAFE_MARKERS.contains(&n) {
+            let Some(arg) = positional_arg(c.args, 0) else {
+                continue;
+            };
+            let conf = match shape(arg, src) {
+                Shape::Constant => continue,
+                Shape::Built if pieces_escaped(arg, src, 0) => continue,
+                Shape::Built => Confidence::Medium,
+                Shape::Opaque => Confidence::Low,
+            };
+            out.push(
+                Hit::new(c.node.start_byte(), c.node.end_byte())
+                    .var(
+                        "what",
+                        format!(
+                            "`{}` of `{}` (not escaped)",
+                            c.written,
+                            snippet(text(arg, src))
+                        ),
+                    )
+                    .confidence(conf),
+            );
+        } else if matches!(
+            n,
+            "jinja2.Environment"
+                | "jinja2.Template"
+                | "jinja2.environment.Environment"
+                | "jinja2.sandbox.SandboxedEnvironment"
+        ) {
+            let conf = match keyword_arg(c.args, "autoescape", src).map(|v| text(v, src)) {
+                Some("False") if html => Confidence::Medium,
+                Some("False") => Confidence::Low,
+                None => Confidence::Low,
+                Some(_) => continue,
+            };
+            out.push(
+                Hit::new(c.node.start_byte(), c.node.end_byte())
+                    .var("what", format!("`{}` without autoescaping", c.written))
+                    .confidence(conf),
+            );
+        } else if matches!(n, "mako.template.Template" | "mako.lookup.TemplateLookup") {
+            if keyword_arg(c.args, "default_filters", src)
+                .is_some_and(|v| text(v, src).contains("'h'") || text(v, src).contains("\"h\""))
+            {
+                continue;
+            }
+            out.push(
+                Hit::new(c.node.start_byte(), c.node.end_byte())
+                    .var(
+                        "what",
+                        format!("`{}` (Mako does not escape by default)", c.written),
+                    )
+                    .confidence(Confidence::Low),
+            );
+        }
+    }
+}
