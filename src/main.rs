@@ -368,7 +368,16 @@ fn apply_scope(
     Ok(scope::apply(&mut result.findings, set, scope, &cwd))
 }
 
-fn run_scan(args: ScanArgs) -> Result<u8, String> {
+fn run_scan(mut args: ScanArgs) -> Result<u8, String> {
+    // `--context DIR`: the tree scanned is DIR, the paths given are what is reported.
+    let only = match args.context.take() {
+        Some(dir) => {
+            let only = ChangedLines::whole_files(&args.selection.paths)?;
+            args.selection.paths = vec![dir];
+            Some(only)
+        }
+        None => None,
+    };
     let sel = &args.selection;
     let stdin_name = args.stdin_filename.as_deref();
     let start = start_path(sel, stdin_name);
@@ -412,6 +421,11 @@ fn run_scan(args: ScanArgs) -> Result<u8, String> {
             .retain(|f| c.touches(&f.path, f.line, f.end_line.max(f.line)));
         before - result.findings.len()
     });
+    if let Some(only) = &only {
+        result
+            .findings
+            .retain(|f| only.touches(&f.path, f.line, f.line));
+    }
     let min = args.min_severity.map(severity).or(config.file.min_severity);
     filter::min_severity(&mut result.findings, min);
 

@@ -6,10 +6,21 @@ pub use crate::scan::config::FailOn;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `strata --version`: the version, the commit it was built from ("unknown" outside a git
+/// checkout) and the digest of the embedded rule files (see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("STRATA_GIT_COMMIT"),
+    ", rules ",
+    env!("STRATA_RULES_DIGEST"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "strata",
-    version,
+    version = VERSION,
     about = "Static audit scanner for Python, Rust and SQL services",
     long_about = "strata audits a repository in five layers: API surface, auth & ownership, \
                   data integrity, error handling and security. Exit codes: 0 nothing at or \
@@ -160,6 +171,11 @@ pub struct ScanArgs {
     /// Report only findings on lines added or changed since this git revision.
     #[arg(long, value_name = "REV")]
     pub diff: Option<String>,
+    /// Scan DIR as the context and report only findings in the PATHs given, so that
+    /// cross-file rules see the whole tree; for hooks that pass the staged files:
+    /// `strata scan --context . a.py b.py`.
+    #[arg(long, value_name = "DIR", conflicts_with = "stdin_filename")]
+    pub context: Option<PathBuf>,
     /// Read the source from stdin; NAME gives its language and the path in the report.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,

@@ -1,4 +1,5 @@
-//! `--diff REV`: only findings on lines added or changed since a git revision.
+//! `--diff REV`: only findings on lines added or changed since a git revision; `--context
+//! DIR PATH...`: only findings in the PATHs (files, or everything below directories).
 //!
 //! Asks git for `git diff --unified=0 REV` (working tree against REV, so staged and
 //! unstaged edits count) and reads the `+` side of each hunk. Files git does not track yet
@@ -131,6 +132,27 @@ impl ChangedLines {
         Ok(changed)
     }
 
+    /// `--context DIR PATH...`: every line of these files, or of every file below these
+    /// directories, and nothing else (DIR is still scanned whole, as context).
+    pub fn whole_files(paths: &[PathBuf]) -> Result<ChangedLines, String> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| format!("cannot read the working directory: {e}"))?;
+        let cwd = cwd.canonicalize().unwrap_or(cwd);
+        let mut changed = ChangedLines {
+            cwd,
+            ..ChangedLines::default()
+        };
+        for p in paths {
+            let abs = changed
+                .cwd
+                .join(p)
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            changed.whole.insert(abs);
+        }
+        Ok(changed)
+    }
+
     /// True when any line of `first..=last` in `path` (as shown in findings) changed.
     pub fn touches(&self, path: &str, first: usize, last: usize) -> bool {
         let p = Path::new(path);
@@ -143,7 +165,8 @@ impl ChangedLines {
             // Not on disk (a `--stdin-filename` for an unsaved file): all of it is new.
             return true;
         };
-        if self.whole.contains(&abs) {
+        // The file, or a directory above it, is new as a whole.
+        if abs.ancestors().any(|a| self.whole.contains(a)) {
             return true;
         }
         self.files

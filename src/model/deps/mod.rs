@@ -660,6 +660,13 @@ pub fn parse_toml_manifest(file: &SourceFile) -> Manifest {
         push_reqs(file, env.get("dependencies"), &mut m.dev);
         push_reqs(file, env.get("extra-dependencies"), &mut m.dev);
     }
+    // A maturin `bindings = "bin"` project (ruff's shape) packages a compiled program: its
+    // `[project]` says how to install that binary, not what the repository's Python code
+    // imports. Without dependencies or groups it declares nothing about Python code.
+    let binary_only = get(&["tool", "maturin", "bindings"]).and_then(|b| b.as_str()) == Some("bin");
+    if binary_only && m.declared.is_empty() && get(&["dependency-groups"]).is_none() {
+        m.is_manifest = false;
+    }
     m
 }
 
@@ -820,6 +827,20 @@ mod tests {
         let dev: Vec<&str> = m.dev.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(dev, ["pytest", "mypy"]);
         assert_eq!(m.declared[0].line, 3);
+    }
+
+    #[test]
+    fn binary_wheel_pyproject_is_not_a_manifest() {
+        let text =
+            "[build-system]\nrequires = [\"maturin>=1.7,<2\"]\nbuild-backend = \"maturin\"\n\
+                    [project]\nname = \"tool-bin\"\ndependencies = []\n\
+                    [tool.maturin]\nbindings = \"bin\"\n";
+        let f = SourceFile::new("pyproject.toml".into(), Lang::Manifest, text.into());
+        assert!(!parse_toml_manifest(&f).is_manifest);
+        // The same project with runtime dependencies still declares them.
+        let with_deps = text.replace("dependencies = []", "dependencies = [\"requests\"]");
+        let f = SourceFile::new("pyproject.toml".into(), Lang::Manifest, with_deps);
+        assert!(parse_toml_manifest(&f).is_manifest);
     }
 
     #[test]
