@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Baseline(args) => run_baseline(args),
         Command::Init { path } => run_init(&path),
         Command::Routes(args) => run_routes(args),
+        Command::Report(args) => run_report(args),
         Command::Rules(args) => load_rules_with_config(&args.rules_dirs).and_then(|reg| {
             let layer = match args.layer.as_deref() {
                 Some(l) => Some(Layer::from_id(l).ok_or_else(|| {
@@ -478,6 +479,96 @@ fn run_scan(mut args: ScanArgs) -> Result<u8, String> {
             || (args.report_unused_suppressions && problems > 0)
     });
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+fn run_report(args: strata::cli::ReportArgs) -> Result<u8, String> {
+    use strata::scan::report;
+    let sel = &args.selection;
+    let start = start_path(sel, None);
+    let (config, registry) = prepare(sel, &start)?;
+    let set = selected_rules(sel, &config, &registry)?;
+    // Read the previous report before the scan: a wrong path should not cost a scan.
+    let previous = match &args.previous {
+        Some(p) => Some(report::read_previous(p)?),
+        None => None,
+    };
+    let mut result = collect(sel, &config, &set, None)?;
+    apply_suppressions(&mut result, &config, &registry, &set, false);
+    let scope = scope_of(sel, &config);
+    let not_reported = apply_scope(&mut result, &set, &scope)?;
+    let suppressed = result
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_some())
+        .count();
+    result.findings.retain(|f| f.suppressed.is_none());
+
+    let mut exclusions = Vec::new();
+    let globs: Vec<String> = config
+        .file
+        .exclude
+        .iter()
+        .map(|g| g.get_ref().clone())
+        .chain(sel.exclude.iter().cloned())
+        .collect();
+    if !globs.is_empty() {
+        exclusions.push(format!("paths matching {}", globs.join(", ")));
+    }
+    if !sel.no_ignore {
+        exclusions.push("files ignored by .gitignore".to_string());
+    }
+    let s = &result.summary.not_reported;
+    let counted = [
+        (s.test_files, "test files (only secrets rules ran there)"),
+        (
+            s.script_files,
+            "script, example and docs files (only secrets rules ran there)",
+        ),
+        (not_reported.test_code, "findings in test code"),
+        (not_reported.scripts, "findings in scripts"),
+        (
+            not_reported.historical_migrations,
+            "findings in migrations that already ran",
+        ),
+        (
+            not_reported.rollback_migrations,
+            "findings in rollback migrations",
+        ),
+        (not_reported.low_confidence, "low-confidence findings"),
+        (suppressed, "suppressed findings"),
+        (
+            result.summary.files_skipped,
+            "files skipped (binary, too large or unreadable)",
+        ),
+    ];
+    for (n, what) in counted {
+        if n > 0 {
+            exclusions.push(format!("{n} {what}"));
+        }
+    }
+    let model = report::build(
+        &result,
+        &set,
+        report::Inputs {
+            paths: &sel.paths,
+            thresholds: report::Thresholds::from_config(&config.file.report),
+            exclusions,
+            include_tests: scope.include_tests,
+            include_scripts: scope.include_scripts,
+            previous,
+        },
+    );
+    let rendered = match args.format {
+        strata::cli::ReportFormat::Markdown => strata::cli::format::report::render_markdown(&model),
+        strata::cli::ReportFormat::Html => strata::cli::format::report::render_html(&model),
+        strata::cli::ReportFormat::Json => strata::cli::format::report::render_json(&model),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => print_out(&rendered)?,
+    }
+    Ok(EXIT_CLEAN)
 }
 
 fn run_baseline(args: BaselineArgs) -> Result<u8, String> {

@@ -203,6 +203,7 @@ fn taint_traces_become_code_flows() {
         summary,
         sources: BTreeMap::new(),
         directives: BTreeMap::new(),
+        audit: Default::default(),
     };
     let doc: Value =
         serde_json::from_str(&strata::cli::format::sarif::render(&result, &set)).unwrap();

@@ -45,6 +45,36 @@ pub struct FileContext<'a> {
     pub facts: &'a Facts,
     /// Project taint sources and sanitizers (configuration `[taint]`).
     pub taint: &'a crate::model::taint::TaintConfig,
+    /// What the running check examined in this file (see [`FileContext::examined`]).
+    pub tally: &'a std::cell::Cell<Tally>,
+}
+
+/// How many sites a check examined (outbound HTTP calls, SQL executions, workflow steps
+/// naming an action...) and how many of them passed, i.e. gave no finding at any
+/// confidence. The audit report derives maturity levels and positive controls from it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tally {
+    pub examined: u32,
+    pub passed: u32,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: Tally) {
+        self.examined = self.examined.saturating_add(other.examined);
+        self.passed = self.passed.saturating_add(other.passed);
+    }
+}
+
+impl FileContext<'_> {
+    /// Counts one site the check looked at; `passed` when it reports nothing there.
+    pub fn examined(&self, passed: bool) {
+        let mut t = self.tally.get();
+        t.add(Tally {
+            examined: 1,
+            passed: u32::from(passed),
+        });
+        self.tally.set(t);
+    }
 }
 
 /// A finding as a check reports it: a byte range, the values for the rule's message

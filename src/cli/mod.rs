@@ -48,6 +48,10 @@ pub enum Command {
     /// List the web routes (FastAPI, Flask, axum, actix-web) with their full path, auth, rate limit and
     /// ownership check.
     Routes(RoutesArgs),
+    /// Write the audit report: disposition, scorecard per layer with maturity levels,
+    /// positive controls with evidence, routes, findings with why and fix, and a
+    /// remediation queue (Markdown, self-contained HTML or JSON).
+    Report(ReportArgs),
     /// Print a rule's documentation: what it finds, why it matters, how to fix it.
     Explain {
         /// Rule id, e.g. ERR001.
@@ -195,6 +199,29 @@ pub struct ScanArgs {
     /// Print nothing but the report (no summary on stderr).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// A previous JSON report (`--format json`): the report then says what is new, what
+    /// was fixed and how the scorecard changed since.
+    #[arg(long, value_name = "REPORT.json")]
+    pub previous: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

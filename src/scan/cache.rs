@@ -6,6 +6,7 @@
 //! The cache is one JSON file under `.strata-cache/`; it is discarded whole when the rule
 //! set or the strata binary changes. Any problem reading or writing it only disables it.
 
+use crate::checks::Tally;
 use crate::model::summary::FileSummary;
 use crate::rules::finding::{RawFinding, RawStep};
 use crate::rules::RuleSet;
@@ -32,6 +33,9 @@ pub struct Entry {
     pub statements: Vec<Option<(usize, usize)>>,
     #[serde(default, skip_serializing_if = "FileSummary::is_empty")]
     pub summary: FileSummary,
+    /// Sites each check examined and passed (rule id, counts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tallies: Vec<(String, Tally)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,8 +139,13 @@ impl Cache {
                 in_test: f.in_test,
             });
         }
+        let mut tallies = Vec::with_capacity(entry.tallies.len());
+        for (id, t) in &entry.tallies {
+            tallies.push((rules.rules.iter().position(|r| &r.id == id)?, *t));
+        }
         self.remember(path, entry.clone());
         Some(FileOutcome {
+            tallies,
             findings,
             parsed: false,
             syntax_error_line: entry.syntax_error_line,
@@ -172,6 +181,11 @@ impl Cache {
                 .collect(),
             statements: outcome.statements.clone(),
             summary: outcome.summary.clone(),
+            tallies: outcome
+                .tallies
+                .iter()
+                .map(|(ri, t)| (rules.rules[*ri].id.clone(), *t))
+                .collect(),
         };
         self.remember(path, entry);
     }

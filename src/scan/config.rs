@@ -58,6 +58,27 @@ pub struct ConfigFile {
     pub rules: Vec<Spanned<String>>,
     #[serde(default)]
     pub taint: TaintConfig,
+    /// Thresholds of `strata report`'s disposition.
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+/// `[report]`: when `strata report` says do not ship, or ship with conditions. Every
+/// threshold is printed in the report.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReportConfig {
+    /// Do not ship with a finding at or above this severity anywhere (default critical).
+    pub block_severity: Option<Severity>,
+    /// Do not ship with a finding at or above this severity in an unauthenticated route
+    /// handler (default high).
+    pub block_public_severity: Option<Severity>,
+    /// Do not ship with a scorecard layer at or below this level (default 0: off).
+    pub block_level: Option<Spanned<u8>>,
+    /// Ship with conditions with a finding at or above this severity (default high).
+    pub condition_severity: Option<Severity>,
+    /// Ship with conditions with a scorecard layer at or below this level (default 2).
+    pub condition_level: Option<Spanned<u8>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +329,23 @@ impl Config {
                 ));
             }
         }
+        for level in [
+            &self.file.report.block_level,
+            &self.file.report.condition_level,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if *level.get_ref() > 5 {
+                return Err(self.error(
+                    level,
+                    format!(
+                        "maturity level {} out of range (levels are 1 to 5; 0 turns the threshold off)",
+                        level.get_ref()
+                    ),
+                ));
+            }
+        }
         for dir in &self.file.rules {
             if !self.dir.join(dir.get_ref()).is_dir() {
                 return Err(self.error(
@@ -514,6 +552,14 @@ pub const STARTER: &str = r#"# strata configuration. Command-line flags override
 # [taint]
 # sources = ["myapp.http.query_param"]
 # sanitizers = ["myapp.paths.safe_join"]
+
+# Disposition thresholds of `strata report` (each is printed in the report).
+# [report]
+# block-severity = "critical"         # do not ship with a finding at or above this
+# block-public-severity = "high"      # ... or at or above this in a public route handler
+# block-level = 0                     # ... or with a layer at or below this level (0: off)
+# condition-severity = "high"         # ship with conditions with a finding at or above this
+# condition-level = 2                 # ... or with a layer at or below this level
 "#;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -552,6 +598,39 @@ mod tests {
         assert_eq!(cfg.fail_on, Some(FailOn::Low));
         assert_eq!(cfg.per_file_ignores.len(), 2);
         assert_eq!(cfg.taint.sanitizers, ["myapp.paths.safe_join"]);
+    }
+
+    #[test]
+    fn report_table_errors_point_at_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            FILE_NAME,
+            "[report]\nblock-severty = \"high\"\n",
+        );
+        let line = Config::load(&p).unwrap_err().one_line();
+        assert!(line.contains("strata.toml:2:1:"), "{line}");
+        assert!(line.contains("block-severty"), "{line}");
+        let p = write(dir.path(), FILE_NAME, "[report]\ncondition-level = 7\n");
+        let config = Config::load(&p).unwrap();
+        let reg = Registry::builtin().unwrap();
+        let line = config.validate(&reg).unwrap_err().one_line();
+        assert!(line.contains("strata.toml:2:19:"), "{line}");
+        assert!(line.contains("out of range"), "{line}");
+        let p = write(
+            dir.path(),
+            FILE_NAME,
+            "[report]\nblock-public-severity = \"medium\"\ncondition-level = 3\n",
+        );
+        let config = Config::load(&p).unwrap();
+        assert_eq!(
+            config.file.report.block_public_severity,
+            Some(Severity::Medium)
+        );
+        assert_eq!(
+            config.file.report.condition_level.map(|l| *l.get_ref()),
+            Some(3)
+        );
     }
 
     #[test]

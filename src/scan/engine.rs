@@ -1,7 +1,7 @@
 //! Runs the rules of one file: prefilter, one parse, facts, one query traversal for all
 //! declarative rules, then the semantic checks. Nothing here knows about output formats.
 
-use crate::checks::{FileContext, Hit};
+use crate::checks::{FileContext, Hit, Tally};
 use crate::model::facts::{python::PyFacts, rust::RustFacts, Facts};
 use crate::model::sql;
 use crate::model::summary::{self, FileSummary};
@@ -29,6 +29,9 @@ pub struct FileOutcome {
     pub statements: Vec<Option<(usize, usize)>>,
     /// What the file contributes to repository-level checks.
     pub summary: FileSummary,
+    /// Sites each check examined and passed in this file, by rule index (rules that
+    /// counted nothing are left out), in rule order.
+    pub tallies: Vec<(usize, Tally)>,
 }
 
 const MATCH_LIMIT: u32 = 4096;
@@ -204,14 +207,17 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                 continue;
             }
             if let RuleKind::Check(check) = set.rules[ri].kind {
+                let tally = std::cell::Cell::new(Tally::default());
                 let ctx = FileContext {
                     file,
                     tree: &tree,
                     facts: &facts,
                     taint: &set.taint,
+                    tally: &tally,
                 };
                 let mut hits = Vec::new();
                 check(&ctx, &mut hits);
+                add_tally(&mut out.tallies, ri, tally.get());
                 out.findings.extend(
                     hits.into_iter()
                         .map(|h| to_raw(ri, &set.rules[ri].message, h)),
@@ -231,6 +237,20 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
     }
     out
+}
+
+/// Adds what rule `ri` counted in one parse unit (SQL files have one per statement).
+fn add_tally(tallies: &mut Vec<(usize, Tally)>, ri: usize, t: Tally) {
+    if t.examined == 0 {
+        return;
+    }
+    match tallies.iter_mut().find(|(r, _)| *r == ri) {
+        Some((_, have)) => have.add(t),
+        None => {
+            tallies.push((ri, t));
+            tallies.sort_by_key(|(r, _)| *r);
+        }
+    }
 }
 
 /// The web summary of a file parsed for it alone (when it names a web framework).

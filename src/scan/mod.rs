@@ -8,6 +8,7 @@ pub mod diff;
 pub mod engine;
 pub mod filter;
 pub mod inventory;
+pub mod report;
 pub mod scope;
 pub mod suppress;
 pub mod walk;
@@ -90,6 +91,22 @@ pub struct ScanResult {
     pub sources: BTreeMap<String, String>,
     /// Suppression comments of every scanned file that has any, by path.
     pub directives: BTreeMap<String, Vec<Directive>>,
+    /// What was examined, for the audit report (`strata report`).
+    pub audit: AuditFacts,
+}
+
+/// What a scan examined besides its findings: the audit report's evidence for what the
+/// code does right.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFacts {
+    /// Sites each rule's check examined and passed, summed over the scanned files, by rule
+    /// id (rules that counted nothing are left out).
+    pub examined: BTreeMap<String, crate::checks::Tally>,
+    /// Lines of the scanned files, by language.
+    pub lines_by_language: BTreeMap<&'static str, usize>,
+    /// The route inventory composed from the files' web summaries (when a selected rule
+    /// needs it, as AUTH006 does).
+    pub routes: Vec<crate::model::routes::Row>,
 }
 
 struct FileResult {
@@ -101,6 +118,8 @@ struct FileResult {
     errors: Vec<ScanError>,
     directives: Vec<Directive>,
     scanned: bool,
+    lines: usize,
+    tallies: Vec<(usize, crate::checks::Tally)>,
 }
 
 pub fn run(opts: &ScanOptions, rules: &RuleSet<'_>) -> Result<ScanResult, String> {
@@ -141,13 +160,22 @@ pub fn run_with(
     let mut skipped = 0;
     let mut directives = BTreeMap::new();
     let mut summaries = Vec::new();
+    let mut audit = AuditFacts::default();
     for r in results {
+        for (ri, t) in &r.tallies {
+            audit
+                .examined
+                .entry(rules.rules[*ri].id.clone())
+                .or_default()
+                .add(*t);
+        }
         if r.scanned && (!rules.repo.is_empty() || !rules.index.is_empty()) {
             summaries.push((r.rel.clone(), r.lang, r.summary, r.abs));
         }
         if r.scanned {
             scanned += 1;
             *by_lang.entry(r.lang.name()).or_insert(0) += 1;
+            *audit.lines_by_language.entry(r.lang.name()).or_insert(0) += r.lines;
         } else {
             skipped += 1;
         }
@@ -159,6 +187,13 @@ pub fn run_with(
     }
     let (chained, call_graph) = index_findings(rules, &summaries);
     findings.extend(chained);
+    if rules.web {
+        let web: Vec<_> = summaries
+            .iter()
+            .filter_map(|(rel, _, s, _)| s.web.clone().map(|w| (rel.clone(), w)))
+            .collect();
+        audit.routes = crate::model::routes::inventory(&web);
+    }
     findings.extend(repo_findings(rules, summaries));
     finding::finalise(&mut findings);
     errors.sort();
@@ -188,6 +223,7 @@ pub fn run_with(
         summary,
         sources,
         directives,
+        audit,
     })
 }
 
@@ -405,6 +441,7 @@ pub fn run_text(rel: &str, lang: Lang, bytes: Vec<u8>, rules: &RuleSet<'_>) -> S
         summary,
         sources,
         directives,
+        audit: AuditFacts::default(),
     }
 }
 
@@ -423,6 +460,8 @@ fn scan_file(
         errors: Vec::new(),
         directives: Vec::new(),
         scanned: false,
+        lines: 0,
+        tallies: Vec::new(),
     };
     let err = |kind: &str, line: Option<usize>, message: String| ScanError {
         path: c.rel.clone(),
@@ -503,6 +542,8 @@ fn scan_file(
     result.findings = to_findings(&outcome, rules, &file);
     result.directives = suppress::directives(&file.text, file.lang);
     result.summary = outcome.summary;
+    result.tallies = outcome.tallies;
+    result.lines = file.text.lines().count();
     result
 }
 

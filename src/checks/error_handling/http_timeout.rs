@@ -128,7 +128,11 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 missing && !probes_localhost(n, facts, src)
             }
         };
-        if !forever || under_main_guard(n, src) {
+        if forever && under_main_guard(n, src) {
+            return true;
+        }
+        ctx.examined(!forever);
+        if !forever {
             return true;
         }
         let mut hit = Hit::new(n.start_byte(), n.end_byte()).var("callee", callee);

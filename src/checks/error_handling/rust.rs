@@ -264,10 +264,16 @@ pub fn reqwest_without_timeout(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         }
         let t = text(f, src);
         let q = facts.resolve(t).unwrap_or_default();
-        if !matches!(
+        let builder = matches!(
             q.as_str(),
-            "reqwest::Client::new" | "reqwest::Client::default" | "reqwest::get"
-        ) {
+            "reqwest::Client::builder" | "reqwest::ClientBuilder::new"
+        );
+        if !builder
+            && !matches!(
+                q.as_str(),
+                "reqwest::Client::new" | "reqwest::Client::default" | "reqwest::get"
+            )
+        {
             return;
         }
         let at = call.start_byte();
@@ -275,7 +281,11 @@ pub fn reqwest_without_timeout(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         let (start, end) = scope.map_or((0, src.len()), |s| (s.start, s.end));
         let before = src.get(start..at).unwrap_or("");
         let after = src.get(call.end_byte()..end).unwrap_or("");
-        if TIMEOUT.is_match(before) || TIMEOUT.is_match(after) {
+        let timed = TIMEOUT.is_match(before) || TIMEOUT.is_match(after);
+        ctx.examined(timed);
+        // A builder without `.timeout(..)` is only counted: its client may get a per-request
+        // timeout, which this rule does not follow.
+        if timed || builder {
             return;
         }
         let fn_name = scope.map_or("", |s| s.name.as_str());

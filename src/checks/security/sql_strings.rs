@@ -89,6 +89,8 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             return true;
         };
         if taint_calls.contains(&call.start_byte()) {
+            // SEC020 reports it: request input reaches this SQL.
+            ctx.examined(false);
             return true;
         }
         let Some(args) = call.child_by_field_name("arguments") else {
@@ -108,6 +110,10 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             candidates.extend(positional_arg(args, 0));
         }
         let scope = scope_of(facts, root, call.start_byte());
+        // A SQL execution is counted when its text reads like SQL (or `text()` wraps it);
+        // it passes when nothing unsafe is spliced in.
+        let mut is_sql = false;
+        let mut built = false;
         for arg in candidates {
             let mut an = Analysis {
                 facts,
@@ -119,17 +125,16 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 unsafe_nodes: Vec::new(),
             };
             an.argument(arg, 0);
-            if an.unsafe_nodes.is_empty() {
-                continue;
-            }
             let looks_sql = match sink {
                 Sink::Any => true,
                 Sink::SqlWords => an.texts.iter().any(|t| SQL_WORDS.is_match(t)),
                 Sink::SqlStart => an.texts.first().is_some_and(|t| SQL_START.is_match(t)),
             };
-            if !looks_sql {
+            is_sql |= looks_sql;
+            if an.unsafe_nodes.is_empty() || !looks_sql {
                 continue;
             }
+            built = true;
             for n in an.unsafe_nodes {
                 if reported.insert(n.start_byte()) {
                     out.push(
@@ -139,6 +144,9 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     );
                 }
             }
+        }
+        if is_sql {
+            ctx.examined(!built);
         }
         true
     });

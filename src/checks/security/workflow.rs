@@ -669,6 +669,7 @@ pub fn unpinned_action(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             .copied();
         let privileged = || top.is_none_or(|t| job_privileged(job, t, src));
         if let Some(image) = uses.strip_prefix("docker://") {
+            ctx.examined(image.contains("@sha256:"));
             if !image.contains("@sha256:") {
                 let mut hit = Hit::new(v.start_byte(), v.end_byte())
                     .var("action", uses)
@@ -685,7 +686,12 @@ pub fn unpinned_action(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             None => (uses, ""),
         };
         let owner = action.split('/').next().unwrap_or("").to_ascii_lowercase();
-        if owner == "actions" || owner == "github" || FULL_SHA.is_match(reference) {
+        // GitHub's own actions are exempt; a third-party action is examined.
+        if owner == "actions" || owner == "github" {
+            continue;
+        }
+        if FULL_SHA.is_match(reference) {
+            ctx.examined(true);
             continue;
         }
         if owners
@@ -694,6 +700,7 @@ pub fn unpinned_action(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         {
             continue;
         }
+        ctx.examined(false);
         let shown = if reference.is_empty() {
             "no ref".to_string()
         } else {

@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod report;
 pub mod routes;
 pub mod rules;
 pub mod sarif;
@@ -102,5 +103,6 @@ fn printable(r: &ScanResult) -> ScanResult {
             .map(|(k, v)| (e(k), escape_controls(v, true)))
             .collect(),
         directives: r.directives.clone(),
+        audit: r.audit.clone(),
     }
 }
