@@ -3,11 +3,11 @@
 //! per-request client pools and unbounded reads on request paths.
 
 use crate::checks::py::{
-    body_node, call_parts, node_at, positional_arg, receiver, request_path_functions, visit,
-    visit_same_scope,
+    body_node, call_parts, node_at, positional_arg, receiver, request_path_functions, snippet,
+    visit, visit_same_scope,
 };
 use crate::checks::{Confidence, FileContext, Hit};
-use crate::model::facts::python::{string_value, text};
+use crate::model::facts::python::{string_value, text, Param, PyFacts, PyFunction};
 use crate::source::lang::Lang;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
@@ -138,19 +138,49 @@ fn redis_keys_rust(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 // ---------------------------------------------------------------------------------------
 // ERR008 unbounded in-memory caches
 
-/// ERR008: a module-level dict/list/set written by a request handler (or a helper it
-/// calls) with no eviction anywhere in the file; `@cache`/`lru_cache(maxsize=None)` on a
-/// function a handler calls with request-derived arguments.
+/// ERR008: a module-level (or class-level) dict/list/set that only grows. In a file with
+/// routes: written by a request handler (or a helper it calls). In any module: a memo cache
+/// (written with a key derived from the function's arguments, nested `C[k][k2] = v` and
+/// `setdefault` too, and read in the same function) with no eviction anywhere in the file.
+/// `@cache`/`lru_cache(maxsize=None)` on a function a handler calls with request-derived
+/// arguments, or whose arguments name per-user/per-request values.
 pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some(facts) = crate::checks::py::route_facts(ctx) else {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
         return;
     };
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let containers = module_containers(root, src);
-    let on_path = request_path_functions(ctx, facts);
+    let class_containers = class_containers(root, src);
     let mut reported = HashSet::new();
-    for (fi, route, _) in &on_path {
+    if !facts.routes.is_empty() {
+        request_path_caches(ctx, facts, &containers, &mut reported, out);
+    }
+    let service = service_module(ctx, facts);
+    for f in &facts.functions {
+        let scope = MemoScope {
+            root,
+            src,
+            containers: &containers,
+            class_containers: &class_containers,
+            service,
+        };
+        memo_caches(f, &scope, &mut reported, out);
+    }
+    unbounded_memo_functions(ctx, facts, out);
+}
+
+/// Containers a route handler (or a module function it calls) grows.
+fn request_path_caches(
+    ctx: &FileContext<'_>,
+    facts: &PyFacts,
+    containers: &HashMap<String, usize>,
+    reported: &mut HashSet<String>,
+    out: &mut Vec<Hit>,
+) {
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    for (fi, route, _) in &request_path_functions(ctx, facts) {
         let Some(f) = facts.functions.get(*fi) else {
             continue;
         };
@@ -165,7 +195,7 @@ pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             if locals.contains(name) || !containers.contains_key(name) {
                 return;
             }
-            if reported.contains(name) || has_eviction(src, name) {
+            if reported.contains(name) || has_eviction(src, name, false) {
                 return;
             }
             reported.insert(name.to_string());
@@ -173,12 +203,185 @@ pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 Hit::new(n.start_byte(), n.end_byte())
                     .var("name", name)
                     .var("how", how)
-                    .var("route", route.clone())
+                    .var("route", format!("serving `{route}`"))
                     .var("function", f.name.clone()),
             );
         });
     }
-    // Unbounded memoisation of functions called with request data.
+}
+
+/// A memo cache in any function: `C[key] = v`, `C[key][k2] = v`, `C.setdefault(key, ..)`,
+/// `C[key].append(..)` on a module container (or `self.C`/`cls.C` on a class-level one)
+/// with a key built from the function's arguments, the container read in the same
+/// function (or named as a cache), and nothing in the file that evicts from it.
+fn memo_caches(
+    f: &PyFunction,
+    scope: &MemoScope<'_, '_>,
+    reported: &mut HashSet<String>,
+    out: &mut Vec<Hit>,
+) {
+    let MemoScope {
+        root,
+        src,
+        containers,
+        class_containers,
+        service,
+    } = *scope;
+    let params: Vec<&Param> = f
+        .params
+        .iter()
+        .filter(|p| !matches!(p.name.as_str(), "self" | "cls"))
+        .collect();
+    if params.is_empty() {
+        return;
+    }
+    let Some(body) = body_node(root, f) else {
+        return;
+    };
+    let derived = derived_locals(body, &params, src);
+    let body_text = text(body, src);
+    visit_same_scope(body, |n| {
+        let Some(w) = keyed_write(n, src) else {
+            return;
+        };
+        let class_attr = match w.via {
+            None => {
+                if !containers.contains_key(w.name) || params.iter().any(|p| p.name == w.name) {
+                    return;
+                }
+                false
+            }
+            Some(via) => {
+                let Some(class) = class_containers.get(w.name) else {
+                    return;
+                };
+                let own = f.class.as_deref() == Some(class.as_str());
+                if !(own && matches!(via, "self" | "cls")) && via != class {
+                    return;
+                }
+                true
+            }
+        };
+        if reported.contains(w.name) || has_eviction(src, w.name, class_attr) {
+            return;
+        }
+        // The key comes from the arguments (directly or through a local built from them).
+        let key_text = text(w.key, src);
+        let mut sources: Vec<(&str, Option<&str>, &str)> = Vec::new();
+        for p in &params {
+            if crate::checks::py::mentions(w.key, &p.name, src) {
+                sources.push((&p.name, p.annotation.as_deref(), &p.name));
+            }
+        }
+        for (local, expr) in &derived {
+            if crate::checks::py::mentions(w.key, local, src) {
+                sources.push((local, None, text(*expr, src)));
+            }
+        }
+        if sources.is_empty() || closed_key(w.key, src, &params, &derived, 0) {
+            return;
+        }
+        if sources
+            .iter()
+            .all(|(name, ann, _)| closed_param(name, *ann))
+        {
+            return;
+        }
+        // A registry stores what it is given (`REGISTRY[name] = func`): not a cache.
+        if let Some(v) = w.value {
+            if v.kind() == "identifier" && params.iter().any(|p| p.name == text(v, src)) {
+                return;
+            }
+            if matches!(v.kind(), "lambda" | "true" | "false" | "none") {
+                return;
+            }
+        }
+        let reads = body_text.matches(w.name).count() >= 2;
+        if !reads && !CACHE_NAME.is_match(w.name) {
+            return;
+        }
+        reported.insert(w.name.to_string());
+        let entity = std::iter::once(key_text)
+            .chain(sources.iter().map(|(_, _, e)| *e))
+            .any(|t| ENTITY_KEY.is_match(t));
+        let entity = entity && service;
+        let shown = if class_attr {
+            format!("{}.{}", f.class.as_deref().unwrap_or("cls"), w.name)
+        } else {
+            w.name.to_string()
+        };
+        let mut hit = Hit::new(n.start_byte(), n.end_byte())
+            .var("name", shown)
+            .var(
+                "how",
+                format!("one entry per distinct `{}`", snippet(key_text)),
+            )
+            .var("route", "a memo cache of the process")
+            .var("function", f.name.clone());
+        if !entity {
+            hit = hit.confidence(Confidence::Low);
+        }
+        out.push(hit);
+    });
+}
+
+/// What the memo-cache search needs of the file.
+struct MemoScope<'t, 'a> {
+    root: Node<'t>,
+    src: &'a str,
+    containers: &'a HashMap<String, usize>,
+    class_containers: &'a HashMap<String, String>,
+    /// The module belongs to a long-running service (see `service_module`).
+    service: bool,
+}
+
+/// A module of a long-running service: it imports a web framework, an HTTP client, a
+/// database or queue client, or lives under a server/service/api folder. Library code
+/// (parsers, math, formatting) keeps process-wide memo tables on purpose.
+fn service_module(ctx: &FileContext<'_>, facts: &PyFacts) -> bool {
+    const SERVICE_PACKAGES: &[&str] = &[
+        "fastapi",
+        "flask",
+        "django",
+        "starlette",
+        "aiohttp",
+        "tornado",
+        "sanic",
+        "litestar",
+        "requests",
+        "httpx",
+        "sqlalchemy",
+        "sqlmodel",
+        "psycopg",
+        "psycopg2",
+        "asyncpg",
+        "pymongo",
+        "motor",
+        "redis",
+        "celery",
+        "dramatiq",
+        "boto3",
+        "grpc",
+        "kafka",
+        "aiokafka",
+        "pika",
+        "aio_pika",
+    ];
+    static SERVICE_PATH: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(^|/)(server|services?|api|backend|handlers|routers|routes|views|endpoints|workers?)(/|\.py$)",
+        )
+    });
+    SERVICE_PACKAGES.iter().any(|p| facts.imports_package(p))
+        || SERVICE_PATH.is_match(&ctx.file.rel)
+}
+
+/// `@cache`/`@lru_cache(maxsize=None)` on a module function: reported when a route handler
+/// of the file calls it with one of its parameters, or when its own parameters name
+/// per-user or per-request values (`user_id`, `token`, `email`, `url`...).
+fn unbounded_memo_functions(ctx: &FileContext<'_>, facts: &PyFacts, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
     let handler_params: HashMap<usize, HashSet<&str>> = facts
         .routes
         .iter()
@@ -222,22 +425,211 @@ pub fn unbounded_cache(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             });
             found
         });
-        if let Some(route) = called {
-            out.push(
-                Hit::new(dec.start, dec.end)
-                    .var("name", g.name.clone())
-                    .var(
-                        "how",
-                        format!(
-                            "one memoised result per distinct argument (`@{}`)",
-                            dec.text
-                        ),
-                    )
-                    .var("route", route)
-                    .var("function", g.name.clone()),
-            );
-        }
+        let route = match called {
+            Some(route) => format!("serving `{route}`"),
+            None if service_module(ctx, facts)
+                && g.params.iter().any(|p| {
+                    REQUEST_PARAM.is_match(&p.name)
+                        && !closed_param(&p.name, p.annotation.as_deref())
+                }) =>
+            {
+                "memoised per user or request argument".to_string()
+            }
+            None => continue,
+        };
+        out.push(
+            Hit::new(dec.start, dec.end)
+                .var("name", g.name.clone())
+                .var(
+                    "how",
+                    format!(
+                        "one memoised result per distinct argument (`@{}`)",
+                        dec.text
+                    ),
+                )
+                .var("route", route)
+                .var("function", g.name.clone()),
+        );
     }
+}
+
+/// Names that say "cache": a single write to one of these is enough.
+static CACHE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)(cache|memo|_seen$|^seen|lookup|by_)"));
+
+/// Keys that stand for per-user, per-request or per-tenant values: they grow with traffic.
+static ENTITY_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)(^|[^a-z])(ids?|uuid|guid|pk|token|user(name)?|email|url|uri|session|tenant|org(anization)?|project|account|customer|client|ip|addr(ess)?|host|query|sql|prompt|repo|owner|slug|phone|conversation|chat|message|request|req|workspace|team)s?($|[^a-z])",
+    )
+});
+
+/// Memoised-function parameters that carry per-user/per-request values.
+static REQUEST_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(user(_?id|name)?|.*_user_id|account_id|customer_id|tenant_id|org_id|session(_id|_key)?|token|access_token|api_key|email|ip|ip_address|remote_addr|url|request_url|query|prompt)$",
+    )
+});
+
+/// Parameters whose values come from a closed set (a type, an enum, a flag, a configured
+/// name): a cache keyed by them stays small.
+fn closed_param(name: &str, annotation: Option<&str>) -> bool {
+    static CLOSED_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?i)^(cls|klass|typ|type_?|kind|.*_(type|kind|cls|class|enum|mode|level|format|fmt|lang|locale|dialect|func|fn|callback|handler|setting|option|flag)s?|lang(uage)?|locale|mode|level|fmt|format|field|attr|func|fn|f|callback|handler|method|dialect|engine|flag|enabled|setting|option|config|conf|settings|loop|module|model|model_name|config_name|provider|backend|name|size|n|width|height|precision|version|(queue|topic|bucket|table|index|stream|channel|exchange|metric|event|task|actor|job|setting|env)_?names?)$",
+        )
+    });
+    static CLOSED_ANNOTATION: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(^|[^A-Za-z])(bool|type|Type|Literal|Callable)([^A-Za-z]|$)|(Enum|Type|Kind|Mode|Level|Flag)$",
+        )
+    });
+    CLOSED_NAME.is_match(name) || annotation.is_some_and(|a| CLOSED_ANNOTATION.is_match(a.trim()))
+}
+
+/// Keys from a closed set: a type or an object's identity (`type(x)`, `id(x)`,
+/// `x.__class__`, `cls`), a constant, a parameter that names a kind or setting, or a
+/// tuple (or local) made of those only: one entry per class or setting, not per request.
+fn closed_key(
+    key: Node<'_>,
+    src: &str,
+    params: &[&Param],
+    derived: &[(String, Node<'_>)],
+    depth: usize,
+) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let t = text(key, src);
+    match key.kind() {
+        "tuple" | "parenthesized_expression" | "expression_list" => {
+            let mut c = key.walk();
+            let parts: Vec<Node<'_>> = key
+                .named_children(&mut c)
+                .filter(|n| n.kind() != "comment")
+                .collect();
+            !parts.is_empty()
+                && parts
+                    .iter()
+                    .all(|p| closed_key(*p, src, params, derived, depth + 1))
+        }
+        "string" | "integer" | "float" | "true" | "false" | "none" => true,
+        "identifier" => {
+            if let Some(p) = params.iter().find(|p| p.name == t) {
+                return closed_param(&p.name, p.annotation.as_deref());
+            }
+            derived
+                .iter()
+                .find(|(l, _)| l == t)
+                .is_some_and(|(_, v)| closed_key(*v, src, params, derived, depth + 1))
+                || t == "cls"
+        }
+        "call" => t.starts_with("type(") || t.starts_with("id("),
+        "attribute" => t.ends_with("__class__") || t.ends_with("__name__"),
+        _ => false,
+    }
+}
+
+/// Locals assigned from an expression over the parameters (or over such locals), with
+/// that expression: `key = project.id`, `cache_key = f"{user}:{page}"`.
+fn derived_locals<'t>(body: Node<'t>, params: &[&Param], src: &str) -> Vec<(String, Node<'t>)> {
+    let mut out: Vec<(String, Node<'t>)> = Vec::new();
+    for _ in 0..2 {
+        visit_same_scope(body, |n| {
+            let Some((name, value)) = crate::checks::py::name_assignment(n, src) else {
+                return;
+            };
+            if out.iter().any(|(l, _)| l == name) {
+                return;
+            }
+            let from_param = params
+                .iter()
+                .any(|p| crate::checks::py::mentions(value, &p.name, src))
+                || out
+                    .iter()
+                    .any(|(l, _)| crate::checks::py::mentions(value, l, src));
+            if from_param {
+                out.push((name.to_string(), value));
+            }
+        });
+    }
+    out
+}
+
+/// A keyed write to a container: its name, the receiver when it is an attribute
+/// (`self` of `self._cache[k] = v`), the key nearest the container and the stored value.
+struct KeyedWrite<'t, 's> {
+    name: &'s str,
+    via: Option<&'s str>,
+    key: Node<'t>,
+    value: Option<Node<'t>>,
+}
+
+/// `C[k] = v`, `C[k][k2] = v`, `C.setdefault(k, ..)`, `C[k].append(..)` (also with
+/// `self.C`/`cls.C`/`Class.C`), the key not a literal.
+fn keyed_write<'t, 's>(n: Node<'t>, src: &'s str) -> Option<KeyedWrite<'t, 's>> {
+    let (target, key, value) = match n.kind() {
+        "assignment" => {
+            let l = n.child_by_field_name("left")?;
+            if l.kind() != "subscript" {
+                return None;
+            }
+            let (base, key) = innermost_subscript(l)?;
+            (base, key, n.child_by_field_name("right"))
+        }
+        "call" => {
+            let (_, last, args) = call_parts(n, src)?;
+            let func = n.child_by_field_name("function")?;
+            let obj = func.child_by_field_name("object")?;
+            match last {
+                "setdefault" => (obj, positional_arg(args, 0)?, positional_arg(args, 1)),
+                "append" | "add" | "extend" | "update" if obj.kind() == "subscript" => {
+                    let (base, key) = innermost_subscript(obj)?;
+                    (base, key, None)
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    if matches!(
+        key.kind(),
+        "string" | "integer" | "float" | "true" | "false" | "none" | "concatenated_string"
+    ) {
+        return None;
+    }
+    let (name, via) = match target.kind() {
+        "identifier" => (text(target, src), None),
+        "attribute" => {
+            let obj = target.child_by_field_name("object")?;
+            if obj.kind() != "identifier" {
+                return None;
+            }
+            (
+                text(target.child_by_field_name("attribute")?, src),
+                Some(text(obj, src)),
+            )
+        }
+        _ => return None,
+    };
+    Some(KeyedWrite {
+        name,
+        via,
+        key,
+        value,
+    })
+}
+
+/// The container and the key nearest to it of `C[k]`, `C[k][k2]`...
+fn innermost_subscript(mut s: Node<'_>) -> Option<(Node<'_>, Node<'_>)> {
+    for _ in 0..16 {
+        let v = s.child_by_field_name("value")?;
+        if v.kind() != "subscript" {
+            return Some((v, s.child_by_field_name("subscript")?));
+        }
+        s = v;
+    }
+    None
 }
 
 fn unbounded_memo(decorator: &str) -> bool {
@@ -247,18 +639,54 @@ fn unbounded_memo(decorator: &str) -> bool {
     MEMO.is_match(decorator.trim())
 }
 
+static EMPTY_CONTAINER: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(\{\}|\[\]|(dict|list|set|(collections\.)?(defaultdict|OrderedDict|Counter))\([^()]*\))$")
+});
+
 /// Module-level `NAME = {}` / `dict()` / `[]` / `set()` / `defaultdict(..)` /
 /// `OrderedDict()`, by name.
 fn module_containers(root: Node<'_>, src: &str) -> HashMap<String, usize> {
-    static EMPTY: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^(\{\}|\[\]|(dict|list|set|(collections\.)?(defaultdict|OrderedDict|Counter))\([^()]*\))$",
-        )
-    });
     let mut out = HashMap::new();
     for (a, name, r) in crate::checks::py::module_assignments(root, src) {
-        if EMPTY.is_match(text(r, src)) {
+        if EMPTY_CONTAINER.is_match(text(r, src)) {
             out.insert(name.to_string(), a.start_byte());
+        }
+    }
+    out
+}
+
+/// Class-level `NAME = {}` (in the body of a module-level class): attribute → class.
+fn class_containers(root: Node<'_>, src: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut c = root.walk();
+    for stmt in root.named_children(&mut c) {
+        let class = match stmt.kind() {
+            "class_definition" => stmt,
+            "decorated_definition" => match stmt.child_by_field_name("definition") {
+                Some(d) if d.kind() == "class_definition" => d,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let (Some(cname), Some(body)) = (
+            class.child_by_field_name("name"),
+            class.child_by_field_name("body"),
+        ) else {
+            continue;
+        };
+        let mut bc = body.walk();
+        for s in body.named_children(&mut bc) {
+            let Some(a) = (s.kind() == "expression_statement")
+                .then(|| s.named_child(0))
+                .flatten()
+            else {
+                continue;
+            };
+            if let Some((name, r)) = crate::checks::py::name_assignment(a, src) {
+                if EMPTY_CONTAINER.is_match(text(r, src)) {
+                    out.insert(name.to_string(), text(cname, src).to_string());
+                }
+            }
         }
     }
     out
@@ -296,22 +724,30 @@ fn container_write<'s>(n: Node<'_>, src: &'s str) -> Option<(&'s str, &'static s
     }
 }
 
-/// Whether the file ever shrinks or bounds container `name`.
-fn has_eviction(src: &str, name: &str) -> bool {
-    [
+/// Whether the file ever shrinks or bounds container `name` (a class attribute when
+/// `attr`: also through `self.`/`cls.`, and rebinding it on an instance counts).
+fn has_eviction(src: &str, name: &str, attr: bool) -> bool {
+    let mut patterns = vec![
         format!("del {name}["),
         format!("{name}.pop("),
         format!("{name}.popitem("),
         format!("{name}.clear("),
         format!("{name}.remove("),
+        format!("{name}.discard("),
         format!("len({name})"),
         format!("{name}[:]"),
         format!("{name} = "),
-    ]
-    .iter()
-    .any(|p| {
+    ];
+    if attr {
+        for via in ["self", "cls"] {
+            patterns.push(format!("del {via}.{name}["));
+            patterns.push(format!("len({via}.{name})"));
+            patterns.push(format!("{via}.{name} = "));
+        }
+    }
+    patterns.iter().any(|p| {
         // `NAME = ` counts only when it rebinds inside a function (indented).
-        if p.ends_with(" = ") {
+        if p.ends_with(" = ") && !p.contains('.') {
             src.match_indices(p.as_str())
                 .any(|(i, _)| i > 0 && src[..i].ends_with([' ', '\t']))
         } else {
@@ -593,7 +1029,7 @@ pub fn client_per_request(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             out.push(
                 Hit::new(n.start_byte(), n.end_byte())
                     .var("client", q)
-                    .var("route", route.clone())
+                    .var("route", format!("serving `{route}`"))
                     .var("function", f.name.clone()),
             );
         });
