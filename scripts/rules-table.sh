@@ -3,7 +3,7 @@
 # from `strata rules --format json`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-table=$(cargo run -q -- rules --format json | jq -r '
+table=$(cargo run -q --release -- rules --format json | jq -r '
   "| id | layer | severity | languages | what it finds |",
   "|---|---|---|---|---|",
   (.[] | "| `\(.id)` \(.name) | \(.layer) | \(.severity) | \(.languages | join(", ")) | \(.summary | gsub("\\|"; "\\\\|")) |")')
