@@ -281,7 +281,7 @@ pub fn render_markdown(r: &Report) -> String {
                 q.priority,
                 q.rule,
                 cell(&q.title),
-                shown_paths(&q.paths, |p| md_code(p)),
+                shown_paths(&q.paths, md_code),
                 q.findings
                     .iter()
                     .map(|f| format!("[{f}](#{})", f.to_ascii_lowercase()))
