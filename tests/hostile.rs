@@ -295,6 +295,32 @@ fn a_configuration_that_is_not_a_file_is_an_error() {
     }
 }
 
+#[test]
+fn a_discovered_strata_toml_that_is_no_file_is_reported() {
+    // Found by discovery rather than named: a directory (and, on Unix, a FIFO) called
+    // `strata.toml` is an error, not a silently ignored configuration.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("strata.toml")).unwrap();
+    std::fs::write(d.path().join("a.py"), "x = 1\n").unwrap();
+    let r = run(d.path(), &["scan", "."], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("a directory"), "{}", r.stderr);
+    #[cfg(unix)]
+    {
+        let e = tempfile::tempdir().unwrap();
+        std::fs::write(e.path().join("a.py"), "x = 1\n").unwrap();
+        let ok = Command::new("mkfifo")
+            .arg(e.path().join("strata.toml"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            let r = run(e.path(), &["scan", "."], None);
+            assert_eq!(r.code, 2, "{}", r.stderr);
+            assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+        }
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_symlink_loop_on_the_command_line_says_so() {

@@ -179,7 +179,9 @@ impl Config {
         };
         for dir in first_dir.into_iter().flat_map(Path::ancestors) {
             let candidate = dir.join(FILE_NAME);
-            if candidate.is_file() {
+            // Anything by that name is the configuration: a directory or a FIFO named
+            // `strata.toml` is reported by `load`, not skipped in silence.
+            if std::fs::metadata(&candidate).is_ok() {
                 return Config::load(&candidate);
             }
             let py = dir.join("pyproject.toml");
