@@ -329,3 +329,43 @@ fn string_literal(node: Node<'_>, text: &str) -> Option<String> {
     }
     Some(out)
 }
+
+/// Web framework packages: a file importing one is part of a web service.
+pub const WEB_FRAMEWORKS: &[&str] = &[
+    "flask",
+    "fastapi",
+    "starlette",
+    "django",
+    "rest_framework",
+    "werkzeug",
+    "aiohttp",
+    "tornado",
+    "falcon",
+    "sanic",
+    "bottle",
+    "pyramid",
+    "litestar",
+    "quart",
+];
+
+/// Inside `if __name__ == "__main__":` (either order): code that runs only when the module
+/// is executed by hand as a script, never when imported.
+pub fn in_main_guard(node: Node<'_>, src: &str) -> bool {
+    static MAIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]\s*==\s*__name__$"#,
+        )
+        .expect("static regex")
+    });
+    let mut cur = node.parent();
+    while let Some(p) = cur {
+        if p.kind() == "if_statement"
+            && p.child_by_field_name("condition")
+                .is_some_and(|c| MAIN.is_match(text(c, src).trim()))
+        {
+            return true;
+        }
+        cur = p.parent();
+    }
+    false
+}

@@ -128,7 +128,7 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 missing && !probes_localhost(n, facts, src)
             }
         };
-        if forever && under_main_guard(n, src) {
+        if forever && crate::checks::py::in_main_guard(n, src) {
             return true;
         }
         ctx.examined(!forever);
@@ -142,25 +142,6 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         out.push(hit);
         true
     });
-}
-
-/// Inside `if __name__ == "__main__":`: code that runs only when the module is executed by
-/// hand as a script (a generator that refreshes a data table, a demo), never when imported.
-fn under_main_guard(node: Node<'_>, src: &str) -> bool {
-    static MAIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^__name__\s*==\s*['"]__main__['"]$"#).expect("static regex")
-    });
-    let mut cur = node.parent();
-    while let Some(p) = cur {
-        if p.kind() == "if_statement"
-            && p.child_by_field_name("condition")
-                .is_some_and(|c| MAIN.is_match(text(c, src).trim()))
-        {
-            return true;
-        }
-        cur = p.parent();
-    }
-    false
 }
 
 /// `None`, `httpx.Timeout(None)`, `Timeout(timeout=None)`.

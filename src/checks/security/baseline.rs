@@ -182,27 +182,12 @@ fn is_stringy(n: Node<'_>) -> bool {
                 || n.child_by_field_name("right").is_some_and(is_stringy)))
 }
 
-/// Packages whose presence makes a file part of a web service.
-const WEB: &[&str] = &[
-    "flask",
-    "fastapi",
-    "starlette",
-    "django",
-    "rest_framework",
-    "werkzeug",
-    "aiohttp",
-    "tornado",
-    "falcon",
-    "sanic",
-    "bottle",
-    "pyramid",
-    "litestar",
-    "quart",
-];
-
 /// The file belongs to a web service (imports a web framework or declares routes).
 pub fn web_file(facts: &PyFacts) -> bool {
-    !facts.routes.is_empty() || WEB.iter().any(|p| facts.imports_package(p))
+    !facts.routes.is_empty()
+        || crate::checks::py::WEB_FRAMEWORKS
+            .iter()
+            .any(|p| facts.imports_package(p))
 }
 
 /// The call sits in a route handler of this file.
@@ -215,24 +200,7 @@ pub fn in_handler(facts: &PyFacts, byte: usize) -> bool {
     })
 }
 
-/// Inside `if __name__ == "__main__":`.
-pub fn in_main_guard(node: Node<'_>, src: &str) -> bool {
-    static MAIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]\s*==\s*__name__$"#)
-            .expect("re")
-    });
-    let mut cur = node.parent();
-    while let Some(p) = cur {
-        if p.kind() == "if_statement"
-            && p.child_by_field_name("condition")
-                .is_some_and(|c| MAIN.is_match(text(c, src).trim()))
-        {
-            return true;
-        }
-        cur = p.parent();
-    }
-    false
-}
+pub use crate::checks::py::in_main_guard;
 
 /// The names a value flows into: the assignment target(s) around it, the keyword it is
 /// passed as, and the enclosing function's name when it is returned or yielded.

@@ -41,8 +41,9 @@ static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
-/// Packages whose presence makes `token`, `signature` and `digest` mean secrets.
-const WEB_OR_CRYPTO: &[&str] = &[
+/// Packages whose presence (with the web frameworks) makes `token`, `signature` and
+/// `digest` mean secrets.
+const CRYPTO: &[&str] = &[
     "hmac",
     "secrets",
     "jwt",
@@ -53,20 +54,6 @@ const WEB_OR_CRYPTO: &[&str] = &[
     "cryptography",
     "nacl",
     "oauthlib",
-    "flask",
-    "fastapi",
-    "starlette",
-    "django",
-    "rest_framework",
-    "werkzeug",
-    "aiohttp",
-    "tornado",
-    "falcon",
-    "sanic",
-    "bottle",
-    "pyramid",
-    "litestar",
-    "quart",
 ];
 
 /// Calls whose arguments are SQL expressions (SQLAlchemy, SQLModel, Peewee).
@@ -402,7 +389,10 @@ pub fn non_constant_time_compare(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         return;
     };
     let src = ctx.file.text.as_str();
-    let web_or_crypto = WEB_OR_CRYPTO.iter().any(|p| facts.imports_package(p));
+    let web_or_crypto = CRYPTO
+        .iter()
+        .chain(crate::checks::py::WEB_FRAMEWORKS)
+        .any(|p| facts.imports_package(p));
     visit(ctx.tree.root_node(), |n| {
         if n.kind() == "comparison_operator" {
             if let Some(hit) = judge(n, src, facts, web_or_crypto) {
