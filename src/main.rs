@@ -552,6 +552,7 @@ fn run_report(args: strata::cli::ReportArgs) -> Result<u8, String> {
         report::Inputs {
             paths: &sel.paths,
             thresholds: report::Thresholds::from_config(&config.file.report),
+            project: config.file.report.project.clone(),
             exclusions,
             include_tests: scope.include_tests,
             include_scripts: scope.include_scripts,

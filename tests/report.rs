@@ -1,10 +1,15 @@
 //! `strata report`: the audit report on the demo project (disposition, scorecard, positive
 //! controls, queue order), `--previous`, HTML escaping, the `[report]` configuration, and
-//! the examined/passed counts of every counting rule on its fixtures.
+//! the examined/passed counts of every counting rule on its fixtures, and the HTML report in
+//! a real headless browser.
+
+#[path = "support/process.rs"]
+mod process;
 
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 fn strata(args: &[&str], cwd: Option<&Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
@@ -382,6 +387,7 @@ fn counting_rules_count_on_their_fixtures() {
         ("fixtures/rust", "http-timeouts"),
         ("fixtures/python/security", "sql-parameterised"),
         ("fixtures/sql", "concurrent-indexes"),
+        ("fixtures/python/web", "insert-conflicts"),
         ("fixtures/workflows", "actions-pinned"),
         ("fixtures/rust", "write-routes-auth"),
         ("fixtures/rust", "ownership-checks"),
@@ -398,4 +404,167 @@ fn counting_rules_count_on_their_fixtures() {
             "{id} on {dir}: {examined} examined, {passed} passed"
         );
     }
+}
+
+/// Debian's `chromium` (or another Chromium/Chrome on PATH, or `STRATA_BROWSER`).
+fn browser() -> Option<PathBuf> {
+    if let Some(b) = std::env::var_os("STRATA_BROWSER") {
+        return Some(PathBuf::from(b));
+    }
+    let path = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |d| d.join(name)))
+    .find(|p| p.is_file())
+}
+
+/// Runs headless Chromium on `page` with `args`, offline: every host name resolves to
+/// nothing, so a report that needed a script, font or image from the network would show
+/// it. Returns stdout and stderr.
+fn headless(browser: &Path, profile: &Path, page: &Path, args: &[String]) -> (String, String) {
+    let child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the browser starts");
+    let (status, out, err) = process::wait_bounded(
+        child,
+        Duration::from_secs(120),
+        "report in a headless browser",
+    );
+    assert!(status.success(), "the browser failed: {err}");
+    (out, err)
+}
+
+/// The HTML report is one self-contained file that a real browser lays out, paints and
+/// prints offline: every section is in the DOM it builds, the queue links to findings that
+/// exist, the page asks for nothing from the network and logs no error, a screenshot is
+/// painted (not blank), and printing gives a multi-page PDF. Skipped when no browser is
+/// installed (`apt-get install chromium` on Debian; `.ci/run` installs it where it can).
+#[test]
+fn html_report_renders_in_a_headless_browser() {
+    let Some(browser) = browser() else {
+        eprintln!("skipped: no Chromium on PATH (set STRATA_BROWSER to one)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    ok(&strata(
+        &[
+            "report",
+            "fixtures/demo",
+            "--no-cache",
+            "--format",
+            "html",
+            "-o",
+            page.to_str().unwrap(),
+        ],
+        None,
+    ));
+    let profile = dir.path().join("profile");
+
+    let (dom, log) = headless(&browser, &profile, &page, &["--dump-dom".to_string()]);
+    for id in [
+        "disposition",
+        "scorecard",
+        "controls",
+        "routes",
+        "queue",
+        "findings",
+    ] {
+        assert!(
+            dom.contains(&format!("<h2 id=\"{id}\"")),
+            "section {id} missing from the DOM"
+        );
+    }
+    assert_eq!(dom.matches("<svg").count(), 2, "both charts are in the DOM");
+    // Every link from the queue lands on a finding the page has.
+    let links: Vec<&str> = dom
+        .split("href=\"#")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    assert!(!links.is_empty(), "the queue links to its findings");
+    for l in &links {
+        assert!(
+            dom.contains(&format!("id=\"{l}\"")),
+            "link #{l} has no target"
+        );
+    }
+    for bad in [
+        "Failed to load resource",
+        "Uncaught",
+        "ERR_NAME_NOT_RESOLVED",
+    ] {
+        assert!(!log.contains(bad), "the browser logged `{bad}`: {log}");
+    }
+
+    let png = dir.path().join("report.png");
+    headless(
+        &browser,
+        &profile,
+        &page,
+        &[
+            "--window-size=1280,2400".to_string(),
+            format!("--screenshot={}", png.display()),
+        ],
+    );
+    let bytes = std::fs::read(&png).expect("a screenshot");
+    assert_eq!(&bytes[1..4], b"PNG");
+    let (w, h) = (
+        u32::from_be_bytes(bytes[16..20].try_into().unwrap()),
+        u32::from_be_bytes(bytes[20..24].try_into().unwrap()),
+    );
+    assert_eq!((w, h), (1280, 2400));
+    // A blank 1280x2400 page compresses to a few kilobytes; the painted report to hundreds.
+    assert!(
+        bytes.len() > 50_000,
+        "screenshot looks blank: {} bytes",
+        bytes.len()
+    );
+
+    let pdf = dir.path().join("report.pdf");
+    headless(
+        &browser,
+        &profile,
+        &page,
+        &[
+            "--no-pdf-header-footer".to_string(),
+            format!("--print-to-pdf={}", pdf.display()),
+        ],
+    );
+    let pdf = std::fs::read(&pdf).expect("a PDF");
+    assert!(pdf.starts_with(b"%PDF"));
+    // Page objects: `/Type /Page` not followed by `s` (that is the page tree).
+    let pages = [&b"/Type /Page"[..], &b"/Type/Page"[..]]
+        .iter()
+        .map(|key| {
+            pdf.windows(key.len() + 1)
+                .filter(|w| w.starts_with(key) && w[key.len()] != b's')
+                .count()
+        })
+        .sum::<usize>();
+    assert!(pages >= 5, "the printed report has {pages} pages");
 }

@@ -68,6 +68,9 @@ pub struct ConfigFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ReportConfig {
+    /// The name the report's title gives the audited system (default: the repository
+    /// name from `remote.origin.url`, else the name of the repository's directory).
+    pub project: Option<String>,
     /// Do not ship with a finding at or above this severity anywhere (default critical).
     pub block_severity: Option<Severity>,
     /// Do not ship with a finding at or above this severity in an unauthenticated route

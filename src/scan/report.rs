@@ -95,6 +95,9 @@ pub struct Report {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Header {
+    /// The name in the title: `[report] project`, else the last part of `repository`.
+    pub project: String,
+    /// `remote.origin.url` without credentials, else the repository's directory name.
     pub repository: String,
     pub commit: Option<String>,
     pub branch: Option<String>,
@@ -268,6 +271,14 @@ const RULE_CONTROLS: &[ControlDef] = &[
         rules: &["SEC027"],
     },
     ControlDef {
+        id: "insert-conflicts",
+        dim: Dim::Layer(Layer::Integrity),
+        claim: "Inserts of natural keys on request paths handle conflicts",
+        noun: "natural-key INSERTs on request paths",
+        passed: "with ON CONFLICT or a caught uniqueness error",
+        rules: &["DATA001"],
+    },
+    ControlDef {
         id: "concurrent-indexes",
         dim: Dim::Layer(Layer::Integrity),
         claim: "Migrations build indexes on existing tables concurrently",
@@ -377,6 +388,8 @@ pub struct Trend {
 pub struct Inputs<'a> {
     pub paths: &'a [std::path::PathBuf],
     pub thresholds: Thresholds,
+    /// `[report] project`: the name in the title.
+    pub project: Option<String>,
     pub exclusions: Vec<String>,
     pub include_tests: bool,
     pub include_scripts: bool,
@@ -498,6 +511,22 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// The last part of a repository URL or path, without `.git`: `strata` for
+/// `https://github.com/acme/strata.git` or `git@github.com:acme/strata`.
+fn project_name(repository: &str) -> String {
+    let last = repository
+        .trim_end_matches('/')
+        .rsplit(['/', ':', '\\'])
+        .next()
+        .unwrap_or(repository);
+    let name = last.strip_suffix(".git").unwrap_or(last);
+    if name.is_empty() {
+        repository.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
 fn header(result: &ScanResult, set: &RuleSet<'_>, inputs: &Inputs<'_>, start: &Path) -> Header {
     let dir = if start.is_dir() {
         start.to_path_buf()
@@ -555,7 +584,13 @@ fn header(result: &ScanResult, set: &RuleSet<'_>, inputs: &Inputs<'_>, start: &P
     for (lang, n) in &result.audit.lines_by_language {
         files.entry(lang.to_string()).or_default().lines = *n;
     }
+    let project = inputs
+        .project
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| project_name(&repository));
     Header {
+        project,
         repository,
         commit,
         branch,

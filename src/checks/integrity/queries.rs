@@ -44,6 +44,13 @@ static CONFLICT_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `(table, why)` when an INSERT writes a natural key and has no conflict clause.
 pub(crate) fn risky_insert(sql: &str) -> Option<(String, String)> {
+    natural_key_insert(sql).and_then(|(table, why, handled)| (!handled).then_some((table, why)))
+}
+
+/// `(table, why, handled)` when an INSERT writes a natural key (or an association row);
+/// `handled` when the statement itself resolves a conflict (`ON CONFLICT`, `INSERT OR
+/// IGNORE`, `ON DUPLICATE KEY`, `MERGE`, `WHERE NOT EXISTS`).
+pub(crate) fn natural_key_insert(sql: &str) -> Option<(String, String, bool)> {
     let words = crate::model::sql::keywords(sql);
     let handled = words
         .iter()
@@ -54,9 +61,6 @@ pub(crate) fn risky_insert(sql: &str) -> Option<(String, String)> {
                 ("INSERT", "OR") | ("INSERT", "IGNORE") | ("NOT", "EXISTS")
             )
         });
-    if handled {
-        return None;
-    }
     let caps = INSERT_COLUMNS.captures(sql)?;
     let table = caps[1].trim_matches(['"', '`', '[', ']']).to_string();
     let columns: Vec<String> = caps[2]
@@ -65,7 +69,7 @@ pub(crate) fn risky_insert(sql: &str) -> Option<(String, String)> {
         .filter(|c| !c.is_empty())
         .collect();
     if let Some(key) = columns.iter().find(|c| NATURAL_KEY.is_match(c)) {
-        return Some((table, format!("the natural key `{key}`")));
+        return Some((table, format!("the natural key `{key}`"), handled));
     }
     let fks: Vec<&String> = columns.iter().filter(|c| c.ends_with("_id")).collect();
     let association = fks.len() >= 2
@@ -78,7 +82,7 @@ pub(crate) fn risky_insert(sql: &str) -> Option<(String, String)> {
             .map(|c| c.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        return Some((table, format!("the association ({pair})")));
+        return Some((table, format!("the association ({pair})"), handled));
     }
     None
 }
@@ -119,7 +123,7 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
     let root = ctx.tree.root_node();
     let literals: Vec<_> = sql_literals(ctx)
         .into_iter()
-        .filter_map(|l| risky_insert(&l.sql).map(|r| (l, r)))
+        .filter_map(|l| natural_key_insert(&l.sql).map(|r| (l, r)))
         .collect();
     if literals.is_empty() {
         return;
@@ -154,16 +158,16 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
             }
         });
     }
-    for (lit, (table, why)) in literals {
+    // Every natural-key insert on a request path is examined (the audit report's
+    // "inserts on natural keys handle conflicts" control); it passes when the statement,
+    // the handler or every calling handler resolves the conflict.
+    for (lit, (table, why, handled)) in literals {
         let Some(f) = facts.function_at(lit.start) else {
             continue;
         };
         let Some(call) = node_at(root, lit.start, lit.end) else {
             continue;
         };
-        if caught_conflict(call, f.start, src) {
-            continue;
-        }
         // Directly in a handler, else in a helper that a handler calls.
         let direct = facts.routes.iter().find(|r| {
             facts
@@ -171,23 +175,34 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
                 .get(r.function)
                 .is_some_and(|h| h.start == f.start)
         });
-        let (route, via) = match direct {
-            Some(r) => (r, String::new()),
-            None => {
-                if f.class.is_some() {
-                    continue;
-                }
-                let Some(sites) = calls.get(&f.name) else {
-                    continue;
-                };
+        let sites = match direct {
+            Some(_) => None,
+            None if f.class.is_some() => continue,
+            None => match calls.get(&f.name) {
+                Some(sites) => Some(sites),
+                None => continue,
+            },
+        };
+        if handled || caught_conflict(call, f.start, src) {
+            ctx.examined(true);
+            continue;
+        }
+        let (route, via) = match (direct, sites) {
+            (Some(r), _) => (r, String::new()),
+            (None, Some(sites)) => {
                 let unprotected = sites.iter().find(|(ri, site)| {
                     let h = facts.functions.get(facts.routes[*ri].function);
                     !h.is_some_and(|h| caught_conflict(*site, h.start, src))
                 });
-                let Some((ri, _)) = unprotected else { continue };
+                let Some((ri, _)) = unprotected else {
+                    ctx.examined(true);
+                    continue;
+                };
                 (&facts.routes[*ri], format!(", via `{}()`", f.name))
             }
+            (None, None) => continue,
         };
+        ctx.examined(false);
         let handler = facts
             .functions
             .get(route.function)

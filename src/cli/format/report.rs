@@ -149,31 +149,46 @@ fn md_frame(out: &mut String, lang: &str, lines: &[FrameLine]) {
     let _ = writeln!(out, "{fence}");
 }
 
+/// The header table, the same rows in every format: the repository (when the title
+/// names the project otherwise), commit, date, tool, paths, what was scanned and what was not.
+fn header_rows(r: &Report) -> Vec<(&'static str, String)> {
+    let h = &r.header;
+    let mut rows = Vec::new();
+    if h.repository != h.project {
+        rows.push(("Repository", h.repository.clone()));
+    }
+    rows.extend([
+        ("Commit", commit_text(r)),
+        ("Date", h.date.clone()),
+        (
+            "Tool",
+            format!(
+                "strata {}, rule set {} ({} rules)",
+                h.strata_version, h.ruleset_digest, h.rules_run
+            ),
+        ),
+        ("Paths", h.paths.join(", ")),
+        ("Scanned", files_text(r)),
+        (
+            "Not examined",
+            if h.exclusions.is_empty() {
+                "nothing".to_string()
+            } else {
+                h.exclusions.join("; ")
+            },
+        ),
+    ]);
+    rows
+}
+
 pub fn render_markdown(r: &Report) -> String {
     let mut o = String::new();
     let h = &r.header;
-    let _ = writeln!(o, "# Audit report: {}\n", md(&h.repository));
+    let _ = writeln!(o, "# Audit report: {}\n", md(&h.project));
     let _ = writeln!(o, "| | |\n|---|---|");
-    let _ = writeln!(o, "| Commit | {} |", cell(&commit_text(r)));
-    let _ = writeln!(o, "| Date | {} |", cell(&h.date));
-    let _ = writeln!(
-        o,
-        "| Tool | strata {}, rule set {} ({} rules) |",
-        h.strata_version,
-        md_code(&h.ruleset_digest),
-        h.rules_run
-    );
-    let _ = writeln!(o, "| Paths | {} |", cell(&h.paths.join(", ")));
-    let _ = writeln!(o, "| Scanned | {} |", cell(&files_text(r)));
-    let _ = writeln!(
-        o,
-        "| Not examined | {} |",
-        cell(&if h.exclusions.is_empty() {
-            "nothing".to_string()
-        } else {
-            h.exclusions.join("; ")
-        })
-    );
+    for (k, v) in header_rows(r) {
+        let _ = writeln!(o, "| {k} | {} |", cell(&v));
+    }
     let d = &r.disposition;
     let _ = writeln!(o, "\n## Disposition: {}\n", verdict_text(d.verdict));
     for reason in &d.reasons {
@@ -593,31 +608,11 @@ pub fn render_html(r: &Report) -> String {
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Audit report: {}</title><style>{CSS}</style></head><body>\n",
-        esc(&h.repository)
+        esc(&h.project)
     );
-    let _ = writeln!(o, "<h1>Audit report: {}</h1>", esc(&h.repository));
+    let _ = writeln!(o, "<h1>Audit report: {}</h1>", esc(&h.project));
     let _ = writeln!(o, "<table class=\"header\">");
-    for (k, v) in [
-        ("Commit", commit_text(r)),
-        ("Date", h.date.clone()),
-        (
-            "Tool",
-            format!(
-                "strata {}, rule set {} ({} rules)",
-                h.strata_version, h.ruleset_digest, h.rules_run
-            ),
-        ),
-        ("Paths", h.paths.join(", ")),
-        ("Scanned", files_text(r)),
-        (
-            "Not examined",
-            if h.exclusions.is_empty() {
-                "nothing".to_string()
-            } else {
-                h.exclusions.join("; ")
-            },
-        ),
-    ] {
+    for (k, v) in header_rows(r) {
         let _ = writeln!(o, "<tr><th>{k}</th><td>{}</td></tr>", esc(&v));
     }
     o.push_str("</table>\n");
