@@ -392,6 +392,9 @@ pub struct RepoCheck {
     /// Reads the web summaries of Python and Rust files (`crate::model::routes`): web files are
     /// then parsed even when no per-file rule needs their tree.
     pub needs_web: bool,
+    /// Reads the files' parts of the Python project index (`crate::model::pyindex`): Python
+    /// files then contribute one even when no index check is selected.
+    pub needs_index: bool,
 }
 
 /// Registry of repository checks, by the name rule files use in `[check] builtin`.
@@ -421,6 +424,10 @@ const REPO_CHECKS: &[(&str, RepoCheckFn)] = &[
         auth::router_auth::router_without_auth,
     ),
     ("route-missing-auth", auth::router_auth::route_missing_auth),
+    (
+        "credential-check-without-limit",
+        auth::rate_limit_project::credential_check_without_limit,
+    ),
 ];
 
 pub fn repo_lookup(name: &str) -> Option<RepoCheck> {
@@ -431,14 +438,26 @@ pub fn repo_lookup(name: &str) -> Option<RepoCheck> {
             run: *f,
             needs_models: MODEL_CHECKS.contains(n),
             needs_web: WEB_CHECKS.contains(n),
+            needs_index: INDEX_READERS.contains(n),
         })
 }
 
 /// Checks over the route inventory.
-const WEB_CHECKS: &[&str] = &["router-without-auth", "route-missing-auth"];
+const WEB_CHECKS: &[&str] = &[
+    "router-without-auth",
+    "route-missing-auth",
+    "credential-check-without-limit",
+];
+
+/// Repository checks that read the project index parts.
+const INDEX_READERS: &[&str] = &["credential-check-without-limit"];
 
 /// Checks over the schema model, which Python ORM classes contribute to.
-const MODEL_CHECKS: &[&str] = &["natural-key-without-unique", "foreign-key-without-index"];
+const MODEL_CHECKS: &[&str] = &[
+    "natural-key-without-unique",
+    "foreign-key-without-index",
+    "credential-check-without-limit",
+];
 
 // ---------------------------------------------------------------------------------------
 // Index checks: run once over the Python project index (`crate::model::pyindex`) after the

@@ -897,8 +897,12 @@ impl<'r> RuleSet<'r> {
         let web = rules
             .iter()
             .any(|r| matches!(r.kind, RuleKind::Repo(c) if c.needs_web));
+        // Repository checks that read the index parts make the files contribute them.
         let index = (0..rules.len())
-            .filter(|&i| rules[i].index_check.is_some())
+            .filter(|&i| {
+                rules[i].index_check.is_some()
+                    || matches!(rules[i].kind, RuleKind::Repo(c) if c.needs_index)
+            })
             .collect();
         Ok(RuleSet {
             index,

@@ -231,6 +231,11 @@ static SENSITIVE_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(^|_)(login|signin|sign_in|signup|sign_up|register|authenticate|token|reset_password|password_reset|forgot_password|recover_password|verify_otp|verify_code|otp|mfa|totp|magic_link)(_|$)")
         .expect("static regex")
 });
+/// A route AUTH005 judges as a credential endpoint, by path segment or handler name.
+pub(super) fn credential_route(path: &str, handler: &str) -> bool {
+    segments(path).any(|s| SENSITIVE_SEGMENT.is_match(s)) || SENSITIVE_HANDLER.is_match(handler)
+}
+
 /// The file rate-limits some routes itself (a decorator on a route, a limiter object).
 static LIMITER_USE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^\s*@\s*[\w.]*(limiter|rate_?limit|ratelimit|throttle)\w*[\w.]*\s*(\(|$)")
@@ -299,6 +304,11 @@ static LIMITED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)TokenBucket|rate_?limit|throttle|limiter").expect("static regex")
 });
 
+/// Views that take a one-time second-factor code.
+static OTP_VIEW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|_)(totp|otp|mfa|2fa|two_factor)(_|$)").expect("static regex")
+});
+
 fn django_views_without_limit(facts: &PyFacts, src: &str, out: &mut Vec<Hit>) {
     let routed: HashSet<usize> = facts.routes.iter().map(|r| r.function).collect();
     for (fi, f) in facts.functions.iter().enumerate() {
@@ -321,14 +331,22 @@ fn django_views_without_limit(facts: &PyFacts, src: &str, out: &mut Vec<Hit>) {
         let end = src[f.start..]
             .find(f.name.as_str())
             .map_or(f.start + 3, |i| f.start + i + f.name.len());
-        // The limiter may be called in a form or helper this file does not show.
-        out.push(
-            Hit::new(f.start, end)
-                .var("route", format!("view `{}`", f.name))
-                .var("handler", f.name.clone())
-                .var("what", f.name.clone())
-                .confidence(crate::checks::Confidence::Low),
-        );
+        let hit = Hit::new(f.start, end)
+            .var("route", format!("view `{}`", f.name))
+            .var("handler", f.name.clone())
+            .var("what", f.name.clone());
+        // The limiter may be called in a form or helper this file does not show; but a
+        // second-factor code entered before sign-in (no login decorator) is a short secret
+        // the file's own limiter plainly does not guard.
+        let signed_in = f
+            .decorators
+            .iter()
+            .any(|d| d.text.contains("login_required") || d.text.contains("sudo"));
+        out.push(if OTP_VIEW.is_match(&f.name) && !signed_in {
+            hit
+        } else {
+            hit.confidence(crate::checks::Confidence::Low)
+        });
     }
 }
 
@@ -398,8 +416,10 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
             .var("handler", handler)
             .var("what", what);
         // Only a limiter called inside some views: it may as well be called in a form or a
-        // helper this file does not show.
-        if !decorated {
+        // helper this file does not show; but a second-factor code entered before sign-in
+        // (no auth on the route) is a short secret that plainly needs its own limit.
+        let unguarded_code = OTP_VIEW.is_match(handler) && r.auth.is_none();
+        if !(decorated || unguarded_code) {
             hit = hit.confidence(crate::checks::Confidence::Low);
         }
         out.push(hit);
