@@ -86,6 +86,7 @@ fn python_error_handling_levels() {
         &format!("{dir}/err009_wait_for_broker.py"),
         &format!("{dir}/retries.py"),
         &format!("{dir}/err013_startup_files.py"),
+        &format!("{dir}/err013_command_line.py"),
     ]);
     // A data-source connector's calls.
     for line in [18, 23, 28] {
@@ -112,6 +113,8 @@ fn python_error_handling_levels() {
         level(&found, "ERR013", "err013_startup_files.py", 34),
         "medium"
     );
+    // A command-line program's coroutine.
+    assert_eq!(level(&found, "ERR013", "err013_command_line.py", 12), "low");
 }
 
 #[test]

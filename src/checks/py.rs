@@ -348,6 +348,19 @@ pub const WEB_FRAMEWORKS: &[&str] = &[
     "quart",
 ];
 
+/// A command-line program: it parses its own arguments (argparse, click, typer, fire) and
+/// imports no web framework, so its coroutines serve the one user who started it.
+pub fn is_command_line_module(facts: &PyFacts) -> bool {
+    let top = |q: &str| q.split('.').next().unwrap_or(q).to_string();
+    let packages: Vec<String> = facts.imports.values().map(|q| top(q)).collect();
+    packages
+        .iter()
+        .any(|p| matches!(p.as_str(), "argparse" | "click" | "typer" | "fire"))
+        && !packages
+            .iter()
+            .any(|p| WEB_FRAMEWORKS.contains(&p.as_str()))
+}
+
 /// Inside `if __name__ == "__main__":` (either order): code that runs only when the module
 /// is executed by hand as a script, never when imported.
 pub fn in_main_guard(node: Node<'_>, src: &str) -> bool {

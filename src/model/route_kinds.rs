@@ -218,6 +218,8 @@ pub fn auth_exempt(facts: &PyFacts, route: &Route, src: &str) -> Option<&'static
         Some("project default permissions")
     } else if is_public(facts, route, src) {
         Some("public by design")
+    } else if off_by_default(facts, route, src) {
+        Some("off by default")
     } else if admin_path_segment(&route.path).is_some() {
         Some("administrative")
     } else if opaque_dependency(facts, route).is_some() {
@@ -227,6 +229,27 @@ pub fn auth_exempt(facts: &PyFacts, route: &Route, src: &str) -> Option<&'static
     } else {
         None
     }
+}
+
+/// A route that is not part of the running service: under a `/testing/` segment (pages
+/// for front-end tests), or a handler that answers 404 unless a flag turns it on
+/// (`if cli_param.reconnect_enable: ... else: abort(404)`).
+fn off_by_default(facts: &PyFacts, route: &Route, src: &str) -> bool {
+    static FLAG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^\s*if\s+(?:not\s+)?[\w.]*?\w*(?:enable|enabled|debug|testing)\w*\s*:")
+            .expect("static regex")
+    });
+    static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"abort\(\s*404|status_code\s*=\s*404|HTTP_404|HTTPException\(\s*404|NotFound\(|Http404")
+            .expect("static regex")
+    });
+    if segments(&route.path).any(|s| matches!(s, "testing" | "_testing" | "__test__")) {
+        return true;
+    }
+    facts.functions.get(route.function).is_some_and(|f| {
+        let body = src.get(f.body.0..f.body.1).unwrap_or("");
+        FLAG.is_match(body) && NOT_FOUND.is_match(body)
+    })
 }
 
 /// The first administrative literal segment of a path (`/admin/users/{id}` -> `admin`).

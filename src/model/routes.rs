@@ -98,21 +98,47 @@ pub struct UrlInfo {
     pub line: usize,
 }
 
-/// DRF project defaults read from `REST_FRAMEWORK = {...}`.
+/// Django project defaults: DRF's `REST_FRAMEWORK = {...}` and a login-enforcing entry of
+/// `MIDDLEWARE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DrfSettings {
     pub permission: Option<String>,
     pub throttle: Option<String>,
+    /// A middleware that sends every anonymous request to the login page
+    /// (`LoginRequiredMiddleware`, a project's `CheckLoginMiddleware`).
+    #[serde(default)]
+    pub login_middleware: Option<String>,
 }
 
-/// Reads `DEFAULT_PERMISSION_CLASSES`/`DEFAULT_THROTTLE_CLASSES` of a settings file's text.
+/// Reads `DEFAULT_PERMISSION_CLASSES`/`DEFAULT_THROTTLE_CLASSES` and the login-enforcing
+/// `MIDDLEWARE` entry of a settings file's text.
 pub fn drf_settings(text: &str) -> Option<DrfSettings> {
     static KEY: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"["'](DEFAULT_PERMISSION_CLASSES|DEFAULT_THROTTLE_CLASSES)["']\s*:\s*[\[(]([^\])]*)[\])]"#)
             .expect("static regex")
     });
-    let i = text.find("REST_FRAMEWORK")?;
+    static MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?m)^MIDDLEWARE\s*=\s*[\[(]([^\])]*)[\])]"#).expect("static regex")
+    });
+    // Django's `AuthenticationMiddleware` only identifies the caller; these turn anonymous
+    // callers away.
+    static LOGIN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\w*(login|auth\w*)_?required\w*middleware$|^(check|require|force|enforce)_?(login|auth)\w*middleware$")
+            .expect("static regex")
+    });
     let mut out = DrfSettings::default();
+    if let Some(c) = MIDDLEWARE.captures(text) {
+        out.login_middleware = c[1]
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or(""))
+            .flat_map(|l| l.split(','))
+            .map(str::trim)
+            .map(|x| x.trim_matches(['"', '\'']))
+            .map(|x| x.rsplit('.').next().unwrap_or(x))
+            .find(|x| LOGIN.is_match(x))
+            .map(str::to_string);
+    }
+    let i = text.find("REST_FRAMEWORK").unwrap_or(text.len());
     for c in KEY.captures_iter(&text[i..]) {
         let classes: Vec<&str> = c[2]
             .split(',')
@@ -283,7 +309,7 @@ fn absolute(import: &str, rel: &str) -> String {
 }
 
 pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
-    let settings = if file.text.contains("REST_FRAMEWORK") {
+    let settings = if file.text.contains("REST_FRAMEWORK") || file.text.contains("MIDDLEWARE") {
         drf_settings(&file.text)
     } else {
         None
@@ -1876,6 +1902,29 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
         .and_then(|d| d.permission.as_deref())
         .filter(|p| !p.contains("AllowAny"))
         .map(|p| format!("DRF default: {p}"));
+    // A login middleware guards the Django project whose settings name it: the files under
+    // the directory that holds the settings package (`archery/settings.py` -> the
+    // repository, `site/conf/settings.py` -> `site/`).
+    let login_middlewares: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|(rel, s)| {
+            let m = s.drf_settings.as_ref()?.login_middleware.as_ref()?;
+            let package = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            let root = package.rsplit_once('/').map_or("", |(d, _)| d);
+            let root = if root.is_empty() {
+                String::new()
+            } else {
+                format!("{root}/")
+            };
+            Some((root, format!("middleware: {m}")))
+        })
+        .collect();
+    let login_middleware = |rel: &str| {
+        login_middlewares
+            .iter()
+            .find(|(root, _)| rel.starts_with(root.as_str()))
+            .map(|(_, m)| m.clone())
+    };
     let default_throttle = defaults
         .and_then(|d| d.throttle.as_deref())
         .filter(|t| !t.is_empty())
@@ -1933,11 +1982,15 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
                         name: p.name,
                     })
                     .collect();
-                let auth = r.auth.clone().or_else(|| {
-                    (r.default_auth && r.framework == "drf")
-                        .then(|| default_auth.clone())
-                        .flatten()
-                });
+                let auth = r
+                    .auth
+                    .clone()
+                    .or_else(|| {
+                        (r.default_auth && r.framework == "drf")
+                            .then(|| default_auth.clone())
+                            .flatten()
+                    })
+                    .or_else(|| login_middleware(rel));
                 let rate_limit = r.rate_limit.clone().or_else(|| {
                     r.default_throttle
                         .then(|| default_throttle.clone())
@@ -1986,6 +2039,15 @@ mod tests {
         .expect("settings");
         assert_eq!(s.permission.as_deref(), Some("AllowAny"));
         assert_eq!(s.throttle, None);
+        let m = drf_settings(
+            "MIDDLEWARE = (\n  'django.contrib.auth.middleware.AuthenticationMiddleware',\n  # 'x.LoginRequiredMiddleware',\n  'common.middleware.check_login_middleware.CheckLoginMiddleware',\n)",
+        )
+        .expect("settings");
+        assert_eq!(m.login_middleware.as_deref(), Some("CheckLoginMiddleware"));
+        let only_identifies = drf_settings(
+            "MIDDLEWARE = ['django.contrib.auth.middleware.AuthenticationMiddleware', 'x.RemoteUserMiddleware']",
+        );
+        assert_eq!(only_identifies, None);
     }
 
     #[test]

@@ -89,7 +89,16 @@ pub fn code_kind(rel: &str) -> CodeKind {
     // `bin/` holds scripts at the top of a Python repository; in a Rust crate `src/bin/`
     // holds the program itself.
     let top_bin = dirs.first() == Some(&"bin") && file.ends_with(".py");
-    if script_file || top_bin || dirs.iter().any(|d| SCRIPT_DIRS.contains(d)) {
+    // `example_idatastorebackend/`, `flask_example/`: sample plugins and apps shipped for
+    // the users of a framework, like `examples/`.
+    let example_dir =
+        |d: &str| d.starts_with("example_") || d.ends_with("_example") || d.ends_with("_examples");
+    if script_file
+        || top_bin
+        || dirs
+            .iter()
+            .any(|d| SCRIPT_DIRS.contains(d) || example_dir(d))
+    {
         return CodeKind::Script;
     }
     CodeKind::Production
@@ -178,6 +187,7 @@ mod tests {
             "populate.py",
             "bin/release.py",
             "app/seed_demo.py",
+            "ckanext/example_idatastorebackend/plugin.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Script, "{p}");
         }

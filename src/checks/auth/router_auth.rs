@@ -188,7 +188,12 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         for r in &summary.routes {
             if matches!(
                 r.exempt.as_deref(),
-                Some("websocket" | "project default permissions" | "public by design")
+                Some(
+                    "websocket"
+                        | "project default permissions"
+                        | "public by design"
+                        | "off by default"
+                )
             ) {
                 continue;
             }

@@ -142,6 +142,7 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let (module, factories) = module_clients(root, facts, src);
+    let command_line = crate::checks::py::is_command_line_module(facts);
     for f in facts.functions.iter().filter(|f| f.is_async) {
         let Some(body) = body_node(root, f) else {
             continue;
@@ -167,7 +168,13 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             // Local file access in a plain module coroutine that takes nothing: a start-up
             // or maintenance routine called by name (no route decorator, no request data),
             // where a small file read or write costs microseconds once.
-            if only_files && f.params.is_empty() && f.decorators.is_empty() && f.class.is_none() {
+            // A command-line program's coroutines: nothing else waits on its loop.
+            if command_line
+                || (only_files
+                    && f.params.is_empty()
+                    && f.decorators.is_empty()
+                    && f.class.is_none())
+            {
                 hit = hit.confidence(Confidence::Low);
             }
             out.push(hit);

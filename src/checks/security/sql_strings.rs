@@ -46,7 +46,7 @@ static HELPER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Calls whose result is a number, a quoted identifier, a placeholder list or a date.
 static SAFE_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:int|float|bool|len|abs|round|min|max|sum|ord|hex|uuid4?|UUID|Decimal|\w*int|\w*_?quote\w*|\w*escape\w*|\w*ident\w*|\w*placeholders?|\w*literal|isoformat|strftime|timestamp|now|utcnow|today|date|datetime|time|mogrify|range)$")
+    Regex::new(r"(?i)^(?:int|float|bool|len|abs|round|min|max|sum|ord|hex|uuid4?|UUID|Decimal|\w*int|\w*_?quote\w*|\w*escape\w*|\w*ident\w*|\w*placeholders?|\w*literal\w*|isoformat|strftime|timestamp|now|utcnow|today|date|datetime|time|mogrify|range)$")
         .expect("static regex")
 });
 
@@ -462,6 +462,13 @@ impl<'a, 't> Analysis<'a, 't> {
                 if op != "+" {
                     return; // arithmetic: a number
                 }
+                // `rows[0][0] + 3`: a number plus a number literal is a number.
+                if ["left", "right"].into_iter().any(|side| {
+                    v.child_by_field_name(side)
+                        .is_some_and(|n| matches!(n.kind(), "integer" | "float"))
+                }) {
+                    return;
+                }
                 for side in ["left", "right"] {
                     if let Some(s) = v.child_by_field_name(side) {
                         self.value(s, depth + 1);
@@ -470,7 +477,18 @@ impl<'a, 't> Analysis<'a, 't> {
             }
             "unary_operator" => {}
             "call" => {
-                if !self.safe_call(v) && !self.pure_program_call(v, depth) {
+                // `str(query_id)`: as safe as what it converts.
+                let converted = (v
+                    .child_by_field_name("function")
+                    .is_some_and(|f| text(f, self.src) == "str"))
+                .then(|| v.child_by_field_name("arguments"))
+                .flatten()
+                .filter(|a| a.named_child_count() == 1)
+                .and_then(|a| a.named_child(0))
+                .filter(|a| a.kind() != "keyword_argument");
+                if let Some(inner) = converted {
+                    self.value(inner, depth + 1);
+                } else if !self.safe_call(v) && !self.pure_program_call(v, depth) {
                     self.unsafe_nodes.push(v);
                 }
             }
@@ -506,6 +524,7 @@ impl<'a, 't> Analysis<'a, 't> {
                     || a.contains("re.sub(")
                     || a.contains("escape")
                     || a.contains("quote")
+                    || a.contains("identifier(")
                     || {
                         let inner = v
                             .child_by_field_name("arguments")
@@ -517,6 +536,17 @@ impl<'a, 't> Analysis<'a, 't> {
                                     .is_some_and(|n| FRAGMENT_NAME.is_match(&n))
                         })
                     };
+            }
+            // `path.replace("'", "''")`: quotes doubled, the SQL way of escaping a literal
+            // (or removed).
+            if last == "replace" {
+                let a = v
+                    .child_by_field_name("arguments")
+                    .map_or("", |a| text(a, self.src));
+                let compact: String = a.chars().filter(|c| !c.is_whitespace()).collect();
+                if matches!(compact.as_str(), r#"("'","''")"# | r#"("'","")"#) {
+                    return true;
+                }
             }
             // `COLUMNS.get(col, "id")`, `name.upper()`.
             if let Some(o) = obj {
@@ -663,10 +693,15 @@ impl<'a, 't> Analysis<'a, 't> {
         if self.allow_listed(&name) {
             return;
         }
-        // A parameter typed as a number, a date, a UUID, an enum or a model.
+        // A parameter typed as a number, a date, a UUID, an enum or a model, or an
+        // unannotated one whose default is a number (`offset=0`).
         if let Some(f) = self.facts.function_at(v.start_byte()) {
             if let Some(p) = f.params.iter().find(|p| p.name == name) {
-                if typed_not_str(p.annotation.as_deref()) {
+                let numeric_default = p.annotation.is_none()
+                    && p.default
+                        .as_deref()
+                        .is_some_and(|d| d.trim().parse::<f64>().is_ok());
+                if numeric_default || typed_not_str(p.annotation.as_deref()) {
                     return;
                 }
             }

@@ -338,6 +338,7 @@ pub(crate) static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
         | \brequest\.user\.is_(?:authenticated|staff|superuser)\b
         | \bHttpResponseForbidden\b | \bredirect_to_login\( | \.has_perms?\(
         | \bBadSignature\b | \bunsign\w*\(
+        | \bexcept\s*\(?[\w.,\s]*\b(?:NotAuthorized|PermissionDenied|Forbidden)\b
         "#,
     )
     .expect("static regex")
@@ -355,6 +356,15 @@ static AUTH_HOOK_NAME: LazyLock<Regex> = LazyLock::new(|| {
 static AUTH_PARAM_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(auth|authz|authorized|auth_subject|auth_context|authorization|principal|current_user|current_account|current_principal|identity)$")
         .expect("static regex")
+});
+/// Types of the signed-in caller (`User`, `UserModel`, `AuthenticatedUser`), not services
+/// or schemas about users (`UserService`, `UserCreate`).
+static USER_TYPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\w*User(Model|InDB|DB|Orm)?$").expect("static regex"));
+/// Dependencies that load a row named by the request (`valid_user_id`, `get_user_or_404`),
+/// not the caller.
+static LOOKUP_DEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)valid|or_404|by_id|lookup|fetch|from_path").expect("static regex")
 });
 /// Modules whose aliases are auth dependencies (`authorized: auth.OrderSalesManage`).
 static AUTH_MODULE: LazyLock<Regex> = LazyLock::new(|| {
@@ -1096,6 +1106,21 @@ impl PyFacts {
                 && self.imports.contains_key(head)
             {
                 return Some(format!("{}: {ann}", p.name));
+            }
+        }
+        // `user_project: Tuple[UserModel, ProjectModel] = Depends(ProjectMember())`: an
+        // injected value typed by the user model is the caller, so the dependency
+        // authenticated them, whatever its name.
+        if let (Some(ann), Some(dep)) = (
+            &p.annotation,
+            p.default
+                .iter()
+                .chain(&p.annotation)
+                .flat_map(|t| dependency_names(t))
+                .next(),
+        ) {
+            if words(ann).any(|w| USER_TYPE.is_match(w)) && !LOOKUP_DEP.is_match(&dep) {
+                return Some(format!("{dep}()"));
             }
         }
         // `x_api_key: str = Header(...)`, `session_token: str = Cookie(None)`.

@@ -732,11 +732,14 @@ impl PyFacts {
                     own_auth.is_none() && list_auth.is_none() && info.foreign_base.is_some();
                 let (start, end) = def_site(f, src);
                 // `method_decorators = {"post": [login_required]}` leaves the other
-                // methods public on purpose.
+                // methods public on purpose, and so does an explicitly empty list (a
+                // `PublicResource` base next to `AuthResource`s).
                 let public = own_auth.is_none()
                     && list_auth.is_none()
                     && method_decorators.is_some_and(|a| {
-                        a.value.trim_start().starts_with('{') && AUTH_DECORATOR.is_match(&a.value)
+                        let v = a.value.trim();
+                        (v.starts_with('{') && AUTH_DECORATOR.is_match(v))
+                            || matches!(v, "[]" | "()")
                     });
                 let base = Route {
                     framework,
