@@ -79,7 +79,7 @@ impl FileContext<'_> {
 
 /// A finding as a check reports it: a byte range, the values for the rule's message
 /// placeholders, and for taint-like findings the steps that led there.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Hit {
     pub start: usize,
     pub end: usize,
@@ -185,6 +185,19 @@ const CHECKS: &[(&str, CheckFn)] = &[
     ("ssh-host-key", security::unsafe_apis::ssh_host_key),
     ("unsafe-loader", security::unsafe_apis::unsafe_loader),
     ("unescaped-html", security::unsafe_apis::unescaped_html),
+    ("mass-assignment", security::input_misuse::mass_assignment),
+    ("csv-injection", security::input_misuse::csv_injection),
+    ("nan-injection", security::input_misuse::nan_injection),
+    (
+        "rust-dangerous-cert-verifier",
+        security::rust_baseline::dangerous_verifier,
+    ),
+    ("rust-weak-hash", security::rust_baseline::weak_hash),
+    ("rust-temp-dir-path", security::rust_baseline::temp_dir_path),
+    (
+        "rust-sensitive-header",
+        security::rust_baseline::sensitive_header,
+    ),
     (
         "insert-without-conflict-handling",
         integrity::queries::insert_without_conflict_handling,

@@ -1,13 +1,20 @@
-//! Shared ground of the baseline rules (SEC030–SEC042), the checks Bandit and Ruff's `S`
-//! rules make, narrowed to uses whose input or context makes them a risk: one walk over
-//! the calls of a file with their import-resolved names, and the questions those rules ask
-//! about an argument (constant? built in place from other values?) and its context (a web
-//! file, a request handler, a name that says "password").
+//! Shared ground of the baseline rules (SEC030–SEC045), the checks Bandit and Ruff's `S`
+//! rules make, narrowed to uses whose input or context makes them a risk: one visitor that
+//! walks each Python file once and hands every call (with its import-resolved name) to each
+//! rule, and the questions those rules ask about an argument (constant? built in place from
+//! other values?) and its context (a web file, a request handler, a name that says
+//! "password").
+//!
+//! The engine runs each rule's check on its own; the first baseline check to run on a file
+//! walks it for all of them and keeps their hits for the others (per thread, keyed by the
+//! file's path and text), so a file is walked once however many of these rules are on.
 
+use super::{crypto, execution, input_misuse, unsafe_apis};
 use crate::checks::py::facts;
-use crate::checks::FileContext;
+use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use regex::Regex;
+use std::cell::{OnceCell, RefCell};
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
@@ -25,36 +32,216 @@ impl Call<'_, '_> {
     pub fn last(&self) -> &str {
         self.written.rsplit('.').next().unwrap_or(self.written)
     }
+
+    /// A hit on the whole call.
+    pub fn at(&self) -> Hit {
+        Hit::new(self.node.start_byte(), self.node.end_byte())
+    }
+
+    /// A hit on the whole call naming the callee as written (`{callee}`).
+    pub fn hit(&self) -> Hit {
+        self.at().var("callee", self.written)
+    }
 }
 
-/// Every call of a Python file, in source order.
-pub fn calls<'a>(ctx: &FileContext<'a>) -> Option<(&'a PyFacts, Vec<Call<'a, 'a>>)> {
+/// What every rule may ask about the file being walked, computed once.
+pub struct Scan<'c, 'a> {
+    pub ctx: &'c FileContext<'a>,
+    pub facts: &'a PyFacts,
+    pub src: &'a str,
+    /// The file belongs to a web service ([`web_file`]).
+    pub web: bool,
+    /// Imports of the packages some rules need before they look at a call.
+    pub paramiko: bool,
+    pub tarfile: bool,
+    pub shutil: bool,
+    pub flask: bool,
+    pub werkzeug: bool,
+    /// Imports `ssl` or `OpenSSL` (whose protocol constants SEC039 looks for).
+    pub tls: bool,
+    /// The end of a value the old-TLS test already judged (its parts are not judged again).
+    tls_judged_until: std::cell::Cell<usize>,
+}
+
+/// The rules that share the walk, in the order of their hit lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    CodeExecution,
+    ShellCommand,
+    WeakHash,
+    WeakCipher,
+    InsecureRandom,
+    XmlUntrusted,
+    FilePermissions,
+    TarExtraction,
+    DebugEnabled,
+    OldTls,
+    SshHostKey,
+    UnsafeLoader,
+    UnescapedHtml,
+    MassAssignment,
+    CsvInjection,
+    NanInjection,
+}
+
+type OnCall = fn(&Scan<'_, '_>, &Call<'_, '_>, &mut Vec<Hit>);
+
+/// Each rule's test of one call, in [`Rule`] order.
+const ON_CALL: [OnCall; 16] = [
+    execution::code_execution_call,
+    execution::shell_command_call,
+    crypto::weak_hash_call,
+    crypto::weak_cipher_call,
+    crypto::insecure_random_call,
+    unsafe_apis::xml_untrusted_call,
+    unsafe_apis::file_permissions_call,
+    unsafe_apis::tar_extraction_call,
+    unsafe_apis::debug_enabled_call,
+    unsafe_apis::old_tls_call,
+    unsafe_apis::ssh_host_key_call,
+    unsafe_apis::unsafe_loader_call,
+    unsafe_apis::unescaped_html_call,
+    input_misuse::mass_assignment_call,
+    input_misuse::csv_injection_call,
+    input_misuse::nan_injection_call,
+];
+
+/// The file the cached hits belong to: its path and text (the same text parses to the same
+/// tree, so the hits stand).
+struct Walked {
+    rel: String,
+    text: String,
+    hits: Vec<Vec<Hit>>,
+}
+
+impl Walked {
+    fn of(&self, ctx: &FileContext<'_>) -> bool {
+        self.rel == ctx.file.rel && self.text == ctx.file.text
+    }
+}
+
+thread_local! {
+    static WALKED: RefCell<Option<Walked>> = const { RefCell::new(None) };
+}
+
+/// The hits of `rule` in this file: from the walk another baseline check of the same file
+/// already made, or from a new walk.
+pub fn run(ctx: &FileContext<'_>, rule: Rule, out: &mut Vec<Hit>) {
+    WALKED.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if !cached.as_ref().is_some_and(|w| w.of(ctx)) {
+            *cached = walk(ctx).map(|hits| Walked {
+                rel: ctx.file.rel.clone(),
+                text: ctx.file.text.clone(),
+                hits,
+            });
+        }
+        if let Some(w) = cached.as_ref() {
+            out.extend(w.hits[rule as usize].iter().cloned());
+        }
+    });
+}
+
+/// One walk over the file: every call goes to every rule, attributes and names used as
+/// values to the old-TLS test, then the rules that read module-level assignments.
+fn walk(ctx: &FileContext<'_>) -> Option<Vec<Vec<Hit>>> {
     let facts = facts(ctx)?;
-    let src: &'a str = ctx.file.text.as_str();
-    let mut out = Vec::new();
+    let src = ctx.file.text.as_str();
+    let scan = Scan {
+        ctx,
+        facts,
+        src,
+        web: web_file(facts),
+        paramiko: facts.imports_package("paramiko"),
+        tarfile: facts.imports_package("tarfile"),
+        shutil: facts.imports_package("shutil"),
+        flask: facts.imports_package("flask")
+            || facts.imports_package("werkzeug")
+            || facts.imports_package("quart"),
+        werkzeug: facts.imports_package("werkzeug"),
+        tls: facts.imports_package("ssl") || facts.imports_package("OpenSSL"),
+        tls_judged_until: std::cell::Cell::new(0),
+    };
+    let mut hits: Vec<Vec<Hit>> = (0..ON_CALL.len()).map(|_| Vec::new()).collect();
     crate::checks::py::visit(ctx.tree.root_node(), |n| {
-        if n.kind() == "call" {
-            if let (Some(f), Some(args)) = (
-                n.child_by_field_name("function"),
-                n.child_by_field_name("arguments"),
-            ) {
-                if args.kind() == "argument_list" {
-                    let written = text(f, src);
-                    let name = facts
-                        .resolve(written)
-                        .unwrap_or_else(|| written.to_string());
-                    out.push(Call {
-                        node: n,
-                        written,
-                        name,
-                        args,
-                    });
+        match n.kind() {
+            "call" => {
+                if let (Some(f), Some(args)) = (
+                    n.child_by_field_name("function"),
+                    n.child_by_field_name("arguments"),
+                ) {
+                    if args.kind() == "argument_list" {
+                        let written = text(f, src);
+                        let name = facts
+                            .resolve(written)
+                            .unwrap_or_else(|| written.to_string());
+                        let call = Call {
+                            node: n,
+                            written,
+                            name,
+                            args,
+                        };
+                        for (on_call, out) in ON_CALL.iter().zip(hits.iter_mut()) {
+                            on_call(&scan, &call, out);
+                        }
+                    }
                 }
             }
+            "attribute" | "identifier" if scan.tls => {
+                unsafe_apis::old_tls_value(&scan, n, &mut hits[Rule::OldTls as usize]);
+            }
+            _ => {}
         }
         true
     });
-    Some((facts, out))
+    unsafe_apis::django_debug_settings(&scan, &mut hits[Rule::DebugEnabled as usize]);
+    Some(hits)
+}
+
+impl Scan<'_, '_> {
+    /// Marks the value ending at `end` as judged: names inside it are not judged again.
+    pub fn judged_until(&self, end: usize) {
+        self.tls_judged_until.set(end);
+    }
+
+    /// Inside a value already judged.
+    pub fn already_judged(&self, start: usize) -> bool {
+        start < self.tls_judged_until.get()
+    }
+
+    /// The text of the function around `byte` (the whole file at module level).
+    pub fn function_text(&self, byte: usize) -> &str {
+        self.facts
+            .function_at(byte)
+            .map_or(self.src, |f| &self.src[f.start..f.end])
+    }
+}
+
+/// Byte ranges SEC021 (request input reaching a shell or `eval`) reports in this file.
+pub struct Tainted<'c, 'a> {
+    ctx: &'c FileContext<'a>,
+    ranges: OnceCell<Vec<(usize, usize)>>,
+}
+
+impl<'c, 'a> Tainted<'c, 'a> {
+    pub fn new(ctx: &'c FileContext<'a>) -> Self {
+        Tainted {
+            ctx,
+            ranges: OnceCell::new(),
+        }
+    }
+
+    /// SEC021 reports a call overlapping `start..end`.
+    pub fn overlaps(&self, start: usize, end: usize) -> bool {
+        self.ranges
+            .get_or_init(|| {
+                let mut hits = Vec::new();
+                super::taint::command_injection(self.ctx, &mut hits);
+                hits.into_iter().map(|h| (h.start, h.end)).collect()
+            })
+            .iter()
+            .any(|&(s, e)| s < end && start < e)
+    }
 }
 
 /// What an argument is made of.

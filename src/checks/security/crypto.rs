@@ -3,7 +3,7 @@
 //! RSA/DSA keys under 2048 bits and elliptic curves under 224 bits.
 //! SEC034: the `random` module producing a token, password, code, salt or nonce.
 
-use super::baseline::{calls, destination_names, keyword_is};
+use super::baseline::{destination_names, keyword_is, run, Call, Rule, Scan};
 use crate::checks::py::{keyword_arg, positional_arg, snippet};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
@@ -26,61 +26,60 @@ const WEAK_HASH_NAMES: &[&str] = &["md5", "sha1", "md4", "md5-sha1", "ripemd160"
 
 /// SEC032
 pub fn weak_hash(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
-        return;
-    };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        let n = c.name.as_str();
-        let algo = match n {
-            "hashlib.md5" | "hashlib.sha1" => n.trim_start_matches("hashlib.").to_string(),
-            "hashlib.new" => {
-                let Some(v) = positional_arg(c.args, 0)
-                    .or_else(|| keyword_arg(c.args, "name", src))
-                    .and_then(|a| string_value(a, src))
-                else {
-                    continue;
-                };
-                let v = v.to_ascii_lowercase();
-                if !WEAK_HASH_NAMES.contains(&v.as_str()) {
-                    continue;
-                }
-                v
+    run(ctx, Rule::WeakHash, out);
+}
+
+/// SEC032, one call.
+pub fn weak_hash_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let (facts, src) = (s.facts, s.src);
+    let n = c.name.as_str();
+    let algo = match n {
+        "hashlib.md5" | "hashlib.sha1" => n.trim_start_matches("hashlib.").to_string(),
+        "hashlib.new" => {
+            let Some(v) = positional_arg(c.args, 0)
+                .or_else(|| keyword_arg(c.args, "name", src))
+                .and_then(|a| string_value(a, src))
+            else {
+                return;
+            };
+            let v = v.to_ascii_lowercase();
+            if !WEAK_HASH_NAMES.contains(&v.as_str()) {
+                return;
             }
-            _ if (n.starts_with("cryptography.")
-                && (n.ends_with("hashes.MD5") || n.ends_with("hashes.SHA1")))
-                || ((n.starts_with("Crypto.Hash.") || n.starts_with("Cryptodome.Hash."))
-                    && (n.ends_with("MD5.new")
-                        || n.ends_with("SHA.new")
-                        || n.ends_with("SHA1.new")
-                        || n.ends_with("MD4.new"))) =>
-            {
-                c.last().to_string()
-            }
-            _ => continue,
-        };
-        if keyword_is(c.args, "usedforsecurity", "False", src) {
-            continue;
+            v
         }
-        // The security use: what is hashed, where the digest goes, the function around it.
-        let mut evidence = vec![text(c.args, src).to_string()];
-        evidence.extend(destination_names(c.node, src, facts));
-        let security = evidence.iter().any(|e| SECURITY_USE.is_match(e))
-            || facts
-                .function_at(c.node.start_byte())
-                .is_some_and(|f| SECURITY_FUNCTION.is_match(&f.name));
-        let conf = if security {
-            Confidence::Medium
-        } else {
-            Confidence::Low
-        };
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .var("what", format!("{algo} digest"))
-                .confidence(conf),
-        );
+        _ if (n.starts_with("cryptography.")
+            && (n.ends_with("hashes.MD5") || n.ends_with("hashes.SHA1")))
+            || ((n.starts_with("Crypto.Hash.") || n.starts_with("Cryptodome.Hash."))
+                && (n.ends_with("MD5.new")
+                    || n.ends_with("SHA.new")
+                    || n.ends_with("SHA1.new")
+                    || n.ends_with("MD4.new"))) =>
+        {
+            c.last().to_string()
+        }
+        _ => return,
+    };
+    if keyword_is(c.args, "usedforsecurity", "False", src) {
+        return;
     }
+    // The security use: what is hashed, where the digest goes, the function around it.
+    let mut evidence = vec![text(c.args, src).to_string()];
+    evidence.extend(destination_names(c.node, src, facts));
+    let security = evidence.iter().any(|e| SECURITY_USE.is_match(e))
+        || facts
+            .function_at(c.node.start_byte())
+            .is_some_and(|f| SECURITY_FUNCTION.is_match(&f.name));
+    let conf = if security {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    out.push(
+        c.hit()
+            .var("what", format!("{algo} digest"))
+            .confidence(conf),
+    );
 }
 
 const WEAK_CIPHERS: &[&str] = &[
@@ -104,27 +103,26 @@ static SMALL_CURVE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// SEC033
 pub fn weak_cipher(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((_, calls)) = calls(ctx) else {
+    run(ctx, Rule::WeakCipher, out);
+}
+
+/// SEC033, one call.
+pub fn weak_cipher_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let src = s.src;
+    let n = c.name.as_str();
+    let crypto = n.starts_with("cryptography.")
+        || n.starts_with("Crypto.")
+        || n.starts_with("Cryptodome.")
+        || n.starts_with("pyDes.")
+        || n.starts_with("ecdsa.");
+    if !crypto {
         return;
-    };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        let n = c.name.as_str();
-        let crypto = n.starts_with("cryptography.")
-            || n.starts_with("Crypto.")
-            || n.starts_with("Cryptodome.")
-            || n.starts_with("pyDes.")
-            || n.starts_with("ecdsa.");
-        if !crypto {
-            continue;
-        }
-        let parts: Vec<&str> = n.split('.').collect();
-        let last = parts.last().copied().unwrap_or("");
-        let prev = parts.len().checked_sub(2).map_or("", |i| parts[i]);
-        let what: Option<String> = if n.starts_with("cryptography.")
-            && prev == "algorithms"
-            && WEAK_CIPHERS.contains(&last)
-        {
+    }
+    let parts: Vec<&str> = n.split('.').collect();
+    let last = parts.last().copied().unwrap_or("");
+    let prev = parts.len().checked_sub(2).map_or("", |i| parts[i]);
+    let what: Option<String> =
+        if n.starts_with("cryptography.") && prev == "algorithms" && WEAK_CIPHERS.contains(&last) {
             Some(format!("the {last} cipher"))
         } else if n.starts_with("cryptography.") && prev == "modes" && last == "ECB" {
             Some("ECB mode".to_string())
@@ -160,15 +158,8 @@ pub fn weak_cipher(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         } else {
             None
         };
-        let Some(what) = what else { continue };
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", snippet(c.written))
-                .var("what", what),
-        );
-    }
-    // `AES.new(key, AES.MODE_ECB)` written through a module alias the resolver cannot
-    // see is covered above; `mode=modes.ECB()` is a call of its own.
+    let Some(what) = what else { return };
+    out.push(c.at().var("callee", snippet(c.written)).var("what", what));
 }
 
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -196,37 +187,32 @@ const RANDOM_FNS: &[&str] = &[
 
 /// SEC034
 pub fn insecure_random(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
+    run(ctx, Rule::InsecureRandom, out);
+}
+
+/// SEC034, one call.
+pub fn insecure_random_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let (facts, src) = (s.facts, s.src);
+    if !RANDOM_FNS.contains(&c.name.as_str()) {
         return;
-    };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        if !RANDOM_FNS.contains(&c.name.as_str()) {
-            continue;
-        }
-        let names = destination_names(c.node, src, facts);
-        let mut hit = names.iter().find(|n| SECRET_NAME.is_match(n)).cloned();
-        if hit.is_none() {
-            // A function whose whole job is to make a secret.
-            if let Some(f) = facts.function_at(c.node.start_byte()) {
-                if SECRET_NAME.is_match(&f.name) && !f.name.contains("test") {
-                    hit = Some(f.name.clone());
-                }
+    }
+    let names = destination_names(c.node, src, facts);
+    let mut hit = names.iter().find(|n| SECRET_NAME.is_match(n)).cloned();
+    if hit.is_none() {
+        // A function whose whole job is to make a secret.
+        if let Some(f) = facts.function_at(c.node.start_byte()) {
+            if SECRET_NAME.is_match(&f.name) && !f.name.contains("test") {
+                hit = Some(f.name.clone());
             }
         }
-        let Some(name) = hit else { continue };
-        // A MIME boundary, a jitter or a sample named `token`.
-        if facts
-            .function_at(c.node.start_byte())
-            .is_some_and(|f| NOT_SECRET_FUNCTION.is_match(&f.name))
-        {
-            continue;
-        }
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .var("name", name)
-                .confidence(Confidence::Medium),
-        );
     }
+    let Some(name) = hit else { return };
+    // A MIME boundary, a jitter or a sample named `token`.
+    if facts
+        .function_at(c.node.start_byte())
+        .is_some_and(|f| NOT_SECRET_FUNCTION.is_match(&f.name))
+    {
+        return;
+    }
+    out.push(c.hit().var("name", name).confidence(Confidence::Medium));
 }

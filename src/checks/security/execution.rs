@@ -7,21 +7,34 @@
 //! medium, as is any non-constant code evaluated in a web service; a variable elsewhere is
 //! low. Request input proven to reach the call is SEC021 (taint).
 
-use super::baseline::{calls, shape, web_file, Shape};
+use super::baseline::{run, shape, Call, Rule, Scan, Shape, Tainted};
 use crate::checks::py::{keyword_arg, positional_arg, snippet};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 
-/// Byte ranges SEC021 (request input reaching a shell or `eval`) reports in this file:
-/// the same call is not reported twice.
-fn tainted_ranges(ctx: &FileContext<'_>) -> Vec<(usize, usize)> {
-    let mut hits = Vec::new();
-    super::taint::command_injection(ctx, &mut hits);
-    hits.into_iter().map(|h| (h.start, h.end)).collect()
+/// SEC030
+pub fn code_execution(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    untainted(ctx, Rule::CodeExecution, out);
 }
 
-fn overlaps(ranges: &[(usize, usize)], start: usize, end: usize) -> bool {
-    ranges.iter().any(|&(s, e)| s < end && start < e)
+/// SEC031
+pub fn shell_command(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    untainted(ctx, Rule::ShellCommand, out);
+}
+
+/// The rule's hits but those SEC021 (request input reaching a shell or `eval`) reports:
+/// the same call is not reported twice.
+fn untainted(ctx: &FileContext<'_>, rule: Rule, out: &mut Vec<Hit>) {
+    let mut hits = Vec::new();
+    run(ctx, rule, &mut hits);
+    if hits.is_empty() {
+        return;
+    }
+    let tainted = Tainted::new(ctx);
+    out.extend(
+        hits.into_iter()
+            .filter(|h| !tainted.overlaps(h.start, h.end)),
+    );
 }
 
 /// The function checks a value of the text against an allow-list first
@@ -29,10 +42,9 @@ fn overlaps(ranges: &[(usize, usize)], start: usize, end: usize) -> bool {
 fn allow_listed(
     call: tree_sitter::Node<'_>,
     arg: tree_sitter::Node<'_>,
-    ctx: &FileContext<'_>,
+    src: &str,
     facts: &PyFacts,
 ) -> bool {
-    let src = ctx.file.text.as_str();
     let func = facts
         .function_at(call.start_byte())
         .map_or("", |f| &src[f.start..f.end]);
@@ -64,63 +76,46 @@ fn confidence_of(s: Shape, web: bool) -> Option<Confidence> {
     }
 }
 
-/// SEC030
-pub fn code_execution(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
+/// SEC030, one call.
+pub fn code_execution_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let src = s.src;
+    let (arg, low_only) = match c.name.as_str() {
+        "eval" | "exec" => (positional_arg(c.args, 0), false),
+        "compile" if c.written == "compile" => (positional_arg(c.args, 0), true),
+        "__import__" | "importlib.import_module" => (positional_arg(c.args, 0), true),
+        "logging.config.listen" => {
+            out.push(
+                c.hit()
+                    .var("what", "a configuration listener")
+                    .confidence(Confidence::Low),
+            );
+            return;
+        }
+        _ => return,
+    };
+    let Some(arg) = arg else { return };
+    // eval(compile(...)) and exec(code_object): the compile call is judged itself.
+    if arg.kind() == "call"
+        && arg
+            .child_by_field_name("function")
+            .is_some_and(|f| text(f, src) == "compile")
+    {
+        return;
+    }
+    let Some(mut conf) = confidence_of(shape(arg, src), s.web) else {
         return;
     };
-    let src = ctx.file.text.as_str();
-    let web = web_file(facts);
-    let mut tainted: Option<Vec<(usize, usize)>> = None;
-    for c in calls {
-        let (arg, low_only) = match c.name.as_str() {
-            "eval" | "exec" => (positional_arg(c.args, 0), false),
-            "compile" if c.written == "compile" => (positional_arg(c.args, 0), true),
-            "__import__" | "importlib.import_module" => (positional_arg(c.args, 0), true),
-            "logging.config.listen" => {
-                out.push(
-                    Hit::new(c.node.start_byte(), c.node.end_byte())
-                        .var("callee", c.written)
-                        .var("what", "a configuration listener")
-                        .confidence(Confidence::Low),
-                );
-                continue;
-            }
-            _ => continue,
-        };
-        let Some(arg) = arg else { continue };
-        // eval(compile(...)) and exec(code_object): the compile call is judged itself.
-        if arg.kind() == "call"
-            && arg
-                .child_by_field_name("function")
-                .is_some_and(|f| text(f, src) == "compile")
-        {
-            continue;
-        }
-        let Some(mut conf) = confidence_of(shape(arg, src), web) else {
-            continue;
-        };
-        if low_only || code_template(arg, src) {
-            conf = Confidence::Low;
-        }
-        if allow_listed(c.node, arg, ctx, facts) {
-            continue;
-        }
-        let (start, end) = (c.node.start_byte(), c.node.end_byte());
-        if overlaps(
-            tainted.get_or_insert_with(|| tainted_ranges(ctx)),
-            start,
-            end,
-        ) {
-            continue;
-        }
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .var("what", snippet(text(arg, src)))
-                .confidence(conf),
-        );
+    if low_only || code_template(arg, src) {
+        conf = Confidence::Low;
     }
+    if allow_listed(c.node, arg, src, s.facts) {
+        return;
+    }
+    out.push(
+        c.hit()
+            .var("what", snippet(text(arg, src)))
+            .confidence(conf),
+    );
 }
 
 const SUBPROCESS: &[&str] = &[
@@ -131,63 +126,47 @@ const SUBPROCESS: &[&str] = &[
     "subprocess.check_output",
 ];
 
-/// SEC031
-pub fn shell_command(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
-        return;
+/// SEC031, one call.
+pub fn shell_command_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let src = s.src;
+    let name = c.name.as_str();
+    let shell_call = match name {
+        "os.system"
+        | "os.popen"
+        | "os.popen2"
+        | "os.popen3"
+        | "os.popen4"
+        | "subprocess.getoutput"
+        | "subprocess.getstatusoutput"
+        | "commands.getoutput"
+        | "commands.getstatusoutput"
+        | "asyncio.create_subprocess_shell" => true,
+        n if SUBPROCESS.contains(&n) => keyword_arg(c.args, "shell", src)
+            .is_some_and(|v| !matches!(text(v, src), "False" | "None" | "0")),
+        _ => {
+            (c.last() == "subprocess_shell" && c.written.contains('.'))
+                || (s.paramiko && c.last() == "exec_command")
+        }
     };
-    let src = ctx.file.text.as_str();
-    let paramiko = facts.imports_package("paramiko");
-    let mut tainted: Option<Vec<(usize, usize)>> = None;
-    for c in calls {
-        let name = c.name.as_str();
-        let shell_call = match name {
-            "os.system"
-            | "os.popen"
-            | "os.popen2"
-            | "os.popen3"
-            | "os.popen4"
-            | "subprocess.getoutput"
-            | "subprocess.getstatusoutput"
-            | "commands.getoutput"
-            | "commands.getstatusoutput"
-            | "asyncio.create_subprocess_shell" => true,
-            n if SUBPROCESS.contains(&n) => keyword_arg(c.args, "shell", src)
-                .is_some_and(|v| !matches!(text(v, src), "False" | "None" | "0")),
-            _ => {
-                (c.last() == "subprocess_shell" && c.written.contains('.'))
-                    || (paramiko && c.last() == "exec_command")
-            }
-        };
-        if !shell_call {
-            continue;
-        }
-        let arg = positional_arg(c.args, 0)
-            .or_else(|| keyword_arg(c.args, "args", src))
-            .or_else(|| keyword_arg(c.args, "cmd", src))
-            .or_else(|| keyword_arg(c.args, "command", src));
-        let Some(arg) = arg else { continue };
-        let conf = match shape(arg, src) {
-            Shape::Constant => continue,
-            Shape::Built => Confidence::Medium,
-            Shape::Opaque => Confidence::Low,
-        };
-        if allow_listed(c.node, arg, ctx, facts) {
-            continue;
-        }
-        let (start, end) = (c.node.start_byte(), c.node.end_byte());
-        if overlaps(
-            tainted.get_or_insert_with(|| tainted_ranges(ctx)),
-            start,
-            end,
-        ) {
-            continue;
-        }
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .var("what", snippet(text(arg, src)))
-                .confidence(conf),
-        );
+    if !shell_call {
+        return;
     }
+    let arg = positional_arg(c.args, 0)
+        .or_else(|| keyword_arg(c.args, "args", src))
+        .or_else(|| keyword_arg(c.args, "cmd", src))
+        .or_else(|| keyword_arg(c.args, "command", src));
+    let Some(arg) = arg else { return };
+    let conf = match shape(arg, src) {
+        Shape::Constant => return,
+        Shape::Built => Confidence::Medium,
+        Shape::Opaque => Confidence::Low,
+    };
+    if allow_listed(c.node, arg, src, s.facts) {
+        return;
+    }
+    out.push(
+        c.hit()
+            .var("what", snippet(text(arg, src)))
+            .confidence(conf),
+    );
 }

@@ -9,7 +9,7 @@
 //! SEC041 loaders beyond SEC002 (`torch.load`, `numpy.load(allow_pickle=True)`, `marshal`,
 //! `shelve`); SEC042 HTML marked safe or templates without escaping.
 
-use super::baseline::{calls, in_handler, in_main_guard, keyword_is, shape, Shape};
+use super::baseline::{in_handler, in_main_guard, keyword_is, run, shape, Call, Rule, Scan, Shape};
 use crate::checks::py::{keyword_arg, module_assignments, positional_arg, snippet, unparen};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
@@ -29,53 +29,51 @@ const XML_PARSE: &[&str] = &[
 
 /// SEC035
 pub fn xml_untrusted(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
+    run(ctx, Rule::XmlUntrusted, out);
+}
+
+/// SEC035, one call.
+pub fn xml_untrusted_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let (facts, src) = (s.facts, s.src);
+    let n = c.name.as_str();
+    let last = n.rsplit('.').next().unwrap_or("");
+    let stdlib = n.starts_with("xml.etree.")
+        || n.starts_with("xml.dom.")
+        || n.starts_with("xml.sax.")
+        || n.starts_with("xml.parsers.");
+    let lxml = n.starts_with("lxml.etree.") || n.starts_with("lxml.objectify.");
+    if lxml && last == "XMLParser" {
+        let unsafe_flag = keyword_is(c.args, "resolve_entities", "True", src)
+            || keyword_is(c.args, "no_network", "False", src)
+            || keyword_is(c.args, "huge_tree", "True", src);
+        if unsafe_flag {
+            out.push(
+                c.hit()
+                    .var("what", "a parser that resolves external entities")
+                    .confidence(Confidence::Medium),
+            );
+        }
+        return;
+    }
+    if !(stdlib || lxml) || !XML_PARSE.contains(&last) {
+        return;
+    }
+    let Some(arg) = positional_arg(c.args, 0) else {
         return;
     };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        let n = c.name.as_str();
-        let last = n.rsplit('.').next().unwrap_or("");
-        let stdlib = n.starts_with("xml.etree.")
-            || n.starts_with("xml.dom.")
-            || n.starts_with("xml.sax.")
-            || n.starts_with("xml.parsers.");
-        let lxml = n.starts_with("lxml.etree.") || n.starts_with("lxml.objectify.");
-        if lxml && last == "XMLParser" {
-            let unsafe_flag = keyword_is(c.args, "resolve_entities", "True", src)
-                || keyword_is(c.args, "no_network", "False", src)
-                || keyword_is(c.args, "huge_tree", "True", src);
-            if unsafe_flag {
-                out.push(
-                    Hit::new(c.node.start_byte(), c.node.end_byte())
-                        .var("callee", c.written)
-                        .var("what", "a parser that resolves external entities")
-                        .confidence(Confidence::Medium),
-                );
-            }
-            continue;
-        }
-        if !(stdlib || lxml) || !XML_PARSE.contains(&last) {
-            continue;
-        }
-        let Some(arg) = positional_arg(c.args, 0) else {
-            continue;
-        };
-        if shape(arg, src) == Shape::Constant {
-            continue;
-        }
-        let conf = if in_handler(facts, c.node.start_byte()) {
-            Confidence::Medium
-        } else {
-            Confidence::Low
-        };
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .var("what", snippet(text(arg, src)))
-                .confidence(conf),
-        );
+    if shape(arg, src) == Shape::Constant {
+        return;
     }
+    let conf = if in_handler(facts, c.node.start_byte()) {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    out.push(
+        c.hit()
+            .var("what", snippet(text(arg, src)))
+            .confidence(conf),
+    );
 }
 
 /// An integer mode literal (`0o777`, `0777`, `511`) or flags naming other-write.
@@ -97,44 +95,39 @@ fn world_writable(mode: Node<'_>, src: &str) -> bool {
 
 /// SEC036
 pub fn insecure_file_permissions(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
-        return;
+    run(ctx, Rule::FilePermissions, out);
+}
+
+/// SEC036, one call.
+pub fn file_permissions_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let (facts, src) = (s.facts, s.src);
+    let what = match c.name.as_str() {
+        "tempfile.mktemp" => {
+            Some("a temporary file name another process can claim first".to_string())
+        }
+        "os.chmod" | "os.lchmod" | "os.fchmod" => keyword_arg(c.args, "mode", src)
+            .or_else(|| positional_arg(c.args, 1))
+            .filter(|m| world_writable(*m, src))
+            .map(|m| format!("mode {}", text(m, src))),
+        _ if c.last() == "chmod" && c.written.contains('.') => keyword_arg(c.args, "mode", src)
+            .or_else(|| positional_arg(c.args, 0))
+            .filter(|m| world_writable(*m, src))
+            .map(|m| format!("mode {}", text(m, src))),
+        _ => None,
     };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        let what = match c.name.as_str() {
-            "tempfile.mktemp" => {
-                Some("a temporary file name another process can claim first".to_string())
-            }
-            "os.chmod" | "os.lchmod" | "os.fchmod" => keyword_arg(c.args, "mode", src)
-                .or_else(|| positional_arg(c.args, 1))
-                .filter(|m| world_writable(*m, src))
-                .map(|m| format!("mode {}", text(m, src))),
-            _ if c.last() == "chmod" && c.written.contains('.') => keyword_arg(c.args, "mode", src)
-                .or_else(|| positional_arg(c.args, 0))
-                .filter(|m| world_writable(*m, src))
-                .map(|m| format!("mode {}", text(m, src))),
-            _ => None,
-        };
-        let Some(what) = what else { continue };
-        // A name used as an address (a pipe, a socket) rather than a file the function
-        // then opens: low.
-        let opened = facts
-            .function_at(c.node.start_byte())
-            .map_or(src, |f| &src[f.start..f.end])
-            .contains("open(");
-        let conf = if c.name == "tempfile.mktemp" && !opened {
-            Confidence::Low
-        } else {
-            Confidence::Medium
-        };
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .var("what", what)
-                .confidence(conf),
-        );
-    }
+    let Some(what) = what else { return };
+    // A name used as an address (a pipe, a socket) rather than a file the function
+    // then opens: low.
+    let opened = facts
+        .function_at(c.node.start_byte())
+        .map_or(src, |f| &src[f.start..f.end])
+        .contains("open(");
+    let conf = if c.name == "tempfile.mktemp" && !opened {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    };
+    out.push(c.hit().var("what", what).confidence(conf));
 }
 
 static MEMBER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
@@ -144,51 +137,45 @@ static MEMBER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// SEC037
 pub fn tar_extraction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
-        return;
-    };
-    if !facts.imports_package("tarfile") && !facts.imports_package("shutil") {
+    run(ctx, Rule::TarExtraction, out);
+}
+
+/// SEC037, one call.
+pub fn tar_extraction_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let (facts, src) = (s.facts, s.src);
+    if !s.tarfile && !s.shutil {
         return;
     }
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        let unpack = c.name == "shutil.unpack_archive";
-        let tar_method = matches!(c.last(), "extractall" | "extract")
-            && c.written.contains('.')
-            && facts.imports_package("tarfile");
-        if !(unpack || tar_method) {
-            continue;
-        }
-        if keyword_arg(c.args, "filter", src).is_some()
-            || keyword_arg(c.args, "members", src).is_some()
-        {
-            continue;
-        }
-        let func_text = facts
-            .function_at(c.node.start_byte())
-            .map_or(src, |f| &src[f.start..f.end]);
-        if tar_method {
-            // A zip archive (zipfile strips `..` and absolute paths itself), or a tar whose
-            // members the function checks.
-            let tarish = func_text.contains("tarfile") || func_text.contains("TarFile") || {
-                let recv = c.written.rsplit_once('.').map_or("", |(r, _)| r);
-                recv.to_ascii_lowercase().contains("tar")
-            };
-            if !tarish || func_text.contains("zipfile") || MEMBER_CHECK.is_match(func_text) {
-                continue;
-            }
-        }
-        let conf = if unpack {
-            Confidence::Low
-        } else {
-            Confidence::Medium
+    let unpack = c.name == "shutil.unpack_archive";
+    let tar_method =
+        matches!(c.last(), "extractall" | "extract") && c.written.contains('.') && s.tarfile;
+    if !(unpack || tar_method) {
+        return;
+    }
+    if keyword_arg(c.args, "filter", src).is_some() || keyword_arg(c.args, "members", src).is_some()
+    {
+        return;
+    }
+    let func_text = facts
+        .function_at(c.node.start_byte())
+        .map_or(src, |f| &src[f.start..f.end]);
+    if tar_method {
+        // A zip archive (zipfile strips `..` and absolute paths itself), or a tar whose
+        // members the function checks.
+        let tarish = func_text.contains("tarfile") || func_text.contains("TarFile") || {
+            let recv = c.written.rsplit_once('.').map_or("", |(r, _)| r);
+            recv.to_ascii_lowercase().contains("tar")
         };
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .confidence(conf),
-        );
+        if !tarish || func_text.contains("zipfile") || MEMBER_CHECK.is_match(func_text) {
+            return;
+        }
     }
+    let conf = if unpack {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    };
+    out.push(c.hit().confidence(conf));
 }
 
 static DEV_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
@@ -197,39 +184,40 @@ static DEV_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// SEC038
 pub fn debug_enabled(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
-        return;
+    run(ctx, Rule::DebugEnabled, out);
+}
+
+/// SEC038, one call.
+pub fn debug_enabled_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let src = s.src;
+    let on = if s.flask && c.last() == "run" && c.written.contains('.') {
+        keyword_is(c.args, "debug", "True", src)
+    } else if c.name.ends_with("run_simple") && s.werkzeug {
+        keyword_is(c.args, "use_debugger", "True", src)
+    } else {
+        false
     };
-    let src = ctx.file.text.as_str();
-    let flask = facts.imports_package("flask")
-        || facts.imports_package("werkzeug")
-        || facts.imports_package("quart");
-    for c in calls {
-        let on = if flask && c.last() == "run" && c.written.contains('.') {
-            keyword_is(c.args, "debug", "True", src)
-        } else if c.name.ends_with("run_simple") && facts.imports_package("werkzeug") {
-            keyword_is(c.args, "use_debugger", "True", src)
-        } else {
-            false
-        };
-        if !on {
-            continue;
-        }
-        let conf = if in_main_guard(c.node, src) {
-            Confidence::Low
-        } else {
-            Confidence::Medium
-        };
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var(
-                    "what",
-                    "the interactive debugger (run any code from the browser)",
-                )
-                .confidence(conf),
-        );
+    if !on {
+        return;
     }
-    // Django settings modules.
+    let conf = if in_main_guard(c.node, src) {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    };
+    out.push(
+        c.at()
+            .var(
+                "what",
+                "the interactive debugger (run any code from the browser)",
+            )
+            .confidence(conf),
+    );
+}
+
+/// SEC038 in Django settings modules.
+pub fn django_debug_settings(s: &Scan<'_, '_>, out: &mut Vec<Hit>) {
+    let (ctx, src) = (s.ctx, s.src);
     let rel = ctx.file.rel.as_str();
     let settings = rel.contains("settings") && !DEV_SETTINGS.is_match(rel);
     if !settings
@@ -270,104 +258,98 @@ const OLD_TLS: &[&str] = &[
 
 /// SEC039
 pub fn old_tls(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
+    run(ctx, Rule::OldTls, out);
+}
+
+/// SEC039, one call: `ssl.wrap_socket` without a version.
+pub fn old_tls_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    if c.name == "ssl.wrap_socket" && keyword_arg(c.args, "ssl_version", s.src).is_none() {
+        out.push(
+            c.at()
+                .var(
+                    "what",
+                    "`ssl.wrap_socket` (deprecated, removed in Python 3.12)",
+                )
+                .confidence(Confidence::Low),
+        );
+    }
+}
+
+/// SEC039, one attribute or name: an old protocol constant used as a value (an argument,
+/// a keyword value, the right side of an assignment).
+pub fn old_tls_value(s: &Scan<'_, '_>, n: Node<'_>, out: &mut Vec<Hit>) {
+    if s.already_judged(n.start_byte()) {
         return;
-    };
-    let src = ctx.file.text.as_str();
-    for c in &calls {
-        if c.name == "ssl.wrap_socket" && keyword_arg(c.args, "ssl_version", src).is_none() {
+    }
+    let used = n.parent().is_some_and(|p| match p.kind() {
+        "argument_list" => true,
+        "keyword_argument" => p.child_by_field_name("value") == Some(n),
+        "assignment" => p.child_by_field_name("right") == Some(n),
+        _ => false,
+    });
+    if !used {
+        return;
+    }
+    s.judged_until(n.end_byte());
+    let t = text(n, s.src);
+    if let Some(q) = s.facts.resolve(t) {
+        if OLD_TLS.contains(&q.as_str()) {
             out.push(
-                Hit::new(c.node.start_byte(), c.node.end_byte())
-                    .var(
-                        "what",
-                        "`ssl.wrap_socket` (deprecated, removed in Python 3.12)",
-                    )
-                    .confidence(Confidence::Low),
+                Hit::new(n.start_byte(), n.end_byte())
+                    .var("what", format!("`{t}`"))
+                    .confidence(Confidence::Medium),
             );
         }
     }
-    crate::checks::py::visit(ctx.tree.root_node(), |n| {
-        if !matches!(n.kind(), "attribute" | "identifier") {
-            return true;
-        }
-        // Used as a value: an argument, a keyword value, the right side of an assignment.
-        let used = n.parent().is_some_and(|p| match p.kind() {
-            "argument_list" => true,
-            "keyword_argument" => p.child_by_field_name("value") == Some(n),
-            "assignment" => p.child_by_field_name("right") == Some(n),
-            _ => false,
-        });
-        if !used {
-            return n.kind() != "identifier";
-        }
-        let t = text(n, src);
-        if let Some(q) = facts.resolve(t) {
-            if OLD_TLS.contains(&q.as_str()) {
-                out.push(
-                    Hit::new(n.start_byte(), n.end_byte())
-                        .var("what", format!("`{t}`"))
-                        .confidence(Confidence::Medium),
-                );
-            }
-        }
-        false
-    });
 }
 
 /// SEC040
 pub fn ssh_host_key(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((_, calls)) = calls(ctx) else {
+    run(ctx, Rule::SshHostKey, out);
+}
+
+/// SEC040, one call.
+pub fn ssh_host_key_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let src = s.src;
+    if c.last() != "set_missing_host_key_policy" {
+        return;
+    }
+    let Some(arg) = positional_arg(c.args, 0) else {
         return;
     };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        if c.last() != "set_missing_host_key_policy" {
-            continue;
-        }
-        let Some(arg) = positional_arg(c.args, 0) else {
-            continue;
-        };
-        let t = text(arg, src);
-        if t.contains("AutoAddPolicy") || t.contains("WarningPolicy") {
-            out.push(Hit::new(c.node.start_byte(), c.node.end_byte()).var("what", snippet(t)));
-        }
+    let t = text(arg, src);
+    if t.contains("AutoAddPolicy") || t.contains("WarningPolicy") {
+        out.push(c.at().var("what", snippet(t)));
     }
 }
 
 /// SEC041
 pub fn unsafe_loader(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((_, calls)) = calls(ctx) else {
-        return;
+    run(ctx, Rule::UnsafeLoader, out);
+}
+
+/// SEC041, one call.
+pub fn unsafe_loader_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let src = s.src;
+    let (what, conf) = match c.name.as_str() {
+        "torch.load" if !keyword_is(c.args, "weights_only", "True", src) => (
+            "unpickles the checkpoint (no `weights_only=True`)",
+            Confidence::Medium,
+        ),
+        "numpy.load" if keyword_is(c.args, "allow_pickle", "True", src) => (
+            "unpickles object arrays (`allow_pickle=True`)",
+            Confidence::Medium,
+        ),
+        "marshal.load" | "marshal.loads" => ("builds code objects from the bytes", Confidence::Low),
+        "shelve.open" => ("unpickles every value it reads", Confidence::Low),
+        _ => return,
     };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        let (what, conf) = match c.name.as_str() {
-            "torch.load" if !keyword_is(c.args, "weights_only", "True", src) => (
-                "unpickles the checkpoint (no `weights_only=True`)",
-                Confidence::Medium,
-            ),
-            "numpy.load" if keyword_is(c.args, "allow_pickle", "True", src) => (
-                "unpickles object arrays (`allow_pickle=True`)",
-                Confidence::Medium,
-            ),
-            "marshal.load" | "marshal.loads" => {
-                ("builds code objects from the bytes", Confidence::Low)
-            }
-            "shelve.open" => ("unpickles every value it reads", Confidence::Low),
-            _ => continue,
-        };
-        if positional_arg(c.args, 0).is_some_and(|a| shape(a, src) == Shape::Constant)
-            && conf == Confidence::Low
-        {
-            continue;
-        }
-        out.push(
-            Hit::new(c.node.start_byte(), c.node.end_byte())
-                .var("callee", c.written)
-                .var("what", what)
-                .confidence(conf),
-        );
+    if positional_arg(c.args, 0).is_some_and(|a| shape(a, src) == Shape::Constant)
+        && conf == Confidence::Low
+    {
+        return;
     }
+    out.push(c.hit().var("what", what).confidence(conf));
 }
 
 const SAFE_MARKERS: &[&str] = &[
@@ -452,72 +434,75 @@ static ESCAPED_NAME: LazyLock<Regex> = LazyLock::new(|| {
 
 /// SEC042
 pub fn unescaped_html(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
-    let Some((facts, calls)) = calls(ctx) else {
-        return;
-    };
-    let src = ctx.file.text.as_str();
-    for c in calls {
-        // HTML in the function that builds the environment (module level: the file).
-        let html = facts
+    run(ctx, Rule::UnescapedHtml, out);
+}
+
+/// SEC042, one call.
+pub fn unescaped_html_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
+    let (facts, src) = (s.facts, s.src);
+    let html = || {
+        facts
             .function_at(c.node.start_byte())
             .map_or(src, |f| &src[f.start..f.end])
             .to_ascii_lowercase()
-            .contains("html");
-        let n = c.name.as_str();
-        if SAFE_MARKERS.contains(&n) {
-            let Some(arg) = positional_arg(c.args, 0) else {
-                continue;
-            };
-            let conf = match shape(arg, src) {
-                Shape::Constant => continue,
-                Shape::Built if pieces_escaped(arg, src, 0) => continue,
-                Shape::Built => Confidence::Medium,
-                Shape::Opaque => Confidence::Low,
-            };
-            out.push(
-                Hit::new(c.node.start_byte(), c.node.end_byte())
-                    .var(
-                        "what",
-                        format!(
-                            "`{}` of `{}` (not escaped)",
-                            c.written,
-                            snippet(text(arg, src))
-                        ),
-                    )
-                    .confidence(conf),
-            );
-        } else if matches!(
-            n,
-            "jinja2.Environment"
-                | "jinja2.Template"
-                | "jinja2.environment.Environment"
-                | "jinja2.sandbox.SandboxedEnvironment"
-        ) {
-            let conf = match keyword_arg(c.args, "autoescape", src).map(|v| text(v, src)) {
-                Some("False") if html => Confidence::Medium,
-                Some("False") => Confidence::Low,
-                None => Confidence::Low,
-                Some(_) => continue,
-            };
-            out.push(
-                Hit::new(c.node.start_byte(), c.node.end_byte())
-                    .var("what", format!("`{}` without autoescaping", c.written))
-                    .confidence(conf),
-            );
-        } else if matches!(n, "mako.template.Template" | "mako.lookup.TemplateLookup") {
-            if keyword_arg(c.args, "default_filters", src)
-                .is_some_and(|v| text(v, src).contains("'h'") || text(v, src).contains("\"h\""))
-            {
-                continue;
-            }
-            out.push(
-                Hit::new(c.node.start_byte(), c.node.end_byte())
-                    .var(
-                        "what",
-                        format!("`{}` (Mako does not escape by default)", c.written),
-                    )
-                    .confidence(Confidence::Low),
-            );
+            .contains("html")
+    };
+    // HTML in the function that builds the environment (module level: the file).
+
+    let n = c.name.as_str();
+    if SAFE_MARKERS.contains(&n) {
+        let Some(arg) = positional_arg(c.args, 0) else {
+            return;
+        };
+        let conf = match shape(arg, src) {
+            Shape::Constant => return,
+            Shape::Built if pieces_escaped(arg, src, 0) => return,
+            Shape::Built => Confidence::Medium,
+            Shape::Opaque => Confidence::Low,
+        };
+        out.push(
+            c.at()
+                .var(
+                    "what",
+                    format!(
+                        "`{}` of `{}` (not escaped)",
+                        c.written,
+                        snippet(text(arg, src))
+                    ),
+                )
+                .confidence(conf),
+        );
+    } else if matches!(
+        n,
+        "jinja2.Environment"
+            | "jinja2.Template"
+            | "jinja2.environment.Environment"
+            | "jinja2.sandbox.SandboxedEnvironment"
+    ) {
+        let conf = match keyword_arg(c.args, "autoescape", src).map(|v| text(v, src)) {
+            Some("False") if html() => Confidence::Medium,
+            Some("False") => Confidence::Low,
+            None => Confidence::Low,
+            Some(_) => return,
+        };
+        out.push(
+            c.at()
+                .var("what", format!("`{}` without autoescaping", c.written))
+                .confidence(conf),
+        );
+    } else if matches!(n, "mako.template.Template" | "mako.lookup.TemplateLookup") {
+        if keyword_arg(c.args, "default_filters", src)
+            .is_some_and(|v| text(v, src).contains("'h'") || text(v, src).contains("\"h\""))
+        {
+            return;
         }
+        out.push(
+            c.at()
+                .var(
+                    "what",
+                    format!("`{}` (Mako does not escape by default)", c.written),
+                )
+                .confidence(Confidence::Low),
+        );
     }
 }

@@ -1,0 +1,289 @@
+//! Rust counterparts of the baseline rules:
+//! SEC108 a rustls certificate verifier that accepts every certificate;
+//! SEC109 MD5/SHA-1 digests (`md5`, `sha1`, `sha-1` crates, OpenSSL, ring's legacy SHA-1)
+//! used for a password, signature or secret;
+//! SEC110 a file at a fixed name under `env::temp_dir()` (another local user can claim or
+//! link it first);
+//! SEC111 a credential header (`Authorization`, `Cookie`, `Proxy-Authorization`, an API key)
+//! built from a value without `set_sensitive(true)`.
+
+use crate::checks::rust::{enclosing_fn, in_test_code, text};
+use crate::checks::{Confidence, FileContext, Hit};
+use regex::Regex;
+use std::sync::LazyLock;
+use tree_sitter::Node;
+
+/// Which of the four rules a walk collects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RustRule {
+    Verifier,
+    WeakHash,
+    TempDir,
+    SensitiveHeader,
+}
+
+/// SEC108
+pub fn dangerous_verifier(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    walk(ctx, RustRule::Verifier, out);
+}
+
+/// SEC109
+pub fn weak_hash(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    walk(ctx, RustRule::WeakHash, out);
+}
+
+/// SEC110
+pub fn temp_dir_path(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    walk(ctx, RustRule::TempDir, out);
+}
+
+/// SEC111
+pub fn sensitive_header(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    walk(ctx, RustRule::SensitiveHeader, out);
+}
+
+fn walk(ctx: &FileContext<'_>, rule: RustRule, out: &mut Vec<Hit>) {
+    let src = ctx.file.text.as_str();
+    crate::model::facts::visit(ctx.tree.root_node(), |n| {
+        match (rule, n.kind()) {
+            (RustRule::Verifier, "impl_item") => verifier(n, src, out),
+            (RustRule::WeakHash, "call_expression" | "macro_invocation") => {
+                weak_digest(n, src, out);
+            }
+            (RustRule::TempDir, "call_expression") => temp_dir(n, src, out),
+            (RustRule::SensitiveHeader, "call_expression") => header(n, src, out),
+            _ => {}
+        }
+        true
+    });
+}
+
+/// The body of `f` (a `function_item`) as text, without its signature.
+fn body_of<'s>(f: Node<'_>, src: &'s str) -> &'s str {
+    f.child_by_field_name("body").map_or("", |b| text(b, src))
+}
+
+/// `impl ServerCertVerifier for NoVerify { fn verify_server_cert(..) { Ok(ServerCertVerified::assertion()) } }`
+fn verifier(imp: Node<'_>, src: &str, out: &mut Vec<Hit>) {
+    let Some(tr) = imp.child_by_field_name("trait") else {
+        return;
+    };
+    let tr = text(tr, src);
+    let (method, ok) = if tr.ends_with("ServerCertVerifier") {
+        ("verify_server_cert", "ServerCertVerified::assertion()")
+    } else if tr.ends_with("ClientCertVerifier") {
+        ("verify_client_cert", "ClientCertVerified::assertion()")
+    } else {
+        return;
+    };
+    if in_test_code(imp, src) {
+        return;
+    }
+    let Some(body) = imp.child_by_field_name("body") else {
+        return;
+    };
+    let mut cur = body.walk();
+    for f in body.named_children(&mut cur) {
+        if f.kind() != "function_item"
+            || f.child_by_field_name("name").map(|n| text(n, src)) != Some(method)
+        {
+            continue;
+        }
+        // The whole body (comments aside) is the assertion: no check, no delegation, no
+        // error path.
+        let b: String = f.child_by_field_name("body").map_or(String::new(), |b| {
+            let mut cur = b.walk();
+            let kids: Vec<Node<'_>> = b
+                .named_children(&mut cur)
+                .filter(|k| !matches!(k.kind(), "line_comment" | "block_comment"))
+                .collect();
+            kids.iter()
+                .flat_map(|k| text(*k, src).split_whitespace())
+                .collect()
+        });
+        if b == format!("Ok({ok})")
+            || b == format!("returnOk({ok});")
+            || b == format!("returnOk({ok})")
+        {
+            let ty = imp.child_by_field_name("type").map_or("", |t| text(t, src));
+            out.push(
+                Hit::new(f.start_byte(), f.end_byte())
+                    .var("what", format!("`{ty}` accepts every certificate"))
+                    .confidence(Confidence::High),
+            );
+        }
+    }
+}
+
+static WEAK_DIGEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:md5::compute|(?:md5::|md\-?5::)?Md5::(?:new|digest|new_with_prefix)|(?:sha1::|sha1_smol::)?Sha1::(?:new|digest|from|new_with_prefix)|(?:openssl::hash::)?MessageDigest::(?:md5|sha1)|(?:openssl::)?(?:hash::)?(?:md5|sha1)|ring::digest::digest)$")
+        .expect("re")
+});
+
+static SECURITY_USE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)passw|passwd|pwd|passphrase|credential|signature|(?:^|_)sign(?:_|$|ed|ing)|secret|api_?key|auth_?token|(?:^|_)token(?:_|$)")
+        .expect("re")
+});
+
+fn weak_digest(call: Node<'_>, src: &str, out: &mut Vec<Hit>) {
+    let Some(f) = call.child_by_field_name("function") else {
+        return;
+    };
+    let callee: String = text(f, src).split_whitespace().collect();
+    if !WEAK_DIGEST.is_match(&callee) {
+        return;
+    }
+    let args = call
+        .child_by_field_name("arguments")
+        .map_or("", |a| text(a, src));
+    if callee == "ring::digest::digest" && !args.contains("SHA1_FOR_LEGACY_USE_ONLY") {
+        return;
+    }
+    if (callee == "md5" || callee == "sha1") && !src.contains("openssl") {
+        return;
+    }
+    if in_test_code(call, src) {
+        return;
+    }
+    // HMAC over SHA-1 is not broken; the digest's job decides the rest.
+    let func = enclosing_fn(call);
+    let name = func
+        .and_then(|f| f.child_by_field_name("name"))
+        .map_or("", |n| text(n, src));
+    let statement = statement_text(call, src);
+    if statement.contains("Hmac") {
+        return;
+    }
+    let security = SECURITY_USE.is_match(name) || SECURITY_USE.is_match(args) || {
+        let lhs = statement.split('=').next().unwrap_or("");
+        statement.contains('=') && SECURITY_USE.is_match(lhs)
+    };
+    let conf = if security {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    out.push(
+        Hit::new(call.start_byte(), call.end_byte())
+            .var("callee", callee)
+            .confidence(conf),
+    );
+}
+
+/// The statement around `n` (`let`, expression statement), as text.
+fn statement_text<'s>(n: Node<'_>, src: &'s str) -> &'s str {
+    let mut cur = n;
+    for _ in 0..32 {
+        let Some(p) = cur.parent() else { break };
+        if matches!(
+            p.kind(),
+            "let_declaration" | "expression_statement" | "block" | "function_item"
+        ) {
+            return if p.kind() == "block" || p.kind() == "function_item" {
+                text(cur, src)
+            } else {
+                text(p, src)
+            };
+        }
+        cur = p;
+    }
+    text(cur, src)
+}
+
+/// `env::temp_dir().join("app.lock")`: a fixed name in a shared directory.
+fn temp_dir(call: Node<'_>, src: &str, out: &mut Vec<Hit>) {
+    let Some(f) = call.child_by_field_name("function") else {
+        return;
+    };
+    if f.kind() != "field_expression"
+        || f.child_by_field_name("field").map(|x| text(x, src)) != Some("join")
+    {
+        return;
+    }
+    let Some(recv) = f.child_by_field_name("value") else {
+        return;
+    };
+    let r: String = text(recv, src).split_whitespace().collect();
+    if !(r == "env::temp_dir()" || r == "std::env::temp_dir()" || r == "temp_dir()") {
+        return;
+    }
+    let Some(args) = call.child_by_field_name("arguments") else {
+        return;
+    };
+    let Some(arg) = args.named_child(0) else {
+        return;
+    };
+    if arg.kind() != "string_literal" || in_test_code(call, src) {
+        return;
+    }
+    // Written, created or removed there (not only read or shown).
+    let func = enclosing_fn(call).map_or(src, |f| body_of(f, src));
+    let writes = [
+        "File::create",
+        "fs::write",
+        "create_dir",
+        "OpenOptions",
+        "remove_file",
+        "remove_dir",
+        "set_permissions",
+        "persist",
+        "write_all",
+    ]
+    .iter()
+    .any(|w| func.contains(w));
+    let conf = if writes {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    out.push(
+        Hit::new(call.start_byte(), call.end_byte())
+            .var("what", text(arg, src).to_string())
+            .confidence(conf),
+    );
+}
+
+static CREDENTIAL_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)^(?:(?:header::|http::header::|reqwest::header::)?(?:AUTHORIZATION|PROXY_AUTHORIZATION|COOKIE|SET_COOKIE)|"(?:authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|x-access-token)")$"#)
+        .expect("re")
+});
+
+/// `headers.insert(AUTHORIZATION, HeaderValue::from_str(&token)?)` without `set_sensitive`.
+fn header(call: Node<'_>, src: &str, out: &mut Vec<Hit>) {
+    let Some(f) = call.child_by_field_name("function") else {
+        return;
+    };
+    if f.kind() != "field_expression"
+        || !matches!(
+            f.child_by_field_name("field").map(|x| text(x, src)),
+            Some("insert" | "append")
+        )
+    {
+        return;
+    }
+    let Some(args) = call.child_by_field_name("arguments") else {
+        return;
+    };
+    let (Some(name), Some(value)) = (args.named_child(0), args.named_child(1)) else {
+        return;
+    };
+    if !CREDENTIAL_HEADER.is_match(text(name, src).trim()) {
+        return;
+    }
+    let v: String = text(value, src).split_whitespace().collect();
+    let built = v.contains("HeaderValue::from_str(")
+        || v.contains("HeaderValue::try_from(")
+        || v.contains("HeaderValue::from_maybe_shared(");
+    if !built || v.contains("HeaderValue::from_static(") || in_test_code(call, src) {
+        return;
+    }
+    let func = enclosing_fn(call).map_or(src, |f| body_of(f, src));
+    if func.contains("set_sensitive(") {
+        return;
+    }
+    out.push(
+        Hit::new(call.start_byte(), call.end_byte())
+            .var("header", text(name, src).to_string())
+            .confidence(Confidence::Low),
+    );
+}
