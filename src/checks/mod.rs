@@ -489,6 +489,37 @@ pub struct ChainHit {
     pub trace: Vec<(String, usize, usize, String)>,
 }
 
+impl ChainHit {
+    /// A finding at `start..end` in the file of function `g`, with the steps as its trace.
+    pub fn at(
+        ix: &crate::model::pyindex::ProjectIndex<'_>,
+        g: usize,
+        (start, end): (usize, usize),
+        steps: &[crate::model::pyindex::Step],
+        vars: Vec<(&'static str, String)>,
+        confidence: Option<Confidence>,
+    ) -> ChainHit {
+        ChainHit {
+            path: ix.file_of(g).path.to_string(),
+            start,
+            end,
+            vars,
+            confidence,
+            trace: steps
+                .iter()
+                .map(|s| {
+                    (
+                        ix.file_of(s.func).path.to_string(),
+                        s.start,
+                        s.end,
+                        s.label.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 pub type IndexCheckFn = fn(&crate::model::pyindex::ProjectIndex<'_>, &mut Vec<ChainHit>);
 
 const INDEX_CHECKS: &[(&str, IndexCheckFn)] = &[
@@ -499,6 +530,14 @@ const INDEX_CHECKS: &[(&str, IndexCheckFn)] = &[
     (
         "sync-client-via-helpers",
         error_handling::blocking_chain::sync_client_via_helpers,
+    ),
+    (
+        "check-then-insert-via-helpers",
+        integrity::insert_chain::check_then_insert_via_helpers,
+    ),
+    (
+        "ownership-via-loader",
+        auth::ownership_chain::ownership_via_loader,
     ),
 ];
 

@@ -7,6 +7,7 @@
 pub mod deps;
 pub mod facts;
 pub mod orm;
+pub mod pydata;
 pub mod pyindex;
 pub mod route_kinds;
 pub mod routes;

@@ -9,6 +9,7 @@
 //! function blocks the thread it runs on, and through which chain of calls.
 
 use crate::model::facts::python::{text, PyFacts};
+use crate::model::pydata::DataFacts;
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -85,6 +86,9 @@ pub struct Function {
     pub calls: Vec<Call>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockSite>,
+    /// What it does with stored rows itself (see `crate::model::pydata`).
+    #[serde(default, skip_serializing_if = "DataFacts::is_empty")]
+    pub data: DataFacts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +161,7 @@ pub fn file_part(
         .collect();
     imports.sort();
     part.imports = imports;
+    let routes = crate::model::pydata::routes(facts, src);
     let mut frames: Vec<(usize, Frame)> = Vec::new();
     let mut cursor = tree.walk();
     let mut depth = 0usize;
@@ -214,11 +219,24 @@ pub fn file_part(
                     locals: Vec::new(),
                     calls: Vec::new(),
                     blocks: Vec::new(),
+                    data: DataFacts::default(),
                 };
                 if let Some(plist) = node.child_by_field_name("parameters") {
                     let mut c = plist.walk();
                     for p in plist.named_children(&mut c) {
                         param(p, src, &mut f);
+                    }
+                }
+                if let Some(body) = node.child_by_field_name("body") {
+                    let names: Vec<&str> = f
+                        .params
+                        .iter()
+                        .chain(f.typed_params.iter().map(|(p, _)| p))
+                        .map(String::as_str)
+                        .collect();
+                    f.data = crate::model::pydata::data_facts(body, &names, src);
+                    if let Some((_, info)) = routes.iter().find(|(b, _)| *b == body.start_byte()) {
+                        f.data.route = Some(info.clone());
                     }
                 }
                 part.functions.push(f);
@@ -245,6 +263,42 @@ pub fn file_part(
                 break;
             }
             if !cursor.goto_parent() {
+                for f in &mut part.functions {
+                    let starts: Vec<usize> = f
+                        .calls
+                        .iter()
+                        .filter(|c| c.kind == CallKind::Direct)
+                        .map(|c| c.start)
+                        .collect();
+                    // Guards between calls the index knows; route calls that name an id.
+                    f.data
+                        .guards
+                        .retain(|(l, c, _)| starts.contains(l) && starts.contains(c));
+                    for g in &mut f.data.guards {
+                        g.2 = file.line_col(g.0).0;
+                    }
+                    if let Some(info) = f.data.route.as_mut() {
+                        info.id_calls = f
+                            .calls
+                            .iter()
+                            .filter(|c| c.kind == CallKind::Direct)
+                            .filter(|c| {
+                                let t = src.get(c.start..c.end).unwrap_or("");
+                                let args = t.find('(').map_or("", |i| &t[i..]);
+                                info.ids.iter().any(|id| {
+                                    args.match_indices(id.as_str()).any(|(i, _)| {
+                                        let ident = |ch: Option<char>| {
+                                            ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_')
+                                        };
+                                        !ident(args[..i].chars().next_back())
+                                            && !ident(args[i + id.len()..].chars().next())
+                                    })
+                                })
+                            })
+                            .map(|c| c.start)
+                            .collect();
+                    }
+                }
                 for b in blocks {
                     // Innermost function around the call: the last one starting before it.
                     if let Some(f) = part
@@ -665,6 +719,27 @@ pub enum Why {
     Via(usize, usize),
 }
 
+/// How a function comes by a data summary: its own code, or `calls[i]` to a function
+/// that has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Own,
+    Call(usize, usize),
+}
+
+/// What a function does with stored rows, itself or through what it calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataSummary {
+    /// Compares or filters by an owner, or calls (or depends on) a function that does.
+    pub owner: Option<Via>,
+    /// Loads a row by an id parameter with no owner filter on the way.
+    pub load: Option<Via>,
+    /// Looks a row up by a natural key.
+    pub lookup: Option<Via>,
+    /// Inserts a row with no conflict handling on the way.
+    pub insert: Option<Via>,
+}
+
 /// The kinds of blocking a summary tracks: network and process calls (ERR004's), sync
 /// datastore clients and file access (ERR013's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -683,6 +758,8 @@ pub struct ProjectIndex<'a> {
     pub stats: CallStats,
     /// Per function: why it blocks the thread, per [`BlockKind`].
     pub blocks: Vec<[Option<Why>; 3]>,
+    /// Per function: what it does with stored rows, itself or through its callees.
+    pub data: Vec<DataSummary>,
     /// Module name -> the files that may be it (one in a plain project; several in a
     /// monorepo or a src layout, where the one nearest the importing file wins).
     modules: HashMap<String, Vec<usize>>,
@@ -747,6 +824,7 @@ impl<'a> ProjectIndex<'a> {
             files,
             targets: Vec::with_capacity(fns.len()),
             blocks: Vec::new(),
+            data: Vec::new(),
             fns,
             stats: CallStats::default(),
             modules,
@@ -776,7 +854,9 @@ impl<'a> ProjectIndex<'a> {
             let r = index.stats.resolved as f64 / index.stats.calls as f64;
             index.stats.resolved_ratio = (r * 1000.0).round() / 1000.0;
         }
-        index.blocks = index.blocking_summaries();
+        let sccs = index.sccs();
+        index.blocks = index.blocking_summaries(&sccs);
+        index.data = index.data_summaries(&sccs);
         index
     }
 
@@ -1131,11 +1211,10 @@ impl<'a> ProjectIndex<'a> {
     /// blocking call itself or calls (directly, not through a thread) a synchronous
     /// function that blocks. Coroutines block nobody who calls them: the call only makes
     /// the coroutine.
-    fn blocking_summaries(&self) -> Vec<[Option<Why>; 3]> {
+    fn blocking_summaries(&self, sccs: &[Vec<usize>]) -> Vec<[Option<Why>; 3]> {
         let n = self.fns.len();
         let mut why: Vec<[Option<Why>; 3]> = vec![[None; 3]; n];
         let mut comp_of = vec![0usize; n];
-        let sccs = self.sccs();
         for (k, comp) in sccs.iter().enumerate() {
             for &v in comp {
                 comp_of[v] = k;
@@ -1210,6 +1289,131 @@ impl<'a> ProjectIndex<'a> {
             })
     }
 
+    /// Bottom-up over the call graph (callees first, then rounds until nothing changes, so
+    /// recursion and cycles terminate): a function checks ownership when it or any function
+    /// it calls or depends on (`Depends`) does; loads a row by id with no owner filter when it
+    /// does so itself or through a direct callee, and nothing on its way checks an owner;
+    /// looks up by a natural key itself or as a thin wrapper (at most three calls) of a
+    /// look-up; inserts a row itself or through a callee, with no conflict handling on the way.
+    fn data_summaries(&self, sccs: &[Vec<usize>]) -> Vec<DataSummary> {
+        let n = self.fns.len();
+        let mut out: Vec<DataSummary> = (0..n)
+            .map(|v| {
+                let d = &self.function(v).data;
+                DataSummary {
+                    owner: d.owner.then_some(Via::Own),
+                    load: d.load.map(|_| Via::Own),
+                    lookup: d.lookup.map(|_| Via::Own),
+                    insert: d.insert.map(|_| Via::Own),
+                }
+            })
+            .collect();
+        let order: Vec<usize> = sccs.iter().flatten().copied().collect();
+        // Callees come first, so a round settles all but cycles and `Depends` edges.
+        for _ in 0..32 {
+            let mut changed = false;
+            for &v in &order {
+                let f = self.function(v);
+                let edges =
+                    || {
+                        f.calls.iter().zip(&self.targets[v]).enumerate().filter_map(
+                            |(i, (c, t))| match t {
+                                Target::Project(w) if *w != v => Some((i, c.kind, *w)),
+                                _ => None,
+                            },
+                        )
+                    };
+                let cur = out[v];
+                let mut next = cur;
+                if next.owner.is_none() {
+                    next.owner = edges()
+                        .find(|(_, k, w)| {
+                            matches!(k, CallKind::Direct | CallKind::Depends)
+                                && out[*w].owner.is_some()
+                        })
+                        .map(|(i, _, w)| Via::Call(i, w));
+                }
+                let direct = || edges().filter(|(_, k, _)| *k == CallKind::Direct);
+                if next.load.is_none() && next.owner.is_none() {
+                    next.load = direct()
+                        .find(|(_, _, w)| out[*w].load.is_some())
+                        .map(|(i, _, w)| Via::Call(i, w));
+                }
+                if next.owner.is_some() && next.load.is_some_and(|l| l != Via::Own) {
+                    next.load = None;
+                }
+                if next.lookup.is_none() && f.calls.len() <= 3 {
+                    next.lookup = direct()
+                        .find(|(_, _, w)| out[*w].lookup.is_some())
+                        .map(|(i, _, w)| Via::Call(i, w));
+                }
+                if next.insert.is_none() && !f.data.conflict {
+                    next.insert = direct()
+                        .find(|(_, _, w)| out[*w].insert.is_some())
+                        .map(|(i, _, w)| Via::Call(i, w));
+                }
+                if next != cur {
+                    out[v] = next;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The step "`cur` calls `next`" at `calls[i]` of `cur`.
+    fn call_step(&self, cur: usize, i: usize, next: usize) -> Step {
+        let c = &self.function(cur).calls[i];
+        Step {
+            func: cur,
+            start: c.start,
+            end: c.end,
+            label: format!(
+                "`{}` calls `{}`",
+                self.display_name(cur),
+                self.display_name(next)
+            ),
+        }
+    }
+
+    /// The chain of a data summary from function `g` down to the statement that does it:
+    /// (function, byte range, label) per step; `fact` picks the summary and the own range.
+    pub fn data_chain(
+        &self,
+        g: usize,
+        pick: impl Fn(&DataSummary) -> Option<Via>,
+        own: impl Fn(&DataFacts) -> Option<(usize, usize)>,
+        what: &str,
+    ) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let mut cur = g;
+        for _ in 0..self.fns.len() + 1 {
+            let f = self.function(cur);
+            match pick(&self.data[cur]) {
+                Some(Via::Call(i, next)) => {
+                    steps.push(self.call_step(cur, i, next));
+                    cur = next;
+                }
+                Some(Via::Own) => {
+                    if let Some((start, end)) = own(&f.data) {
+                        steps.push(Step {
+                            func: cur,
+                            start,
+                            end,
+                            label: format!("`{}` {what}", self.display_name(cur)),
+                        });
+                    }
+                    break;
+                }
+                None => break,
+            }
+        }
+        steps
+    }
+
     /// The chain from a call site in function `g` (its `calls[call]`, which reaches the
     /// blocking function `callee`) down to the blocking call: (function, byte range,
     /// label) per step.
@@ -1229,16 +1433,7 @@ impl<'a> ProjectIndex<'a> {
             let f = self.function(cur);
             match self.blocks[cur][kind] {
                 Some(Why::Via(i, next)) => {
-                    steps.push(Step {
-                        func: cur,
-                        start: f.calls[i].start,
-                        end: f.calls[i].end,
-                        label: format!(
-                            "`{}` calls `{}`",
-                            self.display_name(cur),
-                            self.display_name(next)
-                        ),
-                    });
+                    steps.push(self.call_step(cur, i, next));
                     cur = next;
                 }
                 Some(Why::Call(i)) => {

@@ -147,22 +147,12 @@ fn hit(
     vars: Vec<(&'static str, String)>,
 ) -> ChainHit {
     let first = &chain[0];
-    ChainHit {
-        path: ix.file_of(g).path.to_string(),
-        start: first.start,
-        end: first.end,
+    ChainHit::at(
+        ix,
+        g,
+        (first.start, first.end),
+        chain,
         vars,
-        confidence: Some(confidence),
-        trace: chain
-            .iter()
-            .map(|s| {
-                (
-                    ix.file_of(s.func).path.to_string(),
-                    s.start,
-                    s.end,
-                    s.label.clone(),
-                )
-            })
-            .collect(),
-    }
+        Some(confidence),
+    )
 }

@@ -6,6 +6,7 @@ use crate::checks::integrity::queries::caught_conflict;
 use crate::checks::py::{call_parts, node_at, visit_same_scope};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::text;
+use crate::model::pydata::leaves;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -204,15 +205,6 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
-/// Whether a block leaves the function (`return`/`raise` as its last statement).
-fn leaves(block: Node<'_>) -> bool {
-    let n = block.named_child_count();
-    n > 0
-        && block
-            .named_child((n - 1) as u32)
-            .is_some_and(|s| matches!(s.kind(), "return_statement" | "raise_statement"))
-}
-
 /// The first create call in `node` (same scope), or a `Model(...)` construction assigned to
 /// `var` (a row built when the lookup found none).
 fn first_create<'t>(node: Node<'t>, var: Option<&str>, src: &str) -> Option<Node<'t>> {
@@ -348,8 +340,14 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         // commands, jobs) the pattern alone is a low-confidence lead.
         // A handler that answers "already exists" before creating has a unique constraint
         // behind it more often than not: the race costs a 500, a low-confidence lead.
+        // A lookup made `..._for_update` shows the author meant to serialise creates by key;
+        // a locking read of a missing row locks nothing, so the promise is broken.
+        let locked_lookup = call_parts(lookup, src).is_some_and(|(_, last, _)| {
+            last.ends_with("_for_update") || text(lookup, src).contains("with_for_update(")
+        });
         let promised = IDEMPOTENT.is_match(&f.name)
             || asserted
+            || locked_lookup
             || (!past_raise && facts.routes.iter().any(|r| r.function == fi));
         let mut hit = Hit::new(create.start_byte(), create.end_byte());
         if !promised {

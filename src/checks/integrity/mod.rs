@@ -2,6 +2,7 @@
 
 pub mod alembic;
 pub mod check_then_insert;
+pub mod insert_chain;
 pub mod migrations;
 pub mod queries;
 pub mod rust_inserts;

@@ -116,6 +116,7 @@ pub(crate) fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
 
 /// DATA001: an INSERT of a natural key, in a request handler, without conflict handling.
 pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    orm_association_inserts(ctx, out);
     let Some(facts) = crate::checks::py::route_facts(ctx) else {
         return;
     };
@@ -214,6 +215,165 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
                 .var("route", route.describe())
                 .var("handler", handler)
                 .var("via", via),
+        );
+    }
+}
+
+/// Rows that only say "this user marked that object": one per pair is meant.
+static ASSOCIATION_MODEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\w*(?:Favou?rite|Like|Follow|Follower|Bookmark|Star|Upvote|Vote|Reaction|Subscription|Watch|Watcher)|(?:Team|Group|Project|Org|Organi[sz]ation)?Membership)$")
+        .expect("static regex")
+});
+
+/// The keyword names of a call's arguments.
+fn keyword_names(args: Node<'_>, src: &str) -> Vec<String> {
+    let mut c = args.walk();
+    let names = args
+        .named_children(&mut c)
+        .filter(|a| a.kind() == "keyword_argument")
+        .filter_map(|a| a.child_by_field_name("name"))
+        .map(|k| text(k, src).to_string())
+        .collect();
+    names
+}
+
+/// The HTTP verb methods of a class-based resource or view (`QueryFavoriteResource.post`).
+fn verb_method(
+    facts: &crate::model::facts::python::PyFacts,
+    f: &crate::model::facts::python::PyFunction,
+) -> bool {
+    matches!(f.name.as_str(), "post" | "put" | "patch")
+        && f.class.as_deref().is_some_and(|c| {
+            facts.classes.iter().any(|k| {
+                k.name == c
+                    && k.bases.iter().any(|b| {
+                        let b = b.rsplit('.').next().unwrap_or(b);
+                        b.ends_with("Resource") || b.ends_with("View") || b.ends_with("Handler")
+                    })
+            })
+        })
+}
+
+/// DATA001, ORM shape: a request handler adds an association row (a favorite, like,
+/// follow, vote, membership: `session.add(Favorite(user=.., object=..))`,
+/// `Like.objects.create(..)`) with no look-up of an existing one and no `IntegrityError`
+/// handler: a double click or a retry stores the pair twice, or answers 500 once a unique
+/// constraint exists.
+fn orm_association_inserts(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    let Some(facts) = crate::checks::py::facts(ctx) else {
+        return;
+    };
+    let src = ctx.file.text.as_str();
+    let root = ctx.tree.root_node();
+    for (fi, f) in facts.functions.iter().enumerate() {
+        let route = facts.routes.iter().find(|r| r.function == fi);
+        let writes_route = route.is_some_and(|r| !r.is_read_only());
+        if !writes_route && !verb_method(facts, f) {
+            continue;
+        }
+        let Some(body) = node_at(root, f.body.0, f.body.1) else {
+            continue;
+        };
+        let body_text = src.get(f.body.0..f.body.1).unwrap_or("");
+        // (call reported, model name, the built row's keyword names)
+        let mut found: Option<(Node<'_>, String, Vec<String>)> = None;
+        let mut built: HashMap<String, (String, Vec<String>)> = HashMap::new();
+        visit_same_scope(body, |n| {
+            if found.is_some() {
+                return;
+            }
+            let ctor = |call: Node<'_>| -> Option<(String, Vec<String>)> {
+                let func = call.child_by_field_name("function")?;
+                let name = text(func, src).rsplit('.').next().unwrap_or("").to_string();
+                if !ASSOCIATION_MODEL.is_match(&name) {
+                    return None;
+                }
+                let kws = keyword_names(call.child_by_field_name("arguments")?, src);
+                (kws.len() >= 2).then_some((name, kws))
+            };
+            if n.kind() == "assignment" {
+                if let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) {
+                    if let Some(m) = (r.kind() == "call").then(|| ctor(r)).flatten() {
+                        built.insert(text(l, src).to_string(), m);
+                    }
+                }
+                return;
+            }
+            if n.kind() != "call" {
+                return;
+            }
+            let Some((callee, last, args)) = call_parts(n, src) else {
+                return;
+            };
+            if last == "add" {
+                let recv = callee.rsplit_once('.').map_or("", |(r, _)| r);
+                if !recv.ends_with("session") {
+                    return;
+                }
+                let Some(arg) = positional_arg(args, 0) else {
+                    return;
+                };
+                let m = if arg.kind() == "call" {
+                    ctor(arg)
+                } else {
+                    built.get(text(arg, src)).cloned()
+                };
+                if let Some((name, kws)) = m {
+                    found = Some((n, name, kws));
+                }
+            } else if last == "create" && callee.ends_with(".objects.create") {
+                let model = callee.split('.').rev().nth(2).unwrap_or("");
+                if ASSOCIATION_MODEL.is_match(model) {
+                    let kws = keyword_names(args, src);
+                    if kws.len() >= 2 {
+                        found = Some((n, model.to_string(), kws));
+                    }
+                }
+            }
+        });
+        let Some((call, model, kws)) = found else {
+            continue;
+        };
+        // A look-up of the pair first is DATA008's race (or a toggle); a handled conflict is fine.
+        let looked_up = [
+            format!("{model}.query"),
+            format!("{model}.objects.filter"),
+            format!("{model}.objects.get"),
+            format!("select({model}"),
+            format!("query({model}"),
+        ]
+        .iter()
+        .any(|p| body_text.contains(p.as_str()))
+            || body_text.contains("get_or_create")
+            || body_text.contains("exists()");
+        // `session.add(row)` then `try: session.commit() except IntegrityError: ..`.
+        let handled = ["IntegrityError", "UniqueViolation"]
+            .iter()
+            .any(|e| body_text.contains(e));
+        if handled {
+            continue;
+        }
+        if looked_up || caught_conflict(call, f.start, src) {
+            continue;
+        }
+        let handler = match &f.class {
+            Some(c) => format!("{c}.{}", f.name),
+            None => f.name.clone(),
+        };
+        let route_name = route.map_or_else(|| handler.clone(), |r| r.describe());
+        out.push(
+            Hit::new(call.start_byte(), call.end_byte())
+                .var("table", model.clone())
+                .var(
+                    "why",
+                    format!("an association row (`{}`)", kws.join("`, `")),
+                )
+                .var("route", route_name)
+                .var("handler", f.name.clone())
+                .var("via", String::new()),
         );
     }
 }

@@ -1,0 +1,121 @@
+//! AUTH004 across files: an authenticated route hands an id from its path to a project
+//! function in another file that loads the row by that id with no owner filter (a
+//! repository or service loader), and nothing on the route's way (the handler, the
+//! functions it calls, its `Depends`) compares or filters by an owner, while the loader's
+//! own module scopes other queries by an owner, so the data is per-user. Routes the
+//! per-file rule decides (it reports them, or sees a check) are left to it.
+
+use crate::checks::ChainHit;
+use crate::model::pyindex::{CallKind, ProjectIndex, Step, Target, Via};
+use regex::Regex;
+use std::sync::LazyLock;
+
+static SKIP_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|/)(admin|internal|public|profiles?)(/|$)|job_id").expect("static regex")
+});
+static PRIVILEGED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(admin|superuser|staff|internal|service|system|permission)")
+        .expect("static regex")
+});
+
+pub fn ownership_via_loader(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
+    for h in 0..ix.fns.len() {
+        let f = ix.function(h);
+        let Some(r) = f.data.route.as_ref() else {
+            continue;
+        };
+        if !r.authed
+            || r.decided
+            || SKIP_PATH.is_match(&r.path)
+            || PRIVILEGED.is_match(&r.auth)
+            || f.name.contains("public")
+            || ix.data[h].owner.is_some()
+        {
+            continue;
+        }
+        let here = ix.fns[h].file;
+        let found =
+            f.calls
+                .iter()
+                .zip(&ix.targets[h])
+                .enumerate()
+                .find_map(|(i, (c, t))| match t {
+                    Target::Project(l)
+                        if c.kind == CallKind::Direct
+                            && r.id_calls.contains(&c.start)
+                            && ix.fns[*l].file != here
+                            && ix.data[*l].load.is_some()
+                            && ix.data[*l].owner.is_none() =>
+                    {
+                        Some((i, *l))
+                    }
+                    _ => None,
+                });
+        let Some((i, l)) = found else {
+            continue;
+        };
+        let chain = ix.data_chain(
+            l,
+            |d| d.load,
+            |d| d.load,
+            "loads the row by that id, with no owner filter",
+        );
+        let Some(last) = chain.last().cloned() else {
+            continue;
+        };
+        // The loader's module scopes some other query by an owner: the rows are per-user.
+        let loader_file = ix.fns[last.func].file;
+        let Some(scoped) = (0..ix.fns.len())
+            .find(|&g| ix.fns[g].file == loader_file && ix.data[g].owner == Some(Via::Own))
+        else {
+            continue;
+        };
+        let call = &f.calls[i];
+        let param = r.ids.first().cloned().unwrap_or_default();
+        let auth = if r.auth.is_empty() {
+            "the project's default authentication".to_string()
+        } else {
+            r.auth.clone()
+        };
+        let mut steps = vec![
+            Step {
+                func: h,
+                start: r.decorator.0,
+                end: r.decorator.1,
+                label: format!(
+                    "`{param}` comes from the path; the caller is authenticated by `{auth}`"
+                ),
+            },
+            Step {
+                func: h,
+                start: call.start,
+                end: call.end,
+                label: format!(
+                    "the id goes to `{}`; no owner check on the way",
+                    ix.display_name(l)
+                ),
+            },
+        ];
+        steps.extend(chain);
+        if let Some(s) = steps.last_mut() {
+            s.label = format!(
+                "{}; `{}` in the same module filters by an owner",
+                s.label,
+                ix.display_name(scoped)
+            );
+        }
+        out.push(ChainHit::at(
+            ix,
+            h,
+            (call.start, call.end),
+            &steps,
+            vec![
+                ("route", r.describe.clone()),
+                ("handler", ix.display_name(h)),
+                ("param", param),
+                ("auth", auth),
+            ],
+            None,
+        ));
+    }
+}

@@ -1,0 +1,101 @@
+//! DATA008 across functions and files: a function looks a row up through a project helper
+//! that queries by a natural key (`existing = users.lookup(email)`), decides on the result
+//! (`if existing is None:` or `if existing: return/raise`), then creates the row through a
+//! helper that inserts it (`users.register(..)` → `session.add(User(..))`), with no
+//! conflict handling on the way. Pairs the per-file rule already names (`get_by_email`
+//! then `create_user` in one function) are left to it.
+
+use crate::checks::{ChainHit, Confidence};
+use crate::model::pyindex::{CallKind, ProjectIndex, Step, Target};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// What the per-file rule recognises by name alone.
+fn named_pair(lookup: &str, create: &str) -> bool {
+    static BY_KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(get|find|fetch|lookup|load|select)(_\w+)?_by_\w+$").expect("static regex")
+    });
+    let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
+    let (l, c) = (last(lookup), last(create));
+    BY_KEY.is_match(&l)
+        && (c == "create" || c.starts_with("create_") || c.starts_with("insert_"))
+        && !c.contains("_or_")
+}
+
+/// Functions whose name promises one row per key.
+static PROMISED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(_or_create|get_or_|^ensure_|upsert|register|sign_?up|subscribe|invite)")
+        .expect("static regex")
+});
+
+pub fn check_then_insert_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
+    for g in 0..ix.fns.len() {
+        let f = ix.function(g);
+        if f.data.guards.is_empty() || f.data.conflict {
+            continue;
+        }
+        let call_at = |start: usize| {
+            f.calls
+                .iter()
+                .position(|c| c.kind == CallKind::Direct && c.start == start)
+        };
+        for &(l, c, line) in &f.data.guards {
+            let (Some(li), Some(ci)) = (call_at(l), call_at(c)) else {
+                continue;
+            };
+            let (Target::Project(lf), Target::Project(cf)) =
+                (&ix.targets[g][li], &ix.targets[g][ci])
+            else {
+                continue;
+            };
+            let (lf, cf) = (*lf, *cf);
+            if ix.data[lf].lookup.is_none() || ix.data[cf].insert.is_none() || lf == cf {
+                continue;
+            }
+            if named_pair(&f.calls[li].callee, &f.calls[ci].callee) {
+                continue;
+            }
+            let lookup_chain = ix.data_chain(
+                lf,
+                |d| d.lookup,
+                |d| d.lookup,
+                "looks the row up by a natural key",
+            );
+            let insert_chain = ix.data_chain(
+                cf,
+                |d| d.insert,
+                |d| d.insert,
+                "inserts the row, with no conflict handling",
+            );
+            let mut steps = vec![Step {
+                func: g,
+                start: f.calls[li].start,
+                end: f.calls[li].end,
+                label: format!("`{}` looks for an existing row", ix.display_name(lf)),
+            }];
+            steps.extend(lookup_chain);
+            steps.push(Step {
+                func: g,
+                start: f.calls[ci].start,
+                end: f.calls[ci].end,
+                label: format!("`{}` runs when none was found", ix.display_name(cf)),
+            });
+            steps.extend(insert_chain);
+            let promised = f.data.route.is_some() || PROMISED.is_match(&f.name);
+            out.push(ChainHit::at(
+                ix,
+                g,
+                (f.calls[ci].start, f.calls[ci].end),
+                &steps,
+                vec![
+                    ("what", format!("{}(..)", f.calls[ci].callee)),
+                    ("function", ix.display_name(g)),
+                    ("line", line.to_string()),
+                ],
+                (!promised).then_some(Confidence::Low),
+            ));
+            // One finding per function: the first decided create.
+            break;
+        }
+    }
+}
