@@ -2,6 +2,7 @@
 
 pub mod comments;
 pub mod context;
+pub mod flat;
 pub mod lang;
 pub mod parse;
 pub mod statement;
