@@ -14,7 +14,8 @@
 #   PATH when it exists (another venv can be given with PEERS_VENV).
 #
 # Environment:
-#   RUNS=5            timed runs of strata, strata --jobs 1 and ruff (the median is reported)
+#   RUNS=5            timed runs of strata (cold, warm, --jobs 1) and ruff (the median is
+#                     reported)
 #   BANDIT_RUNS=1     timed runs of bandit (slow: 1.5-3 minutes on the stdlib)
 #   SEMGREP_RUNS=1    timed runs of semgrep (as slow as bandit)
 #   SKIP_RUFF=1 / SKIP_BANDIT=1 / SKIP_SEMGREP=1   leave that peer out
@@ -22,6 +23,8 @@
 #   STRATA_BIN=PATH   use this strata binary instead of building target/release/strata
 #   RUST_TARGET=DIR   also time strata on a Rust tree (e.g. ~/.cargo/registry/src) so the
 #                     Rust parse speed is shown next to Python's
+#   LARGE_TARGET=DIR  also time strata cold on a large repository (10,000+ files), with
+#                     --jobs 1 and --jobs 2, for files/s, peak memory and the 2-thread speed-up
 #   EXCLUDE_DIRS="site-packages dist-packages"
 #                     directory names left out of the counts and of every tool's scan;
 #                     EXCLUDE_DIRS= (empty) scans everything. The stdlib directory of a
@@ -46,6 +49,11 @@
 #            own .gitignore lists versions/, which would hide its whole stdlib);
 #            --max-target-bytes 2097152 (semgrep's default cap is 1 MB, strata's 2 MiB)
 #   bandit   scans *.py only (no .pyi): its files_seen can be lower.
+#
+# Rows: strata (cold: --no-cache), strata warm (the result cache of one untimed run, nothing
+# changed), strata -j1 (cold, one thread), then the peers. The table is Markdown: wall time
+# (median of the runs), CPU time (user + system, median), peak memory (largest max RSS),
+# files/s, and the ratio of each median to strata's cold one.
 #
 # The page cache is warmed by one untimed strata run before anything is timed. Nothing here
 # fails because a peer is missing; a peer that exits with an error is shown as "failed".
@@ -115,19 +123,19 @@ if [[ -x /usr/bin/time ]] && /usr/bin/time -f '%M' -o "$WORK/probe" true 2>/dev/
 fi
 
 # run_timed KEY N CMD...: runs CMD N times from $RUN_CWD (default $RUNDIR) with stdout
-# discarded and stderr kept in $WORK/KEY.err; appends "seconds peak_kb" per run to
-# $WORK/KEY.runs (peak_kb is "n/a" without GNU time). Returns the first non-zero exit
-# status, if any.
+# discarded and stderr kept in $WORK/KEY.err; appends "seconds peak_kb cpu_seconds" per run
+# to $WORK/KEY.runs (peak_kb and cpu_seconds are "n/a" without GNU time). Returns the first
+# non-zero exit status, if any.
 run_timed() {
     local key=$1 n=$2
     shift 2
-    local i t0 t1 rc kb cwd=${RUN_CWD:-$RUNDIR}
+    local i t0 t1 rc kb cpu cwd=${RUN_CWD:-$RUNDIR}
     : >"$WORK/$key.runs"
     for ((i = 1; i <= n; i++)); do
         rc=0
         t0=$(date +%s%N)
         if ((HAVE_GNU_TIME)); then
-            (cd "$cwd" && /usr/bin/time -f '%M' -o "$WORK/$key.time" "$@") \
+            (cd "$cwd" && /usr/bin/time -f '%M %U %S' -o "$WORK/$key.time" "$@") \
                 >/dev/null 2>"$WORK/$key.err" || rc=$?
         else
             (cd "$cwd" && "$@") >/dev/null 2>"$WORK/$key.err" || rc=$?
@@ -137,11 +145,12 @@ run_timed() {
             return "$rc"
         fi
         kb=n/a
+        cpu=n/a
         if ((HAVE_GNU_TIME)); then
-            kb=$(tail -n1 "$WORK/$key.time")
+            read -r kb cpu < <(tail -n1 "$WORK/$key.time" | awk '{ printf "%s %.2f\n", $1, $2 + $3 }')
         fi
-        echo "$(((t1 - t0) / 1000000)) $kb" |
-            awk '{ printf "%.3f %s\n", $1 / 1000, $2 }' >>"$WORK/$key.runs"
+        echo "$(((t1 - t0) / 1000000)) $kb $cpu" |
+            awk '{ printf "%.3f %s %s\n", $1 / 1000, $2, $3 }' >>"$WORK/$key.runs"
         log "  $key run $i/$n: $(tail -n1 "$WORK/$key.runs" | cut -d' ' -f1) s"
     done
 }
@@ -152,7 +161,14 @@ median_of() { # file of "seconds kb" lines -> median seconds
               else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-peak_mb_of() { # file of "seconds kb" lines -> max RSS in MB, or n/a
+cpu_of() { # file of "seconds kb cpu" lines -> median CPU seconds, or n/a
+    awk '$3 != "n/a" { print $3 }' "$1" | sort -g | awk '{ a[NR] = $1 }
+        END { if (NR == 0) printf "n/a"
+              else if (NR % 2) printf "%.2f", a[(NR + 1) / 2]
+              else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+peak_mb_of() { # file of "seconds kb cpu" lines -> max RSS in MB, or n/a
     awk '$2 != "n/a" { if ($2 > m) m = $2; seen = 1 }
         END { if (seen) printf "%.0f", m / 1024; else printf "n/a" }' "$1"
 }
@@ -188,7 +204,7 @@ EOF
 }
 
 # Results, one row per key.
-declare -A R_STATUS R_RUNS R_MEDIAN R_PEAK R_SEEN R_FILES R_BYTES
+declare -A R_STATUS R_RUNS R_MEDIAN R_CPU R_PEAK R_SEEN R_FILES R_BYTES
 ROWS=()
 
 record() { # KEY FILES BYTES SEEN: fill a row from $WORK/KEY.runs
@@ -197,6 +213,7 @@ record() { # KEY FILES BYTES SEEN: fill a row from $WORK/KEY.runs
     R_STATUS[$key]=ok
     R_RUNS[$key]=$(wc -l <"$WORK/$key.runs")
     R_MEDIAN[$key]=$(median_of "$WORK/$key.runs")
+    R_CPU[$key]=$(cpu_of "$WORK/$key.runs")
     R_PEAK[$key]=$(peak_mb_of "$WORK/$key.runs")
     R_FILES[$key]=$2
     R_BYTES[$key]=$3
@@ -274,6 +291,25 @@ strata_bench() { # KEY TARGET FILES BYTES SEEN [extra flags...]
 }
 
 strata_bench strata "$TARGET" "$N_FILES" "$N_BYTES" ""
+
+# warm: the result cache (.strata-cache/ in the working directory) filled by one untimed run,
+# then re-runs on unchanged files
+strata_warm() { # KEY TARGET FILES BYTES SEEN
+    local key=$1 target=$2 rc=0
+    local cwd="$WORK/warm-${key//[^A-Za-z0-9]/_}"
+    mkdir -p "$cwd"
+    log "strata warm: filling the cache in $cwd"
+    (cd "$cwd" && "$STRATA" scan "$target" --format json --output /dev/null --fail-on never \
+        --quiet "${STRATA_EXCLUDE[@]}") >/dev/null 2>"$WORK/$key.err" || rc=$?
+    ((rc == 0)) || die "strata (filling the cache) failed (exit $rc)"
+    log "timing $key: $STRATA scan $target (cache filled) x $RUNS"
+    RUN_CWD=$cwd run_timed "$key" "$RUNS" "$STRATA" scan "$target" --format json \
+        --output /dev/null --fail-on never --quiet "${STRATA_EXCLUDE[@]}" || rc=$?
+    ((rc == 0)) || die "strata warm failed (exit $rc)"
+    record "$key" "$3" "$4" "$5"
+}
+
+strata_warm "strata warm" "$TARGET" "$N_FILES" "$N_BYTES" "${R_SEEN[strata]}"
 strata_bench "strata -j1" "$TARGET" "$N_FILES" "$N_BYTES" "${R_SEEN[strata]}" --jobs 1
 
 # ---------------------------------------------------------------- peers
@@ -371,6 +407,19 @@ if [[ -n $RUST_TARGET ]]; then
     fi
 fi
 
+# ---------------------------------------------------------------- large repository
+
+if [[ -n ${LARGE_TARGET:-} ]]; then
+    [[ -d $LARGE_TARGET ]] || die "LARGE_TARGET is not a directory: $LARGE_TARGET"
+    LARGE_TARGET=$(cd "$LARGE_TARGET" && pwd)
+    read -r LN_FILES LN_BYTES LN_PY LN_PYI LN_RS LN_SQL < <(count_files "$LARGE_TARGET")
+    LMB=$(awk -v b="$LN_BYTES" 'BEGIN { printf "%.1f", b / 1048576 }')
+    log "large target: $LARGE_TARGET: $LN_FILES files, $LMB MB"
+    strata_bench "strata [large]" "$LARGE_TARGET" "$LN_FILES" "$LN_BYTES" "" --jobs 2
+    strata_bench "strata [large] -j1" "$LARGE_TARGET" "$LN_FILES" "$LN_BYTES" \
+        "${R_SEEN["strata [large]"]}" --jobs 1
+fi
+
 # ---------------------------------------------------------------- report
 
 BASE=${R_MEDIAN[strata]}
@@ -386,28 +435,37 @@ if [[ -n $RUST_TARGET ]]; then
 fi
 for v in "${VERSIONS[@]}"; do echo "version      $v"; done
 ((HAVE_GNU_TIME)) || echo "note: GNU time (/usr/bin/time) not found: peak memory is n/a"
+if [[ -n ${LARGE_TARGET:-} ]]; then
+    echo "large:       $LARGE_TARGET"
+    echo "             $LN_FILES files ($LN_PY .py, $LN_PYI .pyi, $LN_RS .rs, $LN_SQL .sql), $LMB MB"
+fi
 echo
-printf '%-14s %4s %9s %9s %8s %8s %10s %16s\n' \
-    tool runs median_s files/s MB/s peak_MB files_seen ratio_vs_strata
+echo "| tool | runs | wall (s) | CPU (s) | peak memory (MB) | files/s | MB/s | files seen | ratio to strata cold |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for key in "${ROWS[@]}"; do
     if [[ ${R_STATUS[$key]} != ok ]]; then
-        printf '%-14s %s\n' "$key" "${R_STATUS[$key]}"
+        echo "| $key | ${R_STATUS[$key]} | | | | | | | |"
         continue
     fi
     med=${R_MEDIAN[$key]}
-    if [[ $key == "strata [rust]" ]]; then ratio=-; else
+    if [[ $key == "strata ["* ]]; then ratio=-; else
         ratio=$(awk -v m="$med" -v b="$BASE" 'BEGIN { if (b > 0) printf "%.2f", m / b; else print "-" }')
     fi
-    awk -v k="$key" -v r="${R_RUNS[$key]}" -v m="$med" -v f="${R_FILES[$key]}" \
+    awk -v k="$key" -v r="${R_RUNS[$key]}" -v m="$med" -v c="${R_CPU[$key]}" -v f="${R_FILES[$key]}" \
         -v by="${R_BYTES[$key]}" -v p="${R_PEAK[$key]}" -v s="${R_SEEN[$key]}" -v q="$ratio" '
         BEGIN {
             if (m > 0) { fs = sprintf("%.0f", f / m); mbs = sprintf("%.1f", by / 1048576 / m) }
             else { fs = "inf"; mbs = "inf" }
-            printf "%-14s %4s %9.3f %9s %8s %8s %10s %16s\n", k, r, m, fs, mbs, p, s, q
+            printf "| %s | %s | %.3f | %s | %s | %s | %s | %s | %s |\n", k, r, m, c, p, fs, mbs, s, q
         }'
 done
+if [[ -n ${LARGE_TARGET:-} ]]; then
+    awk -v a="${R_MEDIAN["strata [large] -j1"]}" -v b="${R_MEDIAN["strata [large]"]}" \
+        'BEGIN { if (b > 0) printf "\nlarge repository: --jobs 2 is %.2fx as fast as --jobs 1\n", a / b }'
+fi
 echo
-echo "median_s: median wall time of the runs; ratio_vs_strata = tool median / strata median"
-echo "(above 1: slower than strata). files/s and MB/s use the target's file count and size"
-echo "for every tool; files_seen is what each tool reports it scanned (bandit: *.py only)."
-echo "peak_MB: largest single process's max RSS (GNU time %M)."
+echo "wall: median wall time of the runs; CPU: median user + system time; ratio = tool"
+echo "median / strata cold median (above 1: slower than strata). files/s and MB/s use the"
+echo "target's file count and size for every tool; files seen is what each tool reports it"
+echo "scanned (bandit: *.py only). peak memory: largest single process's max RSS (GNU time %M)."
+echo "strata warm: re-run with the result cache filled by a previous run, no file changed."

@@ -61,8 +61,11 @@ struct Stored {
 pub struct Cache {
     dir: PathBuf,
     key: String,
-    old: HashMap<String, Entry>,
+    old: Mutex<HashMap<String, Entry>>,
     new: Mutex<HashMap<String, Entry>>,
+    /// Whether an entry was added or replaced in this run (else, with every old entry
+    /// seen again, the stored cache is already what `save` would write).
+    changed: std::sync::atomic::AtomicBool,
 }
 
 /// What the cached results depend on: this binary and the rules that ran.
@@ -110,14 +113,22 @@ impl Cache {
         Cache {
             dir: dir.to_path_buf(),
             key,
-            old,
+            old: Mutex::new(old),
             new: Mutex::new(HashMap::new()),
+            changed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// Cached outcome of a file whose content hash is `hash`, with rule indices of `rules`.
     pub fn get(&self, path: &str, hash: &str, rules: &RuleSet<'_>) -> Option<FileOutcome> {
-        let entry = self.old.get(path).filter(|e| e.hash == hash)?;
+        // A hit moves the entry from `old` to `new` (it is written back as it was).
+        let entry = {
+            let mut old = self.old.lock().ok()?;
+            match old.get(path) {
+                Some(e) if e.hash == hash => old.remove(path)?,
+                _ => return None,
+            }
+        };
         let mut findings = Vec::with_capacity(entry.findings.len());
         for f in &entry.findings {
             let rule = rules.rules.iter().position(|r| r.id == f.rule)?;
@@ -143,8 +154,7 @@ impl Cache {
         for (id, t) in &entry.tallies {
             tallies.push((rules.rules.iter().position(|r| &r.id == id)?, *t));
         }
-        self.remember(path, entry.clone());
-        Some(FileOutcome {
+        let outcome = FileOutcome {
             tallies,
             findings,
             parsed: false,
@@ -153,7 +163,9 @@ impl Cache {
             too_large_to_parse: entry.too_large_to_parse,
             statements: entry.statements.clone(),
             summary: entry.summary.clone(),
-        })
+        };
+        self.remember(path, entry);
+        Some(outcome)
     }
 
     pub fn put(&self, path: &str, hash: String, outcome: &FileOutcome, rules: &RuleSet<'_>) {
@@ -187,6 +199,8 @@ impl Cache {
                 .map(|(ri, t)| (rules.rules[*ri].id.clone(), *t))
                 .collect(),
         };
+        self.changed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.remember(path, entry);
     }
 
@@ -203,6 +217,12 @@ impl Cache {
             Ok(e) => e,
             Err(_) => return,
         };
+        // Nothing added or replaced and no stored entry left unseen: the file on disk
+        // already holds exactly these entries.
+        let unseen = self.old.into_inner().map_or(1, |o| o.len());
+        if !self.changed.into_inner() && unseen == 0 && !entries.is_empty() {
+            return;
+        }
         let stored = Stored {
             key: self.key,
             entries,

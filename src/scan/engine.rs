@@ -163,6 +163,7 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         if tree.root_node().has_error() && out.syntax_error_line.is_none() {
             out.syntax_error_line = first_error_line(&tree, file);
         }
+        let _flat = crate::source::flat::install(&tree);
         let facts = match file.lang {
             Lang::Python => {
                 let f = PyFacts::build(&tree, &file.text);
@@ -275,6 +276,7 @@ fn index_only(file: &SourceFile, out: &mut FileOutcome) {
     }
     if let Some((tree, _)) = parse_python(&file.text) {
         out.parsed = true;
+        let _flat = crate::source::flat::install(&tree);
         let facts = PyFacts::build(&tree, &file.text);
         out.summary.pyindex = Some(index_part(&tree, &facts, file));
     }

@@ -543,7 +543,7 @@ fn scan_file(
     result.directives = suppress::directives(&file.text, file.lang);
     result.summary = outcome.summary;
     result.tallies = outcome.tallies;
-    result.lines = file.text.lines().count();
+    result.lines = file.lines();
     result
 }
 

@@ -2,6 +2,7 @@
 
 pub mod comments;
 pub mod context;
+pub mod flat;
 pub mod lang;
 pub mod parse;
 pub mod statement;
@@ -47,7 +48,7 @@ impl SourceFile {
             text = String::from_utf8(b).expect("replacing an ASCII byte keeps UTF-8 valid");
         }
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         SourceFile {
             rel,
             lang,
@@ -84,6 +85,13 @@ impl SourceFile {
 
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
+    }
+
+    /// Number of lines as `str::lines` counts them (a final newline ends the last line
+    /// rather than starting an empty one).
+    pub fn lines(&self) -> usize {
+        let open_end = !self.text.is_empty() && !self.text.ends_with('\n');
+        self.line_starts.len() - 1 + usize::from(open_end)
     }
 
     /// 1-based line and 1-based character column of a byte offset.

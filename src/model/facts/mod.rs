@@ -18,6 +18,15 @@ pub struct Scope {
 /// (generated code nests thousands deep). `f` returns whether to descend into the node's
 /// children.
 pub fn visit<'t>(root: tree_sitter::Node<'t>, mut f: impl FnMut(tree_sitter::Node<'t>) -> bool) {
+    // The tree under analysis is flattened once (`source::flat`): read it when `root` is in it.
+    if let Some(sub) = crate::source::flat::subtree(root) {
+        let mut i = sub.start();
+        while i < sub.end() {
+            let (n, past) = sub.at(i);
+            i = if f(n) { i + 1 } else { past };
+        }
+        return;
+    }
     let mut cursor = root.walk();
     let mut descend = f(root);
     loop {
