@@ -360,6 +360,39 @@ pub struct RepoContext<'a> {
     pub files: &'a [(String, Lang, FileSummary)],
 }
 
+/// The application roots of a repository: the directories holding one of the given
+/// manifest files (`pyproject.toml`, `manage.py`...), so that a monorepo's services are
+/// judged one by one.
+pub struct AppRoots<'a> {
+    roots: Vec<&'a str>,
+}
+
+impl<'a> RepoContext<'a> {
+    /// The directories that hold a file named in `markers`.
+    pub fn app_roots(&self, markers: &[&str]) -> AppRoots<'a> {
+        let roots = self
+            .files
+            .iter()
+            .filter_map(|(rel, _, _)| {
+                let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
+                markers.contains(&name).then_some(dir)
+            })
+            .collect();
+        AppRoots { roots }
+    }
+}
+
+impl AppRoots<'_> {
+    /// The deepest application root above `rel` (`""`: the repository root).
+    pub fn root_of(&self, rel: &str) -> String {
+        self.roots
+            .iter()
+            .filter(|d| d.is_empty() || rel.starts_with(&format!("{d}/")))
+            .max_by_key(|d| d.len())
+            .map_or(String::new(), |d| d.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,27 +69,13 @@ struct App<'a> {
 
 /// AUTH007: the handler checks a password or code and no limit applies to it.
 pub fn credential_check_without_limit(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
-    let roots: Vec<&str> = ctx
-        .files
-        .iter()
-        .filter_map(|(rel, _, _)| {
-            let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
-            ROOT_MARKERS.contains(&name).then_some(dir)
-        })
-        .collect();
-    let root_of = |rel: &str| -> String {
-        roots
-            .iter()
-            .filter(|d| d.is_empty() || rel.starts_with(&format!("{d}/")))
-            .max_by_key(|d| d.len())
-            .map_or(String::new(), |d| d.to_string())
-    };
+    let roots = ctx.app_roots(ROOT_MARKERS);
     let mut apps: BTreeMap<String, App<'_>> = BTreeMap::new();
     for (rel, _, s) in ctx.files {
         if !rel.ends_with(".py") {
             continue;
         }
-        let app = apps.entry(root_of(rel)).or_default();
+        let app = apps.entry(roots.root_of(rel)).or_default();
         collect(app, rel, s);
     }
     for app in apps.values() {

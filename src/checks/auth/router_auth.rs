@@ -42,25 +42,11 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         "manage.py",
         "Cargo.toml",
     ];
-    let roots: Vec<&str> = ctx
-        .files
-        .iter()
-        .filter_map(|(rel, _, _)| {
-            let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
-            ROOT_MARKERS.contains(&name).then_some(dir)
-        })
-        .collect();
-    let root_of = |rel: &str| -> String {
-        roots
-            .iter()
-            .filter(|d| d.is_empty() || rel.starts_with(&format!("{d}/")))
-            .max_by_key(|d| d.len())
-            .map_or(String::new(), |d| d.to_string())
-    };
+    let roots = ctx.app_roots(ROOT_MARKERS);
     let rows = inventory(&files);
     let mut apps: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for r in rows {
-        apps.entry(root_of(&r.file)).or_default().push(r);
+        apps.entry(roots.root_of(&r.file)).or_default().push(r);
     }
     for rows in apps.values() {
         unauthenticated_files(rows, out);
