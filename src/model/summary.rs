@@ -360,6 +360,16 @@ pub struct RepoContext<'a> {
     pub files: &'a [(String, Lang, FileSummary)],
 }
 
+/// Files that mark the root of a Python application (its manifest, or Django's
+/// `manage.py`).
+pub const PY_APP_MARKERS: &[&str] = &[
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "requirements.txt",
+    "manage.py",
+];
+
 /// The application roots of a repository: the directories holding one of the given
 /// manifest files (`pyproject.toml`, `manage.py`...), so that a monorepo's services are
 /// judged one by one.

@@ -1,5 +1,5 @@
 //! The nodes of the tree being analysed, flattened once in source order, so that the many
-//! whole-subtree walks the facts and checks make ([`crate::model::facts::visit`]) read an
+//! whole-subtree walks the facts and checks make (the model's `visit`) read an
 //! array instead of stepping a tree cursor through tree-sitter's hidden nodes (a cursor step
 //! costs hundreds of instructions; reading the next entry, a few).
 //!

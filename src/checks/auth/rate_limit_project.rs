@@ -7,7 +7,7 @@
 use crate::checks::RepoHit;
 use crate::model::pyindex::FilePart;
 use crate::model::routes::{RouteInfo, WebSummary};
-use crate::model::summary::{FileSummary, Located, RepoContext};
+use crate::model::summary::{FileSummary, Located, RepoContext, PY_APP_MARKERS};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -45,14 +45,6 @@ static OWN_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)password|e-?mail|account|profile|/me\b|settings").expect("static regex")
 });
 
-const ROOT_MARKERS: &[&str] = &[
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "requirements.txt",
-    "manage.py",
-];
-
 /// What one application (a project root) does about attempts.
 #[derive(Default)]
 struct App<'a> {
@@ -69,7 +61,7 @@ struct App<'a> {
 
 /// AUTH007: the handler checks a password or code and no limit applies to it.
 pub fn credential_check_without_limit(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
-    let roots = ctx.app_roots(ROOT_MARKERS);
+    let roots = ctx.app_roots(PY_APP_MARKERS);
     let mut apps: BTreeMap<String, App<'_>> = BTreeMap::new();
     for (rel, _, s) in ctx.files {
         if !rel.ends_with(".py") {

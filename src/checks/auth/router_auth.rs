@@ -4,7 +4,7 @@
 
 use crate::checks::RepoHit;
 use crate::model::routes::{inventory, RouteInfo, Row, WebSummary};
-use crate::model::summary::{Located, RepoContext};
+use crate::model::summary::{Located, RepoContext, PY_APP_MARKERS};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -34,15 +34,7 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     }
     // One application per project root (the deepest directory with a manifest or
     // `manage.py` above the file): a monorepo's services are judged on their own.
-    const ROOT_MARKERS: &[&str] = &[
-        "pyproject.toml",
-        "setup.py",
-        "setup.cfg",
-        "requirements.txt",
-        "manage.py",
-        "Cargo.toml",
-    ];
-    let roots = ctx.app_roots(ROOT_MARKERS);
+    let roots = ctx.app_roots(&[PY_APP_MARKERS, &["Cargo.toml"]].concat());
     let rows = inventory(&files);
     let mut apps: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for r in rows {
