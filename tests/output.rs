@@ -149,6 +149,49 @@ fn jsonl_has_one_finding_per_line() {
     assert_eq!(&Value::Array(lines), &doc["findings"]);
 }
 
+/// A file whose size and modification time are those of the cached run is not read again
+/// (as make and Ruff's cache do); any change of either makes the run read and hash it.
+#[test]
+fn cached_runs_trust_unchanged_size_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let py = dir.path().join("app.py");
+    let set_time = |secs: u64| {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        std::fs::File::options()
+            .write(true)
+            .open(&py)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    };
+    let scan = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .current_dir(dir.path())
+            .args(["scan", ".", "-f", "json", "--no-timing"])
+            .args(extra)
+            .output()
+            .expect("strata runs");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let count = |v: &Value| v["findings"].as_array().unwrap().len();
+    let clean = "import yaml\ndef f(s):\n    return yaml.safe_load(s)\n";
+    let risky = "import yaml\ndef f(s):\n    return yaml.load(s)     \n";
+    assert_eq!(clean.len(), risky.len());
+    std::fs::write(&py, clean).unwrap();
+    set_time(1_600_000_000);
+    assert_eq!(count(&scan(&[])), 0);
+    assert_eq!(count(&scan(&[])), 0, "served from the cache");
+    // Same size, same time: the cached result stands, which shows the file was not read.
+    std::fs::write(&py, risky).unwrap();
+    set_time(1_600_000_000);
+    assert_eq!(count(&scan(&[])), 0, "size and time unchanged: not read");
+    assert_eq!(count(&scan(&["--no-cache"])), 1, "the edit is real");
+    // A new time (as any editor or checkout leaves) makes the run read the file.
+    set_time(1_600_000_100);
+    assert_eq!(count(&scan(&[])), 1, "new time: read and re-analysed");
+    assert_eq!(count(&scan(&[])), 1, "and cached with its finding");
+}
+
 #[test]
 fn cached_runs_match_fresh_runs_and_see_edits() {
     let dir = tempfile::tempdir().unwrap();

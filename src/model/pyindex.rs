@@ -690,6 +690,11 @@ pub struct IndexFile<'a> {
     /// Global id of its first function.
     first: usize,
     top_fns: HashMap<&'a str, usize>,
+    /// Functions defined inside another function, by (enclosing function, name): the
+    /// first of that name, as Python's scoping reads it.
+    nested: HashMap<(usize, &'a str), usize>,
+    /// Methods by (class, name): the first of that name.
+    methods: HashMap<(usize, &'a str), usize>,
     classes: HashMap<&'a str, usize>,
     instances: HashMap<&'a str, &'a str>,
     imports: HashMap<&'a str, &'a str>,
@@ -784,9 +789,17 @@ impl<'a> ProjectIndex<'a> {
                 alternates.entry(a).or_default().push(fi);
             }
             let mut top_fns = HashMap::new();
+            let mut nested = HashMap::new();
+            let mut methods = HashMap::new();
             for (i, f) in part.functions.iter().enumerate() {
+                if let Some(c) = f.class {
+                    methods.entry((c, f.name.as_str())).or_insert(i);
+                }
                 if f.class.is_none() && f.parent.is_none() {
                     top_fns.insert(f.name.as_str(), fns.len() + i);
+                }
+                if let Some(p) = f.parent {
+                    nested.entry((p, f.name.as_str())).or_insert(i);
                 }
             }
             let classes = part
@@ -803,6 +816,8 @@ impl<'a> ProjectIndex<'a> {
                 part,
                 first: fns.len(),
                 top_fns,
+                nested,
+                methods,
                 classes,
                 instances: part
                     .instances
@@ -1035,12 +1050,7 @@ impl<'a> ProjectIndex<'a> {
             return None;
         }
         let file = &self.files[fi];
-        if let Some(i) = file
-            .part
-            .functions
-            .iter()
-            .position(|f| f.class == Some(class) && f.name == name)
-        {
+        if let Some(i) = file.methods.get(&(class, name)) {
             return Some(file.first + i);
         }
         self.bases(fi, class, depth)
@@ -1123,10 +1133,7 @@ impl<'a> ProjectIndex<'a> {
             if let Some((_, ctor)) = f.locals.iter().rev().find(|(l, _)| l == name) {
                 return self.instance_of(fi, ctor, 1);
             }
-            if let Some(i) = fns
-                .iter()
-                .position(|n| n.parent == Some(k) && n.name == name)
-            {
+            if let Some(i) = file.nested.get(&(k, name)) {
                 return Sym::Fn(file.first + i);
             }
             cur = f.parent;

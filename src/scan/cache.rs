@@ -3,8 +3,13 @@
 //! and severity thresholds apply afterwards), so a cached run reports exactly what a fresh
 //! one would.
 //!
+//! An entry also records the file's size and modification time: when both are unchanged
+//! (and were old enough to trust when stored) and the outcome needs nothing from the
+//! file's text, the file is not read at all.
+//!
 //! The cache is one JSON file under `.strata-cache/`; it is discarded whole when the rule
-//! set or the strata binary changes. Any problem reading or writing it only disables it.
+//! set or the strata binary changes. Entries are decoded lazily, each on the thread that
+//! scans its file. Any problem reading or writing it only disables it.
 
 use crate::checks::Tally;
 use crate::model::summary::FileSummary;
@@ -13,6 +18,7 @@ use crate::rules::RuleSet;
 use crate::scan::engine::FileOutcome;
 use crate::source::content_hash;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -36,6 +42,26 @@ pub struct Entry {
     /// Sites each check examined and passed (rule id, counts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tallies: Vec<(String, Tally)>,
+    /// Size and modification time (ns) the file had when it was analysed; `(0, 0)` when
+    /// they are not to be trusted (unknown, or too recent to rule out a later write in the
+    /// same clock tick).
+    #[serde(default)]
+    pub stat: (u64, u64),
+    /// Number of lines of the file.
+    #[serde(default)]
+    pub lines: usize,
+    /// Whether the file holds a suppression comment (then its text is read on every run).
+    #[serde(default)]
+    pub directives: bool,
+}
+
+/// What the cache needs to know about a file besides its analysis.
+pub struct FileFacts {
+    pub hash: String,
+    /// Trusted size and modification time, or `(0, 0)`.
+    pub stat: (u64, u64),
+    pub lines: usize,
+    pub directives: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,16 +78,24 @@ pub struct CachedFinding {
     pub in_test: bool,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Stored {
     key: String,
     entries: HashMap<String, Entry>,
 }
 
+/// The stored file as read: each entry is decoded only when its file is scanned, on the
+/// worker thread that scans it.
+#[derive(Deserialize)]
+struct StoredRaw {
+    key: String,
+    entries: HashMap<String, Box<RawValue>>,
+}
+
 pub struct Cache {
     dir: PathBuf,
     key: String,
-    old: Mutex<HashMap<String, Entry>>,
+    old: Mutex<HashMap<String, Box<RawValue>>>,
     new: Mutex<HashMap<String, Entry>>,
     /// Whether an entry was added or replaced in this run (else, with every old entry
     /// seen again, the stored cache is already what `save` would write).
@@ -106,7 +140,7 @@ impl Cache {
         let key = cache_key(rules);
         let old = std::fs::read(dir.join(FILE_NAME))
             .ok()
-            .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
+            .and_then(|b| serde_json::from_slice::<StoredRaw>(&b).ok())
             .filter(|s| s.key == key)
             .map(|s| s.entries)
             .unwrap_or_default();
@@ -119,58 +153,29 @@ impl Cache {
         }
     }
 
-    /// Cached outcome of a file whose content hash is `hash`, with rule indices of `rules`.
-    pub fn get(&self, path: &str, hash: &str, rules: &RuleSet<'_>) -> Option<FileOutcome> {
-        // A hit moves the entry from `old` to `new` (it is written back as it was).
-        let entry = {
-            let mut old = self.old.lock().ok()?;
-            match old.get(path) {
-                Some(e) if e.hash == hash => old.remove(path)?,
-                _ => return None,
-            }
-        };
-        let mut findings = Vec::with_capacity(entry.findings.len());
-        for f in &entry.findings {
-            let rule = rules.rules.iter().position(|r| r.id == f.rule)?;
-            findings.push(RawFinding {
-                rule,
-                start: f.start,
-                end: f.end,
-                message: f.message.clone(),
-                trace: f
-                    .trace
-                    .iter()
-                    .map(|(start, end, label)| RawStep {
-                        start: *start,
-                        end: *end,
-                        label: label.clone(),
-                    })
-                    .collect(),
-                confidence: f.confidence,
-                in_test: f.in_test,
-            });
-        }
-        let mut tallies = Vec::with_capacity(entry.tallies.len());
-        for (id, t) in &entry.tallies {
-            tallies.push((rules.rules.iter().position(|r| &r.id == id)?, *t));
-        }
-        let outcome = FileOutcome {
-            tallies,
-            findings,
-            parsed: false,
-            syntax_error_line: entry.syntax_error_line,
-            skipped_statement: entry.skipped_statement,
-            too_large_to_parse: entry.too_large_to_parse,
-            statements: entry.statements.clone(),
-            summary: entry.summary.clone(),
-        };
-        self.remember(path, entry);
-        Some(outcome)
+    /// Takes the stored entry of `path` (each path is asked for once per run); an entry
+    /// that cannot be decoded is no entry.
+    pub fn take(&self, path: &str) -> Option<Entry> {
+        let raw = self.old.lock().ok()?.remove(path)?;
+        serde_json::from_str(raw.get()).ok()
     }
 
-    pub fn put(&self, path: &str, hash: String, outcome: &FileOutcome, rules: &RuleSet<'_>) {
+    /// Keeps a stored entry that still holds (a hit), to be written back by `save`;
+    /// `updated` when its file's size, time or line count changed.
+    pub fn keep(&self, path: &str, entry: Entry, updated: bool) {
+        if updated {
+            self.changed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.remember(path, entry);
+    }
+
+    pub fn put(&self, path: &str, facts: FileFacts, outcome: &FileOutcome, rules: &RuleSet<'_>) {
         let entry = Entry {
-            hash,
+            hash: facts.hash,
+            stat: facts.stat,
+            lines: facts.lines,
+            directives: facts.directives,
             syntax_error_line: outcome.syntax_error_line,
             skipped_statement: outcome.skipped_statement,
             too_large_to_parse: outcome.too_large_to_parse,
@@ -241,4 +246,57 @@ impl Cache {
             let _ = std::fs::rename(&tmp, self.dir.join(FILE_NAME));
         }
     }
+}
+
+impl Entry {
+    /// Whether the entry can stand for its file without the file being read: the file's
+    /// size and time are trusted and unchanged, and nothing in the outcome needs its text
+    /// (findings quote the code; suppression comments are read from it).
+    pub fn holds_unread(&self, stat: (u64, u64)) -> bool {
+        stat != (0, 0) && self.stat == stat && self.findings.is_empty() && !self.directives
+    }
+
+    /// The outcome the entry stores, with rule indices of `rules` (`None` when a rule it
+    /// names is no longer in the set).
+    pub fn outcome(&self, rules: &RuleSet<'_>) -> Option<FileOutcome> {
+        outcome_of(self, rules)
+    }
+}
+
+fn outcome_of(entry: &Entry, rules: &RuleSet<'_>) -> Option<FileOutcome> {
+    let mut findings = Vec::with_capacity(entry.findings.len());
+    for f in &entry.findings {
+        let rule = rules.rules.iter().position(|r| r.id == f.rule)?;
+        findings.push(RawFinding {
+            rule,
+            start: f.start,
+            end: f.end,
+            message: f.message.clone(),
+            trace: f
+                .trace
+                .iter()
+                .map(|(start, end, label)| RawStep {
+                    start: *start,
+                    end: *end,
+                    label: label.clone(),
+                })
+                .collect(),
+            confidence: f.confidence,
+            in_test: f.in_test,
+        });
+    }
+    let mut tallies = Vec::with_capacity(entry.tallies.len());
+    for (id, t) in &entry.tallies {
+        tallies.push((rules.rules.iter().position(|r| &r.id == id)?, *t));
+    }
+    Some(FileOutcome {
+        tallies,
+        findings,
+        parsed: false,
+        syntax_error_line: entry.syntax_error_line,
+        skipped_statement: entry.skipped_statement,
+        too_large_to_parse: entry.too_large_to_parse,
+        statements: entry.statements.clone(),
+        summary: entry.summary.clone(),
+    })
 }

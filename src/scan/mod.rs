@@ -13,7 +13,7 @@ pub mod scope;
 pub mod suppress;
 pub mod walk;
 
-use crate::scan::cache::Cache;
+use crate::scan::cache::{Cache, FileFacts};
 use crate::source::content_hash;
 use crate::source::context::CodeKind;
 
@@ -134,9 +134,17 @@ pub fn run_with(
     keep: impl Fn(&Candidate) -> bool,
 ) -> Result<ScanResult, String> {
     let started = Instant::now();
-    let (mut candidates, walk_errors) = walk::walk(&opts.paths, &opts.walk)?;
+    // The cache is read while the tree is walked: the two do not depend on each other.
+    let (walked, cache) = std::thread::scope(|s| {
+        let opening = opts
+            .cache_dir
+            .as_deref()
+            .map(|d| s.spawn(move || Cache::open(d, rules)));
+        let walked = walk::walk(&opts.paths, &opts.walk);
+        (walked, opening.and_then(|h| h.join().ok()))
+    });
+    let (mut candidates, walk_errors) = walked?;
     candidates.retain(|c| keep(c));
-    let cache = opts.cache_dir.as_deref().map(|d| Cache::open(d, rules));
     let results: Vec<FileResult> = candidates
         .par_iter()
         .map(|c| scan_file(c, opts.max_file_size, rules, cache.as_ref()))
@@ -393,30 +401,7 @@ pub fn run_text(rel: &str, lang: Lang, bytes: Vec<u8>, rules: &RuleSet<'_>) -> S
         ReadOutcome::Ok(file) => {
             *by_lang.entry(lang.name()).or_insert(0) += 1;
             let outcome = engine::analyze(&file, rules);
-            if let Some(line) = outcome.syntax_error_line {
-                errors.push(ScanError {
-                    path: rel.to_string(),
-                    kind: "syntax".into(),
-                    line: Some(line),
-                    message: syntax_message(lang).into(),
-                });
-            }
-            if outcome.too_large_to_parse {
-                errors.push(ScanError {
-                    path: rel.to_string(),
-                    kind: "skipped".into(),
-                    line: None,
-                    message: too_large_message(),
-                });
-            }
-            if let Some((line, len)) = outcome.skipped_statement {
-                errors.push(ScanError {
-                    path: rel.to_string(),
-                    kind: "skipped".into(),
-                    line: Some(line),
-                    message: skipped_statement_message(len),
-                });
-            }
+            errors = outcome_errors(&outcome, rel, lang);
             findings = to_findings(&outcome, rules, &file);
             finding::finalise(&mut findings);
             let found = suppress::directives(&file.text, lang);
@@ -480,6 +465,20 @@ fn scan_file(
         ));
         return result;
     }
+    let stat = trusted_stat(c);
+    let mut stored = cache.and_then(|cache| cache.take(&c.rel));
+    if let (Some(cache), Some(entry)) = (cache, stored.take_if(|e| e.holds_unread(stat))) {
+        if let Some(outcome) = entry.outcome(rules) {
+            // Unchanged since the cached run, and nothing in the outcome quotes its text.
+            result.scanned = true;
+            result.errors = outcome_errors(&outcome, &c.rel, c.lang);
+            result.summary = outcome.summary;
+            result.tallies = outcome.tallies;
+            result.lines = entry.lines;
+            cache.keep(&c.rel, entry, false);
+            return result;
+        }
+    }
     let bytes = match std::fs::read(&c.abs) {
         Ok(b) => b,
         Err(e) => {
@@ -498,8 +497,26 @@ fn scan_file(
         }
     };
     result.scanned = true;
-    let cached = match (cache, &hash) {
-        (Some(cache), Some(h)) => cache.get(&c.rel, h, rules),
+    result.directives = suppress::directives(&file.text, file.lang);
+    result.lines = file.lines();
+    let facts = hash.map(|hash| FileFacts {
+        hash,
+        stat,
+        lines: result.lines,
+        directives: !result.directives.is_empty(),
+    });
+    let cached = match (cache, stored, &facts) {
+        (Some(cache), Some(mut entry), Some(facts)) if entry.hash == facts.hash => {
+            let outcome = entry.outcome(rules);
+            if outcome.is_some() {
+                let updated = entry.stat != facts.stat || entry.lines != facts.lines;
+                entry.stat = facts.stat;
+                entry.lines = facts.lines;
+                entry.directives = facts.directives;
+                cache.keep(&c.rel, entry, updated);
+            }
+            outcome
+        }
         _ => None,
     };
     let outcome = match cached {
@@ -518,33 +535,53 @@ fn scan_file(
                     return result;
                 }
             };
-            if let (Some(cache), Some(h)) = (cache, hash) {
-                cache.put(&c.rel, h, &o, rules);
+            if let (Some(cache), Some(facts)) = (cache, facts) {
+                cache.put(&c.rel, facts, &o, rules);
             }
             o
         }
     };
-    if let Some(line) = outcome.syntax_error_line {
-        result
-            .errors
-            .push(err("syntax", Some(line), syntax_message(file.lang).into()));
-    }
-    if outcome.too_large_to_parse {
-        result
-            .errors
-            .push(err("skipped", None, too_large_message()));
-    }
-    if let Some((line, len)) = outcome.skipped_statement {
-        result
-            .errors
-            .push(err("skipped", Some(line), skipped_statement_message(len)));
-    }
+    result.errors = outcome_errors(&outcome, &c.rel, c.lang);
     result.findings = to_findings(&outcome, rules, &file);
-    result.directives = suppress::directives(&file.text, file.lang);
     result.summary = outcome.summary;
     result.tallies = outcome.tallies;
-    result.lines = file.lines();
     result
+}
+
+/// The `errors` entries an analysis outcome implies (syntax errors, parts not parsed).
+fn outcome_errors(outcome: &engine::FileOutcome, rel: &str, lang: Lang) -> Vec<ScanError> {
+    let err = |line: Option<usize>, kind: &str, message: String| ScanError {
+        path: rel.to_string(),
+        kind: kind.into(),
+        line,
+        message,
+    };
+    let mut out = Vec::new();
+    if let Some(line) = outcome.syntax_error_line {
+        out.push(err(Some(line), "syntax", syntax_message(lang).into()));
+    }
+    if outcome.too_large_to_parse {
+        out.push(err(None, "skipped", too_large_message()));
+    }
+    if let Some((line, len)) = outcome.skipped_statement {
+        out.push(err(Some(line), "skipped", skipped_statement_message(len)));
+    }
+    out
+}
+
+/// The file's size and modification time when a later run may trust them to mean "not
+/// changed": known, and at least two seconds old, so that a write within the same clock
+/// tick as this run's read is ruled out. Otherwise `(0, 0)`, and the next run reads and
+/// hashes the file.
+fn trusted_stat(c: &Candidate) -> (u64, u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    if c.mtime_ns == 0 || c.mtime_ns.saturating_add(2_000_000_000) > now {
+        (0, 0)
+    } else {
+        (c.size, c.mtime_ns)
+    }
 }
 
 /// The `errors` message for a file whose analysis panicked.

@@ -15,6 +15,9 @@ pub struct Candidate {
     pub rel: String,
     pub lang: Lang,
     pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (0 when unknown): with the
+    /// size, lets the result cache trust an entry without reading the file again.
+    pub mtime_ns: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -103,12 +106,18 @@ pub fn walk(
                 },
                 None => continue,
             };
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            let meta = entry.metadata().ok();
+            let size = meta.as_ref().map_or(0, |m| m.len());
+            let mtime_ns = meta
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0));
             out.push(Candidate {
                 abs: path.to_path_buf(),
                 rel: display_path(path, cwd.as_deref()),
                 lang,
                 size,
+                mtime_ns,
             });
         }
     }
