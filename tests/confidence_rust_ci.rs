@@ -82,6 +82,7 @@ fn python_error_handling_levels() {
     let dir = "fixtures/python/error-handling";
     let found = confidences(&[
         &format!("{dir}/err001_connectors.py"),
+        &format!("{dir}/err001_command_line.py"),
         &format!("{dir}/http_clients.py"),
         &format!("{dir}/err009_wait_for_broker.py"),
         &format!("{dir}/retries.py"),
@@ -92,6 +93,8 @@ fn python_error_handling_levels() {
     for line in [18, 23, 28] {
         assert_eq!(level(&found, "ERR001", "err001_connectors.py", line), "low");
     }
+    // A command-line program's call on its session.
+    assert_eq!(level(&found, "ERR001", "err001_command_line.py", 16), "low");
     // Outside a connector: the rule's own level.
     assert_eq!(level(&found, "ERR001", "http_clients.py", 14), "high");
     // A wait-for-dependency loop at module level; a retry loop in a function.

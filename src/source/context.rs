@@ -24,6 +24,9 @@ const TEST_DIRS: &[&str] = &[
     "testdata",
     "test_data",
     "testutils",
+    // Mock servers that stand in for upstreams in tests and local runs.
+    "mocks",
+    "mock",
 ];
 
 /// Directory names whose files are scripts, examples or documentation, not the service.
@@ -36,6 +39,7 @@ const SCRIPT_DIRS: &[&str] = &[
     "example",
     "docs",
     "doc",
+    "documentation",
     "benchmarks",
     "benches",
     "bench",
@@ -89,10 +93,16 @@ pub fn code_kind(rel: &str) -> CodeKind {
     // `bin/` holds scripts at the top of a Python repository; in a Rust crate `src/bin/`
     // holds the program itself.
     let top_bin = dirs.first() == Some(&"bin") && file.ends_with(".py");
-    // `example_idatastorebackend/`, `flask_example/`: sample plugins and apps shipped for
-    // the users of a framework, like `examples/`.
-    let example_dir =
-        |d: &str| d.starts_with("example_") || d.ends_with("_example") || d.ends_with("_examples");
+    // `example_idatastorebackend/`, `flask_example/`, `hooks-example/`: sample plugins and
+    // apps shipped for the users of a framework, like `examples/`.
+    let example_dir = |d: &str| {
+        d.starts_with("example_")
+            || d.starts_with("example-")
+            || d.ends_with("_example")
+            || d.ends_with("-example")
+            || d.ends_with("_examples")
+            || d.ends_with("-examples")
+    };
     if script_file
         || top_bin
         || dirs

@@ -73,10 +73,41 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
             }
             last.map(|l| l.split('#').next().unwrap_or("").trim()) == Some("raise")
         };
-        if !reraises {
+        if !reraises && !cleanup_only(&lines, &starts_in_code, n) {
             out.push(Hit::new(off + indent(line), head_end));
         }
     }
+}
+
+/// One cleanup call, the only statement of a `try` whose handler only passes: closing a
+/// cursor, rolling back after a failure, removing a temporary file. Nothing is lost when
+/// that fails, and the code cannot do anything better than go on.
+static CLEANUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^[A-Za-z_][\w.]*\.(close|rollback|disconnect|dispose|shutdown|terminate|kill|unlink|remove|rmtree|cleanup|stop|quit|release|cancel)\(\)$|^(os\.(unlink|remove)|shutil\.rmtree)\([\w.]+\)$",
+    )
+    .expect("static regex")
+});
+
+/// The bare `except:` on line `n` ends a `try:` whose body is one cleanup call and
+/// only passes itself.
+fn cleanup_only(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let base = indent(lines[n].1);
+    let mut above = (0..n).rev().filter(|&k| code(k));
+    let (Some(body), Some(head)) = (above.next(), above.next()) else {
+        return false;
+    };
+    let stmt = |k: usize| lines[k].1.split('#').next().unwrap_or("").trim();
+    if stmt(head) != "try:" || indent(lines[head].1) != base || indent(lines[body].1) <= base {
+        return false;
+    }
+    let mut below = (n + 1..lines.len()).filter(|&k| code(k));
+    let handler = below.next();
+    let after = below.next();
+    CLEANUP.is_match(stmt(body))
+        && handler.is_some_and(|h| indent(lines[h].1) > base && stmt(h) == "pass")
+        && after.is_none_or(|a| indent(lines[a].1) <= base)
 }
 
 /// ERR003: `except Exception:` (or `BaseException`, alone, in a tuple, `as e`, `except*`)
@@ -111,6 +142,13 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if explains_itself(n, try_stmt, src)
             || keeps_default(try_stmt, func, src)
             || returns_right_after(try_stmt)
+            || first_attempt(try_stmt, body)
+            // Cleanup may ignore its `Exception`s; `BaseException` also eats Ctrl-C and
+            // task cancellation.
+            || ty == "Exception"
+                && try_stmt.child_by_field_name("body").is_some_and(|b| {
+                    b.named_child_count() == 1 && CLEANUP.is_match(src[b.byte_range()].trim())
+                })
         {
             return true;
         }
@@ -174,7 +212,9 @@ fn does_nothing(block: Node<'_>) -> bool {
 /// says failing is acceptable.
 fn explains_itself(clause: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
     static REASON: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"#[ \t]*[A-Za-z][A-Za-z']+[ \t]+[A-Za-z]").expect("static regex")
+        // A lint directive may come first: `# noqa: BLE001 - never let telemetry break the app`.
+        Regex::new(r"#[ \t]*(?:(?:noqa|type)\b[: \t]*(?:[A-Za-z]*[0-9][A-Za-z0-9]*[, \t]*)*[^A-Za-z#]*)?[A-Za-z][A-Za-z'-]+[ \t]+[A-Za-z]")
+            .expect("static regex")
     });
     static INTENT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
@@ -331,6 +371,26 @@ fn container_mutation<'s>(call: Node<'_>, src: &'s str) -> Option<&'s str> {
             | "discard"
     )
     .then(|| &src[obj.byte_range()])
+}
+
+/// A first attempt with a fallback after it: the `try` body returns its result when it
+/// works (`result = json.loads(s); if isinstance(result, dict): return result`), the handler
+/// only passes, and the statements after the `try` are the next way to get the result.
+fn first_attempt(try_stmt: Node<'_>, handler: Node<'_>) -> bool {
+    let Some(body) = try_stmt.child_by_field_name("body") else {
+        return false;
+    };
+    let mut returns = false;
+    crate::model::facts::visit_same_scope(body, |m| returns |= m.kind() == "return_statement");
+    let mut c = handler.walk();
+    let passes = handler
+        .named_children(&mut c)
+        .all(|k| matches!(k.kind(), "pass_statement" | "comment"));
+    let mut next = try_stmt.next_named_sibling();
+    while next.is_some_and(|n| n.kind() == "comment") {
+        next = next.and_then(|n| n.next_named_sibling());
+    }
+    returns && passes && next.is_some()
 }
 
 /// The statement that runs right after the `try` (climbing out of `if`/`with`/`try` blocks

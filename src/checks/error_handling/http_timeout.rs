@@ -1,12 +1,15 @@
 //! ERR001: outbound HTTP calls that can wait forever (`requests` and `urlopen` without a
 //! timeout, any client given `timeout=None`), with the confidence their context gives:
 //! low in a data-source connector, whose calls run the user's queries under the host
-//! application's own query time limit.
+//! application's own query time limit, and in a command-line program. Calls on a `requests.Session` the file creates (a
+//! module name, a class attribute, `self.x`, a local, `with ... as s`) count as `requests`
+//! calls; a name bound to anything else as well (an aiohttp session, a parameter) does not.
 
 use crate::checks::py::{call_parts, keyword_arg, positional_arg, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use regex::Regex;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
@@ -89,6 +92,7 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     };
     let src = ctx.file.text.as_str();
     let mut connector: Option<bool> = None;
+    let mut sessions: Option<Sessions> = None;
     visit(ctx.tree.root_node(), |n| {
         if n.kind() != "call" {
             return true;
@@ -107,8 +111,15 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if callee.len() > 256 {
             return true;
         }
-        let Some(lib) = facts.resolve(callee).as_deref().and_then(library) else {
-            return true;
+        let lib = match facts.resolve(callee).as_deref().and_then(library) {
+            Some(lib) => lib,
+            None if sessions
+                .get_or_insert_with(|| Sessions::collect(ctx.tree.root_node(), facts, src))
+                .called_on(n, facts, src) =>
+            {
+                Lib::Requests
+            }
+            None => return true,
         };
         let forever = match timeout_of(args, src) {
             Timeout::Given(v) => waits_forever(v),
@@ -136,7 +147,11 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             return true;
         }
         let mut hit = Hit::new(n.start_byte(), n.end_byte()).var("callee", callee);
-        if *connector.get_or_insert_with(|| data_source_connector(src)) {
+        // A data-source connector, or a command-line program: the user at the terminal
+        // owns the wait and can interrupt it.
+        if *connector.get_or_insert_with(|| {
+            data_source_connector(src) || crate::checks::py::is_command_line_module(facts)
+        }) {
             hit = hit.confidence(Confidence::Low);
         }
         out.push(hit);
@@ -184,4 +199,236 @@ fn data_source_connector(src: &str) -> bool {
         Regex::new(r"(?m)^[ \t]+def (run_query|test_connection)\(\s*self\b").expect("static regex")
     });
     RUNNER.is_match(src)
+}
+
+const SESSION_CLASSES: &[&str] = &[
+    "requests.Session",
+    "requests.session",
+    "requests.sessions.Session",
+];
+
+/// Where a name is bound: the module, a function (by its start byte), or a class (its
+/// attributes, read as `self.x`, `cls.x` or `Class.x`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Scope {
+    Module,
+    Function(usize),
+    Class(String),
+}
+
+/// The names this file binds to a `requests.Session()`: `true` when every binding of the
+/// name in its scope is a session, `false` when any is something else (an aiohttp
+/// session, an httpx client, a parameter), so a name that is only sometimes a session
+/// stays silent. `None` bindings (`self.session = None` before it is opened) say nothing.
+struct Sessions {
+    names: HashMap<(Scope, String), bool>,
+}
+
+impl Sessions {
+    fn collect(root: Node<'_>, facts: &PyFacts, src: &str) -> Self {
+        let mut s = Sessions {
+            names: HashMap::new(),
+        };
+        // A session given default timeouts by a mounted adapter or a wrapped `request`
+        // cannot be judged call by call.
+        static DEFAULT_TIMEOUT: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)class \w+\([^)]*HTTPAdapter|timeout\w*adapter|adapter\w*timeout|partial\([^)]*\.request\b")
+                .expect("static regex")
+        });
+        if !src.contains("Session") && !src.contains("session(") || DEFAULT_TIMEOUT.is_match(src) {
+            return s;
+        }
+        for f in &facts.functions {
+            for p in &f.params {
+                if matches!(p.name.as_str(), "self" | "cls") {
+                    continue;
+                }
+                let session = p
+                    .annotation
+                    .as_deref()
+                    .and_then(|a| facts.resolve(a))
+                    .is_some_and(|q| SESSION_CLASSES.contains(&q.as_str()));
+                s.bind(
+                    Scope::Function(f.start),
+                    p.name.trim_start_matches('*'),
+                    session,
+                );
+            }
+        }
+        // Assignments first, then `with X as name` (X may be a name bound above).
+        let mut withs = Vec::new();
+        visit(root, |n| {
+            match n.kind() {
+                "assignment" => {
+                    if let (Some(l), Some(r)) = (
+                        n.child_by_field_name("left"),
+                        n.child_by_field_name("right"),
+                    ) {
+                        let r = crate::checks::py::unparen(r);
+                        if text(r, src) != "None" {
+                            let session = constructs_session(r, facts, src);
+                            if let Some((scope, key)) = binding_key(l, n, facts, src) {
+                                s.bind(scope, &key, session);
+                            }
+                        }
+                    }
+                }
+                "as_pattern" if n.parent().is_some_and(|p| p.kind() == "with_item") => {
+                    withs.push(n);
+                }
+                _ => {}
+            }
+            true
+        });
+        for n in withs {
+            let (Some(value), Some(alias)) = (n.named_child(0), n.child_by_field_name("alias"))
+            else {
+                continue;
+            };
+            let Some(target) = alias.named_child(0).filter(|t| t.kind() == "identifier") else {
+                continue;
+            };
+            let session = constructs_session(value, facts, src) || s.is_session(value, facts, src);
+            if let Some((scope, key)) = binding_key(target, n, facts, src) {
+                s.bind(scope, &key, session);
+            }
+        }
+        s
+    }
+
+    fn bind(&mut self, scope: Scope, name: &str, session: bool) {
+        self.names
+            .entry((scope, name.to_string()))
+            .and_modify(|v| *v &= session)
+            .or_insert(session);
+    }
+
+    /// `X.get(..)` (any `requests` verb) where `X` is a session name here.
+    fn called_on(&self, call: Node<'_>, facts: &PyFacts, src: &str) -> bool {
+        if self.names.is_empty() {
+            return false;
+        }
+        let Some(func) = call
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "attribute")
+        else {
+            return false;
+        };
+        let (Some(obj), Some(attr)) = (
+            func.child_by_field_name("object"),
+            func.child_by_field_name("attribute"),
+        ) else {
+            return false;
+        };
+        REQUESTS.contains(&text(attr, src)) && self.is_session(obj, facts, src)
+    }
+
+    /// The expression names a session: the innermost scope that binds it decides.
+    fn is_session(&self, expr: Node<'_>, facts: &PyFacts, src: &str) -> bool {
+        let at = expr.start_byte();
+        match expr.kind() {
+            "identifier" => {
+                let name = text(expr, src).to_string();
+                let mut fs: Vec<_> = facts
+                    .functions
+                    .iter()
+                    .filter(|f| f.body.0 <= at && at <= f.end)
+                    .collect();
+                fs.sort_by_key(|f| std::cmp::Reverse(f.start));
+                fs.iter()
+                    .map(|f| Scope::Function(f.start))
+                    .chain([Scope::Module])
+                    .find_map(|scope| self.names.get(&(scope, name.clone())).copied())
+                    .unwrap_or(false)
+            }
+            "attribute" => {
+                let (Some(obj), Some(attr)) = (
+                    expr.child_by_field_name("object"),
+                    expr.child_by_field_name("attribute"),
+                ) else {
+                    return false;
+                };
+                if obj.kind() != "identifier" {
+                    return false;
+                }
+                let class = match text(obj, src) {
+                    "self" | "cls" => facts
+                        .functions
+                        .iter()
+                        .filter(|f| f.body.0 <= at && at <= f.end)
+                        .max_by_key(|f| f.start)
+                        .and_then(|f| f.class.clone()),
+                    other => facts
+                        .classes
+                        .iter()
+                        .any(|c| c.name == other)
+                        .then(|| other.to_string()),
+                };
+                class.is_some_and(|c| {
+                    self.names
+                        .get(&(Scope::Class(c), text(attr, src).to_string()))
+                        .copied()
+                        .unwrap_or(false)
+                })
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `requests.Session()` (through imports: `from requests import Session`).
+fn constructs_session(value: Node<'_>, facts: &PyFacts, src: &str) -> bool {
+    value.kind() == "call"
+        && value
+            .child_by_field_name("function")
+            .and_then(|f| facts.resolve(text(f, src)))
+            .is_some_and(|q| SESSION_CLASSES.contains(&q.as_str()))
+}
+
+/// The scope and key a binding target names: `name` in its function (or the module, or a
+/// class body: a class attribute), `self.x`/`cls.x` in the method's class.
+fn binding_key(
+    target: Node<'_>,
+    stmt: Node<'_>,
+    facts: &PyFacts,
+    src: &str,
+) -> Option<(Scope, String)> {
+    let at = stmt.start_byte();
+    let func = facts
+        .functions
+        .iter()
+        .filter(|f| f.body.0 <= at && at <= f.end)
+        .max_by_key(|f| f.start);
+    match target.kind() {
+        "identifier" => {
+            let name = text(target, src).to_string();
+            // A statement directly in a class body binds a class attribute.
+            let class_body = stmt
+                .parent()
+                .and_then(|p| p.parent())
+                .and_then(|p| p.parent())
+                .filter(|c| c.kind() == "class_definition")
+                .and_then(|c| c.child_by_field_name("name"))
+                .map(|c| text(c, src).to_string());
+            if let Some(class) = class_body {
+                return Some((Scope::Class(class), name));
+            }
+            Some((
+                func.map_or(Scope::Module, |f| Scope::Function(f.start)),
+                name,
+            ))
+        }
+        "attribute" => {
+            let obj = target.child_by_field_name("object")?;
+            let attr = target.child_by_field_name("attribute")?;
+            if !matches!(text(obj, src), "self" | "cls") {
+                return None;
+            }
+            Some((
+                Scope::Class(func?.class.clone()?),
+                text(attr, src).to_string(),
+            ))
+        }
+        _ => None,
+    }
 }

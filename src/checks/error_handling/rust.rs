@@ -404,6 +404,9 @@ pub fn unwrap_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         } else {
             return;
         };
+        if states_invariant(call, src) {
+            return;
+        }
         hits.push(
             Hit::new(field.start_byte(), call.end_byte())
                 .var("method", method.to_string())
@@ -411,6 +414,26 @@ pub fn unwrap_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                 .var("handler", h.name.clone()),
         );
     });
+}
+
+/// The `expect` message (or a comment at the end of its line) states an invariant the
+/// author relies on: `.expect("Grantee user should exist")`, `// Should never fail`. A
+/// deliberate assertion, not an unhandled error.
+fn states_invariant(call: Node<'_>, src: &str) -> bool {
+    static INVARIANT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(should|must|will|can) (never|always|not) (fail|happen|panic)|\bshould (always )?(exist|succeed|be valid)|\bnever (fails?|happens?)|\binfallible\b|\b(can't|cannot) fail\b|\balways (valid|exists?|succeeds?)\b")
+            .expect("static regex")
+    });
+    let args = call
+        .child_by_field_name("arguments")
+        .map(|a| text(a, src))
+        .unwrap_or("");
+    let line_end = src[call.end_byte()..]
+        .find('\n')
+        .map_or(src.len(), |i| call.end_byte() + i);
+    let rest = &src[call.end_byte()..line_end];
+    let comment = rest.find("//").map_or("", |i| &rest[i..]);
+    INVARIANT.is_match(args) || INVARIANT.is_match(comment)
 }
 
 /// ERR103: the result of a send/delivery is discarded and state is advanced right after.
