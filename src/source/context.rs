@@ -24,6 +24,9 @@ const TEST_DIRS: &[&str] = &[
     "testdata",
     "test_data",
     "testutils",
+    // Stand-in servers the tests and local runs talk to (`mocks/llm-mock/main.py`).
+    "mocks",
+    "__mocks__",
 ];
 
 /// Directory names whose files are scripts, examples or documentation, not the service.
@@ -176,6 +179,7 @@ mod tests {
             "crates/x/tests/it.rs",
             "src/foo/tests.rs",
             "e2e/flows.py",
+            "mocks/llm-mock/main.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Test, "{p}");
         }
