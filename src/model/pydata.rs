@@ -291,12 +291,7 @@ pub fn routes(facts: &PyFacts, src: &str) -> Vec<(usize, RouteInfo)> {
         let Some(f) = facts.functions.get(r.function) else {
             continue;
         };
-        let ids: Vec<String> = r
-            .path_params()
-            .into_iter()
-            .map(|p| p.name)
-            .filter(|n| crate::model::routes::is_id_param(n))
-            .collect();
+        let ids = crate::model::routes::id_params(r);
         if ids.is_empty() {
             continue;
         }

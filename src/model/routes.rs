@@ -656,6 +656,16 @@ pub fn rust_web_summary(facts: &RustFacts, file: &SourceFile) -> Option<WebSumma
 // ---------------------------------------------------------------------------------------
 // Ownership
 
+/// The route's path parameters that identify a stored resource.
+pub fn id_params(route: &Route) -> Vec<String> {
+    route
+        .path_params()
+        .into_iter()
+        .map(|p| p.name)
+        .filter(|n| is_id_param(n))
+        .collect()
+}
+
 /// Path parameters that identify a stored resource.
 pub fn is_id_param(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -691,6 +701,9 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
         | \bis_\w*owner\w*\(
         | \b{o}\s*\.\s*eq\(
+        | \b(?:current_user|g\.user|request\.user)\.(?:role_\w+|has_role|has_perms?)\s*\(
+        | \.can\(\s*[\w.]+\s*,\s*(?:current_user|user|g\.user|request\.user|self\.user|caller|principal)\b
+        | \bexcept\s*\(?[\w.\s,]*\b(?:NotAuthorized|PermissionDenied|Forbidden|AccessDenied)\b
         | \bColumn::(?:UserId|OwnerId|Owner|AuthorId|Author|CreatedBy|CreatorId|TenantId|AccountId|OrgId|OrganizationId|CustomerId|TeamId|WorkspaceId)\b
         "#
     ))
@@ -782,7 +795,8 @@ static LOAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?ix)
           \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
-        | \bselect\( | \bSELECT\b | \bUPDATE\b | \bDELETE\b | \.query\( | \.find_one\( | \.find\( | \.first\(
+        | \bselect\( | (?-i:\bSELECT\b|\bUPDATE\b|\bDELETE\b) | \bselect\s.*\bfrom\b | \bupdate\s+\w+\s+set\b
+        | \bdelete\s+from\b | \.query\( | \.find_one\( | \.find\( | \.first\(
         | \.one(?:_or_none)?\( | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\(
         | (?:^|[^.\w])(?:get|delete|update)\( | \bget_\w+\( | \bload_\w+\( | \bfetch_\w+\( | \bfind_\w+\( | \bread_\w+\( | \bdelete_\w+\( | \bupdate_\w+\(
         "#,
@@ -824,12 +838,7 @@ fn word_at(s: &str, i: usize, w: &str) -> bool {
 }
 
 pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
-    let ids: Vec<String> = route
-        .path_params()
-        .into_iter()
-        .map(|p| p.name)
-        .filter(|n| is_id_param(n))
-        .collect();
+    let ids = id_params(route);
     if let (Some(ci), Framework::Django | Framework::Drf) = (route.class, route.framework) {
         return class_ownership(facts, src, route, ci, &ids);
     }
@@ -846,6 +855,10 @@ pub fn ownership(facts: &PyFacts, src: &str, route: &Route) -> Ownership {
     }
     if ids.is_empty() {
         return Ownership::NotApplicable;
+    }
+    // A decorator that checks the caller owns the object (`@is_oauth_client_owner("client_id")`).
+    if f.decorators.iter().any(|d| checks_owner(&d.text)) {
+        return Ownership::Yes;
     }
     // A route dependency built from the project's permission classes
     // (`dependencies=[Depends(PermissionsDependency([TaskEditPermission]))]`): it authorises
@@ -1256,7 +1269,9 @@ fn function_ownership(
                 {
                     continue;
                 }
-                if g.start == f.start && callers.iter().any(|c| word_in(around, c)) {
+                // The whole call the id is an argument of (`repo.update(\n id=id,\n user=user)`).
+                let call = format!("{around}{}", call_rest(&body[line_end..], around));
+                if g.start == f.start && callers.iter().any(|c| word_in(&call, c)) {
                     // Scoped by the caller it is given.
                     checked = true;
                     break;
@@ -1295,6 +1310,85 @@ fn function_ownership(
         (false, Some((s, e))) => Ownership::No(s, e),
         (false, None) => Ownership::NotApplicable,
     }
+}
+
+/// A load statement seen only as a call to a function this file does not define, whose
+/// name is not a loader of the resource the id names (`get_download_link(book_id)`,
+/// `helper.get_book_cover(book_id)`, next to `get_book(book_id)` or `get(db, book_id)`):
+/// what it does with the id is in another file, where the project index follows it.
+pub fn opaque_load(facts: &PyFacts, stmt: &str, ids: &[String]) -> bool {
+    static DIRECT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?ix)
+              \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
+            | \bselect\( | (?-i:\bSELECT\b|\bUPDATE\b|\bDELETE\b) | \bselect\s.*\bfrom\b | \bupdate\s+\w+\s+set\b
+            | \bdelete\s+from\b | \.query\( | \.find_one\( | \.find\( | \.first\( | \.one(?:_or_none)?\(
+            | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\(
+            | (?:^|[^.\w])(?:get|delete|update)\(
+            "#,
+        )
+        .expect("static regex")
+    });
+    static VERB_CALL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:get|load|fetch|find|read|delete|update)_(\w+)\(").expect("static regex")
+    });
+    if DIRECT.is_match(stmt) {
+        return false;
+    }
+    let nouns: Vec<String> = ids
+        .iter()
+        .map(|i| {
+            let l = i.to_ascii_lowercase();
+            ["_id", "_uuid", "_pk", "id", "uuid"]
+                .iter()
+                .find_map(|s| l.strip_suffix(s))
+                .unwrap_or(&l)
+                .trim_end_matches('_')
+                .to_string()
+        })
+        .collect();
+    let mut calls = VERB_CALL.captures_iter(stmt).peekable();
+    if calls.peek().is_none() {
+        return false;
+    }
+    calls.all(|c| {
+        let name = &c[0][..c[0].len() - 1];
+        let noun = c[1].to_ascii_lowercase();
+        let defined_here = facts.functions.iter().any(|f| name == f.name);
+        let loader = nouns.iter().any(|n| {
+            n.is_empty()
+                || noun == *n
+                || noun == format!("{n}s")
+                || noun.starts_with(&format!("{n}_by_"))
+                || noun.starts_with(&format!("{n}s_by_"))
+        });
+        !defined_here && !loader
+    })
+}
+
+/// The rest of a call left open at the end of `head`: the lines of `rest` up to the one
+/// that closes its brackets (at most eight lines).
+fn call_rest<'s>(rest: &'s str, head: &str) -> &'s str {
+    let depth = |t: &str| {
+        t.chars().fold(0i32, |d, c| match c {
+            '(' | '[' | '{' => d + 1,
+            ')' | ']' | '}' => d - 1,
+            _ => d,
+        })
+    };
+    let mut open = depth(head);
+    if open <= 0 {
+        return "";
+    }
+    let mut end = 0;
+    for (n, line) in rest.split_inclusive('\n').enumerate() {
+        end += line.len();
+        open += depth(line);
+        if open <= 0 || n >= 8 {
+            break;
+        }
+    }
+    &rest[..end]
 }
 
 /// A load (or change) of a stored resource in a Rust statement that mentions the id.
@@ -2019,6 +2113,32 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opaque_loads_are_calls_not_named_for_the_resource() {
+        let facts = PyFacts::default();
+        let ids = ["book_id".to_string()];
+        let opaque = |t: &str| opaque_load(&facts, t, &ids);
+        assert!(opaque("return get_download_link(book_id, fmt, client)"));
+        assert!(opaque("cover = helper.get_book_cover(book_id)"));
+        assert!(!opaque("book = calibre_db.get_book(book_id)"));
+        assert!(!opaque("book = get_book_by_uuid(book_id)"));
+        assert!(!opaque("return get(db, book_id)"));
+        assert!(!opaque("book = Book.query.get(book_id)"));
+        assert!(!opaque("notify(book_id)"));
+        let any = ["id".to_string()];
+        assert!(!opaque_load(&facts, "return get_download_link(id)", &any));
+    }
+
+    #[test]
+    fn calls_continue_to_their_closing_bracket() {
+        let rest = "\n    user=user,\n    x=1,\n)\nother()\n";
+        assert_eq!(
+            call_rest(rest, "repo.update(\n    id=id,"),
+            "\n    user=user,\n    x=1,\n)\n"
+        );
+        assert_eq!(call_rest(rest, "x = load(id)"), "");
+    }
 
     #[test]
     fn relative_imports_resolve_against_the_package() {

@@ -27,6 +27,7 @@ const TEST_DIRS: &[&str] = &[
     // Mock servers that stand in for upstreams in tests and local runs.
     "mocks",
     "mock",
+    "__mocks__",
 ];
 
 /// Directory names whose files are scripts, examples or documentation, not the service.
@@ -186,6 +187,7 @@ mod tests {
             "crates/x/tests/it.rs",
             "src/foo/tests.rs",
             "e2e/flows.py",
+            "mocks/llm-mock/main.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Test, "{p}");
         }

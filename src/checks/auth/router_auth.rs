@@ -9,10 +9,11 @@ use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-/// Paths that are public by design: sign-in and recovery flows, webhooks (signed, not
-/// authenticated), health and metrics probes, documentation.
+/// Paths that are public by design: sign-in and recovery flows (an `/auth/` router),
+/// webhooks (signed, not authenticated), health and metrics probes, server information,
+/// documentation.
 static PUBLIC_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)login|logout|sign[-_]?(?:in|up|out)|register|token|refresh|oauth|sso|saml|callback|webhook|hook|health|status|ping|metrics|password|forgot|reset|verify|confirm|activate|invite|unsubscribe|contact|feedback|public|csp[-_]?report|docs|openapi|schema|captcha|stripe|slack|github|setup|install|onboard")
+    Regex::new(r"(?i)login|logout|sign[-_]?(?:in|up|out)|register|token|refresh|oauth|sso|saml|callback|webhook|hook|health|status|ping|metrics|password|forgot|reset|verify|confirm|activate|invite|unsubscribe|contact|feedback|public|csp[-_]?report|docs|openapi|schema|captcha|stripe|slack|github|setup|install|onboard|(?:^|/)auth(?:/|$)|(?:^|/)(?:get_)?(?:server_)?(?:info|version)(?:/|$)")
         .expect("static regex")
 });
 
