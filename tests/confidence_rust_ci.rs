@@ -1,6 +1,6 @@
-//! Confidence of the error-handling (Rust and Python) and workflow findings on their
-//! fixtures: the fixture annotations see every level, so the levels themselves are pinned
-//! here.
+//! Confidence of the error-handling (Rust and Python), workflow and shell-command findings
+//! on their fixtures: the fixture annotations see every level, so the levels themselves are
+//! pinned here.
 
 use std::process::Command;
 
@@ -125,4 +125,15 @@ fn rust_static_asset_levels() {
     let found = confidences(&["fixtures/rust/asset-server/src/pages.rs"]);
     assert_eq!(level(&found, "ERR005", "pages.rs", 15), "low");
     assert_eq!(level(&found, "ERR005", "pages.rs", 25), "high");
+}
+
+#[test]
+fn python_shell_command_levels() {
+    let found = confidences(&["fixtures/python/security/baseline/sec030_031_execution.py"]);
+    // Built only from the function's parameters (directly or through a local): low, as a
+    // variable is; built from configuration in place: the rule's medium.
+    for (line, want) in [(54, "low"), (134, "low"), (128, "medium")] {
+        let got = level(&found, "SEC031", "sec030_031_execution.py", line);
+        assert_eq!(got, want, "SEC031 at line {line}");
+    }
 }

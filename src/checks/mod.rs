@@ -199,6 +199,10 @@ const CHECKS: &[(&str, CheckFn)] = &[
         security::rust_baseline::sensitive_header,
     ),
     (
+        "rust-exe-path-trust",
+        security::rust_baseline::exe_path_trust,
+    ),
+    (
         "insert-without-conflict-handling",
         integrity::queries::insert_without_conflict_handling,
     ),

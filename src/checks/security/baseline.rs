@@ -260,6 +260,11 @@ pub enum Shape {
 static CONST_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Z0-9_]+$").expect("re"));
 
+/// An UPPER_CASE name, optionally dotted (`settings.MAX_SIZE`): a constant by convention.
+pub fn is_constant_name(t: &str) -> bool {
+    CONST_NAME.is_match(t)
+}
+
 /// The shape of an expression (bounded: deep nests count as opaque).
 pub fn shape(node: Node<'_>, src: &str) -> Shape {
     shape_at(node, src, 0)
@@ -276,10 +281,18 @@ fn shape_at(node: Node<'_>, src: &str, depth: usize) -> Shape {
     match node.kind() {
         "string" => {
             let mut c = node.walk();
-            let interpolated = node
-                .named_children(&mut c)
-                .any(|ch| ch.kind() == "interpolation");
-            if interpolated {
+            // An f-string is built in place unless every value it interpolates is a
+            // constant (`f"http://localhost:{SHIM_PORT}/health"`).
+            let kids: Vec<Node<'_>> = node.named_children(&mut c).collect();
+            let built = kids
+                .into_iter()
+                .filter(|ch| ch.kind() == "interpolation")
+                .any(|ch| {
+                    ch.child_by_field_name("expression")
+                        .or_else(|| ch.named_child(0))
+                        .is_none_or(|e| shape_at(e, src, depth + 1) != Shape::Constant)
+                });
+            if built {
                 Shape::Built
             } else {
                 Shape::Constant

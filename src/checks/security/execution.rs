@@ -5,9 +5,11 @@
 //!
 //! Confidence: text built in place from other values (f-string, `%`, `+`, `.format`) is
 //! medium, as is any non-constant code evaluated in a web service; a variable elsewhere is
-//! low. Request input proven to reach the call is SEC021 (taint).
+//! low, and so is a shell command built only from the enclosing function's parameters
+//! outside a route handler (what they hold is its callers' business, as with a variable).
+//! Request input proven to reach the call is SEC021 (taint).
 
-use super::baseline::{run, shape, Call, Rule, Scan, Shape, Tainted};
+use super::baseline::{in_handler, is_constant_name, run, shape, Call, Rule, Scan, Shape, Tainted};
 use crate::checks::py::{keyword_arg, positional_arg, snippet};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
@@ -158,6 +160,9 @@ pub fn shell_command_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
     let Some(arg) = arg else { return };
     let conf = match shape(arg, src) {
         Shape::Constant => return,
+        Shape::Built if !in_handler(s.facts, c.node.start_byte()) && from_caller(s, c, arg) => {
+            Confidence::Low
+        }
         Shape::Built => Confidence::Medium,
         Shape::Opaque => Confidence::Low,
     };
@@ -169,4 +174,131 @@ pub fn shell_command_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
             .var("what", snippet(text(arg, src)))
             .confidence(conf),
     );
+}
+
+/// The text is built only from constants and the enclosing function's parameters, directly
+/// or through locals assigned from them (`script = " && ".join(commands)`): nothing on this
+/// path says where the values come from.
+fn from_caller(s: &Scan<'_, '_>, c: &Call<'_, '_>, arg: tree_sitter::Node<'_>) -> bool {
+    let Some(f) = s.facts.function_at(c.node.start_byte()) else {
+        return false;
+    };
+    let Some(func) = crate::checks::py::node_at(s.ctx.tree.root_node(), f.start, f.end) else {
+        return false;
+    };
+    let params: Vec<&str> = f
+        .params
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|p| !matches!(*p, "self" | "cls"))
+        .collect();
+    let mut uses_param = false;
+    caller_values(arg, func, s.src, &params, &mut uses_param, 0) && uses_param
+}
+
+fn kids(n: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
+    let mut c = n.walk();
+    n.named_children(&mut c).collect()
+}
+
+fn caller_values(
+    n: tree_sitter::Node<'_>,
+    func: tree_sitter::Node<'_>,
+    src: &str,
+    params: &[&str],
+    uses_param: &mut bool,
+    depth: usize,
+) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match n.kind() {
+        "string" => kids(n)
+            .into_iter()
+            .filter(|k| k.kind() == "interpolation")
+            .all(|k| {
+                k.child_by_field_name("expression")
+                    .or_else(|| k.named_child(0))
+                    .is_some_and(|e| caller_values(e, func, src, params, uses_param, depth + 1))
+            }),
+        "concatenated_string"
+        | "binary_operator"
+        | "parenthesized_expression"
+        | "list"
+        | "tuple" => kids(n)
+            .into_iter()
+            .all(|k| caller_values(k, func, src, params, uses_param, depth + 1)),
+        "integer" | "float" | "true" | "false" | "none" => true,
+        "identifier" if is_constant_name(text(n, src)) => true,
+        "identifier" => {
+            let name = text(n, src);
+            if params.contains(&name) {
+                *uses_param = true;
+                return true;
+            }
+            // A local: every assignment to it in the function is made of caller values.
+            let mut rights = Vec::new();
+            let mut other = false;
+            crate::checks::py::visit(func, |m| {
+                match m.kind() {
+                    "assignment" | "augmented_assignment" => {
+                        if m.child_by_field_name("left")
+                            .is_some_and(|l| text(l, src) == name)
+                        {
+                            match m.child_by_field_name("right") {
+                                Some(r) => rights.push(r),
+                                None => other = true,
+                            }
+                        } else if m
+                            .child_by_field_name("left")
+                            .is_some_and(|l| crate::checks::py::mentions(l, name, src))
+                        {
+                            other = true;
+                        }
+                    }
+                    "for_statement" | "for_in_clause" | "named_expression" | "as_pattern" => {
+                        let target = m
+                            .child_by_field_name("left")
+                            .or_else(|| m.child_by_field_name("name"))
+                            .or_else(|| m.child_by_field_name("alias"));
+                        if target.is_some_and(|l| crate::checks::py::mentions(l, name, src)) {
+                            other = true;
+                        }
+                    }
+                    _ => {}
+                }
+                true
+            });
+            !other
+                && !rights.is_empty()
+                && rights
+                    .into_iter()
+                    .all(|r| caller_values(r, func, src, params, uses_param, depth + 1))
+        }
+        "call" => {
+            // "...".format(a) / " && ".join(parts)
+            let Some(f) = n.child_by_field_name("function") else {
+                return false;
+            };
+            let (Some(obj), Some(attr), Some(args)) = (
+                f.child_by_field_name("object"),
+                f.child_by_field_name("attribute"),
+                n.child_by_field_name("arguments"),
+            ) else {
+                return false;
+            };
+            matches!(text(attr, src), "format" | "join")
+                && matches!(obj.kind(), "string" | "concatenated_string")
+                && caller_values(obj, func, src, params, uses_param, depth + 1)
+                && kids(args).into_iter().all(|k| {
+                    let v = if k.kind() == "keyword_argument" {
+                        k.child_by_field_name("value").unwrap_or(k)
+                    } else {
+                        k
+                    };
+                    caller_values(v, func, src, params, uses_param, depth + 1)
+                })
+        }
+        _ => false,
+    }
 }

@@ -5,7 +5,9 @@
 //! SEC110 a file at a fixed name under `env::temp_dir()` (another local user can claim or
 //! link it first);
 //! SEC111 a credential header (`Authorization`, `Cookie`, `Proxy-Authorization`, an API key)
-//! built from a value without `set_sensitive(true)`.
+//! built from a value without `set_sensitive(true)`;
+//! SEC112 the program's own path (`env::current_exe()`, `argv[0]`) deciding trust,
+//! privilege or authentication (whoever starts the program chooses it).
 
 use crate::checks::rust::{enclosing_fn, in_test_code, text};
 use crate::checks::{Confidence, FileContext, Hit};
@@ -13,13 +15,14 @@ use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
-/// Which of the four rules a walk collects.
+/// Which of the rules a walk collects.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum RustRule {
     Verifier,
     WeakHash,
     TempDir,
     SensitiveHeader,
+    ExeTrust,
 }
 
 /// SEC108
@@ -42,6 +45,11 @@ pub fn sensitive_header(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     walk(ctx, RustRule::SensitiveHeader, out);
 }
 
+/// SEC112
+pub fn exe_path_trust(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
+    walk(ctx, RustRule::ExeTrust, out);
+}
+
 fn walk(ctx: &FileContext<'_>, rule: RustRule, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
     crate::model::facts::visit(ctx.tree.root_node(), |n| {
@@ -52,6 +60,7 @@ fn walk(ctx: &FileContext<'_>, rule: RustRule, out: &mut Vec<Hit>) {
             }
             (RustRule::TempDir, "call_expression") => temp_dir(n, src, out),
             (RustRule::SensitiveHeader, "call_expression") => header(n, src, out),
+            (RustRule::ExeTrust, "if_expression" | "match_expression") => exe_trust(n, src, out),
             _ => {}
         }
         true
@@ -286,4 +295,114 @@ fn header(call: Node<'_>, src: &str, out: &mut Vec<Hit>) {
             .var("header", text(name, src).to_string())
             .confidence(Confidence::Low),
     );
+}
+
+/// Where the program says it runs from: `current_exe()` or the first argument (`argv[0]`).
+static EXE_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bcurrent_exe\s*\(\s*\)|\bargs(?:_os)?\s*\(\s*\)\s*\.\s*(?:next\s*\(\s*\)|nth\s*\(\s*0\s*\))")
+        .expect("re")
+});
+
+/// The whole argument list (`let argv: Vec<String> = env::args().collect()`).
+static ARGS_LIST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bargs(?:_os)?\s*\(\s*\)\s*\.\s*collect\b").expect("re"));
+
+/// `let name = <expression>;` in a function body.
+static LET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)\blet\s+(?:mut\s+)?(?:Some\s*\(\s*)?([a-z_][A-Za-z0-9_]*)\b[^=;]*?=([^;]*);")
+        .expect("re")
+});
+
+/// What a decision about trust, privilege or authentication mentions.
+static SECURITY_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)setuid|setgid|seteuid|setegid|\bgeteuid|\bis_root\b|\broot_only|admin|privileg|trust|\bauth|permission|\ballow(?:ed)?_|\bdeny|sudo|elevat|insecure|skip_verif|no_verify|bypass|password|credential|superuser|capabilit")
+        .expect("re")
+});
+
+/// `if exe.starts_with("/opt/app") { enable_admin() }`: a condition on the program's own
+/// path (or a value bound from it in the function) that guards a trust, privilege or
+/// authentication decision.
+fn exe_trust(n: Node<'_>, src: &str, out: &mut Vec<Hit>) {
+    let (cond, body) = match n.kind() {
+        "if_expression" => (
+            n.child_by_field_name("condition"),
+            n.child_by_field_name("consequence"),
+        ),
+        _ => (
+            n.child_by_field_name("value"),
+            n.child_by_field_name("body"),
+        ),
+    };
+    let (Some(cond), Some(body)) = (cond, body) else {
+        return;
+    };
+    let ct = text(cond, src);
+    let func = enclosing_fn(n).map_or("", |f| body_of(f, src));
+    let from_exe = EXE_SOURCE.is_match(ct) || {
+        let (names, lists) = exe_names(func);
+        names.iter().any(|name| mentions_word(ct, name)) || first_of(ct, &lists)
+    };
+    if !from_exe {
+        return;
+    }
+    let decision = format!("{ct} {}", text(body, src));
+    if !SECURITY_WORDS.is_match(&decision) || in_test_code(n, src) {
+        return;
+    }
+    out.push(
+        Hit::new(cond.start_byte(), cond.end_byte())
+            .var("what", crate::checks::py::snippet(ct))
+            .confidence(Confidence::Medium),
+    );
+}
+
+/// Names the function binds from the program's path: directly, through the argument list's
+/// first element (`argv[0]`, `argv.first()`, `argv.get(0)`), or from another such name.
+fn exe_names(func: &str) -> (Vec<String>, Vec<String>) {
+    let lets: Vec<(String, String)> = LET
+        .captures_iter(func)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect();
+    let lists: Vec<String> = lets
+        .iter()
+        .filter(|(_, rhs)| ARGS_LIST.is_match(rhs))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut names: Vec<String> = Vec::new();
+    // A chain of bindings is short; a few rounds reach a fixed point.
+    for _ in 0..4 {
+        let before = names.len();
+        for (name, rhs) in &lets {
+            if names.contains(name) {
+                continue;
+            }
+            let derived = EXE_SOURCE.is_match(rhs)
+                || first_of(rhs, &lists)
+                || names.iter().any(|m| mentions_word(rhs, m));
+            if derived {
+                names.push(name.clone());
+            }
+        }
+        if names.len() == before {
+            break;
+        }
+    }
+    (names, lists)
+}
+
+/// `t` names `name` as a whole word.
+fn mentions_word(t: &str, name: &str) -> bool {
+    Regex::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|re| re.is_match(t))
+}
+
+/// `t` reads the first element of one of the argument lists (`argv[0]`, `argv.first()`,
+/// `argv.get(0)`).
+fn first_of(t: &str, lists: &[String]) -> bool {
+    lists.iter().any(|l| {
+        let l = regex::escape(l);
+        Regex::new(&format!(
+            r"\b{l}\s*(?:\[\s*0\s*\]|\.\s*(?:first\s*\(\s*\)|get\s*\(\s*0\s*\)))"
+        ))
+        .is_ok_and(|re| re.is_match(t))
+    })
 }

@@ -369,7 +369,7 @@ static ESCAPER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Every non-constant piece of text built in place is escaped (`f"<b>{escape(x)}</b>"`).
-fn pieces_escaped(n: Node<'_>, src: &str, depth: usize) -> bool {
+fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize) -> bool {
     if depth > 10 {
         return false;
     }
@@ -383,13 +383,14 @@ fn pieces_escaped(n: Node<'_>, src: &str, depth: usize) -> bool {
                 .all(|k| {
                     k.child_by_field_name("expression")
                         .or_else(|| k.named_child(0))
-                        .is_some_and(|e| pieces_escaped(e, src, depth + 1))
+                        .is_some_and(|e| pieces_escaped(e, src, func, depth + 1))
                 })
         }
         "concatenated_string" | "binary_operator" | "tuple" | "list" => {
             let mut c = n.walk();
             let kids: Vec<Node<'_>> = n.named_children(&mut c).collect();
-            kids.into_iter().all(|k| pieces_escaped(k, src, depth + 1))
+            kids.into_iter()
+                .all(|k| pieces_escaped(k, src, func, depth + 1))
         }
         "call" => {
             let Some(f) = n.child_by_field_name("function") else {
@@ -404,7 +405,7 @@ fn pieces_escaped(n: Node<'_>, src: &str, depth: usize) -> bool {
                 n.child_by_field_name("arguments"),
             ) {
                 if matches!(obj.kind(), "string" | "concatenated_string")
-                    && pieces_escaped(obj, src, depth + 1)
+                    && pieces_escaped(obj, src, func, depth + 1)
                 {
                     let mut c = args.walk();
                     let kids: Vec<Node<'_>> = args.named_children(&mut c).collect();
@@ -414,17 +415,45 @@ fn pieces_escaped(n: Node<'_>, src: &str, depth: usize) -> bool {
                         } else {
                             k
                         };
-                        pieces_escaped(v, src, depth + 1)
+                        pieces_escaped(v, src, func, depth + 1)
                     });
                 }
             }
             false
         }
-        "identifier" | "attribute" => {
-            shape(n, src) == Shape::Constant || ESCAPED_NAME.is_match(text(n, src))
+        "identifier" => {
+            let t = text(n, src);
+            shape(n, src) == Shape::Constant
+                || ESCAPED_NAME.is_match(t)
+                || assigned_escaped(t, func)
         }
+        "attribute" => shape(n, src) == Shape::Constant || ESCAPED_NAME.is_match(text(n, src)),
         _ => shape(n, src) == Shape::Constant,
     }
+}
+
+/// Every assignment to the local `name` in the function is an escaping call
+/// (`email = escape(email_address)`).
+fn assigned_escaped(name: &str, func: &str) -> bool {
+    let Ok(any) = Regex::new(&format!(
+        r"(?m)^\s*{}\s*(?::[^=\n]*)?=[^=](.*)$",
+        regex::escape(name)
+    )) else {
+        return false;
+    };
+    if func.contains(&format!("{name} +=")) {
+        return false;
+    }
+    let mut seen = false;
+    for cap in any.captures_iter(func) {
+        let rhs = cap.get(1).map_or("", |m| m.as_str()).trim();
+        let callee = rhs.split('(').next().unwrap_or("").trim();
+        if !rhs.contains('(') || !ESCAPER.is_match(callee) {
+            return false;
+        }
+        seen = true;
+    }
+    seen
 }
 
 /// A name that says its value is already escaped or encoded (`urlencoded`, `body_html`).
@@ -456,7 +485,9 @@ pub fn unescaped_html_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
         };
         let conf = match shape(arg, src) {
             Shape::Constant => return,
-            Shape::Built if pieces_escaped(arg, src, 0) => return,
+            Shape::Built if pieces_escaped(arg, src, s.function_text(c.node.start_byte()), 0) => {
+                return
+            }
             Shape::Built => Confidence::Medium,
             Shape::Opaque => Confidence::Low,
         };
