@@ -555,6 +555,9 @@ pub fn url_requirement_name(url: &str) -> Option<&str> {
     let name = if forge && segs.len() >= 3 {
         segs[2].split('@').next()?.trim_end_matches(".git")
     } else {
+        if segs.len() < 2 {
+            return None;
+        }
         let file = segs.last()?.split('@').next()?;
         let file = file.trim_end_matches(".git");
         if [".whl", ".tar.gz", ".zip", ".tar.bz2"]
