@@ -24,6 +24,7 @@ const TEST_DIRS: &[&str] = &[
     "testdata",
     "test_data",
     "testutils",
+    "testing",
     // Mock servers that stand in for upstreams in tests and local runs.
     "mocks",
     "mock",

@@ -10,7 +10,7 @@ use crate::model::deps::venv::top_level_map;
 use crate::model::deps::*;
 use crate::model::summary::{FileSummary, Located, RepoContext};
 use crate::source::lang::Lang;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Directories whose code is not part of what the project ships or tests (examples,
 /// docs snippets, helper scripts): their imports are not checked.
@@ -101,12 +101,22 @@ const COMPANIONS: &[(&str, &[&str])] = &[
     ("transaction", &["zope-sqlalchemy"]),
     ("alembic", &["flask-migrate"]),
     ("werkzeug", &["flask"]),
+    ("jinja2", &["flask"]),
+    ("itsdangerous", &["flask"]),
+    ("click", &["flask", "typer"]),
     ("markupsafe", &["jinja2", "flask"]),
+    ("google-api-core", &["google-cloud-*"]),
+    ("httplib2", &["google-api-python-client"]),
+    ("oauthlib", &["flask-dance", "requests-oauthlib"]),
     ("sqlalchemy", &["flask-sqlalchemy", "sqlmodel"]),
     ("httpcore", &["httpx"]),
     ("django-stubs-ext", &["django-stubs"]),
-    ("opentelemetry-api", &["opentelemetry-sdk"]),
+    ("opentelemetry-api", &["opentelemetry-sdk", "logfire"]),
+    ("opentelemetry-sdk", &["logfire"]),
     ("pluggy", &["pytest"]),
+    ("aliyun-python-sdk-core", &["aliyun-python-sdk-*"]),
+    ("alibabacloud-tea-openapi", &["alibabacloud-*"]),
+    ("alibabacloud-tea-util", &["alibabacloud-*"]),
     ("typing-extensions", &["*"]),
 ];
 
@@ -119,6 +129,14 @@ fn is_companion(dist: &str, declared: &HashSet<String>, installed: impl Fn(&str)
             ps.iter()
                 .any(|p| *p == "*" || declared.iter().any(|d| satisfies(d, p)) || installed(p))
         })
+}
+
+/// Does an extra of a declared requirement name a later word of `dist` (`httpx` of
+/// `opentelemetry-instrumentation-httpx`)? The extra is how the project declared it.
+fn asked_by_extra(proj: &Project, dist: &str) -> bool {
+    dist.split('-')
+        .skip(1)
+        .any(|w| w.len() > 2 && proj.extras.contains(w))
 }
 
 /// An import the project's manifests do not declare.
@@ -336,10 +354,12 @@ fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (
     }
     let Some(lock) = &proj.lock else {
         let via = candidates.iter().find_map(|c| {
-            requirers(c)
-                .iter()
-                .find(|r| proj.runtime.contains(**r))
-                .map(|r| r.to_string())
+            requirers(c).iter().find_map(|r| {
+                let mut parents: Vec<&String> =
+                    proj.runtime.iter().filter(|d| satisfies(d, r)).collect();
+                parents.sort();
+                parents.first().map(|d| d.to_string())
+            })
         });
         return match via {
             Some(v) if !dev_declared && is_companion(&dist, &proj.runtime, |p| p == v) => {
@@ -386,6 +406,11 @@ fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (
         {
             (Verdict::Fine, target)
         }
+        // Asked for by an extra of the declared parent: `logfire[httpx]` installs
+        // `opentelemetry-instrumentation-httpx` on purpose.
+        Some(Reach::Runtime(_)) if !dev_declared && asked_by_extra(proj, &target) => {
+            (Verdict::Fine, target)
+        }
         Some(Reach::Runtime(via)) => (Verdict::Transitive(via), target),
         Some(Reach::Dev) if test || script => (Verdict::Fine, target),
         Some(Reach::Dev) if dev_declared => (Verdict::DevOnly, target),
@@ -396,7 +421,10 @@ fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (
             target,
         ),
         Some(Reach::Locked(parent)) => {
-            if !dev_declared && is_companion(&target, &proj.runtime, installed) {
+            if !dev_declared
+                && (is_companion(&target, &proj.runtime, installed)
+                    || asked_by_extra(proj, &target))
+            {
                 (Verdict::Fine, target)
             } else {
                 (
@@ -437,7 +465,9 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
         }
     }
     let mut projects: HashMap<Vec<usize>, Project> = HashMap::new();
-    let mut out = Vec::new();
+    // One finding per missing distribution and project: the other files importing it are
+    // evidence, not more work (one manifest line fixes them all).
+    let mut groups: BTreeMap<(Vec<usize>, String, bool), Vec<Missing>> = BTreeMap::new();
     for (path, lang, summary) in ctx.files {
         if *lang != Lang::Python || summary.imports.is_empty() && summary.flag_imports.is_empty() {
             continue;
@@ -492,24 +522,69 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
                 Verdict::DevOnly => ("it is declared only as a development dependency", None),
                 Verdict::Transitive(via) => ("", Some(via)),
             };
-            out.push(Missing {
-                hit: RepoHit {
-                    // An import under `if settings.X:` is an optional plug-in more often
-                    // than not.
-                    confidence: low.then_some(Confidence::Low),
-                    path: path.clone(),
-                    at: imp.clone(),
-                    vars: vec![
-                        ("module", imp.detail.clone()),
-                        ("dist", dist),
-                        ("reason", reason.to_string()),
-                    ],
-                },
-                via,
-            });
+            groups
+                .entry((covering_ix.clone(), dist.clone(), via.is_some()))
+                .or_default()
+                .push(Missing {
+                    hit: RepoHit {
+                        // An import under `if settings.X:` is an optional plug-in more often
+                        // than not.
+                        confidence: low.then_some(Confidence::Low),
+                        path: path.clone(),
+                        at: imp.clone(),
+                        vars: vec![
+                            ("module", imp.detail.clone()),
+                            ("dist", dist),
+                            ("reason", reason.to_string()),
+                        ],
+                    },
+                    via,
+                });
         }
     }
-    out
+    groups.into_values().filter_map(merge_sites).collect()
+}
+
+/// The first import site of one missing distribution (a strong one before those under a
+/// setting, the shipped code before its tests), naming the other files that import it.
+fn merge_sites(mut sites: Vec<Missing>) -> Option<Missing> {
+    let key = |m: &Missing| {
+        (
+            m.hit.confidence.is_some(),
+            is_test_path(&m.hit.path),
+            m.hit.path.clone(),
+            m.hit.at.start,
+        )
+    };
+    sites.sort_by_key(key);
+    let mut sites = sites.into_iter();
+    let mut first = sites.next()?;
+    let mut others: Vec<String> = sites.map(|m| m.hit.path).collect();
+    others.sort();
+    others.dedup();
+    others.retain(|p| *p != first.hit.path);
+    let also = match others.len() {
+        0 => String::new(),
+        n if n <= 3 => format!(
+            " (also in {})",
+            others
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        n => format!(
+            " (also in {} and {} more files)",
+            others[..2]
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            n - 2
+        ),
+    };
+    first.hit.vars.push(("also", also));
+    Some(first)
 }
 
 /// SEC011: a module imported by the project that no manifest declares.
@@ -534,6 +609,30 @@ pub fn transitive_only_imports(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     }
 }
 
+/// Linters, formatters and test helpers: never imported by the running service.
+const DEV_TOOLS: &[&str] = &[
+    "pytest",
+    "pytest-cov",
+    "pytest-django",
+    "pytest-asyncio",
+    "pytest-mock",
+    "coverage",
+    "flake8",
+    "pylint",
+    "black",
+    "isort",
+    "mypy",
+    "ruff",
+    "pre-commit",
+    "tox",
+    "parameterized",
+    "factory-boy",
+    "faker",
+    "mccabe",
+    "pycodestyle",
+    "pyflakes",
+];
+
 /// SEC013: a requirement without a pinned version in a `requirements*.txt` that pins
 /// (nearly) everything else, i.e. an application's lock-style requirements.
 pub fn unpinned_requirements(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
@@ -547,19 +646,22 @@ pub fn unpinned_requirements(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
             .chain(&summary.declared_dev)
             .collect();
         let pinned = reqs.iter().filter(|l| is_pinned(&l.detail)).count();
-        let unpinned = reqs.len() - pinned;
-        if pinned < 3 || unpinned == 0 || unpinned * 4 > reqs.len() {
+        // A range with an upper bound (`markdown>=2.6,<2.7`) is a choice, not a slip.
+        let open = reqs.iter().filter(|l| !is_bounded(&l.detail)).count();
+        if pinned < 3 || open == 0 || open * 4 > reqs.len() {
             continue;
         }
-        for l in reqs.into_iter().filter(|l| !is_pinned(&l.detail)) {
+        for l in reqs.iter().copied().filter(|l| !is_bounded(&l.detail)) {
+            // A linter or test helper in the file floats CI results, not the service.
+            let tool = DEV_TOOLS.contains(&normalise(&l.name).as_str());
             out.push(RepoHit {
-                confidence: None,
+                confidence: tool.then_some(Confidence::Low),
                 path: path.clone(),
                 at: l.clone(),
                 vars: vec![
                     ("dist", l.name.clone()),
                     ("pinned", pinned.to_string()),
-                    ("total", (pinned + unpinned).to_string()),
+                    ("total", reqs.len().to_string()),
                 ],
             });
         }

@@ -41,6 +41,8 @@ pub fn is_stdlib(top: &str) -> bool {
 const IMPORT_TO_DIST: &[(&str, &[&str])] = &[
     ("yaml", &["pyyaml", "ruamel-yaml"]),
     ("jwt", &["pyjwt"]),
+    ("bson", &["pymongo", "bson"]),
+    ("mirage", &["django-mirage-field"]),
     ("jose", &["python-jose"]),
     ("PIL", &["pillow"]),
     (
@@ -349,7 +351,7 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
     ("packaging", &["pytest", "setuptools"]),
     (
         "google-api-core",
-        &["google-cloud-storage", "google-api-python-client"],
+        &["google-cloud-*", "google-api-python-client"],
     ),
     (
         "google-auth",
@@ -361,13 +363,24 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
         ],
     ),
     ("httplib2", &["google-api-python-client", "oauth2client"]),
-    ("protobuf", &["grpcio-tools", "google-api-core"]),
+    ("protobuf", &["grpcio-tools", "google-api-core", "gcloud"]),
     ("pyasn1", &["rsa", "python-jose"]),
     ("rsa", &["python-jose"]),
     ("ecdsa", &["python-jose"]),
     ("tzdata", &["pandas"]),
     ("websockets", &["uvicorn"]),
     ("redis", &["celery"]),
+    ("alembic", &["flask-migrate"]),
+    (
+        "oauthlib",
+        &["requests-oauthlib", "flask-dance", "flask-oauthlib"],
+    ),
+    ("webassets", &["flask-assets"]),
+    ("paramiko", &["sshtunnel"]),
+    ("schemaobject", &["schema-sync"]),
+    ("aliyun-python-sdk-core", &["aliyun-python-sdk-*"]),
+    ("alibabacloud-tea-openapi", &["alibabacloud-*"]),
+    ("alibabacloud-tea-util", &["alibabacloud-*"]),
 ];
 
 /// Distributions that may provide the import `dotted` (a `*` suffix is a prefix match).
@@ -383,6 +396,10 @@ pub fn distributions_for(dotted: &str) -> Vec<String> {
     // Namespace packages: `pyln.client` is the distribution `pyln-client`.
     let parts: Vec<&str> = dotted.split('.').collect();
     let top = normalise(parts[0]);
+    // Alibaba Cloud's first SDK: `aliyunsdkrds` is `aliyun-python-sdk-rds`.
+    if let Some(product) = top.strip_prefix("aliyunsdk").filter(|p| !p.is_empty()) {
+        out.push(format!("aliyun-python-sdk-{product}"));
+    }
     if !out.contains(&top) {
         out.push(top);
     }
@@ -497,14 +514,20 @@ pub fn parse_requirements(file: &SourceFile) -> Manifest {
             }
             continue;
         }
-        if trimmed.is_empty()
-            || trimmed.starts_with(['#', '-', '.', '/'])
-            || trimmed.contains("://") && !trimmed.contains(" @ ")
-        {
+        if trimmed.is_empty() || trimmed.starts_with(['#', '-', '.', '/']) {
             continue;
         }
-        let Some(name) = requirement_name(trimmed) else {
-            continue;
+        let name = if trimmed.contains("://") && !trimmed.contains(" @ ") {
+            // A bare URL still installs something: name it as pip would.
+            match url_requirement_name(trimmed) {
+                Some(n) => n,
+                None => continue,
+            }
+        } else {
+            match requirement_name(trimmed) {
+                Some(n) => n,
+                None => continue,
+            }
         };
         let begin = start + (code.len() - trimmed.len());
         let loc = Located::at(file, begin, begin + trimmed.len(), name, trimmed);
@@ -515,6 +538,38 @@ pub fn parse_requirements(file: &SourceFile) -> Manifest {
         }
     }
     m
+}
+
+/// The distribution a bare URL requirement installs: its `#egg=` name, the file name of a
+/// wheel or source archive (`mylib-1.0.tar.gz`), or the repository of a forge archive or
+/// VCS URL (`https://github.com/okpy/webassets/archive/<sha>.zip`, `git+https://.../y.git`).
+pub fn url_requirement_name(url: &str) -> Option<&str> {
+    let url = url.split_whitespace().next()?;
+    if let Some((_, frag)) = url.split_once("#egg=") {
+        return requirement_name(frag);
+    }
+    let path = url.split_once("://")?.1.split(['?', '#']).next()?;
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let host = segs.first()?.rsplit('@').next()?;
+    let forge = ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"].contains(&host);
+    let name = if forge && segs.len() >= 3 {
+        segs[2].split('@').next()?.trim_end_matches(".git")
+    } else {
+        if segs.len() < 2 {
+            return None;
+        }
+        let file = segs.last()?.split('@').next()?;
+        let file = file.trim_end_matches(".git");
+        if [".whl", ".tar.gz", ".zip", ".tar.bz2"]
+            .iter()
+            .any(|e| file.ends_with(e))
+        {
+            file.split('-').next()?
+        } else {
+            file
+        }
+    };
+    requirement_name(name).filter(|n| n.len() == name.len())
 }
 
 /// Locates a requirement string's first occurrence in the file's text.
@@ -770,9 +825,29 @@ pub fn parse_setup_py(file: &SourceFile) -> Manifest {
     m
 }
 
-/// True when a requirement pins one version (`==`, `===`, `~=`, or hashes).
+/// True when a requirement pins one version (`==`, `===`, `~=`, or hashes) or a URL
+/// (an archive, or a VCS URL at a ref).
 pub fn is_pinned(req: &str) -> bool {
-    req.contains("==") || req.contains("~=") || req.contains("--hash") || req.contains(" @ ")
+    req.contains("==")
+        || req.contains("~=")
+        || req.contains("--hash")
+        || req.contains(" @ ")
+        || req.contains("://") && (!req.starts_with("git+") || vcs_ref(req))
+}
+
+/// A `git+https://host/o/r.git@ref` URL names a ref.
+fn vcs_ref(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split('#').next().unwrap_or(rest))
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(_, path)| path.contains('@'))
+}
+
+/// True when a requirement bounds its version from above (`<`, `<=`, `==2.*`, `~=`) or
+/// pins it: a range the maintainers chose, which a new major release cannot leave.
+pub fn is_bounded(req: &str) -> bool {
+    let spec = req.split(';').next().unwrap_or(req);
+    is_pinned(req) || spec.contains('<')
 }
 
 #[cfg(test)]
@@ -794,6 +869,28 @@ mod tests {
     }
 
     #[test]
+    fn url_requirements_are_named() {
+        let name = url_requirement_name;
+        assert_eq!(
+            name("https://github.com/okpy/webassets/archive/978b806.zip"),
+            Some("webassets")
+        );
+        assert_eq!(name("git+https://gitlab.com/a/b-c.git@v1"), Some("b-c"));
+        assert_eq!(name("git+ssh://git@github.com/a/lib.git"), Some("lib"));
+        assert_eq!(
+            name("https://files.example.com/pkgs/mylib-1.0-py3-none-any.whl"),
+            Some("mylib")
+        );
+        assert_eq!(name("https://x.org/a.zip#egg=real_name"), Some("real_name"));
+        assert_eq!(name("https://x.org/"), None);
+        assert!(is_pinned("https://github.com/o/r/archive/978b806.zip"));
+        assert!(!is_pinned("git+https://github.com/o/r.git"));
+        assert!(is_pinned("git+https://github.com/o/r.git@v1.2"));
+        assert!(is_bounded("markdown>=2.6,<2.7") && is_bounded("numpy==2.*"));
+        assert!(!is_bounded("flake8>=2.5.4") && !is_bounded("httpx; python_version<'3.12'"));
+    }
+
+    #[test]
     fn requirements_are_read() {
         let f = SourceFile::new(
             "requirements.txt".into(),
@@ -805,7 +902,7 @@ mod tests {
         );
         let m = parse_requirements(&f);
         let names: Vec<&str> = m.declared.iter().map(|l| l.name.as_str()).collect();
-        assert_eq!(names, ["fastapi", "PyYAML", "uvicorn", "mylib"]);
+        assert_eq!(names, ["fastapi", "PyYAML", "uvicorn", "y", "mylib"]);
         assert_eq!(m.declared[0].line, 3);
     }
 
