@@ -90,6 +90,11 @@ pub struct FileSummary {
     /// columns code filters and joins by. Sorted, without repeats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_refs: Vec<String>,
+    /// Python and Rust: natural-key columns the code looks rows up by, as `qualifier.column`
+    /// (lower-case; the qualifier is the model class or table, `*` when the code does not
+    /// say). See `natural_key_lookups`. Sorted, without repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_lookups: Vec<String>,
     /// Python: the file's part of the project index (symbols, imports, calls), filled by
     /// the engine from the parse when a rule reads the index (see `crate::model::pyindex`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,8 +120,13 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
                 || file.text.contains("down_revision");
             if !migration {
                 s.key_refs = key_refs(&file.text);
+                s.key_lookups = natural_key_lookups(&file.text);
             }
             (name == "setup.py").then(|| deps::parse_setup_py(file))
+        }
+        Lang::Rust => {
+            s.key_lookups = natural_key_lookups(&file.text);
+            None
         }
         Lang::Manifest if deps::lock::is_lock_file(name) => {
             s.locked = deps::lock::parse_lock(file);
@@ -139,6 +149,71 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
         s.tables = crate::model::schema::tables(file);
     }
     s
+}
+
+/// Natural-key columns (`email`, `username`, `slug`, `external_id`, ...) that code finds
+/// rows by: `Model.email == x` (SQLAlchemy), `users::email.eq(x)` (Diesel),
+/// `Model.objects.get(email=x)`/`filter_by(slug=x)`, `WHERE email = ?` in SQL text.
+/// Each as `qualifier.column`, the qualifier lower-case (`*` when unknown).
+fn natural_key_lookups(text: &str) -> Vec<String> {
+    const COL: &str =
+        r"(e_?mail(?:_address)?|user_?name|login|handle|slug|external_?id|idempotency_?key|sku)";
+    static PATTERNS: std::sync::LazyLock<Vec<regex::Regex>> = std::sync::LazyLock::new(|| {
+        [
+            // SQLAlchemy: `User.email == x`, `func.lower(User.email) == x`, `.ilike(..)`.
+            format!(r"\b([A-Z]\w*)\.{COL}\b\s*\)?\s*(?:==|\.(?:ilike|like|in_|is_)\()"),
+            // SQLAlchemy Core: `deliveries.c.idempotency_key == key`.
+            format!(r"\.c\.(){COL}\b\s*\)?\s*(?:==|\.(?:ilike|like|in_)\()"),
+            // Diesel: `users::email.eq(x)`, `dsl::slug.eq_any(..)`.
+            format!(r"\b(\w+)::{COL}\s*\.\s*(?:eq|eq_any|ilike|like)\s*\("),
+            // Diesel with the table's `dsl::*` in scope: `email.eq(x)`.
+            format!(r"(?:^|[^\w.:])(){COL}\s*\.\s*(?:eq|eq_any|ilike|like)\s*\("),
+            // Django / Flask-SQLAlchemy keyword filters, the model when the chain names it.
+            format!(
+                r"(?:\b([A-Z]\w*)\.(?:objects|query)\.(?:\w+\([^()]*\)\.)*)?(?:filter_by|filter|get|get_or_create|update_or_create|exclude|get_object_or_404)\([^()]*?\b{COL}(?:__(?:i?exact|in))?\s*=[^=]"
+            ),
+            // SQL text: `WHERE email = ?`, `AND lower(u.email) = lower($1)`.
+            format!(
+                r#"(?i)\b(?:where|and|or)\s+(?:lower\s*\(\s*)?(?:\w+\.)?["`]?{COL}["`]?\s*\)?\s*(?:=|ilike\b|like\b|in\s*\()"#
+            ),
+        ]
+        .iter()
+        .map(|p| regex::Regex::new(p).expect("static regex"))
+        .collect()
+    });
+    if !text.contains("mail")
+        && !text.contains("name")
+        && !text.contains("login")
+        && !text.contains("handle")
+        && !text.contains("slug")
+        && !text.contains("xternal")
+        && !text.contains("dempotency")
+        && !text.contains("sku")
+    {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, re) in PATTERNS.iter().enumerate() {
+        for c in re.captures_iter(text) {
+            // The SQL pattern has one group, the column.
+            let (qual, col) = if i == 5 {
+                (None, c.get(1))
+            } else {
+                (c.get(1), c.get(2))
+            };
+            let Some(col) = col else {
+                continue;
+            };
+            let qual = match qual.map(|q| q.as_str().to_ascii_lowercase()) {
+                Some(q) if !q.is_empty() && !matches!(q.as_str(), "dsl" | "schema" | "self") => q,
+                _ => "*".to_string(),
+            };
+            out.push(format!("{qual}.{}", col.as_str().to_ascii_lowercase()));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// `Model.owner_id`-like references in a Python file's text: the key columns its queries

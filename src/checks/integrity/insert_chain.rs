@@ -29,9 +29,24 @@ static PROMISED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub fn check_then_insert_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
-    for g in 0..ix.fns.len() {
+    // Who calls each project function (resolved calls only).
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); ix.fns.len()];
+    for (g, targets) in ix.targets.iter().enumerate() {
+        for t in targets {
+            if let Target::Project(c) = t {
+                callers[*c].push(g);
+            }
+        }
+    }
+    for (g, called_by) in callers.iter().enumerate() {
         let f = ix.function(g);
         if f.data.guards.is_empty() || f.data.conflict {
+            continue;
+        }
+        // Start-up code (or a helper only start-up code calls) runs once, before the
+        // service takes requests: nothing runs concurrently with it.
+        if f.startup || (!called_by.is_empty() && called_by.iter().all(|&c| ix.function(c).startup))
+        {
             continue;
         }
         let call_at = |start: usize| {

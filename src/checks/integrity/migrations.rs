@@ -181,8 +181,10 @@ pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     static NOT_NULL: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)\bnot\s+null\b").expect("static regex"));
     static FILLS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(default|generated|identity|serial|bigserial|smallserial)\b")
-            .expect("static regex")
+        Regex::new(
+            r"(?i)\b(default|generated|identity|serial|bigserial|smallserial|auto_increment)\b",
+        )
+        .expect("static regex")
     });
     if ctx.file.lang == crate::source::lang::Lang::Python {
         return crate::checks::integrity::alembic::add_not_null_column(ctx, out);
@@ -205,6 +207,11 @@ pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if !NOT_NULL.is_match(def_text) || FILLS.is_match(def_text) {
             continue;
         }
+        // MySQL fills existing rows with the type's implicit default (0, ''), except for
+        // dates, which strict mode rejects as zero dates.
+        if mysql_flavoured(src) && !DATES.is_match(def_text) {
+            continue;
+        }
         let column = def
             .child_by_field_name("name")
             .and_then(|n| n.utf8_text(src.as_bytes()).ok())
@@ -215,6 +222,25 @@ pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         out.push(Hit::new(add.start_byte(), add.end_byte()).var("column", column));
     }
+}
+
+static DATES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(date|datetime|timestamp|time|year)\b").expect("static regex")
+});
+
+/// A SQL file written for MySQL/MariaDB: backticks, `ENGINE=`, `AUTO_INCREMENT`, display
+/// widths (`int(11)`), `TINYINT`, `UNSIGNED`, column positions (`AFTER c`, `FIRST`),
+/// `CHANGE` column clauses, `SET FOREIGN_KEY_CHECKS`.
+fn mysql_flavoured(src: &str) -> bool {
+    static MYSQL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?im)`|\bengine\s*=|\bauto_increment\b|\b(?:tiny|small|medium|big)?int\s*\(\s*\d+\s*\)|\btinyint\b|\bunsigned\b|\bforeign_key_checks\b|\busing\s+btree\b|\b(?:null|\))\s+(?:after\s+[\w`]+|first)\b|^\s*change\s+(?:column\s+)?\w+\s+\w+\s+\w+",
+        )
+        .expect("static regex")
+    });
+    static COMMENT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)--.*$|/\*(?s:.*?)\*/").expect("static regex"));
+    MYSQL.is_match(&COMMENT.replace_all(src, ""))
 }
 
 /// The altered table was created, or emptied (`DELETE FROM t` without WHERE, `TRUNCATE`),

@@ -734,8 +734,8 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::facts(ctx) else {
         return;
     };
-    // Data migrations walk rows one by one on purpose, once.
-    if crate::checks::integrity::alembic::is_migration_module(ctx) {
+    // Data migrations walk rows one by one on purpose, once; so does a seeding script.
+    if crate::checks::integrity::alembic::is_migration_module(ctx) || seeds_fake_data(ctx) {
         return;
     }
     let src = ctx.file.text.as_str();
@@ -833,6 +833,49 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         true
     });
+}
+
+/// A module that imports a fake-data generator (`faker`, `loremipsum`, `names`, `mimesis`):
+/// a seeding script that fills a development database, run by hand, not a service path.
+fn seeds_fake_data(ctx: &FileContext<'_>) -> bool {
+    static FAKE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^(?:import|from)\s+(?:faker|loremipsum|lorem|names|mimesis)\b")
+            .expect("static regex")
+    });
+    FAKE.is_match(&ctx.file.text)
+}
+
+/// The read is the start of a chain that ends in a write
+/// (`session.query(T).filter(..).delete()`, `T.objects.filter(..).update(..)`): a per-row
+/// write, not an N+1 read.
+fn chain_ends_in_write(node: Node<'_>, src: &str) -> bool {
+    let mut cur = node;
+    let mut last = None;
+    while let Some(attr) = cur.parent().filter(|p| p.kind() == "attribute") {
+        let Some(call) = attr
+            .parent()
+            .filter(|c| c.kind() == "call" && c.child_by_field_name("function") == Some(attr))
+        else {
+            break;
+        };
+        last = attr
+            .child_by_field_name("attribute")
+            .map(|a| text(a, src).to_string());
+        cur = call;
+    }
+    last.is_some_and(|m| {
+        matches!(
+            m.as_str(),
+            "delete"
+                | "update"
+                | "insert"
+                | "create"
+                | "bulk_create"
+                | "bulk_update"
+                | "update_or_create"
+                | "get_or_create"
+        )
+    })
 }
 
 /// `model.objects.count()` with a lower-case `model` variable: a different table on every
@@ -983,7 +1026,11 @@ fn report_first_db_call(
             let read = (is_db_read(n, src) && (keyed || !rows.helper))
                 || (rows.helper && is_per_row_query(n, &names, src))
                 || is_object_permission_check(n, &names, src);
-            if read && !dynamic_model(n, src) && !rereads_loop_row(n, target, src) {
+            if read
+                && !dynamic_model(n, src)
+                && !rereads_loop_row(n, target, src)
+                && !chain_ends_in_write(n, src)
+            {
                 found = Some(n);
             }
         } else if n.kind() == "attribute" && !rows.eager && !rows.helper {

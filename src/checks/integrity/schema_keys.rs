@@ -7,7 +7,7 @@ use crate::model::schema::{Change, TableDef};
 use crate::model::summary::Located;
 use crate::model::summary::RepoContext;
 use regex::Regex;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// A table merged over every file: the pieces in path order.
@@ -99,6 +99,13 @@ fn sql_declares(m: &Merged<'_>, col: &str) -> bool {
 
 /// DATA006: a natural key column with no unique constraint or unique index anywhere.
 pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
+    let lookups: HashSet<&str> = ctx
+        .files
+        .iter()
+        .flat_map(|(_, _, s)| s.key_lookups.iter().map(String::as_str))
+        .collect();
+    // One report per column of a schema kept in one directory per dialect.
+    let mut seen: HashSet<(String, String, String)> = HashSet::new();
     for (table, m) in merged(ctx) {
         for (path, t) in &m.pieces {
             let model = t.model.to_ascii_lowercase();
@@ -113,6 +120,8 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
                     || col.detail == crate::model::orm::OPTIONAL
                     || m.unique_covers(&col.name)
                     || !t.orm.is_empty() && sql_declares(&m, &col.name)
+                    || !looked_up(&lookups, table, &t.model, &col.name)
+                    || !seen.insert((table.to_string(), col.name.clone(), dialect_free(path)))
                 {
                     continue;
                 }
@@ -129,6 +138,57 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
             }
         }
     }
+}
+
+/// Whether code finds rows of `table` (declared by the ORM class `model`, if any) by
+/// `column`: a duplicate only matters where a lookup expects one row. A lookup whose
+/// qualifier names the table or the model (`users::email`, `User.email`), or that does
+/// not say (`WHERE email = ?`), counts.
+fn looked_up(lookups: &HashSet<&str>, table: &str, model: &str, column: &str) -> bool {
+    let column = column.to_ascii_lowercase();
+    let model = model.to_ascii_lowercase();
+    let table = table.to_ascii_lowercase();
+    let singular = table.strip_suffix('s').unwrap_or(&table);
+    let squashed = table.replace('_', "");
+    lookups.iter().any(|l| {
+        let Some((qual, col)) = l.rsplit_once('.') else {
+            return false;
+        };
+        col == column
+            && (qual == "*"
+                || qual == table
+                || qual == model
+                || qual == singular
+                || qual == squashed
+                || squashed.strip_suffix('s') == Some(qual)
+                || qual.strip_suffix("model") == Some(singular))
+    })
+}
+
+/// The path with its dialect directory (`mysql/`, `postgresql/`, `sqlite/`) left out:
+/// the same migration written once per database.
+fn dialect_free(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            let l = seg.to_ascii_lowercase();
+            if matches!(
+                l.as_str(),
+                "mysql"
+                    | "mariadb"
+                    | "postgresql"
+                    | "postgres"
+                    | "pg"
+                    | "sqlite"
+                    | "sqlite3"
+                    | "mssql"
+            ) {
+                "*"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The repository uses PostgreSQL: a driver or PostgreSQL-specific module is imported or

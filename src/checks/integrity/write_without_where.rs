@@ -25,6 +25,8 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 if verb == "UPDATE"
                     && (backfills_new_columns(stmt, text)
                         || joins_a_source(&words)
+                        || inner_join_update(&words)
+                        || touches_rows_only(stmt)
                         || single_row_table(&words))
                 {
                     return;
@@ -49,7 +51,13 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             }
             let facts = crate::checks::py::facts(ctx);
             for lit in crate::checks::embedded_sql::sql_literals(ctx) {
-                if let Some(verb) = sql::write_without_where(&sql::keywords(&lit.sql)) {
+                let words = sql::keywords(&lit.sql);
+                if let Some(verb) = sql::write_without_where(&words) {
+                    if verb == "UPDATE"
+                        && (inner_join_update(&words) || touches_rows_only(&lit.sql))
+                    {
+                        continue;
+                    }
                     let func = facts.and_then(|f| f.function_at(lit.start));
                     if let Some(f) = func {
                         let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
@@ -82,7 +90,13 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     if crate::checks::rust::in_test_code(n, src) {
                         return;
                     }
-                    if let Some(verb) = sql::write_without_where(&sql::keywords(&sql)) {
+                    let words = sql::keywords(&sql);
+                    if let Some(verb) = sql::write_without_where(&words) {
+                        if verb == "UPDATE"
+                            && (inner_join_update(&words) || touches_rows_only(&sql))
+                        {
+                            return;
+                        }
                         if let Some(f) = crate::checks::rust::enclosing_fn(n) {
                             let name = f
                                 .child_by_field_name("name")
@@ -125,6 +139,43 @@ fn target_table(words: &[String]) -> Option<String> {
         w = rest.next()?;
     }
     Some(w.rsplit('.').next().unwrap_or(w).to_ascii_lowercase())
+}
+
+/// `UPDATE t a JOIN s b ON .. SET ..` (MySQL's multi-table update): an inner join writes
+/// only the rows that match the source, like a WHERE on it.
+fn inner_join_update(words: &[String]) -> bool {
+    let Some(at) = words.iter().position(|w| w == "UPDATE") else {
+        return false;
+    };
+    let Some(set) = words[at..].iter().position(|w| w == "SET").map(|i| at + i) else {
+        return false;
+    };
+    let head = &words[at + 1..set];
+    head.iter().any(|w| w == "JOIN")
+        && head.iter().any(|w| w == "ON" || w == "USING")
+        && !head
+            .iter()
+            .any(|w| matches!(w.as_str(), "LEFT" | "RIGHT" | "FULL" | "CROSS" | "OUTER"))
+}
+
+/// `UPDATE t SET c = c`: every assignment writes a column's own value back. Nothing
+/// changes; the statement touches every row on purpose (to fire triggers, bump a
+/// modification time maintained by the database).
+fn touches_rows_only(stmt: &str) -> bool {
+    static SET: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?is)\bset\s+(.*?)\s*;?\s*$").expect("static regex"));
+    static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\s*["`]?([A-Za-z_][\w]*)["`]?\s*=\s*["`]?([A-Za-z_][\w]*)["`]?\s*$"#)
+            .expect("static regex")
+    });
+    let Some(assignments) = SET.captures(stmt).and_then(|c| c.get(1)) else {
+        return false;
+    };
+    assignments.as_str().split(',').all(|a| {
+        ASSIGN
+            .captures(a)
+            .is_some_and(|c| c[1].eq_ignore_ascii_case(&c[2]))
+    })
 }
 
 /// `UPDATE t SET .. FROM source`: every row of `t` joined to a CTE or subquery the
