@@ -24,6 +24,7 @@ const TEST_DIRS: &[&str] = &[
     "testdata",
     "test_data",
     "testutils",
+    "mocks",
 ];
 
 /// Directory names whose files are scripts, examples or documentation, not the service.
