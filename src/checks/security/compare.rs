@@ -9,14 +9,16 @@
 //!   a hash (`token_hash`): the caller's value was hashed first, timing shows only hash bytes;
 //! - it detects a change (`existing_secret`, `old_token`), not an authentication;
 //! - a side was already verified: the signed session cookie, an itsdangerous/Django
-//!   signer payload, a key that found its record in a lookup checked just before, a DRF URL
-//!   kwarg that the view's permission classes authorised.
+//!   signer payload, a key that found its record in a lookup checked just before (by the key
+//!   or by its hash), a DRF URL kwarg that the view's permission classes authorised;
+//! - the "secret" is a string literal of the module (`callback_token = "target=app"`): it is
+//!   in the source for anyone to read, so timing reveals nothing (SEC016 judges the literal).
 //!
 //! What remains is reported with medium confidence when a side comes from the caller
 //! (request data, a parameter), low when neither side visibly does (only in files of a web
 //! or crypto code base; elsewhere nothing is reported).
 
-use crate::checks::py::{expr_name, facts, visit};
+use crate::checks::py::{expr_name, facts, module_assignments, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use regex::Regex;
@@ -368,6 +370,52 @@ fn matched_by_lookup(key: Node<'_>, other: Node<'_>, src: &str, scope: &Scope<'_
     found
 }
 
+/// `user.token.plaintext() != token` after `token_hash = hash(token)` found `user` in a
+/// lookup and `if user is None: return`: the record was found by the key's hash, so the key
+/// is already authenticated.
+fn matched_by_hash_lookup(key: Node<'_>, other: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
+    if key.kind() != "identifier" {
+        return false;
+    }
+    let key = regex::escape(text(key, src));
+    let hashed = Regex::new(&format!(r"(?i)=[ \t]*[\w.]*hash\w*\([^\n]*\b{key}\b"))
+        .is_ok_and(|re| re.is_match(scope.before));
+    let Some(record) = root_name(other, src) else {
+        return false;
+    };
+    if other.kind() == "identifier" || record == text(other, src) {
+        return false;
+    }
+    let checked = Regex::new(&format!(
+        r"\bif[ \t]+(?:{r}[ \t]+is[ \t]+None|not[ \t]+{r})[ \t]*:",
+        r = regex::escape(record)
+    ))
+    .is_ok_and(|re| re.is_match(scope.before));
+    hashed && checked
+}
+
+/// A module-level name bound to a plain string literal and not rebound in the function.
+fn module_literal(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
+    if n.kind() != "identifier" {
+        return false;
+    }
+    let name = text(n, src);
+    if scope.is_param(name) || scope.assigned(name).is_some() {
+        return false;
+    }
+    let mut root = n;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    module_assignments(root, src)
+        .iter()
+        .filter(|(_, m, _)| *m == name)
+        .all(|(_, _, v)| v.kind() == "string" && !text(*v, src).contains('{'))
+        && module_assignments(root, src)
+            .iter()
+            .any(|(_, m, _)| *m == name)
+}
+
 /// Hash-valued: `token_hash`, `get_token_hash(..)`, a name assigned from a hashing call.
 fn is_hash(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
     static HASH: LazyLock<Regex> =
@@ -466,7 +514,15 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     {
         return None;
     }
-    if matched_by_lookup(a, b, src, &scope) || matched_by_lookup(b, a, src, &scope) {
+    if matched_by_lookup(a, b, src, &scope)
+        || matched_by_lookup(b, a, src, &scope)
+        || matched_by_hash_lookup(a, b, src, &scope)
+        || matched_by_hash_lookup(b, a, src, &scope)
+    {
+        return None;
+    }
+    // A literal of the module: public, whatever its name says.
+    if module_literal(a, src, &scope) || module_literal(b, src, &scope) {
         return None;
     }
     // DRF URL kwargs: the view's permission classes authorised them before the method ran.

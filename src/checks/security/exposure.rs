@@ -295,13 +295,33 @@ fn loop_logging_dump<'t>(n: Node<'t>, src: &str) -> Option<(Node<'t>, String)> {
         if c.kind() == "call"
             && crate::checks::security::logging::is_logger_call(c, src)
             && c.child_by_field_name("arguments")
-                .is_some_and(|a| crate::checks::py::mentions(a, &value, src))
+                .is_some_and(|a| logs_whole_value(text(a, src), &value))
         {
             log = Some(c);
         }
         true
     });
     log.map(|l| (l, format!("every value of `{}`", snip(&iterated))))
+}
+
+/// The log arguments use the loop's value other than through one named, non-secret field
+/// (`settings["type"]` logs the adapter's type, not the settings).
+fn logs_whole_value(args: &str, value: &str) -> bool {
+    let v = regex::escape(value);
+    let Ok(field) = Regex::new(&format!(
+        r#"\b{v}(?:\[\s*["'](\w+)["']\s*\]|\.get\(\s*["'](\w+)["'][^)]*\))"#
+    )) else {
+        return true;
+    };
+    let rest = field.replace_all(args, |c: &regex::Captures<'_>| {
+        let key = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+        if SECRET_WORDS.is_match(key) || KEY_WORDS.is_match(key) {
+            c[0].to_string()
+        } else {
+            String::new()
+        }
+    });
+    Regex::new(&format!(r"\b{v}\b")).is_ok_and(|re| re.is_match(&rest))
 }
 
 /// `dsn.replace(password, "***")`.
@@ -326,6 +346,14 @@ fn masked_by_replace(call: Node<'_>, src: &str) -> Option<String> {
     }
     let recv = func.child_by_field_name("object")?;
     let recv_t = text(recv, src);
+    // Only a URL or DSN spells the password its own way (percent-encoded); a command line
+    // built with the password verbatim (`p={password}`) holds exactly the replaced text.
+    static URL_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)ur[il]|dsn|conn|database|db_|_db\b|^db\b|engine").expect("static regex")
+    });
+    if !URL_LIKE.is_match(recv_t) {
+        return None;
+    }
     Some(format!("the password in `{}`", snip(recv_t)))
 }
 

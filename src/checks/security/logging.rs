@@ -507,6 +507,11 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         continue;
                     }
                 }
+                // `"Sudo attempt to %s from %s", email, current_user`: the account acted on
+                // next to the signed-in actor is an audit record of who did what to whom.
+                if what.starts_with("an email") && logs_actor(args, v, src) {
+                    continue;
+                }
                 // Personal data the caller sent, logged by the handler that received it.
                 if conf == Confidence::Low && !what.starts_with("an IP") {
                     let root = root_name(v, src);
@@ -530,6 +535,20 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         true
     });
+}
+
+/// Another argument of the log call is the signed-in actor itself (`current_user`,
+/// `request.user`, `g.user`), not one of its fields.
+fn logs_actor(args: Node<'_>, value: Node<'_>, src: &str) -> bool {
+    let mut c = args.walk();
+    let items: Vec<Node<'_>> = args.named_children(&mut c).collect();
+    items.into_iter().any(|a| {
+        a.start_byte() != value.start_byte()
+            && matches!(
+                text(a, src),
+                "current_user" | "request.user" | "g.user" | "flask_login.current_user"
+            )
+    })
 }
 
 /// Whether `call` is `<logger>.<level>(...)`: a method of the logging API on an object

@@ -209,10 +209,31 @@ const DEFAULT_PASSWORDS: &[&str] = &[
     "default", "changeit", "letmein",
 ];
 
+/// A default password with digits after it (`admin123`, `password1`): the well-known
+/// first-login value of the software, not a secret anyone generated.
+fn default_with_digits(v: &str) -> bool {
+    let base = v
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '!')
+        .to_ascii_lowercase();
+    base.len() < v.len() && DEFAULT_PASSWORDS.contains(&base.as_str())
+}
+
+/// The signing key of the application a CI workflow tests (`SECRET_KEY`, `JWT_SECRET`): a
+/// throwaway the workflow invents for its own run. A service's token (`PERCY_TOKEN`) is a
+/// credential for that service and stays reported.
+fn workflow_app_key(lang: Lang, name: &str) -> bool {
+    static APP_KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:(?:django|flask|app|jwt|session|signing)_)?secret(?:_key)?$|^(?:jwt|session)_(?:signing_)?(?:key|secret)$")
+            .expect("static regex")
+    });
+    lang == Lang::Workflow && APP_KEY.is_match(name)
+}
+
 /// A readable slug (`acme_cl_e2e_seed_checkout_link`): at least three lowercase segments,
 /// nearly all of them words. An identifier someone chose, not a generated secret.
 fn readable_slug(v: &str) -> bool {
-    let parts: Vec<&str> = v.split(['_', '-']).collect();
+    // `target=app-watch_files`: a `key=value` label reads the same way.
+    let parts: Vec<&str> = v.split(['_', '-', '=']).collect();
     if parts.len() < 3 || v.chars().any(|c| c.is_ascii_uppercase()) {
         return false;
     }
@@ -361,6 +382,8 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
             || SELF_DESCRIBING.is_match(v)
             || SELF_DESCRIBING.is_match(&unleet(v))
             || (password && DEFAULT_PASSWORDS.contains(&v.to_ascii_lowercase().as_str()))
+            || (password && default_with_digits(v))
+            || workflow_app_key(file.lang, name_text)
             || readable_slug(v)
             || docs
                 .iter()
@@ -400,6 +423,9 @@ mod tests {
     #[test]
     fn readable_values_are_not_secrets() {
         assert!(readable_slug("shop_cl_e2e_demo_checkout_link"));
+        assert!(readable_slug("target=shop-watch_files"));
+        assert!(default_with_digits("admin123"));
+        assert!(!default_with_digits("q7Tz!mR2vX9k"));
         assert!(!readable_slug("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
         assert_eq!(unleet("Tr0ub4dor"), "troubador");
         assert!(is_placeholder("changethis"));

@@ -7,11 +7,14 @@
 //! value it splices in, and that value is reported. Literals, upper-case constants, numbers
 //! (`int()`, arithmetic), placeholders, quoting helpers, parameters typed as numbers, names
 //! that identify a table or column, and values checked against an allow-list (`if col not in
-//! ALLOWED`, `COLUMNS[col]`) are fine. Calls SEC020 (request input proven to reach the SQL)
-//! already reports are left to it.
+//! ALLOWED`, `COLUMNS[col]`, `isinstance(x, int)` over a list), attributes of schema objects
+//! (`column.default.arg`, `index.name`) and a fragment's own `.strip()` are fine. Integer ids
+//! by name (`workflow_id`, `obj.id`) and values whose quotes were escaped by hand
+//! (`x.replace("'", "\\'")`) are near misses: reported with low confidence. Calls SEC020
+//! (request input proven to reach the SQL) already reports are left to it.
 
 use crate::checks::py::{facts, keyword_arg, node_at, positional_arg, snippet, visit_same_scope};
-use crate::checks::{FileContext, Hit};
+use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use regex::Regex;
 use std::collections::HashSet;
@@ -53,7 +56,7 @@ static SAFE_CALL: LazyLock<Regex> = LazyLock::new(|| {
 /// Names that hold an identifier or a fragment the program builds (a table, a column list,
 /// a placeholder list).
 static IDENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^_*(?:\w+_)?(?:table|tables|tablename|table_name|tbl|tbl_name|schema|schema_name|column|columns|column_name|column_names|col|cols|col_name|fields|field_names|placeholder|placeholders|qmarks|marks|binds|bind_params|model|db_table|index_name|constraint_name|view_name|sequence_name|seq|alias|quoted_\w+|__tablename__|db_table)$")
+    Regex::new(r"(?i)^_*(?:\w+_)?(?:table|tables|tablename|table_name|tbl|tbl_name|schema|schema_name|column|columns|column_name|column_names|col|cols|col_name|fields|field_names|placeholder|placeholders|qmarks|marks|binds|bind_params|model|db_table|index|indexes|index_name|constraint_name|view_name|sequence_name|seq|alias|quoted_\w+|__tablename__|db_table)$")
         .expect("static regex")
 });
 
@@ -123,6 +126,8 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 seen: HashSet::new(),
                 texts: Vec::new(),
                 unsafe_nodes: Vec::new(),
+                escaped: HashSet::new(),
+                at: call.start_byte(),
             };
             an.argument(arg, 0);
             let looks_sql = match sink {
@@ -137,11 +142,16 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             built = true;
             for n in an.unsafe_nodes {
                 if reported.insert(n.start_byte()) {
-                    out.push(
-                        Hit::new(n.start_byte(), n.end_byte())
-                            .var("value", snippet(text(n, src)))
-                            .var("callee", snippet(&callee)),
-                    );
+                    let mut hit = Hit::new(n.start_byte(), n.end_byte())
+                        .var("value", snippet(text(n, src)))
+                        .var("callee", snippet(&callee));
+                    if an.escaped.contains(&n.start_byte())
+                        || id_named(n, src)
+                        || quoted_identifier_ddl(&an.texts)
+                    {
+                        hit = hit.confidence(Confidence::Low);
+                    }
+                    out.push(hit);
                 }
             }
         }
@@ -178,6 +188,56 @@ fn sink_kind(facts: &PyFacts, call: Node<'_>, src: &str) -> Option<(String, Sink
     Some((callee.to_string(), sink))
 }
 
+/// An integer id by name (`workflow_id`, `obj.id`, `pk`): almost always a number, but only
+/// the name says so.
+fn id_named(n: Node<'_>, src: &str) -> bool {
+    static ID: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^(?:id|pk|\w+_id|\w+_pk)$").expect("static regex"));
+    matches!(n.kind(), "identifier" | "attribute")
+        && crate::checks::py::expr_name(n, src).is_some_and(|x| ID.is_match(&x))
+}
+
+/// `'CREATE VIEW "{alias}" AS SELECT * FROM "{main}"'`: DDL whose every placeholder is a
+/// quoted identifier. An identifier cannot be bound, and the program's own names are the
+/// usual case: a near miss.
+fn quoted_identifier_ddl(texts: &[String]) -> bool {
+    static DDL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?is)^[rRbBfFuU]*(?:"""|'''|"|')\s*(?:create|drop|alter)\s+(?:or\s+replace\s+)?(?:schema|database|table|index|view|materialized\s+view|role|user|sequence)\b"#)
+            .expect("static regex")
+    });
+    static HOLE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"\{[^{}]*\}|%s|%\(\w+\)s"#).expect("static regex"));
+    let Some(first) = texts.first() else {
+        return false;
+    };
+    let mut holes = 0;
+    let mut quoted = 0;
+    for t in texts {
+        for m in HOLE.find_iter(t) {
+            holes += 1;
+            if t[..m.start()].ends_with('"') && t[m.end()..].starts_with('"') {
+                quoted += 1;
+            }
+        }
+    }
+    DDL.is_match(first) && holes > 0 && holes == quoted
+}
+
+/// `x.replace("'", ...)`: quotes escaped by hand (`\'`), which a backslash in the value
+/// undoes; a near miss rather than a plain splice.
+fn quote_escape(n: Node<'_>, src: &str) -> bool {
+    let n = unparen(n);
+    n.kind() == "call"
+        && n.child_by_field_name("function").is_some_and(|f| {
+            f.kind() == "attribute"
+                && f.child_by_field_name("attribute")
+                    .is_some_and(|a| text(a, src) == "replace")
+        })
+        && n.child_by_field_name("arguments")
+            .and_then(|a| a.named_child(0))
+            .is_some_and(|a| matches!(text(a, src), "\"'\"" | "'\\''"))
+}
+
 /// The body of the function around `at`, or the module.
 fn scope_of<'t>(facts: &PyFacts, root: Node<'t>, at: usize) -> Node<'t> {
     facts
@@ -196,6 +256,10 @@ struct Analysis<'a, 't> {
     texts: Vec<String>,
     /// Values spliced into the SQL that are not known to be safe.
     unsafe_nodes: Vec<Node<'t>>,
+    /// Start bytes of unsafe values whose quotes were escaped by hand on the way.
+    escaped: HashSet<usize>,
+    /// Where the SQL call starts.
+    at: usize,
 }
 
 /// A parameter annotation that says the value is not free text: a number, a date, a UUID, an
@@ -331,6 +395,11 @@ impl<'a, 't> Analysis<'a, 't> {
                 return;
             }
             for (value, _) in self.assignments(&name) {
+                // Only what the name holds when the call runs: an assignment after it
+                // (outside a loop around both) is a later use of the name.
+                if value.start_byte() > self.at && !self.in_loop_with_call(value) {
+                    continue;
+                }
                 self.argument(value, depth + 1);
             }
         }
@@ -486,7 +555,7 @@ impl<'a, 't> Analysis<'a, 't> {
                 .filter(|a| a.named_child_count() == 1)
                 .and_then(|a| a.named_child(0))
                 .filter(|a| a.kind() != "keyword_argument");
-                if let Some(inner) = converted {
+                if let Some(inner) = converted.or_else(|| self.stripped_fragment(v)) {
                     self.value(inner, depth + 1);
                 } else if !self.safe_call(v) && !self.pure_program_call(v, depth) {
                     self.unsafe_nodes.push(v);
@@ -500,6 +569,72 @@ impl<'a, 't> Analysis<'a, 't> {
             }
             _ => self.unsafe_nodes.push(v),
         }
+    }
+
+    /// `n` and the SQL call sit in the same loop, so `n` may run before the call.
+    fn in_loop_with_call(&self, n: Node<'t>) -> bool {
+        let mut cur = n.parent();
+        while let Some(p) = cur {
+            if p.start_byte() < self.scope.start_byte() {
+                break;
+            }
+            if matches!(p.kind(), "for_statement" | "while_statement")
+                && p.start_byte() <= self.at
+                && self.at < p.end_byte()
+            {
+                return true;
+            }
+            cur = p.parent();
+        }
+        false
+    }
+
+    /// `sql.rstrip(";")`: a fragment trimmed, as safe as the fragment.
+    fn stripped_fragment(&self, v: Node<'t>) -> Option<Node<'t>> {
+        let func = v.child_by_field_name("function")?;
+        if func.kind() != "attribute" {
+            return None;
+        }
+        let method = text(func.child_by_field_name("attribute")?, self.src);
+        let obj = unparen(func.child_by_field_name("object")?);
+        (matches!(method, "strip" | "rstrip" | "lstrip")
+            && obj.kind() == "identifier"
+            && FRAGMENT_NAME.is_match(text(obj, self.src)))
+        .then_some(obj)
+    }
+
+    /// `",".join(f"'{t[0]}'" for t in ids)` where the scope rejects `ids` unless every item
+    /// is an int (`if [j for i in ids for j in i if not isinstance(j, int)]: return`).
+    fn int_checked_iterable(&self, generator: Node<'t>) -> bool {
+        if generator.kind() != "generator_expression" && generator.kind() != "list_comprehension" {
+            return false;
+        }
+        let mut c = generator.walk();
+        let iterable = generator
+            .named_children(&mut c)
+            .find(|x| x.kind() == "for_in_clause")
+            .and_then(|f| f.child_by_field_name("right"))
+            .map(unparen);
+        let Some(it) = iterable.filter(|i| i.kind() == "identifier") else {
+            return false;
+        };
+        let n = regex::escape(text(it, self.src));
+        Regex::new(&format!(
+            r"isinstance\(\s*\w+\s*,\s*(?:int|float)\s*\)[^:\n]*(?:\n[^:\n]*)?\bin\s+{n}\b"
+        ))
+        .is_ok_and(|re| re.is_match(text(self.scope, self.src)))
+    }
+
+    /// A list of placeholders built in the scope: `values = [":" + p for p in names]`.
+    fn placeholder_list(&self, n: Node<'t>) -> bool {
+        n.kind() == "identifier"
+            && self.assignments(text(n, self.src)).iter().any(|(v, _)| {
+                let v = unparen(*v);
+                matches!(v.kind(), "list_comprehension" | "list")
+                    && [r#"":""#, r#"':'"#, r#""?""#, r#"'?'"#, r#""%s""#, r#"'%s'"#]
+                        .iter()
+                        .any(|p| text(v, self.src).contains(p))
+            })
     }
 
     fn safe_call(&self, v: Node<'t>) -> bool {
@@ -526,11 +661,18 @@ impl<'a, 't> Analysis<'a, 't> {
                     || a.contains("quote")
                     || a.contains("identifier(")
                     || {
-                        let inner = v
-                            .child_by_field_name("arguments")
-                            .and_then(|a| a.named_child(0));
+                        // `",".join(x for x in xs)`: the generator is the argument list.
+                        let inner = v.child_by_field_name("arguments").and_then(|a| {
+                            if a.kind() == "generator_expression" {
+                                Some(a)
+                            } else {
+                                a.named_child(0)
+                            }
+                        });
                         inner.is_some_and(|i| {
-                            self.safe_reference(i)
+                            self.int_checked_iterable(i)
+                                || self.placeholder_list(i)
+                                || self.safe_reference(i)
                                 || self.ident_named(i)
                                 || crate::checks::py::expr_name(i, self.src)
                                     .is_some_and(|n| FRAGMENT_NAME.is_match(&n))
@@ -552,6 +694,14 @@ impl<'a, 't> Analysis<'a, 't> {
             if let Some(o) = obj {
                 let on = crate::checks::py::expr_name(o, self.src).unwrap_or_default();
                 if last == "get" && is_constant_name(&on) {
+                    return true;
+                }
+                // `kwargs.get("max_execution_time", 0)`: the default says it is a number.
+                if last == "get"
+                    && v.child_by_field_name("arguments")
+                        .and_then(|a| positional_arg(a, 1))
+                        .is_some_and(|d| matches!(d.kind(), "integer" | "float"))
+                {
                     return true;
                 }
                 if matches!(last, "upper" | "lower" | "strip" | "value" | "name")
@@ -648,7 +798,12 @@ impl<'a, 't> Analysis<'a, 't> {
                 let name = v
                     .child_by_field_name("attribute")
                     .map_or("", |a| text(a, self.src));
-                is_constant_name(name)
+                // `column.default.arg`, `index.name`: an attribute of a schema object.
+                let schema_object = self
+                    .root_name(v)
+                    .is_some_and(|r| IDENT_NAME.is_match(text(r, self.src)));
+                schema_object
+                    || is_constant_name(name)
                     || IDENT_NAME.is_match(name)
                     || (matches!(name, "name" | "key")
                         && v.child_by_field_name("object")
@@ -717,6 +872,10 @@ impl<'a, 't> Analysis<'a, 't> {
             }
             return;
         }
+        let first_unsafe = self.unsafe_nodes.len();
+        let escaped = assigned
+            .iter()
+            .any(|(value, _)| quote_escape(*value, self.src));
         let mut alias_unsafe = false;
         for (value, is_loop) in assigned {
             if is_loop {
@@ -749,6 +908,11 @@ impl<'a, 't> Analysis<'a, 't> {
         }
         if alias_unsafe && !fragment {
             self.unsafe_nodes.push(v);
+        }
+        if escaped {
+            for n in &self.unsafe_nodes[first_unsafe..] {
+                self.escaped.insert(n.start_byte());
+            }
         }
     }
 

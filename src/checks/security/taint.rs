@@ -1,6 +1,7 @@
 //! Taint rules over Python handlers (see `crate::model::taint`): SQL injection (SEC020), command
 //! injection (SEC021), SSRF (SEC022), path traversal (SEC023), and the weak path guard
-//! `str(resolved).startswith(str(base))` (SEC024).
+//! `str(resolved).startswith(str(base))` (SEC024). A path whose tainted name was converted
+//! with `int()` or confined with `relative_to()`/`commonpath()` before the file call is safe.
 
 use crate::checks::py::{keyword_arg, node_at, positional_arg, visit};
 use crate::checks::{FileContext, Hit};
@@ -52,6 +53,11 @@ fn scan(ctx: &FileContext<'_>, kind: Kind, out: &mut Vec<Hit>) {
                     Segment::No
                 };
                 if segment == Segment::Confined {
+                    return;
+                }
+                if kind == Kind::Path
+                    && path_checked(&taint, src.get(f.body.0..call.start_byte()).unwrap_or(""))
+                {
                     return;
                 }
                 reported.insert(call.start_byte());
@@ -126,6 +132,25 @@ fn single_segment(facts: &PyFacts, fi: usize, taint: &Taint, src: &str, body: &s
     } else {
         Segment::Last
     }
+}
+
+/// A name on the taint's way to a file call was checked before the call: converted with
+/// `int(name)` (an int-shaped string has no `/`), or confined with `name.relative_to(base)`
+/// / `name.is_relative_to(base)` / `os.path.commonpath([.., name])`.
+fn path_checked(taint: &Taint, before: &str) -> bool {
+    static FLOW: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"flows into `(\w+)`").expect("static regex"));
+    taint
+        .trace
+        .iter()
+        .filter_map(|(_, _, label)| FLOW.captures(label).map(|c| c[1].to_string()))
+        .any(|name| {
+            let n = regex::escape(&name);
+            Regex::new(&format!(
+                r"\bint\(\s*{n}\s*\)|\b{n}\.(?:is_)?relative_to\(|commonpath\([^\n]*\b{n}\b"
+            ))
+            .is_ok_and(|re| re.is_match(before))
+        })
 }
 
 /// URL-like field names: what a webhook or callback is stored as.
