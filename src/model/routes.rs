@@ -797,7 +797,7 @@ static LOAD: LazyLock<Regex> = LazyLock::new(|| {
           \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
         | \bselect\( | (?-i:\bSELECT\b|\bUPDATE\b|\bDELETE\b) | \bselect\s.*\bfrom\b | \bupdate\s+\w+\s+set\b
         | \bdelete\s+from\b | \.query\( | \.find_one\( | \.find\( | \.first\(
-        | \.one(?:_or_none)?\( | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\(
+        | \.one(?:_or_none)?\( | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\( | \.update\(
         | (?:^|[^.\w])(?:get|delete|update)\( | \bget_\w+\( | \bload_\w+\( | \bfetch_\w+\( | \bfind_\w+\( | \bread_\w+\( | \bdelete_\w+\( | \bupdate_\w+\(
         "#,
     )
@@ -1323,7 +1323,7 @@ pub fn opaque_load(facts: &PyFacts, stmt: &str, ids: &[String]) -> bool {
               \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
             | \bselect\( | (?-i:\bSELECT\b|\bUPDATE\b|\bDELETE\b) | \bselect\s.*\bfrom\b | \bupdate\s+\w+\s+set\b
             | \bdelete\s+from\b | \.query\( | \.find_one\( | \.find\( | \.first\( | \.one(?:_or_none)?\(
-            | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\(
+            | \.scalar(?:s|_one)?\( | \.execute\( | \.fetch\w*\( | \.objects\. | _by_id\( | \.delete\( | \.update\(
             | (?:^|[^.\w])(?:get|delete|update)\(
             "#,
         )
