@@ -161,23 +161,25 @@ fn natural_key_lookups(text: &str) -> Vec<String> {
     static PATTERNS: std::sync::LazyLock<Vec<regex::Regex>> = std::sync::LazyLock::new(|| {
         [
             // SQLAlchemy: `User.email == x`, `func.lower(User.email) == x`, `.ilike(..)`.
-            format!(r"\b([A-Z]\w*)\.{COL}\b\s*\)?\s*(?:==|\.(?:ilike|like|in_|is_)\()"),
+            format!(r"(?-u:\b)([A-Z]\w*)\.{COL}(?-u:\b)\s*\)?\s*(?:==|\.(?:ilike|like|in_|is_)\()"),
             // SQLAlchemy Core: `deliveries.c.idempotency_key == key`.
-            format!(r"\.c\.(){COL}\b\s*\)?\s*(?:==|\.(?:ilike|like|in_)\()"),
+            format!(r"\.c\.(){COL}(?-u:\b)\s*\)?\s*(?:==|\.(?:ilike|like|in_)\()"),
             // Diesel: `users::email.eq(x)`, `dsl::slug.eq_any(..)`.
-            format!(r"\b(\w+)::{COL}\s*\.\s*(?:eq|eq_any|ilike|like)\s*\("),
+            format!(r"(?-u:\b)(\w+)::{COL}\s*\.\s*(?:eq|eq_any|ilike|like)\s*\("),
             // Diesel with the table's `dsl::*` in scope: `email.eq(x)`.
             format!(r"(?:^|[^\w.:])(){COL}\s*\.\s*(?:eq|eq_any|ilike|like)\s*\("),
             // Django / Flask-SQLAlchemy keyword filters, the model when the chain names it.
             format!(
-                r"(?:\b([A-Z]\w*)\.(?:objects|query)\.(?:\w+\([^()]*\)\.)*)?(?:filter_by|filter|get|get_or_create|update_or_create|exclude|get_object_or_404)\([^()]*?\b{COL}(?:__(?:i?exact|in))?\s*=[^=]"
+                r"(?:(?-u:\b)([A-Z]\w*)\.(?:objects|query)\.(?:\w+\([^()]*\)\.)*)?(?:filter_by|filter|get|get_or_create|update_or_create|exclude|get_object_or_404)\([^()]*?(?-u:\b){COL}(?:__(?:i?exact|in))?\s*=[^=]"
             ),
             // SQL text: `WHERE email = ?`, `AND lower(u.email) = lower($1)`.
             format!(
-                r#"(?i)\b(?:where|and|or)\s+(?:lower\s*\(\s*)?(?:\w+\.)?["`]?{COL}["`]?\s*\)?\s*(?:=|ilike\b|like\b|in\s*\()"#
+                r#"(?i)(?-u:\b)(?:where|and|or)\s+(?:lower\s*\(\s*)?(?:\w+\.)?["`]?{COL}["`]?\s*\)?\s*(?:=|ilike(?-u:\b)|like(?-u:\b)|in\s*\()"#
             ),
         ]
         .iter()
+        // ASCII word boundaries: a Unicode `\b` sends the search on a file with any
+        // non-ASCII text to the slow NFA engine.
         .map(|p| regex::Regex::new(p).expect("static regex"))
         .collect()
     });
