@@ -226,7 +226,7 @@ def main():
     ap.add_argument('--checkouts', default=os.path.join(tempfile.gettempdir(), 'strata-realworld'))
     ap.add_argument('--project', action='append', default=[])
     ap.add_argument('--markdown', action='store_true', help='print the README table')
-    ap.add_argument('--details', action='store_true', help='list gone and unjudged findings')
+    ap.add_argument('--details', action='store_true', help='list gone, unjudged and reported non-tp findings')
     ap.add_argument('--json', help='write the per-rule (or, with --recall, per-family) figures to this file')
     ap.add_argument('--recall', action='store_true', help='measure recall on the mined defects (defects/*.json)')
     ap.add_argument('extra', nargs='*', help='extra arguments for strata scan (after --)')
@@ -271,6 +271,9 @@ def main():
                 key = (j['rule'], j['path'], j['line'])
                 if not found[key]:
                     print(f"  gone     {p['name']}: {j['rule']} {j['path']}:{j['line']} [{j['verdict']}] {j['reason']}")
+            for j in reported:
+                if j['verdict'] != 'tp':
+                    print(f"  reported {p['name']}: {j['rule']} {j['path']}:{j['line']} [{j['verdict']}] {j['reason']}")
             for f in unjudged:
                 print(f"  unjudged {p['name']}: {f['rule']} {f['path']}:{f['line']} {f['message'][:100]}")
 
