@@ -8,10 +8,7 @@ mod process;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-const HANG: Duration = Duration::from_secs(180);
+use std::process::Command;
 
 struct Run {
     code: i32,
@@ -20,48 +17,18 @@ struct Run {
 }
 
 fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .current_dir(dir)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strata starts");
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    }
-    let (status, stdout, stderr) = process::wait_bounded(child, HANG, &format!("{args:?}"));
-    let code = status.code().expect("exit code");
-    let r = Run {
+    let (code, stdout, stderr) = process::run(Some(dir), args, stdin);
+    Run {
         code,
         stdout,
         stderr,
-    };
-    assert_ne!(code, 101, "strata panicked: {}", r.stderr);
-    r
+    }
 }
 
 fn scan(dir: &Path, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "scan",
-        "--format",
-        "json",
-        "--no-cache",
-        "--no-config",
-        "-q",
-        "--fail-on",
-        "never",
-    ];
+    let mut args = vec!["--no-config"];
     args.extend_from_slice(extra);
-    let r = run(dir, &args, None);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    serde_json::from_str(&r.stdout).expect("json")
+    process::scan_json(Some(dir), &args)
 }
 
 fn found(v: &Value) -> Vec<(String, String, u64)> {
@@ -230,26 +197,10 @@ fn the_same_rules_directory_twice_is_loaded_once() {
     user_rule_dir(d.path(), "my-rules", "SEC950", "");
     std::fs::write(d.path().join("strata.toml"), "rules = [\"my-rules\"]\n").unwrap();
     std::fs::write(d.path().join("e.py"), "eval(x)\n").unwrap();
-    let r = run(
-        d.path(),
-        &[
-            "scan",
-            "--format",
-            "json",
-            "--no-cache",
-            "-q",
-            "--fail-on",
-            "never",
-            "--rules",
-            "my-rules",
-            "--rules",
-            "./my-rules",
-            ".",
-        ],
-        None,
+    let v = process::scan_json(
+        Some(d.path()),
+        &["--rules", "my-rules", "--rules", "./my-rules", "."],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(has(&v, "SEC950", "e.py", 1), "{:?}", found(&v));
 }
 

@@ -2,32 +2,16 @@
 //! ran and low-confidence findings are left out and counted; each option brings its part
 //! back.
 
+#[path = "support/process.rs"]
+mod process;
+
 use std::path::Path;
-use std::process::Command;
 
 fn strata(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .current_dir(dir)
-        .args([
-            "scan",
-            "--format",
-            "json",
-            "--no-cache",
-            "--no-config",
-            "-q",
-            "--fail-on",
-            "never",
-        ])
-        .args(args)
-        .arg(".")
-        .output()
-        .expect("strata runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    let mut all = vec!["--no-config"];
+    all.extend_from_slice(args);
+    all.push(".");
+    process::scan_json(Some(dir), &all)
 }
 
 fn rules_at(v: &serde_json::Value) -> Vec<String> {
@@ -139,21 +123,7 @@ fn the_configuration_sets_the_scope_too() {
         "include-tests = true\nmin-confidence = \"high\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .current_dir(dir.path())
-        .args([
-            "scan",
-            "--format",
-            "json",
-            "--no-cache",
-            "-q",
-            "--fail-on",
-            "never",
-            ".",
-        ])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = process::scan_json(Some(dir.path()), &["."]);
     let got = rules_at(&v);
     assert!(
         got.iter().any(|g| g == "ERR001 tests/test_client.py:4"),

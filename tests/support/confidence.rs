@@ -1,27 +1,15 @@
 //! The confidence level of each finding the binary reports on fixture paths, for the tests
 //! that pin levels the fixture annotations cannot see.
 
-use std::process::Command;
+#[path = "process.rs"]
+mod process;
 
 /// (rule, file name, line, confidence) of every finding under `paths`, from the binary's
 /// JSON output.
 pub fn confidences(paths: &[&str]) -> Vec<(String, String, usize, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "scan",
-            "--format",
-            "json",
-            "--no-cache",
-            "-q",
-            "--fail-on",
-            "never",
-            "--min-confidence",
-            "low",
-        ])
-        .args(paths)
-        .output()
-        .expect("strata runs");
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let mut args = vec!["--min-confidence", "low"];
+    args.extend_from_slice(paths);
+    let doc = process::scan_json(None, &args);
     let field = |f: &serde_json::Value, k: &str| f[k].as_str().unwrap_or("").to_string();
     doc["findings"]
         .as_array()
