@@ -330,6 +330,27 @@ fn previous_report_gives_new_fixed_and_unchanged() {
     ));
     assert!(md.contains("## Since the previous report"));
     assert!(md.contains("1 new, 1 fixed"));
+    let link = format!("New: [{0}](#{1})", new[0], new[0].to_ascii_lowercase());
+    assert!(md.contains(&link), "{md}");
+    assert!(md.contains("Scorecard: "), "{md}");
+    let html = ok(&strata(
+        &[
+            "report",
+            "demo",
+            "--previous",
+            "before.json",
+            "--no-cache",
+            "--format",
+            "html",
+        ],
+        Some(dir.path()),
+    ));
+    assert!(
+        html.contains("<h2 id=\"trend\">Since the previous report</h2><p>Previous report: commit "),
+        "{html}"
+    );
+    assert!(html.contains("1 new, 1 fixed"), "{html}");
+    assert!(html.contains("<p>Scorecard: "), "{html}");
 
     // Not a report: a clear error, before any scan.
     std::fs::write(dir.path().join("scan.json"), "{\"findings\": []}").unwrap();

@@ -3,7 +3,7 @@
 //! model itself (`scan::report`, documented in docs/report-schema.md).
 
 use crate::rules::Severity;
-use crate::scan::report::{Control, Dim, FrameLine, Report, ReportFinding};
+use crate::scan::report::{Control, Dim, FrameLine, Report, ReportFinding, Trend};
 use std::fmt::Write;
 
 pub fn render_json(r: &Report) -> String {
@@ -358,26 +358,11 @@ pub fn render_markdown(r: &Report) -> String {
         }
     }
     if let Some(t) = &r.trend {
-        let _ = writeln!(o, "## Since the previous report\n");
-        let _ = writeln!(
-            o,
-            "Previous report: commit {}, {}. {} new, {} fixed, {} unchanged.\n",
-            md(t.previous_commit.as_deref().unwrap_or("unknown")),
-            md(t.previous_date.as_deref().unwrap_or("undated")),
-            t.new.len(),
-            t.fixed.len(),
-            t.unchanged
-        );
+        let (previous, new, scorecard) =
+            trend_text(t, md, |f| format!("[{f}](#{})", f.to_ascii_lowercase()));
+        let _ = writeln!(o, "## Since the previous report\n\n{previous}\n");
         if !t.new.is_empty() {
-            let _ = writeln!(
-                o,
-                "New: {}\n",
-                t.new
-                    .iter()
-                    .map(|f| format!("[{f}](#{})", f.to_ascii_lowercase()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
+            let _ = writeln!(o, "New: {new}\n");
         }
         if !t.fixed.is_empty() {
             let _ = writeln!(o, "Fixed:\n");
@@ -386,23 +371,40 @@ pub fn render_markdown(r: &Report) -> String {
             }
             let _ = writeln!(o);
         }
-        let changed: Vec<String> = t
-            .levels
-            .iter()
-            .filter(|(_, [a, b])| a != b)
-            .map(|(d, [a, b])| format!("{}: L{a} → L{b}", dim_title(d)))
-            .collect();
-        let _ = writeln!(
-            o,
-            "Scorecard: {}",
-            if changed.is_empty() {
-                "no level changed".to_string()
-            } else {
-                changed.join("; ")
-            }
-        );
+        let _ = writeln!(o, "Scorecard: {scorecard}");
     }
     o
+}
+
+/// The trend section's sentences for both formats, escaped with `escape`: the comparison with
+/// the previous report, the new findings' links (made by `link` from a fingerprint), and the
+/// scorecard levels that changed.
+fn trend_text(
+    t: &Trend,
+    escape: fn(&str) -> String,
+    link: impl Fn(&str) -> String,
+) -> (String, String, String) {
+    let previous = format!(
+        "Previous report: commit {}, {}. {} new, {} fixed, {} unchanged.",
+        escape(t.previous_commit.as_deref().unwrap_or("unknown")),
+        escape(t.previous_date.as_deref().unwrap_or("undated")),
+        t.new.len(),
+        t.fixed.len(),
+        t.unchanged
+    );
+    let new = t.new.iter().map(|f| link(f)).collect::<Vec<_>>().join(" ");
+    let changed: Vec<String> = t
+        .levels
+        .iter()
+        .filter(|(_, [a, b])| a != b)
+        .map(|(d, [a, b])| format!("{}: L{a} → L{b}", dim_title(d)))
+        .collect();
+    let scorecard = if changed.is_empty() {
+        "no level changed".to_string()
+    } else {
+        escape(&changed.join("; "))
+    };
+    (previous, new, scorecard)
 }
 
 /// The first files of a queue item, then how many more.
@@ -789,25 +791,15 @@ pub fn render_html(r: &Report) -> String {
         }
     }
     if let Some(t) = &r.trend {
+        let (previous, new, scorecard) = trend_text(t, esc, |f| {
+            format!("<a href=\"#{}\">{f}</a>", f.to_ascii_lowercase())
+        });
         let _ = writeln!(
             o,
-            "<h2 id=\"trend\">Since the previous report</h2><p>Previous report: commit {}, {}. {} new, {} fixed, {} unchanged.</p>",
-            esc(t.previous_commit.as_deref().unwrap_or("unknown")),
-            esc(t.previous_date.as_deref().unwrap_or("undated")),
-            t.new.len(),
-            t.fixed.len(),
-            t.unchanged
+            "<h2 id=\"trend\">Since the previous report</h2><p>{previous}</p>"
         );
         if !t.new.is_empty() {
-            let _ = writeln!(
-                o,
-                "<p>New: {}</p>",
-                t.new
-                    .iter()
-                    .map(|f| format!("<a href=\"#{}\">{f}</a>", f.to_ascii_lowercase()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
+            let _ = writeln!(o, "<p>New: {new}</p>");
         }
         if !t.fixed.is_empty() {
             o.push_str("<p>Fixed:</p><ul>");
@@ -816,21 +808,7 @@ pub fn render_html(r: &Report) -> String {
             }
             o.push_str("</ul>");
         }
-        let changed: Vec<String> = t
-            .levels
-            .iter()
-            .filter(|(_, [a, b])| a != b)
-            .map(|(d, [a, b])| format!("{}: L{a} → L{b}", dim_title(d)))
-            .collect();
-        let _ = writeln!(
-            o,
-            "<p>Scorecard: {}</p>",
-            esc(&if changed.is_empty() {
-                "no level changed".to_string()
-            } else {
-                changed.join("; ")
-            })
-        );
+        let _ = writeln!(o, "<p>Scorecard: {scorecard}</p>");
     }
     o.push_str("</body></html>\n");
     o
