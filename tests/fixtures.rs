@@ -53,6 +53,67 @@ fn annotations(path: &str, text: &str) -> Annotations {
     ann
 }
 
+/// The annotations of every file under `fixtures/`.
+fn all_annotations() -> Annotations {
+    let mut all = Annotations::default();
+    let mut files = 0;
+    for entry in ignore::WalkBuilder::new("fixtures")
+        .hidden(false)
+        .standard_filters(false)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+    {
+        let path = entry.path().to_string_lossy().replace('\\', "/");
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        files += 1;
+        let a = annotations(&path, &text);
+        all.expect.extend(a.expect);
+        all.ok.extend(a.ok);
+    }
+    assert!(files > 0, "no fixture files found");
+    all
+}
+
+/// The recall issue asks for at least three `expect:` shapes and two `ok:` near misses per
+/// defect family; `bench/realworld/FAMILIES.md` maps each family to its rules.
+#[test]
+fn every_recall_family_has_three_hits_and_two_near_misses() {
+    let table = std::fs::read_to_string("bench/realworld/FAMILIES.md").expect("FAMILIES.md");
+    let row = Regex::new(r"^\| *[0-9]+ *\| *([^|]+?) *\| *([^|]+?) *\|$").unwrap();
+    let id = Regex::new(r"\b[A-Z]+[0-9]{3}\b").unwrap();
+    let Annotations { expect, ok } = all_annotations();
+    let count = |map: &BTreeMap<(String, usize), BTreeSet<String>>, rules: &[&str]| {
+        map.values()
+            .filter(|ids| ids.iter().any(|i| rules.contains(&i.as_str())))
+            .count()
+    };
+    let mut families = 0;
+    let mut problems = Vec::new();
+    for line in table.lines() {
+        let Some(caps) = row.captures(line) else {
+            continue;
+        };
+        let rules: Vec<&str> = id.find_iter(&caps[2]).map(|m| m.as_str()).collect();
+        assert!(!rules.is_empty(), "family without rules: {line}");
+        families += 1;
+        let (hits, near) = (count(&expect, &rules), count(&ok, &rules));
+        if hits < 3 || near < 2 {
+            problems.push(format!(
+                "{}: {hits} expect, {near} ok (rules {rules:?})",
+                &caps[1]
+            ));
+        }
+    }
+    assert_eq!(
+        families, 14,
+        "FAMILIES.md lists the issue's fourteen families"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn fixtures_match_their_annotations() {
     let registry = Registry::builtin().expect("builtin rules load");
@@ -77,26 +138,7 @@ fn fixtures_match_their_annotations() {
     let cwd = std::env::current_dir().expect("cwd");
     scope::apply(&mut result.findings, &set, &scope, &cwd);
 
-    let mut expect = BTreeMap::new();
-    let mut ok = BTreeMap::new();
-    let mut files = 0;
-    for entry in ignore::WalkBuilder::new("fixtures")
-        .hidden(false)
-        .standard_filters(false)
-        .build()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-    {
-        let path = entry.path().to_string_lossy().replace('\\', "/");
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
-        files += 1;
-        let a = annotations(&path, &text);
-        expect.extend(a.expect);
-        ok.extend(a.ok);
-    }
-    assert!(files > 0, "no fixture files found");
+    let Annotations { expect, ok } = all_annotations();
 
     let mut problems = Vec::new();
     let mut found: BTreeMap<(String, usize), BTreeSet<String>> = BTreeMap::new();
