@@ -1,7 +1,7 @@
 //! SEC030: `eval`/`exec`/`compile` of code that is not a constant, imports by a computed
 //! name, `logging.config.listen`. SEC031: a shell command (`os.system`, `os.popen`,
-//! `subprocess` with `shell=True`, `asyncio` shell subprocesses, paramiko `exec_command`)
-//! whose text is not a constant.
+//! `subprocess` with `shell=True`, `asyncio` shell subprocesses, paramiko `exec_command`, an
+//! argument vector that starts a shell with `-c`) whose text is not a constant.
 //!
 //! Confidence: text built in place from other values (f-string, `%`, `+`, `.format`) is
 //! medium, as is any non-constant code evaluated in a web service; a variable elsewhere is
@@ -150,13 +150,14 @@ pub fn shell_command_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
                 || (s.paramiko && c.last() == "exec_command")
         }
     };
-    if !shell_call {
-        return;
-    }
-    let arg = positional_arg(c.args, 0)
-        .or_else(|| keyword_arg(c.args, "args", src))
-        .or_else(|| keyword_arg(c.args, "cmd", src))
-        .or_else(|| keyword_arg(c.args, "command", src));
+    let arg = if shell_call {
+        positional_arg(c.args, 0)
+            .or_else(|| keyword_arg(c.args, "args", src))
+            .or_else(|| keyword_arg(c.args, "cmd", src))
+            .or_else(|| keyword_arg(c.args, "command", src))
+    } else {
+        shell_dash_c(c, src)
+    };
     let Some(arg) = arg else { return };
     let conf = match shape(arg, src) {
         Shape::Constant => return,
@@ -174,6 +175,50 @@ pub fn shell_command_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
             .var("what", snippet(text(arg, src)))
             .confidence(conf),
     );
+}
+
+const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "ash"];
+
+/// The command line of an argument vector that starts a shell with `-c`:
+/// `subprocess.run(["bash", "-c", cmd])`, `os.execl("/bin/sh", "sh", "-c", cmd)`,
+/// `os.spawnv(os.P_WAIT, "/bin/bash", ["bash", "-c", cmd])`. Without `shell=True` the
+/// vector still hands `cmd` to a shell.
+fn shell_dash_c<'t>(c: &Call<'t, '_>, src: &str) -> Option<tree_sitter::Node<'t>> {
+    let name = c.name.as_str();
+    let vector: Vec<tree_sitter::Node<'t>> = if SUBPROCESS.contains(&name) {
+        let first = positional_arg(c.args, 0).or_else(|| keyword_arg(c.args, "args", src))?;
+        if !matches!(first.kind(), "list" | "tuple") {
+            return None;
+        }
+        kids(first)
+    } else if name == "asyncio.create_subprocess_exec"
+        || name
+            .strip_prefix("os.")
+            .is_some_and(|f| f.starts_with("exec") || f.starts_with("spawn") || f == "posix_spawn")
+    {
+        let mut all = Vec::new();
+        for a in kids(c.args) {
+            if matches!(a.kind(), "list" | "tuple") {
+                all.extend(kids(a));
+            } else if a.kind() != "keyword_argument" {
+                all.push(a);
+            }
+        }
+        all
+    } else {
+        return None;
+    };
+    let literal = |n: tree_sitter::Node<'_>| {
+        (n.kind() == "string" && shape(n, src) == Shape::Constant)
+            .then(|| text(n, src).trim_matches(|ch| ch == '"' || ch == '\''))
+    };
+    let shell_at = vector.iter().position(|&n| {
+        literal(n).is_some_and(|v| SHELLS.contains(&v.rsplit('/').next().unwrap_or(v)))
+    })?;
+    let dash_c = vector[shell_at + 1..]
+        .iter()
+        .position(|&n| literal(n).is_some_and(|v| matches!(v, "-c" | "-lc" | "-ec")))?;
+    vector.get(shell_at + 1 + dash_c + 1).copied()
 }
 
 /// The text is built only from constants and the enclosing function's parameters, directly

@@ -179,7 +179,7 @@ fn in_detector_table(text: &str, start: usize, end: usize) -> bool {
 /// `NAME = "value"`, `NAME: value`, `NAME=value`, `"name": "value"`, `const NAME: &str = "value"`.
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?m)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?::[ \t]*&?(?:'static[ \t]+)?(?:str|String)[ \t]*=|:=|=|:)[ \t]*(?P<q>["']?)(?P<value>[^"'\s`,;)]{8,256})"#,
+        r#"(?m)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\]?[ \t]*(?::[ \t]*&?(?:'static[ \t]+)?(?:str|String)[ \t]*=|:=|=|:)[ \t]*(?P<q>["']?)(?P<value>[^"'\s`,;)]{8,256})"#,
     )
     .expect("static regex")
 });
