@@ -552,6 +552,24 @@ pub fn index_lookup(name: &str) -> Option<IndexCheckFn> {
         .map(|(_, f)| *f)
 }
 
+/// Re-judges one of the rule's per-file findings (path, a byte on its line) with what the
+/// project index knows across files: a weaker confidence when the evidence says so.
+pub type IndexRefineFn =
+    fn(&crate::model::pyindex::ProjectIndex<'_>, &str, usize) -> Option<Confidence>;
+
+/// Per index check: how it re-judges its rule's per-file findings.
+const INDEX_REFINES: &[(&str, IndexRefineFn)] = &[(
+    "check-then-insert-via-helpers",
+    integrity::insert_chain::startup_only,
+)];
+
+pub fn index_refine_lookup(name: &str) -> Option<IndexRefineFn> {
+    INDEX_REFINES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+}
+
 pub fn repo_names() -> Vec<&'static str> {
     REPO_CHECKS.iter().map(|(n, _)| *n).collect()
 }

@@ -884,6 +884,39 @@ impl<'a> ProjectIndex<'a> {
         &self.files[self.fns[g].file]
     }
 
+    /// The innermost function of file `path` whose text holds `byte`.
+    pub fn function_at(&self, path: &str, byte: usize) -> Option<usize> {
+        let fi = self
+            .files
+            .binary_search_by(|f| f.path.cmp(path))
+            .ok()
+            .or_else(|| self.files.iter().position(|f| f.path == path))?;
+        let file = &self.files[fi];
+        file.part
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.start <= byte && byte < f.end)
+            .min_by_key(|(_, f)| f.end - f.start)
+            .map(|(i, _)| file.first + i)
+    }
+
+    /// The project functions with a resolved call of `g`.
+    pub fn callers(&self, g: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, ts)| {
+                ts.iter()
+                    .any(|t| matches!(t, Target::Project(c) if *c == g))
+            })
+            .map(|(c, _)| c)
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// `Class.method` or `function` for messages.
     pub fn display_name(&self, g: usize) -> String {
         let id = self.fns[g];

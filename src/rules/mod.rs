@@ -128,6 +128,9 @@ pub struct Rule {
     pub kind: RuleKind,
     /// Also reports what this check over the project index finds (see `checks::ChainHit`).
     pub index_check: Option<checks::IndexCheckFn>,
+    /// Re-judges the rule's per-file findings with the project index (see
+    /// `checks::IndexRefineFn`): a race in code only start-up calls.
+    pub index_refine: Option<checks::IndexRefineFn>,
     /// Where the rule came from: `builtin:rules/...` or a user path.
     pub origin: String,
     /// Hash of the rule file's text: cached results are discarded when it changes.
@@ -479,6 +482,10 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         ),
         None => None,
     };
+    let index_refine = file
+        .index_check
+        .as_deref()
+        .and_then(checks::index_refine_lookup);
     let prefilter_regex = match file.prefilter_regex.take() {
         Some(OneOrMany::One(r)) => vec![r],
         Some(OneOrMany::Many(rs)) => rs,
@@ -507,6 +514,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         migration_safety: file.migration_safety,
         kind,
         index_check,
+        index_refine,
         origin: path.to_string(),
         digest: crate::source::content_hash(text.as_bytes()),
     })

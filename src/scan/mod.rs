@@ -193,7 +193,7 @@ pub fn run_with(
         findings.extend(r.findings);
         errors.extend(r.errors);
     }
-    let (chained, call_graph) = index_findings(rules, &summaries);
+    let (chained, call_graph) = index_findings(rules, &summaries, &mut findings);
     findings.extend(chained);
     if rules.web {
         let web: Vec<_> = summaries
@@ -307,6 +307,7 @@ fn with_vars(template: &str, vars: &[(&'static str, String)]) -> String {
 fn index_findings(
     rules: &RuleSet<'_>,
     summaries: &[(String, Lang, FileSummary, PathBuf)],
+    per_file: &mut [Finding],
 ) -> (Vec<Finding>, Option<crate::model::pyindex::CallStats>) {
     if rules.index.is_empty() {
         return (Vec::new(), None);
@@ -335,6 +336,28 @@ fn index_findings(
         }
         files.get(path).is_some_and(|f| f.is_some())
     };
+    // Per-file findings the index re-judges (a race in start-up code is not raced).
+    for f in per_file.iter_mut() {
+        let Some(refine) = rules
+            .index
+            .iter()
+            .map(|&ri| rules.rules[ri])
+            .find(|r| r.id == f.rule)
+            .and_then(|r| r.index_refine)
+        else {
+            continue;
+        };
+        if !load(&mut files, &f.path) {
+            continue;
+        }
+        let Some(Some(file)) = files.get(&f.path) else {
+            continue;
+        };
+        let byte = file.line_start(f.line);
+        if let Some(c) = refine(&index, &f.path, byte) {
+            f.confidence = f.confidence.min(c);
+        }
+    }
     for &ri in &rules.index {
         let rule = rules.rules[ri];
         let Some(check) = rule.index_check else {

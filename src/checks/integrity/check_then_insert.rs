@@ -160,7 +160,65 @@ fn is_orm_create(call: Node<'_>, src: &str) -> bool {
         });
         matches!(r, "session" | "db_session" | "sess" | "db") && built
     };
-    creates || added
+    (creates || added) && !remote_call(call, src)
+}
+
+/// A create sent to another service, not a row inserted: a call on an HTTP client or SDK
+/// object (`gitlab_client.create_hook(..)`, `stripe.Customer.create(..)`), or one inside a
+/// `try` whose handlers catch only network errors (`except requests.RequestException`).
+fn remote_call(call: Node<'_>, src: &str) -> bool {
+    static SDK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(stripe|boto3|requests|httpx|aiohttp|github|gitlab|slack_sdk)$|(client|_api|sdk)$")
+            .expect("static regex")
+    });
+    static NETWORK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(requests|httpx|aiohttp|urllib3?|botocore|stripe|gitlab|github|slack_sdk)\.|^(RequestException|HTTPError|HTTPStatusError|ConnectionError|Timeout|TimeoutError|ConnectTimeout|ReadTimeout|ClientError|ClientResponseError|ApiException|APIError|GitlabError|GithubException|SlackApiError|StripeError)$")
+            .expect("static regex")
+    });
+    let callee = call
+        .child_by_field_name("function")
+        .map_or("", |f| text(f, src));
+    if let Some((recv, _)) = callee.rsplit_once('.') {
+        let root = recv.split('.').next().unwrap_or(recv);
+        let last = recv.rsplit('.').next().unwrap_or(recv);
+        if SDK.is_match(root) || SDK.is_match(last) {
+            return true;
+        }
+    }
+    let mut child = call;
+    let mut cur = call.parent();
+    while let Some(p) = cur {
+        if matches!(p.kind(), "function_definition" | "lambda") {
+            break;
+        }
+        if p.kind() == "try_statement" && p.child_by_field_name("body") == Some(child) {
+            let mut c = p.walk();
+            let caught: Vec<String> = p
+                .named_children(&mut c)
+                .filter(|cl| cl.kind() == "except_clause")
+                .filter_map(|cl| cl.child_by_field_name("value"))
+                .flat_map(|v| {
+                    let v = crate::checks::py::unwrap_expr(v);
+                    let v = if v.kind() == "as_pattern" {
+                        v.named_child(0).unwrap_or(v)
+                    } else {
+                        v
+                    };
+                    let t = text(v, src).trim_matches(|c| c == '(' || c == ')');
+                    t.split(',')
+                        .map(|e| e.trim().to_string())
+                        .filter(|e| !e.is_empty())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if !caught.is_empty() && caught.iter().all(|e| NETWORK.is_match(e)) {
+                return true;
+            }
+        }
+        child = p;
+        cur = p.parent();
+    }
+    false
 }
 
 /// The name a statement assigns from a lookup: `user = await repo.get_by_email(email)`.

@@ -28,6 +28,18 @@ static PROMISED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// DATA008's per-file findings in start-up code: a function marked start-up (`lifespan`,
+/// `@app.on_event("startup")`, `main`), or one only start-up code calls, runs once before
+/// the service takes requests, so nothing races it (a seed admin account, a default
+/// project). Reported at low confidence.
+pub fn startup_only(ix: &ProjectIndex<'_>, path: &str, byte: usize) -> Option<Confidence> {
+    let g = ix.function_at(path, byte)?;
+    let callers = ix.callers(g);
+    (ix.function(g).startup
+        || (!callers.is_empty() && callers.iter().all(|&c| ix.function(c).startup)))
+    .then_some(Confidence::Low)
+}
+
 pub fn check_then_insert_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
     // Who calls each project function (resolved calls only).
     let mut callers: Vec<Vec<usize>> = vec![Vec::new(); ix.fns.len()];

@@ -393,6 +393,8 @@ struct QueryVar {
     eager: bool,
     /// The rows come from a helper (`get_standings()`): only queries keyed by the row count.
     helper: bool,
+    /// The query caps its rows (`.limit(n)`, `[:n]`, `LIMIT n`): a top-N list.
+    bounded: bool,
 }
 
 /// The rows a loop walks.
@@ -400,6 +402,38 @@ struct Rows {
     what: String,
     eager: bool,
     helper: bool,
+    bounded: bool,
+}
+
+/// Query text that caps its rows at a small fixed number (`.limit(10)`, `[:5]`, `LIMIT 10`),
+/// or a top-N ranking (an aggregate grouped, ordered and limited: `group_by(..)` ...
+/// `.limit(limit)`). A page of a listing whose size the caller picks is not capped here:
+/// its N+1 grows with the page size asked for.
+fn caps_rows(t: &str) -> bool {
+    static FIXED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"\.limit\(\s*\d+\s*\)|\[\s*(?:0\s*)?:\s*\d+\s*\]|(?i:\bLIMIT\s+\d+)|\.top\(\s*\d+",
+        )
+        .expect("static regex")
+    });
+    static LIMITED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\.limit\(|(?i:\bLIMIT\b)").expect("static regex"));
+    static RANKED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.group_by\(|(?i:\bGROUP\s+BY\b)|\.annotate\(").expect("static regex")
+    });
+    FIXED.is_match(t) || (LIMITED.is_match(t) && RANKED.is_match(t))
+}
+
+/// Names assigned a capped query earlier in the same scope: (scope, name).
+type Capped = HashSet<(usize, String)>;
+
+/// `text` caps its rows itself or uses a query assigned capped (`s = select(..).limit(n)`,
+/// then `session.execute(s).fetchall()`).
+fn capped_text(t: &str, scope: usize, capped: &Capped) -> bool {
+    caps_rows(t)
+        || capped
+            .iter()
+            .any(|(sc, name)| *sc == scope && mentions(t, &[name.as_str()]))
 }
 
 /// A query that loads related rows with it (`selectinload`, `joinedload`, `select_related`,
@@ -674,10 +708,13 @@ fn query_rows(
     iterable: Node<'_>,
     scope: usize,
     assigned: &QueryVars,
+    capped: &Capped,
     ctx: &FileContext<'_>,
 ) -> Option<Rows> {
     let src = ctx.file.text.as_str();
     let mut node = unwrap_expr(iterable);
+    // `rows[:10]`: the loop walks a capped slice of the rows.
+    let mut sliced = false;
     for _ in 0..4 {
         match node.kind() {
             "call" => {
@@ -691,7 +728,13 @@ fn query_rows(
                 }
                 break;
             }
-            "subscript" => node = node.child_by_field_name("value")?,
+            "subscript" => {
+                let mut c = node.walk();
+                sliced |= node
+                    .children_by_field_name("subscript", &mut c)
+                    .any(|s| s.kind() == "slice" && caps_rows(&format!("[{}]", text(s, src))));
+                node = node.child_by_field_name("value")?;
+            }
             _ => break,
         }
     }
@@ -706,6 +749,7 @@ fn query_rows(
                 what: format!("`{name}` (query on line {})", ctx.file.line_col(v.at).0),
                 eager: v.eager,
                 helper: v.helper,
+                bounded: v.bounded || sliced,
             })
     };
     match node.kind() {
@@ -724,6 +768,7 @@ fn query_rows(
                 what: format!("`{}`", crate::checks::py::snippet(text(node, src))),
                 eager: loads_eagerly(text(node, src)),
                 helper,
+                bounded: sliced || capped_text(text(node, src), scope, capped),
             })
         }
     }
@@ -743,6 +788,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let scope_of = |byte: usize| facts.function_at(byte).map_or(0, |f| f.start);
     // (scope, name) -> (assignment start, right-hand side, is a paginate() result)
     let mut assigned: QueryVars = HashMap::new();
+    let mut capped: Capped = HashSet::new();
     let mut reported: HashSet<usize> = HashSet::new();
     let lazy = relationship_names(root, src);
     visit(root, |n| {
@@ -757,9 +803,16 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         let page =
                             call_parts(rr, src).is_some_and(|(_, last, _)| last == "paginate");
                         let scope = scope_of(n.start_byte());
+                        let bounded = capped_text(text(rr, src), scope, &capped);
+                        let name = (scope, text(l, src).to_string());
+                        if bounded {
+                            capped.insert(name.clone());
+                        } else {
+                            capped.remove(&name);
+                        }
                         // `documents = list(documents_qs)`: the rows of an earlier query.
                         let copied = (rr.kind() == "call" && !is_query_result(rr, src))
-                            .then(|| query_rows(rr, scope, &assigned, ctx))
+                            .then(|| query_rows(rr, scope, &assigned, &capped, ctx))
                             .flatten();
                         let helper = copied.is_none() && is_row_helper(rr, src);
                         if page || copied.is_some() || helper || is_query_result(rr, src) {
@@ -773,7 +826,8 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                                     at: n.start_byte(),
                                     page,
                                     eager,
-                                    helper: copied.map_or(helper, |r| r.helper),
+                                    helper: copied.as_ref().map_or(helper, |r| r.helper),
+                                    bounded: bounded || copied.is_some_and(|r| r.bounded),
                                 });
                         }
                     }
@@ -788,7 +842,9 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     if repair_function(ctx, facts, n.start_byte()) {
                         return true;
                     }
-                    if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx) {
+                    if let Some(rows) =
+                        query_rows(it, scope_of(n.start_byte()), &assigned, &capped, ctx)
+                    {
                         report_first_db_call(body, &rows, target, &lazy, src, &mut reported, out);
                     }
                 }
@@ -813,7 +869,8 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         let target = clause
                             .child_by_field_name("left")
                             .map_or("", |l| text(l, src));
-                        if let Some(rows) = query_rows(it, scope_of(n.start_byte()), &assigned, ctx)
+                        if let Some(rows) =
+                            query_rows(it, scope_of(n.start_byte()), &assigned, &capped, ctx)
                         {
                             report_first_db_call(
                                 body,
@@ -1006,6 +1063,18 @@ fn is_object_permission_check(node: Node<'_>, names: &[&str], src: &str) -> bool
     PERM.is_match(last) && args.named_child_count() >= 2 && mentions(text(args, src), names)
 }
 
+/// The loop body commits (`session.commit()`, `db.session.commit()`, `session_commit(..)`).
+fn commits_per_row(body: Node<'_>, src: &str) -> bool {
+    let mut commits = false;
+    visit_same_scope(body, |n| {
+        if n.kind() == "call" {
+            commits |= call_parts(n, src)
+                .is_some_and(|(_, last, _)| last == "commit" || last.ends_with("_commit"));
+        }
+    });
+    commits
+}
+
 fn report_first_db_call(
     body: Node<'_>,
     rows: &Rows,
@@ -1054,11 +1123,16 @@ fn report_first_db_call(
     });
     if let Some(call) = found {
         if reported.insert(call.start_byte()) {
-            out.push(
-                Hit::new(call.start_byte(), call.end_byte())
-                    .var("call", crate::checks::py::snippet(text(call, src)))
-                    .var("rows", rows.what.clone()),
-            );
+            let mut hit = Hit::new(call.start_byte(), call.end_byte())
+                .var("call", crate::checks::py::snippet(text(call, src)))
+                .var("rows", rows.what.clone());
+            // A capped top-N list costs at most N extra queries; a loop that commits every
+            // row processes rows one transaction at a time on purpose (a job draining a
+            // queue), where the row's own read is part of its work. Both are leads only.
+            if rows.bounded || commits_per_row(body, src) {
+                hit = hit.confidence(crate::checks::Confidence::Low);
+            }
+            out.push(hit);
         }
     }
 }

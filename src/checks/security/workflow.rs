@@ -908,6 +908,47 @@ static UNTRUSTED_EXPR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// Contexts that hold one line: titles, branch and ref names, author names and emails.
+/// Multi-line ones are bodies, comments and commit messages.
+fn single_line_context(name: &str) -> bool {
+    !(name.ends_with("body") || name.ends_with("message"))
+}
+
+/// The byte ranges of the bodies of quoted heredocs (`<<'EOF'`, `<<"EOF"`, `<<\EOF`) in a
+/// shell script: the shell expands nothing there, and only a line equal to the delimiter
+/// ends one.
+fn quoted_heredoc_bodies(script: &str) -> Vec<(usize, usize)> {
+    static OPEN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?:^|[^<])<<-?\s*(?:'(\w+)'|"(\w+)"|\\(\w+)|(\w+))"#).expect("static regex")
+    });
+    let mut out = Vec::new();
+    // (delimiter, quoted, body start)
+    let mut open: Option<(String, bool, usize)> = None;
+    let mut at = 0;
+    for line in script.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        if let Some((delim, quoted, body)) = &open {
+            if line.trim() == delim {
+                if *quoted {
+                    out.push((*body, start));
+                }
+                open = None;
+            }
+            continue;
+        }
+        if let Some(c) = OPEN.captures(line) {
+            let quoted = c.get(4).is_none();
+            let delim = (1..=4).find_map(|i| c.get(i)).map_or("", |m| m.as_str());
+            open = Some((delim.to_string(), quoted, at));
+        }
+    }
+    if let Some((_, true, body)) = open {
+        out.push((body, script.len()));
+    }
+    out
+}
+
 /// SEC010: an attacker-controlled expression expanded into a `run:` script (or a
 /// `github-script` body) before the shell or node sees it.
 pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
@@ -968,6 +1009,11 @@ pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             }
         }
         for (kind, (script, offset)) in scripts {
+            let heredocs = if kind == "run" {
+                quoted_heredoc_bodies(&script)
+            } else {
+                Vec::new()
+            };
             for m in UNTRUSTED_EXPR.captures_iter(&script) {
                 let (Some(whole), Some(ctx_name)) = (m.get(0), m.get(1)) else {
                     continue;
@@ -975,7 +1021,13 @@ pub fn script_injection(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 let mut hit = Hit::new(offset + whole.start(), offset + whole.end())
                     .var("context", ctx_name.as_str())
                     .var("kind", kind);
-                if no_event_payload || own_pull_request {
+                // A one-line value inside a quoted heredoc is data: it cannot end the
+                // heredoc, and nothing in it is expanded.
+                let in_quoted_heredoc = single_line_context(ctx_name.as_str())
+                    && heredocs
+                        .iter()
+                        .any(|&(s, e)| s <= whole.start() && whole.end() <= e);
+                if no_event_payload || own_pull_request || in_quoted_heredoc {
                     hit = hit.confidence(Confidence::Low);
                 }
                 out.push(hit);
