@@ -24,3 +24,12 @@ fn sql_near_misses_are_low() {
     assert_eq!(level(&found, "SEC107", "schemas.rs", 9), "low");
     assert_eq!(level(&found, "SEC107", "schemas.rs", 16), "medium");
 }
+
+#[test]
+fn jwt_from_the_token_endpoint_is_low() {
+    let found = confidences(&["fixtures/python/auth/sso_callback.py"]);
+    // Received from the identity provider's token endpoint by the OAuth callback, two
+    // helpers up: low. A bearer token from the client: the rule's usual level.
+    assert_eq!(level(&found, "AUTH003", "sso_callback.py", 16), "low");
+    assert_eq!(level(&found, "AUTH003", "sso_callback.py", 39), "medium");
+}

@@ -545,6 +545,40 @@ const INDEX_CHECKS: &[(&str, IndexCheckFn)] = &[
     ),
 ];
 
+/// What an index vet makes of a per-file finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vet {
+    Keep,
+    /// Handled elsewhere (a callee clamps, a helper filters by the owner): withdrawn.
+    Withdraw,
+    /// The index weakens the evidence: reported with this confidence.
+    Demote(Confidence),
+}
+
+/// An index vet: given a per-file finding of its rule (the file's path and text, the byte
+/// offset the finding starts at), what the project index makes of it. A rule names one
+/// with `index-vet = "name"`.
+pub type IndexVetFn = fn(&crate::model::pyindex::ProjectIndex<'_>, &str, &str, usize) -> Vet;
+
+const INDEX_VETS: &[(&str, IndexVetFn)] = &[
+    (
+        "limit-bounded-by-callee",
+        api_surface::bound_chain::limit_bounded_by_callee,
+    ),
+    (
+        "owner-filter-in-callee",
+        auth::ownership_chain::owner_filter_in_callee,
+    ),
+    (
+        "token-from-exchange",
+        auth::token_exchange::token_from_exchange,
+    ),
+];
+
+pub fn index_vet_lookup(name: &str) -> Option<IndexVetFn> {
+    INDEX_VETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
 pub fn index_lookup(name: &str) -> Option<IndexCheckFn> {
     INDEX_CHECKS
         .iter()

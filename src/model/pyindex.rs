@@ -39,6 +39,10 @@ pub struct Call {
     pub awaited: bool,
     pub start: usize,
     pub end: usize,
+    /// Arguments that are plain names, by keyword (`limit=limit` -> (`limit`, `limit`)) or
+    /// by position (`#0`, counting the arguments the callee's parameters receive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(String, String)>,
 }
 
 /// A call that blocks the thread on a synchronous datastore client or the file system
@@ -89,6 +93,12 @@ pub struct Function {
     /// What it does with stored rows itself (see `crate::model::pydata`).
     #[serde(default, skip_serializing_if = "DataFacts::is_empty")]
     pub data: DataFacts,
+    /// Parameters whose value it bounds before use: clamped (`min(limit, 1000)`, a clamp
+    /// helper) or handed to a parameter the remote service caps (`MaxKeys=limit`). Each
+    /// with its position as a caller passes it (`self`/`cls` not counted; `None`:
+    /// keyword-only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bounds: Vec<(Option<usize>, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +113,11 @@ pub struct Class {
     /// Defined inside a function (not reachable by name from other modules).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local: bool,
+    /// An ORM model (class-level `Column(..)`/`mapped_column(..)`/`*Field(..)`): whether
+    /// a row can belong to someone, by an owner/tenant column or a reference to another
+    /// table (`ForeignKey`, `relationship`). `None`: not a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned: Option<bool>,
 }
 
 /// What one Python file contributes to the project index.
@@ -187,11 +202,13 @@ pub fn file_part(
                     }
                 }
                 let local = frames.iter().any(|(_, f)| matches!(f, Frame::Func(_)));
+                let owned = model_ownership(node, src);
                 part.classes.push(Class {
                     name,
                     bases,
                     attrs: Vec::new(),
                     local,
+                    owned,
                 });
                 push = Some(Frame::Class(part.classes.len() - 1));
             }
@@ -220,14 +237,44 @@ pub fn file_part(
                     calls: Vec::new(),
                     blocks: Vec::new(),
                     data: DataFacts::default(),
+                    bounds: Vec::new(),
                 };
+                let mut order: Vec<(Option<usize>, String)> = Vec::new();
                 if let Some(plist) = node.child_by_field_name("parameters") {
                     let mut c = plist.walk();
+                    let mut positional = true;
                     for p in plist.named_children(&mut c) {
+                        if matches!(
+                            p.kind(),
+                            "keyword_separator" | "list_splat_pattern" | "dictionary_splat_pattern"
+                        ) {
+                            positional = false;
+                        }
+                        let before = f.params.len() + f.typed_params.len();
                         param(p, src, &mut f);
+                        if f.params.len() + f.typed_params.len() > before {
+                            if let Some(name) = param_name(p, src) {
+                                order.push((positional.then_some(order.len()), name));
+                            }
+                        }
+                    }
+                }
+                // A method's `self`/`cls` is not passed by its callers.
+                if class.is_some()
+                    && order
+                        .first()
+                        .is_some_and(|(_, n)| n == "self" || n == "cls")
+                {
+                    order.remove(0);
+                    for (pos, _) in &mut order {
+                        *pos = pos.map(|p| p.saturating_sub(1));
                     }
                 }
                 if let Some(body) = node.child_by_field_name("body") {
+                    f.bounds = order
+                        .into_iter()
+                        .filter(|(_, n)| bounded(body, n, src))
+                        .collect();
                     let names: Vec<&str> = f
                         .params
                         .iter()
@@ -388,6 +435,129 @@ fn param(p: Node<'_>, src: &str, f: &mut Function) {
     }
 }
 
+/// A column of an ORM model (`Column(..)`, `db.Column(..)`, `mapped_column(..)`,
+/// Django/peewee `*Field(..)`).
+static COLUMN_CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^(?:[\w.]+\.)?(?:Column|mapped_column|\w*Field)$").expect("static regex")
+});
+
+/// Column names that tie a row to an owner, a tenant or another row.
+static OWNING_COLUMN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)^(?:user|owner|created_by|creator|author|account|tenant|org|organi[sz]ation|customer|team|workspace|member|group|project|company)(?:_id)?$|_(?:id|pk|uuid)$",
+    )
+    .expect("static regex")
+});
+
+/// For a class with at least two ORM columns: whether a row can belong to someone (an
+/// owning column, or a reference to another table); `None` when it is not a model.
+fn model_ownership(class: Node<'_>, src: &str) -> Option<bool> {
+    let body = class.child_by_field_name("body")?;
+    let mut columns = 0;
+    let mut owning = false;
+    let mut c = body.walk();
+    for stmt in body.named_children(&mut c) {
+        let Some(a) = stmt
+            .named_child(0)
+            .filter(|a| stmt.kind() == "expression_statement" && a.kind() == "assignment")
+        else {
+            continue;
+        };
+        let (Some(left), Some(right)) = (
+            a.child_by_field_name("left"),
+            a.child_by_field_name("right"),
+        ) else {
+            continue;
+        };
+        let callee = (right.kind() == "call")
+            .then(|| right.child_by_field_name("function"))
+            .flatten()
+            .map_or("", |f| text(f, src));
+        if left.kind() == "identifier" && COLUMN_CALL.is_match(callee) {
+            columns += 1;
+            owning |= OWNING_COLUMN.is_match(text(left, src));
+        }
+        let rhs = text(right, src);
+        owning |= rhs.contains("ForeignKey")
+            || rhs.contains("relationship(")
+            || rhs.contains("OneToOne")
+            || rhs.contains("ManyToMany");
+    }
+    (columns >= 2).then_some(owning)
+}
+
+/// The name a parameter node declares.
+fn param_name(p: Node<'_>, src: &str) -> Option<String> {
+    let name = match p.kind() {
+        "identifier" => Some(p),
+        "typed_parameter" => p.named_child(0),
+        "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+        _ => None,
+    }?;
+    (name.kind() == "identifier").then(|| text(name, src).to_string())
+}
+
+/// Keywords and dictionary keys of remote APIs that cap the value themselves (S3
+/// `MaxKeys` at 1000, AWS `MaxResults`/`MaxItems`, the `max-keys` query parameter).
+static SERVICE_CAPPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^(?:MaxKeys|MaxResults|MaxItems|MaxRecords|max-keys)$")
+        .expect("static regex")
+});
+
+/// True when `body` bounds the value of `name`: `min(..)`/`max(..)` or a clamp/bound
+/// helper around it, or hands it to a parameter a remote service caps.
+fn bounded(body: Node<'_>, name: &str, src: &str) -> bool {
+    let mentions = |n: Node<'_>| {
+        let mut hit = false;
+        crate::model::facts::visit(n, |x| {
+            hit |= x.kind() == "identifier" && text(x, src) == name;
+            !hit
+        });
+        hit
+    };
+    let mut found = false;
+    crate::model::facts::visit(body, |n| {
+        if found || matches!(n.kind(), "function_definition" | "class_definition") {
+            return false;
+        }
+        match n.kind() {
+            "call" => {
+                let callee = n
+                    .child_by_field_name("function")
+                    .and_then(|c| dotted(c, src))
+                    .unwrap_or_default();
+                let last = callee
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&callee)
+                    .to_ascii_lowercase();
+                if matches!(last.as_str(), "min" | "max")
+                    || last.contains("clamp")
+                    || last.contains("bound")
+                {
+                    found |= n.child_by_field_name("arguments").is_some_and(mentions);
+                }
+            }
+            "keyword_argument" => {
+                let key = n.child_by_field_name("name").map_or("", |k| text(k, src));
+                found |= SERVICE_CAPPED.is_match(key)
+                    && n.child_by_field_name("value").is_some_and(mentions);
+            }
+            "pair" => {
+                let key = n
+                    .child_by_field_name("key")
+                    .filter(|k| k.kind() == "string")
+                    .map_or("", |k| text(k, src).trim_matches(|c| c == '"' || c == '\''));
+                found |= SERVICE_CAPPED.is_match(key)
+                    && n.child_by_field_name("value").is_some_and(mentions);
+            }
+            _ => {}
+        }
+        !found
+    });
+    found
+}
+
 fn positional(args: Node<'_>, i: usize) -> Option<Node<'_>> {
     let mut c = args.walk();
     let found = args
@@ -429,12 +599,37 @@ fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
         .and_then(|c| dotted(c, src))
         .unwrap_or_default();
     let awaited = node.parent().is_some_and(|p| p.kind() == "await");
+    let mut passed = Vec::new();
+    if let Some(args) = node.child_by_field_name("arguments") {
+        let mut c = args.walk();
+        let mut pos = 0usize;
+        for a in args.named_children(&mut c) {
+            match a.kind() {
+                "comment" => {}
+                "keyword_argument" => {
+                    if let (Some(k), Some(v)) = (
+                        a.child_by_field_name("name"),
+                        a.child_by_field_name("value")
+                            .filter(|v| v.kind() == "identifier"),
+                    ) {
+                        passed.push((text(k, src).to_string(), text(v, src).to_string()));
+                    }
+                }
+                "identifier" => {
+                    passed.push((format!("#{pos}"), text(a, src).to_string()));
+                    pos += 1;
+                }
+                _ => pos += 1,
+            }
+        }
+    }
     f.calls.push(Call {
         callee: callee.clone(),
         kind: CallKind::Direct,
         awaited,
         start: node.start_byte(),
         end: node.end_byte(),
+        args: passed,
     });
     if callee.is_empty() {
         return;
@@ -467,6 +662,7 @@ fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
             awaited: false,
             start: node.start_byte(),
             end: node.end_byte(),
+            args: Vec::new(),
         });
     }
 }
@@ -878,6 +1074,18 @@ impl<'a> ProjectIndex<'a> {
     pub fn function(&self, g: usize) -> &'a Function {
         let id = self.fns[g];
         &self.files[id.file].part.functions[id.func]
+    }
+
+    /// The innermost function of file `path` whose text holds byte `at`.
+    pub fn enclosing(&self, path: &str, at: usize) -> Option<usize> {
+        let fi = self.files.iter().position(|f| f.path == path)?;
+        (0..self.fns.len())
+            .filter(|&g| self.fns[g].file == fi)
+            .filter(|&g| {
+                let f = self.function(g);
+                f.start <= at && at < f.end
+            })
+            .min_by_key(|&g| self.function(g).end - self.function(g).start)
     }
 
     pub fn file_of(&self, g: usize) -> &IndexFile<'a> {

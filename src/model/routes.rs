@@ -1629,6 +1629,12 @@ pub struct Row {
     pub auth: Option<String>,
     pub rate_limit: Option<String>,
     pub ownership: String,
+    /// The application the route is served by: `file:object` of the root of its
+    /// registration chain (the `FastAPI()`/`Flask()`/`Router` that is included nowhere),
+    /// when that root registers other routers; empty when the route's own router is
+    /// registered nowhere the inventory can see (or for URL-list registrations).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub app: String,
 }
 
 /// A registration edge: the router `child` of file `child_file` is registered on
@@ -1741,8 +1747,15 @@ struct Chain {
 }
 
 /// A finished chain: outer prefixes, own-prefix override, auth, rate limit, registered
-/// for development only.
-type Done = (String, Option<String>, Option<String>, Option<String>, bool);
+/// for development only, the application at its root (see [`Row::app`]).
+type Done = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    String,
+);
 
 /// Composes prefixes and auth across files: one row per route and registration path.
 pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
@@ -1783,6 +1796,12 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
             }
         }
     }
+    // Objects other routers are registered on: the roots that are applications.
+    let composing: std::collections::BTreeSet<(usize, &str)> = edges
+        .values()
+        .flatten()
+        .map(|e| (e.parent_file, e.parent))
+        .collect();
     // Settings defaults by name, when the project agrees on one value.
     let mut settings: BTreeMap<&str, Option<&str>> = BTreeMap::new();
     for (_, s) in files {
@@ -1913,12 +1932,21 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                             });
                         }
                     }
-                    _ => done.push((c.outer, c.own, c.auth, c.rate, c.dev_only)),
+                    _ => {
+                        // The root of the chain is an application when routers are
+                        // registered on it (one file may serve several applications).
+                        let app = if composing.contains(&(c.file, c.router.as_str())) {
+                            format!("{}:{}", files[c.file].0, c.router)
+                        } else {
+                            String::new()
+                        };
+                        done.push((c.outer, c.own, c.auth, c.rate, c.dev_only, app))
+                    }
                 }
             }
             done.sort();
             done.dedup();
-            for (outer, own, auth, rate, dev_only) in done {
+            for (outer, own, auth, rate, dev_only, app) in done {
                 let own_prefix = match (r.framework.as_str(), own) {
                     // Flask: `register_blueprint(bp, url_prefix=..)` replaces the blueprint's.
                     ("flask", Some(p)) => p,
@@ -1943,16 +1971,19 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                     auth: own_auth.clone().or(auth),
                     rate_limit: r.rate_limit.clone().or(rate),
                     ownership: r.ownership.clone(),
+                    app,
                 });
             }
         }
     }
     url_rows(files, &mut rows);
     rows.sort_by(|a, b| {
-        (&a.path, &a.methods, &a.file, a.line).cmp(&(&b.path, &b.methods, &b.file, b.line))
+        (&a.path, &a.methods, &a.file, a.line, &a.app)
+            .cmp(&(&b.path, &b.methods, &b.file, b.line, &b.app))
     });
     rows.dedup_by(|a, b| {
-        (&a.path, &a.methods, &a.file, a.line) == (&b.path, &b.methods, &b.file, b.line)
+        (&a.path, &a.methods, &a.file, a.line, &a.app)
+            == (&b.path, &b.methods, &b.file, b.line, &b.app)
     });
     rows
 }
@@ -2104,6 +2135,7 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
                     auth,
                     rate_limit,
                     ownership: r.ownership.clone(),
+                    app: String::new(),
                 });
             }
         }

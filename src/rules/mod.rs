@@ -60,6 +60,10 @@ struct RuleFile {
     /// A check over the Python project index that reports under this rule too (what the
     /// rule's own match cannot see across functions and files).
     index_check: Option<String>,
+    /// A test over the Python project index that withdraws this rule's per-file findings
+    /// the index shows to be handled elsewhere (a callee that clamps, an owner filter in
+    /// a helper).
+    index_vet: Option<String>,
 }
 
 /// One value or a list of them. Deserialized by hand rather than `#[serde(untagged)]`,
@@ -131,6 +135,8 @@ pub struct Rule {
     /// Re-judges the rule's per-file findings with the project index (see
     /// `checks::IndexRefineFn`): a race in code only start-up calls.
     pub index_refine: Option<checks::IndexRefineFn>,
+    /// Withdraws per-file findings the project index shows to be handled elsewhere.
+    pub index_vet: Option<checks::IndexVetFn>,
     /// Where the rule came from: `builtin:rules/...` or a user path.
     pub origin: String,
     /// Hash of the rule file's text: cached results are discarded when it changes.
@@ -486,6 +492,13 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         .index_check
         .as_deref()
         .and_then(checks::index_refine_lookup);
+    let index_vet = match &file.index_vet {
+        Some(name) => Some(
+            checks::index_vet_lookup(name)
+                .ok_or_else(|| err("index-vet", format!("unknown index vet `{name}`")))?,
+        ),
+        None => None,
+    };
     let prefilter_regex = match file.prefilter_regex.take() {
         Some(OneOrMany::One(r)) => vec![r],
         Some(OneOrMany::Many(rs)) => rs,
@@ -515,6 +528,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         kind,
         index_check,
         index_refine,
+        index_vet,
         origin: path.to_string(),
         digest: crate::source::content_hash(text.as_bytes()),
     })
@@ -909,6 +923,7 @@ impl<'r> RuleSet<'r> {
         let index = (0..rules.len())
             .filter(|&i| {
                 rules[i].index_check.is_some()
+                    || rules[i].index_vet.is_some()
                     || matches!(rules[i].kind, RuleKind::Repo(c) if c.needs_index)
             })
             .collect();

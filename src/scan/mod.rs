@@ -307,7 +307,7 @@ fn with_vars(template: &str, vars: &[(&'static str, String)]) -> String {
 fn index_findings(
     rules: &RuleSet<'_>,
     summaries: &[(String, Lang, FileSummary, PathBuf)],
-    per_file: &mut [Finding],
+    findings: &mut Vec<Finding>,
 ) -> (Vec<Finding>, Option<crate::model::pyindex::CallStats>) {
     if rules.index.is_empty() {
         return (Vec::new(), None);
@@ -337,7 +337,7 @@ fn index_findings(
         files.get(path).is_some_and(|f| f.is_some())
     };
     // Per-file findings the index re-judges (a race in start-up code is not raced).
-    for f in per_file.iter_mut() {
+    for f in findings.iter_mut() {
         let Some(refine) = rules
             .index
             .iter()
@@ -357,6 +357,41 @@ fn index_findings(
         if let Some(c) = refine(&index, &f.path, byte) {
             f.confidence = f.confidence.min(c);
         }
+    }
+    // Per-file findings the index shows to be handled elsewhere are withdrawn.
+    let vets: BTreeMap<&str, crate::checks::IndexVetFn> = rules
+        .index
+        .iter()
+        .filter_map(|&ri| {
+            let r = rules.rules[ri];
+            r.index_vet.map(|v| (r.id.as_str(), v))
+        })
+        .collect();
+    if !vets.is_empty() {
+        findings.retain_mut(|f| {
+            let Some(vet) = vets.get(f.rule.as_str()) else {
+                return true;
+            };
+            if !f.path.ends_with(".py") || !load(&mut files, &f.path) {
+                return true;
+            }
+            let Some(Some(file)) = files.get(&f.path) else {
+                return true;
+            };
+            let start = file.line_start(f.line);
+            let at = file.text[start..]
+                .char_indices()
+                .nth(f.column.saturating_sub(1))
+                .map_or(file.text.len(), |(i, _)| start + i);
+            match vet(&index, &f.path, &file.text, at) {
+                crate::checks::Vet::Keep => true,
+                crate::checks::Vet::Withdraw => false,
+                crate::checks::Vet::Demote(c) => {
+                    f.confidence = f.confidence.min(c);
+                    true
+                }
+            }
+        });
     }
     for &ri in &rules.index {
         let rule = rules.rules[ri];

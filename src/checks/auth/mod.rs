@@ -5,3 +5,4 @@ pub mod rate_limit_project;
 pub mod router_auth;
 pub mod routes;
 pub mod rust_routes;
+pub mod token_exchange;

@@ -5,7 +5,7 @@
 //! own module scopes other queries by an owner, so the data is per-user. Routes the
 //! per-file rule decides (it reports them, or sees a check) are left to it.
 
-use crate::checks::ChainHit;
+use crate::checks::{ChainHit, Vet};
 use crate::model::pyindex::{CallKind, ProjectIndex, Step, Target, Via};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -118,4 +118,58 @@ pub fn ownership_via_loader(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
             None,
         ));
     }
+}
+
+/// AUTH004's vet: the statement the per-file rule reports (at `at` in file `path`) hands
+/// the id to a project function that filters or compares by an owner itself or through
+/// its callees (`calibre_db.get_book_by_uuid(uuid)` applying the caller's restrictions in
+/// a shared filter): the owner check lives in the helper, so the finding is withdrawn.
+pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usize) -> Vet {
+    let Some(h) = ix.enclosing(path, at) else {
+        return Vet::Keep;
+    };
+    let Some(r) = ix.function(h).data.route.as_ref() else {
+        return Vet::Keep;
+    };
+    let line_end = text
+        .get(at..)
+        .and_then(|t| t.find('\n'))
+        .map_or(text.len(), |i| at + i);
+    let f = ix.function(h);
+    let helper = f.calls.iter().zip(&ix.targets[h]).any(|(c, t)| {
+        c.kind == CallKind::Direct
+            && (at..line_end).contains(&c.start)
+            && c.args.iter().any(|(_, v)| r.ids.contains(v))
+            && matches!(t, Target::Project(l) if ix.data[*l].owner.is_some())
+    });
+    if helper {
+        return Vet::Withdraw;
+    }
+    // The statement loads project models none of whose rows can belong to anyone (no
+    // owner or tenant column, no reference to another table): library-wide metadata such
+    // as a custom column's definition. The pattern alone.
+    let line = text.get(at..line_end).unwrap_or("");
+    let mut models = line
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+        .filter_map(|w| model_owned(ix, w))
+        .peekable();
+    if models.peek().is_some() && models.all(|owned| !owned) {
+        Vet::Demote(crate::checks::Confidence::Low)
+    } else {
+        Vet::Keep
+    }
+}
+
+/// Whether rows of the project's ORM model `name` can belong to someone (every class of
+/// that name agreeing); `None` when no model has that name.
+fn model_owned(ix: &ProjectIndex<'_>, name: &str) -> Option<bool> {
+    let mut found = None;
+    for f in &ix.files {
+        for c in f.part.classes.iter().filter(|c| c.name == name && !c.local) {
+            let owned = c.owned?;
+            found = Some(found.unwrap_or(false) || owned);
+        }
+    }
+    found
 }

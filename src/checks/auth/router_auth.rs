@@ -37,12 +37,51 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     // `manage.py` above the file): a monorepo's services are judged on their own.
     let roots = ctx.app_roots(&[PY_APP_MARKERS, &["Cargo.toml"]].concat());
     let rows = inventory(&files);
-    let mut apps: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let mut projects: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for r in rows {
-        apps.entry(roots.root_of(&r.file)).or_default().push(r);
+        projects.entry(roots.root_of(&r.file)).or_default().push(r);
     }
-    for rows in apps.values() {
-        unauthenticated_files(rows, out);
+    let mut hits = Vec::new();
+    for rows in projects.into_values() {
+        for app in applications(rows) {
+            unauthenticated_files(&app, &mut hits);
+        }
+    }
+    // A router served by two applications is judged in each; report it once.
+    let mut seen = std::collections::BTreeSet::new();
+    out.extend(
+        hits.into_iter()
+            .filter(|h| seen.insert((h.path.clone(), h.at.line, h.at.column))),
+    );
+}
+
+/// The applications of one project: the routes composed into each application object
+/// (`app = FastAPI()` with its included routers), judged apart because a second
+/// application (an internal gateway, an admin app on its own port) does not share the
+/// first one's auth. Routes whose registration the inventory could not follow join the
+/// largest application, as they did when a project was one application.
+fn applications(rows: Vec<Row>) -> Vec<Vec<Row>> {
+    let mut apps: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let mut loose = Vec::new();
+    for r in rows {
+        if r.app.is_empty() {
+            loose.push(r);
+        } else {
+            apps.entry(r.app.clone()).or_default().push(r);
+        }
+    }
+    let largest = apps
+        .iter()
+        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| b.0.cmp(a.0)))
+        .map(|(k, _)| k.clone());
+    match largest {
+        Some(k) => {
+            if let Some(v) = apps.get_mut(&k) {
+                v.extend(loose);
+            }
+            apps.into_values().collect()
+        }
+        None => vec![loose],
     }
 }
 
