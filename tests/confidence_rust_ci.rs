@@ -95,3 +95,49 @@ fn python_shell_command_levels() {
         assert_eq!(got, want, "SEC031 at line {line}");
     }
 }
+
+#[test]
+fn python_best_effort_and_command_levels() {
+    let dir = "fixtures/python/error-handling";
+    let found = confidences(&[
+        &format!("{dir}/err002_low_stakes.py"),
+        &format!("{dir}/err003_best_effort.py"),
+        &format!("{dir}/err004_memoised.py"),
+        &format!("{dir}/cli/presets.py"),
+        &format!("{dir}/err001_cli_commands.py"),
+        &format!("{dir}/update-ranges.py"),
+    ]);
+    // Import-time fallback, logged traceback, inside `finally`, a setting switched off;
+    // then a swallowed statement timeout.
+    for line in [13, 22, 37, 47] {
+        assert_eq!(level(&found, "ERR002", "err002_low_stakes.py", line), "low");
+    }
+    assert_eq!(level(&found, "ERR002", "err002_low_stakes.py", 55), "high");
+    // Skipping an item, a second failure, a teardown step; then a dropped hook failure.
+    for line in [19, 31, 41] {
+        assert_eq!(
+            level(&found, "ERR003", "err003_best_effort.py", line),
+            "low"
+        );
+    }
+    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 70), "high");
+    // A blocking helper on a served loop; on a command-line program's loop.
+    assert_eq!(level(&found, "ERR004", "err004_memoised.py", 39), "medium");
+    assert_eq!(level(&found, "ERR004", "presets.py", 19), "low");
+    // A command of the click group; a service function; a script that is no module.
+    assert_eq!(level(&found, "ERR001", "err001_cli_commands.py", 22), "low");
+    assert_eq!(
+        level(&found, "ERR001", "err001_cli_commands.py", 31),
+        "high"
+    );
+    assert_eq!(level(&found, "ERR001", "update-ranges.py", 11), "low");
+}
+
+#[test]
+fn rust_unwrap_levels() {
+    let found = confidences(&["fixtures/rust/actix-shop/src/live.rs"]);
+    // Request input; a row a loaded row references; inside a caught blocking task.
+    assert_eq!(level(&found, "ERR102", "live.rs", 38), "medium");
+    assert_eq!(level(&found, "ERR102", "live.rs", 102), "low");
+    assert_eq!(level(&found, "ERR102", "live.rs", 114), "low");
+}

@@ -89,6 +89,8 @@ fn actix_service_rows() {
         "GET /api/orders list_orders main.rs auth=HttpAuthentication::bearer(validator) own=n.a.",
         "POST /api/orders create_order main.rs auth=HttpAuthentication::bearer(validator) own=n.a.",
         "GET /api/orders/{order_id} get_order main.rs auth=HttpAuthentication::bearer(validator) own=n.a.",
+        "GET /index/{name} index_file live.rs auth=- own=n.a.",
+        "GET /memberships/mine my_org live.rs auth=- own=n.a.",
         "POST /orders/receipt receipt live.rs auth=- own=n.a.",
         "GET /orders/{order_id}/feed feed live.rs auth=- own=n.a.",
         "GET /orders/{order_id}/live live live.rs auth=- own=n.a.",

@@ -351,14 +351,16 @@ pub const WEB_FRAMEWORKS: &[&str] = &[
 /// A command-line program: it parses its own arguments (argparse, click, typer, fire) and
 /// imports no web framework, so its coroutines serve the one user who started it.
 pub fn is_command_line_module(facts: &PyFacts) -> bool {
-    let top = |q: &str| q.split('.').next().unwrap_or(q).to_string();
-    let packages: Vec<String> = facts.imports.values().map(|q| top(q)).collect();
+    imports_command_line(facts.imports.values().map(String::as_str))
+}
+
+/// Of a module's imports (qualified names): an argument parser and no web framework.
+pub fn imports_command_line<'q>(imports: impl Iterator<Item = &'q str>) -> bool {
+    let packages: Vec<&str> = imports.map(|q| q.split('.').next().unwrap_or(q)).collect();
     packages
         .iter()
-        .any(|p| matches!(p.as_str(), "argparse" | "click" | "typer" | "fire"))
-        && !packages
-            .iter()
-            .any(|p| WEB_FRAMEWORKS.contains(&p.as_str()))
+        .any(|p| matches!(*p, "argparse" | "click" | "typer" | "fire"))
+        && !packages.iter().any(|p| WEB_FRAMEWORKS.contains(p))
 }
 
 /// Inside `if __name__ == "__main__":` (either order): code that runs only when the module

@@ -75,6 +75,11 @@ pub struct Function {
     /// `main`): it runs before or after the loop serves anything.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub startup: bool,
+    /// Its result is kept after the first call (`@functools.cache`, `@lru_cache`, or a
+    /// module global it returns when already set): whatever it blocks on runs once per
+    /// process (per argument), not on every call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub memoised: bool,
     pub start: usize,
     pub end: usize,
     /// Parameters with the class their annotation names (`svc: Service` -> `Service`).
@@ -229,6 +234,7 @@ pub fn file_part(
                     parent,
                     is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
                     startup,
+                    memoised: is_memoised(node, src),
                     start: node.start_byte(),
                     end: node.end_byte(),
                     typed_params: Vec::new(),
@@ -387,6 +393,69 @@ fn is_startup(def: Node<'_>, name: &str, src: &str) -> bool {
         }
     });
     found
+}
+
+/// A function whose result is kept after the first call: decorated with a memoising
+/// cache (`functools.cache`, `lru_cache`, `cachetools.cached`), or one that declares a
+/// module global and, in an `if` on that global among its first statements, returns it
+/// when it is already set (`global _caps` / `if _caps is not None: return _caps`).
+fn is_memoised(def: Node<'_>, src: &str) -> bool {
+    static CACHE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^@\s*(?:functools\.|cachetools\.)?(?:cache|lru_cache|cached)\b")
+            .expect("static regex")
+    });
+    if let Some(decorated) = def.parent().filter(|p| p.kind() == "decorated_definition") {
+        let mut c = decorated.walk();
+        let cached = decorated
+            .named_children(&mut c)
+            .any(|d| d.kind() == "decorator" && CACHE.is_match(text(d, src)));
+        if cached {
+            return true;
+        }
+    }
+    let Some(body) = def.child_by_field_name("body") else {
+        return false;
+    };
+    let mut c = body.walk();
+    let stmts: Vec<Node<'_>> = body
+        .named_children(&mut c)
+        .filter(|s| s.kind() != "comment")
+        .take(4)
+        .collect();
+    let globals: Vec<&str> = stmts
+        .iter()
+        .filter(|s| s.kind() == "global_statement")
+        .flat_map(|s| {
+            let mut c = s.walk();
+            s.named_children(&mut c)
+                .filter(|n| n.kind() == "identifier")
+                .map(|n| text(n, src))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    stmts.iter().any(|s| {
+        if s.kind() != "if_statement" {
+            return false;
+        }
+        let (Some(cond), Some(cons)) = (
+            s.child_by_field_name("condition"),
+            s.child_by_field_name("consequence"),
+        ) else {
+            return false;
+        };
+        let cond = text(cond, src);
+        let Some(name) = globals
+            .iter()
+            .find(|g| cond == **g || cond == format!("{g} is not None"))
+        else {
+            return false;
+        };
+        let mut c = cons.walk();
+        let returned = cons.named_children(&mut c).any(|r| {
+            r.kind() == "return_statement" && text(r, src).trim() == format!("return {name}")
+        });
+        returned
+    })
 }
 
 /// `a`, `a.b.c` for identifiers and attribute chains of identifiers.
@@ -1500,7 +1569,7 @@ impl<'a> ProjectIndex<'a> {
         callee_ok: impl Fn(usize) -> bool,
     ) -> Option<Why> {
         let f = self.function(v);
-        if f.is_async {
+        if f.is_async || f.memoised {
             return None;
         }
         match kind {

@@ -5,7 +5,7 @@
 //!
 //! ERR003 (broad `except Exception:` that does nothing) needs the tree and lives here too.
 
-use crate::checks::{FileContext, Hit};
+use crate::checks::{Confidence, FileContext, Hit};
 use crate::source::comments::python_scan;
 use crate::source::SourceFile;
 use regex::Regex;
@@ -74,9 +74,72 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
             last.map(|l| l.split('#').next().unwrap_or("").trim()) == Some("raise")
         };
         if !reraises && !cleanup_only(&lines, &starts_in_code, n) {
-            out.push(Hit::new(off + indent(line), head_end));
+            let mut hit = Hit::new(off + indent(line), head_end);
+            if low_stakes(&lines, &starts_in_code, n) {
+                hit = hit.confidence(Confidence::Low);
+            }
+            out.push(hit);
         }
     }
+}
+
+/// A bare `except:` whose breadth is the only fault left, pattern only: at module level
+/// (an import-time fallback, run once before anything is served), a handler that logs the
+/// traceback (nothing is hidden), a `try` inside an `except`/`finally` block (a second
+/// failure while the first is handled), or a `try` that only switches a session setting
+/// back off (`cursor.execute("SET SHOWPLAN_ALL OFF")`) with a handler that passes.
+fn low_stakes(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
+    static TRACEBACK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1|e\b)")
+            .expect("static regex")
+    });
+    static RESET: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)^[A-Za-z_][\w.]*\.execute\(\s*["'](SET\s+\w+\s+OFF|RESET\s+\w+)\s*;?\s*["']\s*\)$"#)
+            .expect("static regex")
+    });
+    let base = indent(lines[n].1);
+    if base == 0 {
+        return true;
+    }
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let stmt = |k: usize| lines[k].1.split('#').next().unwrap_or("").trim();
+    let handler: Vec<usize> = (n + 1..lines.len())
+        .filter(|&k| code(k))
+        .take_while(|&k| indent(lines[k].1) > base)
+        .collect();
+    if handler.iter().any(|&k| TRACEBACK.is_match(stmt(k))) {
+        return true;
+    }
+    // The `try:` this clause belongs to, skipping earlier handlers and their bodies.
+    let mut try_line = None;
+    for k in (0..n).rev().filter(|&k| code(k)) {
+        let ind = indent(lines[k].1);
+        if ind < base {
+            break;
+        }
+        if ind == base {
+            if stmt(k) == "try:" {
+                try_line = Some(k);
+                break;
+            }
+            if !stmt(k).starts_with("except") {
+                break;
+            }
+        }
+    }
+    let Some(t) = try_line else {
+        return false;
+    };
+    let enclosing = (0..t)
+        .rev()
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) < base);
+    if enclosing.is_some_and(|k| stmt(k) == "finally:" || stmt(k).starts_with("except")) {
+        return true;
+    }
+    let body: Vec<usize> = (t + 1..n).filter(|&k| code(k)).collect();
+    matches!(body.as_slice(), [b] if RESET.is_match(stmt(*b)))
+        && matches!(handler.as_slice(), [h] if stmt(*h) == "pass")
 }
 
 /// One cleanup call, the only statement of a `try` whose handler only passes: closing a
@@ -154,9 +217,50 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         let end = body.start_byte().max(n.start_byte());
         let head = src[n.start_byte()..end].trim_end();
-        out.push(Hit::new(n.start_byte(), n.start_byte() + head.len()).var("type", ty));
+        let mut hit = Hit::new(n.start_byte(), n.start_byte() + head.len()).var("type", ty);
+        // Pattern only, a choice the author made where the code shows it: skipping one
+        // item of a loop (`continue`), a second failure while handling the first (a `try`
+        // in an `except` or `finally` block), or a step of a teardown function that must
+        // go on to the next one.
+        if skips_item(body)
+            || in_error_path(try_stmt)
+            || func.is_some_and(|f| TEARDOWN.is_match(&f.name))
+        {
+            hit = hit.confidence(Confidence::Low);
+        }
+        out.push(hit);
         true
     });
+}
+
+/// Functions that tear down: each step is best effort so that the next one still runs.
+static TEARDOWN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(__exit__|__aexit__|a?close|shutdown|teardown|dispose|cleanup|stop)$|_(shutdown|teardown|cleanup)$")
+        .expect("static regex")
+});
+
+/// The handler's only statement is `continue`: the loop skips this item on purpose.
+fn skips_item(handler: Node<'_>) -> bool {
+    let mut c = handler.walk();
+    let stmts: Vec<Node<'_>> = handler
+        .named_children(&mut c)
+        .filter(|k| k.kind() != "comment")
+        .collect();
+    matches!(stmts.as_slice(), [s] if s.kind() == "continue_statement")
+}
+
+/// The `try` sits in an `except` or `finally` block of an enclosing `try` (in the same
+/// function): it runs while another failure is being handled or cleaned up after.
+fn in_error_path(try_stmt: Node<'_>) -> bool {
+    let mut cur = try_stmt.parent();
+    while let Some(n) = cur {
+        match n.kind() {
+            "except_clause" | "except_group_clause" | "finally_clause" => return true,
+            "function_definition" | "class_definition" | "lambda" => return false,
+            _ => cur = n.parent(),
+        }
+    }
+    false
 }
 
 /// `Exception`/`BaseException` among the caught types.
@@ -386,48 +490,42 @@ fn first_attempt(try_stmt: Node<'_>, handler: Node<'_>) -> bool {
     let passes = handler
         .named_children(&mut c)
         .all(|k| matches!(k.kind(), "pass_statement" | "comment"));
-    let mut next = try_stmt.next_named_sibling();
-    while next.is_some_and(|n| n.kind() == "comment") {
-        next = next.and_then(|n| n.next_named_sibling());
+    returns && passes && next_statement(try_stmt).is_some()
+}
+
+/// The statement that runs after `stmt` when it completes, climbing out of the
+/// `if`/`elif`/`else`/`with`/`try` blocks it ends (not out of loops or functions).
+fn next_statement(stmt: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = stmt;
+    for _ in 0..16 {
+        let mut next = cur.next_named_sibling();
+        while next.is_some_and(|n| n.kind() == "comment") {
+            next = next.and_then(|n| n.next_named_sibling());
+        }
+        if next.is_some() {
+            return next;
+        }
+        let block = cur.parent().filter(|p| p.kind() == "block")?;
+        let mut owner = block.parent()?;
+        if matches!(owner.kind(), "else_clause" | "elif_clause") {
+            owner = owner.parent()?;
+        }
+        if !matches!(
+            owner.kind(),
+            "if_statement" | "with_statement" | "try_statement"
+        ) {
+            return None;
+        }
+        cur = owner;
     }
-    returns && passes && next.is_some()
+    None
 }
 
 /// The statement that runs right after the `try` (climbing out of `if`/`with`/`try` blocks
 /// it ends) is a `return`: the function falls back to its default result or the error it
 /// already had.
 fn returns_right_after(try_stmt: Node<'_>) -> bool {
-    let mut cur = try_stmt;
-    for _ in 0..16 {
-        let mut next = cur.next_named_sibling();
-        while next.is_some_and(|n| n.kind() == "comment") {
-            next = next.and_then(|n| n.next_named_sibling());
-        }
-        if let Some(n) = next {
-            return n.kind() == "return_statement";
-        }
-        // Last statement of its block: climb out of `if`/`elif`/`else`/`with` only.
-        let Some(block) = cur.parent().filter(|p| p.kind() == "block") else {
-            return false;
-        };
-        let Some(mut owner) = block.parent() else {
-            return false;
-        };
-        if matches!(owner.kind(), "else_clause" | "elif_clause") {
-            match owner.parent() {
-                Some(p) => owner = p,
-                None => return false,
-            }
-        }
-        if !matches!(
-            owner.kind(),
-            "if_statement" | "with_statement" | "try_statement"
-        ) {
-            return false;
-        }
-        cur = owner;
-    }
-    false
+    next_statement(try_stmt).is_some_and(|n| n.kind() == "return_statement")
 }
 
 #[cfg(test)]

@@ -86,13 +86,25 @@ pub fn sync_client_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
     }
 }
 
-/// Start-up, shutdown and entry-point coroutines block nothing that is being served: low.
+/// Start-up, shutdown and entry-point coroutines block nothing that is being served, and
+/// neither do the coroutines of a command-line program (a `cli/` package, or a module that
+/// parses its own arguments and imports no web framework): its loop serves the one user
+/// who started it. Low.
 fn confidence(ix: &ProjectIndex<'_>, g: usize, usual: Confidence) -> Confidence {
-    if ix.function(g).startup {
+    if ix.function(g).startup || command_line(ix, g) {
         Confidence::Low
     } else {
         usual
     }
+}
+
+fn command_line(ix: &ProjectIndex<'_>, g: usize) -> bool {
+    let file = ix.file_of(g);
+    let mut dirs = file.path.split('/').rev().skip(1);
+    if dirs.any(|d| d == "cli") {
+        return true;
+    }
+    crate::checks::py::imports_command_line(file.part.imports.iter().map(|(_, q)| q.as_str()))
 }
 
 fn coroutines<'i>(ix: &'i ProjectIndex<'_>) -> impl Iterator<Item = usize> + 'i {

@@ -455,11 +455,9 @@ pub fn swallowed_delivery(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if clauses.iter().any(|c| c.kind() == "else_clause") {
             return true;
         }
-        let Some(handler) = clauses
-            .iter()
-            .copied()
-            .find(|c| c.kind() == "except_clause" && swallows(*c, src))
-        else {
+        let Some(handler) = clauses.iter().copied().find(|c| {
+            c.kind() == "except_clause" && swallows(*c, src) && !domain_error_only(*c, src)
+        }) else {
             return true;
         };
         // The next statements of the enclosing block, until one leaves it.
@@ -492,6 +490,35 @@ pub fn swallowed_delivery(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         true
     });
+}
+
+/// An `except` clause that catches only the application's own verdicts on the request
+/// (`NotAuthorized`, `NotFound`, `ValidationError`, `PermissionDenied`, `ValueError`...):
+/// a failed delivery raises none of them, so what it swallows is another call's answer.
+fn domain_error_only(handler: Node<'_>, src: &str) -> bool {
+    static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:\w+\.)*(?:not_?authori[sz]ed|unauthori[sz]ed|forbidden|permission_?denied|not_?found|does_?not_?exist|validation_?error|integrity_?error|data_?error|value_?error|key_?error|type_?error|lookup_?error|index_?error)$")
+            .expect("static regex")
+    });
+    let Some(value) = handler.named_child(0).filter(|v| v.kind() != "block") else {
+        return false;
+    };
+    let value = if value.kind() == "as_pattern" {
+        match value.named_child(0) {
+            Some(v) => v,
+            None => return false,
+        }
+    } else {
+        value
+    };
+    let names: Vec<&str> = match value.kind() {
+        "tuple" | "parenthesized_expression" => {
+            let mut c = value.walk();
+            value.named_children(&mut c).map(|k| text(k, src)).collect()
+        }
+        _ => vec![text(value, src)],
+    };
+    !names.is_empty() && names.iter().all(|n| DOMAIN.is_match(n.trim()))
 }
 
 /// The first delivery-like call in a `try` body, as `recv.send(...)`.

@@ -149,14 +149,41 @@ pub fn http_call_without_timeout(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let mut hit = Hit::new(n.start_byte(), n.end_byte()).var("callee", callee);
         // A data-source connector, or a command-line program: the user at the terminal
         // owns the wait and can interrupt it.
+        // So does a maintainer's script whose file name is no module name
+        // (`update-data.py`: it can only be run, never imported), and a command of the
+        // service's command-line group (`@cli.command("perf-test")`).
         if *connector.get_or_insert_with(|| {
-            data_source_connector(src) || crate::checks::py::is_command_line_module(facts)
-        }) {
+            data_source_connector(src)
+                || crate::checks::py::is_command_line_module(facts)
+                || !importable(&ctx.file.rel)
+        }) || in_cli_command(facts, n.start_byte())
+        {
             hit = hit.confidence(Confidence::Low);
         }
         out.push(hit);
         true
     });
+}
+
+/// The file's name is a Python module name (`update_data.py`, not `update-data.py`).
+fn importable(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let stem = name.strip_suffix(".py").unwrap_or(name);
+    stem.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Inside a function (or a function nested in one) decorated as a command of a
+/// command-line group: `@click.command()`, `@cli.command("perf-test")`, `@app.command()`.
+fn in_cli_command(facts: &PyFacts, at: usize) -> bool {
+    facts
+        .functions
+        .iter()
+        .filter(|f| f.start <= at && at <= f.end)
+        .any(|f| {
+            f.decorators
+                .iter()
+                .any(|d| d.callee == "command" || d.callee.ends_with(".command"))
+        })
 }
 
 /// `None`, `httpx.Timeout(None)`, `Timeout(timeout=None)`.

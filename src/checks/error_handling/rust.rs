@@ -397,7 +397,7 @@ pub fn unwrap_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                 || recv.contains("try_into")
                 || recv.contains("decode")
         });
-        let what = if let Some(n) = from_request {
+        let what = if let Some(n) = &from_request {
             format!("a value derived from the request (`{n}`)")
         } else if FALLIBLE.is_match(recv) {
             "an I/O or parse result".to_string()
@@ -407,13 +407,66 @@ pub fn unwrap_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         if states_invariant(call, src) {
             return;
         }
-        hits.push(
-            Hit::new(field.start_byte(), call.end_byte())
-                .var("method", method.to_string())
-                .var("what", what)
-                .var("handler", h.name.clone()),
-        );
+        let mut hit = Hit::new(field.start_byte(), call.end_byte())
+            .var("method", method.to_string())
+            .var("what", what)
+            .var("handler", h.name.clone());
+        if from_request.is_none()
+            && (REFERENCED_ROW.is_match(recv) || in_caught_blocking_task(call, src))
+        {
+            hit = hit.confidence(Confidence::Low);
+        }
+        hits.push(hit);
     });
+}
+
+/// A row looked up by a key another loaded row stores (`Organization::find_by_uuid(
+/// &member.org_uuid, &conn).await.unwrap()`): `None` only when the data is inconsistent,
+/// an invariant of the schema more than an unhandled error. Pattern only.
+static REFERENCED_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:::|\.)(?:find|get|load|fetch)\w*\(\s*&?[a-z_]\w*\.\w*(?:uuid|_id)\b(?:[^()]|\([^()]*\))*\)\s*\.await\s*$")
+        .expect("static regex")
+});
+
+/// Inside the closure of a `spawn_blocking(..)` whose join result the handler turns into
+/// an error (`.await.unwrap_or_else(|_| Err(..))`, `.await.map_err(..)?`, `.await?`): a
+/// panic there ends that task and the handler still answers.
+fn in_caught_blocking_task(call: Node<'_>, src: &str) -> bool {
+    let mut cur = call.parent();
+    while let Some(n) = cur {
+        match n.kind() {
+            "function_item" => return false,
+            "closure_expression" => {
+                let Some(spawn) = n
+                    .parent()
+                    .filter(|a| a.kind() == "arguments")
+                    .and_then(|a| a.parent())
+                    .filter(|c| c.kind() == "call_expression")
+                else {
+                    return false;
+                };
+                let named = spawn
+                    .child_by_field_name("function")
+                    .is_some_and(|f| text(f, src).ends_with("spawn_blocking"));
+                let Some(aw) = spawn.parent().filter(|p| p.kind() == "await_expression") else {
+                    return false;
+                };
+                let handled = aw.parent().is_some_and(|p| match p.kind() {
+                    "try_expression" => true,
+                    "field_expression" => p.child_by_field_name("field").is_some_and(|f| {
+                        matches!(
+                            text(f, src),
+                            "map_err" | "unwrap_or_else" | "unwrap_or" | "unwrap_or_default"
+                        )
+                    }),
+                    _ => false,
+                });
+                return named && handled;
+            }
+            _ => cur = n.parent(),
+        }
+    }
+    false
 }
 
 /// The `expect` message (or a comment at the end of its line) states an invariant the
