@@ -140,6 +140,29 @@ pub struct FilePart {
     pub instances: Vec<(String, String)>,
 }
 
+impl FilePart {
+    /// Gives back the room the lists grew into while the part was built: a scan holds
+    /// every file's part until the repository pass, so slack adds up on large projects.
+    fn shrink(&mut self) {
+        self.imports.shrink_to_fit();
+        self.classes.shrink_to_fit();
+        self.instances.shrink_to_fit();
+        self.functions.shrink_to_fit();
+        for c in &mut self.classes {
+            c.bases.shrink_to_fit();
+            c.attrs.shrink_to_fit();
+        }
+        for f in &mut self.functions {
+            f.typed_params.shrink_to_fit();
+            f.params.shrink_to_fit();
+            f.locals.shrink_to_fit();
+            f.calls.shrink_to_fit();
+            f.blocks.shrink_to_fit();
+            f.data.guards.shrink_to_fit();
+        }
+    }
+}
+
 /// Calls that hand a function to a thread, by what they resolve to, and the position of
 /// the function among the positional arguments.
 const OFFLOADS: &[(&str, usize)] = &[
@@ -363,6 +386,7 @@ pub fn file_part(
                         f.blocks.push(b);
                     }
                 }
+                part.shrink();
                 return part;
             }
             depth -= 1;
@@ -966,7 +990,7 @@ pub struct IndexFile<'a> {
 }
 
 /// Resolved, unresolved and project-internal call counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallStats {
     /// Call sites inside functions.
     pub calls: usize,

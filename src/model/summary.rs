@@ -158,7 +158,7 @@ pub fn summarise(file: &SourceFile) -> FileSummary {
 fn natural_key_lookups(text: &str) -> Vec<String> {
     const COL: &str =
         r"(e_?mail(?:_address)?|user_?name|login|handle|slug|external_?id|idempotency_?key|sku)";
-    static PATTERNS: std::sync::LazyLock<Vec<regex::Regex>> = std::sync::LazyLock::new(|| {
+    static SOURCES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         [
             // SQLAlchemy: `User.email == x`, `func.lower(User.email) == x`, `.ilike(..)`.
             format!(r"(?-u:\b)([A-Z]\w*)\.{COL}(?-u:\b)\s*\)?\s*(?:==|\.(?:ilike|like|in_|is_)\()"),
@@ -177,12 +177,19 @@ fn natural_key_lookups(text: &str) -> Vec<String> {
                 r#"(?i)(?-u:\b)(?:where|and|or)\s+(?:lower\s*\(\s*)?(?:\w+\.)?["`]?{COL}["`]?\s*\)?\s*(?:=|ilike(?-u:\b)|like(?-u:\b)|in\s*\()"#
             ),
         ]
-        .iter()
-        // ASCII word boundaries: a Unicode `\b` sends the search on a file with any
-        // non-ASCII text to the slow NFA engine.
-        .map(|p| regex::Regex::new(p).expect("static regex"))
-        .collect()
+        .into()
     });
+    // ASCII word boundaries: a Unicode `\b` sends the search on a file with any non-ASCII
+    // text to the slow NFA engine.
+    static PATTERNS: std::sync::LazyLock<Vec<regex::Regex>> = std::sync::LazyLock::new(|| {
+        SOURCES
+            .iter()
+            .map(|p| regex::Regex::new(p).expect("static regex"))
+            .collect()
+    });
+    // One pass says which patterns match at all (most files match none of them).
+    static ANY: std::sync::LazyLock<regex::RegexSet> =
+        std::sync::LazyLock::new(|| regex::RegexSet::new(SOURCES.iter()).expect("static regex"));
     if !text.contains("mail")
         && !text.contains("name")
         && !text.contains("login")
@@ -194,8 +201,15 @@ fn natural_key_lookups(text: &str) -> Vec<String> {
     {
         return Vec::new();
     }
+    let matched = ANY.matches(text);
+    if !matched.matched_any() {
+        return Vec::new();
+    }
     let mut out: Vec<String> = Vec::new();
     for (i, re) in PATTERNS.iter().enumerate() {
+        if !matched.matched(i) {
+            continue;
+        }
         for c in re.captures_iter(text) {
             // The SQL pattern has one group, the column.
             let (qual, col) = if i == 5 {

@@ -24,6 +24,51 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 const FILE_NAME: &str = "results-v1.json";
+/// The cross-file results (index and repository findings) of the last run, see [`Cross`].
+const CROSS_NAME: &str = "cross-v1.json";
+
+/// A file's summary as the cache holds it: decoded when the run needs it (the repository
+/// pass, when no stored cross-file result fits), kept as its JSON text otherwise.
+#[derive(Debug, Clone)]
+pub enum LazySummary {
+    Ready(Box<FileSummary>),
+    Raw(Box<RawValue>),
+}
+
+impl Default for LazySummary {
+    fn default() -> Self {
+        LazySummary::Ready(Box::default())
+    }
+}
+
+impl LazySummary {
+    fn is_empty(&self) -> bool {
+        matches!(self, LazySummary::Ready(s) if s.is_empty())
+    }
+
+    /// The summary, decoded (a text that no longer decodes is an empty summary).
+    pub fn decode(self) -> FileSummary {
+        match self {
+            LazySummary::Ready(s) => *s,
+            LazySummary::Raw(r) => serde_json::from_str(r.get()).unwrap_or_default(),
+        }
+    }
+}
+
+impl Serialize for LazySummary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            LazySummary::Ready(x) => x.serialize(s),
+            LazySummary::Raw(r) => r.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LazySummary {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(d).map(LazySummary::Raw)
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
@@ -37,8 +82,8 @@ pub struct Entry {
     pub findings: Vec<CachedFinding>,
     #[serde(default)]
     pub statements: Vec<Option<(usize, usize)>>,
-    #[serde(default, skip_serializing_if = "FileSummary::is_empty")]
-    pub summary: FileSummary,
+    #[serde(default, skip_serializing_if = "LazySummary::is_empty")]
+    pub summary: LazySummary,
     /// Sites each check examined and passed (rule id, counts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tallies: Vec<(String, Tally)>,
@@ -197,7 +242,7 @@ impl Cache {
                 })
                 .collect(),
             statements: outcome.statements.clone(),
-            summary: outcome.summary.clone(),
+            summary: LazySummary::Ready(Box::new(outcome.summary.clone())),
             tallies: outcome
                 .tallies
                 .iter()
@@ -257,7 +302,7 @@ impl Entry {
     }
 
     /// The outcome the entry stores, with rule indices of `rules` (`None` when a rule it
-    /// names is no longer in the set).
+    /// names is no longer in the set); its summary is left empty (see `Entry::summary`).
     pub fn outcome(&self, rules: &RuleSet<'_>) -> Option<FileOutcome> {
         outcome_of(self, rules)
     }
@@ -297,6 +342,91 @@ fn outcome_of(entry: &Entry, rules: &RuleSet<'_>) -> Option<FileOutcome> {
         skipped_statement: entry.skipped_statement,
         too_large_to_parse: entry.too_large_to_parse,
         statements: entry.statements.clone(),
-        summary: entry.summary.clone(),
+        // The summary stays in the entry, to be decoded only if the run needs it.
+        summary: FileSummary::default(),
     })
+}
+
+/// A located cross-file finding before it is located: what the index and repository
+/// checks reported (message rendered, trace steps with their files).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CrossHit {
+    pub rule: String,
+    pub path: String,
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<crate::rules::Confidence>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<(String, usize, usize, String)>,
+}
+
+/// What the repository pass computed from every file's summary: it depends on nothing
+/// else, so a run whose files all have the contents of the stored run (same paths, same
+/// hashes, same rules and binary) takes it as it is instead of building the index again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Cross {
+    pub key: String,
+    pub index: Vec<CrossHit>,
+    pub repo: Vec<CrossHit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_graph: Option<crate::model::pyindex::CallStats>,
+    /// The web summaries the route inventory is composed from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub web: Vec<(String, crate::model::routes::WebSummary)>,
+    /// What the index changed in the per-file findings (withdrawn or demoted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjust: Vec<Adjust>,
+}
+
+/// A per-file finding the project index re-judged: withdrawn (`to` is `None`) or demoted to
+/// the confidence `to`. Findings are named by rule, path, line and column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Adjust {
+    pub rule: String,
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<crate::rules::Confidence>,
+}
+
+/// The key of a cross-file result: the rules and binary, and every scanned file's path and
+/// content hash in scan order.
+pub fn cross_key<'a>(
+    rules: &RuleSet<'_>,
+    files: impl Iterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut all = cache_key(rules);
+    for (path, hash) in files {
+        all.push('\n');
+        all.push_str(path);
+        all.push('\0');
+        all.push_str(hash);
+    }
+    content_hash(all.as_bytes())
+}
+
+/// The stored cross-file result when its key is `key`.
+pub fn load_cross(dir: &Path, key: &str) -> Option<Cross> {
+    let bytes = std::fs::read(dir.join(CROSS_NAME)).ok()?;
+    serde_json::from_slice::<Cross>(&bytes)
+        .ok()
+        .filter(|c| c.key == key)
+}
+
+/// Stores a cross-file result (errors ignored: the cache is an optimisation).
+pub fn save_cross(dir: &Path, cross: &Cross) {
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let _ = std::fs::write(dir.join(".gitignore"), "# created by strata\n*\n");
+    let Ok(bytes) = serde_json::to_vec(cross) else {
+        return;
+    };
+    let tmp = dir.join(format!("{CROSS_NAME}.{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, dir.join(CROSS_NAME));
+    }
 }

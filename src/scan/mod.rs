@@ -13,7 +13,7 @@ pub mod scope;
 pub mod suppress;
 pub mod walk;
 
-use crate::scan::cache::{Cache, FileFacts};
+use crate::scan::cache::{Cache, CrossHit, FileFacts, LazySummary};
 use crate::source::content_hash;
 use crate::source::context::CodeKind;
 
@@ -113,7 +113,9 @@ struct FileResult {
     rel: String,
     lang: Lang,
     abs: PathBuf,
-    summary: FileSummary,
+    summary: LazySummary,
+    /// Content hash of the file (when the cache is on and the file was analysed).
+    hash: Option<String>,
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
     directives: Vec<Directive>,
@@ -149,8 +151,32 @@ pub fn run_with(
         .par_iter()
         .map(|c| scan_file(c, opts.max_file_size, rules, cache.as_ref()))
         .collect();
+    let caching = cache.is_some();
     if let Some(cache) = cache {
         cache.save();
+    }
+    // The cross-file pass depends only on the scanned files' contents: a stored result
+    // under the same key stands for it.
+    let cross_pass = !rules.repo.is_empty() || !rules.index.is_empty();
+    let cross_key = match (&opts.cache_dir, caching && cross_pass) {
+        (Some(_), true) => results
+            .iter()
+            .filter(|r| r.scanned)
+            .map(|r| r.hash.as_deref().map(|h| (r.rel.as_str(), h)))
+            .collect::<Option<Vec<_>>>()
+            .map(|files| cache::cross_key(rules, files.into_iter())),
+        _ => None,
+    };
+    let stored_cross = match (&opts.cache_dir, &cross_key) {
+        (Some(dir), Some(key)) => cache::load_cross(dir, key),
+        _ => None,
+    };
+    let mut results = results;
+    if cross_pass && stored_cross.is_none() {
+        results.par_iter_mut().for_each(|r| {
+            let s = std::mem::take(&mut r.summary);
+            r.summary = LazySummary::Ready(Box::new(s.decode()));
+        });
     }
 
     let mut findings = Vec::new();
@@ -168,6 +194,7 @@ pub fn run_with(
     let mut skipped = 0;
     let mut directives = BTreeMap::new();
     let mut summaries = Vec::new();
+    let mut paths: Vec<(String, Lang, PathBuf)> = Vec::new();
     let mut audit = AuditFacts::default();
     for r in results {
         for (ri, t) in &r.tallies {
@@ -177,8 +204,11 @@ pub fn run_with(
                 .or_default()
                 .add(*t);
         }
-        if r.scanned && (!rules.repo.is_empty() || !rules.index.is_empty()) {
-            summaries.push((r.rel.clone(), r.lang, r.summary, r.abs));
+        if r.scanned && cross_pass && stored_cross.is_none() {
+            summaries.push((r.rel.clone(), r.lang, r.summary.decode(), r.abs.clone()));
+        }
+        if r.scanned {
+            paths.push((r.rel.clone(), r.lang, r.abs));
         }
         if r.scanned {
             scanned += 1;
@@ -193,16 +223,39 @@ pub fn run_with(
         findings.extend(r.findings);
         errors.extend(r.errors);
     }
-    let (chained, call_graph) = index_findings(rules, &summaries, &mut findings);
-    findings.extend(chained);
+    let cross = match stored_cross {
+        Some(c) => c,
+        None => {
+            let (index, adjust, call_graph) = index_hits(rules, &summaries, &paths, &findings);
+            let web = if rules.web {
+                summaries
+                    .iter()
+                    .filter_map(|(rel, _, s, _)| s.web.clone().map(|w| (rel.clone(), w)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let cross = cache::Cross {
+                key: cross_key.clone().unwrap_or_default(),
+                index,
+                repo: repo_hits(rules, summaries),
+                call_graph,
+                web,
+                adjust,
+            };
+            if let (Some(dir), Some(_)) = (&opts.cache_dir, &cross_key) {
+                cache::save_cross(dir, &cross);
+            }
+            cross
+        }
+    };
+    apply_adjustments(&mut findings, &cross.adjust);
     if rules.web {
-        let web: Vec<_> = summaries
-            .iter()
-            .filter_map(|(rel, _, s, _)| s.web.clone().map(|w| (rel.clone(), w)))
-            .collect();
-        audit.routes = crate::model::routes::inventory(&web);
+        audit.routes = crate::model::routes::inventory(&cross.web);
     }
-    findings.extend(repo_findings(rules, summaries));
+    findings.extend(locate_index_hits(rules, &paths, &cross.index));
+    findings.extend(locate_repo_hits(rules, &paths, &cross.repo));
+    let call_graph = cross.call_graph;
     finding::finalise(&mut findings);
     errors.sort();
     let mut summary = summarise(&findings, scanned, skipped, by_lang, rules.rules.len());
@@ -235,17 +288,20 @@ pub fn run_with(
     })
 }
 
-/// Runs the repository checks over every file's summary and locates their findings.
-fn repo_findings(
+/// Runs the repository checks over every file's summary; the hits come out in the order
+/// their findings are made in (by path, then rule, then as the check reported them).
+fn repo_hits(
     rules: &RuleSet<'_>,
     summaries: Vec<(String, Lang, FileSummary, PathBuf)>,
-) -> Vec<Finding> {
+) -> Vec<CrossHit> {
     if rules.repo.is_empty() {
         return Vec::new();
     }
+    // The summaries move into the context (a copy of every summary would double the
+    // memory the repository pass holds).
     let files: Vec<(String, Lang, FileSummary)> = summaries
-        .iter()
-        .map(|(rel, lang, s, _)| (rel.clone(), *lang, s.clone()))
+        .into_iter()
+        .map(|(rel, lang, s, _)| (rel, lang, s))
         .collect();
     let ctx = summary::RepoContext { files: &files };
     let mut by_path: BTreeMap<String, Vec<(usize, crate::checks::RepoHit)>> = BTreeMap::new();
@@ -261,15 +317,6 @@ fn repo_findings(
     }
     let mut out = Vec::new();
     for (path, hits) in by_path {
-        let Some((_, lang, _, abs)) = summaries.iter().find(|s| s.0 == path) else {
-            continue;
-        };
-        let Ok(bytes) = std::fs::read(abs) else {
-            continue;
-        };
-        let ReadOutcome::Ok(file) = SourceFile::decode(path.clone(), *lang, bytes) else {
-            continue;
-        };
         for (ri, h) in hits {
             let rule = rules.rules[ri];
             if rule
@@ -279,18 +326,62 @@ fn repo_findings(
             {
                 continue;
             }
-            let message = with_vars(&rule.message, &h.vars);
-            let raw = finding::RawFinding {
-                rule: ri,
+            out.push(CrossHit {
+                rule: rule.id.clone(),
+                path: path.clone(),
                 start: h.at.start,
                 end: h.at.end,
-                message,
-                trace: Vec::new(),
+                message: with_vars(&rule.message, &h.vars),
                 confidence: h.confidence,
-                in_test: false,
-            };
-            out.push(Finding::new(&raw, rule, &file));
+                trace: Vec::new(),
+            });
         }
+    }
+    out
+}
+
+/// Reads and decodes a scanned file again to locate a cross-file finding in it.
+fn load_scanned(paths: &[(String, Lang, PathBuf)], path: &str) -> Option<SourceFile> {
+    let (rel, lang, abs) = paths.iter().find(|p| p.0 == path)?;
+    let bytes = std::fs::read(abs).ok()?;
+    match SourceFile::decode(rel.clone(), *lang, bytes) {
+        ReadOutcome::Ok(f) => Some(f),
+        ReadOutcome::Skipped(_) => None,
+    }
+}
+
+fn rule_index(rules: &RuleSet<'_>, id: &str) -> Option<usize> {
+    rules.rules.iter().position(|r| r.id == id)
+}
+
+fn raw_of(ri: usize, h: &CrossHit) -> finding::RawFinding {
+    finding::RawFinding {
+        rule: ri,
+        start: h.start,
+        end: h.end,
+        message: h.message.clone(),
+        trace: Vec::new(),
+        confidence: h.confidence,
+        in_test: false,
+    }
+}
+
+/// The repository checks' findings, located in their files.
+fn locate_repo_hits(
+    rules: &RuleSet<'_>,
+    paths: &[(String, Lang, PathBuf)],
+    hits: &[CrossHit],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut file: Option<(&str, Option<SourceFile>)> = None;
+    for h in hits {
+        if file.as_ref().is_none_or(|(p, _)| *p != h.path) {
+            file = Some((h.path.as_str(), load_scanned(paths, &h.path)));
+        }
+        let (Some((_, Some(f))), Some(ri)) = (&file, rule_index(rules, &h.rule)) else {
+            continue;
+        };
+        out.push(Finding::new(&raw_of(ri, h), rules.rules[ri], f));
     }
     out
 }
@@ -304,13 +395,18 @@ fn with_vars(template: &str, vars: &[(&'static str, String)]) -> String {
 
 /// Builds the Python project index from the files' parts and runs the rules' index checks;
 /// their findings carry traces across files.
-fn index_findings(
+fn index_hits(
     rules: &RuleSet<'_>,
     summaries: &[(String, Lang, FileSummary, PathBuf)],
-    findings: &mut Vec<Finding>,
-) -> (Vec<Finding>, Option<crate::model::pyindex::CallStats>) {
+    paths: &[(String, Lang, PathBuf)],
+    findings: &[Finding],
+) -> (
+    Vec<CrossHit>,
+    Vec<cache::Adjust>,
+    Option<crate::model::pyindex::CallStats>,
+) {
     if rules.index.is_empty() {
-        return (Vec::new(), None);
+        return (Vec::new(), Vec::new(), None);
     }
     let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = summaries
         .iter()
@@ -319,80 +415,7 @@ fn index_findings(
     parts.sort_by(|a, b| a.0.cmp(b.0));
     let index = crate::model::pyindex::ProjectIndex::build(&parts);
     let mut out = Vec::new();
-    let mut files: BTreeMap<String, Option<SourceFile>> = BTreeMap::new();
-    let load = |files: &mut BTreeMap<String, Option<SourceFile>>, path: &str| -> bool {
-        if !files.contains_key(path) {
-            let file = summaries
-                .iter()
-                .find(|s| s.0 == path)
-                .and_then(|(rel, lang, _, abs)| {
-                    let bytes = std::fs::read(abs).ok()?;
-                    match SourceFile::decode(rel.clone(), *lang, bytes) {
-                        ReadOutcome::Ok(f) => Some(f),
-                        ReadOutcome::Skipped(_) => None,
-                    }
-                });
-            files.insert(path.to_string(), file);
-        }
-        files.get(path).is_some_and(|f| f.is_some())
-    };
-    // Per-file findings the index re-judges (a race in start-up code is not raced).
-    for f in findings.iter_mut() {
-        let Some(refine) = rules
-            .index
-            .iter()
-            .map(|&ri| rules.rules[ri])
-            .find(|r| r.id == f.rule)
-            .and_then(|r| r.index_refine)
-        else {
-            continue;
-        };
-        if !load(&mut files, &f.path) {
-            continue;
-        }
-        let Some(Some(file)) = files.get(&f.path) else {
-            continue;
-        };
-        let byte = file.line_start(f.line);
-        if let Some(c) = refine(&index, &f.path, byte) {
-            f.confidence = f.confidence.min(c);
-        }
-    }
-    // Per-file findings the index shows to be handled elsewhere are withdrawn.
-    let vets: BTreeMap<&str, crate::checks::IndexVetFn> = rules
-        .index
-        .iter()
-        .filter_map(|&ri| {
-            let r = rules.rules[ri];
-            r.index_vet.map(|v| (r.id.as_str(), v))
-        })
-        .collect();
-    if !vets.is_empty() {
-        findings.retain_mut(|f| {
-            let Some(vet) = vets.get(f.rule.as_str()) else {
-                return true;
-            };
-            if !f.path.ends_with(".py") || !load(&mut files, &f.path) {
-                return true;
-            }
-            let Some(Some(file)) = files.get(&f.path) else {
-                return true;
-            };
-            let start = file.line_start(f.line);
-            let at = file.text[start..]
-                .char_indices()
-                .nth(f.column.saturating_sub(1))
-                .map_or(file.text.len(), |(i, _)| start + i);
-            match vet(&index, &f.path, &file.text, at) {
-                crate::checks::Vet::Keep => true,
-                crate::checks::Vet::Withdraw => false,
-                crate::checks::Vet::Demote(c) => {
-                    f.confidence = f.confidence.min(c);
-                    true
-                }
-            }
-        });
-    }
+    let adjust = adjustments(rules, &index, paths, findings);
     for &ri in &rules.index {
         let rule = rules.rules[ri];
         let Some(check) = rule.index_check else {
@@ -405,37 +428,141 @@ fn index_findings(
                 .exclude_paths
                 .as_ref()
                 .is_some_and(|g| g.is_match(&h.path))
-                || !h.trace.iter().all(|(p, ..)| load(&mut files, p))
-                || !load(&mut files, &h.path)
             {
                 continue;
             }
-            let Some(Some(file)) = files.get(&h.path) else {
-                continue;
-            };
-            let message = with_vars(&rule.message, &h.vars);
-            let raw = finding::RawFinding {
-                rule: ri,
+            out.push(CrossHit {
+                rule: rule.id.clone(),
+                message: with_vars(&rule.message, &h.vars),
+                path: h.path,
                 start: h.start,
                 end: h.end,
-                message,
-                trace: Vec::new(),
                 confidence: h.confidence,
-                in_test: false,
-            };
-            let mut f = Finding::new(&raw, rule, file);
-            f.trace = h
-                .trace
-                .iter()
-                .filter_map(|(p, start, _, label)| {
-                    let file = files.get(p)?.as_ref()?;
-                    Some(finding::TraceStep::at(file, *start, label, true))
-                })
-                .collect();
-            out.push(f);
+                trace: h.trace,
+            });
         }
     }
-    (out, Some(index.stats))
+    (out, adjust, Some(index.stats))
+}
+
+/// What the index changes in the per-file findings: a rule's `index_refine` re-rates a
+/// finding (a race in code only start-up calls), its `index_vet` withdraws or demotes one the
+/// index shows to be handled elsewhere.
+fn adjustments(
+    rules: &RuleSet<'_>,
+    index: &crate::model::pyindex::ProjectIndex,
+    paths: &[(String, Lang, PathBuf)],
+    findings: &[Finding],
+) -> Vec<cache::Adjust> {
+    let mut refines = BTreeMap::new();
+    let mut vets = BTreeMap::new();
+    for &ri in &rules.index {
+        let r = rules.rules[ri];
+        if let Some(f) = r.index_refine {
+            refines.insert(r.id.as_str(), f);
+        }
+        if let Some(v) = r.index_vet {
+            vets.insert(r.id.as_str(), v);
+        }
+    }
+    let mut out = Vec::new();
+    if refines.is_empty() && vets.is_empty() {
+        return out;
+    }
+    let mut files: BTreeMap<&str, Option<SourceFile>> = BTreeMap::new();
+    for f in findings {
+        let (refine, vet) = (refines.get(f.rule.as_str()), vets.get(f.rule.as_str()));
+        if refine.is_none() && vet.is_none() {
+            continue;
+        }
+        let file = files
+            .entry(f.path.as_str())
+            .or_insert_with(|| load_scanned(paths, &f.path));
+        let Some(file) = file else { continue };
+        let start = file.line_start(f.line);
+        let mut to = f.confidence;
+        if let Some(c) = refine.and_then(|refine| refine(index, &f.path, start)) {
+            to = to.min(c);
+        }
+        let mut withdrawn = false;
+        if let (Some(vet), true) = (vet, f.path.ends_with(".py")) {
+            let at = file.text[start..]
+                .char_indices()
+                .nth(f.column.saturating_sub(1))
+                .map_or(file.text.len(), |(i, _)| start + i);
+            match vet(index, &f.path, &file.text, at) {
+                crate::checks::Vet::Keep => {}
+                crate::checks::Vet::Withdraw => withdrawn = true,
+                crate::checks::Vet::Demote(c) => to = to.min(c),
+            }
+        }
+        if withdrawn || to != f.confidence {
+            out.push(cache::Adjust {
+                rule: f.rule.clone(),
+                path: f.path.clone(),
+                line: f.line,
+                column: f.column,
+                to: (!withdrawn).then_some(to),
+            });
+        }
+    }
+    out
+}
+
+/// Applies the index's adjustments (fresh or from the cache) to the per-file findings.
+fn apply_adjustments(findings: &mut Vec<Finding>, adjust: &[cache::Adjust]) {
+    if adjust.is_empty() {
+        return;
+    }
+    let by: BTreeMap<(&str, &str, usize, usize), Option<crate::rules::Confidence>> = adjust
+        .iter()
+        .map(|a| ((a.rule.as_str(), a.path.as_str(), a.line, a.column), a.to))
+        .collect();
+    findings.retain_mut(
+        |f| match by.get(&(f.rule.as_str(), f.path.as_str(), f.line, f.column)) {
+            None => true,
+            Some(None) => false,
+            Some(Some(c)) => {
+                f.confidence = *c;
+                true
+            }
+        },
+    );
+}
+
+/// The index checks' findings, located in their files with their traces.
+fn locate_index_hits(
+    rules: &RuleSet<'_>,
+    paths: &[(String, Lang, PathBuf)],
+    hits: &[CrossHit],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut files: BTreeMap<String, Option<SourceFile>> = BTreeMap::new();
+    let load = |files: &mut BTreeMap<String, Option<SourceFile>>, path: &str| -> bool {
+        if !files.contains_key(path) {
+            files.insert(path.to_string(), load_scanned(paths, path));
+        }
+        files.get(path).is_some_and(|f| f.is_some())
+    };
+    for h in hits {
+        if !h.trace.iter().all(|(p, ..)| load(&mut files, p)) || !load(&mut files, &h.path) {
+            continue;
+        }
+        let (Some(Some(file)), Some(ri)) = (files.get(&h.path), rule_index(rules, &h.rule)) else {
+            continue;
+        };
+        let mut f = Finding::new(&raw_of(ri, h), rules.rules[ri], file);
+        f.trace = h
+            .trace
+            .iter()
+            .filter_map(|(p, start, _, label)| {
+                let file = files.get(p)?.as_ref()?;
+                Some(finding::TraceStep::at(file, *start, label, true))
+            })
+            .collect();
+        out.push(f);
+    }
+    out
 }
 
 /// Scans source text given directly (stdin, tests) as if it were the file `rel`.
@@ -498,7 +625,8 @@ fn scan_file(
         rel: c.rel.clone(),
         lang: c.lang,
         abs: c.abs.clone(),
-        summary: FileSummary::default(),
+        summary: LazySummary::default(),
+        hash: None,
         findings: Vec::new(),
         errors: Vec::new(),
         directives: Vec::new(),
@@ -530,7 +658,8 @@ fn scan_file(
             // Unchanged since the cached run, and nothing in the outcome quotes its text.
             result.scanned = true;
             result.errors = outcome_errors(&outcome, &c.rel, c.lang);
-            result.summary = outcome.summary;
+            result.summary = entry.summary.clone();
+            result.hash = Some(entry.hash.clone());
             result.tallies = outcome.tallies;
             result.lines = entry.lines;
             cache.keep(&c.rel, entry, false);
@@ -563,10 +692,12 @@ fn scan_file(
         lines: result.lines,
         directives: !result.directives.is_empty(),
     });
+    result.hash = facts.as_ref().map(|f| f.hash.clone());
     let cached = match (cache, stored, &facts) {
         (Some(cache), Some(mut entry), Some(facts)) if entry.hash == facts.hash => {
             let outcome = entry.outcome(rules);
             if outcome.is_some() {
+                result.summary = entry.summary.clone();
                 let updated = entry.stat != facts.stat || entry.lines != facts.lines;
                 entry.stat = facts.stat;
                 entry.lines = facts.lines;
@@ -577,6 +708,8 @@ fn scan_file(
         }
         _ => None,
     };
+    // A cached outcome's summary is the entry's (set above); a fresh one's is the analysis'.
+    let fresh = cached.is_none();
     let outcome = match cached {
         Some(o) => o,
         None => {
@@ -601,7 +734,9 @@ fn scan_file(
     };
     result.errors = outcome_errors(&outcome, &c.rel, c.lang);
     result.findings = to_findings(&outcome, rules, &file);
-    result.summary = outcome.summary;
+    if fresh {
+        result.summary = LazySummary::Ready(Box::new(outcome.summary));
+    }
     result.tallies = outcome.tallies;
     result
 }
