@@ -88,3 +88,61 @@ fn a_one_file_edit_gives_what_a_cold_run_gives() {
     std::fs::write(&helper, text).unwrap();
     assert_eq!(scan(dir.path(), &[]), cold);
 }
+
+/// The confidence of `rule`'s findings in a JSON report, in report order.
+fn levels(report: &[u8], rule: &str) -> Vec<String> {
+    let doc: Value = serde_json::from_slice(report).unwrap();
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| format!("{}:{} {}", f["path"], f["line"], f["confidence"]))
+        .collect()
+}
+
+#[test]
+fn what_the_index_changes_in_per_file_findings_survives_a_warm_run() {
+    // DATA008 in start-up code is demoted by the index (a refine); API001 limits clamped by
+    // the callee are withdrawn (a vet). A warm run skips the index, so it must replay both.
+    for (fixture, rule, changed, kept) in [
+        (
+            "fixtures/python/integrity/startup_seed",
+            "DATA008",
+            "\"users.py\":13 \"low\"",
+            "\"users.py\":30 \"medium\"",
+        ),
+        (
+            "fixtures/python/web/audit_portal",
+            "API001",
+            "\"app/routes.py\":14 ",
+            "\"app/routes.py\":35 ",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(Path::new(fixture), dir.path());
+        let low = ["--min-confidence", "low"];
+        let cold = scan(dir.path(), &["--no-cache", "--min-confidence", "low"]);
+        assert!(
+            !levels(&cold, rule).is_empty(),
+            "{fixture}: {rule} reported"
+        );
+        let first = scan(dir.path(), &low);
+        let warm = scan(dir.path(), &low);
+        assert!(dir.path().join(".strata-cache/cross-v1.json").exists());
+        assert_eq!(cold, first, "{fixture}: the cache-filling run");
+        assert_eq!(cold, warm, "{fixture}: the warm run");
+        // The index's change is in the output: demoted, or withdrawn (the line is gone).
+        let got = levels(&warm, rule);
+        let has = |needle: &str| got.iter().any(|l| l.contains(needle));
+        assert!(has(kept), "{fixture}: {got:?}");
+        if rule == "DATA008" {
+            assert!(has(changed), "{fixture}: demoted in the warm run: {got:?}");
+        } else {
+            assert!(
+                !has(changed),
+                "{fixture}: withdrawn in the warm run: {got:?}"
+            );
+        }
+    }
+}
