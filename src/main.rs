@@ -437,7 +437,7 @@ fn run_scan(mut args: ScanArgs) -> Result<u8, String> {
         .cloned()
         .collect();
     let duration = result.summary.duration_ms;
-    let call_graph = result.summary.call_graph;
+    let (call_graph, rust_call_graph) = (result.summary.call_graph, result.summary.rust_call_graph);
     result.summary = scan::summarise(
         &reported,
         result.summary.files_scanned,
@@ -450,6 +450,7 @@ fn run_scan(mut args: ScanArgs) -> Result<u8, String> {
     result.summary.in_baseline = in_baseline;
     result.summary.outside_diff = outside_diff;
     result.summary.call_graph = call_graph;
+    result.summary.rust_call_graph = rust_call_graph;
     result.summary.duration_ms = if args.no_timing { None } else { duration };
 
     let opts = report::RenderOptions {

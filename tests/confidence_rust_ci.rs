@@ -25,6 +25,20 @@ fn rust_blocking_and_timeout_levels() {
 }
 
 #[test]
+fn rust_blocking_through_helpers_levels() {
+    let found = confidences(&["fixtures/rust/report-service"]);
+    // A route handler (registered in another file) calls a blocking helper of another module.
+    assert_eq!(level(&found, "ERR005", "handlers.rs", 7), "high");
+    assert_eq!(level(&found, "ERR005", "handlers.rs", 12), "high");
+    // A chain ending in a file read: usually a small local file.
+    assert_eq!(level(&found, "ERR005", "handlers.rs", 40), "low");
+    // A background job no handler reaches; start-up code `main` runs; a command-line binary.
+    assert_eq!(level(&found, "ERR005", "audit.rs", 7), "medium");
+    assert_eq!(level(&found, "ERR005", "main.rs", 28), "low");
+    assert_eq!(level(&found, "ERR005", "export.rs", 11), "low");
+}
+
+#[test]
 fn workflow_levels() {
     let found = confidences(&["fixtures/workflows/.github/workflows"]);
     // A version tag in a read-only job without secrets; a branch; a job with a secret.

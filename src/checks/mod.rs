@@ -543,6 +543,10 @@ const INDEX_CHECKS: &[(&str, IndexCheckFn)] = &[
         "ownership-via-loader",
         auth::ownership_chain::ownership_via_loader,
     ),
+    (
+        "rust-blocking-via-helpers",
+        error_handling::rust_chain::blocking_via_helpers,
+    ),
 ];
 
 /// What an index vet makes of a per-file finding.

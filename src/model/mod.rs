@@ -11,6 +11,7 @@ pub mod pydata;
 pub mod pyindex;
 pub mod route_kinds;
 pub mod routes;
+pub mod rsindex;
 pub mod schema;
 pub mod sql;
 pub mod summary;

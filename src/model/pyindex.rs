@@ -1059,6 +1059,9 @@ pub struct ProjectIndex<'a> {
     modules: HashMap<String, Vec<usize>>,
     /// The file whose call is being resolved (for picking among same-named modules).
     from: std::cell::Cell<usize>,
+    /// The Rust crates of the tree (`crate::model::rsindex`), joined next to the Python
+    /// project so that index checks of either language take one argument.
+    pub rust: crate::model::rsindex::CrateIndex<'a>,
 }
 
 const MAX_DEPTH: usize = 12;
@@ -1133,6 +1136,7 @@ impl<'a> ProjectIndex<'a> {
             stats: CallStats::default(),
             modules,
             from: std::cell::Cell::new(0),
+            rust: Default::default(),
         };
         for g in 0..index.fns.len() {
             let calls = &index.function(g).calls;

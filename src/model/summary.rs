@@ -99,6 +99,11 @@ pub struct FileSummary {
     /// the engine from the parse when a rule reads the index (see `crate::model::pyindex`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pyindex: Option<crate::model::pyindex::FilePart>,
+    /// Rust: the file's part of the crate index (functions, calls, blocking calls), filled
+    /// by the engine from the parse when a Rust rule reads the index (see
+    /// `crate::model::rsindex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsindex: Option<crate::model::rsindex::FilePart>,
 }
 
 impl FileSummary {

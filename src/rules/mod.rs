@@ -716,6 +716,9 @@ pub struct RuleSet<'r> {
     /// Indices into `rules` of the rules with an index check: Python files then contribute
     /// their part of the project index (`crate::model::pyindex`).
     pub index: Vec<usize>,
+    /// Some index rule is a Rust rule: Rust files contribute their part of the crate index
+    /// (`crate::model::rsindex`).
+    pub rust_index: bool,
     /// Per-file rules also analyse test code (otherwise only rules with `test-code = true`
     /// do; see `source::context`).
     pub include_tests: bool,
@@ -926,9 +929,13 @@ impl<'r> RuleSet<'r> {
                     || rules[i].index_vet.is_some()
                     || matches!(rules[i].kind, RuleKind::Repo(c) if c.needs_index)
             })
-            .collect();
+            .collect::<Vec<usize>>();
+        let rust_index = index
+            .iter()
+            .any(|&i| rules[i].index_check.is_some() && rules[i].languages.contains(&Lang::Rust));
         Ok(RuleSet {
             index,
+            rust_index,
             rules,
             by_lang,
             repo,

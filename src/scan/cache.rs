@@ -372,6 +372,8 @@ pub struct Cross {
     pub repo: Vec<CrossHit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_graph: Option<crate::model::pyindex::CallStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rust_call_graph: Option<crate::model::pyindex::CallStats>,
     /// The web summaries the route inventory is composed from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub web: Vec<(String, crate::model::routes::WebSummary)>,

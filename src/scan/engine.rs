@@ -68,6 +68,11 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     let kind = crate::source::context::code_kind(&file.rel);
     // Python files in scope feed the project index in the same way.
     let index = !set.index.is_empty() && file.lang == Lang::Python && set.in_scope(kind);
+    // Rust files in scope feed the crate index when a Rust rule reads it.
+    let rust_index = set.rust_index
+        && file.lang == Lang::Rust
+        && set.in_scope(kind)
+        && crate::model::rsindex::wanted(&file.text);
     let Some(lang_rules) = set.by_lang.get(&file.lang) else {
         if models {
             model_tables(file, &mut out);
@@ -77,6 +82,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
         if index {
             index_only(file, &mut out);
+        }
+        if rust_index {
+            rust_index_only(file, &mut out);
         }
         return out;
     };
@@ -117,6 +125,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
         if index {
             index_only(file, &mut out);
+        }
+        if rust_index {
+            rust_index_only(file, &mut out);
         }
         // A Rust file no tree rule needed but a text rule reported in: its test modules
         // decide whether those findings are test code (one parse, only for such files).
@@ -182,6 +193,9 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
                 let f = RustFacts::build(&tree, &file.text);
                 if !set.repo.is_empty() {
                     out.summary.web = crate::model::routes::rust_web_summary(&f, file);
+                }
+                if rust_index {
+                    out.summary.rsindex = Some(rust_index_part(&tree, &f, file));
                 }
                 Facts::Rust(f)
             }
@@ -279,6 +293,33 @@ fn index_only(file: &SourceFile, out: &mut FileOutcome) {
         let _flat = crate::source::flat::install(&tree);
         let facts = PyFacts::build(&tree, &file.text);
         out.summary.pyindex = Some(index_part(&tree, &facts, file));
+    }
+}
+
+/// A Rust file's part of the crate index, with the blocking calls ERR005 knows.
+fn rust_index_part(
+    tree: &Tree,
+    facts: &RustFacts,
+    file: &SourceFile,
+) -> crate::model::rsindex::FilePart {
+    use crate::checks::error_handling::rust::blocking_sites;
+    let blocks = blocking_sites(facts, tree, &file.text);
+    let client = crate::checks::rust::client_side(&file.rel, facts)
+        || crate::checks::rust::vendored_path(&file.rel);
+    crate::model::rsindex::file_part(tree, facts, &file.text, blocks, client)
+}
+
+/// The crate index part of a Rust file parsed for it alone (only files that define a
+/// function: the rest add nothing to the call graph).
+fn rust_index_only(file: &SourceFile, out: &mut FileOutcome) {
+    if file.text.len() > PARSE_LIMIT {
+        return;
+    }
+    if let Some(tree) = parse(Lang::Rust, &file.text, None) {
+        out.parsed = true;
+        let _flat = crate::source::flat::install(&tree);
+        let facts = RustFacts::build(&tree, &file.text);
+        out.summary.rsindex = Some(rust_index_part(&tree, &facts, file));
     }
 }
 

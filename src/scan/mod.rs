@@ -17,6 +17,7 @@ use crate::scan::cache::{Cache, CrossHit, FileFacts, LazySummary};
 use crate::source::content_hash;
 use crate::source::context::CodeKind;
 
+use crate::model::pyindex::CallStats;
 use crate::model::summary::{self, FileSummary};
 use crate::rules::finding::{self, Finding};
 use crate::rules::{Layer, RuleSet, Severity};
@@ -78,6 +79,10 @@ pub struct Summary {
     /// selected rule reads the index).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call_graph: Option<crate::model::pyindex::CallStats>,
+    /// The Rust crate index's call graph, counted the same way (present when a selected
+    /// Rust rule reads the index and the tree has Rust functions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust_call_graph: Option<crate::model::pyindex::CallStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
@@ -226,7 +231,8 @@ pub fn run_with(
     let cross = match stored_cross {
         Some(c) => c,
         None => {
-            let (index, adjust, call_graph) = index_hits(rules, &summaries, &paths, &findings);
+            let (index, adjust, (call_graph, rust_call_graph)) =
+                index_hits(rules, &summaries, &paths, &findings);
             let web = if rules.web {
                 summaries
                     .iter()
@@ -240,6 +246,7 @@ pub fn run_with(
                 index,
                 repo: repo_hits(rules, summaries),
                 call_graph,
+                rust_call_graph,
                 web,
                 adjust,
             };
@@ -255,11 +262,12 @@ pub fn run_with(
     }
     findings.extend(locate_index_hits(rules, &paths, &cross.index));
     findings.extend(locate_repo_hits(rules, &paths, &cross.repo));
-    let call_graph = cross.call_graph;
+    let (call_graph, rust_call_graph) = (cross.call_graph, cross.rust_call_graph);
     finding::finalise(&mut findings);
     errors.sort();
     let mut summary = summarise(&findings, scanned, skipped, by_lang, rules.rules.len());
     summary.call_graph = call_graph;
+    summary.rust_call_graph = rust_call_graph;
     let mut sources = BTreeMap::new();
     for f in &findings {
         if !sources.contains_key(&f.path) {
@@ -395,25 +403,32 @@ fn with_vars(template: &str, vars: &[(&'static str, String)]) -> String {
 
 /// Builds the Python project index from the files' parts and runs the rules' index checks;
 /// their findings carry traces across files.
+/// The Python and the Rust call graph's counts.
+type CallGraphs = (Option<CallStats>, Option<CallStats>);
+
 fn index_hits(
     rules: &RuleSet<'_>,
     summaries: &[(String, Lang, FileSummary, PathBuf)],
     paths: &[(String, Lang, PathBuf)],
     findings: &[Finding],
-) -> (
-    Vec<CrossHit>,
-    Vec<cache::Adjust>,
-    Option<crate::model::pyindex::CallStats>,
-) {
+) -> (Vec<CrossHit>, Vec<cache::Adjust>, CallGraphs) {
     if rules.index.is_empty() {
-        return (Vec::new(), Vec::new(), None);
+        return (Vec::new(), Vec::new(), (None, None));
     }
     let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = summaries
         .iter()
         .filter_map(|(rel, _, s, _)| s.pyindex.as_ref().map(|p| (rel.as_str(), p)))
         .collect();
     parts.sort_by(|a, b| a.0.cmp(b.0));
-    let index = crate::model::pyindex::ProjectIndex::build(&parts);
+    let mut index = crate::model::pyindex::ProjectIndex::build(&parts);
+    if rules.rust_index {
+        let mut rparts: Vec<(&str, &crate::model::rsindex::FilePart)> = summaries
+            .iter()
+            .filter_map(|(rel, _, s, _)| s.rsindex.as_ref().map(|p| (rel.as_str(), p)))
+            .collect();
+        rparts.sort_by(|a, b| a.0.cmp(b.0));
+        index.rust = crate::model::rsindex::CrateIndex::build(&rparts);
+    }
     let mut out = Vec::new();
     let adjust = adjustments(rules, &index, paths, findings);
     for &ri in &rules.index {
@@ -442,7 +457,8 @@ fn index_hits(
             });
         }
     }
-    (out, adjust, Some(index.stats))
+    let rust_stats = Some(index.rust.stats).filter(|s| s.calls > 0);
+    (out, adjust, (Some(index.stats), rust_stats))
 }
 
 /// What the index changes in the per-file findings: a rule's `index_refine` re-rates a
@@ -852,6 +868,7 @@ pub fn summarise(
         outside_diff: None,
         not_reported: scope::NotReported::default(),
         call_graph: None,
+        rust_call_graph: None,
         duration_ms: None,
     }
 }

@@ -7,3 +7,4 @@ pub mod flow;
 pub mod http_timeout;
 pub mod resources;
 pub mod rust;
+pub mod rust_chain;

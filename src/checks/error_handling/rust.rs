@@ -229,6 +229,38 @@ pub fn blocking_call_in_async(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     });
 }
 
+/// The file's calls that block the thread, for the crate index (`crate::model::rsindex`):
+/// the calls ERR005 knows, less metadata-only file calls and static asset reads.
+pub fn blocking_sites(
+    facts: &RustFacts,
+    tree: &tree_sitter::Tree,
+    src: &str,
+) -> Vec<crate::model::rsindex::Site> {
+    let mut out = Vec::new();
+    each_node(tree.root_node(), &["call_expression"], |call| {
+        let Some(f) = call.child_by_field_name("function") else {
+            return;
+        };
+        if !matches!(f.kind(), "identifier" | "scoped_identifier") {
+            return;
+        }
+        let q = facts.resolve(text(f, src)).unwrap_or_default();
+        if !(BLOCKING.contains(&q.as_str()) || q.starts_with("reqwest::blocking::"))
+            || METADATA_ONLY.contains(&q.as_str())
+            || static_asset_read(call, &q, src)
+        {
+            return;
+        }
+        out.push(crate::model::rsindex::Site {
+            name: q,
+            start: call.start_byte(),
+            end: call.end_byte(),
+            spawned: false,
+        });
+    });
+    out
+}
+
 /// `std::fs::read_to_string(assets.join("index.html"))`: a small front-end file the page
 /// cache holds after the first request; a performance nit, not a stalled executor.
 fn static_asset_read(call: Node<'_>, resolved: &str, src: &str) -> bool {

@@ -128,14 +128,19 @@ pub fn summary_line(result: &ScanResult) -> String {
     } else {
         format!(" ({})", hidden.join(", "))
     };
-    let calls = match &s.call_graph {
+    let graph = |cg: &Option<crate::model::pyindex::CallStats>, lang: &str| match cg {
         Some(cg) if cg.calls > 0 => format!(
-            "; {:.0}% of {} calls resolved",
+            "; {:.0}% of {} {lang}calls resolved",
             cg.resolved_ratio * 100.0,
             cg.calls
         ),
         _ => String::new(),
     };
+    let calls = format!(
+        "{}{}",
+        graph(&s.call_graph, ""),
+        graph(&s.rust_call_graph, "Rust ")
+    );
     format!(
         "{} finding{}{hidden} in {} file{}; {} file{} scanned{time}, {} rules{calls}",
         s.findings,
