@@ -18,6 +18,11 @@ pub struct DataFacts {
     /// Compares or filters by an owner/tenant field or the caller, or calls an access helper.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub owner: bool,
+    /// Names the current caller ambiently (`current_user`, `g.user`, `request.user`,
+    /// `get_jwt_identity()`): an owner check here is about whoever is calling, not about
+    /// a user id handed in as an argument.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub caller: bool,
     /// Loads a row by one of its id parameters, with no owner filter: the statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<(usize, usize)>,
@@ -70,6 +75,11 @@ pub struct RouteInfo {
     pub id_calls: Vec<usize>,
 }
 
+static CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:current_user|g\.user|request\.user|current_identity)\b|\bget_jwt_identity\(")
+        .expect("static regex")
+});
+
 static LOAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"\.get\(|\.filter(?:_by)?\(|\.where\(|\.query\(|\.one(?:_or_none)?\(|\.first\(|get_object_or_404\(|\.scalars?\(|\.scalar_one(?:_or_none)?\(|\.execute\(|\.find_one\(|\bSELECT\b|\.objects\."#,
@@ -121,6 +131,7 @@ pub fn data_facts(body: Node<'_>, params: &[&str], src: &str) -> DataFacts {
     let code = text(body, src);
     let mut d = DataFacts {
         owner: crate::model::routes::checks_owner(code),
+        caller: CALLER.is_match(code),
         conflict: CONFLICT.is_match(code),
         ..DataFacts::default()
     };

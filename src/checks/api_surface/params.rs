@@ -861,14 +861,25 @@ pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             });
             hit
         };
+        // A gate that turns away every caller without a privileged role or permission
+        // before the query: staff and export tools, not an endpoint anyone can page.
+        let gated = |at: usize| privileged_gate_before(&nodes, at, src);
+        let level = |hit: Hit, at: usize| {
+            if gated(at) {
+                hit.confidence(crate::checks::Confidence::Low)
+            } else {
+                hit
+            }
+        };
         for n in &nodes {
             if let Some((sink, what)) = page_size_sink(*n, src, &inline, &query_vars) {
-                out.push(
+                out.push(level(
                     Hit::new(sink.start_byte(), sink.end_byte())
                         .var("key", inline_key(sink, src))
                         .var("sink", what)
                         .var("via", ""),
-                );
+                    sink.start_byte(),
+                ));
             }
         }
         for (assign, var, key) in &sources {
@@ -907,12 +918,40 @@ pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                             format!("used as {what} without an upper bound"),
                         ),
                     ];
-                    out.push(hit);
+                    out.push(level(hit, sink.start_byte()));
                     break;
                 }
             }
         }
     }
+}
+
+/// A negated test of a privileged role or permission: `not user.is_admin`,
+/// `not Model.can(obj, user, 'export')`, `not has_permission(user, "manage_course")`.
+static PRIVILEGED_TEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\bnot\s+(?:[\w.]+\.)?(?:is_(?:admin|staff|superuser)\b|(?:can|has_perms?|has_permission|has_role|check_permission|user_can)\s*\([^()]*['"]\w*(?:admin|staff|superuser|export|manage)\w*['"])"#,
+    )
+    .expect("static regex")
+});
+
+/// True when an `if` before byte `at` of the function turns away callers that fail a
+/// privileged role or permission test (its block returns, raises or aborts).
+fn privileged_gate_before(nodes: &[Node<'_>], at: usize, src: &str) -> bool {
+    nodes.iter().any(|n| {
+        n.kind() == "if_statement"
+            && n.end_byte() <= at
+            && n.child_by_field_name("condition")
+                .is_some_and(|c| PRIVILEGED_TEST.is_match(text(c, src)))
+            && n.child_by_field_name("consequence").is_some_and(|b| {
+                crate::model::pydata::leaves(b)
+                    || b.named_child(b.named_child_count().saturating_sub(1) as u32)
+                        .is_some_and(|last| {
+                            last.kind() == "expression_statement"
+                                && text(last, src).trim_start().starts_with("abort(")
+                        })
+            })
+    })
 }
 
 fn inline_key(sink: Node<'_>, src: &str) -> String {

@@ -2,6 +2,7 @@
 
 pub mod ownership_chain;
 pub mod rate_limit_project;
+pub mod relay_read;
 pub mod router_auth;
 pub mod routes;
 pub mod rust_routes;

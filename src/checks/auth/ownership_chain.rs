@@ -121,9 +121,12 @@ pub fn ownership_via_loader(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
 }
 
 /// AUTH004's vet: the statement the per-file rule reports (at `at` in file `path`) hands
-/// the id to a project function that filters or compares by an owner itself or through
-/// its callees (`calibre_db.get_book_by_uuid(uuid)` applying the caller's restrictions in
-/// a shared filter): the owner check lives in the helper, so the finding is withdrawn.
+/// the id to a project function that filters or compares by the caller itself or through
+/// its callees (`calibre_db.get_book_by_uuid(uuid)` applying the current user's
+/// restrictions in a shared filter): the owner check lives in the helper, so the finding
+/// is withdrawn. An owner column the helper merely mentions (`User.id == user_id` for a
+/// user id from the path, `created_by=row.created_by` in a response mapper) is not a
+/// check of the caller and keeps the finding.
 pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usize) -> Vet {
     let Some(h) = ix.enclosing(path, at) else {
         return Vet::Keep;
@@ -140,7 +143,7 @@ pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
         c.kind == CallKind::Direct
             && (at..line_end).contains(&c.start)
             && c.args.iter().any(|(_, v)| r.ids.contains(v))
-            && matches!(t, Target::Project(l) if ix.data[*l].owner.is_some())
+            && matches!(t, Target::Project(l) if ix.data[*l].owner.is_some() && scopes_to_caller(ix, *l))
     });
     if helper {
         return Vet::Withdraw;
@@ -159,6 +162,38 @@ pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
     } else {
         Vet::Keep
     }
+}
+
+/// Whether project function `l`, or a function it calls (directly or as a dependency, a
+/// few levels down), compares or filters by an owner while naming the current caller
+/// (`current_user`, `g.user`, `request.user`): the filter is about whoever calls.
+fn scopes_to_caller(ix: &ProjectIndex<'_>, l: usize) -> bool {
+    const MAX_SEEN: usize = 32;
+    let mut seen = vec![l];
+    let mut frontier = vec![l];
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for &g in &frontier {
+            let d = &ix.function(g).data;
+            if d.owner && d.caller {
+                return true;
+            }
+            for (c, t) in ix.function(g).calls.iter().zip(&ix.targets[g]) {
+                if let Target::Project(w) = t {
+                    if matches!(c.kind, CallKind::Direct | CallKind::Depends)
+                        && ix.data[*w].owner.is_some()
+                        && !seen.contains(w)
+                        && seen.len() < MAX_SEEN
+                    {
+                        seen.push(*w);
+                        next.push(*w);
+                    }
+                }
+            }
+        }
+        frontier = next;
+    }
+    false
 }
 
 /// Whether rows of the project's ORM model `name` can belong to someone (every class of

@@ -187,6 +187,20 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     if files.is_empty() {
         return;
     }
+    // The project index, built only when a public read is to be judged: whether its
+    // handler relays data fetched over HTTP and touches nothing stored.
+    let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = ctx
+        .files
+        .iter()
+        .filter_map(|(rel, _, s)| s.pyindex.as_ref().map(|p| (rel.as_str(), p)))
+        .collect();
+    parts.sort_by(|a, b| a.0.cmp(b.0));
+    let index = std::cell::OnceCell::new();
+    let relays_only = |rel: &str, r: &RouteInfo| {
+        let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
+        super::relay_read::handler_at(ix, rel, r.span.0, &r.handler)
+            .is_some_and(|h| super::relay_read::relays_only(ix, h))
+    };
     let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
     for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {
         let c = composed
@@ -274,7 +288,7 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                     }
                     None => String::new(),
                 };
-                out.push(hit(
+                let mut found = hit(
                     rel,
                     r,
                     view(r).map(|c| c.path.clone()),
@@ -286,7 +300,13 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                         ("auth", example),
                         ("note", note),
                     ],
-                ));
+                );
+                // A read that only relays public data fetched from elsewhere: no data of
+                // this service behind it, the pattern alone.
+                if read_only && relays_only(rel, r) {
+                    found.confidence = Some(crate::checks::Confidence::Low);
+                }
+                out.push(found);
             }
         }
     }

@@ -1,0 +1,89 @@
+//! For AUTH001: a read-only route (GET/HEAD) whose handler, followed through the project
+//! functions it calls, fetches what it answers from remote services over HTTP (release
+//! manifests, a public catalogue) and touches nothing stored by this service: no row
+//! loaded, looked up or written, no owner check, no datastore or file access, no call
+//! that looks like one. There is no data of the service behind it to protect, so the
+//! missing declaration is the pattern alone: low confidence.
+
+use crate::model::pyindex::{CallKind, ProjectIndex, Target};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Libraries that reach stored data (databases, caches, object stores, files).
+static STORE_LIB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:sqlalchemy|sqlmodel|psycopg\w*|asyncpg|aiopg|sqlite3|aiosqlite|redis|aioredis|pymongo|motor|databases|peewee|tortoise|django|boto3|aioboto3|botocore|aiofiles|shutil|pathlib|os|io|builtins\.open|open)(?:\.|$)")
+        .expect("static regex")
+});
+
+/// Clients that fetch over HTTP.
+static HTTP_LIB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:httpx|requests|aiohttp|urllib3?)(?:\.|$)").expect("static regex")
+});
+
+/// A call the index cannot follow that looks like stored-data access: a session, a
+/// connection, a repository or `crud` module, a query method, a bare `get_x(..)` loader.
+static STORE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:^|\.)(?:db|database|session|conn\w*|cursor|crud|repo\w*|storage|store|redis|cache|objects|settings_db)(?:\.|$)|\.(?:execute\w*|fetch(?:one|all|row|val|many)|scalars?|query|commit|filter(?:_by)?|select|insert|update|delete|first|one)$|^(?:open|get_\w+|load_\w+|read_\w+|find_\w+|fetch_\w+)$",
+    )
+    .expect("static regex")
+});
+
+const MAX_FUNCTIONS: usize = 48;
+const MAX_DEPTH: usize = 6;
+
+/// Whether route handler `h` of the index, followed through the project functions it
+/// calls, fetches over HTTP and touches nothing stored.
+pub fn relays_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
+    let mut seen = vec![h];
+    let mut frontier = vec![h];
+    let mut fetches = false;
+    for _ in 0..MAX_DEPTH {
+        let mut next = Vec::new();
+        for &g in &frontier {
+            let f = ix.function(g);
+            let d = &f.data;
+            if d.owner
+                || d.load.is_some()
+                || d.lookup.is_some()
+                || d.insert.is_some()
+                || !f.blocks.is_empty()
+            {
+                return false;
+            }
+            for (c, t) in f.calls.iter().zip(&ix.targets[g]) {
+                match t {
+                    Target::Project(w) => {
+                        if c.kind != CallKind::Direct {
+                            return false;
+                        }
+                        if !seen.contains(w) {
+                            if seen.len() >= MAX_FUNCTIONS {
+                                return false;
+                            }
+                            seen.push(*w);
+                            next.push(*w);
+                        }
+                    }
+                    Target::External(name) if STORE_LIB.is_match(name) => return false,
+                    Target::External(name) if HTTP_LIB.is_match(name) => fetches = true,
+                    _ if STORE_CALL.is_match(&c.callee) => return false,
+                    _ => {}
+                }
+            }
+        }
+        frontier = next;
+    }
+    // Functions left unread at the depth limit may reach anything.
+    frontier.is_empty() && fetches
+}
+
+/// The handler of a route registered at byte `at` of file `path`: the first function
+/// defined at or after it, named `handler`.
+pub fn handler_at(ix: &ProjectIndex<'_>, path: &str, at: usize, handler: &str) -> Option<usize> {
+    let fi = ix.files.iter().position(|f| f.path == path)?;
+    (0..ix.fns.len())
+        .filter(|&g| ix.fns[g].file == fi && ix.function(g).start >= at)
+        .min_by_key(|&g| ix.function(g).start)
+        .filter(|&g| ix.function(g).name == handler)
+}

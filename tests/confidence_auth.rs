@@ -1,0 +1,35 @@
+//! Confidence of auth and API-surface findings whose evidence the code weakens: the
+//! fixture annotations see every level, so the levels themselves are pinned here.
+
+#[path = "support/confidence.rs"]
+mod confidence;
+use confidence::{confidences, level};
+
+#[test]
+fn ownership_of_library_metadata_is_low() {
+    let found = confidences(&["fixtures/python/auth/kobo_library"]);
+    // A custom column's definition: a model with no owner column and no reference to
+    // another table. A user's source loaded by id: the rule's usual level.
+    assert_eq!(level(&found, "AUTH004", "views.py", 45), "low");
+    assert_eq!(level(&found, "AUTH004", "views.py", 37), "medium");
+}
+
+#[test]
+fn page_size_behind_a_privileged_gate_is_low() {
+    let found = confidences(&["fixtures/python/auth/kobo_library"]);
+    // Export and staff-only routes turn away everyone else before the query.
+    assert_eq!(level(&found, "API002", "exports.py", 18), "low");
+    assert_eq!(level(&found, "API002", "exports.py", 32), "low");
+    // A permission every user passes; an admin branch that is not a gate.
+    assert_eq!(level(&found, "API002", "exports.py", 42), "medium");
+    assert_eq!(level(&found, "API002", "exports.py", 56), "medium");
+}
+
+#[test]
+fn unauthenticated_relay_of_public_data_is_low() {
+    let found = confidences(&["fixtures/python/auth/extension_catalog"]);
+    // Release notes fetched from public manifests, nothing stored: low. The stored
+    // installation row: the rule's usual level.
+    assert_eq!(level(&found, "AUTH001", "api.py", 28), "low");
+    assert_eq!(level(&found, "AUTH001", "api.py", 39), "medium");
+}
