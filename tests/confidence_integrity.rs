@@ -27,3 +27,30 @@ fn check_then_insert_in_startup_code_is_low() {
     assert_eq!(level(&found, "DATA008", "users.py", 21), "low");
     assert_eq!(level(&found, "DATA008", "users.py", 30), "medium");
 }
+
+#[test]
+fn natural_keys_declared_optional_are_low() {
+    let found = confidences(&[
+        "fixtures/sql/optional_keys",
+        "fixtures/python/integrity/models/staff",
+        "fixtures/python/integrity/models/billing",
+    ]);
+    // Declared `NULL`; added to a table with rows and never made required.
+    assert_eq!(level(&found, "DATA006", "up.sql", 8), "low");
+    assert_eq!(level(&found, "DATA006", "up.sql", 18), "low");
+    // Added empty, then `SET NOT NULL` in a later migration.
+    assert_eq!(level(&found, "DATA006", "up.sql", 21), "medium");
+    // `Mapped[Optional[str]]`, `nullable=True`; a column declared `nullable=False`.
+    assert_eq!(level(&found, "DATA006", "models.py", 20), "low");
+    assert_eq!(level(&found, "DATA006", "models.py", 22), "low");
+    assert_eq!(level(&found, "DATA006", "models.py", 90), "medium");
+}
+
+#[test]
+fn writes_optional_by_a_caller_flag_are_low() {
+    let found = confidences(&["fixtures/python/web/django_shop"]);
+    // The later write runs only under `if restock:`, a parameter of the helper.
+    assert_eq!(level(&found, "DATA009", "returns.py", 69), "low");
+    // Both writes always run.
+    assert_eq!(level(&found, "DATA009", "returns.py", 25), "medium");
+}

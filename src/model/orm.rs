@@ -220,6 +220,9 @@ struct ColInfo {
     fk: Option<String>,
     /// Optional by design (Django `blank=True`): a contact detail, not an identifier.
     optional: bool,
+    /// `nullable=` (SQLAlchemy) or `null=` (Django) as written: `Some(true)` declares the
+    /// column optional, `Some(false)` required.
+    nullable: Option<bool>,
     /// The foreign key declares `ondelete="CASCADE"` or `"SET NULL"`.
     cascade: bool,
 }
@@ -275,7 +278,19 @@ fn sa_column(s: &Src<'_>, call: Node<'_>, attr: &str) -> ColInfo {
     info.unique = is_true(s, kwarg(s, &kw, "unique"));
     info.index = is_true(s, kwarg(s, &kw, "index"));
     info.pk = is_true(s, kwarg(s, &kw, "primary_key"));
+    info.nullable = explicit_bool(s, kwarg(s, &kw, "nullable"));
     info
+}
+
+/// `Some(true)`/`Some(false)` for a literal `True`/`False`, else `None`.
+fn explicit_bool(s: &Src<'_>, v: Option<Node<'_>>) -> Option<bool> {
+    if is_true(s, v) {
+        Some(true)
+    } else if is_false(s, v) {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// A class attribute that may be a column.
@@ -565,6 +580,9 @@ fn add_column(s: &Src<'_>, def: &mut TableDef, at: Node<'_>, info: &ColInfo, loc
         let detail = if info.optional { OPTIONAL } else { "" };
         def.columns.push(s.loc(at, &info.column, detail));
     }
+    if info.nullable == Some(true) && !info.pk {
+        def.nullable.push(info.column.clone());
+    }
     if info.unique {
         push_unique(def, vec![info.column.clone()]);
     }
@@ -720,7 +738,13 @@ fn sa_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, table: &str, orm: Orm)
                 }
                 _ => None,
             };
-            let Some(info) = info else { continue };
+            let Some(mut info) = info else { continue };
+            // `Mapped[Optional[str]]` / `Mapped[str | None]` with no `nullable=` says the
+            // column is optional.
+            let ann = a.annotation.map_or("", |t| s.t(t));
+            if info.nullable.is_none() && (ann.contains("Optional[") || ann.contains("| None")) {
+                info.nullable = Some(true);
+            }
             seen.push(a.name.clone());
             names.insert(a.name.to_ascii_lowercase(), info.column.clone());
             if info.pk {
@@ -799,6 +823,7 @@ fn sqlmodel_field(s: &Src<'_>, call: Node<'_>, attr: &str) -> ColInfo {
         pk: is_true(s, kwarg(s, &kw, "primary_key")),
         fk: kwarg(s, &kw, "foreign_key").map(|v| fk_target(s, v)),
         optional: false,
+        nullable: explicit_bool(s, kwarg(s, &kw, "nullable")),
         cascade: cascades(s, kwarg(s, &kw, "ondelete")),
     };
     if let Some(name) = kwarg(s, &kw, "sa_column_kwargs")
@@ -887,6 +912,7 @@ fn django_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, django: &[bool]) -
                     || (matches!(last, "SlugField") || fk) && !is_false(s, db_index),
                 pk,
                 optional: is_true(s, kwarg(s, &kw, "blank")),
+                nullable: explicit_bool(s, kwarg(s, &kw, "null")),
                 fk: if fk {
                     pos.first()
                         .copied()

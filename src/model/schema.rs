@@ -57,6 +57,11 @@ pub struct TableDef {
     /// ORM: the class's `relationship(...)` attributes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub relations: Vec<Relation>,
+    /// Columns this piece declares optional on purpose: an explicit `NULL` constraint,
+    /// `nullable=True`, `Mapped[Optional[...]]`, Django `null=True`, or a column added to
+    /// an existing table with no `NOT NULL` and no `DEFAULT` (empty on every older row).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nullable: Vec<String>,
 }
 
 /// An ORM `relationship(...)` of a model class: the class it loads, the association table
@@ -83,6 +88,8 @@ pub enum Change {
     DropColumn(String),
     DropConstraint(String),
     RenameConstraint(String, String),
+    /// `ALTER COLUMN c SET NOT NULL`: the column is required from then on.
+    SetNotNull(String),
 }
 
 /// `down.sql`, `*.down.sql`, `*_down.sql`: a rollback migration, which describes an
@@ -295,7 +302,7 @@ fn table_element(
     all: &[Tok<'_>],
     at: usize,
     def: &mut TableDef,
-    _alter: bool,
+    alter: bool,
 ) {
     let mut j = 0;
     let up = |k: usize| item.get(k).map(upper).unwrap_or_default();
@@ -359,8 +366,16 @@ fn table_element(
             def.columns.push(loc(file, base, name_t, &name, ty));
             let ups: Vec<String> = item[j + 1..].iter().map(upper).collect();
             let has = |w: &str| ups.iter().any(|u| u == w);
-            if has("UNIQUE") || ups.windows(2).any(|p| p[0] == "PRIMARY" && p[1] == "KEY") {
+            let pk = ups.windows(2).any(|p| p[0] == "PRIMARY" && p[1] == "KEY");
+            if has("UNIQUE") || pk {
                 def.unique.push(vec![name.clone()]);
+            }
+            let not_null = ups.windows(2).any(|p| p[0] == "NOT" && p[1] == "NULL");
+            let explicit_null = ups.iter().enumerate().any(|(k, u)| {
+                u == "NULL" && k > 0 && !matches!(ups[k - 1].as_str(), "NOT" | "DEFAULT")
+            });
+            if !not_null && !pk && (explicit_null || alter && !has("DEFAULT")) {
+                def.nullable.push(name.clone());
             }
             if let Some(r) = ups.iter().position(|u| u == "REFERENCES") {
                 let target = qualified_name(item, j + 1 + r + 1)
@@ -448,6 +463,17 @@ fn alter_change(action: &[Tok<'_>]) -> Option<Change> {
         ("DROP", "COLUMN") => {
             let i = if w(2) == "IF" { 4 } else { 2 };
             Some(Change::DropColumn(name(i)?))
+        }
+        ("ALTER", _) => {
+            let i = if w(1) == "COLUMN" { 2 } else { 1 };
+            let set_not_null = ups
+                .get(i + 1..i + 4)
+                .is_some_and(|x| x == ["SET", "NOT", "NULL"]);
+            if set_not_null {
+                Some(Change::SetNotNull(name(i)?))
+            } else {
+                None
+            }
         }
         ("DROP", x) if !matches!(x, "" | "DEFAULT" | "NOT" | "IDENTITY" | "EXPRESSION") => {
             let i = if x == "IF" { 3 } else { 1 };

@@ -2,7 +2,7 @@
 //! models): natural-key columns with no unique constraint (DATA006) and foreign-key columns
 //! with no index leading with them (DATA007).
 
-use crate::checks::RepoHit;
+use crate::checks::{Confidence, RepoHit};
 use crate::model::schema::{Change, TableDef};
 use crate::model::summary::Located;
 use crate::model::summary::RepoContext;
@@ -20,6 +20,20 @@ impl Merged<'_> {
         self.pieces
             .iter()
             .any(|(_, t)| t.unique.iter().any(|u| u.iter().any(|c| c == col)))
+    }
+
+    /// Whether some piece declares `col` optional (explicitly nullable, or added to an
+    /// existing table with no `NOT NULL`) and none makes it required later.
+    fn optional(&self, col: &str) -> bool {
+        let declared = |c: &String| c == col;
+        self.pieces
+            .iter()
+            .any(|(_, t)| t.nullable.iter().any(declared))
+            && !self.pieces.iter().any(|(_, t)| {
+                t.changes
+                    .iter()
+                    .any(|c| matches!(c, Change::SetNotNull(x) if x == col))
+            })
     }
 
     /// An index (unique or not) whose leading column is `col`.
@@ -125,8 +139,12 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
                 {
                     continue;
                 }
+                // A column the schema leaves empty on some rows (a contact address, an
+                // external sync id) is optional data rather than the row's identity: a
+                // duplicate matters only if code relies on it, which the schema cannot say.
+                let confidence = m.optional(&col.name).then_some(Confidence::Low);
                 out.push(RepoHit {
-                    confidence: None,
+                    confidence,
                     path: path.to_string(),
                     at: col.clone(),
                     vars: vec![
@@ -304,6 +322,7 @@ fn replay<'a>(ctx: &RepoContext<'a>) -> HashMap<String, LiveTable<'a>> {
                             v.fks.retain(|f| &f.constraint != n);
                         }
                     }
+                    Change::SetNotNull(_) => {}
                     Change::RenameConstraint(a, b) => {
                         if let Some(v) = live.get_mut(&name) {
                             for fk in v.fks.iter_mut().filter(|f| &f.constraint == a) {

@@ -79,6 +79,8 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             continue;
         }
         let mut hit: Option<(Node<'_>, Node<'_>, &str)> = None;
+        // Every write the earlier one can be stranded by, for the confidence below.
+        let mut stranding: Vec<Node<'_>> = Vec::new();
         // A commit with writes before it and a write after it, both on one path.
         'commits: for (ci, (step, commit)) in steps.iter().enumerate() {
             if *step != Step::Commit {
@@ -97,6 +99,13 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             for (s, w2) in &steps[ci + 1..] {
                 if *s == Step::Write && independent(w1, *w2, src) && !exclusive(*commit, *w2) {
                     hit = Some((*commit, *w2, "commit"));
+                    stranding = steps[ci + 1..]
+                        .iter()
+                        .filter(|(s, n)| {
+                            *s == Step::Write && independent(w1, *n, src) && !exclusive(*commit, *n)
+                        })
+                        .map(|(_, n)| *n)
+                        .collect();
                     break 'commits;
                 }
             }
@@ -119,6 +128,11 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 for b in &writes[i + 1..] {
                     if independent(*a, *b, src) {
                         hit = Some((*a, *b, "autocommit"));
+                        stranding = writes[i + 1..]
+                            .iter()
+                            .filter(|b| independent(*a, **b, src))
+                            .copied()
+                            .collect();
                         break 'pairs;
                     }
                 }
@@ -135,13 +149,48 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         } else {
             format!("`{first}` and `{second}` (line {line}) each commit on their own")
         };
-        out.push(
-            Hit::new(at.start_byte(), at.end_byte())
-                .var("what", what)
-                .var("function", f.name.clone())
-                .var("route", route.clone()),
-        );
+        let mut hit = Hit::new(at.start_byte(), at.end_byte())
+            .var("what", what)
+            .var("function", f.name.clone())
+            .var("route", route.clone());
+        // Every later write runs only under a flag the caller passes (`if with_project:`):
+        // the earlier write alone is the state every call without the flag leaves, so a
+        // half-done change is one the code supports.
+        if stranding
+            .iter()
+            .all(|w| optional_write(*w, at, body, f, src))
+        {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
+        out.push(hit);
     }
+}
+
+/// `w` runs inside an `if` whose condition is a bare parameter of `f` (`if
+/// with_project:`) and that does not also hold `first`. (A loop over the request's items
+/// is not optional: an order committed before its lines is the defect itself.)
+fn optional_write(w: Node<'_>, first: Node<'_>, body: Node<'_>, f: &PyFunction, src: &str) -> bool {
+    let holds_first =
+        |n: Node<'_>| n.start_byte() <= first.start_byte() && first.end_byte() <= n.end_byte();
+    let mut cur = w.parent();
+    while let Some(n) = cur {
+        if n == body || holds_first(n) {
+            return false;
+        }
+        if n.kind() == "if_statement" {
+            let flag = n.child_by_field_name("condition").is_some_and(|c| {
+                c.kind() == "identifier" && f.params.iter().any(|p| p.name == text(c, src))
+            });
+            let in_body = n
+                .child_by_field_name("consequence")
+                .is_some_and(|b| b.start_byte() <= w.start_byte() && w.end_byte() <= b.end_byte());
+            if flag && in_body {
+                return true;
+            }
+        }
+        cur = n.parent();
+    }
+    false
 }
 
 /// `a` and `b` sit in different arms of one `if`/`elif`/`else` (or `try`/`except`):
