@@ -543,6 +543,19 @@ const INDEX_CHECKS: &[(&str, IndexCheckFn)] = &[
         "ownership-via-loader",
         auth::ownership_chain::ownership_via_loader,
     ),
+    ("second-order-sql", security::stored_taint::second_order_sql),
+    (
+        "second-order-command",
+        security::stored_taint::second_order_command,
+    ),
+    (
+        "second-order-ssrf",
+        security::stored_taint::second_order_ssrf,
+    ),
+    (
+        "second-order-path",
+        security::stored_taint::second_order_path,
+    ),
 ];
 
 /// What an index vet makes of a per-file finding.

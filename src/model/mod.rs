@@ -13,5 +13,6 @@ pub mod route_kinds;
 pub mod routes;
 pub mod schema;
 pub mod sql;
+pub mod stored;
 pub mod summary;
 pub mod taint;
