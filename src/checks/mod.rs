@@ -547,6 +547,19 @@ const INDEX_CHECKS: &[(&str, IndexCheckFn)] = &[
         "rust-blocking-via-helpers",
         error_handling::rust_chain::blocking_via_helpers,
     ),
+    ("second-order-sql", security::stored_taint::second_order_sql),
+    (
+        "second-order-command",
+        security::stored_taint::second_order_command,
+    ),
+    (
+        "second-order-ssrf",
+        security::stored_taint::second_order_ssrf,
+    ),
+    (
+        "second-order-path",
+        security::stored_taint::second_order_path,
+    ),
 ];
 
 /// What an index vet makes of a per-file finding.

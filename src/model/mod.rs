@@ -14,5 +14,6 @@ pub mod routes;
 pub mod rsindex;
 pub mod schema;
 pub mod sql;
+pub mod stored;
 pub mod summary;
 pub mod taint;

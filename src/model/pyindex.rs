@@ -138,6 +138,12 @@ pub struct FilePart {
     /// Module-level names bound to a constructor call: `client = ApiClient()`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<(String, String)>,
+    /// Model fields stored from request input and read back into sinks (second-order taint).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::model::stored::StoredFacts::is_empty"
+    )]
+    pub stored: crate::model::stored::StoredFacts,
 }
 
 impl FilePart {

@@ -264,6 +264,13 @@ fn expr_taint_at(
         if best.is_some() {
             return false;
         }
+        // A tainted field read (`hook.url` in a second-order environment).
+        if x.kind() == "attribute" {
+            if let Some(t) = env.get(text(x, src)) {
+                best = Some(t);
+                return false;
+            }
+        }
         if x.kind() == "identifier" {
             let p = x.parent();
             let is_attr_name = p.is_some_and(|p| {

@@ -280,7 +280,9 @@ fn web_only(file: &SourceFile, out: &mut FileOutcome) {
 /// knows as blocking.
 fn index_part(tree: &Tree, facts: &PyFacts, file: &SourceFile) -> crate::model::pyindex::FilePart {
     let blocks = crate::checks::error_handling::flow::blocking_sites(facts, tree, &file.text);
-    crate::model::pyindex::file_part(tree, facts, file, blocks)
+    let mut part = crate::model::pyindex::file_part(tree, facts, file, blocks);
+    part.stored = crate::checks::security::stored_taint::file_facts(tree, facts, &file.text);
+    part
 }
 
 /// The index part of a Python file parsed for it alone.

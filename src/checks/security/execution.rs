@@ -7,7 +7,8 @@
 //! medium, as is any non-constant code evaluated in a web service; a variable elsewhere is
 //! low, and so is a shell command built only from the enclosing function's parameters
 //! outside a route handler (what they hold is its callers' business, as with a variable).
-//! Request input proven to reach the call is SEC021 (taint).
+//! Request input proven to reach the call is SEC021 (taint). Code text that can hold no name
+//! (constants, numbers, regex groups limited to digits and operators) is not reported.
 
 use super::baseline::{in_handler, is_constant_name, run, shape, Call, Rule, Scan, Shape, Tainted};
 use crate::checks::py::{keyword_arg, positional_arg, snippet};
@@ -113,11 +114,298 @@ pub fn code_execution_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
     if allow_listed(c.node, arg, src, s.facts) {
         return;
     }
+    if inert(arg, src, 0) {
+        return;
+    }
     out.push(
         c.hit()
             .var("what", snippet(text(arg, src)))
             .confidence(conf),
     );
+}
+
+/// The text can hold no names, so it runs no code: every piece is a constant, a number
+/// (`int(..)`, `"{:02d}".format(..)`, `sys.version_info[0]`), or a group of a regex match
+/// whose pattern admits only digits, dots, spaces and comparison operators
+/// (`m = re.match(r"([<=>]+)([\d.]+)", line)`; `m.group(1)`, `m.group(2).split(".")[0]`).
+/// `eval("3.11" + m.group(1) + "3.08")` compares two versions, whatever the line said.
+fn inert(n: tree_sitter::Node<'_>, src: &str, depth: usize) -> bool {
+    let n = crate::checks::py::unwrap_expr(n);
+    if depth > 8 {
+        return false;
+    }
+    if shape(n, src) == Shape::Constant {
+        return true;
+    }
+    let t = text(n, src);
+    if t.starts_with("sys.version_info") {
+        return true;
+    }
+    match n.kind() {
+        "binary_operator" => ["left", "right"].into_iter().all(|side| {
+            n.child_by_field_name(side)
+                .is_some_and(|x| inert(x, src, depth + 1))
+        }),
+        "string" => {
+            let mut c = n.walk();
+            let kids: Vec<tree_sitter::Node<'_>> = n.named_children(&mut c).collect();
+            kids.into_iter()
+                .filter(|k| k.kind() == "interpolation")
+                .all(|k| {
+                    k.child_by_field_name("expression")
+                        .or_else(|| k.named_child(0))
+                        .is_some_and(|e| inert(e, src, depth + 1))
+                })
+        }
+        "call" => {
+            let (Some(func), Some(args)) = (
+                n.child_by_field_name("function"),
+                n.child_by_field_name("arguments"),
+            ) else {
+                return false;
+            };
+            let mut c = args.walk();
+            let argv: Vec<tree_sitter::Node<'_>> = args.named_children(&mut c).collect();
+            match text(func, src) {
+                "int" | "float" | "len" | "abs" | "round" | "bool" => return true,
+                "str" => return argv.len() == 1 && inert(argv[0], src, depth + 1),
+                _ => {}
+            }
+            if func.kind() != "attribute" {
+                return false;
+            }
+            let (Some(obj), Some(attr)) = (
+                func.child_by_field_name("object"),
+                func.child_by_field_name("attribute"),
+            ) else {
+                return false;
+            };
+            match text(attr, src) {
+                "format" => {
+                    inert(obj, src, depth + 1) && argv.iter().all(|a| inert(*a, src, depth + 1))
+                }
+                "strip" | "lstrip" | "rstrip" | "split" | "rsplit" => inert(obj, src, depth + 1),
+                "group" => {
+                    !argv.is_empty()
+                        && argv.iter().all(|a| {
+                            text(*a, src)
+                                .parse::<usize>()
+                                .is_ok_and(|g| inert_match_group(obj, g, src))
+                        })
+                }
+                _ => false,
+            }
+        }
+        "subscript" => n
+            .child_by_field_name("value")
+            .is_some_and(|v| inert(v, src, depth + 1)),
+        "identifier" => {
+            let values = local_values(n, src);
+            !values.is_empty() && values.into_iter().all(|v| inert(v, src, depth + 1))
+        }
+        _ => false,
+    }
+}
+
+/// The values assigned to the name `n` in its function (empty when it is assigned in any
+/// other way: a parameter, a loop variable, a `with`).
+fn local_values<'t>(n: tree_sitter::Node<'t>, src: &str) -> Vec<tree_sitter::Node<'t>> {
+    let name = text(n, src);
+    let mut scope = n;
+    while let Some(p) = scope.parent() {
+        scope = p;
+        if p.kind() == "function_definition" {
+            break;
+        }
+    }
+    if scope.kind() != "function_definition"
+        || crate::checks::py::mentions(
+            scope.child_by_field_name("parameters").unwrap_or(scope),
+            name,
+            src,
+        )
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut other = false;
+    crate::checks::py::visit(scope, |x| {
+        match x.kind() {
+            "assignment" | "augmented_assignment" => {
+                if let (Some(l), Some(r)) = (
+                    x.child_by_field_name("left"),
+                    x.child_by_field_name("right"),
+                ) {
+                    if l.kind() == "identifier" && text(l, src) == name {
+                        if x.kind() == "assignment" {
+                            out.push(r);
+                        } else {
+                            other = true;
+                        }
+                    } else if crate::checks::py::mentions(l, name, src) {
+                        other = true;
+                    }
+                }
+            }
+            "for_statement" | "with_item" | "for_in_clause" | "named_expression"
+                if x.child_by_field_name("left")
+                    .or_else(|| x.child_by_field_name("value"))
+                    .or_else(|| x.child_by_field_name("name"))
+                    .is_some_and(|l| crate::checks::py::mentions(l, name, src)) =>
+            {
+                other = true;
+            }
+            _ => {}
+        }
+        true
+    });
+    if other {
+        Vec::new()
+    } else {
+        out
+    }
+}
+
+/// `m.group(g)` where `m = re.match(<literal pattern>, ..)` and group `g` of the pattern
+/// matches only digits, dots, spaces and comparison operators.
+fn inert_match_group(m: tree_sitter::Node<'_>, g: usize, src: &str) -> bool {
+    if m.kind() != "identifier" {
+        return false;
+    }
+    let values = local_values(m, src);
+    !values.is_empty()
+        && values.into_iter().all(|v| {
+            let v = crate::checks::py::unwrap_expr(v);
+            let Some(func) = v.child_by_field_name("function") else {
+                return false;
+            };
+            if v.kind() != "call"
+                || !matches!(text(func, src), "re.match" | "re.fullmatch" | "re.search")
+            {
+                return false;
+            }
+            v.child_by_field_name("arguments")
+                .and_then(|a| positional_arg(a, 0))
+                .and_then(|p| literal_text(p, src))
+                .and_then(|p| regex_group(&p, g))
+                .is_some_and(|grp| inert_pattern(&grp))
+        })
+}
+
+/// The text of a string literal whose escapes need no decoding: raw strings, and plain
+/// strings without a backslash (implicitly concatenated pieces joined).
+fn literal_text(n: tree_sitter::Node<'_>, src: &str) -> Option<String> {
+    match n.kind() {
+        "concatenated_string" => {
+            let mut c = n.walk();
+            let parts: Vec<tree_sitter::Node<'_>> = n.named_children(&mut c).collect();
+            let mut out = String::new();
+            for p in parts {
+                out.push_str(&literal_text(p, src)?);
+            }
+            Some(out)
+        }
+        "string" => {
+            let t = text(n, src);
+            let q = t.find(['"', '\''])?;
+            let prefix = t[..q].to_ascii_lowercase();
+            if prefix.contains('f') || prefix.contains('b') {
+                return None;
+            }
+            let quote = if t[q..].starts_with("\"\"\"") || t[q..].starts_with("'''") {
+                3
+            } else {
+                1
+            };
+            let body = t.get(q + quote..t.len().checked_sub(quote)?)?;
+            (prefix.contains('r') || !body.contains('\\')).then(|| body.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The text of capturing group `g` (1-based) of a regex, `None` when it cannot be found.
+fn regex_group(pat: &str, g: usize) -> Option<String> {
+    let b = pat.as_bytes();
+    let (mut i, mut count, mut in_class) = (0, 0, false);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' if !in_class => in_class = true,
+            b']' if in_class => in_class = false,
+            b'(' if !in_class => {
+                let named = pat[i + 1..].starts_with("?P<");
+                if named || !pat[i + 1..].starts_with('?') {
+                    count += 1;
+                    if count == g {
+                        // The group's body, up to its closing parenthesis.
+                        let start = if named {
+                            i + 1 + pat[i + 1..].find('>')? + 1
+                        } else {
+                            i + 1
+                        };
+                        let (mut j, mut depth, mut cls) = (start, 0usize, false);
+                        while j < b.len() {
+                            match b[j] {
+                                b'\\' => j += 1,
+                                b'[' if !cls => cls = true,
+                                b']' if cls => cls = false,
+                                b'(' if !cls => depth += 1,
+                                b')' if !cls => {
+                                    if depth == 0 {
+                                        return pat.get(start..j).map(str::to_string);
+                                    }
+                                    depth -= 1;
+                                }
+                                _ => {}
+                            }
+                            j += 1;
+                        }
+                        return None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A regex fragment that matches only digits, dots, spaces, `-` and `<`, `=`, `>`, `!`:
+/// no letter, no bracket, no quote can come out of it.
+fn inert_pattern(p: &str) -> bool {
+    let b = p.as_bytes();
+    let mut i = 0;
+    let mut in_class = false;
+    while i < b.len() {
+        let ch = b[i];
+        match ch {
+            b'\\' => {
+                if !matches!(
+                    b.get(i + 1),
+                    Some(b'd' | b's' | b'.' | b'-' | b'<' | b'>' | b'=' | b'!')
+                ) {
+                    return false;
+                }
+                i += 1;
+            }
+            b'[' if !in_class => {
+                in_class = true;
+                if b.get(i + 1) == Some(&b'^') {
+                    return false;
+                }
+            }
+            b']' if in_class => in_class = false,
+            b'0'..=b'9' | b'<' | b'=' | b'>' | b'!' | b' ' | b'-' => {}
+            b'.' if in_class => {}
+            b'+' | b'*' | b'?' | b'{' | b'}' | b',' if !in_class => {}
+            b'|' if !in_class => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    !in_class
 }
 
 const SUBPROCESS: &[&str] = &[
@@ -345,5 +633,31 @@ fn caller_values(
                 })
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_groups() {
+        let p = r"(.*?)([<=>\s]+)(?:;(?P<marker>[\d\.]+))?(?:x(y))";
+        assert_eq!(regex_group(p, 1).as_deref(), Some(".*?"));
+        assert_eq!(regex_group(p, 2).as_deref(), Some(r"[<=>\s]+"));
+        assert_eq!(regex_group(p, 3).as_deref(), Some(r"[\d\.]+"));
+        assert_eq!(regex_group(p, 4).as_deref(), Some("y"));
+        assert_eq!(regex_group(p, 5), None);
+    }
+
+    #[test]
+    fn inert_patterns() {
+        assert!(inert_pattern(r"[<=>]+"));
+        assert!(inert_pattern(r"[\d\.]+"));
+        assert!(inert_pattern(r"\d{1,3}"));
+        assert!(!inert_pattern(r"[\w.]+"));
+        assert!(!inert_pattern(r".*?"));
+        assert!(!inert_pattern(r"[^<]+"));
+        assert!(!inert_pattern(r"[a-z]+"));
     }
 }

@@ -14,6 +14,7 @@ pub mod rust;
 pub mod rust_baseline;
 pub mod secrets;
 pub mod sql_strings;
+pub mod stored_taint;
 pub mod taint;
 pub mod unsafe_apis;
 pub mod webhooks;

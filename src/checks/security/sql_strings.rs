@@ -8,7 +8,9 @@
 //! (`int()`, arithmetic), placeholders, quoting helpers, parameters typed as numbers, names
 //! that identify a table or column, and values checked against an allow-list (`if col not in
 //! ALLOWED`, `COLUMNS[col]`, `isinstance(x, int)` over a list), attributes of schema objects
-//! (`column.default.arg`, `index.name`) and a fragment's own `.strip()` are fine. Integer ids
+//! (`column.default.arg`, `index.name`), a database name spliced outside quotes in an
+//! f-string (`FROM {backup_db_name}.t`: an identifier position) and a fragment's own
+//! `.strip()` are fine. Integer ids
 //! by name (`workflow_id`, `obj.id`) and values whose quotes were escaped by hand
 //! (`x.replace("'", "\\'")`) are near misses: reported with low confidence. Calls SEC020
 //! (request input proven to reach the SQL) already reports are left to it.
@@ -57,6 +59,13 @@ static SAFE_CALL: LazyLock<Regex> = LazyLock::new(|| {
 /// a placeholder list).
 static IDENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^_*(?:\w+_)?(?:table|tables|tablename|table_name|tbl|tbl_name|schema|schema_name|column|columns|column_name|column_names|col|cols|col_name|fields|field_names|placeholder|placeholders|qmarks|marks|binds|bind_params|model|db_table|index|indexes|index_name|constraint_name|view_name|sequence_name|seq|alias|quoted_\w+|__tablename__|db_table)$")
+        .expect("static regex")
+});
+
+/// Names that hold a database name (`db_name`, `backup_dbname`): an identifier when spliced
+/// outside quotes.
+static DB_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^_*(?:\w+_)?(?:db|db_name|dbname|database|database_name)$")
         .expect("static regex")
 });
 
@@ -128,6 +137,7 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 unsafe_nodes: Vec::new(),
                 escaped: HashSet::new(),
                 at: call.start_byte(),
+                unquoted: false,
             };
             an.argument(arg, 0);
             let looks_sql = match sink {
@@ -260,6 +270,8 @@ struct Analysis<'a, 't> {
     escaped: HashSet<usize>,
     /// Where the SQL call starts.
     at: usize,
+    /// The value being followed sits in an f-string outside quotes: an identifier position.
+    unquoted: bool,
 }
 
 /// A parameter annotation that says the value is not free text: a number, a date, a UUID, an
@@ -407,6 +419,14 @@ impl<'a, 't> Analysis<'a, 't> {
 
     /// Every value `built` splices into its text.
     fn built(&mut self, built: Node<'t>, depth: usize) {
+        // Positions are known inside f-strings only (set per interpolation there).
+        let outer = self.unquoted;
+        self.unquoted = false;
+        self.built_parts(built, depth);
+        self.unquoted = outer;
+    }
+
+    fn built_parts(&mut self, built: Node<'t>, depth: usize) {
         let built = unparen(built);
         match built.kind() {
             "string" | "concatenated_string" => {
@@ -420,7 +440,15 @@ impl<'a, 't> Analysis<'a, 't> {
                 });
                 for i in inter {
                     if let Some(e) = i.child_by_field_name("expression").or(i.named_child(0)) {
+                        // `from {db}.table` names a database; `owner='{db}'` is a value.
+                        let before = self
+                            .src
+                            .get(..i.start_byte())
+                            .and_then(|b| b.chars().next_back());
+                        let outer = self.unquoted;
+                        self.unquoted = !matches!(before, Some('\'' | '"'));
                         self.value(e, depth);
+                        self.unquoted = outer;
                     }
                 }
             }
@@ -843,6 +871,11 @@ impl<'a, 't> Analysis<'a, 't> {
     fn identifier(&mut self, v: Node<'t>, depth: usize) {
         let name = text(v, self.src).to_string();
         if is_constant_name(&name) || IDENT_NAME.is_match(&name) {
+            return;
+        }
+        // `from {backup_db_name}.{table}`: a database name in an identifier position, where
+        // no placeholder can go; in quotes (`owner='{db_name}'`) it is a value and followed.
+        if self.unquoted && DB_NAME.is_match(&name) {
             return;
         }
         if self.allow_listed(&name) {

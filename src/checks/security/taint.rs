@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use tree_sitter::Node;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Sql,
     Command,
     Ssrf,
@@ -217,7 +217,7 @@ fn record_stored_urls(
 }
 
 /// Validators a fetch of a stored URL may be guarded by, besides configured sanitizers.
-static URL_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
+pub(super) static URL_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:is_safe_url|is_allowed_url|url_is_safe|validate_\w*url\w*|check_\w*url\w*|ensure_\w*url\w*|is_public_\w+|is_private|is_global)\s*\(")
         .expect("static regex")
 });
@@ -305,7 +305,7 @@ fn first_arg(args: Node<'_>) -> Option<Node<'_>> {
     positional_arg(args, 0)
 }
 
-fn sink<'t>(
+pub(super) fn sink<'t>(
     facts: &PyFacts,
     call: Node<'t>,
     src: &str,
