@@ -217,7 +217,10 @@ fn guards(body: Node<'_>, src: &str) -> Vec<(usize, usize, usize)> {
     // (look-up, from): calls after `from` run only when the look-up found nothing.
     let mut decided: Vec<(usize, usize)> = Vec::new();
     let mut out: Vec<(usize, usize, usize)> = Vec::new();
-    crate::model::facts::visit_same_scope(body, |n| match n.kind() {
+    static KINDS: crate::source::kinds::KindSet =
+        crate::source::kinds::KindSet::new(&["assignment", "if_statement", "call"]);
+    let kinds = KINDS.of(body);
+    crate::model::facts::visit_same_scope(body, |n| match kinds.kind(n) {
         "assignment" => {
             let (Some(l), Some(mut r)) = (
                 n.child_by_field_name("left"),

@@ -214,13 +214,21 @@ pub fn file_part(
     let mut frames: Vec<(usize, Frame)> = Vec::new();
     let mut cursor = tree.walk();
     let mut depth = 0usize;
+    static KINDS: crate::source::kinds::KindSet = crate::source::kinds::KindSet::new(&[
+        "class_definition",
+        "function_definition",
+        "lambda",
+        "call",
+        "assignment",
+    ]);
+    let kinds = KINDS.of(tree.root_node());
     loop {
         let node = cursor.node();
         while frames.last().is_some_and(|(d, _)| *d >= depth) {
             frames.pop();
         }
         let mut push = None;
-        match node.kind() {
+        match kinds.kind(node) {
             "class_definition" => {
                 let name = node
                     .child_by_field_name("name")
@@ -306,9 +314,15 @@ pub fn file_part(
                     }
                 }
                 if let Some(body) = node.child_by_field_name("body") {
+                    // `bounded` walks the body once per parameter: only when the body's
+                    // text names a bound at all, and the parameter.
+                    let body_text = text(body, src);
+                    let may_bound = may_bound(body_text);
                     f.bounds = order
                         .into_iter()
-                        .filter(|(_, n)| bounded(body, n, src))
+                        .filter(|(_, n)| {
+                            may_bound && body_text.contains(n.as_str()) && bounded(body, n, src)
+                        })
                         .collect();
                     let names: Vec<&str> = f
                         .params
@@ -603,23 +617,43 @@ static SERVICE_CAPPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::
         .expect("static regex")
 });
 
+/// False when `body_text` cannot hold what [`bounded`] looks for: every callee it accepts
+/// ends in a word containing `min`, `max`, `clamp` or `bound` (in any case), and every
+/// capped keyword or key contains `max`.
+fn may_bound(body_text: &str) -> bool {
+    static WORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["min", "max", "clamp", "bound"])
+            .expect("static patterns")
+    });
+    WORDS.is_match(body_text)
+}
+
 /// True when `body` bounds the value of `name`: `min(..)`/`max(..)` or a clamp/bound
 /// helper around it, or hands it to a parameter a remote service caps.
 fn bounded(body: Node<'_>, name: &str, src: &str) -> bool {
+    static IDENT: crate::source::kinds::KindSet =
+        crate::source::kinds::KindSet::new(&["identifier"]);
+    static SKIP: crate::source::kinds::KindSet =
+        crate::source::kinds::KindSet::new(&["function_definition", "class_definition"]);
+    static LOOK: crate::source::kinds::KindSet =
+        crate::source::kinds::KindSet::new(&["call", "keyword_argument", "pair"]);
+    let (ident, skip, look) = (IDENT.of(body), SKIP.of(body), LOOK.of(body));
     let mentions = |n: Node<'_>| {
         let mut hit = false;
         crate::model::facts::visit(n, |x| {
-            hit |= x.kind() == "identifier" && text(x, src) == name;
+            hit |= ident.has(x) && text(x, src) == name;
             !hit
         });
         hit
     };
     let mut found = false;
     crate::model::facts::visit(body, |n| {
-        if found || matches!(n.kind(), "function_definition" | "class_definition") {
+        if found || skip.has(n) {
             return false;
         }
-        match n.kind() {
+        match look.kind(n) {
             "call" => {
                 let callee = n
                     .child_by_field_name("function")
@@ -958,8 +992,10 @@ pub enum Target {
     Project(usize),
     /// A project class without its own `__init__`, or a builtin.
     Known,
-    /// A qualified name outside the project (`requests.get`, `httpx.Client.get`).
-    External(String),
+    /// A qualified name outside the project (`requests.get`, `httpx.Client.get`), shared
+    /// by every call site that names it (a large project has millions of call sites and
+    /// far fewer such names).
+    External(std::sync::Arc<str>),
     Unresolved,
 }
 
@@ -1144,11 +1180,21 @@ impl<'a> ProjectIndex<'a> {
             from: std::cell::Cell::new(0),
             rust: Default::default(),
         };
+        let mut names: HashSet<std::sync::Arc<str>> = HashSet::new();
         for g in 0..index.fns.len() {
             let calls = &index.function(g).calls;
             let mut targets = Vec::with_capacity(calls.len());
             for c in calls {
-                let t = index.resolve_call(g, &c.callee);
+                let t = match index.resolve_call(g, &c.callee) {
+                    Target::External(q) => match names.get(&q) {
+                        Some(shared) => Target::External(shared.clone()),
+                        None => {
+                            names.insert(q.clone());
+                            Target::External(q)
+                        }
+                    },
+                    t => t,
+                };
                 if c.kind == CallKind::Direct {
                     index.stats.calls += 1;
                     match t {
@@ -1443,7 +1489,7 @@ impl<'a> ProjectIndex<'a> {
                 None => Target::Known,
             },
             Sym::Builtin => Target::Known,
-            Sym::External(q) => Target::External(q),
+            Sym::External(q) => Target::External(q.into()),
             Sym::ExtInst(_) | Sym::Inst(..) | Sym::Module(_) | Sym::None => Target::Unresolved,
         }
     }
@@ -1789,7 +1835,7 @@ impl<'a> ProjectIndex<'a> {
                 }
                 Some(Why::Call(i)) => {
                     let q = match &self.targets[cur][i] {
-                        Target::External(q) => q.clone(),
+                        Target::External(q) => q.to_string(),
                         _ => f.calls[i].callee.clone(),
                     };
                     steps.push(Step {
@@ -1932,7 +1978,7 @@ mod tests {
             .iter()
             .map(|t| match t {
                 Target::Project(g) => ix.display_name(*g),
-                Target::External(q) => q.clone(),
+                Target::External(q) => q.to_string(),
                 Target::Known => "known".into(),
                 Target::Unresolved => "?".into(),
             })

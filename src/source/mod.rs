@@ -3,6 +3,7 @@
 pub mod comments;
 pub mod context;
 pub mod flat;
+pub mod kinds;
 pub mod lang;
 pub mod parse;
 pub mod statement;

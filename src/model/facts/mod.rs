@@ -99,13 +99,15 @@ impl Facts {
 /// Like [`visit`], but does not enter nested functions, lambdas or classes: what runs when
 /// the enclosing code runs.
 pub fn visit_same_scope<'t>(root: tree_sitter::Node<'t>, mut f: impl FnMut(tree_sitter::Node<'t>)) {
+    static SCOPES: crate::source::kinds::KindSet = crate::source::kinds::KindSet::new(&[
+        "function_definition",
+        "lambda",
+        "class_definition",
+        "decorated_definition",
+    ]);
+    let scopes = SCOPES.of(root);
     visit(root, |n| {
-        if n != root
-            && matches!(
-                n.kind(),
-                "function_definition" | "lambda" | "class_definition" | "decorated_definition"
-            )
-        {
+        if scopes.has(n) && n != root {
             return false;
         }
         f(n);
