@@ -196,9 +196,11 @@ fn inert(n: tree_sitter::Node<'_>, src: &str, depth: usize) -> bool {
                 _ => false,
             }
         }
+        // `parts[0]`, `m.group(2).split(".")[1]`; not `request.POST["q"]`: an attribute
+        // in capitals reads as a constant, but a mapping's items are whatever it was given.
         "subscript" => n
             .child_by_field_name("value")
-            .is_some_and(|v| inert(v, src, depth + 1)),
+            .is_some_and(|v| v.kind() != "attribute" && inert(v, src, depth + 1)),
         "identifier" => {
             let values = local_values(n, src);
             !values.is_empty() && values.into_iter().all(|v| inert(v, src, depth + 1))
