@@ -733,11 +733,12 @@ impl Resolver<'_, '_> {
         if let Some(i) = self.names.iter().position(|n| n == head) {
             return Some(i);
         }
-        let mut fits = self
-            .names
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| !n.is_empty() && head.ends_with(&format!("_{n}")));
+        let mut fits = self.names.iter().enumerate().filter(|(_, n)| {
+            !n.is_empty()
+                && head
+                    .strip_suffix(n.as_str())
+                    .is_some_and(|p| p.ends_with('_'))
+        });
         match (fits.next(), fits.next()) {
             (Some((i, _)), None) => Some(i),
             _ => None,
