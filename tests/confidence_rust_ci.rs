@@ -45,6 +45,12 @@ fn workflow_levels() {
     assert_eq!(level(&found, "SEC007", "checks.yml", 17), "low");
     assert_eq!(level(&found, "SEC007", "checks.yml", 20), "high");
     assert_eq!(level(&found, "SEC007", "checks.yml", 32), "high");
+    // A token that can only comment on pull requests, without secrets, is low; an OIDC
+    // token or code-scanning write is not.
+    assert_eq!(level(&found, "SEC007", "pr-comment.yml", 17), "low");
+    assert_eq!(level(&found, "SEC007", "pr-comment.yml", 19), "low");
+    assert_eq!(level(&found, "SEC007", "pr-comment.yml", 30), "high");
+    assert_eq!(level(&found, "SEC007", "pr-comment.yml", 39), "high");
     // A reusable workflow sees its caller's event.
     assert_eq!(level(&found, "SEC010", "reusable-e2e.yml", 18), "low");
 }

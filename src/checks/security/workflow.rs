@@ -620,9 +620,19 @@ fn remote_owner(root: &str) -> Option<String> {
 /// (`pull_request_target`, `workflow_run`).
 fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
     static PRIVILEGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"secrets\.|github\.token|secrets:\s*inherit|:\s*write\b|write-all")
-            .expect("static regex")
+        Regex::new(r"secrets\.|github\.token|secrets:\s*inherit|write-all").expect("static regex")
     });
+    // `scope: write` grants; the scopes that only comment on or label pull requests and
+    // issues, or post check results, reach no code, package, deployment or cloud trust.
+    static WRITE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"([A-Za-z-]+)\s*:\s*write\b").expect("static regex"));
+    const COMMENT_SCOPES: &[&str] = &[
+        "pull-requests",
+        "issues",
+        "checks",
+        "statuses",
+        "discussions",
+    ];
     static COMMENT: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?m)(?:^|[ \t])#.*$").expect("static regex"));
     let Some(job) = job else { return true };
@@ -631,7 +641,13 @@ fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
         return true;
     }
     // Commented-out lines (`# TOKEN: ${{ secrets.X }}`) hand the job nothing.
-    let privileged = |t: &str| PRIVILEGE.is_match(&COMMENT.replace_all(t, ""));
+    let privileged = |t: &str| {
+        let t = COMMENT.replace_all(t, "");
+        PRIVILEGE.is_match(&t)
+            || WRITE
+                .captures_iter(&t)
+                .any(|c| !COMMENT_SCOPES.contains(&&c[1]))
+    };
     // A job's own `permissions:` replaces the workflow's, unless the job hands `outputs:` to
     // the other jobs, which hold the workflow's permissions and act on what it says.
     let own_permissions = job
