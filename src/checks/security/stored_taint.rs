@@ -89,6 +89,11 @@ fn rows(f: &PyFunction, body: Node<'_>, src: &str) -> HashMap<String, String> {
         }
     }
     crate::model::facts::visit_same_scope(body, |n| {
+        let re = match n.kind() {
+            "assignment" => &ROW_OF,
+            "for_statement" => &ROWS_OF,
+            _ => return,
+        };
         let (Some(l), Some(r)) = (
             n.child_by_field_name("left"),
             n.child_by_field_name("right"),
@@ -98,11 +103,7 @@ fn rows(f: &PyFunction, body: Node<'_>, src: &str) -> HashMap<String, String> {
         if l.kind() != "identifier" {
             return;
         }
-        let model = match n.kind() {
-            "assignment" => row_model(&ROW_OF, text(r, src)),
-            "for_statement" => row_model(&ROWS_OF, text(r, src)),
-            _ => None,
-        };
+        let model = row_model(re, text(r, src));
         if let Some(m) = model {
             out.insert(text(l, src).to_string(), m);
         }
