@@ -51,7 +51,8 @@
 #   bandit   scans *.py only (no .pyi): its files_seen can be lower.
 #
 # Rows: strata (cold: --no-cache), strata warm (the result cache of one untimed run, nothing
-# changed), strata -j1 (cold, one thread), then the peers. The table is Markdown: wall time
+# changed), strata -j1 (cold, one thread), strata --no-index (cold, without the project
+# index: what the index costs), then the peers. The table is Markdown: wall time
 # (median of the runs), CPU time (user + system, median), peak memory (largest max RSS),
 # files/s, and the ratio of each median to strata's cold one.
 #
@@ -311,6 +312,8 @@ strata_warm() { # KEY TARGET FILES BYTES SEEN
 
 strata_warm "strata warm" "$TARGET" "$N_FILES" "$N_BYTES" "${R_SEEN[strata]}"
 strata_bench "strata -j1" "$TARGET" "$N_FILES" "$N_BYTES" "${R_SEEN[strata]}" --jobs 1
+# What the project index costs: the same cold scan with each file analysed on its own.
+strata_bench "strata --no-index" "$TARGET" "$N_FILES" "$N_BYTES" "${R_SEEN[strata]}" --no-index
 
 # ---------------------------------------------------------------- peers
 
@@ -469,3 +472,4 @@ echo "median / strata cold median (above 1: slower than strata). files/s and MB/
 echo "target's file count and size for every tool; files seen is what each tool reports it"
 echo "scanned (bandit: *.py only). peak memory: largest single process's max RSS (GNU time %M)."
 echo "strata warm: re-run with the result cache filled by a previous run, no file changed."
+echo "strata --no-index: cold, without the project index (no findings across functions and files)."

@@ -140,3 +140,43 @@ fn what_the_index_changes_in_per_file_findings_survives_a_warm_run() {
         }
     }
 }
+
+#[test]
+fn no_index_drops_cross_function_findings_and_keeps_its_own_cache() {
+    // The chains of the project cross files: without the index they are not reported, and a
+    // run without the index neither reuses nor spoils the cache of a run with it.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        Path::new("fixtures/python/error-handling/orderdesk"),
+        dir.path(),
+    );
+    let cold = scan(dir.path(), &["--no-cache"]);
+    let chains = chained(&cold, "ERR004");
+    assert!(chains >= 2, "the project has chains");
+    let alone = scan(dir.path(), &["--no-cache", "--no-index"]);
+    assert!(
+        chained(&alone, "ERR004") < chains,
+        "the chains across files need the index"
+    );
+    let doc: Value = serde_json::from_slice(&alone).unwrap();
+    assert!(
+        doc["summary"]["call_graph"].is_null(),
+        "no call graph without the index: {}",
+        doc["summary"]
+    );
+    assert_eq!(
+        scan(dir.path(), &[]),
+        cold,
+        "a run with the index fills the cache"
+    );
+    assert_eq!(
+        scan(dir.path(), &["--no-index"]),
+        alone,
+        "the cache of a run with the index is not reused"
+    );
+    assert_eq!(
+        scan(dir.path(), &[]),
+        cold,
+        "nor is the cache of a run without it"
+    );
+}

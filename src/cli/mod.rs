@@ -129,6 +129,11 @@ pub struct SelectionArgs {
     /// which lets a repeated run re-analyse only the files that changed.
     #[arg(long)]
     pub no_cache: bool,
+    /// Analyse each file on its own, without the project index: no findings that cross
+    /// functions or files, and per-file findings are not re-judged by what their callers
+    /// and callees do. Faster and lighter on very large repositories.
+    #[arg(long)]
+    pub no_index: bool,
     /// Also report findings in test code (tests/, test_*.py, conftest.py, #[cfg(test)]).
     #[arg(long)]
     pub include_tests: bool,

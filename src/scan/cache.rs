@@ -162,8 +162,13 @@ fn cache_key(rules: &RuleSet<'_>) -> String {
         })
         .unwrap_or_default();
     let mut ids = format!(
-        "{:?}{:?};tests={},scripts={};",
-        rules.taint.sources, rules.taint.sanitizers, rules.include_tests, rules.include_scripts
+        "{:?}{:?};tests={},scripts={};index={},{};",
+        rules.taint.sources,
+        rules.taint.sanitizers,
+        rules.include_tests,
+        rules.include_scripts,
+        rules.index.len(),
+        rules.rust_index
     );
     for r in &rules.rules {
         ids.push_str(&r.id);
