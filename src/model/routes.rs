@@ -917,6 +917,10 @@ fn class_ownership(
     let Some(cls) = facts.classes.get(ci) else {
         return Ownership::NotApplicable;
     };
+    // A nested view whose scope to the parent in the URL is inconsistent in this file.
+    if let Some(g) = crate::model::nested_scope::class_scope_gap(facts, src, ci) {
+        return Ownership::No(g.start, g.end);
+    }
     // The class and its in-file ancestors.
     let mut chain = vec![cls];
     let mut i = 0;
@@ -1053,7 +1057,7 @@ fn class_ownership(
 /// Whether a piece of code names a permission class the project defines: imported from a
 /// project module (not DRF, Django or a known auth package), or defined in this file with
 /// `has_permission`/`has_object_permission`.
-fn custom_permission(facts: &PyFacts, src: &str, text: &str) -> bool {
+pub(crate) fn custom_permission(facts: &PyFacts, src: &str, text: &str) -> bool {
     static NAME: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"[A-Za-z_][\w.]*").expect("static regex"));
     const BUILTIN: &[&str] = &[
@@ -1121,6 +1125,10 @@ static WRITES: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// A body that stores something whatever the method: an added row, a save, a commit.
+static STORES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\.add\(|\.save\(|commit\(").expect("static regex"));
+
 /// The handler's parameters that stand for the caller, and names derived from them.
 fn caller_names(f: &PyFunction, src: &str) -> Vec<String> {
     // ...and names derived from one (`customer = get_customer(auth_subject)`).
@@ -1185,7 +1193,9 @@ fn function_ownership(
 ) -> Ownership {
     let funcs = reachable(facts, f, src);
     let handler_body = src.get(f.body.0..f.body.1).unwrap_or("");
-    let writes = !route.is_read_only() && WRITES.is_match(handler_body);
+    // A GET handler that stores a row it creates (`session.add(token)`, a commit) writes too.
+    let writes =
+        WRITES.is_match(handler_body) && (!route.is_read_only() || STORES.is_match(handler_body));
     let principal_ids: Vec<String> = if writes {
         ids.iter().filter(|i| is_principal_id(i)).cloned().collect()
     } else {

@@ -127,22 +127,53 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         return;
     };
     let src = ctx.file.text.as_str();
-    if facts.routes.is_empty() || !OWNER_FIELD.is_match(src) {
+    if facts.routes.is_empty() {
         return;
     }
+    let names_owner = OWNER_FIELD.is_match(src);
     // Functions of the file that compare or filter by an owner: the data here is per-user.
-    let owner_aware: Vec<usize> = facts
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| {
-            crate::model::routes::checks_owner(src.get(f.body.0..f.body.1).unwrap_or(""))
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let owner_aware: Vec<usize> = if names_owner {
+        facts
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                crate::model::routes::checks_owner(src.get(f.body.0..f.body.1).unwrap_or(""))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut seen = HashSet::new();
+    let mut gaps_seen = HashSet::new();
     for r in &facts.routes {
         if !r.maybe_auth() || r.public || admin_segment(r).is_some() || seen.contains(&r.site()) {
+            continue;
+        }
+        // A nested Django/DRF view whose scope to the parent in the URL is inconsistent
+        // within this file: decided by the file itself, with or without owner fields.
+        if let Some(gap) = r
+            .class
+            .filter(|_| {
+                matches!(
+                    r.framework,
+                    crate::model::facts::python::Framework::Django
+                        | crate::model::facts::python::Framework::Drf
+                )
+            })
+            .and_then(|ci| crate::model::nested_scope::class_scope_gap(facts, src, ci))
+        {
+            let auth = r.auth.as_deref().or(r.body_auth.as_deref()).unwrap_or("");
+            if PRIVILEGED_AUTH.is_match(auth) || admin_decorated(facts, r) {
+                continue;
+            }
+            if gaps_seen.insert((gap.start, gap.end)) {
+                out.push(scope_gap_hit(r, facts, gap));
+            }
+            continue;
+        }
+        if !names_owner {
             continue;
         }
         // ...or whose other handlers hand the caller to the services that load the data.
@@ -236,6 +267,34 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         ];
         out.push(hit);
     }
+}
+
+/// AUTH004 for a nested view whose scope to the parent named in the URL is inconsistent in
+/// its file (`model::nested_scope`).
+fn scope_gap_hit(r: &Route, facts: &PyFacts, gap: crate::model::nested_scope::ScopeGap) -> Hit {
+    let auth = r
+        .auth
+        .as_deref()
+        .or(r.body_auth.as_deref())
+        .unwrap_or("the project's default permission classes")
+        .to_string();
+    let mut hit = Hit::new(gap.start, gap.end)
+        .var("route", r.describe())
+        .var("handler", handler_name(facts, r))
+        .var("param", gap.kwarg.clone())
+        .var("auth", auth.clone());
+    hit.trace = vec![
+        (
+            r.decorator_start,
+            r.decorator_end,
+            format!(
+                "`{}` comes from the URL; the caller is authenticated by `{auth}`",
+                gap.kwarg
+            ),
+        ),
+        (gap.start, gap.end, gap.note),
+    ];
+    hit
 }
 
 /// Routes an attacker hammers: credential checks, token issuance, account creation,
