@@ -33,3 +33,13 @@ fn jwt_from_the_token_endpoint_is_low() {
     assert_eq!(level(&found, "AUTH003", "sso_callback.py", 16), "low");
     assert_eq!(level(&found, "AUTH003", "sso_callback.py", 39), "medium");
 }
+
+#[test]
+fn stored_by_a_function_no_route_reaches_is_low() {
+    let found = confidences(&["fixtures/python/taint/hook_relay"]);
+    // Stored by a service a handler feeds: the rule's level. Stored from a parameter that is
+    // only annotated with a request body class: low.
+    assert_eq!(level(&found, "SEC022", "worker.py", 25), "medium");
+    assert_eq!(level(&found, "SEC022", "worker.py", 34), "low");
+    assert_eq!(level(&found, "SEC023", "worker.py", 51), "medium");
+}

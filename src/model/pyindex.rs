@@ -104,6 +104,9 @@ pub struct Function {
     /// keyword-only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bounds: Vec<(Option<usize>, String)>,
+    /// The parameters a caller may pass by position, in order (`self`/`cls` not counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positional: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +167,7 @@ impl FilePart {
             f.locals.shrink_to_fit();
             f.calls.shrink_to_fit();
             f.blocks.shrink_to_fit();
+            f.positional.shrink_to_fit();
             f.data.guards.shrink_to_fit();
         }
     }
@@ -281,6 +285,7 @@ pub fn file_part(
                     blocks: Vec::new(),
                     data: DataFacts::default(),
                     bounds: Vec::new(),
+                    positional: Vec::new(),
                 };
                 let mut order: Vec<(Option<usize>, String)> = Vec::new();
                 if let Some(plist) = node.child_by_field_name("parameters") {
@@ -313,6 +318,11 @@ pub fn file_part(
                         *pos = pos.map(|p| p.saturating_sub(1));
                     }
                 }
+                f.positional = order
+                    .iter()
+                    .filter(|(p, _)| p.is_some())
+                    .map(|(_, n)| n.clone())
+                    .collect();
                 if let Some(body) = node.child_by_field_name("body") {
                     // `bounded` walks the body once per parameter: only when the body's
                     // text names a bound at all, and the parameter.

@@ -27,6 +27,20 @@ pub struct FieldStore {
     pub model: String,
     pub field: String,
     pub trace: Vec<Step>,
+    /// Stored from a parameter of a function that is not a request handler (a service's
+    /// `create_schema`): request input only when a caller passes request input to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<ParamRef>,
+}
+
+/// A parameter of a function of the file: a byte inside the function, its name, and the
+/// class its annotation names (empty when none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamRef {
+    pub at: usize,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub class: String,
 }
 
 /// `model.field` read back and handed to a sink: the call, its argument, the trace from
@@ -49,10 +63,13 @@ pub struct StoredFacts {
     pub stores: Vec<FieldStore>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uses: Vec<FieldUse>,
+    /// Parameters of route handlers that carry request input (where services are fed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<ParamRef>,
 }
 
 impl StoredFacts {
     pub fn is_empty(&self) -> bool {
-        self.stores.is_empty() && self.uses.is_empty()
+        self.stores.is_empty() && self.uses.is_empty() && self.inputs.is_empty()
     }
 }

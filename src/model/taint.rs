@@ -264,8 +264,8 @@ fn expr_taint_at(
         if best.is_some() {
             return false;
         }
-        // A tainted field read (`hook.url` in a second-order environment).
-        if x.kind() == "attribute" {
+        // A tainted field read (`hook.url`, `row["url"]` in a second-order environment).
+        if matches!(x.kind(), "attribute" | "subscript") {
             if let Some(t) = env.get(text(x, src)) {
                 best = Some(t);
                 return false;
