@@ -36,6 +36,17 @@ impl Merged<'_> {
             })
     }
 
+    /// A plain (non-unique) index some piece declares on purpose over `col`: `CREATE INDEX`
+    /// (also on an expression such as `canon(username)`), `index=True`, `db_index=True`,
+    /// `Index(...)`. A Django `slug` is left out: `SlugField` brings an index of its own
+    /// accord, and the model does not say whether the field asked for it.
+    fn plainly_indexed(&self, col: &str) -> bool {
+        self.pieces.iter().any(|(_, t)| {
+            !(t.orm == "django" && col == "slug")
+                && t.indexes.iter().any(|i| i.iter().any(|c| c == col))
+        })
+    }
+
     /// An index (unique or not) whose leading column is `col`.
     fn index_leads_with(&self, col: &str) -> bool {
         self.pieces.iter().any(|(_, t)| {
@@ -142,7 +153,12 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
                 // A column the schema leaves empty on some rows (a contact address, an
                 // external sync id) is optional data rather than the row's identity: a
                 // duplicate matters only if code relies on it, which the schema cannot say.
-                let confidence = m.optional(&col.name).then_some(Confidence::Low);
+                // A plain index over the key shows the lookup was designed and uniqueness
+                // left out on purpose (the code picks a row among duplicates, or the key
+                // copies one kept unique elsewhere): only a key with no index at all is
+                // likely an oversight.
+                let confidence = (m.optional(&col.name) || m.plainly_indexed(&col.name))
+                    .then_some(Confidence::Low);
                 out.push(RepoHit {
                     confidence,
                     path: path.to_string(),
