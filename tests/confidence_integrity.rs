@@ -66,6 +66,14 @@ fn natural_keys_behind_a_plain_index_are_low() {
 }
 
 #[test]
+fn natural_keys_found_only_by_a_lookup_naming_no_table_are_low_when_shared() {
+    let found = confidences(&["fixtures/python/integrity/models/shelves"]);
+    // `WHERE slug = :slug`, with two tables holding a `slug`; `Rack.slug == slug`.
+    assert_eq!(level(&found, "DATA006", "models.py", 19), "low");
+    assert_eq!(level(&found, "DATA006", "models.py", 27), "medium");
+}
+
+#[test]
 fn writes_optional_by_a_caller_flag_are_low() {
     let found = confidences(&["fixtures/python/web/django_shop"]);
     // The later write runs only under `if restock:`, a parameter of the helper.

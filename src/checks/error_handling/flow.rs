@@ -793,6 +793,14 @@ fn webhook_delivery(call: Node<'_>, src: &str) -> bool {
     found
 }
 
+/// A tenacity retry condition that names nothing but `TryAgain`.
+static ONLY_TRY_AGAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"retry\s*=\s*(tenacity\.)?retry_if_exception_type\(\s*(tenacity\.)?TryAgain\s*,?\s*\)",
+    )
+    .expect("static regex")
+});
+
 /// ERR016: a POST sent again by a retry loop, a `@retry`-decorated function, or a urllib3
 /// `Retry` allowing POST, with no idempotency key.
 pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
@@ -855,6 +863,11 @@ pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         // `retry_if_exception_type(...)` limited to connect errors is safe: the request
         // never reached the server.
         if d.text.contains("ConnectError") || d.text.contains("ConnectTimeout") {
+            continue;
+        }
+        // `retry=retry_if_exception_type(TryAgain)`: only the function's own `raise
+        // TryAgain` (a poll that is not done yet) sends it again, never a failed request.
+        if ONLY_TRY_AGAIN.is_match(&d.text) {
             continue;
         }
         let Some(def) = crate::checks::py::node_at(root, f.start, f.end) else {
