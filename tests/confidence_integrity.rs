@@ -47,6 +47,33 @@ fn natural_keys_declared_optional_are_low() {
 }
 
 #[test]
+fn natural_keys_behind_a_plain_index_are_low() {
+    let found = confidences(&[
+        "fixtures/sql/indexed_keys",
+        "fixtures/python/integrity/models/boards",
+    ]);
+    // `CREATE INDEX` on an expression; on the column itself.
+    assert_eq!(level(&found, "DATA006", "up.sql", 8), "low");
+    assert_eq!(level(&found, "DATA006", "up.sql", 19), "low");
+    // No index at all.
+    assert_eq!(level(&found, "DATA006", "up.sql", 11), "medium");
+    // `index=True`; a column with neither.
+    assert_eq!(level(&found, "DATA006", "models.py", 19), "low");
+    assert_eq!(level(&found, "DATA006", "models.py", 28), "medium");
+    // The index a Django `SlugField` brings by itself is not a choice.
+    let found = confidences(&["fixtures/python/integrity/models/crm"]);
+    assert_eq!(level(&found, "DATA006", "models.py", 23), "medium");
+}
+
+#[test]
+fn natural_keys_found_only_by_a_lookup_naming_no_table_are_low_when_shared() {
+    let found = confidences(&["fixtures/python/integrity/models/shelves"]);
+    // `WHERE slug = :slug`, with two tables holding a `slug`; `Rack.slug == slug`.
+    assert_eq!(level(&found, "DATA006", "models.py", 19), "low");
+    assert_eq!(level(&found, "DATA006", "models.py", 27), "medium");
+}
+
+#[test]
 fn writes_optional_by_a_caller_flag_are_low() {
     let found = confidences(&["fixtures/python/web/django_shop"]);
     // The later write runs only under `if restock:`, a parameter of the helper.

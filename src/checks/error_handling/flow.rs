@@ -771,6 +771,36 @@ static IDEMPOTENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)idempoten|request[-_]?id|dedup|remote[-_]?write").expect("static regex")
 });
 
+/// The POST delivers a webhook: its URL is a subscriber's (`webhook.url`, `webhook_url`).
+/// Webhook delivery is at-least-once by convention and the receiver, an endpoint the sender
+/// does not run, is expected to tolerate a repeat; the missing delivery id is worth a look,
+/// not a merge gate.
+fn webhook_delivery(call: Node<'_>, src: &str) -> bool {
+    let Some(args) = call.child_by_field_name("arguments") else {
+        return false;
+    };
+    let hook = |n: Node<'_>| text(n, src).to_ascii_lowercase().contains("webhook");
+    // The URL: `url=`, else a positional argument (after the method of `request("POST", ..)`).
+    if let Some(u) = crate::checks::py::keyword_arg(args, "url", src) {
+        return hook(u);
+    }
+    let mut c = args.walk();
+    let found = args
+        .named_children(&mut c)
+        .filter(|a| a.kind() != "keyword_argument")
+        .take(2)
+        .any(hook);
+    found
+}
+
+/// A tenacity retry condition that names nothing but `TryAgain`.
+static ONLY_TRY_AGAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"retry\s*=\s*(tenacity\.)?retry_if_exception_type\(\s*(tenacity\.)?TryAgain\s*,?\s*\)",
+    )
+    .expect("static regex")
+});
+
 /// ERR016: a POST sent again by a retry loop, a `@retry`-decorated function, or a urllib3
 /// `Retry` allowing POST, with no idempotency key.
 pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
@@ -787,10 +817,12 @@ pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             call.child_by_field_name("function").unwrap_or(call),
             src,
         ));
-        out.push(
-            Hit::new(call.start_byte(), call.end_byte())
-                .var("what", format!("`{callee}(...)` is a POST that {how}")),
-        );
+        let mut hit = Hit::new(call.start_byte(), call.end_byte())
+            .var("what", format!("`{callee}(...)` is a POST that {how}"));
+        if webhook_delivery(call, src) {
+            hit = hit.confidence(Confidence::Low);
+        }
+        out.push(hit);
     };
     // Retry loops.
     visit(root, |n| {
@@ -831,6 +863,11 @@ pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         // `retry_if_exception_type(...)` limited to connect errors is safe: the request
         // never reached the server.
         if d.text.contains("ConnectError") || d.text.contains("ConnectTimeout") {
+            continue;
+        }
+        // `retry=retry_if_exception_type(TryAgain)`: only the function's own `raise
+        // TryAgain` (a poll that is not done yet) sends it again, never a failed request.
+        if ONLY_TRY_AGAIN.is_match(&d.text) {
             continue;
         }
         let Some(def) = crate::checks::py::node_at(root, f.start, f.end) else {

@@ -36,6 +36,17 @@ impl Merged<'_> {
             })
     }
 
+    /// A plain (non-unique) index some piece declares on purpose over `col`: `CREATE INDEX`
+    /// (also on an expression such as `canon(username)`), `index=True`, `db_index=True`,
+    /// `Index(...)`. A Django `slug` is left out: `SlugField` brings an index of its own
+    /// accord, and the model does not say whether the field asked for it.
+    fn plainly_indexed(&self, col: &str) -> bool {
+        self.pieces.iter().any(|(_, t)| {
+            !(t.orm == "django" && col == "slug")
+                && t.indexes.iter().any(|i| i.iter().any(|c| c == col))
+        })
+    }
+
     /// An index (unique or not) whose leading column is `col`.
     fn index_leads_with(&self, col: &str) -> bool {
         self.pieces.iter().any(|(_, t)| {
@@ -81,6 +92,17 @@ static NATURAL_KEYS: LazyLock<Vec<(Regex, Option<Regex>)>> = LazyLock::new(|| {
     ]
 });
 
+/// Whether `column` identifies a row of `table` (declared by the ORM class `model`, if any).
+fn natural_key(table: &str, model: &str, column: &str) -> bool {
+    let model = model.to_ascii_lowercase();
+    NATURAL_KEYS.iter().any(|(c, tables)| {
+        c.is_match(column)
+            && tables
+                .as_ref()
+                .is_none_or(|r| r.is_match(table) || !model.is_empty() && r.is_match(&model))
+    })
+}
+
 /// How to add a uniqueness guarantee, in the terms of where the column is declared.
 fn unique_fix(orm: &str) -> &'static str {
     match orm {
@@ -118,31 +140,54 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
         .iter()
         .flat_map(|(_, _, s)| s.key_lookups.iter().map(String::as_str))
         .collect();
+    let merged = merged(ctx);
+    // The tables declaring each natural-key column name with nothing unique over it.
+    let mut holders: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (table, m) in &merged {
+        for (_, t) in &m.pieces {
+            for col in t
+                .columns
+                .iter()
+                .filter(|c| natural_key(table, &t.model, &c.name) && !m.unique_covers(&c.name))
+            {
+                holders.entry(col.name.as_str()).or_default().insert(table);
+            }
+        }
+    }
     // One report per column of a schema kept in one directory per dialect.
     let mut seen: HashSet<(String, String, String)> = HashSet::new();
-    for (table, m) in merged(ctx) {
+    for (table, m) in merged {
         for (path, t) in &m.pieces {
             let model = t.model.to_ascii_lowercase();
             for col in &t.columns {
-                let natural = NATURAL_KEYS.iter().any(|(c, tables)| {
-                    c.is_match(&col.name)
-                        && tables.as_ref().is_none_or(|r| {
-                            r.is_match(table) || !model.is_empty() && r.is_match(&model)
-                        })
-                });
+                let natural = natural_key(table, &model, &col.name);
                 if !natural
                     || col.detail == crate::model::orm::OPTIONAL
                     || m.unique_covers(&col.name)
                     || !t.orm.is_empty() && sql_declares(&m, &col.name)
-                    || !looked_up(&lookups, table, &t.model, &col.name)
-                    || !seen.insert((table.to_string(), col.name.clone(), dialect_free(path)))
                 {
                     continue;
                 }
+                let Some(lookup) = looked_up(&lookups, table, &t.model, &col.name) else {
+                    continue;
+                };
+                if !seen.insert((table.to_string(), col.name.clone(), dialect_free(path))) {
+                    continue;
+                }
+                // `filter(slug=x)`, `WHERE slug = ?` name no table: when several tables
+                // carry the key with nothing unique over it, such a lookup says little
+                // about this one.
+                let shared = lookup == Lookup::Unnamed
+                    && holders.get(col.name.as_str()).is_some_and(|n| n.len() > 1);
                 // A column the schema leaves empty on some rows (a contact address, an
                 // external sync id) is optional data rather than the row's identity: a
                 // duplicate matters only if code relies on it, which the schema cannot say.
-                let confidence = m.optional(&col.name).then_some(Confidence::Low);
+                // A plain index over the key shows the lookup was designed and uniqueness
+                // left out on purpose (the code picks a row among duplicates, or the key
+                // copies one kept unique elsewhere): only a key with no index at all is
+                // likely an oversight.
+                let confidence = (m.optional(&col.name) || m.plainly_indexed(&col.name) || shared)
+                    .then_some(Confidence::Low);
                 out.push(RepoHit {
                     confidence,
                     path: path.to_string(),
@@ -162,25 +207,40 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
 /// `column`: a duplicate only matters where a lookup expects one row. A lookup whose
 /// qualifier names the table or the model (`users::email`, `User.email`), or that does
 /// not say (`WHERE email = ?`), counts.
-fn looked_up(lookups: &HashSet<&str>, table: &str, model: &str, column: &str) -> bool {
+fn looked_up(lookups: &HashSet<&str>, table: &str, model: &str, column: &str) -> Option<Lookup> {
     let column = column.to_ascii_lowercase();
     let model = model.to_ascii_lowercase();
     let table = table.to_ascii_lowercase();
     let singular = table.strip_suffix('s').unwrap_or(&table);
     let squashed = table.replace('_', "");
-    lookups.iter().any(|l| {
+    let mut found = None;
+    for l in lookups {
         let Some((qual, col)) = l.rsplit_once('.') else {
-            return false;
+            continue;
         };
-        col == column
-            && (qual == "*"
-                || qual == table
-                || qual == model
-                || qual == singular
-                || qual == squashed
-                || squashed.strip_suffix('s') == Some(qual)
-                || qual.strip_suffix("model") == Some(singular))
-    })
+        if col != column {
+            continue;
+        }
+        if qual == "*" {
+            found = Some(Lookup::Unnamed);
+        } else if qual == table
+            || qual == model
+            || qual == singular
+            || qual == squashed
+            || squashed.strip_suffix('s') == Some(qual)
+            || qual.strip_suffix("model") == Some(singular)
+        {
+            return Some(Lookup::Named);
+        }
+    }
+    found
+}
+
+/// How code finds rows by a key: naming the table or model, or not saying which.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    Named,
+    Unnamed,
 }
 
 /// The path with its dialect directory (`mysql/`, `postgresql/`, `sqlite/`) left out:

@@ -236,6 +236,46 @@ fn independent(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
         && !flag_guarded(a, b, src)
         && !dispatch_arms(a, b, src)
         && !failure_handled(b, src)
+        && !best_effort(a, b, src)
+}
+
+/// `b` sits in a `try` of its own (one that does not hold `a`) whose handlers all carry on
+/// (log, `pass`): no `raise`, `return` or `abort`. The code has said a failure of `b` leaves
+/// `a` standing and the request succeeds: a best-effort follow-up, not a half-done change.
+fn best_effort(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
+    let mut below = b;
+    let mut cur = b.parent();
+    while let Some(p) = cur {
+        if p.kind() == "function_definition" {
+            return false;
+        }
+        if p.kind() == "try_statement" && p.child_by_field_name("body") == Some(below) {
+            if p.start_byte() <= a.start_byte() && a.end_byte() <= p.end_byte() {
+                return false;
+            }
+            let mut c = p.walk();
+            let handlers: Vec<Node<'_>> = p
+                .named_children(&mut c)
+                .filter(|h| h.kind() == "except_clause")
+                .collect();
+            return !handlers.is_empty()
+                && handlers.iter().all(|h| {
+                    let mut found = false;
+                    visit(*h, |n| {
+                        found |= matches!(n.kind(), "raise_statement" | "return_statement")
+                            || n.kind() == "call" && {
+                                let t = text(n, src);
+                                t.starts_with("abort(") || t.contains("HTTPException(")
+                            };
+                        !found
+                    });
+                    !found
+                });
+        }
+        below = p;
+        cur = p.parent();
+    }
+    false
 }
 
 /// The statements of `n`'s ancestors up to (not including) the block that also holds
