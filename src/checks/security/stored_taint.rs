@@ -61,17 +61,8 @@ fn sink_kind(k: Kind) -> SinkKind {
 
 /// A model class name from an annotation: `Hook`, `Optional[Hook]`, `Hook | None`.
 fn annotated_model(a: &str) -> Option<String> {
-    let a = a.trim();
-    let a = a
-        .strip_prefix("Optional[")
-        .and_then(|r| r.strip_suffix(']'))
-        .unwrap_or(a);
-    let a = a.split('|').next().unwrap_or(a).trim();
-    let a = a.rsplit('.').next().unwrap_or(a);
-    (a.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && a.chars().all(|c| c.is_alphanumeric() || c == '_')
-        && !NOT_A_ROW.is_match(a))
-    .then(|| a.to_string())
+    let a = annotated_class(a);
+    (!a.is_empty() && !NOT_A_ROW.is_match(&a)).then_some(a)
 }
 
 /// The class an annotation names, request schemas included (`HookCreate`).
