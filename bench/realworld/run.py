@@ -59,11 +59,17 @@ def json_files(directory, names):
 
 def load_projects(names):
     """projects/NAME.json, plus any judgements/NAME.*.json (`{"judged": [...]}`) added by
-    later judging rounds; a later judgement of the same (rule, path, line) replaces an earlier."""
+    later judging rounds, in natural file-name order (h9 before h10); a later judgement of the
+    same (rule, path, line) replaces an earlier."""
     out = []
     pdir = os.path.join(HERE, 'projects')
     jdir = os.path.join(HERE, 'judgements')
-    extra = sorted(os.listdir(jdir)) if os.path.isdir(jdir) else []
+    # Natural order, so that a later round's file (`NAME.h10-x.json`) comes after an earlier
+    # one's (`NAME.h9-x.json`) and its verdicts replace theirs.
+    def natural(name):
+        return [int(p) if p.isdigit() else p for p in re.split(r'(\d+)', name)]
+
+    extra = sorted(os.listdir(jdir), key=natural) if os.path.isdir(jdir) else []
     for _, p in json_files(pdir, names):
         judged = {(j['rule'], j['path'], j['line']): j for j in p['judged']}
         for e in extra:
