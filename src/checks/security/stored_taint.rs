@@ -111,18 +111,9 @@ static SELECT_FROM: LazyLock<Regex> = LazyLock::new(|| {
 /// (lower-case) name: `row = cur.fetchone()` after `SELECT .. FROM hooks`.
 fn records(body: Node<'_>, src: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    crate::model::facts::visit_same_scope(body, |n| {
-        if !matches!(n.kind(), "assignment" | "for_statement") {
-            return;
-        }
-        let (Some(l), Some(r)) = (
-            n.child_by_field_name("left"),
-            n.child_by_field_name("right"),
-        ) else {
-            return;
-        };
+    name_bindings(body, |_, l, r| {
         let rt = text(r, src);
-        if l.kind() != "identifier" || !RECORD_READ.is_match(rt) {
+        if !RECORD_READ.is_match(rt) {
             return;
         }
         let table = if let Some(c) = COLLECTION_READ.captures(rt) {
@@ -149,27 +140,33 @@ fn rows(f: &PyFunction, body: Node<'_>, src: &str) -> HashMap<String, String> {
             out.insert(p.name.clone(), m);
         }
     }
-    crate::model::facts::visit_same_scope(body, |n| {
-        let re = match n.kind() {
-            "assignment" => &ROW_OF,
-            "for_statement" => &ROWS_OF,
-            _ => return,
-        };
-        let (Some(l), Some(r)) = (
-            n.child_by_field_name("left"),
-            n.child_by_field_name("right"),
-        ) else {
-            return;
-        };
-        if l.kind() != "identifier" {
-            return;
-        }
-        let model = row_model(re, text(r, src));
-        if let Some(m) = model {
+    name_bindings(body, |looped, l, r| {
+        let re = if looped { &ROWS_OF } else { &ROW_OF };
+        if let Some(m) = row_model(re, text(r, src)) {
             out.insert(text(l, src).to_string(), m);
         }
     });
     out
+}
+
+/// Each plain name bound in `body`'s own scope, with what binds it: `name = value`
+/// (`looped` false) or `for name in value` (`looped` true).
+fn name_bindings<'t>(body: Node<'t>, mut each: impl FnMut(bool, Node<'t>, Node<'t>)) {
+    crate::model::facts::visit_same_scope(body, |n| {
+        let looped = match n.kind() {
+            "assignment" => false,
+            "for_statement" => true,
+            _ => return,
+        };
+        if let (Some(l), Some(r)) = (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        ) {
+            if l.kind() == "identifier" {
+                each(looped, l, r);
+            }
+        }
+    });
 }
 
 /// Handler parameters that stand for the caller, not for what the caller sent.
