@@ -81,3 +81,21 @@ fn writes_optional_by_a_caller_flag_are_low() {
     // Both writes always run.
     assert_eq!(level(&found, "DATA009", "returns.py", 25), "medium");
 }
+
+#[test]
+fn writes_that_only_record_or_stamp_are_low() {
+    let found = confidences(&["fixtures/python/web/django_shop"]);
+    // A history row about the change; a note and its history row.
+    assert_eq!(level(&found, "DATA009", "desk.py", 18), "low");
+    assert_eq!(level(&found, "DATA009", "desk.py", 30), "low");
+    // A time stamp (`last_used = timezone.now()`) before the real change.
+    assert_eq!(level(&found, "DATA009", "desk.py", 43), "low");
+    // Answers saved one by one when valid; two set-updates a retry finishes; an extra
+    // removal the form asks for.
+    assert_eq!(level(&found, "DATA009", "desk.py", 61), "low");
+    assert_eq!(level(&found, "DATA009", "desk.py", 73), "low");
+    assert_eq!(level(&found, "DATA009", "desk.py", 86), "low");
+    // A note copied, its files moved and the old one deleted; a ticket and its link.
+    assert_eq!(level(&found, "DATA009", "desk.py", 125), "medium");
+    assert_eq!(level(&found, "DATA009", "desk.py", 137), "medium");
+}

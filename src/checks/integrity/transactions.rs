@@ -81,6 +81,8 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let mut hit: Option<(Node<'_>, Node<'_>, &str)> = None;
         // Every write the earlier one can be stranded by, for the confidence below.
         let mut stranding: Vec<Node<'_>> = Vec::new();
+        // The earlier write the later ones can strand.
+        let mut first_write: Option<Node<'_>> = None;
         // A commit with writes before it and a write after it, both on one path.
         'commits: for (ci, (step, commit)) in steps.iter().enumerate() {
             if *step != Step::Commit {
@@ -93,20 +95,22 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 })
                 .map(|(_, n)| *n)
                 .collect();
-            let Some(&w1) = before.first() else {
-                continue;
-            };
-            for (s, w2) in &steps[ci + 1..] {
-                if *s == Step::Write && independent(w1, *w2, src) && !exclusive(*commit, *w2) {
-                    hit = Some((*commit, *w2, "commit"));
-                    stranding = steps[ci + 1..]
-                        .iter()
-                        .filter(|(s, n)| {
-                            *s == Step::Write && independent(w1, *n, src) && !exclusive(*commit, *n)
-                        })
-                        .map(|(_, n)| *n)
-                        .collect();
-                    break 'commits;
+            for &w1 in &before {
+                for (s, w2) in &steps[ci + 1..] {
+                    if *s == Step::Write && independent(w1, *w2, src) && !exclusive(*commit, *w2) {
+                        hit = Some((*commit, *w2, "commit"));
+                        first_write = Some(w1);
+                        stranding = steps[ci + 1..]
+                            .iter()
+                            .filter(|(s, n)| {
+                                *s == Step::Write
+                                    && independent(w1, *n, src)
+                                    && !exclusive(*commit, *n)
+                            })
+                            .map(|(_, n)| *n)
+                            .collect();
+                        break 'commits;
+                    }
                 }
             }
         }
@@ -128,6 +132,7 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 for b in &writes[i + 1..] {
                     if independent(*a, *b, src) {
                         hit = Some((*a, *b, "autocommit"));
+                        first_write = Some(*a);
                         stranding = writes[i + 1..]
                             .iter()
                             .filter(|b| independent(*a, **b, src))
@@ -159,6 +164,7 @@ pub fn writes_without_transaction(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if stranding
             .iter()
             .all(|w| optional_write(*w, at, body, f, src))
+            || first_write.is_some_and(|a| side_record(a, &stranding, body, src))
         {
             hit = hit.confidence(crate::checks::Confidence::Low);
         }
@@ -179,7 +185,9 @@ fn optional_write(w: Node<'_>, first: Node<'_>, body: Node<'_>, f: &PyFunction, 
         }
         if n.kind() == "if_statement" {
             let flag = n.child_by_field_name("condition").is_some_and(|c| {
-                c.kind() == "identifier" && f.params.iter().any(|p| p.name == text(c, src))
+                c.kind() == "identifier"
+                    && (f.params.iter().any(|p| p.name == text(c, src))
+                        || request_flag(body, text(c, src), src))
             });
             let in_body = n
                 .child_by_field_name("consequence")
@@ -189,6 +197,196 @@ fn optional_write(w: Node<'_>, first: Node<'_>, body: Node<'_>, f: &PyFunction, 
             }
         }
         cur = n.parent();
+    }
+    false
+}
+
+/// `name` is bound in `body` from the request (`remove = request.data.get("remove")`): a
+/// switch the caller flips for an extra action.
+fn request_flag(body: Node<'_>, name: &str, src: &str) -> bool {
+    let mut found = false;
+    visit(body, |n| {
+        if n.kind() == "assignment" {
+            let bound = n
+                .child_by_field_name("left")
+                .is_some_and(|l| l.kind() == "identifier" && text(l, src) == name);
+            let from_request = n
+                .child_by_field_name("right")
+                .is_some_and(|r| text(r, src).starts_with("request."));
+            found |= bound && from_request;
+        }
+        !found
+    });
+    found
+}
+
+/// The earlier write `a` and the writes it can be stranded by form no change across rows
+/// that a later request relies on: a record about the change (history, audit, note,
+/// follow-up rows) on either side when nothing later deletes, a time stamp (`last_used =
+/// now(); save()`), idempotent set-updates that a retry finishes, or follow-ups that
+/// are each saved only when valid (partial by design).
+fn side_record(a: Node<'_>, later: &[Node<'_>], body: Node<'_>, src: &str) -> bool {
+    if later.is_empty() {
+        return false;
+    }
+    // A delete after `a` (an instance `.delete()` too) makes the change destructive.
+    let mut destructive = false;
+    visit(body, |n| {
+        if n.kind() == "call" && n.start_byte() >= a.end_byte() {
+            destructive |= call_parts(n, src).is_some_and(|(_, last, _)| last == "delete")
+                || text(n, src).to_ascii_lowercase().contains("delete from");
+        }
+        !destructive
+    });
+    let neutral = |w: Node<'_>| {
+        call_parts(w, src)
+            .is_some_and(|(_, last, _)| matches!(last, "get_or_create" | "update_or_create"))
+    };
+    let side = |w: Node<'_>| record_write(w, src) || stamp(w, src) || validated_item(w, src);
+    (record_write(a, src) && !destructive)
+        || stamp(a, src)
+        || validated_item(a, src)
+        || (set_update(a, src) && later.iter().all(|w| set_update(*w, src)))
+        || (later.iter().all(|w| side(*w) || neutral(*w)) && later.iter().any(|w| side(*w)))
+}
+
+/// Row kinds that record what happened rather than being the change: `NoteHistory`,
+/// `TicketChange`, `AuditLog`, a `note`/`history`/`followup` variable.
+static RECORD_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:^|_)(?:history|histories|log|logs|audit|audits|note|notes|followup|followups|activity|activities|event|events|comment|comments|notification|notifications)$|[a-z](?:History|Log|Audit|Note|Notes|FollowUp|Followup|Change|Activity|Event|Comment|Notification)s?$",
+    )
+    .expect("static regex")
+});
+
+/// The model or variable a write is about: `Model` of `Model.objects.create(..)`,
+/// `db.add(Model(..))`, or the receiver/target name of `note.save()`.
+fn write_subject<'s>(w: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let (callee, last, args) = call_parts(w, src)?;
+    if let Some((model, _)) = callee.split_once(".objects") {
+        return Some(model.rsplit('.').next().unwrap_or(model));
+    }
+    if matches!(last, "add" | "add_all") {
+        let arg = args.named_child(0)?;
+        let (ctor, _, _) = call_parts(arg, src)?;
+        return Some(ctor.rsplit('.').next().unwrap_or(ctor));
+    }
+    written_name(w, src)
+}
+
+fn record_write(w: Node<'_>, src: &str) -> bool {
+    write_subject(w, src).is_some_and(|n| RECORD_NAME.is_match(n))
+}
+
+/// `x.save()` right after assignments that only stamp times on `x` (`x.last_used =
+/// timezone.now()`), or `x.save(update_fields=[..])` naming only time fields.
+fn stamp(w: Node<'_>, src: &str) -> bool {
+    let Some((_, "save", args)) = call_parts(w, src) else {
+        return false;
+    };
+    let time_field = |f: &str| {
+        f.contains("last_")
+            || ["_at", "_time", "_date", "_on"]
+                .iter()
+                .any(|s| f.ends_with(s))
+    };
+    let fields = text(args, src);
+    if let Some(list) = fields.split_once("update_fields").map(|(_, l)| l) {
+        let names: Vec<&str> = list
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|t| !t.is_empty())
+            .collect();
+        return !names.is_empty() && names.iter().all(|n| time_field(n));
+    }
+    let Some(name) = written_name(w, src) else {
+        return false;
+    };
+    let Some(stmt) = w.parent().filter(|p| p.kind() == "expression_statement") else {
+        return false;
+    };
+    let mut stamped = 0;
+    let mut prev = stmt.prev_named_sibling();
+    while let Some(p) = prev {
+        if p.kind() == "comment" {
+            prev = p.prev_named_sibling();
+            continue;
+        }
+        let Some(asg) = p
+            .named_child(0)
+            .filter(|x| matches!(x.kind(), "assignment" | "augmented_assignment"))
+        else {
+            break;
+        };
+        let (Some(l), Some(r)) = (
+            asg.child_by_field_name("left"),
+            asg.child_by_field_name("right"),
+        ) else {
+            break;
+        };
+        let lt = text(l, src);
+        if !lt.starts_with(name) || !lt[name.len()..].starts_with('.') {
+            break;
+        }
+        let rt = text(r, src);
+        // A counter bump (`survey.num_responses += 1`) is a stamp too.
+        let bump = asg.kind() == "augmented_assignment" && rt == "1";
+        let time = r.kind() == "call"
+            && ["now()", "today()", "time()", "utcnow()"]
+                .iter()
+                .any(|s| rt.ends_with(s));
+        if !(bump || time) {
+            return false;
+        }
+        stamped += 1;
+        prev = p.prev_named_sibling();
+    }
+    stamped > 0
+}
+
+/// A queryset set-update (`Model.objects.filter(..).update(status=..)`): running it again
+/// gives the same rows.
+fn set_update(w: Node<'_>, src: &str) -> bool {
+    call_parts(w, src).is_some_and(|(callee, last, _)| {
+        last == "update" && (callee.contains(".objects") || callee.contains(".filter("))
+    })
+}
+
+/// `x.save()` in a loop, under `if valid:` where `valid = x.is_valid()` (or `if
+/// x.is_valid():`): each item is saved only when it is valid, the rest are shown again, so
+/// a partial save is what the code intends.
+fn validated_item(w: Node<'_>, src: &str) -> bool {
+    let Some(name) = written_name(w, src) else {
+        return false;
+    };
+    let check = format!("{name}.is_valid()");
+    let mut cur = w.parent();
+    let mut guarded = false;
+    while let Some(p) = cur {
+        match p.kind() {
+            "function_definition" => return false,
+            "for_statement" => return guarded,
+            "if_statement" => {
+                if let Some(c) = p.child_by_field_name("condition") {
+                    let t = text(c, src);
+                    if t == check {
+                        guarded = true;
+                    } else if c.kind() == "identifier" {
+                        // `valid = x.is_valid()` in the loop body before the `if`.
+                        let mut prev = p.prev_named_sibling();
+                        while let Some(q) = prev {
+                            let qt = text(q, src);
+                            if qt.starts_with(t) && qt.contains(&check) {
+                                guarded = true;
+                                break;
+                            }
+                            prev = q.prev_named_sibling();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        cur = p.parent();
     }
     false
 }
@@ -237,6 +435,78 @@ fn independent(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
         && !dispatch_arms(a, b, src)
         && !failure_handled(b, src)
         && !best_effort(a, b, src)
+        && !same_row(a, b, src)
+        && !state_fixup(a, b, src)
+}
+
+/// The name a write is about: the receiver of `recipe.save()` / `tb.delete()`, or the
+/// target of `recipe = serializer.save()` / `unit = Unit.objects.create(..)`.
+fn written_name<'s>(n: Node<'_>, src: &'s str) -> Option<&'s str> {
+    if let Some(asg) = n
+        .parent()
+        .filter(|p| p.kind() == "assignment" || p.kind() == "await")
+        .and_then(|p| {
+            if p.kind() == "await" {
+                p.parent().filter(|q| q.kind() == "assignment")
+            } else {
+                Some(p)
+            }
+        })
+    {
+        let left = asg.child_by_field_name("left")?;
+        return (left.kind() == "identifier").then(|| text(left, src));
+    }
+    let (callee, last, _) = call_parts(n, src)?;
+    let recv = callee.strip_suffix(last)?.strip_suffix('.')?;
+    (matches!(last, "save" | "delete" | "refresh_from_db") && is_name(recv) && !recv.contains('.'))
+        .then(|| {
+            let start = n.start_byte();
+            &src[start..start + recv.len()]
+        })
+}
+
+/// `b` saves the very row `a` created or saved (`recipe = serializer.save()` then, with the
+/// image attached, `recipe.save()`): a failure of `b` leaves that row as `a` committed it,
+/// a complete row the code was content to commit, not half of a change across rows.
+fn same_row(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
+    let is_save = call_parts(b, src).is_some_and(|(_, last, _)| last == "save");
+    is_save && matches!((written_name(a, src), written_name(b, src)), (Some(x), Some(y)) if x == y)
+}
+
+/// `a` sits in an `if` (not holding `b`) that tests the current state of the row `a`
+/// writes (`if bot.chat_id == "": bot.chat_id = ..; bot.save()`, the `else` of `if not
+/// unit:`): a fix-up that a retry finds done and skips, so leaving it behind is the state
+/// the next request expects.
+fn state_fixup(a: Node<'_>, b: Node<'_>, src: &str) -> bool {
+    let Some(name) = written_name(a, src) else {
+        return false;
+    };
+    let mut cur = a.parent();
+    while let Some(p) = cur {
+        if p.kind() == "function_definition"
+            || p.start_byte() <= b.start_byte() && b.end_byte() <= p.end_byte()
+        {
+            return false;
+        }
+        if p.kind() == "if_statement" {
+            if let Some(c) = p.child_by_field_name("condition") {
+                let mut mentions = false;
+                visit(c, |x| {
+                    mentions |= x.kind() == "identifier"
+                        && text(x, src) == name
+                        && x.parent().is_none_or(|q| {
+                            q.kind() != "attribute" || q.child_by_field_name("object") == Some(x)
+                        });
+                    !mentions
+                });
+                if mentions {
+                    return true;
+                }
+            }
+        }
+        cur = p.parent();
+    }
+    false
 }
 
 /// `b` sits in a `try` of its own (one that does not hold `a`) whose handlers all carry on
