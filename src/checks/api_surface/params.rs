@@ -883,6 +883,9 @@ pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             }
         }
         for (assign, var, key) in &sources {
+            let optional = assign
+                .child_by_field_name("right")
+                .is_some_and(|r| read_without_default(r, src));
             let after = assign.end_byte();
             let uses_var = |a: Node<'_>| uses_unclamped(a, var, src);
             let mut stop = false;
@@ -895,6 +898,9 @@ pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     continue;
                 }
                 if let Some((sink, what)) = page_size_sink(*n, src, &uses_var, &query_vars) {
+                    if optional && only_when_given(sink, var, body, src) {
+                        continue;
+                    }
                     let mut hit = Hit::new(assign.start_byte(), assign.end_byte())
                         .var("key", key.clone())
                         .var("sink", what)
@@ -924,6 +930,45 @@ pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+/// `request.GET.get("limit")` or `.get("limit", None)`: a read with no default, so a caller
+/// who leaves the parameter out gets no page size at all.
+fn read_without_default(expr: Node<'_>, src: &str) -> bool {
+    let node = unwrap_expr(expr);
+    let Some((callee, _, args)) = call_parts(node, src) else {
+        return false;
+    };
+    REQUEST_READ.is_match(callee)
+        && callee.ends_with(".get")
+        && keyword_arg(args, "default", src).is_none()
+        && positional_arg(args, 1).is_none_or(|d| text(d, src) == "None")
+}
+
+/// The sink only runs under an `if` that tests the parameter was given (`if limit:`, `if
+/// limit is not None:`) and has no `else`: without the parameter the query is not sliced at
+/// all, so the caller's value can only shrink it. An unbounded default is another finding.
+fn only_when_given(sink: Node<'_>, var: &str, body: Node<'_>, src: &str) -> bool {
+    let mut cur = sink;
+    while let Some(p) = cur.parent() {
+        if p == body {
+            break;
+        }
+        if p.kind() == "if_statement"
+            && p.child_by_field_name("alternative").is_none()
+            && p.child_by_field_name("consequence").is_some_and(|c| {
+                c.start_byte() <= sink.start_byte() && sink.end_byte() <= c.end_byte()
+            })
+            && p.child_by_field_name("condition").is_some_and(|c| {
+                let t = text(c, src).trim();
+                t == var || t.strip_suffix("is not None").map(str::trim) == Some(var)
+            })
+        {
+            return true;
+        }
+        cur = p;
+    }
+    false
 }
 
 /// A negated test of a privileged role or permission: `not user.is_admin`,

@@ -206,6 +206,7 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             || keeps_default(try_stmt, func, src)
             || returns_right_after(try_stmt)
             || first_attempt(try_stmt, body)
+            || checked_right_after(try_stmt, body, src)
             // Cleanup may ignore its `Exception`s; `BaseException` also eats Ctrl-C and
             // task cancellation.
             || ty == "Exception"
@@ -357,9 +358,10 @@ fn explains_itself(clause: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
 }
 
 /// The `try` body only changes values that already hold a default: it re-assigns names that
-/// hold one (a parameter or an earlier assignment in the function), fills an entry of a local
-/// container (`urls[slug] = url`, `args.pop("url", None)`), and may compute temporaries it
-/// uses right there. When it fails, the earlier value is kept on purpose (`lang = "en"; try:
+/// hold one (a parameter or an earlier assignment in the function, also `tags += more`), fills
+/// an entry of a local container or a field of a local object (`urls[slug] = url`,
+/// `args.pop("url", None)`, `item.weight = parse(raw)`), in every branch of its `if`s, and
+/// may compute temporaries and import modules it uses right there. When it fails, the earlier value is kept on purpose (`lang = "en"; try:
 /// lang = detect(text) except Exception: pass`).
 fn keeps_default(
     try_stmt: Node<'_>,
@@ -384,18 +386,26 @@ fn keeps_default(
                         return false;
                     };
                     match e.kind() {
-                        "assignment" => {
+                        "assignment" | "augmented_assignment" => {
                             let Some(l) = e.child_by_field_name("left") else {
                                 return false;
                             };
                             match l.kind() {
                                 "identifier" => targets.push((&src[l.byte_range()], s.end_byte())),
-                                "subscript" => match l.child_by_field_name("value") {
-                                    Some(v) if v.kind() == "identifier" => {
-                                        containers.push(&src[v.byte_range()]);
+                                // An entry of a local container, a field of a local object.
+                                "subscript" | "attribute" => {
+                                    let field = if l.kind() == "subscript" {
+                                        "value"
+                                    } else {
+                                        "object"
+                                    };
+                                    match l.child_by_field_name(field) {
+                                        Some(v) if v.kind() == "identifier" => {
+                                            containers.push(&src[v.byte_range()]);
+                                        }
+                                        _ => return false,
                                     }
-                                    _ => return false,
-                                },
+                                }
                                 _ => return false,
                             }
                         }
@@ -406,13 +416,35 @@ fn keeps_default(
                         _ => return false,
                     }
                 }
+                // Every branch is held to the same test.
                 "if_statement" => {
-                    if s.child_by_field_name("alternative").is_some() {
-                        return false;
-                    }
                     match s.child_by_field_name("consequence") {
                         Some(cons) => stack.push(cons),
                         None => return false,
+                    }
+                    let mut a = s.walk();
+                    for alt in s.children_by_field_name("alternative", &mut a) {
+                        let block = alt
+                            .child_by_field_name("consequence")
+                            .or_else(|| alt.child_by_field_name("body"));
+                        match block {
+                            Some(b) => stack.push(b),
+                            None => return false,
+                        }
+                    }
+                }
+                // A module imported for the statements after it, like a temporary.
+                "import_statement" | "import_from_statement" => {
+                    let mut a = s.walk();
+                    for name in s.children_by_field_name("name", &mut a) {
+                        let bound = match name.kind() {
+                            "aliased_import" => name.child_by_field_name("alias"),
+                            _ => name.named_child(0),
+                        };
+                        match bound {
+                            Some(b) => targets.push((&src[b.byte_range()], s.end_byte())),
+                            None => return false,
+                        }
                     }
                 }
                 _ => return false,
@@ -491,6 +523,51 @@ fn first_attempt(try_stmt: Node<'_>, handler: Node<'_>) -> bool {
         .named_children(&mut c)
         .all(|k| matches!(k.kind(), "pass_statement" | "comment"));
     returns && passes && next_statement(try_stmt).is_some()
+}
+
+/// An attempt whose result is checked right away: the handler only passes and the next
+/// statement is an `if` that tests for the missing result (`if not item.photo:`, `if x is
+/// None:`, `if len(rows) == 0:`) of a value the `try` body writes or hands to a call, so the
+/// `if` is the fallback for the failure.
+fn checked_right_after(try_stmt: Node<'_>, handler: Node<'_>, src: &str) -> bool {
+    static MISSING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:not\s+(?:len\(\s*)?(?P<a>[\w.\[\]'\x22]+)\s*\)?|(?P<b>[\w.\[\]'\x22]+)\s+is\s+None|len\(\s*(?P<c>[\w.\[\]'\x22]+)\s*\)\s*==\s*0)$")
+            .expect("static regex")
+    });
+    let Some(body) = try_stmt.child_by_field_name("body") else {
+        return false;
+    };
+    let mut c = handler.walk();
+    if !handler
+        .named_children(&mut c)
+        .all(|k| matches!(k.kind(), "pass_statement" | "comment"))
+    {
+        return false;
+    }
+    let Some(next) = next_statement(try_stmt).filter(|n| n.kind() == "if_statement") else {
+        return false;
+    };
+    let Some(cond) = next.child_by_field_name("condition") else {
+        return false;
+    };
+    let Some(caps) = MISSING.captures(src[cond.byte_range()].trim()) else {
+        return false;
+    };
+    let Some(tested) = caps.name("a").or(caps.name("b")).or(caps.name("c")) else {
+        return false;
+    };
+    let tested = tested.as_str();
+    let root = tested.split(['.', '[']).next().unwrap_or(tested);
+    let tried = &src[body.byte_range()];
+    // The tested value is written in the `try`, or its object is handed to a call there.
+    let written = Regex::new(&format!(
+        r"{}\s*(?:[-+|]?=[^=]|\.(?:append|extend|add|update|insert)\()",
+        regex::escape(tested)
+    ))
+    .is_ok_and(|r| r.is_match(tried));
+    let handed = Regex::new(&format!(r"\(\s*{}\s*[,)]", regex::escape(root)))
+        .is_ok_and(|r| r.is_match(tried));
+    written || handed
 }
 
 /// The statement that runs after `stmt` when it completes, climbing out of the
