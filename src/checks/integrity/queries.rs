@@ -978,6 +978,50 @@ fn rereads_loop_row(call: Node<'_>, target: &str, src: &str) -> bool {
         .is_some_and(|c| &c[1] == target)
 }
 
+/// A read whose every argument is a literal (`User.objects.get(username="bot")`,
+/// `ContentType.objects.get(model="queue")`): the same row on every iteration, a lookup to
+/// hoist out of the loop, not one query per row that one query for all rows could replace.
+fn constant_lookup(call: Node<'_>) -> bool {
+    let mut constant = true;
+    let mut args = 0;
+    visit(call, |n| {
+        if n.kind() == "argument_list" {
+            let mut c = n.walk();
+            for a in n.named_children(&mut c) {
+                let v = if a.kind() == "keyword_argument" {
+                    a.child_by_field_name("value")
+                } else {
+                    Some(a)
+                };
+                args += 1;
+                constant &= v.is_some_and(is_literal);
+            }
+        }
+        constant
+    });
+    constant && args > 0
+}
+
+/// A literal value: a plain string (no interpolation), a number, `True`/`False`/`None`.
+fn is_literal(n: Node<'_>) -> bool {
+    match n.kind() {
+        "integer" | "float" | "true" | "false" | "none" => true,
+        "string" => {
+            let mut c = n.walk();
+            let plain = n
+                .named_children(&mut c)
+                .all(|p| p.kind() != "interpolation");
+            plain
+        }
+        "concatenated_string" => {
+            let mut c = n.walk();
+            let all = n.named_children(&mut c).all(is_literal);
+            all
+        }
+        _ => false,
+    }
+}
+
 /// Names the file's models declare as relationships (`x = relationship(..)`,
 /// `x = db.relationship(..)`, Django `x = models.ForeignKey(..)`): reading one per row
 /// loads it with a query of its own unless the query loaded it eagerly.
@@ -1099,6 +1143,7 @@ fn report_first_db_call(
                 && !dynamic_model(n, src)
                 && !rereads_loop_row(n, target, src)
                 && !chain_ends_in_write(n, src)
+                && (keyed || !constant_lookup(n))
             {
                 found = Some(n);
             }

@@ -53,8 +53,11 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             for lit in crate::checks::embedded_sql::sql_literals(ctx) {
                 let words = sql::keywords(&lit.sql);
                 if let Some(verb) = sql::write_without_where(&words) {
+                    // A settings table holds one row: the table is that row.
                     if verb == "UPDATE"
-                        && (inner_join_update(&words) || touches_rows_only(&lit.sql))
+                        && (inner_join_update(&words)
+                            || touches_rows_only(&lit.sql)
+                            || single_row_table(&words))
                     {
                         continue;
                     }
