@@ -51,6 +51,9 @@ fn workflow_levels() {
     assert_eq!(level(&found, "SEC007", "pr-comment.yml", 19), "low");
     assert_eq!(level(&found, "SEC007", "pr-comment.yml", 30), "high");
     assert_eq!(level(&found, "SEC007", "pr-comment.yml", 39), "high");
+    // The job's own token under declared read/status scopes is no secret; undeclared, it is.
+    assert_eq!(level(&found, "SEC007", "coverage-token.yml", 18), "low");
+    assert_eq!(level(&found, "SEC007", "coverage-token.yml", 28), "high");
     // A reusable workflow sees its caller's event.
     assert_eq!(level(&found, "SEC010", "reusable-e2e.yml", 18), "low");
 }

@@ -147,6 +147,10 @@ pub struct FilePart {
         skip_serializing_if = "crate::model::stored::StoredFacts::is_empty"
     )]
     pub stored: crate::model::stored::StoredFacts,
+    /// Class names of DRF's `DEFAULT_PERMISSION_CLASSES` when the file is a settings
+    /// module that sets them (`REST_FRAMEWORK = {...}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drf_permissions: Vec<String>,
 }
 
 impl FilePart {

@@ -282,6 +282,12 @@ fn index_part(tree: &Tree, facts: &PyFacts, file: &SourceFile) -> crate::model::
     let blocks = crate::checks::error_handling::flow::blocking_sites(facts, tree, &file.text);
     let mut part = crate::model::pyindex::file_part(tree, facts, file, blocks);
     part.stored = crate::checks::security::stored_taint::file_facts(tree, facts, &file.text);
+    if file.text.contains("REST_FRAMEWORK") {
+        part.drf_permissions = crate::model::routes::drf_settings(&file.text)
+            .and_then(|d| d.permission)
+            .map(|p| p.split(", ").map(str::to_string).collect())
+            .unwrap_or_default();
+    }
     part
 }
 

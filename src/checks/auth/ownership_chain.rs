@@ -128,6 +128,9 @@ pub fn ownership_via_loader(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
 /// user id from the path, `created_by=row.created_by` in a response mapper) is not a
 /// check of the caller and keeps the finding.
 pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usize) -> Vet {
+    if generic_drf_load(text, at) && default_permission_checks_objects(ix, path) {
+        return Vet::Withdraw;
+    }
     let Some(h) = ix.enclosing(path, at) else {
         return Vet::Keep;
     };
@@ -207,4 +210,122 @@ fn model_owned(ix: &ProjectIndex<'_>, name: &str) -> Option<bool> {
         }
     }
     found
+}
+
+/// Whether the DRF `DEFAULT_PERMISSION_CLASSES` that govern file `path` name a permission
+/// class of the project that defines `has_object_permission`: DRF's generic `get_object()`
+/// runs it on every row a view relying on the defaults loads. A settings module governs
+/// the files under the directory that holds its package (`conf/settings.py` -> the
+/// repository, `site/conf/settings.py` -> `site/`); every one that governs `path` must.
+fn default_permission_checks_objects(ix: &ProjectIndex<'_>, path: &str) -> bool {
+    let governs = |settings: &str| {
+        let package = settings.rsplit_once('/').map_or("", |(d, _)| d);
+        let root = package.rsplit_once('/').map_or("", |(d, _)| d);
+        root.is_empty() || path.starts_with(&format!("{root}/"))
+    };
+    let mut lists = ix
+        .files
+        .iter()
+        .filter(|f| !f.part.drf_permissions.is_empty() && governs(f.path))
+        .map(|f| &f.part.drf_permissions)
+        .peekable();
+    lists.peek().is_some()
+        && lists.all(|l| {
+            l.iter().any(|name| {
+                ix.files.iter().any(|f| {
+                    f.part.classes.iter().enumerate().any(|(ci, c)| {
+                        c.name == *name
+                            && !c.local
+                            && f.part
+                                .functions
+                                .iter()
+                                .any(|m| m.class == Some(ci) && m.name == "has_object_permission")
+                    })
+                })
+            })
+        })
+}
+
+/// Whether the per-file finding at `at` is the generic load of a DRF view that relies on
+/// the default permission classes: the `queryset =` or `def get_queryset` of a class whose
+/// chain in this file sets no `permission_classes`, overrides neither `get_permissions` nor
+/// `get_object`, and derives from a DRF view or viewset.
+fn generic_drf_load(text: &str, at: usize) -> bool {
+    static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?[ \t]*:").expect("static regex")
+    });
+    static DRF_VIEW: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(ViewSet|APIView)$").expect("static regex"));
+    let line_start = text
+        .get(..at)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line = text.get(line_start..).unwrap_or("").trim_start();
+    if !(line.starts_with("queryset") || line.starts_with("def get_queryset")) {
+        return false;
+    }
+    if !text.contains("rest_framework") {
+        return false;
+    }
+    // The body of a top-level class: from its header to the next line at column 0.
+    let body_of = |start: usize| {
+        let rest = text.get(start..).unwrap_or("");
+        let first = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let mut end = first;
+        for l in rest[first..].split_inclusive('\n') {
+            if l.starts_with(|c: char| !c.is_whitespace() && c != '#') {
+                break;
+            }
+            end += l.len();
+        }
+        start..start + end
+    };
+    let Some(owner) = HEADER
+        .captures_iter(text)
+        .filter(|c| c.get(0).is_some_and(|m| m.start() < at))
+        .last()
+    else {
+        return false;
+    };
+    if !body_of(owner.get(0).map_or(0, |m| m.start())).contains(&at) {
+        return false;
+    }
+    let mut chain = vec![owner];
+    let mut drf = false;
+    let mut i = 0;
+    while i < chain.len() && chain.len() < 8 {
+        let c = &chain[i];
+        let body = text
+            .get(body_of(c.get(0).map_or(0, |m| m.start())))
+            .unwrap_or("");
+        if body.contains("permission_classes")
+            || body.contains("def get_permissions")
+            || body.contains("def get_object")
+        {
+            return false;
+        }
+        let bases: Vec<String> = c
+            .get(2)
+            .map(|b| b.as_str())
+            .unwrap_or("")
+            .split(',')
+            .map(|b| b.trim())
+            .filter(|b| !b.is_empty() && !b.contains('='))
+            .map(|b| b.rsplit('.').next().unwrap_or(b).to_string())
+            .collect();
+        for b in bases {
+            if let Some(parent) = HEADER
+                .captures_iter(text)
+                .find(|p| p.get(1).is_some_and(|n| n.as_str() == b))
+            {
+                if !chain.iter().any(|x| x.get(0) == parent.get(0)) {
+                    chain.push(parent);
+                }
+            } else if DRF_VIEW.is_match(&b) {
+                drf = true;
+            }
+        }
+        i += 1;
+    }
+    drf
 }

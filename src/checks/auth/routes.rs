@@ -105,6 +105,20 @@ static PRIVILEGED_AUTH: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// A class view behind Django's model permissions (`PermissionRequiredMixin` among its
+/// bases, whichever mixin the route's auth names first, `LoginRequiredMixin` included):
+/// a staff tool that may see every row.
+fn model_permission_view(facts: &PyFacts, r: &Route) -> bool {
+    r.class
+        .and_then(|ci| facts.classes.get(ci))
+        .is_some_and(|c| {
+            c.bases.iter().any(|b| {
+                let name = b.rsplit('.').next().unwrap_or(b);
+                name == "PermissionRequiredMixin" || name == "DjangoModelPermissions"
+            })
+        })
+}
+
 /// A decorator that restricts the handler to administrators (`@admin_required` below the
 /// login decorator): they may see everything.
 static ADMIN_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
@@ -165,7 +179,10 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
             .and_then(|ci| crate::model::nested_scope::class_scope_gap(facts, src, ci))
         {
             let auth = r.auth.as_deref().or(r.body_auth.as_deref()).unwrap_or("");
-            if PRIVILEGED_AUTH.is_match(auth) || admin_decorated(facts, r) {
+            if PRIVILEGED_AUTH.is_match(auth)
+                || admin_decorated(facts, r)
+                || model_permission_view(facts, r)
+            {
                 continue;
             }
             if gaps_seen.insert((gap.start, gap.end)) {
@@ -203,7 +220,10 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
             .as_deref()
             .or(r.body_auth.as_deref())
             .unwrap_or("the project's default permission classes");
-        if PRIVILEGED_AUTH.is_match(auth) || admin_decorated(facts, r) {
+        if PRIVILEGED_AUTH.is_match(auth)
+            || admin_decorated(facts, r)
+            || model_permission_view(facts, r)
+        {
             continue;
         }
         // Background job ids (RQ, Celery `job_id`) are random server-made handles: knowing one is

@@ -640,9 +640,27 @@ fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
     if on.contains("pull_request_target") || on.contains("workflow_run") {
         return true;
     }
+    // The job's own token (`secrets.GITHUB_TOKEN`, `github.token`) can do what the declared
+    // `permissions:` grant, which the write scopes below judge; only a token whose scopes
+    // are not declared (the repository's default, possibly write) is a secret of its own.
+    static OWN_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"secrets\.GITHUB_TOKEN\b|github\.token\b").expect("static regex")
+    });
+    let job_keys = job
+        .child_by_field_name("value")
+        .and_then(mapping)
+        .map(|m| pairs(m, src))
+        .unwrap_or_default();
+    let declared = job_keys.iter().any(|(k, _, _)| k == "permissions")
+        || pairs(top, src).iter().any(|(k, _, _)| k == "permissions");
     // Commented-out lines (`# TOKEN: ${{ secrets.X }}`) hand the job nothing.
     let privileged = |t: &str| {
         let t = COMMENT.replace_all(t, "");
+        let t = if declared {
+            OWN_TOKEN.replace_all(&t, "")
+        } else {
+            t
+        };
         PRIVILEGE.is_match(&t)
             || WRITE
                 .captures_iter(&t)
@@ -650,14 +668,8 @@ fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
     };
     // A job's own `permissions:` replaces the workflow's, unless the job hands `outputs:` to
     // the other jobs, which hold the workflow's permissions and act on what it says.
-    let own_permissions = job
-        .child_by_field_name("value")
-        .and_then(mapping)
-        .is_some_and(|m| {
-            let keys = pairs(m, src);
-            keys.iter().any(|(k, _, _)| k == "permissions")
-                && !keys.iter().any(|(k, _, _)| k == "outputs")
-        });
+    let own_permissions = job_keys.iter().any(|(k, _, _)| k == "permissions")
+        && !job_keys.iter().any(|(k, _, _)| k == "outputs");
     privileged(text(job, src))
         || pairs(top, src)
             .iter()

@@ -158,6 +158,7 @@ const IMPORT_TO_DIST: &[(&str, &[&str])] = &[
     ("oauth2_provider", &["django-oauth-toolkit"]),
     ("rest_framework_nested", &["drf-nested-routers"]),
     ("simple_history", &["django-simple-history"]),
+    ("actstream", &["django-activity-stream"]),
     ("factory", &["factory-boy"]),
     ("saml2", &["pysaml2"]),
     ("llama_index", &["llama-index", "llama-index-*"]),
