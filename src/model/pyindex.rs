@@ -13,7 +13,180 @@ use crate::model::pydata::DataFacts;
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use tree_sitter::{Node, Tree};
+
+/// A name kept by the index (a callee, a parameter, an argument): shared by every record
+/// of the file that spells it the same way, so a name written a thousand times in a file
+/// is held once. It reads as a `str`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, other: &Name) -> bool {
+        self == &*other.0
+    }
+}
+
+impl PartialEq<Name> for &str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == &*other.0
+    }
+}
+
+impl PartialEq<Name> for String {
+    fn eq(&self, other: &Name) -> bool {
+        **self == *other.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(Arc::from(s))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        Name(Arc::from(s))
+    }
+}
+
+/// The names of one file's part, each held once.
+#[derive(Default)]
+pub struct Names(HashSet<Name>);
+
+impl Names {
+    pub fn get(&mut self, s: &str) -> Name {
+        if let Some(n) = self.0.get(s) {
+            return n.clone();
+        }
+        let n = Name::from(s);
+        self.0.insert(n.clone());
+        n
+    }
+
+    /// The shared copy of `n` (a name decoded on its own from the cache).
+    fn share(&mut self, n: &mut Name) {
+        match self.0.get(n.as_str()) {
+            Some(have) => *n = have.clone(),
+            None => {
+                self.0.insert(n.clone());
+            }
+        }
+    }
+}
+
+/// A function's own data facts, held only when it has any: most functions touch no
+/// stored rows, and the facts take more room than the rest of the function's record.
+/// It reads as [`DataFacts`] (the empty facts when there are none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnData(Option<Box<DataFacts>>);
+
+static NO_DATA: DataFacts = DataFacts {
+    owner: false,
+    caller: false,
+    load: None,
+    lookup: None,
+    insert: None,
+    conflict: false,
+    guards: Vec::new(),
+    route: None,
+};
+
+impl OwnData {
+    pub fn new(d: DataFacts) -> OwnData {
+        OwnData((!d.is_empty()).then(|| Box::new(d)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The facts to change (kept only if they end up saying something, see [`Self::settle`]).
+    fn make_mut(&mut self) -> &mut DataFacts {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    /// Drops facts that say nothing.
+    fn settle(&mut self) {
+        if self.0.as_deref().is_some_and(DataFacts::is_empty) {
+            self.0 = None;
+        }
+        if let Some(d) = self.0.as_deref_mut() {
+            d.guards.shrink_to_fit();
+        }
+    }
+}
+
+impl std::ops::Deref for OwnData {
+    type Target = DataFacts;
+    fn deref(&self) -> &DataFacts {
+        self.0.as_deref().unwrap_or(&NO_DATA)
+    }
+}
+
+impl Serialize for OwnData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for OwnData {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        DataFacts::deserialize(d).map(OwnData::new)
+    }
+}
 
 /// How a call site reaches its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +206,7 @@ pub enum CallKind {
 pub struct Call {
     /// The callee as written when it is a dotted name (`helper`, `svc.get`,
     /// `self._load`); empty otherwise (`f()()`, `x[0]()`).
-    pub callee: String,
+    pub callee: Name,
     pub kind: CallKind,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub awaited: bool,
@@ -42,7 +215,7 @@ pub struct Call {
     /// Arguments that are plain names, by keyword (`limit=limit` -> (`limit`, `limit`)) or
     /// by position (`#0`, counting the arguments the callee's parameters receive).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<(String, String)>,
+    pub args: Vec<(Name, Name)>,
 }
 
 /// A call that blocks the thread on a synchronous datastore client or the file system
@@ -84,29 +257,29 @@ pub struct Function {
     pub end: usize,
     /// Parameters with the class their annotation names (`svc: Service` -> `Service`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub typed_params: Vec<(String, String)>,
+    pub typed_params: Vec<(Name, Name)>,
     /// Other parameter names (they shadow module-level names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub params: Vec<String>,
+    pub params: Vec<Name>,
     /// Local names bound to a constructor call: `c = Client(..)` -> (`c`, `Client`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub locals: Vec<(String, String)>,
+    pub locals: Vec<(Name, Name)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<Call>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockSite>,
     /// What it does with stored rows itself (see `crate::model::pydata`).
-    #[serde(default, skip_serializing_if = "DataFacts::is_empty")]
-    pub data: DataFacts,
+    #[serde(default, skip_serializing_if = "OwnData::is_empty")]
+    pub data: OwnData,
     /// Parameters whose value it bounds before use: clamped (`min(limit, 1000)`, a clamp
     /// helper) or handed to a parameter the remote service caps (`MaxKeys=limit`). Each
     /// with its position as a caller passes it (`self`/`cls` not counted; `None`:
     /// keyword-only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bounds: Vec<(Option<usize>, String)>,
+    pub bounds: Vec<(Option<usize>, Name)>,
     /// The parameters a caller may pass by position, in order (`self`/`cls` not counted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub positional: Vec<String>,
+    pub positional: Vec<Name>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,10 +287,10 @@ pub struct Class {
     pub name: String,
     /// Base classes as written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bases: Vec<String>,
+    pub bases: Vec<Name>,
     /// Attributes set from a constructor in a method: `self._client = httpx.Client()`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(Name, Name)>,
     /// Defined inside a function (not reachable by name from other modules).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local: bool,
@@ -133,14 +306,14 @@ pub struct Class {
 pub struct FilePart {
     /// Local name -> qualified name as imported (relative ones keep their dots).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub imports: Vec<(String, String)>,
+    pub imports: Vec<(Name, Name)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<Function>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<Class>,
     /// Module-level names bound to a constructor call: `client = ApiClient()`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub instances: Vec<(String, String)>,
+    pub instances: Vec<(Name, Name)>,
     /// Model fields stored from request input and read back into sinks (second-order taint).
     #[serde(
         default,
@@ -170,10 +343,46 @@ impl FilePart {
             f.params.shrink_to_fit();
             f.locals.shrink_to_fit();
             f.calls.shrink_to_fit();
+            for c in &mut f.calls {
+                c.args.shrink_to_fit();
+            }
             f.blocks.shrink_to_fit();
+            f.bounds.shrink_to_fit();
             f.positional.shrink_to_fit();
-            f.data.guards.shrink_to_fit();
+            f.data.settle();
         }
+    }
+
+    /// Makes the part's equal names one shared name each (a part decoded from the cache
+    /// holds a copy per mention) and gives back the room its lists grew into.
+    pub fn compact(&mut self) {
+        let mut names = Names::default();
+        let mut pair = |(a, b): &mut (Name, Name)| {
+            names.share(a);
+            names.share(b);
+        };
+        self.imports.iter_mut().for_each(&mut pair);
+        self.instances.iter_mut().for_each(&mut pair);
+        for c in &mut self.classes {
+            c.attrs.iter_mut().for_each(&mut pair);
+        }
+        for f in &mut self.functions {
+            f.typed_params.iter_mut().for_each(&mut pair);
+            f.locals.iter_mut().for_each(&mut pair);
+            for c in &mut f.calls {
+                c.args.iter_mut().for_each(&mut pair);
+            }
+        }
+        for c in &mut self.classes {
+            c.bases.iter_mut().for_each(|b| names.share(b));
+        }
+        for f in &mut self.functions {
+            f.params.iter_mut().for_each(|p| names.share(p));
+            f.positional.iter_mut().for_each(|p| names.share(p));
+            f.bounds.iter_mut().for_each(|(_, p)| names.share(p));
+            f.calls.iter_mut().for_each(|c| names.share(&mut c.callee));
+        }
+        self.shrink();
     }
 }
 
@@ -211,10 +420,11 @@ pub fn file_part(
 ) -> FilePart {
     let src = file.text.as_str();
     let mut part = FilePart::default();
-    let mut imports: Vec<(String, String)> = facts
+    let mut names = Names::default();
+    let mut imports: Vec<(Name, Name)> = facts
         .imports
         .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (names.get(k), names.get(v)))
         .collect();
     imports.sort();
     part.imports = imports;
@@ -247,7 +457,7 @@ pub fn file_part(
                     let mut c = sup.walk();
                     for b in sup.named_children(&mut c) {
                         if let Some(d) = dotted(b, src) {
-                            bases.push(d);
+                            bases.push(names.get(&d));
                         }
                     }
                 }
@@ -287,7 +497,7 @@ pub fn file_part(
                     locals: Vec::new(),
                     calls: Vec::new(),
                     blocks: Vec::new(),
-                    data: DataFacts::default(),
+                    data: OwnData::default(),
                     bounds: Vec::new(),
                     positional: Vec::new(),
                 };
@@ -303,7 +513,7 @@ pub fn file_part(
                             positional = false;
                         }
                         let before = f.params.len() + f.typed_params.len();
-                        param(p, src, &mut f);
+                        param(p, src, &mut f, &mut names);
                         if f.params.len() + f.typed_params.len() > before {
                             if let Some(name) = param_name(p, src) {
                                 order.push((positional.then_some(order.len()), name));
@@ -325,7 +535,7 @@ pub fn file_part(
                 f.positional = order
                     .iter()
                     .filter(|(p, _)| p.is_some())
-                    .map(|(_, n)| n.clone())
+                    .map(|(_, n)| names.get(n))
                     .collect();
                 if let Some(body) = node.child_by_field_name("body") {
                     // `bounded` walks the body once per parameter: only when the body's
@@ -337,16 +547,17 @@ pub fn file_part(
                         .filter(|(_, n)| {
                             may_bound && body_text.contains(n.as_str()) && bounded(body, n, src)
                         })
+                        .map(|(p, n)| (p, names.get(&n)))
                         .collect();
-                    let names: Vec<&str> = f
+                    let params: Vec<&str> = f
                         .params
                         .iter()
                         .chain(f.typed_params.iter().map(|(p, _)| p))
-                        .map(String::as_str)
+                        .map(Name::as_str)
                         .collect();
-                    f.data = crate::model::pydata::data_facts(body, &names, src);
+                    f.data = OwnData::new(crate::model::pydata::data_facts(body, &params, src));
                     if let Some((_, info)) = routes.iter().find(|(b, _)| *b == body.start_byte()) {
-                        f.data.route = Some(info.clone());
+                        f.data.make_mut().route = Some(info.clone());
                     }
                 }
                 part.functions.push(f);
@@ -355,10 +566,10 @@ pub fn file_part(
             "lambda" => push = Some(Frame::Lambda),
             "call" => {
                 if let Some((_, Frame::Func(fi))) = frames.last() {
-                    record_call(node, src, facts, &mut part.functions[*fi]);
+                    record_call(node, src, facts, &mut part.functions[*fi], &mut names);
                 }
             }
-            "assignment" => record_assignment(node, src, &frames, &mut part),
+            "assignment" => record_assignment(node, src, &frames, &mut part, &mut names),
             _ => {}
         }
         if let Some(f) = push {
@@ -381,13 +592,15 @@ pub fn file_part(
                         .map(|c| c.start)
                         .collect();
                     // Guards between calls the index knows; route calls that name an id.
-                    f.data
-                        .guards
+                    let Some(data) = f.data.0.as_deref_mut() else {
+                        continue;
+                    };
+                    data.guards
                         .retain(|(l, c, _)| starts.contains(l) && starts.contains(c));
-                    for g in &mut f.data.guards {
+                    for g in &mut data.guards {
                         g.2 = file.line_col(g.0).0;
                     }
-                    if let Some(info) = f.data.route.as_mut() {
+                    if let Some(info) = data.route.as_mut() {
                         info.id_calls = f
                             .calls
                             .iter()
@@ -544,7 +757,7 @@ fn annotated_class(ty: Node<'_>, src: &str) -> Option<String> {
     (!name.is_empty() && name.chars().next().is_some_and(|c| !c.is_ascii_digit())).then_some(name)
 }
 
-fn param(p: Node<'_>, src: &str, f: &mut Function) {
+fn param(p: Node<'_>, src: &str, f: &mut Function, names: &mut Names) {
     let (name, ty) = match p.kind() {
         "identifier" => (Some(p), None),
         "typed_parameter" => (p.named_child(0), p.child_by_field_name("type")),
@@ -555,9 +768,9 @@ fn param(p: Node<'_>, src: &str, f: &mut Function) {
     let Some(name) = name.filter(|n| n.kind() == "identifier") else {
         return;
     };
-    let name = text(name, src).to_string();
+    let name = names.get(text(name, src));
     match ty.and_then(|t| annotated_class(t, src)) {
-        Some(class) => f.typed_params.push((name, class)),
+        Some(class) => f.typed_params.push((name, names.get(&class))),
         None => f.params.push(name),
     }
 }
@@ -740,7 +953,7 @@ fn function_ref(node: Node<'_>, src: &str, facts: &PyFacts) -> Option<String> {
     dotted(node, src)
 }
 
-fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
+fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function, names: &mut Names) {
     let callee = node
         .child_by_field_name("function")
         .and_then(|c| dotted(c, src))
@@ -759,11 +972,16 @@ fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
                         a.child_by_field_name("value")
                             .filter(|v| v.kind() == "identifier"),
                     ) {
-                        passed.push((text(k, src).to_string(), text(v, src).to_string()));
+                        passed.push((names.get(text(k, src)), names.get(text(v, src))));
                     }
                 }
                 "identifier" => {
-                    passed.push((format!("#{pos}"), text(a, src).to_string()));
+                    const AT: [&str; 8] = ["#0", "#1", "#2", "#3", "#4", "#5", "#6", "#7"];
+                    let key = match AT.get(pos) {
+                        Some(k) => names.get(k),
+                        None => names.get(&format!("#{pos}")),
+                    };
+                    passed.push((key, names.get(text(a, src))));
                     pos += 1;
                 }
                 _ => pos += 1,
@@ -771,7 +989,7 @@ fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
         }
     }
     f.calls.push(Call {
-        callee: callee.clone(),
+        callee: names.get(&callee),
         kind: CallKind::Direct,
         awaited,
         start: node.start_byte(),
@@ -804,7 +1022,7 @@ fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
     };
     if let Some(name) = target.and_then(|t| function_ref(t, src, facts)) {
         f.calls.push(Call {
-            callee: name,
+            callee: names.get(&name),
             kind,
             awaited: false,
             start: node.start_byte(),
@@ -814,7 +1032,13 @@ fn record_call(node: Node<'_>, src: &str, facts: &PyFacts, f: &mut Function) {
     }
 }
 
-fn record_assignment(node: Node<'_>, src: &str, frames: &[(usize, Frame)], part: &mut FilePart) {
+fn record_assignment(
+    node: Node<'_>,
+    src: &str,
+    frames: &[(usize, Frame)],
+    part: &mut FilePart,
+    names: &mut Names,
+) {
     let (Some(left), Some(right)) = (
         node.child_by_field_name("left"),
         node.child_by_field_name("right"),
@@ -830,22 +1054,23 @@ fn record_assignment(node: Node<'_>, src: &str, frames: &[(usize, Frame)], part:
     else {
         return;
     };
+    let ctor = names.get(&ctor);
     match frames.last() {
         None if left.kind() == "identifier" => {
-            part.instances.push((text(left, src).to_string(), ctor));
+            part.instances.push((names.get(text(left, src)), ctor));
         }
         Some((_, Frame::Class(ci))) if left.kind() == "identifier" => {
             part.classes[*ci]
                 .attrs
-                .push((text(left, src).to_string(), ctor));
+                .push((names.get(text(left, src)), ctor));
         }
         Some((_, Frame::Func(fi))) => {
             let f = &mut part.functions[*fi];
             if left.kind() == "identifier" {
-                f.locals.push((text(left, src).to_string(), ctor));
+                f.locals.push((names.get(text(left, src)), ctor));
             } else if let (Some(class), Some(d)) = (f.class, dotted(left, src)) {
                 if let Some(attr) = d.strip_prefix("self.").filter(|a| !a.contains('.')) {
-                    part.classes[class].attrs.push((attr.to_string(), ctor));
+                    part.classes[class].attrs.push((names.get(attr), ctor));
                 }
             }
         }
@@ -1850,7 +2075,7 @@ impl<'a> ProjectIndex<'a> {
                 Some(Why::Call(i)) => {
                     let q = match &self.targets[cur][i] {
                         Target::External(q) => q.to_string(),
-                        _ => f.calls[i].callee.clone(),
+                        _ => f.calls[i].callee.to_string(),
                     };
                     steps.push(Step {
                         func: cur,

@@ -50,7 +50,14 @@ impl LazySummary {
     pub fn decode(self) -> FileSummary {
         match self {
             LazySummary::Ready(s) => *s,
-            LazySummary::Raw(r) => serde_json::from_str(r.get()).unwrap_or_default(),
+            LazySummary::Raw(r) => {
+                let mut s: FileSummary = serde_json::from_str(r.get()).unwrap_or_default();
+                // Decoded names are a copy per mention: share them as a fresh part does.
+                if let Some(p) = s.pyindex.as_mut() {
+                    p.compact();
+                }
+                s
+            }
         }
     }
 }

@@ -145,7 +145,7 @@ pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
     let helper = f.calls.iter().zip(&ix.targets[h]).any(|(c, t)| {
         c.kind == CallKind::Direct
             && (at..line_end).contains(&c.start)
-            && c.args.iter().any(|(_, v)| r.ids.contains(v))
+            && c.args.iter().any(|(_, v)| r.ids.iter().any(|id| id == v))
             && matches!(t, Target::Project(l) if ix.data[*l].owner.is_some() && scopes_to_caller(ix, *l))
     });
     if helper {

@@ -107,14 +107,14 @@ fn collect<'a>(app: &mut App<'a>, rel: &'a str, s: &'a FileSummary) {
             if LIMITER.is_match(q) {
                 file_limits = true;
                 app.bounded |= GLOBAL.is_match(q);
-                app.limited.get_or_insert_with(|| q.clone());
+                app.limited.get_or_insert_with(|| q.to_string());
             }
         }
         for f in &p.functions {
             for c in &f.calls {
                 if LIMITER.is_match(&c.callee) {
                     file_limits = true;
-                    app.limited.get_or_insert_with(|| c.callee.clone());
+                    app.limited.get_or_insert_with(|| c.callee.to_string());
                 }
             }
         }
@@ -200,5 +200,5 @@ fn handler_verifier(part: &FilePart, r: &RouteInfo) -> Option<String> {
     f.calls
         .iter()
         .find(|c| VERIFIER.is_match(&c.callee))
-        .map(|c| c.callee.clone())
+        .map(|c| c.callee.to_string())
 }

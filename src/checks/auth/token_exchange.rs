@@ -6,7 +6,7 @@
 //! there, so the finding is the pattern alone: low confidence.
 
 use crate::checks::{Confidence, Vet};
-use crate::model::pyindex::{CallKind, ProjectIndex, Target};
+use crate::model::pyindex::{CallKind, Name, ProjectIndex, Target};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -68,7 +68,7 @@ fn from_exchange(
             && rhs[base.len()..].starts_with(['[', '.'])
             && assigned(code, &base).is_some_and(|r| EXCHANGE.is_match(&r));
     }
-    let params: Vec<&String> = f
+    let params: Vec<&Name> = f
         .params
         .iter()
         .chain(f.typed_params.iter().map(|(p, _)| p))

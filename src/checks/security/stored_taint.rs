@@ -13,7 +13,7 @@ use super::taint::{sink, Kind, URL_VALIDATOR};
 use crate::checks::py::node_at;
 use crate::checks::{ChainHit, Confidence};
 use crate::model::facts::python::{text, PyFacts, PyFunction};
-use crate::model::pyindex::{ProjectIndex, Target};
+use crate::model::pyindex::{Name, ProjectIndex, Target};
 use crate::model::stored::{FieldStore, FieldUse, ParamRef, SinkKind, StoredFacts};
 use crate::model::taint::{self, Taint};
 use regex::Regex;
@@ -674,13 +674,13 @@ fn request_params(ix: &ProjectIndex<'_>) -> HashMap<(usize, String), Option<Feed
                         .parse::<usize>()
                         .ok()
                         .and_then(|i| callee.positional.get(i))
-                        .cloned(),
+                        .map(Name::to_string),
                     None => callee
                         .params
                         .iter()
                         .chain(callee.typed_params.iter().map(|(p, _)| p))
                         .find(|p| *p == k)
-                        .cloned(),
+                        .map(Name::to_string),
                 };
                 let Some(param) = param else {
                     continue;
