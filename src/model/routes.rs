@@ -126,8 +126,18 @@ pub fn drf_settings(text: &str) -> Option<DrfSettings> {
         Regex::new(r"(?i)^\w*(login|auth\w*)_?required\w*middleware$|^(check|require|force|enforce)_?(login|auth)\w*middleware$")
             .expect("static regex")
     });
+    // `MIDDLEWARE = DJANGO_MIDDLEWARE_CLASSES`: the list is bound under another name first.
+    static ALIAS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^MIDDLEWARE\s*=\s*([A-Za-z_]\w*)\s*$").expect("static regex")
+    });
+    let aliased = || {
+        let name = ALIAS.captures(text)?.get(1)?.as_str();
+        Regex::new(&format!(r"(?m)^{name}\s*=\s*[\[(]([^\])]*)[\])]"))
+            .ok()?
+            .captures(text)
+    };
     let mut out = DrfSettings::default();
-    if let Some(c) = MIDDLEWARE.captures(text) {
+    if let Some(c) = MIDDLEWARE.captures(text).or_else(aliased) {
         out.login_middleware = c[1]
             .lines()
             .map(|l| l.split('#').next().unwrap_or(""))
@@ -2191,6 +2201,19 @@ mod tests {
         assert_eq!(absolute("..core", "app/api/__init__.py"), "app.core");
         assert_eq!(absolute("app.x", "a/b.py"), "app.x");
         assert_eq!(module_of("app/routers/__init__.py"), "app.routers");
+    }
+
+    #[test]
+    fn middleware_bound_under_another_name_is_read() {
+        let m = drf_settings(
+            "BASE = [\n  'django.contrib.auth.middleware.AuthenticationMiddleware',\n  'app.middleware.LoginRequiredMiddleware',\n]\nMIDDLEWARE = BASE\n",
+        );
+        assert_eq!(
+            m.and_then(|m| m.login_middleware).as_deref(),
+            Some("LoginRequiredMiddleware")
+        );
+        let none = drf_settings("BASE = ['django.contrib.auth.middleware.AuthenticationMiddleware']\nMIDDLEWARE = BASE\n");
+        assert_eq!(none.and_then(|m| m.login_middleware), None);
     }
 
     #[test]

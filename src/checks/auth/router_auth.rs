@@ -246,6 +246,14 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                     continue;
                 }
                 let others = || considered.iter().filter(|s| s.site != r.site);
+                // A Django view function that no URLconf names while its module's other
+                // views are registered: a helper the views call, not a route.
+                if r.framework == "django"
+                    && view(r).is_none()
+                    && others().any(|s| view(s).is_some())
+                {
+                    continue;
+                }
                 if composed_auth(r) {
                     let siblings: Vec<&&RouteInfo> = others().collect();
                     out.extend(missing_permission(rel, r, &siblings, view(r)));
