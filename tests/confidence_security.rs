@@ -43,3 +43,33 @@ fn stored_by_a_function_no_route_reaches_is_low() {
     assert_eq!(level(&found, "SEC022", "worker.py", 34), "low");
     assert_eq!(level(&found, "SEC023", "worker.py", 51), "medium");
 }
+
+#[test]
+fn tokens_every_caller_made_are_low() {
+    let found = confidences(&["fixtures/python/security/sec004_server_made_values.py"]);
+    // A helper every caller hands a value it computed itself: low. The same helper shape
+    // fed with request data: medium.
+    assert_eq!(
+        level(&found, "SEC004", "sec004_server_made_values.py", 24),
+        "low"
+    );
+    assert_eq!(
+        level(&found, "SEC004", "sec004_server_made_values.py", 45),
+        "medium"
+    );
+}
+
+#[test]
+fn markup_joined_from_object_state_is_low() {
+    let found = confidences(&["fixtures/python/security/sec042_widget_markup.py"]);
+    // Markup joined from the object's own attributes: low. The same joined with request
+    // data: medium.
+    assert_eq!(
+        level(&found, "SEC042", "sec042_widget_markup.py", 71),
+        "low"
+    );
+    assert_eq!(
+        level(&found, "SEC042", "sec042_widget_markup.py", 75),
+        "medium"
+    );
+}

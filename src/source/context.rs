@@ -15,6 +15,8 @@ pub enum CodeKind {
 const TEST_DIRS: &[&str] = &[
     "tests",
     "test",
+    "unittests",
+    "unit_tests",
     "__tests__",
     "e2e",
     "e2etests",
@@ -105,8 +107,14 @@ pub fn code_kind(rel: &str) -> CodeKind {
             || d.ends_with("_examples")
             || d.ends_with("-examples")
     };
+    // A demo project at the top of a repository (`demo/`, `demos/`, `demo_app/`,
+    // `demodesk/`) shows how to run the package; its settings are not the deployment's.
+    let top_demo = dirs
+        .first()
+        .is_some_and(|d| d.starts_with("demo") && !d.starts_with("demograph"));
     if script_file
         || top_bin
+        || top_demo
         || dirs
             .iter()
             .any(|d| SCRIPT_DIRS.contains(d) || example_dir(d))
@@ -189,6 +197,7 @@ mod tests {
             "src/foo/tests.rs",
             "e2e/flows.py",
             "mocks/llm-mock/main.py",
+            "unittests/scans/sample/crypto.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Test, "{p}");
         }
@@ -201,6 +210,8 @@ mod tests {
             "bin/release.py",
             "app/seed_demo.py",
             "ckanext/example_idatastorebackend/plugin.py",
+            "demodesk/config/settings.py",
+            "demo/app.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Script, "{p}");
         }
@@ -212,6 +223,8 @@ mod tests {
             "requirements-test.txt",
             "app/contest.py",
             "app/handlers/setup.py",
+            "demographics/views.py",
+            "app/demo/views.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Production, "{p}");
         }

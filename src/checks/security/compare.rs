@@ -7,9 +7,11 @@
 //!   `cls.api_key`: a column; `TokenType.client_secret`: an enum member);
 //! - the "secret" is a digest of local data (`hashlib.sha256(x).hexdigest()`), or a side is
 //!   a hash (`token_hash`): the caller's value was hashed first, timing shows only hash bytes;
-//! - it detects a change (`existing_secret`, `old_token`), not an authentication;
+//! - it detects a change (`existing_secret`, `old_token`, `if stored != token: stored = token`),
+//!   not an authentication;
 //! - a side was already verified: the signed session cookie, an itsdangerous/Django
-//!   signer payload, a key that found its record in a lookup checked just before (by the key
+//!   signer payload, a helper argument that every caller made itself or took from the
+//!   signed-in principal, a key that found its record in a lookup checked just before (by the key
 //!   or by its hash), a DRF URL kwarg that the view's permission classes authorised;
 //! - the "secret" is a string literal of the module (`callback_token = "target=app"`): it is
 //!   in the source for anyone to read, so timing reveals nothing (SEC016 judges the literal).
@@ -251,8 +253,9 @@ fn caller_supplied(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
 }
 
 /// A helper's parameter that every call in this file fills with an attribute of the
-/// signed-in principal (`has_access(obj, user.id)`, `current_user.api_key`): the caller
-/// authenticated with that value before the helper ran, it does not choose it freely.
+/// signed-in principal (`has_access(obj, user.id)`, `current_user.api_key`) or with a local
+/// the calling function made itself (`token = banner.get("dismiss_token")`, not request
+/// data nor its own parameter): the caller does not choose that value freely.
 fn passed_principal(n: Node<'_>, src: &str, scope: &Scope<'_>, param: &str) -> bool {
     static PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
@@ -275,10 +278,11 @@ fn passed_principal(n: Node<'_>, src: &str, scope: &Scope<'_>, param: &str) -> b
     while let Some(p) = root.parent() {
         root = p;
     }
-    let mut args: Vec<String> = Vec::new();
+    let mut calls = 0usize;
+    let mut all_server = true;
     visit(root, |c| {
-        if c.kind() != "call" {
-            return true;
+        if c.kind() != "call" || !all_server {
+            return all_server;
         }
         let callee = c
             .child_by_field_name("function")
@@ -303,14 +307,102 @@ fn passed_principal(n: Node<'_>, src: &str, scope: &Scope<'_>, param: &str) -> b
             .filter(|a| a.kind() != "keyword_argument")
             .nth(index)
             .copied();
-        args.push(
-            keyword
-                .or(positional)
-                .map_or(String::new(), |a| text(a, src).to_string()),
-        );
+        calls += 1;
+        all_server = keyword
+            .or(positional)
+            .is_some_and(|a| PRINCIPAL.is_match(text(a, src)) || server_local(a, src));
         true
     });
-    !args.is_empty() && args.iter().all(|a| PRINCIPAL.is_match(a))
+    calls > 0 && all_server
+}
+
+/// An identifier the enclosing function bound itself, from neither request data, nor a
+/// parameter passed through, nor a parameter that holds request data.
+fn server_local(arg: Node<'_>, src: &str) -> bool {
+    if arg.kind() != "identifier" {
+        return false;
+    }
+    let mut func = arg;
+    while func.kind() != "function_definition" {
+        let Some(p) = func.parent() else {
+            return false;
+        };
+        func = p;
+    }
+    let name = text(arg, src);
+    let params = func
+        .child_by_field_name("parameters")
+        .map_or("", |p| text(p, src));
+    if Regex::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|re| re.is_match(params)) {
+        return false;
+    }
+    let body_start = func
+        .child_by_field_name("body")
+        .map_or(func.start_byte(), |b| b.start_byte());
+    let before = src.get(body_start..arg.start_byte()).unwrap_or("");
+    let Ok(assign) = Regex::new(&format!(
+        r"(?m)^[ \t]*{}[ \t]*(?::[^=\n]*)?=[ \t]*([^=\n][^\n]*)",
+        regex::escape(name)
+    )) else {
+        return false;
+    };
+    let rhs: Vec<&str> = assign
+        .captures_iter(before)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect();
+    let param_names: Vec<&str> = params
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty() && !matches!(*w, "self" | "cls"))
+        .collect();
+    // A parameter passed through as it is, or one that holds request data, is the
+    // caller's choice; a value computed from other parameters (a banner, a record) is not.
+    let mentions_param = |r: &str| {
+        let r = r.trim();
+        param_names.contains(&r)
+            || r.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| param_names.contains(&w) && DATA_PARAMS.contains(&w))
+    };
+    !rhs.is_empty()
+        && rhs
+            .iter()
+            .all(|r| !REQUEST.is_match(r) && !mentions_param(r))
+}
+
+/// `if state.get(KEY) != token: state[KEY] = token`: the comparison decides whether to
+/// store a new value, it authenticates nothing.
+fn stores_on_change(n: Node<'_>, a: Node<'_>, b: Node<'_>, src: &str) -> bool {
+    let Some(cond) = n.parent().filter(|p| p.kind() == "if_statement") else {
+        return false;
+    };
+    if cond.child_by_field_name("condition") != Some(n) {
+        return false;
+    }
+    let Some(body) = cond.child_by_field_name("consequence") else {
+        return false;
+    };
+    let mut found = false;
+    visit(body, |c| {
+        if found {
+            return false;
+        }
+        if c.kind() == "assignment" {
+            if let (Some(left), Some(right)) = (
+                c.child_by_field_name("left"),
+                c.child_by_field_name("right"),
+            ) {
+                let value = text(right, src);
+                let target = root_name(left, src);
+                found = [(a, b), (b, a)].iter().any(|(new, old)| {
+                    text(*new, src) == value
+                        && target.is_some()
+                        && root_name(*old, src) == target
+                        && left.kind() != "identifier"
+                });
+            }
+        }
+        !found
+    });
+    found
 }
 
 /// The side was verified before it got here: the signed session cookie, or a payload a
@@ -499,6 +591,7 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     if [a, b]
         .iter()
         .any(|s| expr_name(*s, src).is_some_and(|x| CHANGE.is_match(&x)))
+        || (op == "!=" && stores_on_change(n, a, b, src))
     {
         return None;
     }

@@ -244,6 +244,26 @@ fn readable_slug(v: &str) -> bool {
     words * 4 >= parts.len() * 3
 }
 
+/// A rate-limit spec (`5/m/ip`, `1/m/ip,1/m/key`, `100/hour`): django-allauth,
+/// django-ratelimit and DRF throttles key them by action names like `change_password`.
+fn rate_limit_spec(v: &str) -> bool {
+    static SPEC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\d+/\d*[a-z]+(?:/[a-z_]+)?(?:,\d+/\d*[a-z]+(?:/[a-z_]+)?)*$")
+            .expect("static regex")
+    });
+    SPEC.is_match(v)
+}
+
+/// The name ends a phrase inside a quoted key (`"Change password": ...`): a translation
+/// table or a label, not a setting.
+fn phrase_key(text: &str, name_start: usize) -> bool {
+    let line_start = text[..name_start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..name_start];
+    before.ends_with(' ')
+        && before.trim_end().ends_with(|c: char| c.is_alphabetic())
+        && before.contains(['"', '\''])
+}
+
 /// Undoes leetspeak (`Str0ngp4ssw0rd!` reads `strongpassword!`).
 fn unleet(v: &str) -> String {
     v.chars()
@@ -385,6 +405,10 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
             || (password && default_with_digits(v))
             || workflow_app_key(file.lang, name_text)
             || readable_slug(v)
+            || rate_limit_spec(v)
+            // Words of a human language (a translation): generated secrets are ASCII.
+            || !v.is_ascii()
+            || phrase_key(&file.text, name.start())
             || docs
                 .iter()
                 .any(|&(a, b)| a <= value.start() && value.start() < b)

@@ -368,12 +368,22 @@ static ESCAPER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("re")
 });
 
-/// Every non-constant piece of text built in place is escaped (`f"<b>{escape(x)}</b>"`).
-fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize) -> bool {
+/// How lenient `pieces_escaped` is: strictly escaped or constant pieces only, or also the
+/// object's own state (`self.message`), which is opaque like `mark_safe(self.x)`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pieces {
+    Escaped,
+    EscapedOrState,
+}
+
+/// Every non-constant piece of text built in place is escaped (`f"<b>{escape(x)}</b>"`),
+/// or (with `Pieces::EscapedOrState`) an attribute of `self`/`cls`.
+fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize, mode: Pieces) -> bool {
     if depth > 10 {
         return false;
     }
     let n = unparen(n);
+    let each = |k: Node<'_>| pieces_escaped(k, src, func, depth + 1, mode);
     match n.kind() {
         "string" => {
             let mut c = n.walk();
@@ -383,30 +393,40 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize) -> bool {
                 .all(|k| {
                     k.child_by_field_name("expression")
                         .or_else(|| k.named_child(0))
-                        .is_some_and(|e| pieces_escaped(e, src, func, depth + 1))
+                        .is_some_and(each)
                 })
         }
         "concatenated_string" | "binary_operator" | "tuple" | "list" => {
             let mut c = n.walk();
             let kids: Vec<Node<'_>> = n.named_children(&mut c).collect();
-            kids.into_iter()
-                .all(|k| pieces_escaped(k, src, func, depth + 1))
+            kids.into_iter().all(each)
         }
         "call" => {
             let Some(f) = n.child_by_field_name("function") else {
                 return false;
             };
-            if ESCAPER.is_match(text(f, src)) {
+            let callee = text(f, src);
+            if ESCAPER.is_match(callee) {
                 return true;
+            }
+            // Marking safe what is already escaped or constant.
+            let last = callee.rsplit('.').next().unwrap_or(callee);
+            if matches!(last, "mark_safe" | "Markup" | "SafeString") {
+                return n
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
+                    .is_some_and(each);
+            }
+            // `self.get_html()`: a method of this class whose every return is escaped.
+            if let Some(method) = callee.strip_prefix("self.") {
+                return method_returns_escaped(n, method, src, depth + 1);
             }
             // "...".format(a, b) / "".join(parts)
             if let (Some(obj), Some(args)) = (
                 f.child_by_field_name("object"),
                 n.child_by_field_name("arguments"),
             ) {
-                if matches!(obj.kind(), "string" | "concatenated_string")
-                    && pieces_escaped(obj, src, func, depth + 1)
-                {
+                if matches!(obj.kind(), "string" | "concatenated_string") && each(obj) {
                     let mut c = args.walk();
                     let kids: Vec<Node<'_>> = args.named_children(&mut c).collect();
                     return kids.into_iter().all(|k| {
@@ -415,7 +435,7 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize) -> bool {
                         } else {
                             k
                         };
-                        pieces_escaped(v, src, func, depth + 1)
+                        each(v)
                     });
                 }
             }
@@ -426,10 +446,102 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize) -> bool {
             shape(n, src) == Shape::Constant
                 || ESCAPED_NAME.is_match(t)
                 || assigned_escaped(t, func)
+                || list_of_escaped(t, func)
         }
-        "attribute" => shape(n, src) == Shape::Constant || ESCAPED_NAME.is_match(text(n, src)),
+        "attribute" => {
+            let t = text(n, src);
+            shape(n, src) == Shape::Constant
+                || ESCAPED_NAME.is_match(t)
+                || (mode == Pieces::EscapedOrState
+                    && (t.starts_with("self.") || t.starts_with("cls."))
+                    && !t[4..].contains('('))
+        }
         _ => shape(n, src) == Shape::Constant,
     }
+}
+
+/// `self.NAME(..)` at `call`: the method `NAME` of the enclosing class returns only escaped
+/// or constant text (`return mark_safe('<div class="page-break"></div>')`).
+fn method_returns_escaped(call: Node<'_>, name: &str, src: &str, depth: usize) -> bool {
+    let mut class = call;
+    while class.kind() != "class_definition" {
+        let Some(p) = class.parent() else {
+            return false;
+        };
+        class = p;
+    }
+    let Some(body) = class.child_by_field_name("body") else {
+        return false;
+    };
+    let mut c = body.walk();
+    let method = body.named_children(&mut c).find_map(|d| {
+        let d = if d.kind() == "decorated_definition" {
+            d.child_by_field_name("definition")?
+        } else {
+            d
+        };
+        (d.kind() == "function_definition"
+            && d.child_by_field_name("name").map(|x| text(x, src)) == Some(name))
+        .then_some(d)
+    });
+    let Some(method) = method else {
+        return false;
+    };
+    let mtext = text(method, src);
+    let mut returns = 0usize;
+    let mut all = true;
+    crate::checks::py::visit(method, |r| {
+        if !all {
+            return false;
+        }
+        if r.kind() == "return_statement" {
+            returns += 1;
+            all = r
+                .named_child(0)
+                .is_some_and(|v| pieces_escaped(v, src, mtext, depth, Pieces::Escaped));
+            return false;
+        }
+        // Returns of nested functions are theirs.
+        !matches!(r.kind(), "function_definition" | "lambda") || r == method
+    });
+    returns > 0 && all
+}
+
+/// A local list built from escaped pieces only: `parts = []` then `parts.append(html)`
+/// where each appended value is escaped (a rendered widget, `escape(x)`) or constant.
+fn list_of_escaped(name: &str, func: &str) -> bool {
+    let n = regex::escape(name);
+    let (Ok(bind), Ok(append), Ok(other)) = (
+        Regex::new(&format!(r"(?m)^\s*{n}\s*(?::[^=\n]*)?=[^=](.*)$")),
+        Regex::new(&format!(
+            r"\b{n}\.append\(([^()\n]*(?:\([^()\n]*\))?[^()\n]*)\)"
+        )),
+        Regex::new(&format!(r"\b{n}\s*\+=|\b{n}\.(?:extend|insert)\(")),
+    ) else {
+        return false;
+    };
+    let binds: Vec<&str> = bind
+        .captures_iter(func)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().trim()))
+        .collect();
+    if binds.is_empty()
+        || binds.iter().any(|b| *b != "[]" && *b != "list()")
+        || other.is_match(func)
+    {
+        return false;
+    }
+    let appended: Vec<&str> = append
+        .captures_iter(func)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().trim()))
+        .collect();
+    !appended.is_empty()
+        && appended.iter().all(|v| {
+            let callee = v.split('(').next().unwrap_or("").trim();
+            let ident = !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_');
+            (v.contains('(') && ESCAPER.is_match(callee))
+                || (ident && (ESCAPED_NAME.is_match(v) || assigned_escaped(v, func)))
+                || (v.starts_with(['"', '\'']) && !v.starts_with("f"))
+        })
 }
 
 /// Every assignment to the local `name` in the function is an escaping call
@@ -483,12 +595,23 @@ pub fn unescaped_html_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
         let Some(arg) = positional_arg(c.args, 0) else {
             return;
         };
+        let func = s.function_text(c.node.start_byte());
         let conf = match shape(arg, src) {
             Shape::Constant => return,
-            Shape::Built if pieces_escaped(arg, src, s.function_text(c.node.start_byte()), 0) => {
-                return
+            Shape::Built if pieces_escaped(arg, src, func, 0, Pieces::Escaped) => return,
+            // Text joined from the object's own state: as opaque as `mark_safe(self.x)`.
+            Shape::Built if pieces_escaped(arg, src, func, 0, Pieces::EscapedOrState) => {
+                Confidence::Low
             }
             Shape::Built => Confidence::Medium,
+            // `html = render_to_string(..)`, then `mark_safe(html)`: the template escaped it.
+            Shape::Opaque
+                if arg.kind() == "identifier"
+                    && (assigned_escaped(text(arg, src), func)
+                        || list_of_escaped(text(arg, src), func)) =>
+            {
+                return
+            }
             Shape::Opaque => Confidence::Low,
         };
         out.push(
