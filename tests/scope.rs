@@ -181,3 +181,31 @@ fn unittests_and_a_demo_project_are_not_the_service() {
         "{all:?}"
     );
 }
+
+#[test]
+fn code_in_python_migrations_that_already_ran_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |p: &str, s: &str| {
+        let path = dir.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, s).unwrap();
+    };
+    let data_migration = "import pickle\n\ndef forwards(apps, schema_editor):\n    for row in apps.get_model('app', 'Pref').objects.all():\n        row.value = pickle.loads(row.blob)\n";
+    // Django's MIGRATION_MODULES may point at `db_migrations/`: the same rule applies.
+    for d in ["app/migrations", "app/db_migrations"] {
+        w(&format!("{d}/0001_initial.py"), "OPS = []\n");
+        w(&format!("{d}/0002_depickle.py"), data_migration);
+        w(&format!("{d}/0003_latest.py"), data_migration);
+    }
+    let v = strata(dir.path(), &[]);
+    assert_eq!(
+        rules_at(&v),
+        [
+            "SEC002 app/db_migrations/0003_latest.py:5",
+            "SEC002 app/migrations/0003_latest.py:5",
+        ]
+    );
+    assert_eq!(v["summary"]["not_reported"]["historical_migrations"], 2);
+    let all = rules_at(&strata(dir.path(), &["--all-migrations"]));
+    assert_eq!(all.len(), 4, "{all:?}");
+}

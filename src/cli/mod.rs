@@ -141,8 +141,8 @@ pub struct SelectionArgs {
     /// examples/, docs/, seeding scripts).
     #[arg(long)]
     pub include_scripts: bool,
-    /// Report migration-safety findings in every migration, not only the newest of each
-    /// migration directory (older ones already ran), rollbacks included.
+    /// Report findings in every migration, not only the newest of each migration
+    /// directory (older ones already ran), rollbacks included.
     #[arg(long)]
     pub all_migrations: bool,
     /// Report only findings at or above this confidence (default: medium; `low` adds

@@ -4,9 +4,10 @@
 //! - findings in test code (`tests/`, `test_*.py`, `conftest.py`, `#[cfg(test)]`, `#[test]`)
 //!   and in scripts (`scripts/`, `dev/`, `tools/`, `examples/`, `docs/`, seeding scripts),
 //!   unless the rule is about committed secrets (`test-code = true`);
-//! - findings of migration-safety rules (`migration-safety = true`) in migrations that already
-//!   ran: every migration of a directory but the newest (Alembic: the heads of the revision
-//!   graph), and rollbacks (`down.sql`, `*.down.sql`);
+//! - findings in migrations that already ran (migration-safety rules; in Python migrations
+//!   also the error-handling, security, API and auth rules about the code they run, but not
+//!   the committed-secrets rules): every migration of a directory but the newest
+//!   (Alembic: the heads of the revision graph), and rollbacks (`down.sql`, `*.down.sql`);
 //! - findings whose confidence is below the minimum (default `medium`: pattern-only guesses
 //!   are shown on request).
 //!
@@ -230,14 +231,25 @@ pub fn apply(
     base: &Path,
 ) -> NotReported {
     let mut counts = NotReported::default();
-    let flags: HashMap<&str, (bool, bool)> = rules
+    // Rules about the code a migration runs (not about the schema it leaves behind, which
+    // the integrity rules judge on the final schema).
+    let code_rule = |r: &crate::rules::Rule| {
+        !r.test_code && !matches!(r.layer, crate::rules::meta::Layer::Integrity)
+    };
+    let flags: HashMap<&str, (bool, bool, bool)> = rules
         .rules
         .iter()
-        .map(|r| (r.id.as_str(), (r.test_code, r.migration_safety)))
+        .map(|r| {
+            (
+                r.id.as_str(),
+                (r.test_code, r.migration_safety, code_rule(r)),
+            )
+        })
         .collect();
     let mut newest: BTreeMap<(String, bool, String), Option<Vec<String>>> = BTreeMap::new();
     findings.retain(|f| {
-        let (test_code, migration_safety) = flags.get(f.rule.as_str()).copied().unwrap_or_default();
+        let (test_code, migration_safety, code_rule) =
+            flags.get(f.rule.as_str()).copied().unwrap_or_default();
         if !test_code {
             let kind = if f.in_test {
                 CodeKind::Test
@@ -256,7 +268,10 @@ pub fn apply(
                 _ => {}
             }
         }
-        if migration_safety && !scope.all_migrations {
+        // The code of a Python migration that already ran (a data migration's except
+        // clause, a depickling step) runs again only on a fresh install: not actionable
+        // either. Committed secrets stay reported wherever they are.
+        if (migration_safety || (code_rule && f.path.ends_with(".py"))) && !scope.all_migrations {
             if let Some(m) = migration_unit(&f.path) {
                 if m.rollback {
                     counts.rollback_migrations += 1;

@@ -152,7 +152,8 @@ pub fn migration_unit(rel: &str) -> Option<MigrationUnit> {
     }
     let in_migrations = dirs.iter().any(|d| {
         let d = d.to_ascii_lowercase();
-        matches!(d.as_str(), "migrations" | "migration" | "migrate")
+        // Django's MIGRATION_MODULES may name another package (`db_migrations`).
+        matches!(d.as_str(), "migrations" | "migration" | "migrate") || d.ends_with("_migrations")
     }) || (is_py
         && dirs
             .last()
