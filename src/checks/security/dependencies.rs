@@ -100,6 +100,10 @@ const COMPANIONS: &[(&str, &[&str])] = &[
     ("vine", &["celery"]),
     ("transaction", &["zope-sqlalchemy"]),
     ("alembic", &["flask-migrate"]),
+    // Template packs are installed next to the forms library they render for, and its
+    // tags are what the templates load; history triggers are the tracker's own layer.
+    ("django-crispy-forms", &["crispy-bootstrap5", "crispy-bootstrap4", "crispy-tailwind"]),
+    ("django-pgtrigger", &["django-pghistory"]),
     ("werkzeug", &["flask"]),
     ("jinja2", &["flask"]),
     ("itsdangerous", &["flask"]),
@@ -473,7 +477,15 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
             continue;
         }
         let file = path.rsplit('/').next().unwrap_or(path);
-        if UNCHECKED_FILES.contains(&file)
+        // `tasks.py` at the top of a repository runs invoke; inside a package (a directory
+        // with `__init__.py`) it is the package's Celery tasks, shipped code like any other.
+        let dir = dir_of(path);
+        let in_package = !dir.is_empty()
+            && ctx
+                .files
+                .iter()
+                .any(|(p, _, _)| p.strip_prefix(dir).is_some_and(|r| r == "/__init__.py"));
+        if (UNCHECKED_FILES.contains(&file) && !(file == "tasks.py" && in_package))
             || file.starts_with("example")
             || file.ends_with(".pyi")
             || path.split('/').any(|c| UNCHECKED_DIRS.contains(&c))
