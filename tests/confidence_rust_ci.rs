@@ -157,6 +157,42 @@ fn python_best_effort_and_command_levels() {
 }
 
 #[test]
+fn python_narrow_and_one_time_handler_levels() {
+    let dir = "fixtures/python/error-handling";
+    let found = confidences(&[
+        &format!("{dir}/err002_narrow_bodies.py"),
+        &format!("{dir}/err003_rows_and_items.py"),
+        &format!("{dir}/integrations/cookbook_export.py"),
+        &format!("{dir}/ledger/migrations/0004_copy_currency.py"),
+    ]);
+    // A row with a default when missing (twice), a logged failure (twice), a usage tally,
+    // an item skipped in a loop; then a lookup keyed by form input.
+    for line in [54, 64, 73, 85, 98, 108] {
+        assert_eq!(
+            level(&found, "ERR002", "err002_narrow_bodies.py", line),
+            "low"
+        );
+    }
+    assert_eq!(
+        level(&found, "ERR002", "err002_narrow_bodies.py", 116),
+        "high"
+    );
+    // One insert of a row that may exist; a loop item skipped.
+    for line in [15, 26] {
+        assert_eq!(
+            level(&found, "ERR003", "err003_rows_and_items.py", line),
+            "low"
+        );
+    }
+    // Optional pieces of an imported recipe; a one-time data migration.
+    for line in [15, 20] {
+        assert_eq!(level(&found, "ERR003", "cookbook_export.py", line), "low");
+    }
+    assert_eq!(level(&found, "ERR002", "0004_copy_currency.py", 12), "low");
+    assert_eq!(level(&found, "ERR003", "0004_copy_currency.py", 20), "low");
+}
+
+#[test]
 fn rust_unwrap_levels() {
     let found = confidences(&["fixtures/rust/actix-shop/src/live.rs"]);
     // Request input; a row a loaded row references; inside a caught blocking task.

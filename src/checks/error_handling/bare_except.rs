@@ -73,13 +73,27 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
             }
             last.map(|l| l.split('#').next().unwrap_or("").trim()) == Some("raise")
         };
-        if !reraises && !cleanup_only(&lines, &starts_in_code, n) {
-            let mut hit = Hit::new(off + indent(line), head_end);
-            if low_stakes(&lines, &starts_in_code, n) {
-                hit = hit.confidence(Confidence::Low);
-            }
-            out.push(hit);
+        if reraises || cleanup_only(&lines, &starts_in_code, n) {
+            continue;
         }
+        let clause = clause_at(&lines, &starts_in_code, n);
+        if clause
+            .as_ref()
+            .is_some_and(|c| lookups_only(c) || parse_to_validation_error(c))
+        {
+            continue;
+        }
+        let mut hit = Hit::new(off + indent(line), head_end);
+        if low_stakes(&lines, &starts_in_code, n)
+            || clause
+                .as_ref()
+                .is_some_and(|c| record_or_default(c) || logs_failure(c) || usage_tally(c))
+            || whole_loop_body(&lines, &starts_in_code, n)
+            || data_migration(file)
+        {
+            hit = hit.confidence(Confidence::Low);
+        }
+        out.push(hit);
     }
 }
 
@@ -142,6 +156,220 @@ fn low_stakes(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
         && matches!(handler.as_slice(), [h] if stmt(*h) == "pass")
 }
 
+/// The statements of a `try` body and of its bare `except:` handler: (indent, code without
+/// a trailing comment) of each code line, continuation lines included.
+struct Clause<'a> {
+    body: Vec<(usize, &'a str)>,
+    handler: Vec<(usize, &'a str)>,
+}
+
+impl Clause<'_> {
+    /// The lines of `block` that start a statement (at the block's own indent), or `None`
+    /// when the block nests another one (`if`, `for`, `with`).
+    fn statements<'s>(block: &[(usize, &'s str)]) -> Option<Vec<&'s str>> {
+        let first = block.first()?.0;
+        let starts: Vec<&str> = block
+            .iter()
+            // A closing bracket at the block's indent ends a statement split over lines.
+            .filter(|(i, t)| *i == first && !t.starts_with([')', ']', '}']))
+            .map(|(_, t)| *t)
+            .collect();
+        (!starts.iter().any(|t| t.ends_with(':'))).then_some(starts)
+    }
+}
+
+/// The `try` body and handler of the bare `except:` on line `n`, when it is the first
+/// handler right after the body.
+fn clause_at<'a>(lines: &[(usize, &'a str)], in_code: &[bool], n: usize) -> Option<Clause<'a>> {
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let stmt = |k: usize| lines[k].1.split('#').next().unwrap_or("").trim();
+    let base = indent(lines[n].1);
+    let block = |from: usize| -> Vec<(usize, &'a str)> {
+        (from..lines.len())
+            .filter(|&k| code(k))
+            .take_while(|&k| indent(lines[k].1) > base)
+            .map(|k| {
+                (
+                    indent(lines[k].1),
+                    lines[k].1.split('#').next().unwrap_or("").trim(),
+                )
+            })
+            .collect()
+    };
+    let t = (0..n)
+        .rev()
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) <= base)?;
+    if indent(lines[t].1) != base || stmt(t) != "try:" {
+        return None;
+    }
+    let own = lines[n]
+        .1
+        .split_once(':')?
+        .1
+        .split('#')
+        .next()
+        .unwrap_or("")
+        .trim();
+    let handler = if own.is_empty() {
+        block(n + 1)
+    } else {
+        vec![(base + 1, own)]
+    };
+    Some(Clause {
+        body: block(t + 1),
+        handler,
+    })
+}
+
+/// A `try` body of one to three statements that only index into values already at hand
+/// (`proto = request.META["HTTP_X_FORWARDED_PROTO"]`, `return parts[1]`): no call runs in
+/// it, so the only error it can raise is the `KeyError`/`IndexError` the handler falls
+/// back from, and there is nothing else for the bare `except:` to hide.
+fn lookups_only(c: &Clause<'_>) -> bool {
+    static LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(return\s+|[A-Za-z_]\w*\s*=\s*)[^()=]*\[[^()=]+\][^()=]*$")
+            .expect("static regex")
+    });
+    c.body.len() <= 3 && c.body.iter().all(|(_, t)| LOOKUP.is_match(t))
+}
+
+/// A form's `clean_*` step: the `try` body is one parse of the field's value
+/// (`json.loads(raw)`, `int(raw)`, `Decimal(raw)`) and the handler turns its failure into a
+/// `ValidationError` shown to the user. The parse can only fail on the value, and the
+/// failure is not swallowed.
+fn parse_to_validation_error(c: &Clause<'_>) -> bool {
+    static PARSE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([A-Za-z_]\w*\s*=\s*)?(json\.loads|int|float|Decimal|uuid\.UUID|UUID|date\.fromisoformat|datetime\.fromisoformat)\(\s*[\w.]+\s*\)$")
+            .expect("static regex")
+    });
+    static RAISE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^raise\s+([\w.]+\.)?ValidationError\(").expect("static regex")
+    });
+    matches!(c.body.as_slice(), [(_, b)] if PARSE.is_match(b))
+        && Clause::statements(&c.handler)
+            .and_then(|h| h.last().copied())
+            .is_some_and(|l| RAISE.is_match(l))
+}
+
+/// A record looked up by what the code already holds, with a default when it is missing:
+/// the `try` body only assigns or returns, one of its statements fetches one row or the
+/// edge of a queryset (`Check_List.objects.get(engagement=eng)`, `qs.earliest("date")`,
+/// `obj.keys_set.all()[0]`), no request or form value is in it, and the handler only assigns
+/// defaults, logs, or returns a plain value. The miss the handler is written for is
+/// `DoesNotExist`/`IndexError`; the bare `except:` also covers a database error, which the
+/// next query surfaces anyway. The breadth is the only fault left (low confidence).
+fn record_or_default(c: &Clause<'_>) -> bool {
+    static FETCH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.objects\.get\(|\.(earliest|latest)\(|\.all\(\)\[0\]").expect("static regex")
+    });
+    static INPUT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(request|form|POST|GET|cleaned_data|data|params|query_params)\b")
+            .expect("static regex")
+    });
+    static BODY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(return\b|[A-Za-z_]\w*\s*=[^=])").expect("static regex"));
+    static HANDLER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(pass$|return(\s+[\w.\x22']+)?$|([A-Za-z_]\w*\s*=\s*)+[^=]|(logger|log|logging)\.(debug|info|warning|warn|error)\()")
+            .expect("static regex")
+    });
+    let (Some(body), Some(handler)) = (Clause::statements(&c.body), Clause::statements(&c.handler))
+    else {
+        return false;
+    };
+    body.iter().all(|t| BODY.is_match(t))
+        && body.iter().any(|t| FETCH.is_match(t))
+        && !c.body.iter().any(|(_, t)| INPUT.is_match(t))
+        && handler.iter().all(|t| HANDLER.is_match(t))
+}
+
+/// The handler's only statement logs that the step failed (`logger.info("labels cannot be
+/// created")`): the failure is on record, only the breadth of the catch is left.
+fn logs_failure(c: &Clause<'_>) -> bool {
+    static LOG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(self\.)?(logger|log|logging|_logger|LOGGER|LOG)\.(info|warning|warn|error|critical)\(")
+            .expect("static regex")
+    });
+    matches!(Clause::statements(&c.handler).as_deref(), Some([l]) if LOG.is_match(l))
+}
+
+/// A best-effort usage tally: every call the `try` body makes for its effect bumps a
+/// counter (`pipe.incr(..)`, `pipe.zincrby(..)`, `stats.hincrby(..)`) or sends the batch
+/// (`pipe.execute()`), the rest only computes the keys, and the handler only passes. A
+/// failure loses one increment; failing the request over it would be worse.
+fn usage_tally(c: &Clause<'_>) -> bool {
+    static BUMP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^[A-Za-z_]\w*\.(incr|incrby|incrbyfloat|zincrby|hincrby|hincrbyfloat|execute)\(",
+        )
+        .expect("static regex")
+    });
+    static ASSIGN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[A-Za-z_]\w*\s*=[^=]").expect("static regex"));
+    let (Some(body), Some(handler)) = (Clause::statements(&c.body), Clause::statements(&c.handler))
+    else {
+        return false;
+    };
+    handler == ["pass"]
+        && body.iter().any(|t| t.contains("incr"))
+        && body.iter().all(|t| BUMP.is_match(t) || ASSIGN.is_match(t))
+}
+
+/// The `try` is the whole body of a `for` loop, a comment right above it or above the loop
+/// says what the loop is for, and the handler only passes: like `continue`, a failure skips
+/// this item on purpose and the loop goes on with the next one.
+fn whole_loop_body(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let stmt = |k: usize| lines[k].1.split('#').next().unwrap_or("").trim();
+    let Some(c) = clause_at(lines, in_code, n) else {
+        return false;
+    };
+    let base = indent(lines[n].1);
+    let Some(t) = (0..n)
+        .rev()
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) <= base)
+    else {
+        return false;
+    };
+    let head = (0..t).rev().find(|&k| code(k));
+    let after = (n + 1..lines.len())
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) <= base);
+    // A note right above the `try` or its loop (`# skip rows that do not decrypt`).
+    let noted = |k: usize| {
+        (0..k)
+            .rev()
+            .find(|&j| !lines[j].1.trim().is_empty())
+            .is_some_and(|j| {
+                let t = lines[j].1.trim();
+                t.starts_with('#')
+                    && !["# noqa", "# type:", "# pragma"]
+                        .iter()
+                        .any(|p| t.starts_with(p))
+            })
+    };
+    Clause::statements(&c.handler).as_deref() == Some(&["pass"][..])
+        && head.is_some_and(|h| {
+            indent(lines[h].1) < base
+                && stmt(h).starts_with("for ")
+                && stmt(h).ends_with(':')
+                && (noted(t) || noted(h))
+        })
+        && after.is_none_or(|a| indent(lines[a].1) < base)
+}
+
+/// A one-time data migration (`RunPython` in a migrations directory): it runs once per
+/// database, while an operator watches the deploy, over the rows that exist at that moment.
+/// An error it swallows is a one-off, not a failure that repeats on every request or job.
+pub(crate) fn data_migration(file: &SourceFile) -> bool {
+    let mut dirs = file.rel.rsplit('/').skip(1);
+    dirs.any(|d| {
+        let d = d.to_ascii_lowercase();
+        matches!(d.as_str(), "migrations" | "migration") || d.ends_with("_migrations")
+    }) && file.text.contains("RunPython")
+}
+
 /// One cleanup call, the only statement of a `try` whose handler only passes: closing a
 /// cursor, rolling back after a failure, removing a temporary file. Nothing is lost when
 /// that fails, and the code cannot do anything better than go on.
@@ -178,6 +406,7 @@ fn cleanup_only(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
 /// handlers that say why in a comment (inside the handler, or an intent comment right above
 /// the `try`), a `try` that only re-assigns names already holding a default the handler
 /// keeps, and a `try` followed right away by a `return` of what the function had before.
+/// Lower confidence where the code shows the choice (see the comment at the end).
 pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
     let facts = crate::checks::py::facts(ctx);
@@ -220,12 +449,17 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let head = src[n.start_byte()..end].trim_end();
         let mut hit = Hit::new(n.start_byte(), n.start_byte() + head.len()).var("type", ty);
         // Pattern only, a choice the author made where the code shows it: skipping one
-        // item of a loop (`continue`), a second failure while handling the first (a `try`
-        // in an `except` or `finally` block), or a step of a teardown function that must
-        // go on to the next one.
+        // item of a loop (`continue`, or a `try` ending the loop body), a second failure
+        // while handling the first (a `try` in an `except` or `finally` block), a step of a
+        // teardown function that must go on to the next one, a one-time data migration,
+        // an optional piece of an imported record, or an insert of a row that may exist.
         if skips_item(body)
+            || ends_loop_body(try_stmt, body) && builds_local_result(try_stmt, func, src)
             || in_error_path(try_stmt)
             || func.is_some_and(|f| TEARDOWN.is_match(&f.name))
+            || data_migration(ctx.file)
+            || import_code(&ctx.file.rel)
+            || inserts_one_row(try_stmt, src)
         {
             hit = hit.confidence(Confidence::Low);
         }
@@ -248,6 +482,91 @@ fn skips_item(handler: Node<'_>) -> bool {
         .filter(|k| k.kind() != "comment")
         .collect();
     matches!(stmts.as_slice(), [s] if s.kind() == "continue_statement")
+}
+
+/// The `try` is the last statement of a `for` loop's body and the handler only passes:
+/// like `continue`, a failure skips this item and the loop goes on with the next one.
+fn ends_loop_body(try_stmt: Node<'_>, handler: Node<'_>) -> bool {
+    let mut c = handler.walk();
+    let passes = handler
+        .named_children(&mut c)
+        .all(|k| matches!(k.kind(), "pass_statement" | "comment"));
+    let mut next = try_stmt.next_named_sibling();
+    while next.is_some_and(|n| n.kind() == "comment") {
+        next = next.and_then(|n| n.next_named_sibling());
+    }
+    passes
+        && next.is_none()
+        && try_stmt
+            .parent()
+            .filter(|b| b.kind() == "block")
+            .and_then(|b| b.parent())
+            .is_some_and(|l| l.kind() == "for_statement")
+}
+
+/// The `try` body is one ORM insert (`Membership.objects.create(user=u, group=g)`): the
+/// failure it is written for is the unique constraint of a row that already exists, and
+/// then what the insert was for holds anyway. The catch is broader than `IntegrityError`;
+/// that breadth is the only fault left.
+fn inserts_one_row(try_stmt: Node<'_>, src: &str) -> bool {
+    static INSERT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([\w, ]+=\s*)?[A-Za-z_][\w.]*\.objects\.(create|get_or_create)\(")
+            .expect("static regex")
+    });
+    try_stmt.child_by_field_name("body").is_some_and(|b| {
+        let mut c = b.walk();
+        let stmts: Vec<Node<'_>> = b
+            .named_children(&mut c)
+            .filter(|k| k.kind() != "comment")
+            .collect();
+        matches!(stmts.as_slice(), [s] if s.kind() == "expression_statement"
+            && INSERT.is_match(src[s.byte_range()].trim()))
+    })
+}
+
+/// The `try` adds to a result the function builds in a local it assigned before
+/// (`found.append(x)`, `extras.add(x)`, `total += x`, `by_key[k] = x`): a failing item only
+/// leaves its share out. A loop run for its effects (`hook(event)`) keeps the rule's level.
+fn builds_local_result(
+    try_stmt: Node<'_>,
+    func: Option<&crate::model::facts::python::PyFunction>,
+    src: &str,
+) -> bool {
+    static ADDS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)(?:^|[^\w.])([A-Za-z_]\w*)(?:\.(?:append|extend|add|update|insert)\(|\s*\+=|\[[^\]\n]+\]\s*=[^=])")
+            .expect("static regex")
+    });
+    let Some(body) = try_stmt.child_by_field_name("body") else {
+        return false;
+    };
+    let scope_start = func.map_or(0, |f| f.body.0);
+    let before = &src[scope_start.min(try_stmt.start_byte())..try_stmt.start_byte()];
+    ADDS.captures_iter(&src[body.byte_range()]).any(|c| {
+        Regex::new(&format!(r"(?m)^[ \t]*{}[ \t]*=[^=]", regex::escape(&c[1])))
+            .is_ok_and(|r| r.is_match(before))
+    })
+}
+
+/// Code that imports records from another application's export or a scraped page
+/// (`integration/`, `importers/`, `recipe_url_import.py`): the input is irregular by nature,
+/// and a piece that fails to import (an image, a keyword, a nutrition block) is skipped so
+/// that the rest of the record still comes in.
+fn import_code(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    let mut parts = lower.rsplit('/');
+    let stem = parts
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(".py")
+        .to_string();
+    stem.ends_with("_import")
+        || stem.ends_with("importer")
+        || parts.any(|d| {
+            matches!(
+                d,
+                "integration" | "integrations" | "importers" | "importer" | "imports"
+            )
+        })
 }
 
 /// The `try` sits in an `except` or `finally` block of an enclosing `try` (in the same
@@ -360,7 +679,8 @@ fn explains_itself(clause: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
 /// The `try` body only changes values that already hold a default: it re-assigns names that
 /// hold one (a parameter or an earlier assignment in the function, also `tags += more`), fills
 /// an entry of a local container or a field of a local object (`urls[slug] = url`,
-/// `args.pop("url", None)`, `item.weight = parse(raw)`), in every branch of its `if`s, and
+/// `args.pop("url", None)`, `item.weight = parse(raw)`), in every branch of its `if`s and in
+/// the body of its `for` loops over local values, and
 /// may compute temporaries and import modules it uses right there. When it fails, the earlier value is kept on purpose (`lang = "en"; try:
 /// lang = detect(text) except Exception: pass`).
 fn keeps_default(
@@ -431,6 +751,17 @@ fn keeps_default(
                             Some(b) => stack.push(b),
                             None => return false,
                         }
+                    }
+                }
+                // A loop over local values: its variable is a temporary, its body is held
+                // to the same test.
+                "for_statement" => {
+                    match (s.child_by_field_name("left"), s.child_by_field_name("body")) {
+                        (Some(l), Some(b)) if l.kind() == "identifier" => {
+                            targets.push((&src[l.byte_range()], l.end_byte()));
+                            stack.push(b);
+                        }
+                        _ => return false,
                     }
                 }
                 // A module imported for the statements after it, like a temporary.
