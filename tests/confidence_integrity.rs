@@ -29,6 +29,17 @@ fn check_then_insert_in_startup_code_is_low() {
 }
 
 #[test]
+fn check_then_insert_a_unique_set_covers_is_low() {
+    let found = confidences(&["fixtures/python/integrity/unique_creates"]);
+    // `UniqueConstraint(user, product)` (model in another file), a `OneToOneField` set
+    // through `user_id`, DRF's `Token`; a model with no unique set stays medium.
+    assert_eq!(level(&found, "DATA008", "services.py", 12), "low");
+    assert_eq!(level(&found, "DATA008", "services.py", 29), "low");
+    assert_eq!(level(&found, "DATA008", "services.py", 37), "low");
+    assert_eq!(level(&found, "DATA008", "services.py", 21), "medium");
+}
+
+#[test]
 fn natural_keys_declared_optional_are_low() {
     let found = confidences(&[
         "fixtures/sql/optional_keys",
