@@ -20,12 +20,39 @@ fn bounded_per_row_reads_are_low() {
 }
 
 #[test]
+fn per_row_reads_beside_heavier_per_row_work_are_low() {
+    let found = confidences(&["fixtures/python/integrity/per_row_work"]);
+    // An HTTP download per row; a look-up-then-create per row; a command that only
+    // prints what it reads.
+    assert_eq!(level(&found, "DATA003", "sync.py", 10), "low");
+    assert_eq!(level(&found, "DATA003", "sync.py", 26), "low");
+    assert_eq!(level(&found, "DATA003", "list_resellers.py", 15), "low");
+    // A read that excludes what earlier rows picked; a row read, then saved.
+    assert_eq!(level(&found, "DATA003", "sync.py", 39), "low");
+    assert_eq!(level(&found, "DATA003", "sync.py", 48), "low");
+    // A plain count per row; a command that mails every row.
+    assert_eq!(level(&found, "DATA003", "sync.py", 19), "medium");
+    assert_eq!(level(&found, "DATA003", "mail_resellers.py", 12), "medium");
+}
+
+#[test]
 fn check_then_insert_in_startup_code_is_low() {
     let found = confidences(&["fixtures/python/integrity/startup_seed"]);
     // Only the lifespan calls these two; a route handler calls the third as well.
     assert_eq!(level(&found, "DATA008", "users.py", 13), "low");
     assert_eq!(level(&found, "DATA008", "users.py", 21), "low");
     assert_eq!(level(&found, "DATA008", "users.py", 30), "medium");
+}
+
+#[test]
+fn check_then_insert_a_unique_set_covers_is_low() {
+    let found = confidences(&["fixtures/python/integrity/unique_creates"]);
+    // `UniqueConstraint(user, product)` (model in another file), a `OneToOneField` set
+    // through `user_id`, DRF's `Token`; a model with no unique set stays medium.
+    assert_eq!(level(&found, "DATA008", "services.py", 12), "low");
+    assert_eq!(level(&found, "DATA008", "services.py", 29), "low");
+    assert_eq!(level(&found, "DATA008", "services.py", 37), "low");
+    assert_eq!(level(&found, "DATA008", "services.py", 21), "medium");
 }
 
 #[test]

@@ -590,6 +590,10 @@ const INDEX_VETS: &[(&str, IndexVetFn)] = &[
         "token-from-exchange",
         auth::token_exchange::token_from_exchange,
     ),
+    (
+        "create-covered-by-unique",
+        integrity::insert_chain::create_covered_by_unique,
+    ),
 ];
 
 pub fn index_vet_lookup(name: &str) -> Option<IndexVetFn> {

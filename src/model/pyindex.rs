@@ -299,6 +299,11 @@ pub struct Class {
     /// table (`ForeignKey`, `relationship`). `None`: not a model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned: Option<bool>,
+    /// A Django model: its field sets with a uniqueness guarantee (`unique=True`,
+    /// `OneToOneField`, `Meta.unique_together`, `UniqueConstraint`), by column name
+    /// (`user_id` for a foreign key `user`), the implicit primary key left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique: Vec<Vec<Name>>,
 }
 
 /// What one Python file contributes to the project index.
@@ -469,6 +474,7 @@ pub fn file_part(
                     attrs: Vec::new(),
                     local,
                     owned,
+                    unique: Vec::new(),
                 });
                 push = Some(Frame::Class(part.classes.len() - 1));
             }
@@ -633,10 +639,36 @@ pub fn file_part(
                         f.blocks.push(b);
                     }
                 }
+                django_unique_sets(tree, file, &mut part, &mut names);
                 part.shrink();
                 return part;
             }
             depth -= 1;
+        }
+    }
+}
+
+/// Records on the file's Django model classes the field sets the database keeps unique.
+fn django_unique_sets(tree: &Tree, file: &SourceFile, part: &mut FilePart, names: &mut Names) {
+    if !crate::model::orm::is_candidate(&file.rel, &file.text) {
+        return;
+    }
+    for t in crate::model::orm::tables(tree, file) {
+        if t.orm != "django" || t.model.is_empty() {
+            continue;
+        }
+        let sets: Vec<Vec<Name>> = t
+            .unique
+            .iter()
+            .filter(|set| !set.is_empty() && set.as_slice() != ["id"])
+            .map(|set| set.iter().map(|c| names.get(c)).collect())
+            .collect();
+        if let Some(c) = part
+            .classes
+            .iter_mut()
+            .find(|c| !c.local && c.name == t.model)
+        {
+            c.unique = sets;
         }
     }
 }

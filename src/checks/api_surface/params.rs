@@ -946,8 +946,9 @@ fn read_without_default(expr: Node<'_>, src: &str) -> bool {
 }
 
 /// The sink only runs under an `if` that tests the parameter was given (`if limit:`, `if
-/// limit is not None:`) and has no `else`: without the parameter the query is not sliced at
-/// all, so the caller's value can only shrink it. An unbounded default is another finding.
+/// limit is not None:`) and has no `else`, or an `else` that runs the same query unsliced:
+/// without the parameter the query is not sliced at all, so the caller's value can only
+/// shrink it. An unbounded default is another finding.
 fn only_when_given(sink: Node<'_>, var: &str, body: Node<'_>, src: &str) -> bool {
     let mut cur = sink;
     while let Some(p) = cur.parent() {
@@ -955,7 +956,8 @@ fn only_when_given(sink: Node<'_>, var: &str, body: Node<'_>, src: &str) -> bool
             break;
         }
         if p.kind() == "if_statement"
-            && p.child_by_field_name("alternative").is_none()
+            && p.child_by_field_name("alternative")
+                .is_none_or(|alt| runs_unsliced(alt, sink, src))
             && p.child_by_field_name("consequence").is_some_and(|c| {
                 c.start_byte() <= sink.start_byte() && sink.end_byte() <= c.end_byte()
             })
@@ -969,6 +971,26 @@ fn only_when_given(sink: Node<'_>, var: &str, body: Node<'_>, src: &str) -> bool
         cur = p;
     }
     false
+}
+
+/// `else: rows = Alert.objects.filter(user=request.user)` for the sink
+/// `Alert.objects.filter(user=request.user)[:int(limit)]`: the other branch runs the query
+/// the slice applies to with no slice at all.
+fn runs_unsliced(alt: Node<'_>, sink: Node<'_>, src: &str) -> bool {
+    let Some(query) = sink
+        .child_by_field_name("value")
+        .filter(|_| sink.kind() == "subscript")
+        .map(|v| text(v, src))
+    else {
+        return false;
+    };
+    let branch = text(alt, src);
+    alt.kind() == "else_clause"
+        && looks_like_query(query)
+        && branch.match_indices(query).next().is_some()
+        && branch
+            .match_indices(query)
+            .all(|(i, _)| !branch[i + query.len()..].trim_start().starts_with('['))
 }
 
 /// A negated test of a privileged role or permission: `not user.is_admin`,

@@ -40,6 +40,88 @@ pub fn startup_only(ix: &ProjectIndex<'_>, path: &str, byte: usize) -> Option<Co
     .then_some(Confidence::Low)
 }
 
+/// Models of libraries whose table keeps one row per key: (module the file imports from,
+/// model, the unique columns). DRF's `Token` is one-to-one with the user.
+const LIBRARY_UNIQUE: &[(&str, &str, &[&str])] =
+    &[("rest_framework.authtoken", "Token", &["user"])];
+
+/// DATA008's per-file findings whose create builds a Django model row
+/// (`Notice(user=u, product=p)`, `Notice.objects.create(..)`) with every field of one of
+/// the model's unique sets (`UniqueConstraint(fields=["user", "product"])`, a
+/// `OneToOneField`): the database refuses the second row, so the race costs the loser an
+/// IntegrityError (a 500), never a duplicate. Reported at low confidence.
+pub fn create_covered_by_unique(
+    ix: &ProjectIndex<'_>,
+    _path: &str,
+    text: &str,
+    at: usize,
+) -> crate::checks::Vet {
+    use crate::checks::Vet;
+    static CREATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([A-Z]\w*)(?:\.objects(?:\.\w+\(\))?\.create)?\(").expect("static regex")
+    });
+    let Some(rest) = text.get(at..) else {
+        return Vet::Keep;
+    };
+    let Some(caps) = CREATE.captures(rest) else {
+        return Vet::Keep;
+    };
+    let model = caps.get(1).map_or("", |m| m.as_str());
+    let fields = keyword_names(&rest[caps.get(0).map_or(0, |m| m.end())..]);
+    let base = |c: &str| c.strip_suffix("_id").unwrap_or(c).to_string();
+    let given: Vec<String> = fields.iter().map(|f| base(f)).collect();
+    let covers = |set: &[&str]| !set.is_empty() && set.iter().all(|c| given.contains(&base(c)));
+    let library = LIBRARY_UNIQUE
+        .iter()
+        .any(|(module, m, set)| *m == model && text.contains(module) && covers(set));
+    let project = ix.files.iter().any(|f| {
+        f.part.classes.iter().any(|c| {
+            c.name == model
+                && c.unique.iter().any(|set| {
+                    let set: Vec<&str> = set.iter().map(|n| n.as_str()).collect();
+                    covers(&set)
+                })
+        })
+    });
+    if library || project {
+        Vet::Demote(Confidence::Low)
+    } else {
+        Vet::Keep
+    }
+}
+
+/// The keyword names of a call's arguments at the top level, from the text right after its
+/// opening parenthesis up to the matching closing one.
+fn keyword_names(args: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut names = Vec::new();
+    let mut start = 0usize;
+    let take = |piece: &str, names: &mut Vec<String>| {
+        if let Some((name, _)) = piece.split_once('=') {
+            let name = name.trim();
+            if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                names.push(name.to_string());
+            }
+        }
+    };
+    for (i, ch) in args.char_indices() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' if depth == 0 => {
+                take(&args[start..i], &mut names);
+                break;
+            }
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                take(&args[start..i], &mut names);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
 pub fn check_then_insert_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
     // Who calls each project function (resolved calls only).
     let mut callers: Vec<Vec<usize>> = vec![Vec::new(); ix.fns.len()];

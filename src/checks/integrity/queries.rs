@@ -845,7 +845,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     if let Some(rows) =
                         query_rows(it, scope_of(n.start_byte()), &assigned, &capped, ctx)
                     {
-                        report_first_db_call(body, &rows, target, &lazy, src, &mut reported, out);
+                        report_first_db_call(body, &rows, target, &lazy, ctx, &mut reported, out);
                     }
                 }
             }
@@ -877,7 +877,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                                 &rows,
                                 target,
                                 &lazy,
-                                src,
+                                ctx,
                                 &mut reported,
                                 out,
                             );
@@ -960,7 +960,18 @@ fn repair_function(
             ["fix_", "repair_", "backfill_"]
                 .iter()
                 .any(|p| f.name.starts_with(p))
+                || migration_helper(f, &ctx.file.text)
         })
+}
+
+/// A function given Django's historical app registry (`def move_hosts(apps, ..)` that
+/// loads its models with `apps.get_model(..)`): written for a data migration's
+/// `RunPython`, it walks the rows once, like the migration itself.
+fn migration_helper(f: &crate::model::facts::python::PyFunction, src: &str) -> bool {
+    f.params.iter().any(|p| p.name == "apps")
+        && src
+            .get(f.body.0..f.body.1)
+            .is_some_and(|b| b.contains("apps.get_model("))
 }
 
 /// `Model.objects.filter(id=row.id).exists()` inside `for row in ...`: the loop re-reads
@@ -1119,15 +1130,155 @@ fn commits_per_row(body: Node<'_>, src: &str) -> bool {
     commits
 }
 
+/// The loop body sends an HTTP request (`requests.get(..)`, `httpx.post(..)`,
+/// `urlopen(..)`).
+fn requests_per_row(body: Node<'_>, src: &str) -> bool {
+    static HTTP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:requests|httpx)\.(?:get|post|put|patch|delete|head|request)$|^(?:urllib\.request\.)?urlopen$")
+            .expect("static regex")
+    });
+    let mut sends = false;
+    visit_same_scope(body, |n| {
+        if !sends && n.kind() == "call" {
+            sends = call_parts(n, src).is_some_and(|(callee, _, _)| HTTP.is_match(callee));
+        }
+    });
+    sends
+}
+
+/// The read looks up a row of `Model` (`Model.objects.filter(..)`) and the same loop body
+/// creates a `Model` row (`Model.objects.create(..)`, `Model(..)`): a per-row upsert.
+fn upserts_per_row(read: Node<'_>, body: Node<'_>, src: &str) -> bool {
+    let t = text(read, src);
+    let Some(model) = t
+        .split_once(".objects.")
+        .map(|(m, _)| m)
+        .filter(|m| m.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .filter(|m| m.chars().all(|c| c.is_alphanumeric() || c == '_'))
+    else {
+        return false;
+    };
+    let mut creates = false;
+    visit_same_scope(body, |n| {
+        if !creates && n.kind() == "call" {
+            creates = call_parts(n, src).is_some_and(|(callee, _, _)| {
+                callee == model
+                    || callee
+                        .strip_prefix(model)
+                        .and_then(|r| r.strip_prefix(".objects."))
+                        .is_some_and(|m| {
+                            matches!(m, "create" | "get_or_create" | "update_or_create")
+                        })
+            });
+        }
+    });
+    creates
+}
+
+/// The read's row is assigned (`status = Status.objects.get(..)`) and the loop body saves
+/// it (`status.save()`): a read-modify-write per row.
+fn saves_read_row(read: Node<'_>, body: Node<'_>, src: &str) -> bool {
+    let Some(name) = read
+        .parent()
+        .filter(|p| p.kind() == "assignment")
+        .and_then(|p| p.child_by_field_name("left"))
+        .filter(|l| l.kind() == "identifier")
+        .map(|l| text(l, src))
+    else {
+        return false;
+    };
+    let save = format!("{name}.save");
+    let mut saves = false;
+    visit_same_scope(body, |n| {
+        if !saves && n.kind() == "call" {
+            saves = call_parts(n, src).is_some_and(|(callee, _, _)| callee == save);
+        }
+    });
+    saves
+}
+
+/// The read's arguments name a collection the loop body grows (`used.append(..)`,
+/// `seen.add(..)`, `used += [..]`): each row's query depends on the rows before it.
+fn depends_on_earlier_rows(read: Node<'_>, body: Node<'_>, src: &str) -> bool {
+    let Some((_, _, args)) = call_parts(read, src) else {
+        return false;
+    };
+    let mut grown: Vec<&str> = Vec::new();
+    visit_same_scope(body, |n| match n.kind() {
+        "call" => {
+            if let Some((callee, last, _)) = call_parts(n, src) {
+                if let Some((recv, _)) = callee.rsplit_once('.') {
+                    if matches!(last, "append" | "add" | "extend" | "update") && is_name(recv) {
+                        grown.push(recv);
+                    }
+                }
+            }
+        }
+        "augmented_assignment" => {
+            if let Some(l) = n
+                .child_by_field_name("left")
+                .filter(|l| l.kind() == "identifier")
+            {
+                grown.push(text(l, src));
+            }
+        }
+        _ => {}
+    });
+    // The read's own call chain (`Media.objects.exclude(id__in=used).filter(..).first()`).
+    let mut chain = text(args, src).to_string();
+    let mut cur = read;
+    while let Some(f) = cur.child_by_field_name("function") {
+        let Some(obj) = f.child_by_field_name("object") else {
+            break;
+        };
+        if let Some((_, _, a)) = call_parts(obj, src) {
+            chain.push_str(text(a, src));
+        }
+        cur = obj;
+    }
+    !grown.is_empty() && mentions(&chain, &grown)
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// A Django management command (`<app>/management/commands/<name>.py`).
+fn is_management_command(ctx: &FileContext<'_>) -> bool {
+    let p = ctx.file.rel.as_str();
+    p.contains("/management/commands/") || p.starts_with("management/commands/")
+}
+
+/// Every call of the loop body reads rows or prints (`self.stdout.write(..)`, `print(..)`,
+/// `self.style.SUCCESS(..)`): the loop writes nothing and sends nothing.
+fn only_prints(body: Node<'_>, src: &str) -> bool {
+    let mut quiet = true;
+    visit_same_scope(body, |n| {
+        if quiet && n.kind() == "call" {
+            quiet = call_parts(n, src).is_some_and(|(callee, last, _)| {
+                let output = callee == "print"
+                    || ["self.stdout.", "self.stderr.", "self.style.", "sys.stdout."]
+                        .iter()
+                        .any(|p| callee.starts_with(p));
+                let read = callee.contains(".objects.")
+                    && (QUERYSET_METHODS.contains(&last) || is_db_read(n, src));
+                output || read
+            });
+        }
+    });
+    quiet
+}
+
 fn report_first_db_call(
     body: Node<'_>,
     rows: &Rows,
     target: &str,
     lazy: &HashSet<String>,
-    src: &str,
+    ctx: &FileContext<'_>,
     reported: &mut HashSet<usize>,
     out: &mut Vec<Hit>,
 ) {
+    let src = ctx.file.text.as_str();
     let names = target_names(target);
     let mut found: Option<Node<'_>> = None;
     visit_same_scope(body, |n| {
@@ -1174,7 +1325,22 @@ fn report_first_db_call(
             // A capped top-N list costs at most N extra queries; a loop that commits every
             // row processes rows one transaction at a time on purpose (a job draining a
             // queue), where the row's own read is part of its work. Both are leads only.
-            if rows.bounded || commits_per_row(body, src) {
+            // A loop that sends an HTTP request per row (a sync job downloading each
+            // remote file) spends its time on the network: the query is not the cost. A
+            // read of the table the same row then writes (look up, create when missing)
+            // is a per-row upsert whose write is inherent, and so is a read of the row the
+            // body then saves. A read whose filter uses what earlier rows collected
+            // (`exclude(id__in=used)`, then `used.append(..)`) depends on the order of
+            // the rows: no single query replaces it. A management command that only
+            // prints what it reads is an operator's report run by hand.
+            if rows.bounded
+                || commits_per_row(body, src)
+                || requests_per_row(body, src)
+                || upserts_per_row(call, body, src)
+                || saves_read_row(call, body, src)
+                || depends_on_earlier_rows(call, body, src)
+                || (is_management_command(ctx) && only_prints(body, src))
+            {
                 hit = hit.confidence(crate::checks::Confidence::Low);
             }
             out.push(hit);
