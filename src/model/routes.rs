@@ -700,7 +700,9 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | \b(?:get_\w+_or_40[134]|check_\w*(?:owner|access|permission|perm)\w*|ensure_\w*(?:owner|access|permission|can)\w*
             |require_\w*(?:owner|access|permission)\w*|verify_\w*(?:owner|access|permission)\w*|assert_\w*(?:owner|access|permission)\w*
             |authori[sz]e\w*|can_(?:access|view|read|edit|write|update|delete|manage)\w*|has_(?:access|permission|perm|object_permission)\w*
-            |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required)\s*\(
+            |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required
+            |\w+_has_(?:access|permission|perm|object_permission)\w*|\w+_(?:permission|perm|access)_or_40[134])\s*\(
+        | [(,]\s*\w+\s*=\s*(?:self\.)?request\.(?:space|tenant|organi[sz]ation|org|team|workspace|account|household|company)\b
         | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
         | \b(?:get|load|fetch|find|query|list)_(?:filtered|visible|accessible|permitted|authori[sz]ed|owned|own|my)_\w*\(
@@ -1035,6 +1037,19 @@ fn class_ownership(
         return Ownership::Yes;
     }
     if !route.detail || ids.is_empty() {
+        return Ownership::NotApplicable;
+    }
+    // An abstract DRF base (`StandardFilterModelViewSet(ModelViewSet)` with only a shared
+    // `get_queryset` filter): no `queryset` nor serializer of its own, so it cannot serve a
+    // request; its concrete subclasses are judged where they are defined.
+    let abstract_drf = route.framework == Framework::Drf
+        && attr("queryset").is_none()
+        && attr("serializer_class").is_none()
+        && attr("model").is_none()
+        && !methods
+            .iter()
+            .any(|f| f.name == "get_serializer_class" || f.name == "get_serializer");
+    if abstract_drf {
         return Ownership::NotApplicable;
     }
     // A handler of its own that loads by the id.

@@ -107,14 +107,8 @@ pub fn code_kind(rel: &str) -> CodeKind {
             || d.ends_with("_examples")
             || d.ends_with("-examples")
     };
-    // A demo project at the top of a repository (`demo/`, `demos/`, `demo_app/`,
-    // `demodesk/`) shows how to run the package; its settings are not the deployment's.
-    let top_demo = dirs
-        .first()
-        .is_some_and(|d| d.starts_with("demo") && !d.starts_with("demograph"));
     if script_file
         || top_bin
-        || top_demo
         || dirs
             .iter()
             .any(|d| SCRIPT_DIRS.contains(d) || example_dir(d))
@@ -211,8 +205,6 @@ mod tests {
             "bin/release.py",
             "app/seed_demo.py",
             "ckanext/example_idatastorebackend/plugin.py",
-            "demodesk/config/settings.py",
-            "demo/app.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Script, "{p}");
         }
@@ -225,7 +217,8 @@ mod tests {
             "app/contest.py",
             "app/handlers/setup.py",
             "demographics/views.py",
-            "app/demo/views.py",
+            // Paths are relative to where strata runs: `strata scan demo` must scan `demo/`.
+            "demo/app.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Production, "{p}");
         }

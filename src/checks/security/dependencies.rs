@@ -102,7 +102,10 @@ const COMPANIONS: &[(&str, &[&str])] = &[
     ("alembic", &["flask-migrate"]),
     // Template packs are installed next to the forms library they render for, and its
     // tags are what the templates load; history triggers are the tracker's own layer.
-    ("django-crispy-forms", &["crispy-bootstrap5", "crispy-bootstrap4", "crispy-tailwind"]),
+    (
+        "django-crispy-forms",
+        &["crispy-bootstrap5", "crispy-bootstrap4", "crispy-tailwind"],
+    ),
     ("django-pgtrigger", &["django-pghistory"]),
     ("werkzeug", &["flask"]),
     ("jinja2", &["flask"]),

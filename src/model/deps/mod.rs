@@ -335,9 +335,15 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
     ("billiard", &["celery"]),
     ("vine", &["celery"]),
     ("amqp", &["kombu", "celery"]),
-    ("pyjwt", &["pylti1p3", "djangorestframework-simplejwt", "msal"]),
+    (
+        "pyjwt",
+        &["pylti1p3", "djangorestframework-simplejwt", "msal"],
+    ),
     ("jwcrypto", &["pylti1p3"]),
-    ("django-crispy-forms", &["crispy-bootstrap5", "crispy-bootstrap4", "crispy-tailwind"]),
+    (
+        "django-crispy-forms",
+        &["crispy-bootstrap5", "crispy-bootstrap4", "crispy-tailwind"],
+    ),
     ("django-pgtrigger", &["django-pghistory"]),
     ("multidict", &["aiohttp"]),
     ("yarl", &["aiohttp"]),
