@@ -129,8 +129,17 @@ fn word_at(s: &str, i: usize, w: &str) -> bool {
 pub fn data_facts(body: Node<'_>, params: &[&str], src: &str) -> DataFacts {
     let base = body.start_byte();
     let code = text(body, src);
+    // A helper handed the user (`def switch_active_space(user, space)`) that looks the row
+    // up by that user (`UserSpace.objects.get(space=space, user=user)`): a membership check.
+    static BY_USER_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"[(,]\s*(?:user|member|account)\s*=\s*(user|member|account)\b\s*[,)]")
+            .expect("static regex")
+    });
+    let by_user_param = BY_USER_PARAM
+        .captures_iter(code)
+        .any(|c| params.contains(&&c[1]));
     let mut d = DataFacts {
-        owner: crate::model::routes::checks_owner(code),
+        owner: crate::model::routes::checks_owner(code) || by_user_param,
         caller: CALLER.is_match(code),
         conflict: CONFLICT.is_match(code),
         ..DataFacts::default()

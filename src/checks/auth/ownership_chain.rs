@@ -124,7 +124,8 @@ pub fn ownership_via_loader(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
 /// the id to a project function that filters or compares by the caller itself or through
 /// its callees (`calibre_db.get_book_by_uuid(uuid)` applying the current user's
 /// restrictions in a shared filter): the owner check lives in the helper, so the finding
-/// is withdrawn. An owner column the helper merely mentions (`User.id == user_id` for a
+/// is withdrawn; so is a load whose object then goes, with the caller, to a project helper
+/// that filters by an owner. An owner column the helper merely mentions (`User.id == user_id` for a
 /// user id from the path, `created_by=row.created_by` in a response mapper) is not a
 /// check of the caller and keeps the finding.
 pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usize) -> Vet {
@@ -149,6 +150,33 @@ pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
             && matches!(t, Target::Project(l) if ix.data[*l].owner.is_some() && scopes_to_caller(ix, *l))
     });
     if helper {
+        return Vet::Withdraw;
+    }
+    // The loaded object goes, with the caller, to a project helper that filters by an owner
+    // (`space = get_object_or_404(Space, id=space_id)` then
+    // `switch_user_active_space(request.user, space)` looking up the caller's membership):
+    // the helper decides what the caller may do with it.
+    let loaded = text
+        .get(at..line_end)
+        .and_then(|l| l.trim_start().split_once('='))
+        .map(|(v, _)| v.trim())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    static CALLER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"[(,]\s*(?:(?:self\.)?request\.user|current_user|g\.user|info\.context\.user)\s*[,)]",
+        )
+        .expect("static regex")
+    });
+    let handed_over = loaded.is_some_and(|var| {
+        f.calls.iter().zip(&ix.targets[h]).any(|(c, t)| {
+            c.kind == CallKind::Direct
+                && c.start >= line_end
+                && c.args.iter().any(|(_, v)| v == var)
+                && text.get(c.start..c.end).is_some_and(|t| CALLER.is_match(t))
+                && matches!(t, Target::Project(l) if ix.data[*l].owner.is_some())
+        })
+    });
+    if handed_over {
         return Vet::Withdraw;
     }
     // The statement loads project models none of whose rows can belong to anyone (no
