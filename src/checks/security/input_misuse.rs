@@ -193,12 +193,57 @@ pub fn csv_injection_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
     if !(body.contains("writerow") || body.contains("to_csv")) {
         return;
     }
+    if c.last() != "to_csv" && cells_not_text(body) {
+        return;
+    }
     let conf = if super::baseline::in_handler(s.facts, c.node.start_byte()) {
         Confidence::Medium
     } else {
         Confidence::Low
     };
     out.push(c.at().var("callee", snippet(c.written)).confidence(conf));
+}
+
+/// Every row the function writes is a list of cells that cannot start a formula: constants,
+/// translated labels (`_("Date")`), and fields named for dates and numbers (`entry.date`,
+/// `row.weight`, `order.total`, `item.id`). A row passed whole (`writerow(row)`) may hold
+/// anything.
+fn cells_not_text(body: &str) -> bool {
+    static ROW: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.writerows?\(\s*([^\n]*)\)\s*$").expect("re")
+    });
+    static CELL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?x)^(?:
+            [rbuRBU]?["'][^"'=+@-][^"']*["'] | -?\d+(?:\.\d+)? | None | True | False
+          | _\(\s*["'][^"']*["']\s*\) | gettext(?:_lazy)?\(\s*["'][^"']*["']\s*\)
+          | (?:[A-Za-z_]\w*\.)*(?i:(?:\w+_)?(?:date|time|datetime|timestamp|day|month|year|weight|height|amount|price|cost|total|count|quantity|qty|id|pk|number|size|score|duration|percent|percentage|calories|age)|\w+_(?:at|on|id|count|total))
+        )$"#)
+        .expect("re")
+    });
+    let mut rows = 0;
+    for line in body.lines() {
+        let Some(m) = ROW.captures(line.trim_end()) else {
+            continue;
+        };
+        let arg = m[1].trim();
+        let Some(inner) = arg
+            .strip_prefix('[')
+            .and_then(|a| a.strip_suffix(']'))
+            .or_else(|| arg.strip_prefix('(').and_then(|a| a.strip_suffix(')')))
+        else {
+            return false;
+        };
+        if !inner
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .all(|c| CELL.is_match(c))
+        {
+            return false;
+        }
+        rows += 1;
+    }
+    rows > 0
 }
 
 /// A NaN or infinity check, or a conversion that refuses NaN.
