@@ -307,7 +307,7 @@ pub(crate) static AUTH_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
         login_required | logged_in | signed_in | auth | permission | protected | verify
       | user_passes_test | ^requires$ | (^|\.)requires_\w+
       | roles?_(required|accepted) | has_(role|permission|scope)s?
-      | (jwt|token|admin|staff|superuser|user|member|owner)s?_required
+      | (jwt|token|admin|staff|superuser|user|member|owner|group|team)s?_required
       | (admins?|staff|superusers?|members?|owners?|users?|authed|login|verified)_only
       | (^|\.)(requires?|ensure|check)_\w*(user|account|login|auth|admin|role|permission|scope|visibility|access|team|verified|token|key)
       )")
