@@ -30,13 +30,16 @@ fn rules_at(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Writes `text` to `rel` under `dir`, creating its directories.
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let w = |p: &str, s: &str| {
-        let path = dir.path().join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, s).unwrap();
-    };
+    let w = |p: &str, s: &str| write(dir.path(), p, s);
     w(
         "app/client.py",
         "import requests\n\ndef fetch(u):\n    return requests.get(u)\n",
@@ -135,11 +138,7 @@ fn the_configuration_sets_the_scope_too() {
 #[test]
 fn unittests_are_test_code() {
     let dir = tempfile::tempdir().unwrap();
-    let w = |p: &str, s: &str| {
-        let path = dir.path().join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, s).unwrap();
-    };
+    let w = |p: &str, s: &str| write(dir.path(), p, s);
     // Sample input of a parser's tests.
     w(
         "unittests/scans/sample/crypto.py",
@@ -169,11 +168,7 @@ fn unittests_are_test_code() {
 #[test]
 fn code_in_python_migrations_that_already_ran_is_left_out() {
     let dir = tempfile::tempdir().unwrap();
-    let w = |p: &str, s: &str| {
-        let path = dir.path().join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, s).unwrap();
-    };
+    let w = |p: &str, s: &str| write(dir.path(), p, s);
     let data_migration = "import pickle\n\ndef forwards(apps, schema_editor):\n    for row in apps.get_model('app', 'Pref').objects.all():\n        row.value = pickle.loads(row.blob)\n";
     // Django's MIGRATION_MODULES may point at `db_migrations/`: the same rule applies.
     for d in ["app/migrations", "app/db_migrations"] {

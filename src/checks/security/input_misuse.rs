@@ -209,9 +209,8 @@ pub fn csv_injection_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
 /// `row.weight`, `order.total`, `item.id`). A row passed whole (`writerow(row)`) may hold
 /// anything.
 fn cells_not_text(body: &str) -> bool {
-    static ROW: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.writerows?\(\s*([^\n]*)\)\s*$").expect("re")
-    });
+    static ROW: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\.writerows?\(\s*([^\n]*)\)\s*$").expect("re"));
     static CELL: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"(?x)^(?:
             [rbuRBU]?["'][^"'=+@-][^"']*["'] | -?\d+(?:\.\d+)? | None | True | False
