@@ -333,7 +333,11 @@ fn server_local(arg: Node<'_>, src: &str) -> bool {
     let params = func
         .child_by_field_name("parameters")
         .map_or("", |p| text(p, src));
-    if Regex::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|re| re.is_match(params)) {
+    let words: Vec<&str> = params
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.contains(&name) {
         return false;
     }
     let body_start = func
@@ -350,9 +354,9 @@ fn server_local(arg: Node<'_>, src: &str) -> bool {
         .captures_iter(before)
         .filter_map(|c| c.get(1).map(|m| m.as_str()))
         .collect();
-    let param_names: Vec<&str> = params
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty() && !matches!(*w, "self" | "cls"))
+    let param_names: Vec<&str> = words
+        .into_iter()
+        .filter(|w| !matches!(*w, "self" | "cls"))
         .collect();
     // A parameter passed through as it is, or one that holds request data, is the
     // caller's choice; a value computed from other parameters (a banner, a record) is not.
