@@ -198,6 +198,7 @@ fn selected_rules<'r>(
     let scope = scope_of(sel, config);
     set.include_tests = scope.include_tests;
     set.include_scripts = scope.include_scripts;
+    set.kind_roots = strata::scan::walk::root_prefixes(&sel.paths);
     if sel.no_index {
         set.index.clear();
         set.rust_index = false;

@@ -33,6 +33,10 @@ fn per_row_reads_beside_heavier_per_row_work_are_low() {
     // A plain count per row; a command that mails every row.
     assert_eq!(level(&found, "DATA003", "sync.py", 19), "medium");
     assert_eq!(level(&found, "DATA003", "mail_resellers.py", 12), "medium");
+    // A calendar lookup per day of a window inside the row loop; a query keyed by the
+    // row inside a counting loop stays medium.
+    assert_eq!(level(&found, "DATA003", "age_orders.py", 17), "low");
+    assert_eq!(level(&found, "DATA003", "age_orders.py", 24), "medium");
 }
 
 #[test]

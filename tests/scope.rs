@@ -188,3 +188,60 @@ fn code_in_python_migrations_that_already_ran_is_left_out() {
     let all = rules_at(&strata(dir.path(), &["--all-migrations"]));
     assert_eq!(all.len(), 4, "{all:?}");
 }
+
+#[test]
+fn code_kinds_are_read_below_the_directory_scanned() {
+    // A checkout under `~/dev/` or a project called `examples`, scanned by its path from
+    // outside: the directory named is the project, not a script directory.
+    let outer = tempfile::tempdir().unwrap();
+    write(
+        outer.path(),
+        "dev/shop/app/store.py",
+        "import pickle\n\ndef load(b):\n    return pickle.loads(b)\n",
+    );
+    write(
+        outer.path(),
+        "dev/shop/tests/test_store.py",
+        "import pickle\n\ndef test_load():\n    pickle.loads(b'')\n",
+    );
+    let v = process::scan_json(Some(outer.path()), &["--no-config", "dev/shop"]);
+    assert_eq!(rules_at(&v), ["SEC002 dev/shop/app/store.py:4"]);
+    assert_eq!(v["summary"]["not_reported"]["test_files"], 1);
+    // The same from the project's parent by absolute path.
+    let abs = outer.path().join("dev/shop");
+    let v = process::scan_json(Some(outer.path()), &["--no-config", abs.to_str().unwrap()]);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v}");
+}
+
+#[test]
+fn a_demo_project_shipped_with_a_library_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |p: &str, s: &str| write(dir.path(), p, s);
+    // Quick-start settings of the demo site next to a reusable app.
+    w(
+        "demodesk/config/settings.py",
+        "DEBUG = True\nSECRET_KEY = \"k8#vQz1!pL0m$Xw7^Tn3@Rb6&Yc2*Hd5\"\n",
+    );
+    // The same settings in the product are reported.
+    w(
+        "site/settings.py",
+        "DEBUG = True\nSECRET_KEY = \"k8#vQz1!pL0m$Xw7^Tn3@Rb6&Yc2*Hd5\"\n",
+    );
+    let v = strata(dir.path(), &[]);
+    let got = rules_at(&v);
+    assert!(
+        got.iter().any(|g| g == "SEC016 site/settings.py:2"),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|g| g.contains("demodesk/")), "{got:?}");
+    assert_eq!(v["summary"]["not_reported"]["script_files"], 1);
+    // Scanning the demo itself reports it.
+    let own = rules_at(&process::scan_json(
+        Some(dir.path()),
+        &["--no-config", "demodesk"],
+    ));
+    assert!(
+        own.iter().any(|g| g.starts_with("SEC016 demodesk/")),
+        "{own:?}"
+    );
+}

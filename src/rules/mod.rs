@@ -724,6 +724,9 @@ pub struct RuleSet<'r> {
     pub include_tests: bool,
     /// Per-file rules also analyse scripts, examples and docs.
     pub include_scripts: bool,
+    /// The display prefixes of the directories scanned: a file's code kind is read from
+    /// its path below them (`scan::walk::root_prefixes`).
+    pub kind_roots: Vec<String>,
 }
 
 pub struct LangRules {
@@ -867,6 +870,11 @@ impl LangRules {
 impl<'r> RuleSet<'r> {
     /// Whether code of this kind is analysed at all (production always; tests and scripts
     /// when asked).
+    /// Where the file at display path `rel` runs, read below the scan root it lies in.
+    pub fn code_kind(&self, rel: &str) -> CodeKind {
+        crate::source::context::code_kind(crate::source::context::below_root(rel, &self.kind_roots))
+    }
+
     pub fn in_scope(&self, kind: CodeKind) -> bool {
         match kind {
             CodeKind::Production => true,
@@ -944,6 +952,7 @@ impl<'r> RuleSet<'r> {
             web,
             include_tests: false,
             include_scripts: false,
+            kind_roots: Vec::new(),
         })
     }
 }

@@ -169,11 +169,12 @@ fn cache_key(rules: &RuleSet<'_>) -> String {
         })
         .unwrap_or_default();
     let mut ids = format!(
-        "{:?}{:?};tests={},scripts={};index={},{};",
+        "{:?}{:?};tests={},scripts={};roots={:?};index={},{};",
         rules.taint.sources,
         rules.taint.sanitizers,
         rules.include_tests,
         rules.include_scripts,
+        rules.kind_roots,
         rules.index.len(),
         rules.rust_index
     );

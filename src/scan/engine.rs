@@ -65,7 +65,7 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         && crate::model::orm::is_candidate(&file.rel, &file.text);
     // Web files feed the route inventory in the same way.
     let web = set.web && matches!(file.lang, Lang::Python | Lang::Rust);
-    let kind = crate::source::context::code_kind(&file.rel);
+    let kind = set.code_kind(&file.rel);
     // Python files in scope feed the project index in the same way.
     let index = !set.index.is_empty() && file.lang == Lang::Python && set.in_scope(kind);
     // Rust files in scope feed the crate index when a Rust rule reads it.

@@ -280,7 +280,7 @@ pub fn run_with(
     }
     summary.duration_ms = Some(started.elapsed().as_millis() as u64);
     for c in &candidates {
-        match crate::source::context::code_kind(&c.rel) {
+        match rules.code_kind(&c.rel) {
             CodeKind::Test if !rules.include_tests => summary.not_reported.test_files += 1,
             CodeKind::Script if !rules.include_scripts => summary.not_reported.script_files += 1,
             _ => {}

@@ -14,7 +14,7 @@ use crate::rules::finding::Finding;
 use crate::rules::{Confidence, Layer, Rule, RuleSet, Severity};
 use crate::scan::config::ReportConfig;
 use crate::scan::ScanResult;
-use crate::source::context::{code_kind, migration_unit, CodeKind};
+use crate::source::context::{migration_unit, CodeKind};
 use crate::source::lang::Lang;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -408,7 +408,7 @@ pub fn build(result: &ScanResult, set: &RuleSet<'_>, inputs: Inputs<'_>) -> Repo
         .routes
         .iter()
         .filter(|r| !r.dev_only)
-        .filter(|r| match code_kind(&r.file) {
+        .filter(|r| match set.code_kind(&r.file) {
             CodeKind::Production => true,
             CodeKind::Test => inputs.include_tests,
             CodeKind::Script => inputs.include_scripts,

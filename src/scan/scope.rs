@@ -15,7 +15,7 @@
 
 use crate::rules::finding::Finding;
 use crate::rules::{Confidence, RuleSet};
-use crate::source::context::{code_kind, migration_unit, CodeKind};
+use crate::source::context::{migration_unit, CodeKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -254,7 +254,7 @@ pub fn apply(
             let kind = if f.in_test {
                 CodeKind::Test
             } else {
-                code_kind(&f.path)
+                rules.code_kind(&f.path)
             };
             match kind {
                 CodeKind::Test if !scope.include_tests => {

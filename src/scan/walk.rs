@@ -126,6 +126,23 @@ pub fn walk(
     Ok((out, errors))
 }
 
+/// The display prefixes (`fixtures/demo/`) of the directories among `roots`, which code
+/// kinds are read below (`source::context::below_root`). The working directory and files
+/// named on their own give none.
+pub fn root_prefixes(roots: &[PathBuf]) -> Vec<String> {
+    let cwd = std::env::current_dir().ok();
+    let mut out: Vec<String> = roots
+        .iter()
+        .filter(|r| r.is_dir())
+        .map(|r| display_path(r, cwd.as_deref()))
+        .filter(|d| !d.is_empty() && d != ".")
+        .map(|d| format!("{}/", d.trim_end_matches('/')))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn sniff_shebang(path: &Path) -> Option<Lang> {
     let mut head = [0u8; 128];
     let mut file = std::fs::File::open(path).ok()?;

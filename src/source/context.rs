@@ -61,6 +61,19 @@ const SCRIPT_FILES: &[&str] = &[
     "fabfile.py",
 ];
 
+/// The part of `rel` below the scan root it was found under: `roots` are the display
+/// prefixes of the directories scanned (`fixtures/demo/`, `home/me/dev/app/`), longest
+/// first or in any order. A directory the user names is the project, whatever it is
+/// called: `strata scan examples/shop` or a checkout under `~/dev/` is production code.
+pub fn below_root<'a>(rel: &'a str, roots: &[String]) -> &'a str {
+    roots
+        .iter()
+        .filter(|r| !r.is_empty() && rel.starts_with(r.as_str()))
+        .map(|r| &rel[r.len()..])
+        .min_by_key(|rest| rest.len())
+        .unwrap_or(rel)
+}
+
 /// Where the file at `rel` (a `/`-separated path) runs: tests by directory or file name,
 /// scripts by directory or file name, production otherwise. Workflows, manifests and
 /// `.env` files are always production: they configure the real thing.
@@ -100,7 +113,8 @@ pub fn code_kind(rel: &str) -> CodeKind {
     // `example_idatastorebackend/`, `flask_example/`, `hooks-example/`: sample plugins and
     // apps shipped for the users of a framework, like `examples/`.
     let example_dir = |d: &str| {
-        d.starts_with("example_")
+        demo_dir(d)
+            || d.starts_with("example_")
             || d.starts_with("example-")
             || d.ends_with("_example")
             || d.ends_with("-example")
@@ -116,6 +130,21 @@ pub fn code_kind(rel: &str) -> CodeKind {
         return CodeKind::Script;
     }
     CodeKind::Production
+}
+
+/// A demonstration project shipped with a library (`demo/`, `demodesk/`, `demo_site/`,
+/// `shop-demo/`): quick-start settings and sample views, not the service. Words that only
+/// begin like it (`democracy`, `demographics`, `demonstrations`) are not.
+fn demo_dir(d: &str) -> bool {
+    if d.ends_with("_demo") || d.ends_with("-demo") {
+        return true;
+    }
+    let Some(rest) = d.strip_prefix("demo") else {
+        return false;
+    };
+    !["c", "g", "l", "n", "t"]
+        .iter()
+        .any(|w| rest.starts_with(w))
 }
 
 /// A migration file's place in its directory.
@@ -217,11 +246,39 @@ mod tests {
             "app/contest.py",
             "app/handlers/setup.py",
             "demographics/views.py",
-            // Paths are relative to where strata runs: `strata scan demo` must scan `demo/`.
-            "demo/app.py",
+            "democracy/api.py",
+            "demonstrations/models.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Production, "{p}");
         }
+        for p in [
+            "demo/app.py",
+            "demodesk/config/settings.py",
+            "shop_demo/views.py",
+        ] {
+            assert_eq!(code_kind(p), CodeKind::Script, "{p}");
+        }
+    }
+
+    #[test]
+    fn kinds_are_read_below_the_scan_root() {
+        let roots = vec!["home/me/dev/app/".to_string(), "demo/".to_string()];
+        // The directory the user names is the project, whatever its name or where it lives.
+        assert_eq!(below_root("home/me/dev/app/api.py", &roots), "api.py");
+        assert_eq!(
+            code_kind(below_root("demo/app.py", &roots)),
+            CodeKind::Production
+        );
+        // Below the root, the usual names still say what a file is.
+        assert_eq!(
+            code_kind(below_root("home/me/dev/app/tests/t.py", &roots)),
+            CodeKind::Test
+        );
+        // A path under no root (a file named on the command line) is read whole.
+        assert_eq!(below_root("scripts/x.py", &roots), "scripts/x.py");
+        // The deepest root a file is under decides.
+        let nested = vec!["a/".to_string(), "a/examples/b/".to_string()];
+        assert_eq!(below_root("a/examples/b/c.py", &nested), "c.py");
     }
 
     #[test]

@@ -1269,6 +1269,37 @@ fn only_prints(body: Node<'_>, src: &str) -> bool {
     quiet
 }
 
+/// Whether `call` sits in a counting loop nested in the row loop's `body` (`while day <
+/// end:`, `for _ in range(n):`) and does not name the row: a calendar or counter lookup
+/// repeated per step (`Holiday.objects.filter(date=day)`), whose cost is the step count
+/// of a window, not one extra query per row.
+fn in_counting_loop(call: Node<'_>, body: Node<'_>, names: &[&str], src: &str) -> bool {
+    if mentions(text(call, src), names) {
+        return false;
+    }
+    let mut node = call.parent();
+    while let Some(n) = node {
+        if n.id() == body.id() {
+            return false;
+        }
+        match n.kind() {
+            "while_statement" => return true,
+            "for_statement" => {
+                let counting = n
+                    .child_by_field_name("right")
+                    .and_then(|r| call_parts(r, src))
+                    .is_some_and(|(callee, _, _)| callee == "range");
+                if counting {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        node = n.parent();
+    }
+    false
+}
+
 fn report_first_db_call(
     body: Node<'_>,
     rows: &Rows,
@@ -1332,8 +1363,11 @@ fn report_first_db_call(
             // body then saves. A read whose filter uses what earlier rows collected
             // (`exclude(id__in=used)`, then `used.append(..)`) depends on the order of
             // the rows: no single query replaces it. A management command that only
-            // prints what it reads is an operator's report run by hand.
+            // prints what it reads is an operator's report run by hand. A lookup repeated
+            // per step of a counting loop inside the row loop (the days of a window) is
+            // not keyed by the row.
             if rows.bounded
+                || in_counting_loop(call, body, &names, src)
                 || commits_per_row(body, src)
                 || requests_per_row(body, src)
                 || upserts_per_row(call, body, src)

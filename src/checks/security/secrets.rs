@@ -264,6 +264,26 @@ fn phrase_key(text: &str, name_start: usize) -> bool {
         && before.contains(['"', '\''])
 }
 
+/// A password that repeats the user or database name set a few lines away
+/// (`"USER": "shop", "PASSWORD": "shop"`): the default of a bundled setup, not a secret
+/// anyone generated.
+fn echoes_neighbour(text: &str, start: usize, end: usize, v: &str) -> bool {
+    let from = text[..start]
+        .rmatch_indices('\n')
+        .nth(5)
+        .map_or(0, |(i, _)| i + 1);
+    let to = text[end..]
+        .match_indices('\n')
+        .nth(5)
+        .map_or(text.len(), |(i, _)| end + i);
+    let quoted = |q: char| format!("{q}{v}{q}");
+    [quoted('"'), quoted('\'')].iter().any(|lit| {
+        text[from..to]
+            .match_indices(lit.as_str())
+            .any(|(i, _)| from + i + 1 != start)
+    })
+}
+
 /// Undoes leetspeak (`Str0ngp4ssw0rd!` reads `strongpassword!`).
 fn unleet(v: &str) -> String {
     v.chars()
@@ -403,6 +423,7 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
             || SELF_DESCRIBING.is_match(&unleet(v))
             || (password && DEFAULT_PASSWORDS.contains(&v.to_ascii_lowercase().as_str()))
             || (password && default_with_digits(v))
+            || (password && echoes_neighbour(&file.text, value.start(), value.end(), v))
             || workflow_app_key(file.lang, name_text)
             || readable_slug(v)
             || rate_limit_spec(v)
