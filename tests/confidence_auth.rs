@@ -23,6 +23,10 @@ fn page_size_behind_a_privileged_gate_is_low() {
     // A permission every user passes; an admin branch that is not a gate.
     assert_eq!(level(&found, "API002", "exports.py", 42), "medium");
     assert_eq!(level(&found, "API002", "exports.py", 56), "medium");
+    // A staff-only decorator is the same gate; the same view without it stays medium.
+    let shop = confidences(&["fixtures/python/web/django_shop"]);
+    assert_eq!(level(&shop, "API002", "views.py", 58), "low");
+    assert_eq!(level(&shop, "API002", "views.py", 49), "medium");
 }
 
 #[test]

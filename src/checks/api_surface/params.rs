@@ -680,10 +680,11 @@ fn unconstrained_str(p: &Param) -> Option<&'static str> {
 }
 
 // ---------------------------------------------------------------------------------------
-// API002: page sizes read from the query string that reach a query unclamped.
+// API002: page sizes read from the request (query string or form) that reach a query
+// unclamped.
 
 static REQUEST_READ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:self\.)?(?:flask\.)?request\.(?:args|GET|query_params|values)(?:\.get)?$")
+    Regex::new(r"^(?:self\.)?(?:flask\.)?request\.(?:args|GET|POST|query_params|values|form|data)(?:\.get)?$")
         .expect("static regex")
 });
 
@@ -815,7 +816,7 @@ fn page_size_sink<'t>(
     }
 }
 
-/// API002: a page size read from the request's query string that reaches a query without
+/// API002: a page size read from the request (query string or form) that reaches a query without
 /// an upper bound.
 pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::facts(ctx) else {
@@ -863,7 +864,14 @@ pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         };
         // A gate that turns away every caller without a privileged role or permission
         // before the query: staff and export tools, not an endpoint anyone can page.
-        let gated = |at: usize| privileged_gate_before(&nodes, at, src);
+        // A decorator that admits only superusers or staff (`@superuser_required`,
+        // `@staff_member_required`, `@user_passes_test(lambda u: u.is_superuser)`) is the
+        // same gate.
+        let staff_only = f
+            .decorators
+            .iter()
+            .any(|d| STAFF_DECORATOR.is_match(&d.text));
+        let gated = |at: usize| staff_only || privileged_gate_before(&nodes, at, src);
         let level = |hit: Hit, at: usize| {
             if gated(at) {
                 hit.confidence(crate::checks::Confidence::Low)
@@ -916,7 +924,7 @@ pub fn unclamped_request_pagination(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         (
                             assign.start_byte(),
                             assign.end_byte(),
-                            format!("`{var}` read from the query string (`{key}`)"),
+                            format!("`{var}` read from the request (`{key}`)"),
                         ),
                         (
                             sink.start_byte(),
@@ -995,6 +1003,11 @@ fn runs_unsliced(alt: Node<'_>, sink: Node<'_>, src: &str) -> bool {
 
 /// A negated test of a privileged role or permission: `not user.is_admin`,
 /// `not Model.can(obj, user, 'export')`, `not has_permission(user, "manage_course")`.
+static STAFF_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:superuser_required|staff_member_required|staff_required|admin_required|is_superuser|is_staff)\b")
+        .expect("static regex")
+});
+
 static PRIVILEGED_TEST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"\bnot\s+(?:[\w.]+\.)?(?:is_(?:admin|staff|superuser)\b|(?:can|has_perms?|has_permission|has_role|check_permission|user_can)\s*\([^()]*['"]\w*(?:admin|staff|superuser|export|manage)\w*['"])"#,
@@ -1073,27 +1086,100 @@ fn uses_unclamped(a: Node<'_>, var: &str, src: &str) -> bool {
 /// `if var > 100: abort(400)`, `var = 50`, `check_page_size(var)`.
 fn is_clamp_or_reassign(n: Node<'_>, var: &str, src: &str) -> bool {
     match n.kind() {
-        "assignment" | "augmented_assignment" => n
-            .child_by_field_name("left")
-            .is_some_and(|l| l.kind() == "identifier" && text(l, src) == var),
+        "assignment" | "augmented_assignment" => {
+            let assigns = n
+                .child_by_field_name("left")
+                .is_some_and(|l| l.kind() == "identifier" && text(l, src) == var);
+            assigns && !grows(n, var, src)
+        }
         "comparison_operator" => clamped(n, var, src),
         "call" => {
-            let Some((callee, last, args)) = call_parts(n, src) else {
+            let Some((_, last, args)) = call_parts(n, src) else {
                 return false;
             };
-            let lc = callee.to_ascii_lowercase();
-            let helper = ["clamp", "bound", "valid", "check", "ensure", "assert"]
-                .iter()
-                .any(|w| lc.contains(w));
+            // Words of the helper's own name (`check_page_size`, `validate_limit`,
+            // `clamp`), not of a longer word (`get_checkbox_sorted` checks nothing).
+            let helper = name_words(last).iter().any(|w| {
+                [
+                    "clamp",
+                    "clamped",
+                    "bound",
+                    "bounded",
+                    "bounds",
+                    "valid",
+                    "validate",
+                    "validated",
+                    "check",
+                    "checked",
+                    "ensure",
+                    "assert",
+                    "cap",
+                    "capped",
+                ]
+                .contains(&w.as_str())
+            });
             (helper || matches!(last, "min" | "max")) && mentions(args, var, src)
         }
         _ => false,
     }
 }
 
+/// The lowercase words of a snake_case or camelCase name (`checkPageSize` → check, page,
+/// size).
+fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for part in name.split('_') {
+        let mut cur = String::new();
+        for c in part.chars() {
+            if c.is_ascii_uppercase() && !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            cur.push(c.to_ascii_lowercase());
+        }
+        if !cur.is_empty() {
+            words.push(cur);
+        }
+    }
+    words
+}
+
+/// `limit = offset + limit`, `limit += offset`: the caller's value still sets the page's
+/// end, only larger; it is no clamp.
+fn grows(assign: Node<'_>, var: &str, src: &str) -> bool {
+    let Some(right) = assign.child_by_field_name("right").map(unwrap_expr) else {
+        return false;
+    };
+    let op = assign
+        .child_by_field_name("operator")
+        .map_or("", |o| text(o, src));
+    if assign.kind() == "augmented_assignment" {
+        return op == "+=" && right.kind() != "call";
+    }
+    right.kind() == "binary_operator"
+        && right
+            .child_by_field_name("operator")
+            .is_some_and(|o| text(o, src) == "+")
+        && [
+            right.child_by_field_name("left"),
+            right.child_by_field_name("right"),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|side| side.kind() == "identifier" && text(side, src) == var)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn helper_names_are_read_by_word() {
+        assert_eq!(name_words("checkPageSize"), ["check", "page", "size"]);
+        assert_eq!(
+            name_words("get_checkbox_sorted"),
+            ["get", "checkbox", "sorted"]
+        );
+    }
 
     #[test]
     fn classifies_pagination_names() {
