@@ -36,7 +36,8 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     // One application per project root (the deepest directory with a manifest or
     // `manage.py` above the file): a monorepo's services are judged on their own.
     let roots = ctx.app_roots(&[PY_APP_MARKERS, &["Cargo.toml"]].concat());
-    let rows = inventory(&files);
+    let mut rows = inventory(&files);
+    guarded_by_base(ctx, &mut rows);
     let mut projects: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for r in rows {
         projects.entry(roots.root_of(&r.file)).or_default().push(r);
@@ -53,6 +54,42 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         hits.into_iter()
             .filter(|h| seen.insert((h.path.clone(), h.at.line, h.at.column))),
     );
+}
+
+/// Class-based Django views without declared auth whose class, or a project base class in
+/// any file (`WgerPermissionMixin` from a shared module), enforces auth in `dispatch()` or
+/// `test_func()`: the inventory reads the view's own file only; the project index follows
+/// the bases. Built only when such a write route is open.
+fn guarded_by_base(ctx: &RepoContext<'_>, rows: &mut [Row]) {
+    let open = |r: &Row| {
+        r.auth.is_none()
+            && matches!(r.framework.as_str(), "django" | "drf")
+            && r.methods
+                .iter()
+                .any(|m| STATE_CHANGING.contains(&m.as_str()))
+    };
+    if !rows.iter().any(open) {
+        return;
+    }
+    let parts = index_parts(ctx);
+    let ix = crate::model::pyindex::ProjectIndex::build(&parts);
+    for r in rows.iter_mut().filter(|r| open(r)) {
+        let class = r.handler.split('.').next().unwrap_or(&r.handler);
+        if let Some(g) = ix.class_guard(&r.file, class) {
+            r.auth = Some(format!("{} (a base class)", ix.display_name(g)));
+        }
+    }
+}
+
+/// The project index's parts (path, part of each Python file), sorted by path.
+fn index_parts<'a>(ctx: &RepoContext<'a>) -> Vec<(&'a str, &'a crate::model::pyindex::FilePart)> {
+    let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = ctx
+        .files
+        .iter()
+        .filter_map(|(rel, _, s)| s.pyindex.as_ref().map(|p| (rel.as_str(), p)))
+        .collect();
+    parts.sort_by(|a, b| a.0.cmp(b.0));
+    parts
 }
 
 /// The applications of one project: the routes composed into each application object
@@ -189,12 +226,7 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     }
     // The project index, built only when a public read is to be judged: whether its
     // handler relays data fetched over HTTP and touches nothing stored.
-    let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = ctx
-        .files
-        .iter()
-        .filter_map(|(rel, _, s)| s.pyindex.as_ref().map(|p| (rel.as_str(), p)))
-        .collect();
-    parts.sort_by(|a, b| a.0.cmp(b.0));
+    let parts = index_parts(ctx);
     let index = std::cell::OnceCell::new();
     let relays_only = |rel: &str, r: &RouteInfo| {
         let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
