@@ -224,14 +224,24 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     if files.is_empty() {
         return;
     }
-    // The project index, built only when a public read is to be judged: whether its
-    // handler relays data fetched over HTTP and touches nothing stored.
+    // The project index, built only when a route is to be judged: whether a public read's
+    // handler relays data fetched over HTTP and touches nothing stored, whether a Django
+    // view-shaped function is called by project code.
     let parts = index_parts(ctx);
     let index = std::cell::OnceCell::new();
-    let relays_only = |rel: &str, r: &RouteInfo| {
+    let handler = |rel: &str, r: &RouteInfo| {
         let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
-        super::relay_read::handler_at(ix, rel, r.span.0, &r.handler)
-            .is_some_and(|h| super::relay_read::relays_only(ix, h))
+        super::relay_read::handler_at(ix, rel, r.span.0, &r.handler).map(|h| (ix, h))
+    };
+    let relays_only = |rel: &str, r: &RouteInfo| {
+        handler(rel, r).is_some_and(|(ix, h)| super::relay_read::relays_only(ix, h))
+    };
+    // A view-shaped function that project code calls (`return render_report(request, obj)`
+    // in the actions of a viewset).
+    let called =
+        |rel: &str, r: &RouteInfo| handler(rel, r).is_some_and(|(ix, h)| !ix.callers(h).is_empty());
+    let sets_preference_only = |rel: &str, r: &RouteInfo| {
+        handler(rel, r).is_some_and(|(ix, h)| super::relay_read::sets_preference_only(ix, h))
     };
     let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
     for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {
@@ -279,10 +289,11 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                 }
                 let others = || considered.iter().filter(|s| s.site != r.site);
                 // A Django view function that no URLconf names while its module's other
-                // views are registered: a helper the views call, not a route.
+                // views are registered, or that other project functions call: a helper
+                // the views call, not a route.
                 if r.framework == "django"
                     && view(r).is_none()
-                    && others().any(|s| view(s).is_some())
+                    && (others().any(|s| view(s).is_some()) || called(rel, r))
                 {
                     continue;
                 }
@@ -312,6 +323,11 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                     },
                     None => continue,
                 };
+                // A language or theme switch: sets a cookie and redirects, touching no
+                // data of the service; public by design.
+                if sets_preference_only(rel, r) {
+                    continue;
+                }
                 let example = siblings
                     .iter()
                     .find_map(|s| {
