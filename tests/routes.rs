@@ -137,3 +137,19 @@ fn fastapi_mounted_subapp_rows() {
     ];
     assert_eq!(got, expected, "{got:#?}");
 }
+
+#[test]
+fn drf_router_handed_through_a_helper_rows() {
+    // `api = add_schedule_urls(api)` hands the same router back: viewsets registered on
+    // `api` afterwards are still routes.
+    let got = lines(&rows("fixtures/python/web/scan_reports"));
+    let auth = "permission_classes = (IsAuthenticated, DjangoModelPermissions)";
+    let expected = [
+        format!("GET /api/v2/reports/first/ ReportViewSet.first views.py auth={auth} own=n.a."),
+        format!("GET /api/v2/reports/latest/ ReportViewSet.latest views.py auth={auth} own=n.a."),
+        format!(
+            "POST /api/v2/reports/rebuild/ ReportViewSet.rebuild views.py auth={auth} own=n.a."
+        ),
+    ];
+    assert_eq!(got, expected, "{got:#?}");
+}

@@ -586,10 +586,7 @@ const INDEX_VETS: &[(&str, IndexVetFn)] = &[
         "owner-filter-in-callee",
         auth::ownership_chain::owner_filter_in_callee,
     ),
-    (
-        "token-from-exchange",
-        auth::token_exchange::token_from_exchange,
-    ),
+    ("unverified-decode", auth::jwt_peek::unverified_decode),
     (
         "create-covered-by-unique",
         integrity::insert_chain::create_covered_by_unique,

@@ -280,6 +280,10 @@ pub struct Function {
     /// The parameters a caller may pass by position, in order (`self`/`cls` not counted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub positional: Vec<Name>,
+    /// A view's `dispatch()` or `test_func()` (a method every request passes through)
+    /// whose body enforces auth: a login redirect, a 401/403, a permission test.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guards: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -417,6 +421,9 @@ enum Frame {
 /// Builds a file's part of the index from its tree. `blocks` are the file's datastore and
 /// file-system calls (see `checks::error_handling::flow::blocking_sites`); each goes to
 /// the innermost function around it.
+/// Methods of a class-based view that every request passes through.
+const GUARD_METHODS: &[&str] = &["dispatch", "test_func"];
+
 pub fn file_part(
     tree: &Tree,
     facts: &PyFacts,
@@ -506,7 +513,13 @@ pub fn file_part(
                     data: OwnData::default(),
                     bounds: Vec::new(),
                     positional: Vec::new(),
+                    guards: false,
                 };
+                if class.is_some() && GUARD_METHODS.contains(&f.name.as_str()) {
+                    f.guards = node.child_by_field_name("body").is_some_and(|b| {
+                        crate::model::facts::python::BODY_AUTH.is_match(text(b, src))
+                    });
+                }
                 let mut order: Vec<(Option<usize>, String)> = Vec::new();
                 if let Some(plist) = node.child_by_field_name("parameters") {
                     let mut c = plist.walk();
@@ -1703,6 +1716,34 @@ impl<'a> ProjectIndex<'a> {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The guard method (`dispatch()`/`test_func()` that enforces auth, see
+    /// [`Function::guards`]) of top-level class `class` of file `path` or of one of its
+    /// project base classes, in whichever file they live.
+    pub fn class_guard(&self, path: &str, class: &str) -> Option<usize> {
+        let fi = self.files.iter().position(|f| f.path == path)?;
+        let &c = self.files[fi].classes.get(class)?;
+        let mut seen = vec![(fi, c)];
+        let mut i = 0;
+        while i < seen.len() && seen.len() < 16 {
+            let (fj, cj) = seen[i];
+            i += 1;
+            let file = &self.files[fj];
+            let found = GUARD_METHODS.iter().find_map(|m| {
+                let g = file.first + file.methods.get(&(cj, *m))?;
+                self.function(g).guards.then_some(g)
+            });
+            if found.is_some() {
+                return found;
+            }
+            for b in self.bases(fj, cj, 0) {
+                if !seen.contains(&b) {
+                    seen.push(b);
+                }
+            }
+        }
+        None
     }
 
     /// A method of a class or of its project base classes.

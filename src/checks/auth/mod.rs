@@ -1,5 +1,6 @@
 //! Rules of the auth & ownership layer: can a caller reach routes or rows that are not theirs?
 
+pub mod jwt_peek;
 pub mod ownership_chain;
 pub mod rate_limit_project;
 pub mod relay_read;

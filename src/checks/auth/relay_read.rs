@@ -3,7 +3,9 @@
 //! manifests, a public catalogue) and touches nothing stored by this service: no row
 //! loaded, looked up or written, no owner check, no datastore or file access, no call
 //! that looks like one. There is no data of the service behind it to protect, so the
-//! missing declaration is the pattern alone: low confidence.
+//! missing declaration is the pattern alone: low confidence. Also a route that only sets
+//! or clears a preference cookie (the display language) and redirects, touching nothing
+//! stored: public by design.
 
 use crate::model::pyindex::{CallKind, ProjectIndex, Target};
 use regex::Regex;
@@ -12,6 +14,13 @@ use std::sync::LazyLock;
 /// Libraries that reach stored data (databases, caches, object stores, files).
 static STORE_LIB: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:sqlalchemy|sqlmodel|psycopg\w*|asyncpg|aiopg|sqlite3|aiosqlite|redis|aioredis|pymongo|motor|databases|peewee|tortoise|django|boto3|aioboto3|botocore|aiofiles|shutil|pathlib|os|io|builtins\.open|open)(?:\.|$)")
+        .expect("static regex")
+});
+
+/// Parts of those libraries that reach no stored data: Django's request and response
+/// classes, URL reversing, string and URL helpers, settings.
+static HARMLESS_LIB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^django\.(?:http|urls|utils|conf)(?:\.|$)|^django\.shortcuts\.redirect$")
         .expect("static regex")
 });
 
@@ -35,6 +44,29 @@ const MAX_DEPTH: usize = 6;
 /// Whether route handler `h` of the index, followed through the project functions it
 /// calls, fetches over HTTP and touches nothing stored.
 pub fn relays_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
+    stateless(ix, h).is_some_and(|fetches| fetches)
+}
+
+/// Whether handler `h` only sets or clears a preference cookie (the display language,
+/// the theme) or activates a language, then redirects, and touches nothing stored: a
+/// page anyone may call, with no data of the service behind it.
+pub fn sets_preference_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
+    static PREFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(?:set_cookie|delete_cookie)$|(?:^|\.)activate$").expect("static regex")
+    });
+    static REDIRECT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^|\.)(?:HttpResponse(?:Permanent)?Redirect|RedirectResponse|redirect)$")
+            .expect("static regex")
+    });
+    let calls = &ix.function(h).calls;
+    calls.iter().any(|c| PREFERENCE.is_match(&c.callee))
+        && calls.iter().any(|c| REDIRECT.is_match(&c.callee))
+        && stateless(ix, h).is_some()
+}
+
+/// Handler `h`, followed through the project functions it calls: `None` if it touches
+/// stored data (or may, past the depth limit), else whether it fetches over HTTP.
+fn stateless(ix: &ProjectIndex<'_>, h: usize) -> Option<bool> {
     let mut seen = vec![h];
     let mut frontier = vec![h];
     let mut fetches = false;
@@ -49,25 +81,26 @@ pub fn relays_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
                 || d.insert.is_some()
                 || !f.blocks.is_empty()
             {
-                return false;
+                return None;
             }
             for (c, t) in f.calls.iter().zip(&ix.targets[g]) {
                 match t {
                     Target::Project(w) => {
                         if c.kind != CallKind::Direct {
-                            return false;
+                            return None;
                         }
                         if !seen.contains(w) {
                             if seen.len() >= MAX_FUNCTIONS {
-                                return false;
+                                return None;
                             }
                             seen.push(*w);
                             next.push(*w);
                         }
                     }
-                    Target::External(name) if STORE_LIB.is_match(name) => return false,
+                    Target::External(name) if HARMLESS_LIB.is_match(name) => {}
+                    Target::External(name) if STORE_LIB.is_match(name) => return None,
                     Target::External(name) if HTTP_LIB.is_match(name) => fetches = true,
-                    _ if STORE_CALL.is_match(&c.callee) => return false,
+                    _ if STORE_CALL.is_match(&c.callee) => return None,
                     _ => {}
                 }
             }
@@ -75,7 +108,7 @@ pub fn relays_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
         frontier = next;
     }
     // Functions left unread at the depth limit may reach anything.
-    frontier.is_empty() && fetches
+    frontier.is_empty().then_some(fetches)
 }
 
 /// The handler of a route registered at byte `at` of file `path`: the first function

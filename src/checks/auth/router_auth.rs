@@ -36,7 +36,8 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     // One application per project root (the deepest directory with a manifest or
     // `manage.py` above the file): a monorepo's services are judged on their own.
     let roots = ctx.app_roots(&[PY_APP_MARKERS, &["Cargo.toml"]].concat());
-    let rows = inventory(&files);
+    let mut rows = inventory(&files);
+    guarded_by_base(ctx, &mut rows);
     let mut projects: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for r in rows {
         projects.entry(roots.root_of(&r.file)).or_default().push(r);
@@ -53,6 +54,42 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         hits.into_iter()
             .filter(|h| seen.insert((h.path.clone(), h.at.line, h.at.column))),
     );
+}
+
+/// Class-based Django views without declared auth whose class, or a project base class in
+/// any file (`WgerPermissionMixin` from a shared module), enforces auth in `dispatch()` or
+/// `test_func()`: the inventory reads the view's own file only; the project index follows
+/// the bases. Built only when such a write route is open.
+fn guarded_by_base(ctx: &RepoContext<'_>, rows: &mut [Row]) {
+    let open = |r: &Row| {
+        r.auth.is_none()
+            && matches!(r.framework.as_str(), "django" | "drf")
+            && r.methods
+                .iter()
+                .any(|m| STATE_CHANGING.contains(&m.as_str()))
+    };
+    if !rows.iter().any(open) {
+        return;
+    }
+    let parts = index_parts(ctx);
+    let ix = crate::model::pyindex::ProjectIndex::build(&parts);
+    for r in rows.iter_mut().filter(|r| open(r)) {
+        let class = r.handler.split('.').next().unwrap_or(&r.handler);
+        if let Some(g) = ix.class_guard(&r.file, class) {
+            r.auth = Some(format!("{} (a base class)", ix.display_name(g)));
+        }
+    }
+}
+
+/// The project index's parts (path, part of each Python file), sorted by path.
+fn index_parts<'a>(ctx: &RepoContext<'a>) -> Vec<(&'a str, &'a crate::model::pyindex::FilePart)> {
+    let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = ctx
+        .files
+        .iter()
+        .filter_map(|(rel, _, s)| s.pyindex.as_ref().map(|p| (rel.as_str(), p)))
+        .collect();
+    parts.sort_by(|a, b| a.0.cmp(b.0));
+    parts
 }
 
 /// The applications of one project: the routes composed into each application object
@@ -187,19 +224,24 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     if files.is_empty() {
         return;
     }
-    // The project index, built only when a public read is to be judged: whether its
-    // handler relays data fetched over HTTP and touches nothing stored.
-    let mut parts: Vec<(&str, &crate::model::pyindex::FilePart)> = ctx
-        .files
-        .iter()
-        .filter_map(|(rel, _, s)| s.pyindex.as_ref().map(|p| (rel.as_str(), p)))
-        .collect();
-    parts.sort_by(|a, b| a.0.cmp(b.0));
+    // The project index, built only when a route is to be judged: whether a public read's
+    // handler relays data fetched over HTTP and touches nothing stored, whether a Django
+    // view-shaped function is called by project code.
+    let parts = index_parts(ctx);
     let index = std::cell::OnceCell::new();
-    let relays_only = |rel: &str, r: &RouteInfo| {
+    let handler = |rel: &str, r: &RouteInfo| {
         let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
-        super::relay_read::handler_at(ix, rel, r.span.0, &r.handler)
-            .is_some_and(|h| super::relay_read::relays_only(ix, h))
+        super::relay_read::handler_at(ix, rel, r.span.0, &r.handler).map(|h| (ix, h))
+    };
+    let relays_only = |rel: &str, r: &RouteInfo| {
+        handler(rel, r).is_some_and(|(ix, h)| super::relay_read::relays_only(ix, h))
+    };
+    // A view-shaped function that project code calls (`return render_report(request, obj)`
+    // in the actions of a viewset).
+    let called =
+        |rel: &str, r: &RouteInfo| handler(rel, r).is_some_and(|(ix, h)| !ix.callers(h).is_empty());
+    let sets_preference_only = |rel: &str, r: &RouteInfo| {
+        handler(rel, r).is_some_and(|(ix, h)| super::relay_read::sets_preference_only(ix, h))
     };
     let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
     for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {
@@ -247,10 +289,11 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                 }
                 let others = || considered.iter().filter(|s| s.site != r.site);
                 // A Django view function that no URLconf names while its module's other
-                // views are registered: a helper the views call, not a route.
+                // views are registered, or that other project functions call: a helper
+                // the views call, not a route.
                 if r.framework == "django"
                     && view(r).is_none()
-                    && others().any(|s| view(s).is_some())
+                    && (others().any(|s| view(s).is_some()) || called(rel, r))
                 {
                     continue;
                 }
@@ -280,6 +323,11 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                     },
                     None => continue,
                 };
+                // A language or theme switch: sets a cookie and redirects, touching no
+                // data of the service; public by design.
+                if sets_preference_only(rel, r) {
+                    continue;
+                }
                 let example = siblings
                     .iter()
                     .find_map(|s| {

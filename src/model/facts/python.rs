@@ -537,6 +537,19 @@ impl PyFacts {
             .child_by_field_name("function")
             .map(|f| text(f, src).to_string())
             .unwrap_or_default();
+        // `router = add_item_urls(router)`: a helper that registers on the object it is
+        // given and hands it back; the variable is still the router first assigned.
+        let name = text(left, src);
+        let passes_itself = right.child_by_field_name("arguments").is_some_and(|args| {
+            let mut c = args.walk();
+            let found = args
+                .named_children(&mut c)
+                .any(|a| a.kind() == "identifier" && text(a, src) == name);
+            found
+        });
+        if passes_itself && self.assigned_calls.contains_key(name) {
+            return;
+        }
         self.assigned_calls.insert(
             text(left, src).to_string(),
             (callee, text(right, src).to_string()),
