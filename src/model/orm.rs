@@ -34,17 +34,22 @@ static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// Whether a Python file may declare tables (and is not test code or a Django migration,
-/// which mirrors the models it is generated from).
-pub fn is_candidate(rel: &str, text: &str) -> bool {
+/// Whether a Python file is test code: under a `tests/` or `test/` directory, a `test_*`
+/// module or a `conftest.py`.
+pub fn is_test_path(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let test_path = rel.starts_with("tests/")
+    rel.starts_with("tests/")
         || rel.starts_with("test/")
         || rel.contains("/tests/")
         || rel.contains("/test/")
         || name.starts_with("test_")
-        || name == "conftest.py";
-    !test_path && !text.contains("migrations.Migration") && MARKERS.is_match(text)
+        || name == "conftest.py"
+}
+
+/// Whether a Python file may declare tables (and is not test code or a Django migration,
+/// which mirrors the models it is generated from).
+pub fn is_candidate(rel: &str, text: &str) -> bool {
+    !is_test_path(rel) && !text.contains("migrations.Migration") && MARKERS.is_match(text)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -700,7 +700,7 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | \b(?:get_\w+_or_40[134]|check_\w*(?:owner|access|permission|perm)\w*|ensure_\w*(?:owner|access|permission|can)\w*
             |require_\w*(?:owner|access|permission)\w*|verify_\w*(?:owner|access|permission)\w*|assert_\w*(?:owner|access|permission)\w*
             |authori[sz]e\w*|can_(?:access|view|read|edit|write|update|delete|manage)\w*|has_(?:access|permission|perm|object_permission)\w*
-            |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|permission_required
+            |check_object_permissions|is_owner|is_owned_by|owned_by|user_can\w*|(?:object_)?permission_required
             |\w+_has_(?:access|permission|perm|object_permission)\w*|\w+_(?:permission|perm|access)_or_40[134])\s*\(
         | [(,]\s*\w+\s*=\s*(?:self\.)?request\.(?:space|tenant|organi[sz]ation|org|team|workspace|account|household|company)\b
         | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
@@ -946,6 +946,14 @@ fn class_ownership(
             }
         }
         i += 1;
+    }
+    // A check decorated onto the class (`@method_decorator(object_permission_required(
+    // "app.view_plan", (Plan, "pk", "pk")), name="dispatch")`), as on a function view.
+    if chain
+        .iter()
+        .any(|c| c.decorators.iter().any(|d| checks_owner(&d.text)))
+    {
+        return Ownership::Yes;
     }
     let methods: Vec<&PyFunction> = facts
         .functions

@@ -140,6 +140,19 @@ fn effective_kind(f: &PyFunction, all: &[PyFunction]) -> Option<(Kind, String)> 
         .map(|g| (Kind::Raises, g.name.clone()))
 }
 
+/// Whether `n` sits in an `except` clause (of its own function).
+fn in_except(n: Node<'_>) -> bool {
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        match p.kind() {
+            "except_clause" => return true,
+            "function_definition" | "lambda" => return false,
+            _ => cur = p.parent(),
+        }
+    }
+    false
+}
+
 /// `v` of `return v` (None for a bare `return`).
 fn returned(ret: Node<'_>) -> Option<Node<'_>> {
     ret.named_child(0).map(unparen)
@@ -295,6 +308,22 @@ pub fn fail_open(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 denies_false = true;
             }
         });
+        // A check named like it raises that answers with a value instead: `return user`
+        // when signed in, `return None` otherwise (outside any handler). `None` is then
+        // its deny answer, and an `except` that returns `None` fails closed.
+        let none_denies = kind == Some(Kind::Raises) && {
+            let (mut none, mut value) = (false, false);
+            visit_same_scope(body, |n| {
+                if n.kind() == "return_statement" && !in_except(n) {
+                    match returned(n).map_or("None", |v| text(v, src)) {
+                        "None" => none = true,
+                        "True" | "False" => {}
+                        _ => value = true,
+                    }
+                }
+            });
+            none && value
+        };
         let mut hits: Vec<(usize, usize, String, String)> = Vec::new();
         visit_same_scope(body, |n| {
             if n.kind() != "except_clause" {
@@ -305,8 +334,9 @@ pub fn fail_open(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             let Some(block) = except_block(n) else { return };
             if let Some(ret) = first_return(block) {
                 let v = returned(ret);
+                let denied = none_denies && v.is_none_or(|v| text(v, src) == "None");
                 let how = kind
-                    .filter(|k| !(lookup && *k == Kind::Deny))
+                    .filter(|k| !(denied || lookup && *k == Kind::Deny))
                     .and_then(|k| allows(k, v, denies_false, &wrapped, src))
                     .or_else(|| {
                         let vt = v.map_or("", |v| text(v, src));
@@ -401,6 +431,8 @@ pub fn fail_open(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 return;
             }
             match after {
+                Some(ret)
+                    if none_denies && returned(ret).is_none_or(|v| text(v, src) == "None") => {}
                 Some(ret) => {
                     if let Some(how) = allows(k, returned(ret), denies_false, &wrapped, src) {
                         hits.push((
@@ -411,7 +443,7 @@ pub fn fail_open(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         ));
                     }
                 }
-                None if k == Kind::Raises && at_function_end(tr) => hits.push((
+                None if k == Kind::Raises && !none_denies && at_function_end(tr) => hits.push((
                     n.start_byte(),
                     n.start_byte() + text(n, src).lines().next().unwrap_or("").len(),
                     "returns instead of raising".to_string(),

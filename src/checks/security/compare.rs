@@ -4,7 +4,8 @@
 //! and the other is not a literal. It is then left out when it cannot be a timing oracle:
 //! - it is a SQL expression (`Model.token == value` inside `select().where()`, `filter()`,
 //!   `filter_by()`, `and_()`/`or_()`), or a side is a class attribute (`Model.api_key`,
-//!   `cls.api_key`: a column; `TokenType.client_secret`: an enum member);
+//!   `cls.api_key`: a column; `TokenType.client_secret`: an enum member), or a side is a
+//!   kind label of an enum-like class (`mode == PollingMode.TOKEN`);
 //! - the "secret" is a digest of local data (`hashlib.sha256(x).hexdigest()`), or a side is
 //!   a hash (`token_hash`): the caller's value was hashed first, timing shows only hash bytes;
 //! - it detects a change (`existing_secret`, `old_token`, `if stored != token: stored = token`),
@@ -82,16 +83,39 @@ fn is_class_attribute(n: Node<'_>, src: &str) -> bool {
         Regex::new(r"^(?:cls|(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Za-z0-9_]*)$")
             .expect("static regex")
     });
+    split_attribute(n, src).is_some_and(|(obj, attr)| {
+        CLASS.is_match(obj) && attr.chars().any(|c| c.is_ascii_lowercase())
+    })
+}
+
+/// `obj.attr` as its two texts.
+fn split_attribute<'s>(n: Node<'_>, src: &'s str) -> Option<(&'s str, &'s str)> {
     if n.kind() != "attribute" {
-        return false;
+        return None;
     }
-    let (Some(obj), Some(attr)) = (
-        n.child_by_field_name("object"),
-        n.child_by_field_name("attribute"),
-    ) else {
-        return false;
-    };
-    CLASS.is_match(text(obj, src)) && text(attr, src).chars().any(|c| c.is_ascii_lowercase())
+    Some((
+        text(n.child_by_field_name("object")?, src),
+        text(n.child_by_field_name("attribute")?, src),
+    ))
+}
+
+/// A member of an enum-like class named after a credential kind (`PollingMode.TOKEN`,
+/// `AuthKind.SECRET`): a label that says which kind of check applies, not a credential.
+/// A settings holder (`Config.TOKEN`, `Settings.SECRET`) keeps real values and is not one.
+fn is_kind_member(n: Node<'_>, src: &str) -> bool {
+    static KIND: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:TOKEN|SECRET|SIGNATURE|DIGEST|HMAC|OTP)$").expect("static regex")
+    });
+    static HOLDER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)conf|setting|env|secret|key|credential|vault").expect("static regex")
+    });
+    split_attribute(n, src).is_some_and(|(obj, attr)| {
+        let class = obj.rsplit('.').next().unwrap_or("");
+        class.starts_with(|c: char| c.is_ascii_uppercase())
+            && class.chars().any(|c| c.is_ascii_lowercase())
+            && !HOLDER.is_match(class)
+            && KIND.is_match(attr)
+    })
 }
 
 /// The comparison is an argument of a SQL-building call (through boolean operators,
@@ -579,6 +603,11 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     }
     // SQL expressions, columns and enum members.
     if in_sql_expression(n, src) || is_class_attribute(a, src) || is_class_attribute(b, src) {
+        return None;
+    }
+    // A value compared with a kind label (`mode == PollingMode.TOKEN`).
+    if (is_kind_member(a, src) && !secret_named(b)) || (is_kind_member(b, src) && !secret_named(a))
+    {
         return None;
     }
     // Hashes: timing shows only hash bytes (unless a signature is compared to one).

@@ -56,7 +56,12 @@ fn scan(ctx: &FileContext<'_>, kind: Kind, out: &mut Vec<Hit>) {
                     return;
                 }
                 if kind == Kind::Path
-                    && path_checked(&taint, src.get(f.body.0..call.start_byte()).unwrap_or(""))
+                    && path_checked(
+                        facts,
+                        src,
+                        &taint,
+                        src.get(f.body.0..call.start_byte()).unwrap_or(""),
+                    )
                 {
                     return;
                 }
@@ -135,9 +140,10 @@ fn single_segment(facts: &PyFacts, fi: usize, taint: &Taint, src: &str, body: &s
 }
 
 /// A name on the taint's way to a file call was checked before the call: converted with
-/// `int(name)` (an int-shaped string has no `/`), or confined with `name.relative_to(base)`
-/// / `name.is_relative_to(base)` / `os.path.commonpath([.., name])`.
-fn path_checked(taint: &Taint, before: &str) -> bool {
+/// `int(name)` (an int-shaped string has no `/`), confined with `name.relative_to(base)`
+/// / `name.is_relative_to(base)` / `os.path.commonpath([.., name])`, or handed first to a
+/// validator of this file that rejects path separators (see `separator_validator`).
+fn path_checked(facts: &PyFacts, src: &str, taint: &Taint, before: &str) -> bool {
     static FLOW: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"flows into `(\w+)`").expect("static regex"));
     taint
@@ -150,7 +156,39 @@ fn path_checked(taint: &Taint, before: &str) -> bool {
                 r"\bint\(\s*{n}\s*\)|\b{n}\.(?:is_)?relative_to\(|commonpath\([^\n]*\b{n}\b"
             ))
             .is_ok_and(|re| re.is_match(before))
+                || separator_validator(facts, src, &name, before)
         })
+}
+
+/// `_validate_filename(filename, ...)` as a statement before the file call, where that
+/// function of this file raises when its first parameter contains `/`, `\` or `..`
+/// (`if "/" in filename or "\\" in filename: raise ...`): the name reaching the call
+/// is one path segment that cannot climb.
+fn separator_validator(facts: &PyFacts, src: &str, name: &str, before: &str) -> bool {
+    let Ok(call) = Regex::new(&format!(
+        r"(?m)^[ \t]*(\w+)\(\s*{}\s*[,)]",
+        regex::escape(name)
+    )) else {
+        return false;
+    };
+    let validated = call.captures_iter(before).any(|c| {
+        facts
+            .functions
+            .iter()
+            .filter(|f| f.name == c[1] && f.class.is_none())
+            .any(|f| {
+                let Some(param) = f.params.first() else {
+                    return false;
+                };
+                let body = src.get(f.body.0..f.body.1).unwrap_or("");
+                let p = regex::escape(&param.name);
+                let rejects = Regex::new(&format!(
+                    r#"\bif\b[^\n]*(?:["'](?:/|\\\\|\.\.)["']|os\.sep)\s+in\s+{p}\b[^\n]*:\s*\n?\s*raise\b"#
+                ));
+                rejects.is_ok_and(|re| re.is_match(body))
+            })
+    });
+    validated
 }
 
 /// URL-like field names: what a webhook or callback is stored as.

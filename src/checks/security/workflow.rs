@@ -385,7 +385,13 @@ pub fn security_step_cannot_fail(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             job_text.contains(&format!("steps.{id}.outcome"))
                 || job_text.contains(&format!("steps.{id}.conclusion"))
         });
-        if let Some((_, pair, v)) = get("continue-on-error").filter(|_| !outcome_read) {
+        // A report-only scan that writes SARIF which the job uploads to code scanning: its
+        // findings become tracked alerts there (the rule's own advice for a report-only rollout).
+        let to_code_scanning = text(step, src).to_ascii_lowercase().contains("sarif")
+            && text(job, src).contains("codeql-action/upload-sarif");
+        if let Some((_, pair, v)) =
+            get("continue-on-error").filter(|_| !outcome_read && !to_code_scanning)
+        {
             if is_true(*v, src) {
                 out.push(with_conf(
                     Hit::new(pair.start_byte(), pair.end_byte())

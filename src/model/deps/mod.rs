@@ -195,6 +195,13 @@ const IMPORT_TO_DIST: &[(&str, &[&str])] = &[
     ("crontab", &["python-crontab", "crontab"]),
     ("editor", &["python-editor"]),
     ("Levenshtein", &["levenshtein", "python-levenshtein"]),
+    ("django_comments", &["django-contrib-comments"]),
+    ("redminelib", &["python-redmine"]),
+    (
+        "captcha",
+        &["captcha", "django-simple-captcha", "django-recaptcha"],
+    ),
+    ("opengraph", &["opengraph", "topicaxis-opengraph"]),
 ];
 
 /// Distribution name prefixes that the import name drops or rewrites
@@ -416,6 +423,10 @@ pub fn distributions_for(dotted: &str) -> Vec<String> {
     // Alibaba Cloud's first SDK: `aliyunsdkrds` is `aliyun-python-sdk-rds`.
     if let Some(product) = top.strip_prefix("aliyunsdk").filter(|p| !p.is_empty()) {
         out.push(format!("aliyun-python-sdk-{product}"));
+    }
+    // Flask's old extension namespace: `flaskext.versioned` is `Flask-Versioned`.
+    if let (Some(&"flaskext"), Some(ext)) = (parts.first(), parts.get(1)) {
+        out.push(format!("flask-{}", normalise(ext)));
     }
     if !out.contains(&top) {
         out.push(top);
@@ -966,6 +977,7 @@ mod tests {
             .any(|d| satisfies("google-cloud-storage", d)));
         assert_eq!(distributions_for("requests"), ["requests"]);
         assert!(distributions_for("pyln.client").contains(&"pyln-client".to_string()));
+        assert!(distributions_for("flaskext.versioned").contains(&"flask-versioned".to_string()));
     }
 
     #[test]
