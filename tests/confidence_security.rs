@@ -73,3 +73,20 @@ fn markup_joined_from_object_state_is_low() {
         "medium"
     );
 }
+
+#[test]
+fn sample_secrets_of_a_self_test_and_debug_of_a_shared_settings_base_are_low() {
+    let found = confidences(&[
+        "fixtures/secrets/app/vault.py",
+        "fixtures/python/security/baseline/tracker",
+        "fixtures/python/security/baseline/shop",
+    ]);
+    // A password in the module's `if __name__ == "__main__":` self-test; a key in the
+    // module itself stays medium.
+    assert_eq!(level(&found, "SEC016", "vault.py", 32), "low");
+    assert_eq!(level(&found, "SEC016", "vault.py", 26), "medium");
+    // `DEBUG = True` in the shared base of a settings package; in the deployed module it
+    // stays medium.
+    assert_eq!(level(&found, "SEC038", "common.py", 5), "low");
+    assert_eq!(level(&found, "SEC038", "production.py", 5), "medium");
+}

@@ -132,12 +132,20 @@ pub fn code_kind(rel: &str) -> CodeKind {
     CodeKind::Production
 }
 
-/// A demonstration project shipped with a library (`demo/`, `demodesk/`, `demo_site/`,
+/// A demonstration or development project shipped with a library (`demo/`, `demodesk/`,
+/// `demo_site/`, `devproject/`,
 /// `shop-demo/`): quick-start settings and sample views, not the service. Words that only
 /// begin like it (`democracy`, `demographics`, `demonstrations`) are not.
 fn demo_dir(d: &str) -> bool {
     if d.ends_with("_demo") || d.ends_with("-demo") {
         return true;
+    }
+    // The development project a library's `manage.py` runs (`devproject/`, `dev_site/`).
+    if let Some(rest) = d.strip_prefix("dev") {
+        let rest = rest.trim_start_matches(['_', '-']);
+        if ["project", "site", "app", "server"].contains(&rest) {
+            return true;
+        }
     }
     let Some(rest) = d.strip_prefix("demo") else {
         return false;
@@ -248,6 +256,8 @@ mod tests {
             "demographics/views.py",
             "democracy/api.py",
             "demonstrations/models.py",
+            "devices/views.py",
+            "development/api.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Production, "{p}");
         }
@@ -255,6 +265,8 @@ mod tests {
             "demo/app.py",
             "demodesk/config/settings.py",
             "shop_demo/views.py",
+            "devproject/settings.py",
+            "dev_site/urls.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Script, "{p}");
         }

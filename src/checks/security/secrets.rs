@@ -39,7 +39,7 @@ pub fn mask(secret: &str) -> String {
 /// Words that mark a value as a placeholder, an example or test data.
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(example|change[_-]?(?:me|this|it)\b|dummy|1234567890|0123456789|abcdefghij|placeholder|your[_-]?|xxxx|test|fake|mock|sample|redacted|insecure|not[_-]?a[_-]?real|replace|todo|fixme|foobar|lorem|\*\*\*|\.\.\.|<[^>]*>|\$\{|\$\(|\{\{|%\(|^\$)",
+        r"(?i)(example|change[_-]?(?:me|this|it)\b|dummy|1234567890|0123456789|abcdefghij|placeholder|your[_-]?|xxxx|test|fake|mock|sample|redacted|censored|insecure|not[_-]?a[_-]?real|replace|todo|fixme|foobar|lorem|\*\*\*|\.\.\.|<[^>]*>|\$\{|\$\(|\{\{|%\(|^\$)",
     )
     .expect("static regex")
 });
@@ -61,6 +61,7 @@ fn is_placeholder(value: &str) -> bool {
         || all_same(value)
         || WORDS.is_match(value)
         || (value.contains('{') && value.contains('}'))
+        || ["%s", "%d", "%r"].iter().any(|f| value.contains(f))
 }
 
 static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
@@ -187,9 +188,10 @@ static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(secret|token|passw(or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signing[_-]?key|auth[_-]?key|credential)")
         .expect("static regex")
 });
-/// Names that mention a secret but hold something else.
+/// Names that mention a secret but hold something else (`password_detail_key`: the
+/// name of the field a password is stored under).
 static NOT_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(url|uri|file|path|dir|name|env|var|header|field|type|len|length|expir|ttl|endpoint|_ids?$|^id$|key_?id|prefix|suffix|policy|min|max|count|algorithm|alg$|format|param|query|label|regex|pattern|usage|limit|timeout|scope|kind|mode|class|placeholder|hint|help|prompt|message|msg|error|required|enabled|hash|reset|forgot|_at$|date|time|store|provider|manager|cache|endpoint|location|source|generator|validator|serializer|type|count|size|strength|policy)")
+    Regex::new(r"(?i)((?:detail|field|attr|column|session|cache|lookup|cookie|form|dict|map|param)_?key$|url|uri|file|path|dir|name|env|var|header|field|type|len|length|expir|ttl|endpoint|_ids?$|^id$|key_?id|prefix|suffix|policy|min|max|count|algorithm|alg$|format|param|query|label|regex|pattern|usage|limit|timeout|scope|kind|mode|class|placeholder|hint|help|prompt|message|msg|error|required|enabled|hash|reset|forgot|_at$|date|time|store|provider|manager|cache|endpoint|location|source|generator|validator|serializer|type|count|size|strength|policy)")
         .expect("static regex")
 });
 static IDENT_LIKE: LazyLock<Regex> = LazyLock::new(|| {
@@ -276,12 +278,39 @@ fn echoes_neighbour(text: &str, start: usize, end: usize, v: &str) -> bool {
         .match_indices('\n')
         .nth(5)
         .map_or(text.len(), |(i, _)| end + i);
-    let quoted = |q: char| format!("{q}{v}{q}");
-    [quoted('"'), quoted('\'')].iter().any(|lit| {
-        text[from..to]
-            .match_indices(lit.as_str())
-            .any(|(i, _)| from + i + 1 != start)
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    // The same value as a whole word elsewhere (`-e DB_USER=shop`, `"USER": "shop"`,
+    // `psql -U shop`): quoted or not, workflows and compose files pass it bare.
+    text[from..to].match_indices(v).any(|(i, _)| {
+        let at = from + i;
+        at != start
+            && !word(text[..at].chars().next_back())
+            && !word(text[at + v.len()..].chars().next())
     })
+}
+
+/// The `if __name__ == "__main__":` blocks of a Python module: a self-test or demo run by
+/// hand, whose sample passwords (`p.encrypt_pin("topSekr3t")`) no deployment reads.
+fn main_blocks(text: &str) -> Vec<(usize, usize)> {
+    static MAIN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:"#).expect("static regex")
+    });
+    MAIN.find_iter(text)
+        .map(|m| {
+            let mut end = text.len();
+            let mut at = m.end();
+            while let Some(nl) = text[at..].find('\n') {
+                let line = at + nl + 1;
+                let first = text[line..].chars().next();
+                if first.is_some_and(|c| !c.is_whitespace() && c != '#') {
+                    end = line;
+                    break;
+                }
+                at = line;
+            }
+            (m.start(), end)
+        })
+        .collect()
 }
 
 /// Undoes leetspeak (`Str0ngp4ssw0rd!` reads `strongpassword!`).
@@ -380,6 +409,11 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
         return;
     }
     let needs_quotes = matches!(file.lang, Lang::Python | Lang::Rust);
+    let mains = if file.lang == Lang::Python {
+        main_blocks(&file.text)
+    } else {
+        Vec::new()
+    };
     let docs = match file.lang {
         Lang::Python => docstring_ranges(&file.text),
         Lang::Workflow => workflow_services(&file.text),
@@ -441,11 +475,16 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
         {
             continue;
         }
-        out.push(
-            Hit::new(value.start(), value.end())
-                .var("name", name.as_str())
-                .var("masked", mask(v)),
-        );
+        let mut hit = Hit::new(value.start(), value.end())
+            .var("name", name.as_str())
+            .var("masked", mask(v));
+        if mains
+            .iter()
+            .any(|&(a, b)| a <= value.start() && value.start() < b)
+        {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
+        out.push(hit);
     }
 }
 

@@ -182,6 +182,10 @@ static DEV_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|/|_)(?:dev|devel|development|local|test|tests|testing|ci|debug|example|sample|e2e)(?:[_./]|$)").expect("re")
 });
 
+static SHARED_BASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|/)settings/(?:base|common|defaults?|shared|core)\.py$").expect("re")
+});
+
 /// SEC038
 pub fn debug_enabled(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     run(ctx, Rule::DebugEnabled, out);
@@ -227,6 +231,10 @@ pub fn django_debug_settings(s: &Scan<'_, '_>, out: &mut Vec<Hit>) {
     {
         return;
     }
+    // The shared base of a settings package (`settings/common.py`, `settings/base.py`):
+    // the module a deployment runs imports it and may set `DEBUG` again, so the base's
+    // value alone is a lead, not proof.
+    let shared_base = SHARED_BASE.is_match(rel);
     for (stmt, name, value) in module_assignments(ctx.tree.root_node(), src) {
         let value = unparen(value);
         let what = match name {
@@ -238,7 +246,11 @@ pub fn django_debug_settings(s: &Scan<'_, '_>, out: &mut Vec<Hit>) {
             } => "`ALLOWED_HOSTS` with `\"*\"` (any Host header: poisoned password-reset links and cache keys)",
             _ => continue,
         };
-        out.push(Hit::new(stmt.start_byte(), stmt.end_byte()).var("what", what));
+        let mut hit = Hit::new(stmt.start_byte(), stmt.end_byte()).var("what", what);
+        if shared_base {
+            hit = hit.confidence(Confidence::Low);
+        }
+        out.push(hit);
     }
 }
 
