@@ -1321,7 +1321,10 @@ fn report_first_db_call(
             let read = (is_db_read(n, src) && (keyed || !rows.helper))
                 || (rows.helper && is_per_row_query(n, &names, src))
                 || is_object_permission_check(n, &names, src);
+            // The loop's own row is no cursor (`for c in connectors: c.get("name")`).
+            let on_row = receiver(n, src).is_some_and(|r| names.contains(&r.trim()));
             if read
+                && !on_row
                 && !dynamic_model(n, src)
                 && !rereads_loop_row(n, target, src)
                 && !chain_ends_in_write(n, src)

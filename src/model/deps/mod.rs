@@ -347,6 +347,8 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
         &["pylti1p3", "djangorestframework-simplejwt", "msal"],
     ),
     ("jwcrypto", &["pylti1p3"]),
+    // A pylint plugin works on pylint's own syntax trees.
+    ("astroid", &["pylint"]),
     (
         "django-crispy-forms",
         &["crispy-bootstrap5", "crispy-bootstrap4", "crispy-tailwind"],
