@@ -37,3 +37,19 @@ fn unauthenticated_relay_of_public_data_is_low() {
     assert_eq!(level(&found, "AUTH001", "api.py", 28), "low");
     assert_eq!(level(&found, "AUTH001", "api.py", 39), "medium");
 }
+
+#[test]
+fn decode_in_a_warned_development_backend_is_low() {
+    let found = confidences(&["fixtures/python/auth/dev_backend.py"]);
+    // A `Null*` stand-in that warns when built: low. The same class without the warning:
+    // the rule's usual level.
+    assert_eq!(level(&found, "AUTH003", "dev_backend.py", 22), "low");
+    assert_eq!(level(&found, "AUTH003", "dev_backend.py", 33), "medium");
+}
+
+#[test]
+fn open_write_that_only_sets_a_session_flag_is_low() {
+    let found = confidences(&["fixtures/python/web/vault_flask"]);
+    // The banner dismissal changes the visitor's own session and nothing stored.
+    assert_eq!(level(&found, "AUTH006", "banner.py", 10), "low");
+}

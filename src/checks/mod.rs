@@ -467,7 +467,11 @@ const WEB_CHECKS: &[&str] = &[
 ];
 
 /// Repository checks that read the project index parts.
-const INDEX_READERS: &[&str] = &["credential-check-without-limit", "route-missing-auth"];
+const INDEX_READERS: &[&str] = &[
+    "credential-check-without-limit",
+    "route-missing-auth",
+    "router-without-auth",
+];
 
 /// Checks over the schema model, which Python ORM classes contribute to.
 const MODEL_CHECKS: &[&str] = &[

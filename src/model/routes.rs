@@ -55,6 +55,10 @@ pub struct WebSummary {
     /// so that a registration prefix read from a setting resolves.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub settings: BTreeMap<String, String>,
+    /// Blueprints of other modules, by absolute dotted name (`pkg.api.system.system_blueprint`),
+    /// whose `before_request` hook in this file enforces auth, with that hook.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooked_routers: Vec<(String, String)>,
 }
 
 /// Upper-case string fields of the file's pydantic settings classes, with their defaults.
@@ -329,7 +333,13 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
     } else {
         BTreeMap::new()
     };
+    let hooks = if file.text.contains("before_request") {
+        facts.imported_router_hooks(&file.text)
+    } else {
+        Vec::new()
+    };
     if facts.routes.is_empty()
+        && hooks.is_empty()
         && facts.mounts.is_empty()
         && facts.url_entries.is_empty()
         && settings.is_none()
@@ -443,6 +453,11 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
         });
     }
     out.auth_providers = facts.auth_providers.iter().cloned().collect();
+    for (local, auth) in hooks {
+        if let Some(q) = facts.imports.get(&local) {
+            out.hooked_routers.push((absolute(q, &file.rel), auth));
+        }
+    }
     for c in &facts.classes {
         let auth = facts.class_attr_auth(c);
         let bases = absolute_bases(facts, &c.bases, &file.rel);
@@ -1913,6 +1928,18 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
         }
         None
     };
+    // Blueprints whose `before_request` hook, declared in another file, enforces auth.
+    let mut hooked: BTreeMap<(usize, &str), &str> = BTreeMap::new();
+    for (fi, (_, s)) in files.iter().enumerate() {
+        for (name, auth) in &s.hooked_routers {
+            let Some((module, var)) = name.rsplit_once('.') else {
+                continue;
+            };
+            if let Some(t) = find_file(files, fi, module) {
+                hooked.entry((t, var)).or_insert(auth.as_str());
+            }
+        }
+    }
     let mut rows = Vec::new();
     for (fi, (rel, s)) in files.iter().enumerate() {
         let rust = rel.ends_with(".rs");
@@ -1921,7 +1948,8 @@ pub fn inventory(files: &[(String, WebSummary)]) -> Vec<Row> {
                 .auth
                 .clone()
                 .or_else(|| provider_auth(fi, r))
-                .or_else(|| class_auth(fi, r));
+                .or_else(|| class_auth(fi, r))
+                .or_else(|| hooked.get(&(fi, r.router.as_str())).map(|a| a.to_string()));
             if r.view.is_some() {
                 // Listed through the registrations that name it (`url_rows`).
                 continue;

@@ -116,7 +116,7 @@ mod tests {
             find("/api/v1/login/").rate_limit.as_deref(),
             Some("throttle_classes = [ScopedRateThrottle]")
         );
-        assert_eq!(rows.len(), 29);
+        assert_eq!(rows.len(), 31);
     }
 
     #[test]

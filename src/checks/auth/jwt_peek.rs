@@ -3,7 +3,9 @@
 //! find the platform or key that a later step verifies the token with: "peek at the
 //! issuer". Nothing identifies the caller by those claims, so the finding is withdrawn.
 //! A read of an identity claim (`sub`, an email, roles, a user id), the whole claims
-//! object handed on or returned, keeps it. Otherwise the token-exchange vet decides.
+//! object handed on or returned, keeps it. A decode in a development stand-in class
+//! (`NullPublisherService`) that warns on construction is demoted. Otherwise the
+//! token-exchange vet decides.
 
 use crate::checks::Vet;
 use crate::model::pyindex::ProjectIndex;
@@ -37,8 +39,36 @@ pub fn unverified_decode(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usiz
                 return Vet::Withdraw;
             }
         }
+        if development_double(ix, h, text) {
+            return Vet::Demote(crate::checks::Confidence::Low);
+        }
     }
     super::token_exchange::token_from_exchange(ix, path, text, at)
+}
+
+/// Whether function `h` is a method of a development stand-in (`NullTokenService`,
+/// `DevVerifier`, `FakeAuth`) that warns whenever it is constructed: a backend chosen by
+/// configuration for local runs, not the production verifier. Still worth a look (a
+/// misconfigured deployment selects it), so the finding is only demoted.
+fn development_double(ix: &ProjectIndex<'_>, h: usize, text: &str) -> bool {
+    static DOUBLE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:Null|Dev|Development|Fake|Dummy|Insecure|Stub|Mock)[A-Z_]")
+            .expect("static regex")
+    });
+    let (f, file) = (ix.function(h), ix.fns[h].file);
+    let Some(c) = f.class else {
+        return false;
+    };
+    let classes = &ix.files[file].part.classes;
+    if !classes.get(c).is_some_and(|k| DOUBLE.is_match(&k.name)) {
+        return false;
+    }
+    (0..ix.fns.len())
+        .filter(|&g| ix.fns[g].file == file)
+        .map(|g| ix.function(g))
+        .find(|g| g.class == Some(c) && g.name == "__init__")
+        .and_then(|g| text.get(g.start..g.end))
+        .is_some_and(|body| body.contains("warn(") || body.contains("warning("))
 }
 
 /// `x.get("iss")`, `x["aud"]`, `x.get('https://…/claim/target_link_uri')`: the claim read.

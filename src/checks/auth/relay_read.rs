@@ -5,7 +5,8 @@
 //! that looks like one. There is no data of the service behind it to protect, so the
 //! missing declaration is the pattern alone: low confidence. Also a route that only sets
 //! or clears a preference cookie (the display language) and redirects, touching nothing
-//! stored: public by design.
+//! stored: public by design. A write route whose handler only builds its response can
+//! change nothing but the visitor's own session: AUTH006 demotes it.
 
 use crate::model::pyindex::{CallKind, ProjectIndex, Target};
 use regex::Regex;
@@ -20,8 +21,10 @@ static STORE_LIB: LazyLock<Regex> = LazyLock::new(|| {
 /// Parts of those libraries that reach no stored data: Django's request and response
 /// classes, URL reversing, string and URL helpers, settings.
 static HARMLESS_LIB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^django\.(?:http|urls|utils|conf)(?:\.|$)|^django\.shortcuts\.redirect$")
-        .expect("static regex")
+    Regex::new(
+        r"^django\.(?:http|urls|utils|conf|views\.i18n)(?:\.|$)|^django\.shortcuts\.redirect$",
+    )
+    .expect("static regex")
 });
 
 /// Clients that fetch over HTTP.
@@ -58,10 +61,31 @@ pub fn sets_preference_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
         Regex::new(r"(?:^|\.)(?:HttpResponse(?:Permanent)?Redirect|RedirectResponse|redirect)$")
             .expect("static regex")
     });
+    // Django's `set_language` view, handed the request: it sets the language in the
+    // session and cookie and answers with the redirect itself.
+    static LANGUAGE_VIEW: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?:^|\.)set_language$").expect("static regex"));
     let calls = &ix.function(h).calls;
-    calls.iter().any(|c| PREFERENCE.is_match(&c.callee))
-        && calls.iter().any(|c| REDIRECT.is_match(&c.callee))
+    let switches = calls.iter().any(|c| LANGUAGE_VIEW.is_match(&c.callee));
+    (switches
+        || calls.iter().any(|c| PREFERENCE.is_match(&c.callee))
+            && calls.iter().any(|c| REDIRECT.is_match(&c.callee)))
         && stateless(ix, h).is_some()
+}
+
+/// Whether handler `h` calls nothing but response builders (a response, a redirect,
+/// URL reversing, a timestamp) and touches nothing stored: all it can change is the
+/// visitor's own session or cookies (`request.session["dismissed"] = True`). The index
+/// does not see what the session key is, so the finding is only demoted.
+pub fn responds_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
+    static RESPONSE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^|\.)(?:HttpResponse\w*|JsonResponse|redirect|reverse(?:_lazy)?|render|url_for|time|int|str|bool)$")
+            .expect("static regex")
+    });
+    let calls = &ix.function(h).calls;
+    !calls.is_empty()
+        && calls.iter().all(|c| RESPONSE.is_match(&c.callee))
+        && stateless(ix, h) == Some(false)
 }
 
 /// Handler `h`, followed through the project functions it calls: `None` if it touches
@@ -119,4 +143,24 @@ pub fn handler_at(ix: &ProjectIndex<'_>, path: &str, at: usize, handler: &str) -
         .filter(|&g| ix.fns[g].file == fi && ix.function(g).start >= at)
         .min_by_key(|&g| ix.function(g).start)
         .filter(|&g| ix.function(g).name == handler)
+}
+
+/// The request-method handlers (`get`, `post`, ...) of class view `class` declared at or
+/// after byte `at` of file `path`.
+pub fn class_view_methods(ix: &ProjectIndex<'_>, path: &str, at: usize, class: &str) -> Vec<usize> {
+    const METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head"];
+    let Some(fi) = ix.files.iter().position(|f| f.path == path) else {
+        return Vec::new();
+    };
+    let classes = &ix.files[fi].part.classes;
+    (0..ix.fns.len())
+        .filter(|&g| ix.fns[g].file == fi && ix.function(g).start >= at)
+        .filter(|&g| {
+            let f = ix.function(g);
+            METHODS.contains(&f.name.as_str())
+                && f.class
+                    .and_then(|c| classes.get(c))
+                    .is_some_and(|c| c.name == class)
+        })
+        .collect()
 }

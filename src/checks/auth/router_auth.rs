@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 /// webhooks (signed, not authenticated), health and metrics probes, server information,
 /// documentation.
 static PUBLIC_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)login|logout|sign[-_]?(?:in|up|out)|register|token|refresh|oauth|sso|saml|callback|webhook|hook|health|status|ping|metrics|password|forgot|reset|verify|confirm|activate|invite|unsubscribe|contact|feedback|public|csp[-_]?report|docs|openapi|schema|captcha|stripe|slack|github|setup|install|onboard|(?:^|/)auth(?:/|$)|(?:^|/)(?:get_)?(?:server_)?(?:info|version)(?:/|$)")
+    Regex::new(r"(?i)login|logout|sign[-_]?(?:in|up|out)|register|token|refresh|oauth|sso|saml|callback|webhook|hook|health|status|ping|metrics|password|forgot|reset|recover|verify|confirm|activate|invite|unsubscribe|contact|feedback|public|csp[-_]?report|docs|openapi|schema|captcha|stripe|slack|github|setup|install|onboard|(?:^|/)auth(?:/|$)|(?:^|/)(?:get_)?(?:server_)?(?:info|version)(?:/|$)")
         .expect("static regex")
 });
 
@@ -42,10 +42,19 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     for r in rows {
         projects.entry(roots.root_of(&r.file)).or_default().push(r);
     }
+    // A write whose handler only builds its response (it can change nothing but the
+    // visitor's own session): the project index, built only when asked.
+    let parts = index_parts(ctx);
+    let index = std::cell::OnceCell::new();
+    let session_only = |r: &Row| {
+        let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
+        super::relay_read::handler_at(ix, &r.file, r.span.0, &r.handler)
+            .is_some_and(|h| super::relay_read::responds_only(ix, h))
+    };
     let mut hits = Vec::new();
     for rows in projects.into_values() {
         for app in applications(rows) {
-            unauthenticated_files(&app, &mut hits);
+            unauthenticated_files(&app, &session_only, &mut hits);
         }
     }
     // A router served by two applications is judged in each; report it once.
@@ -122,7 +131,11 @@ fn applications(rows: Vec<Row>) -> Vec<Vec<Row>> {
     }
 }
 
-fn unauthenticated_files(rows: &[Row], out: &mut Vec<RepoHit>) {
+fn unauthenticated_files(
+    rows: &[Row],
+    session_only: &dyn Fn(&Row) -> bool,
+    out: &mut Vec<RepoHit>,
+) {
     // Routes registered for development only are neither judged nor counted.
     let rows: Vec<&Row> = rows.iter().filter(|r| !r.dev_only).collect();
     let writes: Vec<&Row> = rows
@@ -179,8 +192,14 @@ fn unauthenticated_files(rows: &[Row], out: &mut Vec<RepoHit>) {
                 )
             })
             .unwrap_or_default();
+        // Handlers that only answer (a dismissed banner kept in the session): nothing of
+        // the service's data behind them, the pattern alone.
+        let confidence = open
+            .iter()
+            .all(|r| session_only(r))
+            .then_some(crate::checks::Confidence::Low);
         out.push(RepoHit {
-            confidence: None,
+            confidence,
             path: file.to_string(),
             at: located(&first.handler, first.line, first.span),
             vars: vec![
@@ -240,8 +259,17 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
     // in the actions of a viewset).
     let called =
         |rel: &str, r: &RouteInfo| handler(rel, r).is_some_and(|(ix, h)| !ix.callers(h).is_empty());
+    // A function view, or a class view all of whose method handlers do.
     let sets_preference_only = |rel: &str, r: &RouteInfo| {
-        handler(rel, r).is_some_and(|(ix, h)| super::relay_read::sets_preference_only(ix, h))
+        if let Some((ix, h)) = handler(rel, r) {
+            return super::relay_read::sets_preference_only(ix, h);
+        }
+        let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
+        let methods = super::relay_read::class_view_methods(ix, rel, r.span.0, &r.handler);
+        !methods.is_empty()
+            && methods
+                .iter()
+                .all(|&h| super::relay_read::sets_preference_only(ix, h))
     };
     let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
     for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {

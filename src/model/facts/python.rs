@@ -1063,6 +1063,27 @@ impl PyFacts {
         }
     }
 
+    /// Blueprints imported from other modules whose `before_request` hook, declared in this
+    /// file (`@system_blueprint.before_request` over `@admin_required`), enforces auth:
+    /// (local name of the blueprint, `before_request: hook`).
+    pub fn imported_router_hooks(&self, src: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for f in self.functions.iter().filter(|f| f.class.is_none()) {
+            for d in &f.decorators {
+                let Some((recv, "before_request")) = d.callee.rsplit_once('.') else {
+                    continue;
+                };
+                if self.routers.contains_key(recv) || !self.imports.contains_key(recv) {
+                    continue;
+                }
+                if self.is_auth_hook(f, src) {
+                    out.push((recv.to_string(), format!("before_request: {}", f.name)));
+                }
+            }
+        }
+        out
+    }
+
     /// A `before_request`/middleware hook that authenticates: an auth decorator, a name
     /// that says it enforces something, or an auth check in its body. `load_user`-style
     /// hooks that only look the caller up do not count.
