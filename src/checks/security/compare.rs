@@ -10,10 +10,13 @@
 //!   a hash (`token_hash`): the caller's value was hashed first, timing shows only hash bytes;
 //! - it detects a change (`existing_secret`, `old_token`, `if stored != token: stored = token`),
 //!   not an authentication;
-//! - a side was already verified: the signed session cookie, an itsdangerous/Django
-//!   signer payload, a helper argument that every caller made itself or took from the
-//!   signed-in principal, a key that found its record in a lookup checked just before (by the key
-//!   or by its hash), a DRF URL kwarg that the view's permission classes authorised;
+//! - a side was already verified: the signed session cookie or server-side session, an
+//!   itsdangerous/Django/token-service signer payload or a token passed to its `loads`, a
+//!   helper argument that every caller made itself or took from the signed-in principal, a
+//!   key that found its record in a lookup checked just before (by the key or by its hash),
+//!   a DRF URL kwarg that the view's permission classes authorised;
+//! - a side is a sentinel or placeholder constant (`CENSORED`, `FAILED_TO_DECRYPT_PASSWORD`)
+//!   or a public site-verification code;
 //! - the "secret" is a string literal of the module (`callback_token = "target=app"`): it is
 //!   in the source for anyone to read, so timing reveals nothing (SEC016 judges the literal).
 //!
@@ -436,10 +439,12 @@ fn stores_on_change(n: Node<'_>, a: Node<'_>, b: Node<'_>, src: &str) -> bool {
 /// The side was verified before it got here: the signed session cookie, or a payload a
 /// signer (itsdangerous, Django signing, a JWT library) returned.
 fn verified(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
-    static SESSION: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^(?:flask\.)?session(?:\[|\.get\()").expect("static regex"));
+    static SESSION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:flask\.|(?:self\.)?request\.)?session(?:\[|\.get\(|\.pop\()")
+            .expect("static regex")
+    });
     static SIGNED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(?:\w+\.)*(?:unsign|unsign_object|unserialize)\(|(?:signer|serializer|signing|itsdangerous)\w*\.loads\(|\bjwt\.decode\(")
+        Regex::new(r"(?i)\b(?:\w+\.)*(?:unsign|unsign_object|unserialize)\(|(?:signer|serializer|signing|token_?service|itsdangerous)\w*\.loads\(|\bjwt\.decode\(")
             .expect("static regex")
     });
     let t = text(n, src);
@@ -449,12 +454,72 @@ fn verified(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
     let Some(root) = root_name(n, src) else {
         return false;
     };
+    // The name was handed to a signer's `loads` before: a forged value never got here.
+    if n.kind() == "identifier" && signer_checked(root, scope) {
+        return true;
+    }
     if scope.is_param(root) {
         return false;
     }
-    scope.assigned(root).is_some_and(|rhs| {
+    let signed = |rhs: &str| {
         let rhs = rhs.trim_start();
         (SESSION.is_match(rhs) && !scope.is_param("session")) || SIGNED.is_match(rhs)
+    };
+    scope.assigned(root).is_some_and(|rhs| {
+        // One step back: `user_id = data.get("user_id")` after `data = signer.loads(..)`.
+        signed(rhs)
+            || root_of_text(rhs)
+                .filter(|r| *r != root && !scope.is_param(r))
+                .and_then(|r| scope.assigned(r))
+                .is_some_and(signed)
+    })
+}
+
+/// `signer.loads(token)` (itsdangerous, Django signing, a token service) took `name` as its
+/// argument earlier in the function: the value's signature was checked.
+fn signer_checked(name: &str, scope: &Scope<'_>) -> bool {
+    Regex::new(&format!(
+        r"(?i)\b\w*(?:signer|serializer|signing|token_?service|itsdangerous)\w*\.(?:loads|unsign)\(\s*{}\s*[,)]",
+        regex::escape(name)
+    ))
+    .is_ok_and(|re| re.is_match(scope.before))
+}
+
+/// The identifier a source text starts with (`data` of `data.get("id")`).
+fn root_of_text(t: &str) -> Option<&str> {
+    let t = t.trim_start();
+    let end = t
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(t.len());
+    let name = &t[..end];
+    (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
+}
+
+/// An all-caps constant named as a sentinel or placeholder (`CENSORED`,
+/// `FAILED_TO_DECRYPT_PASSWORD`, `REDACTED`): the comparison tells a marker apart, it
+/// verifies no secret. Other constants (`ADMIN_TOKEN`, `EXPECTED`) may hold a credential.
+fn sentinel_constant(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
+    static CAPS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^_?[A-Z][A-Z0-9_]*$").expect("static regex"));
+    static SENTINEL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^|_)(?:CENSORED|REDACTED|PLACEHOLDER|MASK|MASKED|FAILED|INVALID|DUMMY|UNSET|NOT_SET|MISSING|SENTINEL|HIDDEN)(?:_|$)")
+            .expect("static regex")
+    });
+    if n.kind() != "identifier" {
+        return false;
+    }
+    let name = text(n, src);
+    CAPS.is_match(name)
+        && !scope.is_param(name)
+        && scope.assigned(name).is_none()
+        && SENTINEL.is_match(name)
+}
+
+/// Google/Bing site-verification codes: published in the site's pages, public by design.
+fn site_verification(n: Node<'_>, src: &str) -> bool {
+    expr_name(n, src).is_some_and(|x| {
+        let x = x.to_ascii_lowercase();
+        x.ends_with("site_verification") || x.ends_with("site_verification_code")
     })
 }
 
@@ -629,11 +694,17 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
         return None;
     }
     // Already verified values, compared with something the caller does not choose.
+    // `request.user`, `request.session`, `request.db` are the server's, not the caller's.
+    static SERVER_SIDE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\brequest\.(?:user|session|settings|registry|db|dbsession|find_service)\b")
+            .expect("static regex")
+    });
+    let client = |t: &str| REQUEST.is_match(&SERVER_SIDE.replace_all(t, ""));
     let from_request = |s: Node<'_>| {
-        REQUEST.is_match(text(s, src))
+        client(text(s, src))
             || root_name(s, src)
                 .and_then(|r| scope.assigned(r))
-                .is_some_and(|rhs| REQUEST.is_match(rhs))
+                .is_some_and(client)
     };
     if (verified(a, src, &scope) && !from_request(b))
         || (verified(b, src, &scope) && !from_request(a))
@@ -649,6 +720,14 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     }
     // A literal of the module: public, whatever its name says.
     if module_literal(a, src, &scope) || module_literal(b, src, &scope) {
+        return None;
+    }
+    // A sentinel or placeholder constant, or a public site-verification code.
+    if sentinel_constant(a, src, &scope)
+        || sentinel_constant(b, src, &scope)
+        || site_verification(a, src)
+        || site_verification(b, src)
+    {
         return None;
     }
     // DRF URL kwargs: the view's permission classes authorised them before the method ran.
