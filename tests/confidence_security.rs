@@ -90,3 +90,20 @@ fn sample_secrets_of_a_self_test_and_debug_of_a_shared_settings_base_are_low() {
     assert_eq!(level(&found, "SEC038", "common.py", 5), "low");
     assert_eq!(level(&found, "SEC038", "production.py", 5), "medium");
 }
+
+#[test]
+fn findings_a_peer_suppression_names_are_low() {
+    let found = confidences(&["fixtures/python/security/peer_acknowledged.py"]);
+    // Bandit's `# nosec B305` and Ruff's `# noqa: S311` name the same weakness: low.
+    assert_eq!(level(&found, "SEC033", "peer_acknowledged.py", 10), "low");
+    assert_eq!(level(&found, "SEC034", "peer_acknowledged.py", 17), "low");
+    // A bare `# nosec`, and one naming another test: the rule's level.
+    assert_eq!(
+        level(&found, "SEC033", "peer_acknowledged.py", 24),
+        "medium"
+    );
+    assert_eq!(
+        level(&found, "SEC033", "peer_acknowledged.py", 31),
+        "medium"
+    );
+}

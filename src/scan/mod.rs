@@ -8,6 +8,7 @@ pub mod diff;
 pub mod engine;
 pub mod filter;
 pub mod inventory;
+pub mod peer;
 pub mod report;
 pub mod scope;
 pub mod suppress;
@@ -810,7 +811,7 @@ fn to_findings(
     rules: &RuleSet<'_>,
     file: &SourceFile,
 ) -> Vec<Finding> {
-    outcome
+    let mut findings = outcome
         .findings
         .iter()
         .enumerate()
@@ -818,7 +819,11 @@ fn to_findings(
             Finding::new(raw, rules.rules[raw.rule], file)
                 .with_statement(file, outcome.statements.get(i).copied().flatten())
         })
-        .collect()
+        .collect::<Vec<_>>();
+    if file.lang == Lang::Python {
+        peer::acknowledge(&mut findings, file);
+    }
+    findings
 }
 
 /// Counts for the summary; called again after filtering so it describes what is reported.
