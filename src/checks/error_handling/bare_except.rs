@@ -79,7 +79,7 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
         let clause = clause_at(&lines, &starts_in_code, n);
         if clause
             .as_ref()
-            .is_some_and(|c| lookups_only(c) || parse_to_validation_error(c))
+            .is_some_and(|c| lookups_only(c) || parse_to_validation_error(c) || conversions_only(c))
         {
             continue;
         }
@@ -232,6 +232,69 @@ fn lookups_only(c: &Clause<'_>) -> bool {
             .expect("static regex")
     });
     c.body.len() <= 3 && c.body.iter().all(|(_, t)| LOOKUP.is_match(t))
+}
+
+/// A short `try` body (at most four lines, nested `if`s included) whose only calls are
+/// conversions and parses of values at hand (`int(request.GET["page"])`, `dict(o)`,
+/// `dict(parse_qsl(body))[b"token"].decode()`, `json.loads(raw)`), or that makes no call at
+/// all: it can only fail on the value (`ValueError`, `TypeError`, `KeyError`), it does no
+/// I/O that Ctrl-C or a shutdown would interrupt, and whatever the handler does (fall back,
+/// raise a 400) answers exactly that failure.
+fn conversions_only(c: &Clause<'_>) -> bool {
+    static CALL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
+    const PURE: &[&str] = &[
+        "int", "float", "str", "bool", "bytes", "dict", "list", "tuple", "set", "frozenset",
+        "Decimal", "UUID", "loads", "parse_qs", "parse_qsl", "urlparse", "urlsplit", "unquote",
+        "fromisoformat", "strptime", "decode", "encode", "strip", "lstrip", "rstrip", "split",
+        "rsplit", "lower", "upper", "len", "abs", "round", "b64decode", "unhexlify",
+        "literal_eval", "ip_address", "ip_network", "isinstance",
+    ];
+    let code: Vec<&str> = c
+        .body
+        .iter()
+        .map(|(_, t)| *t)
+        .filter(|t| !t.is_empty())
+        .collect();
+    !code.is_empty()
+        && code.len() <= 4
+        && !code.iter().any(|t| t.starts_with("with ") || t.starts_with("for ") || t.starts_with("while "))
+        && code.iter().all(|t| {
+            // String literals may hold anything that looks like a call.
+            let bare = strip_strings(t);
+            CALL.captures_iter(&bare).all(|m| {
+                let name = &m[1];
+                PURE.contains(&name.rsplit('.').next().unwrap_or(name))
+            })
+        })
+}
+
+/// `line` with the contents of its string literals blanked out.
+fn strip_strings(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for ch in line.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' {
+                    escaped = true;
+                } else if ch == q {
+                    quote = None;
+                    out.push(ch);
+                }
+            }
+            None => {
+                if ch == '"' || ch == '\'' {
+                    quote = Some(ch);
+                }
+                out.push(ch);
+            }
+        }
+    }
+    out
 }
 
 /// A form's `clean_*` step: the `try` body is one parse of the field's value
