@@ -166,15 +166,16 @@ fn python_narrow_and_one_time_handler_levels() {
         &format!("{dir}/ledger/migrations/0004_copy_currency.py"),
     ]);
     // A row with a default when missing (twice), a logged failure (twice), a usage tally,
-    // an item skipped in a loop; then a lookup keyed by form input.
-    for line in [54, 64, 73, 85, 98, 108] {
+    // an item skipped in a loop, conversions of values at hand (three); then a lookup keyed
+    // by form input.
+    for line in [57, 67, 76, 88, 101, 111, 128, 138, 150] {
         assert_eq!(
             level(&found, "ERR002", "err002_narrow_bodies.py", line),
             "low"
         );
     }
     assert_eq!(
-        level(&found, "ERR002", "err002_narrow_bodies.py", 116),
+        level(&found, "ERR002", "err002_narrow_bodies.py", 119),
         "high"
     );
     // One insert of a row that may exist; a loop item skipped.

@@ -107,3 +107,20 @@ fn findings_a_peer_suppression_names_are_low() {
         "medium"
     );
 }
+
+#[test]
+fn imports_that_come_with_a_development_dependency_are_low() {
+    let found = confidences(&["fixtures/manifests/forked_names"]);
+    // astroid comes only with pylint, which the lint group declares; pylint itself is
+    // declared only there: both low. An import nothing declares: the rule's level.
+    assert_eq!(level(&found, "SEC011", "checkers.py", 5), "low");
+    assert_eq!(level(&found, "SEC011", "checkers.py", 7), "low");
+    assert_eq!(level(&found, "SEC011", "styles.py", 13), "medium");
+}
+
+#[test]
+fn debugger_in_a_function_only_the_main_guard_calls_is_low() {
+    let found = confidences(&["fixtures/python/security/devserver"]);
+    assert_eq!(level(&found, "SEC038", "run.py", 14), "low");
+    assert_eq!(level(&found, "SEC038", "run.py", 21), "medium");
+}

@@ -365,6 +365,60 @@ pub fn imports_command_line<'q>(imports: impl Iterator<Item = &'q str>) -> bool 
 
 /// Inside `if __name__ == "__main__":` (either order): code that runs only when the module
 /// is executed by hand as a script, never when imported.
+/// `node` sits in a module-level function that this file calls only from its
+/// `if __name__ == "__main__":` block (`def main(): app.run(debug=True)` ... `main()`): a
+/// developer entry point like the guard itself.
+pub fn in_main_only_function(node: Node<'_>, src: &str) -> bool {
+    let mut cur = node.parent();
+    let mut func = None;
+    while let Some(p) = cur {
+        if p.kind() == "function_definition" {
+            func = Some(p);
+        }
+        cur = p.parent();
+    }
+    let Some(func) = func else {
+        return false;
+    };
+    // Module level only (not a method).
+    if func.parent().is_some_and(|p| p.kind() != "module") {
+        return false;
+    }
+    let Some(name) = func.child_by_field_name("name").map(|n| text(n, src)) else {
+        return false;
+    };
+    let Some(module) = func.parent() else {
+        return false;
+    };
+    let call = format!("{name}(");
+    let mut from_guard = false;
+    let mut cursor = module.walk();
+    for stmt in module.named_children(&mut cursor) {
+        if stmt.id() == func.id() {
+            continue;
+        }
+        let t = text(stmt, src);
+        if !t.contains(&call) {
+            continue;
+        }
+        let guard = stmt.kind() == "if_statement"
+            && stmt
+                .child_by_field_name("condition")
+                .is_some_and(|c| is_main_condition(text(c, src).trim()));
+        if !guard {
+            return false;
+        }
+        from_guard = true;
+    }
+    from_guard
+}
+
+fn is_main_condition(t: &str) -> bool {
+    let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let t = t.replace('\'', "\"");
+    t == "__name__==\"__main__\"" || t == "\"__main__\"==__name__"
+}
+
 pub fn in_main_guard(node: Node<'_>, src: &str) -> bool {
     static MAIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(

@@ -418,6 +418,9 @@ fn guard_of(lines: &[(usize, usize, &str)], k: usize) -> Guard {
                 return Guard::Optional;
             }
         } else if t.starts_with("except") && catches_import_error(t)
+            || t.starts_with("with ")
+                && t.contains("suppress(")
+                && (t.contains("ImportError") || t.contains("ModuleNotFoundError"))
             || t.contains("TYPE_CHECKING")
             || t.starts_with("if sys.")
             || t.starts_with("elif sys.")

@@ -17,6 +17,7 @@
 //! | `inside-test` | inside test code: a Rust `#[test]` fn or `#[cfg(test)]` module, a Python `test_*` function |
 //! | `function-matches` / `function-not-matches` | the regex matches the enclosing function's name (module level: the name is empty) |
 //! | `rest-of-function-matches` / `-not-matches` | the regex matches the enclosing function's text outside the capture (module level: the whole file) |
+//! | `inside-if-matches` / `-not-matches` | the regex matches the condition of an `if`/`elif` whose body holds the capture (up to the enclosing function); none: `-matches` fails |
 //! | `rest-of-file-matches` / `-not-matches` | the regex matches the file's text outside the capture |
 //! | `only-statements = [kinds]` | every statement of the block is of one of the kinds (an expression statement counts as its expression: `ellipsis`, `string`); comments ignored |
 //! | `last-statement-matches` / `-not-matches` | the regex matches the text of the block's last statement; comments ignored |
@@ -51,6 +52,8 @@ pub struct PredicateSpec {
     pub rest_of_function_not_matches: Option<String>,
     pub rest_of_file_matches: Option<String>,
     pub rest_of_file_not_matches: Option<String>,
+    pub inside_if_matches: Option<String>,
+    pub inside_if_not_matches: Option<String>,
     pub only_statements: Option<Vec<String>>,
     pub last_statement_matches: Option<String>,
     pub last_statement_not_matches: Option<String>,
@@ -84,6 +87,7 @@ pub enum Test {
     FunctionMatches(Regex, bool),
     RestOfFunctionMatches(Regex, bool),
     RestOfFileMatches(Regex, bool),
+    InsideIfMatches(Regex, bool),
     OnlyStatements(Vec<String>),
     LastStatementMatches(Regex, bool),
     NameMatches(Regex, bool),
@@ -165,6 +169,12 @@ impl PredicateSpec {
         }
         if let Some(s) = self.rest_of_file_not_matches {
             tests.push(Test::RestOfFileMatches(regex(&s)?, false));
+        }
+        if let Some(s) = self.inside_if_matches {
+            tests.push(Test::InsideIfMatches(regex(&s)?, true));
+        }
+        if let Some(s) = self.inside_if_not_matches {
+            tests.push(Test::InsideIfMatches(regex(&s)?, false));
         }
         if let Some(kinds) = self.only_statements {
             if kinds.is_empty() {
@@ -272,6 +282,30 @@ impl Predicate {
                 let before = text.get(..node.start_byte()).unwrap_or("");
                 let after = text.get(node.end_byte()..).unwrap_or("");
                 (re.is_match(before) || re.is_match(after)) == *want
+            }
+            Test::InsideIfMatches(re, want) => {
+                let mut cur = node;
+                let mut found = false;
+                while let Some(p) = cur.parent() {
+                    if matches!(p.kind(), "function_definition" | "lambda" | "module") {
+                        break;
+                    }
+                    if matches!(p.kind(), "if_statement" | "elif_clause")
+                        && p.child_by_field_name("consequence")
+                            .is_some_and(|c| c.id() == cur.id())
+                    {
+                        let cond = p
+                            .child_by_field_name("condition")
+                            .and_then(|c| c.utf8_text(text.as_bytes()).ok())
+                            .unwrap_or("");
+                        if re.is_match(cond) {
+                            found = true;
+                            break;
+                        }
+                    }
+                    cur = p;
+                }
+                found == *want
             }
             Test::OnlyStatements(kinds) => {
                 let statements = statements(node);

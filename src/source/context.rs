@@ -110,6 +110,9 @@ pub fn code_kind(rel: &str) -> CodeKind {
     // `bin/` holds scripts at the top of a Python repository; in a Rust crate `src/bin/`
     // holds the program itself.
     let top_bin = dirs.first() == Some(&"bin") && file.ends_with(".py");
+    // `extras/` at the top of a repository holds maintainer scripts and sample configs
+    // (`extras/authors/generate_authors.py`); inside a package it is a module.
+    let top_extras = dirs.first() == Some(&"extras");
     // `example_idatastorebackend/`, `flask_example/`, `hooks-example/`: sample plugins and
     // apps shipped for the users of a framework, like `examples/`.
     let example_dir = |d: &str| {
@@ -123,6 +126,7 @@ pub fn code_kind(rel: &str) -> CodeKind {
     };
     if script_file
         || top_bin
+        || top_extras
         || dirs
             .iter()
             .any(|d| SCRIPT_DIRS.contains(d) || example_dir(d))
@@ -242,6 +246,7 @@ mod tests {
             "bin/release.py",
             "app/seed_demo.py",
             "ckanext/example_idatastorebackend/plugin.py",
+            "extras/authors/generate_authors.py",
         ] {
             assert_eq!(code_kind(p), CodeKind::Script, "{p}");
         }
@@ -253,6 +258,7 @@ mod tests {
             "requirements-test.txt",
             "app/contest.py",
             "app/handlers/setup.py",
+            "app/extras/widgets.py",
             "demographics/views.py",
             "democracy/api.py",
             "demonstrations/models.py",

@@ -79,15 +79,15 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
         let clause = clause_at(&lines, &starts_in_code, n);
         if clause
             .as_ref()
-            .is_some_and(|c| lookups_only(c) || parse_to_validation_error(c) || conversions_only(c))
+            .is_some_and(|c| lookups_only(c) || parse_to_validation_error(c))
         {
             continue;
         }
         let mut hit = Hit::new(off + indent(line), head_end);
         if low_stakes(&lines, &starts_in_code, n)
-            || clause
-                .as_ref()
-                .is_some_and(|c| record_or_default(c) || logs_failure(c) || usage_tally(c))
+            || clause.as_ref().is_some_and(|c| {
+                record_or_default(c) || logs_failure(c) || usage_tally(c) || conversions_only(c)
+            })
             || whole_loop_body(&lines, &starts_in_code, n)
             || data_migration(file)
         {
@@ -239,16 +239,50 @@ fn lookups_only(c: &Clause<'_>) -> bool {
 /// `dict(parse_qsl(body))[b"token"].decode()`, `json.loads(raw)`), or that makes no call at
 /// all: it can only fail on the value (`ValueError`, `TypeError`, `KeyError`), it does no
 /// I/O that Ctrl-C or a shutdown would interrupt, and whatever the handler does (fall back,
-/// raise a 400) answers exactly that failure.
+/// raise a 400) answers that failure. The breadth is the only fault left, unless the body
+/// has a bug of its own (a misspelt name) the catch hides: low confidence.
 fn conversions_only(c: &Clause<'_>) -> bool {
     static CALL: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
     const PURE: &[&str] = &[
-        "int", "float", "str", "bool", "bytes", "dict", "list", "tuple", "set", "frozenset",
-        "Decimal", "UUID", "loads", "parse_qs", "parse_qsl", "urlparse", "urlsplit", "unquote",
-        "fromisoformat", "strptime", "decode", "encode", "strip", "lstrip", "rstrip", "split",
-        "rsplit", "lower", "upper", "len", "abs", "round", "b64decode", "unhexlify",
-        "literal_eval", "ip_address", "ip_network", "isinstance",
+        "int",
+        "float",
+        "str",
+        "bool",
+        "bytes",
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "Decimal",
+        "UUID",
+        "loads",
+        "parse_qs",
+        "parse_qsl",
+        "urlparse",
+        "urlsplit",
+        "unquote",
+        "fromisoformat",
+        "strptime",
+        "decode",
+        "encode",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "split",
+        "rsplit",
+        "lower",
+        "upper",
+        "len",
+        "abs",
+        "round",
+        "b64decode",
+        "unhexlify",
+        "literal_eval",
+        "ip_address",
+        "ip_network",
+        "isinstance",
     ];
     let code: Vec<&str> = c
         .body
@@ -258,7 +292,9 @@ fn conversions_only(c: &Clause<'_>) -> bool {
         .collect();
     !code.is_empty()
         && code.len() <= 4
-        && !code.iter().any(|t| t.starts_with("with ") || t.starts_with("for ") || t.starts_with("while "))
+        && !code
+            .iter()
+            .any(|t| t.starts_with("with ") || t.starts_with("for ") || t.starts_with("while "))
         && code.iter().all(|t| {
             // String literals may hold anything that looks like a call.
             let bare = strip_strings(t);
@@ -495,6 +531,7 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             return true;
         };
         if explains_itself(n, try_stmt, src)
+            || optional_import_block(try_stmt)
             || keeps_default(try_stmt, func, src)
             || returns_right_after(try_stmt)
             || first_attempt(try_stmt, body)
@@ -614,6 +651,17 @@ fn builds_local_result(
 /// (`integration/`, `importers/`, `recipe_url_import.py`): the input is irregular by nature,
 /// and a piece that fails to import (an image, a keyword, a nutrition block) is skipped so
 /// that the rest of the record still comes in.
+/// A module-level `try` whose body starts by importing (`try: import cairosvg ... except
+/// Exception: pass`): an optional dependency and the feature it registers, skipped when the
+/// package is missing or broken; nothing a request relies on fails silently later.
+fn optional_import_block(try_stmt: Node<'_>) -> bool {
+    try_stmt.parent().is_some_and(|p| p.kind() == "module")
+        && try_stmt
+            .child_by_field_name("body")
+            .and_then(|b| b.named_child(0))
+            .is_some_and(|s| matches!(s.kind(), "import_statement" | "import_from_statement"))
+}
+
 fn import_code(rel: &str) -> bool {
     let lower = rel.to_ascii_lowercase();
     let mut parts = lower.rsplit('/');

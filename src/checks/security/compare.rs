@@ -187,6 +187,8 @@ struct Scope<'a> {
     func: Option<&'a PyFunction>,
     is_route: bool,
     before: &'a str,
+    /// The rest of the function after the comparison.
+    after: &'a str,
 }
 
 impl<'a> Scope<'a> {
@@ -201,10 +203,12 @@ impl<'a> Scope<'a> {
             })
         });
         let from = func.map_or(0, |f| f.body.0.min(at));
+        let to = func.map_or(at, |f| f.body.1.max(at));
         Scope {
             func,
             is_route,
             before: src.get(from..at).unwrap_or(""),
+            after: src.get(at..to).unwrap_or(""),
         }
     }
 
@@ -475,14 +479,16 @@ fn verified(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
     })
 }
 
-/// `signer.loads(token)` (itsdangerous, Django signing, a token service) took `name` as its
-/// argument earlier in the function: the value's signature was checked.
+/// `signer.loads(token)` / `signer.unsign(token)` (itsdangerous, Django signing, a token
+/// service) takes `name` as its argument in the same function: the value is a token the
+/// server signed, checked there (before the comparison, or right after it, where a forged
+/// value is refused and a learnt one is only the token the server issued).
 fn signer_checked(name: &str, scope: &Scope<'_>) -> bool {
     Regex::new(&format!(
         r"(?i)\b\w*(?:signer|serializer|signing|token_?service|itsdangerous)\w*\.(?:loads|unsign)\(\s*{}\s*[,)]",
         regex::escape(name)
     ))
-    .is_ok_and(|re| re.is_match(scope.before))
+    .is_ok_and(|re| re.is_match(scope.before) || re.is_match(scope.after))
 }
 
 /// The identifier a source text starts with (`data` of `data.get("id")`).

@@ -35,6 +35,9 @@ const UNCHECKED_DIRS: &[&str] = &[
     "venv",
     "node_modules",
     "build",
+    // In-tree build backends (`backend-path = ["_build"]`): run by the build frontend with
+    // the `[build-system] requires` it installed.
+    "_build",
     "dist",
     ".tox",
     ".nox",
@@ -59,6 +62,7 @@ const UNCHECKED_DIRS: &[&str] = &[
 const PLATFORM_MODULES: &[&str] = &["_typeshed", "pyodide", "pyodide_js", "micropip", "js"];
 const UNCHECKED_FILES: &[&str] = &[
     "setup.py",
+    "hatch_build.py",
     "noxfile.py",
     "fabfile.py",
     "tasks.py",
@@ -324,6 +328,8 @@ enum Verdict {
     /// Declared, but in a development group only: which group a plug-in's dependency
     /// belongs in is a judgement call (reported with low confidence).
     DevOnly,
+    /// Not declared; installed only with a distribution declared for development.
+    DevTransitive,
     /// Installed only through this distribution.
     Transitive(String),
 }
@@ -368,11 +374,22 @@ fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (
                 parents.first().map(|d| d.to_string())
             })
         });
+        // Brought by a distribution declared only for development (`astroid` in a pylint
+        // plug-in, with `pylint` in the lint requirements): where it belongs is the same
+        // judgement call as for the parent itself.
+        let via_dev = via.is_none()
+            && candidates.iter().any(|c| {
+                requirers(c)
+                    .iter()
+                    .any(|r| proj.dev.iter().any(|d| satisfies(d, r)))
+            });
         return match via {
             Some(v) if !dev_declared && is_companion(&dist, &proj.runtime, |p| p == v) => {
                 (Verdict::Fine, dist)
             }
             Some(v) => (Verdict::Transitive(v), dist),
+            None if via_dev && script => (Verdict::Fine, dist),
+            None if via_dev => (Verdict::DevTransitive, dist),
             None if dev_declared && script => (Verdict::Fine, dist),
             None if dev_declared => (Verdict::DevOnly, dist),
             None => (
@@ -530,11 +547,15 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
                 continue;
             }
             let (verdict, dist) = judge(proj, &imp.detail, top, test, script);
-            let low = flagged || matches!(verdict, Verdict::DevOnly);
+            let low = flagged || matches!(verdict, Verdict::DevOnly | Verdict::DevTransitive);
             let (reason, via) = match verdict {
                 Verdict::Fine => continue,
                 Verdict::Undeclared(reason) => (reason, None),
                 Verdict::DevOnly => ("it is declared only as a development dependency", None),
+                Verdict::DevTransitive => (
+                    "it comes only with a distribution declared for development",
+                    None,
+                ),
                 Verdict::Transitive(via) => ("", Some(via)),
             };
             groups
@@ -666,7 +687,18 @@ pub fn unpinned_requirements(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         if pinned < 3 || open == 0 || open * 4 > reqs.len() {
             continue;
         }
-        for l in reqs.iter().copied().filter(|l| !is_bounded(&l.detail)) {
+        // `bleach==6.3.0` then `bleach[css]`: the second line only asks for an extra of
+        // the version the first one pins.
+        let pinned_names: HashSet<String> = reqs
+            .iter()
+            .filter(|l| is_pinned(&l.detail))
+            .map(|l| normalise(&l.name))
+            .collect();
+        for l in reqs
+            .iter()
+            .copied()
+            .filter(|l| !is_bounded(&l.detail) && !pinned_names.contains(&normalise(&l.name)))
+        {
             // A linter or test helper in the file floats CI results, not the service.
             let tool = DEV_TOOLS.contains(&normalise(&l.name).as_str());
             out.push(RepoHit {

@@ -81,7 +81,9 @@ fn dump<'t>(n: Node<'t>, src: &str) -> Option<(Node<'t>, String, Option<String>)
             {
                 return Some((n, t.to_string(), None));
             }
-            if matches!(t, "app.config" | "current_app.config" | "self.app.config") {
+            if matches!(t, "app.config" | "current_app.config" | "self.app.config")
+                && !one_key_read(n, src)
+            {
                 return Some((n, t.to_string(), None));
             }
             None
@@ -123,6 +125,26 @@ fn dump<'t>(n: Node<'t>, src: &str) -> Option<(Node<'t>, String, Option<String>)
             }
         }
         _ => None,
+    }
+}
+
+/// `config["OIDC_LOGOUT_URL"]` or `config.get("KEY")`: one named setting is read from the
+/// mapping, not the mapping itself (the rule's other checks judge that value on its own).
+fn one_key_read(n: Node<'_>, src: &str) -> bool {
+    let Some(p) = n.parent() else {
+        return false;
+    };
+    match p.kind() {
+        "subscript" => p
+            .child_by_field_name("value")
+            .is_some_and(|v| v.id() == n.id()),
+        "attribute" => {
+            p.child_by_field_name("object")
+                .is_some_and(|o| o.id() == n.id())
+                && p.child_by_field_name("attribute")
+                    .is_some_and(|a| text(a, src) == "get")
+        }
+        _ => false,
     }
 }
 

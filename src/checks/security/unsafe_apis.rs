@@ -10,6 +10,7 @@
 //! `shelve`); SEC042 HTML marked safe or templates without escaping.
 
 use super::baseline::{in_handler, in_main_guard, keyword_is, run, shape, Call, Rule, Scan, Shape};
+use crate::checks::py::in_main_only_function;
 use crate::checks::py::{keyword_arg, module_assignments, positional_arg, snippet, unparen};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
@@ -204,7 +205,7 @@ pub fn debug_enabled_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
     if !on {
         return;
     }
-    let conf = if in_main_guard(c.node, src) {
+    let conf = if in_main_guard(c.node, src) || in_main_only_function(c.node, src) {
         Confidence::Low
     } else {
         Confidence::Medium

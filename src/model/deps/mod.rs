@@ -202,6 +202,9 @@ const IMPORT_TO_DIST: &[(&str, &[&str])] = &[
         &["captcha", "django-simple-captcha", "django-recaptcha"],
     ),
     ("opengraph", &["opengraph", "topicaxis-opengraph"]),
+    ("sass", &["libsass"]),
+    ("rudder_analytics", &["rudder-sdk-python"]),
+    ("python_http_client", &["python-http-client"]),
 ];
 
 /// Distribution name prefixes that the import name drops or rewrites
@@ -212,6 +215,7 @@ const DIST_PREFIXES: &[(&str, &str)] = &[
     ("djangorestframework-", "rest-framework-"),
     ("drf-", "rest-framework-"),
     ("drf-", ""),
+    ("drf-", "rest-"),
     ("python-", ""),
     ("py-", ""),
     ("asgi-", ""),
@@ -239,6 +243,14 @@ pub fn name_variants(dist: &str) -> Vec<String> {
     for (prefix, with) in DIST_PREFIXES {
         if let Some(rest) = dist.strip_prefix(prefix) {
             names.push(format!("{with}{rest}"));
+        }
+    }
+    // A fork published under a short prefix keeps the original's import name:
+    // `bw-file-resubmit` provides `file_resubmit` (two words or more are left, so a
+    // one-word remainder such as `flask-cors` → `cors` is not taken).
+    if let Some((head, rest)) = dist.split_once('-') {
+        if head.len() <= 3 && rest.contains('-') {
+            names.push(rest.to_string());
         }
     }
     if let Some(rest) = dist.strip_prefix("py") {
@@ -407,6 +419,7 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
     ("aliyun-python-sdk-core", &["aliyun-python-sdk-*"]),
     ("alibabacloud-tea-openapi", &["alibabacloud-*"]),
     ("alibabacloud-tea-util", &["alibabacloud-*"]),
+    ("python-http-client", &["sendgrid"]),
 ];
 
 /// Distributions that may provide the import `dotted` (a `*` suffix is a prefix match).
