@@ -53,3 +53,21 @@ fn open_write_that_only_sets_a_session_flag_is_low() {
     // The banner dismissal changes the visitor's own session and nothing stored.
     assert_eq!(level(&found, "AUTH006", "banner.py", 10), "low");
 }
+
+#[test]
+fn open_admin_view_behind_an_admin_middleware_is_low() {
+    let found = confidences(&["fixtures/python/web/forum_site"]);
+    // A view of an `admin` package in a project whose middleware list turns non-staff away
+    // from the admin namespace: low. An open view outside the admin area: medium.
+    assert_eq!(level(&found, "AUTH006", "views.py", 11), "low");
+    assert_eq!(level(&found, "AUTH006", "views.py", 9), "medium");
+}
+
+#[test]
+fn open_redirect_built_from_a_lookup_is_low() {
+    let shop = confidences(&["fixtures/python/web/django_shop"]);
+    // Redirects to the order's page after `get_object_or_404`: it tells only whether the
+    // order exists. The same shape that also saves the row: the rule's usual level.
+    assert_eq!(level(&shop, "AUTH001", "tracking.py", 43), "low");
+    assert_eq!(level(&shop, "AUTH001", "tracking.py", 50), "medium");
+}

@@ -591,6 +591,7 @@ const INDEX_VETS: &[(&str, IndexVetFn)] = &[
         auth::ownership_chain::owner_filter_in_callee,
     ),
     ("unverified-decode", auth::jwt_peek::unverified_decode),
+    ("admin-route-hooked", auth::routes::admin_route_hooked),
     (
         "create-covered-by-unique",
         integrity::insert_chain::create_covered_by_unique,

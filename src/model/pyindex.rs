@@ -333,6 +333,11 @@ pub struct FilePart {
     /// module that sets them (`REST_FRAMEWORK = {...}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drf_permissions: Vec<String>,
+    /// Blueprints of other modules, by absolute dotted name, whose `before_request` hook in
+    /// this file enforces auth (`@realm_blueprint.before_request` over `@admin_required`),
+    /// with that hook.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub router_hooks: Vec<(String, String)>,
 }
 
 impl FilePart {

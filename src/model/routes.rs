@@ -59,6 +59,11 @@ pub struct WebSummary {
     /// whose `before_request` hook in this file enforces auth, with that hook.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hooked_routers: Vec<(String, String)>,
+    /// Django middleware classes of the file, by absolute dotted name, that turn away
+    /// callers without admin rights from one part of the site (a URL namespace or path
+    /// prefix): see [`admin_guard_middleware`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_guards: Vec<String>,
 }
 
 /// Upper-case string fields of the file's pydantic settings classes, with their defaults.
@@ -112,6 +117,10 @@ pub struct DrfSettings {
     /// (`LoginRequiredMiddleware`, a project's `CheckLoginMiddleware`).
     #[serde(default)]
     pub login_middleware: Option<String>,
+    /// Every entry of `MIDDLEWARE`, dotted as written
+    /// (`misago.admin.middleware.AdminAuthMiddleware`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub middleware: Vec<String>,
 }
 
 /// Reads `DEFAULT_PERMISSION_CLASSES`/`DEFAULT_THROTTLE_CLASSES` and the login-enforcing
@@ -141,17 +150,36 @@ pub fn drf_settings(text: &str) -> Option<DrfSettings> {
             .captures(text)
     };
     let mut out = DrfSettings::default();
-    if let Some(c) = MIDDLEWARE.captures(text).or_else(aliased) {
-        out.login_middleware = c[1]
-            .lines()
+    let entries = |list: &str| -> Vec<String> {
+        list.lines()
             .map(|l| l.split('#').next().unwrap_or(""))
             .flat_map(|l| l.split(','))
             .map(str::trim)
             .map(|x| x.trim_matches(['"', '\'']))
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    if let Some(c) = MIDDLEWARE.captures(text).or_else(aliased) {
+        out.login_middleware = entries(&c[1])
+            .iter()
             .map(|x| x.rsplit('.').next().unwrap_or(x))
             .find(|x| LOGIN.is_match(x))
             .map(str::to_string);
     }
+    // Every middleware list of the settings, also one a project composes into its own
+    // (`MIDDLEWARE = [...] + MISAGO_MIDDLEWARE`).
+    static LISTS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?m)^[A-Z_]*MIDDLEWARE(?:_CLASSES)?\s*=\s*(?:\(?\s*\[([^\]]*)\]|\(([^)\[]*)\))"#,
+        )
+        .expect("static regex")
+    });
+    out.middleware = LISTS
+        .captures_iter(text)
+        .filter_map(|c| c.get(1).or_else(|| c.get(2)))
+        .flat_map(|m| entries(m.as_str()))
+        .collect();
     let i = text.find("REST_FRAMEWORK").unwrap_or(text.len());
     for c in KEY.captures_iter(&text[i..]) {
         let classes: Vec<&str> = c[2]
@@ -322,6 +350,96 @@ fn absolute(import: &str, rel: &str) -> String {
     out
 }
 
+/// Blueprints imported from other modules, by absolute dotted name, whose `before_request`
+/// hook in this file enforces auth, with that hook.
+pub fn imported_router_hooks(facts: &PyFacts, file: &SourceFile) -> Vec<(String, String)> {
+    facts
+        .imported_router_hooks(&file.text)
+        .into_iter()
+        .filter_map(|(local, auth)| {
+            let q = facts.imports.get(&local)?;
+            Some((absolute(q, &file.rel), auth))
+        })
+        .collect()
+}
+
+/// Middleware classes (a `process_view`, `process_request` or `__call__` method) that check
+/// an admin predicate (`is_admin_authorized(request)`, `request.user.is_staff`) for the
+/// requests of one part of the site (the resolved URL namespace, a path prefix) and turn the
+/// others away (a redirect, a 403): listed in `MIDDLEWARE`, they guard the views routed
+/// there.
+fn admin_guard_middleware(facts: &PyFacts, src: &str) -> Vec<String> {
+    static ADMIN_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:is_admin\w*|has_admin\w*|admin_authori[sz]ed)\s*\(|\.(?:is_staff|is_superuser)\b")
+            .expect("static regex")
+    });
+    static SCOPE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\brequest\.(?:path|path_info|resolver_match)\b|namespace")
+            .expect("static regex")
+    });
+    static DENY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\bredirect\(|HttpResponseRedirect\(|HttpResponseForbidden\(|PermissionDenied\b|status\s*=\s*40[13]\b|redirect_to_login\(")
+            .expect("static regex")
+    });
+    facts
+        .classes
+        .iter()
+        .filter(|c| {
+            facts.functions.iter().any(|f| {
+                f.class.as_deref() == Some(c.name.as_str())
+                    && matches!(
+                        f.name.as_str(),
+                        "process_view" | "process_request" | "__call__"
+                    )
+            })
+        })
+        .filter(|c| {
+            let body = src.get(c.start..c.end).unwrap_or("");
+            ADMIN_CHECK.is_match(body) && SCOPE.is_match(body) && DENY.is_match(body)
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Django project roots (`""` or `dir/`) whose settings list an admin-guard middleware of
+/// the project in `MIDDLEWARE`: their views under an `admin` package are served behind it.
+pub fn admin_guarded_roots(files: &[(String, WebSummary)]) -> Vec<String> {
+    let guards: Vec<&str> = files
+        .iter()
+        .flat_map(|(_, s)| s.admin_guards.iter().map(String::as_str))
+        .collect();
+    if guards.is_empty() {
+        return Vec::new();
+    }
+    // The dotted names of `MIDDLEWARE` start at the package root, the guards' at the
+    // repository: either may be longer.
+    let same =
+        |a: &str, b: &str| a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"));
+    files
+        .iter()
+        .filter(|(_, s)| {
+            s.drf_settings.as_ref().is_some_and(|d| {
+                d.middleware
+                    .iter()
+                    .any(|m| guards.iter().any(|g| same(m, g)))
+            })
+        })
+        .map(|(rel, _)| settings_root(rel))
+        .collect()
+}
+
+/// The directory that holds a settings module's package (`archery/settings.py` -> the
+/// repository, `site/conf/settings.py` -> `site/`), as a prefix of the files under it.
+fn settings_root(rel: &str) -> String {
+    let package = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    let root = package.rsplit_once('/').map_or("", |(d, _)| d);
+    if root.is_empty() {
+        String::new()
+    } else {
+        format!("{root}/")
+    }
+}
+
 pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
     let settings = if file.text.contains("REST_FRAMEWORK") || file.text.contains("MIDDLEWARE") {
         drf_settings(&file.text)
@@ -334,12 +452,18 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
         BTreeMap::new()
     };
     let hooks = if file.text.contains("before_request") {
-        facts.imported_router_hooks(&file.text)
+        imported_router_hooks(facts, file)
+    } else {
+        Vec::new()
+    };
+    let guards = if file.text.contains("process_view") || file.text.contains("__call__") {
+        admin_guard_middleware(facts, &file.text)
     } else {
         Vec::new()
     };
     if facts.routes.is_empty()
         && hooks.is_empty()
+        && guards.is_empty()
         && facts.mounts.is_empty()
         && facts.url_entries.is_empty()
         && settings.is_none()
@@ -453,11 +577,12 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
         });
     }
     out.auth_providers = facts.auth_providers.iter().cloned().collect();
-    for (local, auth) in hooks {
-        if let Some(q) = facts.imports.get(&local) {
-            out.hooked_routers.push((absolute(q, &file.rel), auth));
-        }
-    }
+    out.hooked_routers = hooks;
+    let module = module_of(&file.rel);
+    out.admin_guards = guards
+        .into_iter()
+        .map(|c| format!("{module}.{c}"))
+        .collect();
     for c in &facts.classes {
         let auth = facts.class_attr_auth(c);
         let bases = absolute_bases(facts, &c.bases, &file.rel);
@@ -2105,14 +2230,7 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
         .iter()
         .filter_map(|(rel, s)| {
             let m = s.drf_settings.as_ref()?.login_middleware.as_ref()?;
-            let package = rel.rsplit_once('/').map_or("", |(d, _)| d);
-            let root = package.rsplit_once('/').map_or("", |(d, _)| d);
-            let root = if root.is_empty() {
-                String::new()
-            } else {
-                format!("{root}/")
-            };
-            Some((root, format!("middleware: {m}")))
+            Some((settings_root(rel), format!("middleware: {m}")))
         })
         .collect();
     let login_middleware = |rel: &str| {

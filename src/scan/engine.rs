@@ -288,6 +288,9 @@ fn index_part(tree: &Tree, facts: &PyFacts, file: &SourceFile) -> crate::model::
             .map(|p| p.split(", ").map(str::to_string).collect())
             .unwrap_or_default();
     }
+    if file.text.contains("before_request") {
+        part.router_hooks = crate::model::routes::imported_router_hooks(facts, file);
+    }
     part
 }
 
@@ -359,6 +362,9 @@ pub fn web_summary(file: &SourceFile) -> Option<crate::model::routes::WebSummary
                 "starlette",
                 // Settings defaults that registration prefixes read (`settings.API_V1_STR`).
                 "BaseSettings",
+                // Django settings and the middleware they list.
+                "MIDDLEWARE",
+                "process_view",
             ];
             if !MARKERS.iter().any(|m| file.text.contains(m)) {
                 return None;

@@ -73,6 +73,37 @@ pub fn sets_preference_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
         && stateless(ix, h).is_some()
 }
 
+/// Whether handler `h` only redirects: it calls nothing but redirect builders and URL
+/// reversing, and at most looks the object of the path up first (`get_object_or_404`) to
+/// build the target. Django views answer only with responses they build, so every answer is
+/// a redirect to a page that checks its own access. `Some(false)`: nothing stored is read,
+/// nothing to protect. `Some(true)`: the lookup tells whether the object exists (404 or
+/// redirect), and nothing more of it.
+pub fn redirects_only(ix: &ProjectIndex<'_>, h: usize) -> Option<bool> {
+    static REDIRECT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^|\.)(?:HttpResponse(?:Permanent)?Redirect|redirect)$")
+            .expect("static regex")
+    });
+    static URL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?:^|\.)reverse(?:_lazy)?$").expect("static regex"));
+    static LOOKUP: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?:^|\.)get_object_or_404$").expect("static regex"));
+    let f = ix.function(h);
+    let calls = &f.calls;
+    let allowed = |c: &str| REDIRECT.is_match(c) || URL.is_match(c) || LOOKUP.is_match(c);
+    if !calls.iter().any(|c| REDIRECT.is_match(&c.callee))
+        || !calls.iter().all(|c| allowed(&c.callee))
+        || f.data.insert.is_some()
+    {
+        return None;
+    }
+    let looks_up = calls.iter().any(|c| LOOKUP.is_match(&c.callee));
+    if !looks_up && stateless(ix, h).is_none() {
+        return None;
+    }
+    Some(looks_up)
+}
+
 /// Whether handler `h` calls nothing but response builders (a response, a redirect,
 /// URL reversing, a timestamp) and touches nothing stored: all it can change is the
 /// visitor's own session or cookies (`request.session["dismissed"] = True`). The index

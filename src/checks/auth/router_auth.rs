@@ -3,7 +3,7 @@
 //! auth (the router registered without the dependencies its siblings got).
 
 use crate::checks::RepoHit;
-use crate::model::routes::{inventory, RouteInfo, Row, WebSummary};
+use crate::model::routes::{admin_guarded_roots, inventory, RouteInfo, Row, WebSummary};
 use crate::model::summary::{Located, RepoContext, PY_APP_MARKERS};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -51,10 +51,21 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         super::relay_read::handler_at(ix, &r.file, r.span.0, &r.handler)
             .is_some_and(|h| super::relay_read::responds_only(ix, h))
     };
+    // Views in an `admin` package of a Django project whose `MIDDLEWARE` lists an admin
+    // guard (a middleware that turns away non-admins for the admin URL namespace or path
+    // prefix): the registration that puts them under that namespace is not followed, so
+    // the guard is likely but not proven to cover them.
+    let guarded = admin_guarded_roots(&files);
+    let admin_area = |r: &Row| {
+        let (dir, _) = r.file.rsplit_once('/').unwrap_or(("", ""));
+        dir.split('/').any(|d| d == "admin")
+            && guarded.iter().any(|root| r.file.starts_with(root.as_str()))
+    };
+    let demoted = |r: &Row| admin_area(r) || session_only(r);
     let mut hits = Vec::new();
     for rows in projects.into_values() {
         for app in applications(rows) {
-            unauthenticated_files(&app, &session_only, &mut hits);
+            unauthenticated_files(&app, &demoted, &mut hits);
         }
     }
     // A router served by two applications is judged in each; report it once.
@@ -131,11 +142,7 @@ fn applications(rows: Vec<Row>) -> Vec<Vec<Row>> {
     }
 }
 
-fn unauthenticated_files(
-    rows: &[Row],
-    session_only: &dyn Fn(&Row) -> bool,
-    out: &mut Vec<RepoHit>,
-) {
+fn unauthenticated_files(rows: &[Row], demoted: &dyn Fn(&Row) -> bool, out: &mut Vec<RepoHit>) {
     // Routes registered for development only are neither judged nor counted.
     let rows: Vec<&Row> = rows.iter().filter(|r| !r.dev_only).collect();
     let writes: Vec<&Row> = rows
@@ -193,10 +200,11 @@ fn unauthenticated_files(
             })
             .unwrap_or_default();
         // Handlers that only answer (a dismissed banner kept in the session): nothing of
-        // the service's data behind them, the pattern alone.
+        // the service's data behind them, the pattern alone. Likewise admin views behind
+        // the project's admin-guard middleware.
         let confidence = open
             .iter()
-            .all(|r| session_only(r))
+            .all(|r| demoted(r))
             .then_some(crate::checks::Confidence::Low);
         out.push(RepoHit {
             confidence,
@@ -270,6 +278,23 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
             && methods
                 .iter()
                 .all(|&h| super::relay_read::sets_preference_only(ix, h))
+    };
+    // A function view, or a class view all of whose method handlers do: `Some(true)` when
+    // one of them looks the object of the path up first.
+    let redirects_only = |rel: &str, r: &RouteInfo| -> Option<bool> {
+        if let Some((ix, h)) = handler(rel, r) {
+            return super::relay_read::redirects_only(ix, h);
+        }
+        let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
+        let methods = super::relay_read::class_view_methods(ix, rel, r.span.0, &r.handler);
+        if methods.is_empty() {
+            return None;
+        }
+        let mut looks_up = false;
+        for &h in &methods {
+            looks_up |= super::relay_read::redirects_only(ix, h)?;
+        }
+        Some(looks_up)
     };
     let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
     for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {
@@ -356,6 +381,12 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                 if sets_preference_only(rel, r) {
                     continue;
                 }
+                // A view that only redirects: to a page that checks its own access, built
+                // at most from the object of the path, whose existence is all it tells.
+                let redirect = redirects_only(rel, r);
+                if redirect == Some(false) {
+                    continue;
+                }
                 let example = siblings
                     .iter()
                     .find_map(|s| {
@@ -387,7 +418,7 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                 );
                 // A read that only relays public data fetched from elsewhere: no data of
                 // this service behind it, the pattern alone.
-                if read_only && relays_only(rel, r) {
+                if read_only && relays_only(rel, r) || redirect == Some(true) {
                     found.confidence = Some(crate::checks::Confidence::Low);
                 }
                 out.push(found);

@@ -1,8 +1,9 @@
 //! Auth-layer checks over the route inventory: a route without auth among authenticated
 //! siblings (AUTH001) and admin-looking routes without any auth (AUTH002).
 
-use crate::checks::{FileContext, Hit};
+use crate::checks::{FileContext, Hit, Vet};
 use crate::model::facts::python::{PyFacts, Route};
+use crate::model::pyindex::ProjectIndex;
 pub(crate) use crate::model::route_kinds::admin_path_segment;
 use crate::model::route_kinds::{is_public, segments, snake};
 use regex::Regex;
@@ -86,6 +87,43 @@ pub fn admin_route_without_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 .var("segment", segment)
                 .var("note", misplaced_note(r)),
         );
+    }
+}
+
+/// AUTH002's vet: the route's blueprint runs a `before_request` hook declared in another
+/// module that enforces auth (`@realm_blueprint.before_request` over `@admin_required` in
+/// the project's `before_after.py`): every route of that blueprint passes through it, so
+/// the admin route is not open. The finding starts at the route decorator
+/// (`@realm_blueprint.route(...)`), which names the blueprint.
+pub fn admin_route_hooked(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usize) -> Vet {
+    static ROUTER: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^@?\s*([A-Za-z_]\w*)\.\w+\s*\(").expect("static regex"));
+    let Some(var) = text
+        .get(at..)
+        .and_then(|t| ROUTER.captures(t))
+        .map(|c| c[1].to_string())
+    else {
+        return Vet::Keep;
+    };
+    let Some(module) = ix.files.iter().find(|f| f.path == path).map(|f| &f.module) else {
+        return Vet::Keep;
+    };
+    let target = format!("{module}.{var}");
+    // Absolute names are built from the repository path (`src.pkg.api.realm`), the
+    // index's modules from the package root (`pkg.api.realm`): either may be longer.
+    let same = |name: &str| {
+        name == target
+            || name.ends_with(&format!(".{target}"))
+            || target.ends_with(&format!(".{name}"))
+    };
+    let hooked = ix
+        .files
+        .iter()
+        .any(|f| f.path != path && f.part.router_hooks.iter().any(|(n, _)| same(n)));
+    if hooked {
+        Vet::Withdraw
+    } else {
+        Vet::Keep
     }
 }
 
