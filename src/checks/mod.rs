@@ -593,6 +593,10 @@ const INDEX_VETS: &[(&str, IndexVetFn)] = &[
     ("unverified-decode", auth::jwt_peek::unverified_decode),
     ("admin-route-hooked", auth::routes::admin_route_hooked),
     (
+        "signed-token-in-callee",
+        auth::signed_token::signed_token_in_callee,
+    ),
+    (
         "create-covered-by-unique",
         integrity::insert_chain::create_covered_by_unique,
     ),

@@ -855,6 +855,9 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | \b{o}\s*\.\s*eq\(
         | \b(?:current_user|g\.user|request\.user)\.(?:role_\w+|has_role|has_perms?)\s*\(
         | \.can\(\s*[\w.]+\s*,\s*(?:current_user|user|g\.user|request\.user|self\.user|caller|principal)\b
+        | \b(?:raise|check|ensure|assert|require|verify|validate|is|can|has|may|deny|forbid)_\w*?(?:perm|visib|editable|deletable|viewable|allowed|owner|owned|accessible|access|authori[sz])\w*
+            \(\s*(?:[^()]*?,\s*)?(?:\w+\s*=\s*)?(?:self\.)?(?:request\.user|current_user|g\.user)\b
+        | \b\w*(?:visible|editable|deletable|viewable)_(?:to|by|for)\w*\(\s*(?:[^()]*?,\s*)?(?:\w+\s*=\s*)?(?:self\.)?(?:request\.user|current_user|g\.user)\b
         | \bexcept\s*\(?[\w.\s,]*\b(?:NotAuthorized|PermissionDenied|Forbidden|AccessDenied)\b
         | \bColumn::(?:UserId|OwnerId|Owner|AuthorId|Author|CreatedBy|CreatorId|TenantId|AccountId|OrgId|OrganizationId|CustomerId|TeamId|WorkspaceId)\b
         "#
@@ -1488,11 +1491,80 @@ fn function_ownership(
             }
         }
     }
+    if token_bound(handler_body) {
+        checked = true;
+    }
+    if let Some((s, e)) = load {
+        if only_unlinked_from_caller(src, f, s, e) {
+            checked = true;
+        }
+    }
     match (checked, load) {
         (true, _) => Ownership::Yes,
         (false, Some((s, e))) => Ownership::No(s, e),
         (false, None) => Ownership::NotApplicable,
     }
+}
+
+/// The handler verifies a token from the request (`verify_token(token, ...)`,
+/// `serializer.loads(token)`, `signing.loads(signature)`) and compares what it yields with
+/// an id (`if verified_id != project_id: abort(404)`): the token, bound to the object, is
+/// the authorisation (a share or invitation link), not the caller's ownership.
+fn token_bound(body: &str) -> bool {
+    static VERIFY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?m)^\s*(\w+)\s*=\s*[\w.]*\b\w*(?:verify|validate|check|loads|unsign|decode)\w*\(\s*(?:\w+\s*=\s*)?\w*(?:token|signature|signed)\w*\s*[,)]",
+        )
+        .expect("static regex")
+    });
+    VERIFY.captures_iter(body).any(|c| {
+        let var = regex::escape(&c[1]);
+        let after = &body[c.get(0).map_or(0, |m| m.end())..];
+        Regex::new(&format!(
+            r"\b{var}\s*(?:!=|==)\s*[\w.]*id\b|(?:!=|==)\s*{var}\b|\b[\w.]*id\s*(?:!=|==)\s*{var}\b"
+        ))
+        .is_ok_and(|re| re.is_match(after))
+    })
+}
+
+/// The object loaded at `start..end` (`book_list = get_object_or_404(List, id=list_id)`) is
+/// only taken out of the caller's own relation (`request.user.saved_lists.remove(book_list)`):
+/// the change is to the caller's data and the object is merely referenced. Adding to it
+/// (`.add(`) is not covered: that links someone else's object, a private one included, to
+/// the caller.
+fn only_unlinked_from_caller(src: &str, f: &PyFunction, start: usize, end: usize) -> bool {
+    static UNLINK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?:self\.)?(?:request\.user|current_user|g\.user)\.\w+\.(?:remove|discard)\(\s*(\w+)\s*\)",
+        )
+        .expect("static regex")
+    });
+    let Some(var) = src
+        .get(start..end)
+        .and_then(|t| t.split_once('='))
+        .map(|(v, _)| v.trim())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
+    else {
+        return false;
+    };
+    let rest = src.get(end..f.body.1).unwrap_or("");
+    let unlinks: Vec<(usize, usize)> = UNLINK
+        .captures_iter(rest)
+        .filter(|c| &c[1] == var)
+        .filter_map(|c| c.get(0).map(|m| (m.start(), m.end())))
+        .collect();
+    if unlinks.is_empty() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(off) = rest[from..].find(var) {
+        let i = from + off;
+        from = i + var.len();
+        if word_at(rest, i, var) && !unlinks.iter().any(|&(s, e)| s <= i && i < e) {
+            return false;
+        }
+    }
+    true
 }
 
 /// A load statement seen only as a call to a function this file does not define, whose

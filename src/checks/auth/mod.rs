@@ -7,4 +7,5 @@ pub mod relay_read;
 pub mod router_auth;
 pub mod routes;
 pub mod rust_routes;
+pub mod signed_token;
 pub mod token_exchange;
