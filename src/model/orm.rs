@@ -941,6 +941,7 @@ fn django_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, django: &[bool]) -
     if !has_pk {
         push_unique(&mut def, vec!["id".into()]);
     }
+    unique_through(s, body, &names, &mut def);
     let map = |n: String| names.get(&n).cloned().unwrap_or(n);
     for m in &metas {
         for a in m {
@@ -1003,6 +1004,47 @@ fn django_model(s: &Src<'_>, classes: &[Class<'_>], i: usize, django: &[bool]) -
         }
     }
     Some(def)
+}
+
+/// Fields a model's methods copy, through a call, into a field kept unique on its own:
+/// `self.slug = slugify(self.username)` (`slug` unique) keeps `username` unique in its
+/// normalised form.
+fn unique_through(
+    s: &Src<'_>,
+    body: Node<'_>,
+    names: &HashMap<String, String>,
+    def: &mut TableDef,
+) {
+    let field = |n: Node<'_>| -> Option<String> {
+        let t = s.t(n).strip_prefix("self.")?;
+        names.get(&t.to_ascii_lowercase()).cloned()
+    };
+    let mut found: Vec<String> = Vec::new();
+    visit(body, |n| {
+        if n.kind() != "assignment" {
+            return true;
+        }
+        let (Some(l), Some(r)) = (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        ) else {
+            return false;
+        };
+        let Some(target) = field(l) else {
+            return false;
+        };
+        if r.kind() != "call" || !def.unique.contains(&vec![target.clone()]) {
+            return false;
+        }
+        let (pos, _) = args(r);
+        if let Some(src_col) = pos.first().and_then(|a| field(*a)) {
+            if src_col != target && !found.contains(&src_col) {
+                found.push(src_col);
+            }
+        }
+        false
+    });
+    def.unique_through.extend(found);
 }
 
 /// `User` in `User.email` or `func.lower(User.email)`.

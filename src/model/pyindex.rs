@@ -303,11 +303,15 @@ pub struct Class {
     /// table (`ForeignKey`, `relationship`). `None`: not a model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned: Option<bool>,
-    /// A Django model: its field sets with a uniqueness guarantee (`unique=True`,
-    /// `OneToOneField`, `Meta.unique_together`, `UniqueConstraint`), by column name
-    /// (`user_id` for a foreign key `user`), the implicit primary key left out.
+    /// An ORM model (Django, SQLAlchemy, SQLModel): its field sets with a uniqueness
+    /// guarantee (`unique=True`, `OneToOneField`, `Meta.unique_together`,
+    /// `UniqueConstraint`), by column name (`user_id` for a foreign key `user`), a
+    /// primary key named `id` left out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unique: Vec<Vec<Name>>,
+    /// The model is a Django model (its `unique` sets come from Django fields or `Meta`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub django: bool,
 }
 
 /// What one Python file contributes to the project index.
@@ -487,6 +491,7 @@ pub fn file_part(
                     local,
                     owned,
                     unique: Vec::new(),
+                    django: false,
                 });
                 push = Some(Frame::Class(part.classes.len() - 1));
             }
@@ -657,7 +662,7 @@ pub fn file_part(
                         f.blocks.push(b);
                     }
                 }
-                django_unique_sets(tree, file, &mut part, &mut names);
+                model_unique_sets(tree, file, &mut part, &mut names);
                 part.shrink();
                 return part;
             }
@@ -666,13 +671,13 @@ pub fn file_part(
     }
 }
 
-/// Records on the file's Django model classes the field sets the database keeps unique.
-fn django_unique_sets(tree: &Tree, file: &SourceFile, part: &mut FilePart, names: &mut Names) {
+/// Records on the file's ORM model classes the field sets the database keeps unique.
+fn model_unique_sets(tree: &Tree, file: &SourceFile, part: &mut FilePart, names: &mut Names) {
     if !crate::model::orm::is_candidate(&file.rel, &file.text) {
         return;
     }
     for t in crate::model::orm::tables(tree, file) {
-        if t.orm != "django" || t.model.is_empty() {
+        if t.orm == "alembic" || t.model.is_empty() {
             continue;
         }
         let sets: Vec<Vec<Name>> = t
@@ -687,6 +692,7 @@ fn django_unique_sets(tree: &Tree, file: &SourceFile, part: &mut FilePart, names
             .find(|c| !c.local && c.name == t.model)
         {
             c.unique = sets;
+            c.django = t.orm == "django";
         }
     }
 }
@@ -1393,6 +1399,10 @@ pub struct ProjectIndex<'a> {
     /// The Rust crates of the tree (`crate::model::rsindex`), joined next to the Python
     /// project so that index checks of either language take one argument.
     pub rust: crate::model::rsindex::CrateIndex<'a>,
+    /// The tables the project's `.sql` files declare, by name (last segment, lower-case),
+    /// with the column sets each piece keeps unique (primary key, `UNIQUE`, unique index),
+    /// joined over every file that creates or alters the table.
+    pub sql_unique: HashMap<String, Vec<Vec<String>>>,
 }
 
 const MAX_DEPTH: usize = 12;
@@ -1468,6 +1478,7 @@ impl<'a> ProjectIndex<'a> {
             modules,
             from: std::cell::Cell::new(0),
             rust: Default::default(),
+            sql_unique: HashMap::new(),
         };
         let mut names: HashSet<std::sync::Arc<str>> = HashSet::new();
         for g in 0..index.fns.len() {

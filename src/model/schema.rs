@@ -62,6 +62,11 @@ pub struct TableDef {
     /// an existing table with no `NOT NULL` and no `DEFAULT` (empty on every older row).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nullable: Vec<String>,
+    /// ORM: columns the model's own methods copy, normalised, into a single unique column
+    /// (Django `self.slug = slugify(self.username)` with `slug` unique): the database keeps
+    /// them unique through it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique_through: Vec<String>,
 }
 
 /// An ORM `relationship(...)` of a model class: the class it loads, the association table

@@ -422,6 +422,19 @@ fn index_hits(
         .collect();
     parts.sort_by(|a, b| a.0.cmp(b.0));
     let mut index = crate::model::pyindex::ProjectIndex::build(&parts);
+    for (_, lang, s, _) in summaries {
+        if *lang != Lang::Sql {
+            continue;
+        }
+        for t in &s.tables {
+            let sets = index.sql_unique.entry(t.name.name.clone()).or_default();
+            for u in &t.unique {
+                if !sets.contains(u) {
+                    sets.push(u.clone());
+                }
+            }
+        }
+    }
     if rules.rust_index {
         let mut rparts: Vec<(&str, &crate::model::rsindex::FilePart)> = summaries
             .iter()

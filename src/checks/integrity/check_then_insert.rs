@@ -318,20 +318,22 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let mut asserted = false;
         // (statement, looked-up name, lookup call) in order, at any block depth.
         let mut hit: Option<(Node<'_>, Node<'_>)> = None; // (create, lookup)
-        let mut pending: Vec<(Option<&str>, Node<'_>, bool)> = Vec::new(); // (name, lookup, decided)
-                                                                           // The create is reached past an `if row: raise ..` (a friendly "already exists").
+                                                          // (name, lookup, where the creates it decides start): a create past an
+                                                          // `if row: return/raise` is decided by the look-up, one inside that `if` is not.
+        let mut pending: Vec<(Option<&str>, Node<'_>, Option<usize>)> = Vec::new();
+        // The create is reached past an `if row: raise ..` (a friendly "already exists").
         let mut past_raise = false;
         visit_same_scope(body, |n| {
             if hit.is_some() {
                 return;
             }
             if let Some((name, call)) = lookup_assignment(n, src) {
-                pending.push((Some(name), call, false));
+                pending.push((Some(name), call, None));
                 return;
             }
             if n.kind() == "call" && is_availability_assert(n, src) {
                 asserted = true;
-                pending.push((None, n, true));
+                pending.push((None, n, Some(n.end_byte())));
                 return;
             }
             if n.kind() == "if_statement" {
@@ -366,7 +368,7 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     }
                 } else if leaves(cons) {
                     // `if user is not None: return user`, then the create below.
-                    p.2 = true;
+                    p.2 = Some(n.end_byte());
                     past_raise = cons
                         .named_child(cons.named_child_count().saturating_sub(1) as u32)
                         .is_some_and(|s| s.kind() == "raise_statement");
@@ -377,7 +379,7 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 if let Some(p) = pending
                     .iter()
                     .rev()
-                    .find(|p| p.2 && p.1.end_byte() < n.start_byte())
+                    .find(|p| p.2.is_some_and(|after| after <= n.start_byte()))
                 {
                     hit = Some((n, p.1));
                 }

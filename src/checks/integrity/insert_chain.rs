@@ -45,49 +45,208 @@ pub fn startup_only(ix: &ProjectIndex<'_>, path: &str, byte: usize) -> Option<Co
 const LIBRARY_UNIQUE: &[(&str, &str, &[&str])] =
     &[("rest_framework.authtoken", "Token", &["user"])];
 
-/// DATA008's per-file findings whose create builds a Django model row
-/// (`Notice(user=u, product=p)`, `Notice.objects.create(..)`) with every field of one of
-/// the model's unique sets (`UniqueConstraint(fields=["user", "product"])`, a
-/// `OneToOneField`): the database refuses the second row, so the race costs the loser an
-/// IntegrityError (a 500), never a duplicate. Reported at low confidence.
+/// DATA008's per-file findings whose create builds a model row the database keeps unique
+/// on the key at stake, reported at low confidence: the create sets every field of one of
+/// the model's unique sets (`Notice(user=u, product=p)`, `Notice.objects.create(..)`,
+/// `session.add(Notice(..))`, `repo.create(notice)` of a `notice = Notice(..)` built in the
+/// function), or builds the row empty and fills it from a form (`Permission()`, then
+/// `form.populate_obj(..)`) after a look-up by every field of such a set
+/// (`get_by_codename(..)`, `filter_by(slug=..)`, `Model.slug == ..`). The sets come from
+/// the project's ORM models (Django `unique=True`, a `OneToOneField`, `unique_together`,
+/// SQLAlchemy `unique=True`, `UniqueConstraint`) or from its SQL DDL for the model's table
+/// (`users` for `User`: a primary key, `UNIQUE`, a unique index). The database refuses the
+/// second row, so the race costs the loser an IntegrityError (a 500), never a duplicate. A
+/// primary key named `id` counts only when the create sets it and the look-up was by it.
+/// In an upsert or get-or-create by name, or after a `..._for_update` look-up, only the
+/// Django sets count (see `create_covered_by_unique`'s body).
+///
+/// A create that is a project function inserting nothing (`User.create_sample(..)`
+/// returning an unsaved object) is no row at all: withdrawn.
 pub fn create_covered_by_unique(
     ix: &ProjectIndex<'_>,
-    _path: &str,
+    path: &str,
     text: &str,
     at: usize,
 ) -> crate::checks::Vet {
     use crate::checks::Vet;
-    static CREATE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^([A-Z]\w*)(?:\.objects(?:\.\w+\(\))?\.create)?\(").expect("static regex")
-    });
     let Some(rest) = text.get(at..) else {
         return Vet::Keep;
     };
-    let Some(caps) = CREATE.captures(rest) else {
+    let g = ix.function_at(path, at);
+    if g.is_some_and(|g| builds_no_row(ix, g, at)) {
+        return Vet::Withdraw;
+    }
+    // The function's text up to the create: where the look-up and the row's construction are.
+    let before = g
+        .and_then(|g| text.get(ix.function(g).start..at))
+        .unwrap_or("");
+    let Some((model, fields)) = created_model(rest, before) else {
         return Vet::Keep;
     };
-    let model = caps.get(1).map_or("", |m| m.as_str());
-    let fields = keyword_names(&rest[caps.get(0).map_or(0, |m| m.end())..]);
-    let base = |c: &str| c.strip_suffix("_id").unwrap_or(c).to_string();
+    let keys = lookup_keys(before);
+    let base = |c: &str| {
+        let c = c.to_ascii_lowercase();
+        c.strip_suffix("_id").map_or(c.clone(), str::to_string)
+    };
     let given: Vec<String> = fields.iter().map(|f| base(f)).collect();
-    let covers = |set: &[&str]| !set.is_empty() && set.iter().all(|c| given.contains(&base(c)));
+    let keys: Vec<String> = keys.iter().map(|k| base(k)).collect();
+    let covers = |set: &[&str]| {
+        let within = |names: &[String]| set.iter().all(|c| names.contains(&base(c)));
+        let pk_only = set == ["id"];
+        !set.is_empty()
+            && if given.is_empty() {
+                !pk_only && within(&keys)
+            } else {
+                within(&given) && (!pk_only || within(&keys))
+            }
+    };
+    // An upsert, a get-or-create or a look-up made `..._for_update` promises one clean
+    // outcome per key to callers that retry (webhook redeliveries, parallel jobs): there
+    // the IntegrityError is the defect itself, so only the Django sets (as before) count.
+    static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch|get)_or_)")
+            .expect("static regex")
+    });
+    let promised = g.is_some_and(|g| PROMISE.is_match(&ix.function(g).name))
+        || before.contains("_for_update(");
     let library = LIBRARY_UNIQUE
         .iter()
         .any(|(module, m, set)| *m == model && text.contains(module) && covers(set));
     let project = ix.files.iter().any(|f| {
         f.part.classes.iter().any(|c| {
             c.name == model
+                && (c.django || !promised)
                 && c.unique.iter().any(|set| {
                     let set: Vec<&str> = set.iter().map(|n| n.as_str()).collect();
                     covers(&set)
                 })
         })
     });
-    if library || project {
+    let ddl = !promised
+        && ix.sql_unique.iter().any(|(table, sets)| {
+            table_of(table, &model)
+                && sets.iter().any(|set| {
+                    let set: Vec<&str> = set.iter().map(String::as_str).collect();
+                    covers(&set)
+                })
+        });
+    if library || project || ddl {
         Vet::Demote(Confidence::Low)
     } else {
         Vet::Keep
     }
+}
+
+/// Whether a SQL table is the one of model class `model`: `users`/`user` for `User`,
+/// `oauth_accounts` for `OAuthAccount`, `categories` for `Category`.
+fn table_of(table: &str, model: &str) -> bool {
+    let t: String = table.chars().filter(|c| *c != '_').collect();
+    let m = model.to_ascii_lowercase();
+    t == m
+        || t == format!("{m}s")
+        || t == format!("{m}es")
+        || m.strip_suffix('y')
+            .is_some_and(|stem| t == format!("{stem}ies"))
+}
+
+/// The model a create builds and the fields it sets by keyword: `User(email=..)`,
+/// `User.objects.create(email=..)`, `session.add(User(email=..))`, or `repo.create(user)`
+/// / `session.add(user)` of a `user = User(..)` assigned earlier in `before`.
+fn created_model(rest: &str, before: &str) -> Option<(String, Vec<String>)> {
+    static DIRECT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([A-Z]\w*)(?:\.objects(?:\.\w+\(\))?\.create)?\(").expect("static regex")
+    });
+    static WRAPPED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[\w.]*\.\w+\(\s*(?:([A-Z]\w*)\(|([a-z_]\w*)\s*[,)])").expect("static regex")
+    });
+    if let Some(c) = DIRECT.captures(rest) {
+        let end = c.get(0).map_or(0, |m| m.end());
+        return Some((c[1].to_string(), keyword_names(&rest[end..])));
+    }
+    let c = WRAPPED.captures(rest)?;
+    if let Some(m) = c.get(1) {
+        return Some((
+            m.as_str().to_string(),
+            keyword_names(&rest[c.get(0)?.end()..]),
+        ));
+    }
+    let var = c.get(2)?.as_str();
+    let built = Regex::new(&format!(r"\b{}\s*=\s*([A-Z]\w*)\(", regex::escape(var))).ok()?;
+    let m = built.captures_iter(before).last()?;
+    let end = m.get(0)?.end();
+    Some((m[1].to_string(), keyword_names(&before[end..])))
+}
+
+/// The columns the look-ups before a create query by: `get_by_codename(..)` and
+/// `find_by_provider_and_account_id(..)` by name, `filter_by(slug=..)`/`.get(email=..)`/
+/// `.filter(code__iexact=..)` by keyword, `Model.slug == ..` by comparison.
+fn lookup_keys(before: &str) -> Vec<String> {
+    static BY_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:get|find|fetch|lookup|load|select)(?:_\w+?)?_by_(\w+)\(")
+            .expect("static regex")
+    });
+    static BY_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(?:filter_by|filter|get|get_or_none|find_by_\w+)\(").expect("static regex")
+    });
+    static COMPARED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\b[A-Z]\w*\.(\w+)\s*==").expect("static regex"));
+    let mut keys: Vec<String> = Vec::new();
+    for c in BY_NAME.captures_iter(before) {
+        keys.extend(c[1].split("_and_").map(str::to_string));
+    }
+    for m in BY_KEYWORD.find_iter(before) {
+        keys.extend(
+            keyword_names(&before[m.end()..])
+                .into_iter()
+                .map(|k| k.split("__").next().unwrap_or(&k).to_string()),
+        );
+    }
+    keys.extend(COMPARED.captures_iter(before).map(|c| c[1].to_string()));
+    keys
+}
+
+/// Whether the create at `at` in function `g` (a call named `create..`/`insert..`) is a
+/// project function that inserts nothing, itself or through what it calls (a few levels):
+/// no insert the index knows of and no call named like a write (`add`, `save`, `create`,
+/// `execute`, `commit`, ..).
+fn builds_no_row(ix: &ProjectIndex<'_>, g: usize, at: usize) -> bool {
+    let f = ix.function(g);
+    let Some(i) = f
+        .calls
+        .iter()
+        .position(|c| c.kind == CallKind::Direct && c.start == at)
+    else {
+        return false;
+    };
+    // Only a call named as a create: a model's constructor (`User(..)`) builds the row
+    // object an insert further down stores.
+    let last = f.calls[i].callee.as_str().rsplit('.').next().unwrap_or("");
+    let named = ["create", "insert"]
+        .iter()
+        .any(|p| last == *p || last.strip_prefix(p).is_some_and(|r| r.starts_with('_')));
+    let Target::Project(cf) = ix.targets[g][i] else {
+        return false;
+    };
+    named && writes_nothing(ix, cf, 0)
+}
+
+fn writes_nothing(ix: &ProjectIndex<'_>, g: usize, depth: usize) -> bool {
+    static WRITE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(add|add_all|save|create|bulk_create|insert|insert_one|insert_many|execute|executemany|executescript|commit|flush|merge|put|put_item|persist|upsert|write|get_or_create|update_or_create|(create|insert|save|add|store|persist|register)_\w+)$")
+            .expect("static regex")
+    });
+    if depth > 3 || ix.data[g].insert.is_some() {
+        return false;
+    }
+    let f = ix.function(g);
+    f.calls.iter().zip(&ix.targets[g]).all(|(c, t)| {
+        let last = c.callee.as_str().rsplit('.').next().unwrap_or("");
+        match t {
+            Target::Project(w) if *w == g => true,
+            Target::Project(w) => writes_nothing(ix, *w, depth + 1),
+            _ => !c.callee.as_str().is_empty() && !WRITE.is_match(last),
+        }
+    })
 }
 
 /// The keyword names of a call's arguments at the top level, from the text right after its

@@ -356,7 +356,7 @@ fn orm_association_inserts(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if handled {
             continue;
         }
-        if looked_up || caught_conflict(call, f.start, src) {
+        if looked_up || caught_conflict(call, f.start, src) || after_failed_get(call, src) {
             continue;
         }
         let handler = match &f.class {
@@ -376,6 +376,28 @@ fn orm_association_inserts(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 .var("via", String::new()),
         );
     }
+}
+
+/// The insert runs in an `except Model.DoesNotExist:` (or `NoResultFound`) handler: the
+/// row is created because a look-up just failed, the get-then-create of DATA008.
+fn after_failed_get(call: Node<'_>, src: &str) -> bool {
+    let mut cur = call.parent();
+    while let Some(p) = cur {
+        if matches!(p.kind(), "function_definition" | "lambda") {
+            return false;
+        }
+        if p.kind() == "except_clause" {
+            let caught = p
+                .child_by_field_name("value")
+                .or_else(|| p.named_child(0))
+                .map_or("", |v| text(v, src));
+            if caught.contains("DoesNotExist") || caught.contains("NoResultFound") {
+                return true;
+            }
+        }
+        cur = p.parent();
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------
@@ -424,6 +446,17 @@ fn caps_rows(t: &str) -> bool {
     FIXED.is_match(t) || (LIMITED.is_match(t) && RANKED.is_match(t))
 }
 
+/// Query text that selects only the rows sharing one value of a near-unique key
+/// (`Profile.objects.filter(code=code)`, `filter_by(slug=slug)`): a handful of rows (one
+/// user's profiles across events), not a table.
+fn keyed_rows(t: &str) -> bool {
+    static KEYED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(?:filter|filter_by)\(\s*(?:code|slug|uuid|token|short_code)(?:__iexact)?\s*=\s*[\w.]+\s*\)")
+            .expect("static regex")
+    });
+    KEYED.is_match(t)
+}
+
 /// Names assigned a capped query earlier in the same scope: (scope, name).
 type Capped = HashSet<(usize, String)>;
 
@@ -431,6 +464,7 @@ type Capped = HashSet<(usize, String)>;
 /// then `session.execute(s).fetchall()`).
 fn capped_text(t: &str, scope: usize, capped: &Capped) -> bool {
     caps_rows(t)
+        || keyed_rows(t)
         || capped
             .iter()
             .any(|(sc, name)| *sc == scope && mentions(t, &[name.as_str()]))
@@ -1118,6 +1152,35 @@ fn is_object_permission_check(node: Node<'_>, names: &[&str], src: &str) -> bool
     PERM.is_match(last) && args.named_child_count() >= 2 && mentions(text(args, src), names)
 }
 
+/// A SQLAlchemy primary-key get of the row a loop row refers to: `X.query.get(row.x_id)`
+/// (Flask-SQLAlchemy) or `session.get(Model, row.x_id)`.
+fn identity_mapped_get(node: Node<'_>, names: &[&str], src: &str) -> bool {
+    let Some((callee, last, args)) = call_parts(node, src) else {
+        return false;
+    };
+    if last != "get" {
+        return false;
+    }
+    let recv = callee.rsplit_once('.').map_or("", |(r, _)| r);
+    let session = recv
+        .rsplit('.')
+        .next()
+        .is_some_and(|r| r.ends_with("session"));
+    let key = if recv.ends_with(".query") && args.named_child_count() == 1 {
+        positional_arg(args, 0)
+    } else if session && args.named_child_count() == 2 {
+        positional_arg(args, 1)
+    } else {
+        None
+    };
+    key.is_some_and(|k| {
+        let k = text(k, src);
+        k.split_once('.').is_some_and(|(base, attr)| {
+            names.contains(&base) && attr.ends_with("_id") && is_name(attr)
+        })
+    })
+}
+
 /// The loop body commits (`session.commit()`, `db.session.commit()`, `session_commit(..)`).
 fn commits_per_row(body: Node<'_>, src: &str) -> bool {
     let mut commits = false;
@@ -1176,7 +1239,8 @@ fn upserts_per_row(read: Node<'_>, body: Node<'_>, src: &str) -> bool {
 }
 
 /// The read's row is assigned (`status = Status.objects.get(..)`) and the loop body saves
-/// it (`status.save()`): a read-modify-write per row.
+/// it (`status.save()`) or deletes it (`status.delete()`, `session.delete(status)`): a
+/// read-modify-write per row, or the load an ORM delete of that row needs.
 fn saves_read_row(read: Node<'_>, body: Node<'_>, src: &str) -> bool {
     let Some(name) = read
         .parent()
@@ -1187,11 +1251,17 @@ fn saves_read_row(read: Node<'_>, body: Node<'_>, src: &str) -> bool {
     else {
         return false;
     };
-    let save = format!("{name}.save");
+    let (save, delete) = (format!("{name}.save"), format!("{name}.delete"));
     let mut saves = false;
     visit_same_scope(body, |n| {
         if !saves && n.kind() == "call" {
-            saves = call_parts(n, src).is_some_and(|(callee, _, _)| callee == save);
+            saves = call_parts(n, src).is_some_and(|(callee, last, args)| {
+                callee == save
+                    || callee == delete
+                    || (last == "delete"
+                        && callee.ends_with("session.delete")
+                        && positional_arg(args, 0).is_some_and(|a| text(a, src) == name))
+            });
         }
     });
     saves
@@ -1368,8 +1438,12 @@ fn report_first_db_call(
             // the rows: no single query replaces it. A management command that only
             // prints what it reads is an operator's report run by hand. A lookup repeated
             // per step of a counting loop inside the row loop (the days of a window) is
-            // not keyed by the row.
+            // not keyed by the row. A primary-key get of a row the loop row refers to
+            // (`session.get(Author, book.author_id)`, `Person.query.get(bill.payer_id)`) is
+            // answered from the session's identity map once that row is loaded: one query
+            // per distinct referenced row (a project's few members), not one per row.
             if rows.bounded
+                || identity_mapped_get(call, &names, src)
                 || in_counting_loop(call, body, &names, src)
                 || commits_per_row(body, src)
                 || requests_per_row(body, src)

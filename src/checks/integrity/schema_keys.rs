@@ -17,9 +17,10 @@ struct Merged<'a> {
 
 impl Merged<'_> {
     fn unique_covers(&self, col: &str) -> bool {
-        self.pieces
-            .iter()
-            .any(|(_, t)| t.unique.iter().any(|u| u.iter().any(|c| c == col)))
+        self.pieces.iter().any(|(_, t)| {
+            t.unique.iter().any(|u| u.iter().any(|c| c == col))
+                || t.unique_through.iter().any(|c| c == col)
+        })
     }
 
     /// Whether some piece declares `col` optional (explicitly nullable, or added to an
