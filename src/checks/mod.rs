@@ -600,6 +600,7 @@ const INDEX_VETS: &[(&str, IndexVetFn)] = &[
         "create-covered-by-unique",
         integrity::insert_chain::create_covered_by_unique,
     ),
+    ("cleaned-by-helper", security::html_vet::cleaned_by_helper),
 ];
 
 pub fn index_vet_lookup(name: &str) -> Option<IndexVetFn> {

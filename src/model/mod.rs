@@ -6,6 +6,7 @@
 
 pub mod deps;
 pub mod facts;
+pub mod html_clean;
 pub mod nested_scope;
 pub mod orm;
 pub mod pydata;

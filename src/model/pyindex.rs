@@ -284,6 +284,10 @@ pub struct Function {
     /// whose body enforces auth: a login redirect, a 401/403, a permission test.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub guards: bool,
+    /// Every return is the output of an HTML cleaner or a constant
+    /// (`crate::model::html_clean`): callers may mark its result safe.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cleans_html: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -524,6 +528,7 @@ pub fn file_part(
                     bounds: Vec::new(),
                     positional: Vec::new(),
                     guards: false,
+                    cleans_html: crate::model::html_clean::returns_cleaned(node, src),
                 };
                 if class.is_some() && GUARD_METHODS.contains(&f.name.as_str()) {
                     f.guards = node.child_by_field_name("body").is_some_and(|b| {

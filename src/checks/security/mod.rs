@@ -8,6 +8,7 @@ pub mod datetimes;
 pub mod dependencies;
 pub mod execution;
 pub mod exposure;
+pub mod html_vet;
 pub mod input_misuse;
 pub mod logging;
 pub mod rust;

@@ -14,6 +14,7 @@ use crate::checks::py::in_main_only_function;
 use crate::checks::py::{keyword_arg, module_assignments, positional_arg, snippet, unparen};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
+use crate::model::html_clean::is_cleaner_call;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -377,26 +378,65 @@ const SAFE_MARKERS: &[&str] = &[
 ];
 
 static ESCAPER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|\.)(?:escape|conditional_escape|escape_html|html_escape|format_html|format_html_join|force_escape|escapejs|json_script|quote|quote_plus|urlencode|int|len|render_to_string|render|linebreaks|strip_tags|escape_uri_path|static|reverse|url_for)$")
+    Regex::new(r"(?:^|\.)(?:escape|conditional_escape|escape_html|html_escape|format_html|format_html_join|force_escape|escapejs|json_script|quote|quote_plus|urlencode|int|len|render_to_string|render|linebreaks|strip_tags|escape_uri_path|static|reverse|url_for|count|sum|abs|round|float)$")
         .expect("re")
 });
 
 /// How lenient `pieces_escaped` is: strictly escaped or constant pieces only, or also the
 /// object's own state (`self.message`), which is opaque like `mark_safe(self.x)`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Pieces {
+pub(super) enum Pieces {
     Escaped,
     EscapedOrState,
 }
 
+/// Calls the project index knows to return cleaned markup (a helper in another file that
+/// runs bleach); a file on its own knows none.
+pub(super) type Cleaned<'h> = &'h dyn Fn(Node<'_>) -> bool;
+
+/// Translation calls (`_("Select all")`, `gettext_lazy`) and `str(..)`: their text is
+/// escaped when their arguments are (a literal the project ships).
+const PASS_THROUGH: &[&str] = &[
+    "_",
+    "_l",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ugettext",
+    "ugettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "ngettext",
+    "ngettext_lazy",
+    "npgettext",
+    "lazy_gettext",
+    "str",
+];
+
+/// Where `pieces_escaped` looks: the file's text, the text of the function around the
+/// value, how lenient it is, and the calls known to return cleaned markup.
+#[derive(Clone, Copy)]
+pub(super) struct Esc<'a> {
+    pub src: &'a str,
+    pub func: &'a str,
+    pub mode: Pieces,
+    pub cleaned: Cleaned<'a>,
+}
+
 /// Every non-constant piece of text built in place is escaped (`f"<b>{escape(x)}</b>"`),
 /// or (with `Pieces::EscapedOrState`) an attribute of `self`/`cls`.
-fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize, mode: Pieces) -> bool {
+pub(super) fn pieces_escaped(n: Node<'_>, depth: usize, e: Esc<'_>) -> bool {
     if depth > 10 {
         return false;
     }
+    let Esc {
+        src,
+        func,
+        mode,
+        cleaned,
+    } = e;
     let n = unparen(n);
-    let each = |k: Node<'_>| pieces_escaped(k, src, func, depth + 1, mode);
+    let each = |k: Node<'_>| pieces_escaped(k, depth + 1, e);
     match n.kind() {
         "string" => {
             let mut c = n.walk();
@@ -414,12 +454,22 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize, mode: Pieces
             let kids: Vec<Node<'_>> = n.named_children(&mut c).collect();
             kids.into_iter().all(each)
         }
+        // `"<hr>" if a else ""`: both branches (the condition is not shown).
+        "conditional_expression" => {
+            let mut c = n.walk();
+            let kids: Vec<Node<'_>> = n.named_children(&mut c).collect();
+            kids.len() == 3 && each(kids[0]) && each(kids[2])
+        }
+        // `conditional_escape(item) for item in items`: the value each round yields.
+        "generator_expression" | "list_comprehension" => {
+            n.child_by_field_name("body").is_some_and(each)
+        }
         "call" => {
             let Some(f) = n.child_by_field_name("function") else {
                 return false;
             };
             let callee = text(f, src);
-            if ESCAPER.is_match(callee) {
+            if ESCAPER.is_match(callee) || is_cleaner_call(n, src) || cleaned(n) {
                 return true;
             }
             // Marking safe what is already escaped or constant.
@@ -429,6 +479,14 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize, mode: Pieces
                     .child_by_field_name("arguments")
                     .and_then(|a| a.named_child(0))
                     .is_some_and(each);
+            }
+            if PASS_THROUGH.contains(&callee) {
+                let Some(args) = n.child_by_field_name("arguments") else {
+                    return false;
+                };
+                let mut c = args.walk();
+                let kids: Vec<Node<'_>> = args.named_children(&mut c).collect();
+                return !kids.is_empty() && kids.into_iter().all(each);
             }
             // `self.get_html()`: a method of this class whose every return is escaped.
             if let Some(method) = callee.strip_prefix("self.") {
@@ -440,6 +498,10 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize, mode: Pieces
                 n.child_by_field_name("arguments"),
             ) {
                 if matches!(obj.kind(), "string" | "concatenated_string") && each(obj) {
+                    // `"".join(escape(p) for p in parts)`: the generator is the argument list.
+                    if args.kind() == "generator_expression" {
+                        return each(args);
+                    }
                     let mut c = args.walk();
                     let kids: Vec<Node<'_>> = args.named_children(&mut c).collect();
                     return kids.into_iter().all(|k| {
@@ -460,6 +522,7 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize, mode: Pieces
                 || ESCAPED_NAME.is_match(t)
                 || assigned_escaped(t, func)
                 || list_of_escaped(t, func)
+                || bound_escaped(n, depth + 1, e)
         }
         "attribute" => {
             let t = text(n, src);
@@ -471,6 +534,100 @@ fn pieces_escaped(n: Node<'_>, src: &str, func: &str, depth: usize, mode: Pieces
         }
         _ => shape(n, src) == Shape::Constant,
     }
+}
+
+/// The local `name` at `use_` is bound in its function only to escaped or constant text:
+/// every assignment (`total = qs.count()`, `text = _("deactivated")`, `items = ""`), every
+/// `+=` (`items += self.render_item(..)`, `parts += [escape(p) for p in ps]`) and every
+/// `append`/`extend` of it. A parameter, a loop variable or any other binding is unknown.
+fn bound_escaped(use_: Node<'_>, depth: usize, e: Esc<'_>) -> bool {
+    if depth > 10 {
+        return false;
+    }
+    let src = e.src;
+    let name = text(use_, src);
+    let mut scope = use_;
+    while scope.kind() != "function_definition" {
+        let Some(p) = scope.parent() else { break };
+        scope = p;
+    }
+    let mentions = |m: Node<'_>| {
+        text(m, src)
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w == name)
+    };
+    if scope
+        .child_by_field_name("parameters")
+        .is_some_and(&mentions)
+    {
+        return false;
+    }
+    let each = |k: Node<'_>| pieces_escaped(k, depth + 1, e);
+    let (mut seen, mut all) = (0usize, true);
+    crate::checks::py::visit_same_scope(scope, |m| {
+        if !all {
+            return;
+        }
+        match m.kind() {
+            "assignment" | "augmented_assignment" => {
+                let Some(left) = m.child_by_field_name("left") else {
+                    return;
+                };
+                if text(left, src) != name {
+                    all = !mentions(left);
+                    return;
+                }
+                let op = m
+                    .child_by_field_name("operator")
+                    .map_or("=", |o| text(o, src));
+                if m.kind() == "assignment" {
+                    seen += 1;
+                } else if op != "+=" {
+                    all = false;
+                    return;
+                }
+                // `x: str` alone binds nothing.
+                all = m.child_by_field_name("right").is_none_or(each);
+            }
+            "for_statement"
+            | "named_expression"
+            | "as_pattern"
+            | "global_statement"
+            | "nonlocal_statement"
+            | "import_from_statement"
+            | "import_statement" => {
+                let target = m
+                    .child_by_field_name("left")
+                    .or_else(|| m.child_by_field_name("name"))
+                    .or_else(|| m.child_by_field_name("alias"));
+                all = !target.map_or_else(|| mentions(m), mentions);
+            }
+            "call" => {
+                let Some(f) = m.child_by_field_name("function") else {
+                    return;
+                };
+                let callee = text(f, src);
+                let Some((obj, method)) = callee.rsplit_once('.') else {
+                    return;
+                };
+                if obj != name {
+                    return;
+                }
+                let Some(args) = m.child_by_field_name("arguments") else {
+                    return;
+                };
+                let mut c = args.walk();
+                let kids: Vec<Node<'_>> = args.named_children(&mut c).collect();
+                all = match method {
+                    "append" | "extend" => kids.into_iter().all(each),
+                    "insert" => kids.into_iter().skip(1).all(each),
+                    _ => true,
+                };
+            }
+            _ => {}
+        }
+    });
+    all && seen > 0
 }
 
 /// `self.NAME(..)` at `call`: the method `NAME` of the enclosing class returns only escaped
@@ -509,9 +666,15 @@ fn method_returns_escaped(call: Node<'_>, name: &str, src: &str, depth: usize) -
         }
         if r.kind() == "return_statement" {
             returns += 1;
-            all = r
-                .named_child(0)
-                .is_some_and(|v| pieces_escaped(v, src, mtext, depth, Pieces::Escaped));
+            all = r.named_child(0).is_some_and(|v| {
+                let e = Esc {
+                    src,
+                    func: mtext,
+                    mode: Pieces::Escaped,
+                    cleaned: &|_| false,
+                };
+                pieces_escaped(v, depth, e)
+            });
             return false;
         }
         // Returns of nested functions are theirs.
@@ -609,11 +772,26 @@ pub fn unescaped_html_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
             return;
         };
         let func = s.function_text(c.node.start_byte());
+        let strict = Esc {
+            src,
+            func,
+            mode: Pieces::Escaped,
+            cleaned: &|_| false,
+        };
         let conf = match shape(arg, src) {
             Shape::Constant => return,
-            Shape::Built if pieces_escaped(arg, src, func, 0, Pieces::Escaped) => return,
+            Shape::Built if pieces_escaped(arg, 0, strict) => return,
             // Text joined from the object's own state: as opaque as `mark_safe(self.x)`.
-            Shape::Built if pieces_escaped(arg, src, func, 0, Pieces::EscapedOrState) => {
+            Shape::Built
+                if pieces_escaped(
+                    arg,
+                    0,
+                    Esc {
+                        mode: Pieces::EscapedOrState,
+                        ..strict
+                    },
+                ) =>
+            {
                 Confidence::Low
             }
             Shape::Built => Confidence::Medium,
@@ -621,7 +799,8 @@ pub fn unescaped_html_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
             Shape::Opaque
                 if arg.kind() == "identifier"
                     && (assigned_escaped(text(arg, src), func)
-                        || list_of_escaped(text(arg, src), func)) =>
+                        || list_of_escaped(text(arg, src), func)
+                        || bound_escaped(arg, 1, strict)) =>
             {
                 return
             }
