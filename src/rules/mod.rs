@@ -189,8 +189,15 @@ impl Rule {
     }
 
     /// `present` says whether the file contains a prefilter literal (the language's
-    /// [`Literals`] automaton finds every rule's literals in one pass over the text).
-    pub fn wants_given(&self, rel_path: &str, text: &str, present: impl Fn(&str) -> bool) -> bool {
+    /// [`Literals`] automaton finds every rule's literals in one pass over the text);
+    /// `matches` whether a prefilter regex matches the file's text (rules that share a
+    /// regex let the caller test it once per file).
+    pub fn wants_given(
+        &self,
+        rel_path: &str,
+        present: impl Fn(&str) -> bool,
+        mut matches: impl FnMut(&regex::Regex) -> bool,
+    ) -> bool {
         if self
             .exclude_paths
             .as_ref()
@@ -199,7 +206,7 @@ impl Rule {
             return false;
         }
         (self.prefilter.is_empty() || self.prefilter.iter().any(|p| present(p.as_str())))
-            && self.prefilter_regex.iter().all(|r| r.is_match(text))
+            && self.prefilter_regex.iter().all(|r| matches(r))
     }
 }
 

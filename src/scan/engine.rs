@@ -90,11 +90,22 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     };
     let seen = lang_rules.literals.present(&file.text);
     let present = |l: &str| lang_rules.literals.contains(&seen, &file.text, l);
+    // Several rules share a prefilter regex (the route-file regex of the taint rules):
+    // each distinct one is run over the text at most once.
+    let mut tested: Vec<(String, bool)> = Vec::new();
+    let mut matches = |r: &regex::Regex| {
+        if let Some(&(_, m)) = tested.iter().find(|(p, _)| *p == r.as_str()) {
+            return m;
+        }
+        let m = r.is_match(&file.text);
+        tested.push((r.as_str().to_string(), m));
+        m
+    };
     let active: Vec<bool> = (0..set.rules.len())
         .map(|i| {
             lang_rules.rules.contains(&i)
                 && set.rules[i].analyses(kind, set)
-                && set.rules[i].wants_given(&file.rel, &file.text, present)
+                && set.rules[i].wants_given(&file.rel, present, &mut matches)
         })
         .collect();
     run_regexes(file, set, &active, &mut out.findings);
