@@ -120,6 +120,10 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
     }
     out.statements.resize(out.findings.len(), None);
+    let any_query = lang_rules
+        .rules
+        .iter()
+        .any(|&i| active[i] && matches!(set.rules[i].kind, RuleKind::Query(_)));
     let needs_tree = lang_rules.rules.iter().any(|&i| {
         active[i] && matches!(set.rules[i].kind, RuleKind::Query(_) | RuleKind::Check(_))
     });
@@ -216,7 +220,10 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         if let (Some(skip), None) = (ranges.skipped, out.skipped_statement) {
             out.skipped_statement = Some(skip);
         }
-        for range in ranges.ranges {
+        // A file that no declarative rule is active for skips the query traversal: every
+        // match it found would belong to an inactive rule.
+        let queries = ranges.ranges.into_iter().filter(|_| any_query);
+        for range in queries {
             run_queries(
                 file,
                 set,
