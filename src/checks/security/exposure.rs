@@ -17,6 +17,7 @@ use crate::checks::py::{expr_name, keyword_arg, positional_arg, visit};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::facts::Facts;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

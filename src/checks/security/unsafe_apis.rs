@@ -13,6 +13,7 @@ use super::baseline::{in_handler, in_main_guard, keyword_is, run, shape, Call, R
 use crate::checks::py::{keyword_arg, module_assignments, positional_arg, snippet, unparen};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
