@@ -196,7 +196,7 @@ impl Rule {
         &self,
         rel_path: &str,
         present: impl Fn(&str) -> bool,
-        mut matches: impl FnMut(&regex::Regex) -> bool,
+        matches: impl FnMut(&regex::Regex) -> bool,
     ) -> bool {
         if self
             .exclude_paths
@@ -206,7 +206,7 @@ impl Rule {
             return false;
         }
         (self.prefilter.is_empty() || self.prefilter.iter().any(|p| present(p.as_str())))
-            && self.prefilter_regex.iter().all(|r| matches(r))
+            && self.prefilter_regex.iter().all(matches)
     }
 }
 
