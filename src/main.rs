@@ -23,7 +23,39 @@ const EXIT_ERROR: u8 = 2;
 /// More worker threads than this only costs memory and start-up time.
 const MAX_JOBS: usize = 256;
 
+// The scan allocates many small, short-lived objects from several threads (syntax trees,
+// facts, strings): mimalloc serves them with less work than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// tree-sitter's `calloc`: mimalloc's `malloc`, zeroed (the `-sys` crate's `calloc` needs
+/// an extra feature).
+unsafe extern "C" fn ts_calloc(count: usize, size: usize) -> *mut std::ffi::c_void {
+    let Some(bytes) = count.checked_mul(size) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: a fresh block of `bytes` bytes (or null), zeroed before use.
+    unsafe {
+        let p = libmimalloc_sys::mi_malloc(bytes);
+        if !p.is_null() {
+            std::ptr::write_bytes(p.cast::<u8>(), 0, bytes);
+        }
+        p
+    }
+}
+
 fn main() -> ExitCode {
+    // Syntax trees are tree-sitter's allocations: the same allocator for them. Set before
+    // any parser, tree or query exists, so nothing allocated by one is freed by the other.
+    // SAFETY: called once, first thing, on the main thread.
+    unsafe {
+        tree_sitter::set_allocator(Some(tree_sitter::Allocator {
+            malloc: libmimalloc_sys::mi_malloc,
+            calloc: ts_calloc,
+            realloc: libmimalloc_sys::mi_realloc,
+            free: libmimalloc_sys::mi_free,
+        }));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),

@@ -3,6 +3,7 @@
 
 use super::FileContext;
 use crate::model::facts::python::{string_value, text};
+use crate::source::names::Names as _;
 use std::collections::HashMap;
 use tree_sitter::Node;
 

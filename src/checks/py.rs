@@ -4,6 +4,7 @@
 use super::FileContext;
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::model::facts::Facts;
+use crate::source::names::Names as _;
 use std::collections::HashSet;
 use tree_sitter::Node;
 

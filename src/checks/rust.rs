@@ -4,6 +4,7 @@
 use crate::checks::FileContext;
 use crate::model::facts::rust::{ExtractorKind, RustFacts, RustHandler};
 use crate::model::facts::Facts;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -20,6 +20,7 @@ use crate::model::facts::visit;
 use crate::model::schema::TableDef;
 use crate::model::summary::Located;
 use crate::source::lang::Lang;
+use crate::source::names::Names as _;
 use crate::source::SourceFile;
 use regex::Regex;
 use std::collections::HashMap;

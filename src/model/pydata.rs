@@ -7,6 +7,7 @@
 //! the function's own text while the file is parsed; the index joins them bottom-up.
 
 use crate::model::facts::python::{text, PyFacts};
+use crate::source::names::Names as _;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;

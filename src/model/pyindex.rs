@@ -10,6 +10,7 @@
 
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::pydata::DataFacts;
+use crate::source::names::Names as _;
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

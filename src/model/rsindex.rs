@@ -9,6 +9,7 @@
 //! [`CrateIndex`] is rebuilt from the parts on every run.
 
 use crate::model::facts::rust::RustFacts;
+use crate::source::names::Names as _;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use tree_sitter::{Node, Tree};
@@ -288,7 +289,7 @@ fn text<'a>(n: Node<'_>, src: &'a str) -> &'a str {
     n.utf8_text(src.as_bytes()).unwrap_or("")
 }
 
-fn field_text<'a>(n: Node<'_>, field: &str, src: &'a str) -> &'a str {
+fn field_text<'a>(n: Node<'_>, field: &'static str, src: &'a str) -> &'a str {
     n.child_by_field_name(field).map_or("", |c| text(c, src))
 }
 

@@ -13,6 +13,7 @@
 
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::model::facts::visit_same_scope;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;

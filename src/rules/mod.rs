@@ -189,8 +189,15 @@ impl Rule {
     }
 
     /// `present` says whether the file contains a prefilter literal (the language's
-    /// [`Literals`] automaton finds every rule's literals in one pass over the text).
-    pub fn wants_given(&self, rel_path: &str, text: &str, present: impl Fn(&str) -> bool) -> bool {
+    /// [`Literals`] automaton finds every rule's literals in one pass over the text);
+    /// `matches` whether a prefilter regex matches the file's text (rules that share a
+    /// regex let the caller test it once per file).
+    pub fn wants_given(
+        &self,
+        rel_path: &str,
+        present: impl Fn(&str) -> bool,
+        matches: impl FnMut(&regex::Regex) -> bool,
+    ) -> bool {
         if self
             .exclude_paths
             .as_ref()
@@ -199,7 +206,7 @@ impl Rule {
             return false;
         }
         (self.prefilter.is_empty() || self.prefilter.iter().any(|p| present(p.as_str())))
-            && self.prefilter_regex.iter().all(|r| r.is_match(text))
+            && self.prefilter_regex.iter().all(matches)
     }
 }
 
@@ -764,7 +771,13 @@ impl Literals {
         let automaton = if patterns.is_empty() {
             None
         } else {
-            aho_corasick::AhoCorasick::new(&patterns).ok()
+            // A full DFA: the Python rules' 281 literals make a table of 0.8 MiB, and the
+            // overlapping search (every literal, not the leftmost) runs 2-2.5 times as fast
+            // as on the default NFA.
+            aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&patterns)
+                .ok()
         };
         Literals { automaton, ids }
     }

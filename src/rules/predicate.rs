@@ -25,6 +25,7 @@
 //! | `imports` | the file imports one of these packages (or a submodule of one) |
 
 use crate::model::facts::{Facts, Scope};
+use crate::source::names::Names as _;
 use regex::Regex;
 use serde::Deserialize;
 use tree_sitter::Node;

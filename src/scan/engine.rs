@@ -90,11 +90,22 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
     };
     let seen = lang_rules.literals.present(&file.text);
     let present = |l: &str| lang_rules.literals.contains(&seen, &file.text, l);
+    // Several rules share a prefilter regex (the route-file regex of the taint rules):
+    // each distinct one is run over the text at most once.
+    let mut tested: Vec<(String, bool)> = Vec::new();
+    let mut matches = |r: &regex::Regex| {
+        if let Some(&(_, m)) = tested.iter().find(|(p, _)| *p == r.as_str()) {
+            return m;
+        }
+        let m = r.is_match(&file.text);
+        tested.push((r.as_str().to_string(), m));
+        m
+    };
     let active: Vec<bool> = (0..set.rules.len())
         .map(|i| {
             lang_rules.rules.contains(&i)
                 && set.rules[i].analyses(kind, set)
-                && set.rules[i].wants_given(&file.rel, &file.text, present)
+                && set.rules[i].wants_given(&file.rel, present, &mut matches)
         })
         .collect();
     run_regexes(file, set, &active, &mut out.findings);
@@ -109,6 +120,10 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         }
     }
     out.statements.resize(out.findings.len(), None);
+    let any_query = lang_rules
+        .rules
+        .iter()
+        .any(|&i| active[i] && matches!(set.rules[i].kind, RuleKind::Query(_)));
     let needs_tree = lang_rules.rules.iter().any(|&i| {
         active[i] && matches!(set.rules[i].kind, RuleKind::Query(_) | RuleKind::Check(_))
     });
@@ -205,7 +220,10 @@ pub fn analyze(file: &SourceFile, set: &RuleSet<'_>) -> FileOutcome {
         if let (Some(skip), None) = (ranges.skipped, out.skipped_statement) {
             out.skipped_statement = Some(skip);
         }
-        for range in ranges.ranges {
+        // A file that no declarative rule is active for skips the query traversal: every
+        // match it found would belong to an inactive rule.
+        let queries = ranges.ranges.into_iter().filter(|_| any_query);
+        for range in queries {
             run_queries(
                 file,
                 set,

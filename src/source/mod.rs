@@ -5,6 +5,7 @@ pub mod context;
 pub mod flat;
 pub mod kinds;
 pub mod lang;
+pub mod names;
 pub mod parse;
 pub mod statement;
 

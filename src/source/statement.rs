@@ -7,6 +7,7 @@
 //! statement only counts up to its body: a comment inside an `if` body never covers a
 //! finding in the condition.
 
+use crate::source::names::Names as _;
 use tree_sitter::Tree;
 
 /// Node kinds whose children are statements.

@@ -5,6 +5,7 @@
 use crate::checks::rust::{each_node, rust_facts, text};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::rust::{split_top, ExtractorKind, TYPED_ID};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 

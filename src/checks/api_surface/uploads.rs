@@ -4,6 +4,7 @@ use crate::checks::py::{body_node, request_path_functions};
 use crate::checks::py::{call_parts, visit_same_scope};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::text;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 

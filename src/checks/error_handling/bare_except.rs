@@ -7,6 +7,7 @@
 
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::source::comments::python_scan;
+use crate::source::names::Names as _;
 use crate::source::SourceFile;
 use regex::Regex;
 use std::sync::LazyLock;

@@ -12,6 +12,7 @@ use crate::checks::py::{
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text, PyFunction};
 use crate::model::facts::visit_same_scope;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;

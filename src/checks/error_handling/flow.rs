@@ -8,6 +8,7 @@ use crate::checks::py::{call_parts, chain, visit, visit_same_scope};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::pyindex::BlockSite;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;

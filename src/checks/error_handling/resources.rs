@@ -9,6 +9,7 @@ use crate::checks::py::{
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text, Param, PyFacts, PyFunction};
 use crate::source::lang::Lang;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;

@@ -7,6 +7,7 @@ use crate::checks::rust::{
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::rust::{ExtractorKind, RustFacts};
 use crate::model::facts::Scope;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;

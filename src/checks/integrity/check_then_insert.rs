@@ -7,6 +7,7 @@ use crate::checks::py::{call_parts, node_at, visit_same_scope};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::text;
 use crate::model::pydata::leaves;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

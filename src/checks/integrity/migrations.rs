@@ -1,6 +1,7 @@
 //! Migration safety checks over `.sql` files (one statement per tree).
 
 use crate::checks::{FileContext, Hit};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;

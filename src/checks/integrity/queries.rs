@@ -7,6 +7,7 @@ use crate::checks::py::{
 };
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;

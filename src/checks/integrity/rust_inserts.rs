@@ -4,6 +4,7 @@
 use crate::checks::rust::{each_node, enclosing_fn, in_test_code, rust_facts, text};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::rust::{string_value, ExtractorKind, RustFacts};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -17,6 +17,7 @@
 use crate::checks::py::{facts, keyword_arg, visit};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
+use crate::source::names::Names as _;
 use tree_sitter::Node;
 
 const DRIVERS: &[&str] = &[

@@ -6,6 +6,7 @@ use crate::checks::py::{body_node, request_path_functions};
 use crate::checks::py::{call_parts, chain, visit};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text, PyFunction};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -5,6 +5,7 @@
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::sql;
 use crate::source::lang::Lang;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 

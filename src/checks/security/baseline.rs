@@ -13,6 +13,7 @@ use super::{crypto, execution, input_misuse, unsafe_apis};
 use crate::checks::py::facts;
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::cell::{OnceCell, RefCell};
 use std::sync::LazyLock;

@@ -27,6 +27,7 @@
 use crate::checks::py::{expr_name, facts, module_assignments, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts, PyFunction};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -13,6 +13,7 @@
 use crate::checks::py::{facts, keyword_arg, module_assignments, node_at, positional_arg, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text, PyFacts};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

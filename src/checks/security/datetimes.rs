@@ -14,6 +14,7 @@
 use crate::checks::py::{facts, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;

@@ -14,6 +14,7 @@ use super::baseline::{in_handler, is_constant_name, run, shape, Call, Rule, Scan
 use crate::checks::py::{keyword_arg, positional_arg, snippet};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
+use crate::source::names::Names as _;
 
 /// SEC030
 pub fn code_execution(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {

@@ -17,6 +17,7 @@ use crate::checks::py::{expr_name, keyword_arg, positional_arg, visit};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::facts::Facts;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -389,17 +390,18 @@ fn denylisted_export<'t>(
     let right = n.child_by_field_name("right")?;
     let rt = text(right, src);
     let f = facts.function_at(n.start_byte())?;
-    let in_settings_class = f
-        .class
-        .as_deref()
-        .is_some_and(|c| Regex::new(r"(?i)config|settings").is_ok_and(|re| re.is_match(c)));
+    static CONFIG_CLASS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)config|settings").expect("static regex"));
+    let in_settings_class = || f.class.as_deref().is_some_and(|c| CONFIG_CLASS.is_match(c));
     let over_self = rt.starts_with("self.__dict__") || rt.starts_with("vars(self)");
-    let over_dump = right
-        .child_by_field_name("function")
-        .and_then(|func| func.child_by_field_name("object"))
-        .and_then(|o| dump(o, src))
-        .is_some();
-    if !((over_self && in_settings_class) || over_dump) {
+    let over_dump = || {
+        right
+            .child_by_field_name("function")
+            .and_then(|func| func.child_by_field_name("object"))
+            .and_then(|o| dump(o, src))
+            .is_some()
+    };
+    if !((over_self && in_settings_class()) || over_dump()) {
         return None;
     }
     let body = n.child_by_field_name("body")?;

@@ -12,6 +12,7 @@ use super::baseline::{run, Call, Rule, Scan};
 use crate::checks::py::{positional_arg, snippet, unparen};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::text;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

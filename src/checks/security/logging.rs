@@ -14,6 +14,7 @@
 use crate::checks::py::{expr_name, facts, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::text;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -6,6 +6,7 @@ use crate::checks::rust::{
 };
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::rust::unroll;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -11,6 +11,7 @@
 
 use crate::checks::rust::{enclosing_fn, in_test_code, text};
 use crate::checks::{Confidence, FileContext, Hit};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -18,6 +18,7 @@
 use crate::checks::py::{facts, keyword_arg, node_at, positional_arg, snippet, visit_same_scope};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;

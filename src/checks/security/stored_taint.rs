@@ -16,6 +16,7 @@ use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::model::pyindex::{Name, ProjectIndex, Target};
 use crate::model::stored::{FieldStore, FieldUse, ParamRef, SinkKind, StoredFacts};
 use crate::model::taint::{self, Taint};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;

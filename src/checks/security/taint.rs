@@ -7,6 +7,7 @@ use crate::checks::py::{keyword_arg, node_at, positional_arg, visit};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::taint::{self, Taint};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -15,6 +15,7 @@ use crate::checks::py::{keyword_arg, module_assignments, positional_arg, snippet
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
 use crate::model::html_clean::is_cleaner_call;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

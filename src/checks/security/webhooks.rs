@@ -8,6 +8,7 @@ use crate::checks::py::{body_node, if_returns_without_raise, name_assignment, sn
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFunction};
 use crate::model::facts::visit_same_scope;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -1,6 +1,7 @@
 //! GitHub Actions workflow checks over the YAML tree.
 
 use crate::checks::{Confidence, FileContext, Hit};
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;

@@ -2,6 +2,7 @@
 //! and the web routes declared in the file (FastAPI, Flask).
 
 use super::Scope;
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;

@@ -12,6 +12,7 @@ use super::python::{
     clip, first_string_arg, string_value, text, Decorator, Framework, PyClass, PyFacts, PyFunction,
     Route, UrlEntry, AUTH_DECORATOR, AUTH_MIDDLEWARE, BODY_AUTH, RATE_LIMIT,
 };
+use crate::source::names::Names as _;
 use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;

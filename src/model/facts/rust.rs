@@ -1,6 +1,7 @@
 //! Rust facts: the `use` table and function-like scopes (`async fn`, closures, `async` blocks).
 
 use super::Scope;
+use crate::source::names::Names as _;
 use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
