@@ -135,19 +135,40 @@ fn one_key_read(n: Node<'_>, src: &str) -> bool {
     let Some(p) = n.parent() else {
         return false;
     };
-    match p.kind() {
-        "subscript" => p
-            .child_by_field_name("value")
-            .is_some_and(|v| v.id() == n.id()),
-        "attribute" => {
-            p.child_by_field_name("object")
+    // The key read: `config["X"]`, `config[Keys.X]`, `config.get("X")`.
+    let key = match p.kind() {
+        "subscript"
+            if p.child_by_field_name("value")
+                .is_some_and(|v| v.id() == n.id()) =>
+        {
+            p.child_by_field_name("subscript")
+        }
+        "attribute"
+            if p.child_by_field_name("object")
                 .is_some_and(|o| o.id() == n.id())
                 && p.child_by_field_name("attribute")
-                    .is_some_and(|a| text(a, src) == "get")
+                    .is_some_and(|a| text(a, src) == "get") =>
+        {
+            p.parent()
+                .filter(|c| c.kind() == "call")
+                .and_then(|c| c.child_by_field_name("arguments"))
+                .and_then(|a| a.named_child(0))
         }
-        _ => false,
-    }
+        _ => None,
+    };
+    // A key that names a secret or a connection string is still a leak of that value.
+    key.is_some_and(|k| {
+        let name = text(k, src).rsplit('.').next().unwrap_or("");
+        !SECRET_KEY_NAME.is_match(name.trim_matches(|c| c == '"' || c == '\''))
+    })
 }
+
+static SECRET_KEY_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)secret|passw|token|credential|private|dsn|database|(^|_)(api_?)?keys?($|_)|(^|_)uri$",
+    )
+    .expect("static regex")
+});
 
 fn snip(s: &str) -> String {
     crate::checks::py::snippet(s)
