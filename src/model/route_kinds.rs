@@ -19,7 +19,7 @@ pub static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
         | password[-_]?(recovery|reset|forgot)[-\w]* | (reset|forgot|recover)[-_]password
         | verify([-_]email)? | confirm[-\w]* | activate | unsubscribe | invitations?[-_]accept
         | health([-_]?(check|z))? | healthz | ready | readyz | readiness | live | livez | liveness
-        | ping | status | version | metrics | heartbeat
+        | ping | status | version | metrics | heartbeat | gtg | good[-_]to[-_]go
         | docs | redoc | openapi(\.json)? | swagger[-\w.]*
         | public | webhooks? | hooks? | newsletter | contact | validate | redeem | claim
         | favicon(\.ico)? | robots\.txt | sitemap\.xml | static | assets | logo | manifest\.json
@@ -269,6 +269,7 @@ mod tests {
             "token",
             "health",
             "healthz",
+            "gtg",
             "webhooks",
             "password-recovery",
             "reset-password",
