@@ -120,7 +120,7 @@ fn imports_that_come_with_a_development_dependency_are_low() {
 
 #[test]
 fn debugger_in_a_function_only_the_main_guard_calls_is_low() {
-    let found = confidences(&["fixtures/python/security/devserver"]);
+    let found = confidences(&["fixtures/python/security/flask_entry"]);
     assert_eq!(level(&found, "SEC038", "run.py", 14), "low");
     assert_eq!(level(&found, "SEC038", "run.py", 21), "medium");
 }

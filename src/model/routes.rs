@@ -2473,7 +2473,10 @@ mod tests {
         let only_identifies = drf_settings(
             "MIDDLEWARE = ['django.contrib.auth.middleware.AuthenticationMiddleware', 'x.RemoteUserMiddleware']",
         );
-        assert_eq!(only_identifies, None);
+        // Middleware that only identifies the caller is recorded, but enforces nothing.
+        let only_identifies = only_identifies.expect("settings");
+        assert_eq!(only_identifies.login_middleware, None);
+        assert_eq!(only_identifies.permission, None);
     }
 
     #[test]
