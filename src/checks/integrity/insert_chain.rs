@@ -171,10 +171,15 @@ fn created_model(rest: &str, before: &str) -> Option<(String, Vec<String>)> {
         ));
     }
     let var = c.get(2)?.as_str();
-    let built = Regex::new(&format!(r"\b{}\s*=\s*([A-Z]\w*)\(", regex::escape(var))).ok()?;
-    let m = built.captures_iter(before).last()?;
+    // `var = Model(`: the last construction bound to that name before the call.
+    static BUILT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\b([A-Za-z_]\w*)\s*=\s*([A-Z]\w*)\(").expect("static regex"));
+    let m = BUILT
+        .captures_iter(before)
+        .filter(|m| &m[1] == var)
+        .last()?;
     let end = m.get(0)?.end();
-    Some((m[1].to_string(), keyword_names(&before[end..])))
+    Some((m[2].to_string(), keyword_names(&before[end..])))
 }
 
 /// The columns the look-ups before a create query by: `get_by_codename(..)` and
