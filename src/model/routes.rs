@@ -64,6 +64,11 @@ pub struct WebSummary {
     /// prefix): see [`admin_guard_middleware`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub admin_guards: Vec<String>,
+    /// Django middleware classes of the file, by absolute dotted name, that send anonymous
+    /// callers of one part of the site to the login page, with the path areas they guard
+    /// (`orga` for `/orga/...`): see [`login_area_middleware`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub login_areas: Vec<(String, Vec<String>)>,
 }
 
 /// Upper-case string fields of the file's pydantic settings classes, with their defaults.
@@ -401,6 +406,83 @@ fn admin_guard_middleware(facts: &PyFacts, src: &str) -> Vec<String> {
         .collect()
 }
 
+/// Middleware classes (a `process_view`, `process_request` or `__call__` method) that send
+/// anonymous callers (`request.user.is_anonymous`) to the login page for one part of the
+/// site only: the URL namespace or path prefix named where that check is made, or in the
+/// condition under which the method making it is called (`if "orga" in url.namespaces:
+/// return self._handle_orga_url(request)`). Listed in `MIDDLEWARE`, they authenticate the
+/// views routed under that path.
+fn login_area_middleware(facts: &PyFacts, src: &str) -> Vec<(String, Vec<String>)> {
+    static ANONYMOUS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.user\.is_anonymous\b|\bnot\s+request\.user\.is_authenticated\b")
+            .expect("static regex")
+    });
+    static LOGIN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\bredirect_to_login\(|\b\w*login\w*_redirect\(|\bredirect\(\s*(?:reverse\(\s*)?["'][\w:./-]*login|settings\.LOGIN_URL\b"#)
+            .expect("static regex")
+    });
+    static AREA: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"["']([a-z][\w-]*)["']\s+in\s+[\w.]*namespaces?\b|namespaces?(?:\[0\])?\s*==\s*["']([a-z][\w-]*)["']|\.startswith\(\s*["']/([a-z][\w-]*)/?["']\s*\)"#)
+            .expect("static regex")
+    });
+    let areas = |t: &str| -> Vec<String> {
+        let mut v: Vec<String> = AREA
+            .captures_iter(t)
+            .filter_map(|c| c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)))
+            .map(|m| m.as_str().to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let body =
+        |f: &crate::model::facts::python::PyFunction| src.get(f.body.0..f.body.1).unwrap_or("");
+    let mut out = Vec::new();
+    for c in &facts.classes {
+        let methods: Vec<&crate::model::facts::python::PyFunction> = facts
+            .functions
+            .iter()
+            .filter(|f| f.class.as_deref() == Some(c.name.as_str()))
+            .collect();
+        if !methods.iter().any(|f| {
+            matches!(
+                f.name.as_str(),
+                "process_view" | "process_request" | "__call__"
+            )
+        }) {
+            continue;
+        }
+        let mut found = Vec::new();
+        for m in methods
+            .iter()
+            .filter(|f| ANONYMOUS.is_match(body(f)) && LOGIN.is_match(body(f)))
+        {
+            let own = areas(body(m));
+            if !own.is_empty() {
+                found.extend(own);
+                continue;
+            }
+            // The condition of the `if` under which another method calls this one.
+            let call = format!("self.{}(", m.name);
+            for caller in &methods {
+                let b = body(caller);
+                let Some(at) = b.find(&call) else {
+                    continue;
+                };
+                let before = &b[..at];
+                let cond = before.rfind("if ").map_or("", |i| &before[i..]);
+                found.extend(areas(cond));
+            }
+        }
+        found.sort();
+        found.dedup();
+        if !found.is_empty() {
+            out.push((c.name.clone(), found));
+        }
+    }
+    out
+}
+
 /// Django project roots (`""` or `dir/`) whose settings list an admin-guard middleware of
 /// the project in `MIDDLEWARE`: their views under an `admin` package are served behind it.
 pub fn admin_guarded_roots(files: &[(String, WebSummary)]) -> Vec<String> {
@@ -413,8 +495,7 @@ pub fn admin_guarded_roots(files: &[(String, WebSummary)]) -> Vec<String> {
     }
     // The dotted names of `MIDDLEWARE` start at the package root, the guards' at the
     // repository: either may be longer.
-    let same =
-        |a: &str, b: &str| a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"));
+    let same = same_middleware;
     files
         .iter()
         .filter(|(_, s)| {
@@ -426,6 +507,18 @@ pub fn admin_guarded_roots(files: &[(String, WebSummary)]) -> Vec<String> {
         })
         .map(|(rel, _)| settings_root(rel))
         .collect()
+}
+
+/// Whether an entry of `MIDDLEWARE` (dotted from the package root, perhaps through the
+/// package that re-exports the class: `pkg.common.middleware.EventMiddleware`) names a
+/// middleware class found in the project (dotted from the repository:
+/// `src.pkg.common.middleware.event.EventMiddleware`).
+fn same_middleware(entry: &str, class: &str) -> bool {
+    let (Some((em, ec)), Some((cm, cc))) = (entry.rsplit_once('.'), class.rsplit_once('.')) else {
+        return entry == class;
+    };
+    ec == cc && format!(".{cm}.").contains(&format!(".{em}."))
+        || entry.ends_with(&format!(".{class}"))
 }
 
 /// The directory that holds a settings module's package (`archery/settings.py` -> the
@@ -461,9 +554,16 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
     } else {
         Vec::new()
     };
+    let login_areas =
+        if file.text.contains("is_anonymous") || file.text.contains("is_authenticated") {
+            login_area_middleware(facts, &file.text)
+        } else {
+            Vec::new()
+        };
     if facts.routes.is_empty()
         && hooks.is_empty()
         && guards.is_empty()
+        && login_areas.is_empty()
         && facts.mounts.is_empty()
         && facts.url_entries.is_empty()
         && settings.is_none()
@@ -582,6 +682,10 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
     out.admin_guards = guards
         .into_iter()
         .map(|c| format!("{module}.{c}"))
+        .collect();
+    out.login_areas = login_areas
+        .into_iter()
+        .map(|(c, a)| (format!("{module}.{c}"), a))
         .collect();
     for c in &facts.classes {
         let auth = facts.class_attr_auth(c);
@@ -1055,7 +1159,7 @@ const CHECKED_IN: &[&str] = &[
 
 /// Permission classes or mixins named for an object-level check.
 static OBJECT_PERMISSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(owner|author|creator|object|ObjectPermission|IsSelf|IsUser)")
+    Regex::new(r"(?i)(owner|author|creator|object|ObjectPermission|IsSelf|IsUser\b)")
         .expect("static regex")
 });
 
@@ -2279,11 +2383,37 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
             lists.entry((fi, u.list.as_str())).or_default().push(u);
         }
     }
-    let mut included: std::collections::BTreeSet<(usize, &str)> = Default::default();
-    for us in lists.values() {
+    // Which lists include which: a list included by another is not a root.
+    let mut includes: BTreeMap<(usize, &str), Vec<(usize, &str)>> = BTreeMap::new();
+    for (&from, us) in &lists {
         for u in us.iter().filter(|u| u.include) {
             if let Some(t) = locate(&u.module) {
-                included.insert((t, u.name.as_str()));
+                includes.entry(from).or_default().push((t, u.name.as_str()));
+            }
+        }
+    }
+    // An include that leads back to the list that makes it (a plugin loop that rebinds
+    // `urlpatterns` to each plugin's list and includes it into a list the root
+    // includes) does not make that list a child: else a cycle leaves the URLconf with no
+    // root and nothing in it routed.
+    let reaches = |from: (usize, &str), to: (usize, &str)| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![from];
+        while let Some(k) = todo.pop() {
+            if k == to {
+                return true;
+            }
+            if seen.insert(k) && seen.len() < 256 {
+                todo.extend(includes.get(&k).into_iter().flatten().copied());
+            }
+        }
+        false
+    };
+    let mut included: std::collections::BTreeSet<(usize, &str)> = Default::default();
+    for (&from, targets) in &includes {
+        for &t in targets {
+            if !reaches(t, from) {
+                included.insert(t);
             }
         }
     }
@@ -2310,6 +2440,44 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
             .iter()
             .find(|(root, _)| rel.starts_with(root.as_str()))
             .map(|(_, m)| m.clone())
+    };
+    // Middleware that sends anonymous callers of one path area to the login page, by the
+    // settings root that lists it: (root, class, areas).
+    let area_guards: Vec<(String, &str, &[String])> = {
+        let same = |a: &str, b: &str| same_middleware(a, b);
+        let guards: Vec<&(String, Vec<String>)> = files
+            .iter()
+            .flat_map(|(_, s)| s.login_areas.iter())
+            .collect();
+        files
+            .iter()
+            .filter_map(|(rel, s)| Some((rel, s.drf_settings.as_ref()?)))
+            .flat_map(|(rel, d)| {
+                guards
+                    .iter()
+                    .filter(|(g, _)| d.middleware.iter().any(|m| same(m, g)))
+                    .map(|(g, areas)| {
+                        let class = g.rsplit('.').next().unwrap_or(g);
+                        (settings_root(rel), class, areas.as_slice())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let area_login = |rel: &str, path: &str| {
+        area_guards.iter().find_map(|(root, class, areas)| {
+            let inside = areas.iter().any(|a| {
+                path.strip_prefix('/')
+                    .and_then(|p| p.strip_prefix(a.as_str()))
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            });
+            (rel.starts_with(root.as_str()) && inside).then(|| {
+                format!(
+                    "middleware: {class} (anonymous callers of /{} go to the login)",
+                    areas.join(", /")
+                )
+            })
+        })
     };
     let default_throttle = defaults
         .and_then(|d| d.throttle.as_deref())
@@ -2376,7 +2544,8 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
                             .then(|| default_auth.clone())
                             .flatten()
                     })
-                    .or_else(|| login_middleware(rel));
+                    .or_else(|| login_middleware(rel))
+                    .or_else(|| area_login(rel, &path));
                 let rate_limit = r.rate_limit.clone().or_else(|| {
                     r.default_throttle
                         .then(|| default_throttle.clone())
