@@ -31,7 +31,7 @@ pub static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Handler names of public routes, for paths that do not say so (`@app.post("/")`).
 static PUBLIC_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email|logo|favicon|serve_static|static_file|init_view|setup_view|install_view|initial_configuration)(_|$)")
+    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email|logo|favicon|serve_static|static_file|init_view|setup_view|install_view|init_?db|initial_configuration|invite_request|request_invite|request_invitation|waitlist|waiting_list)(_|$)")
         .expect("static regex")
 });
 
@@ -70,10 +70,21 @@ pub fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
                 p.annotation
                     .as_deref()
                     .is_some_and(|a| AUTH_FLOW_TYPE.is_match(a) || a.contains("Anonymous"))
-            }) || src
-                .get(f.body.0..f.body.1)
-                .is_some_and(|b| b.contains("anonymous") || documented_public(b))
+            }) || src.get(f.body.0..f.body.1).is_some_and(|b| {
+                b.contains("anonymous") || documented_public(b) || public_by_setting(b)
+            })
         })
+}
+
+/// The handler answers only when a setting opens it to the public
+/// (`if config.get("ALLOW_PUBLIC_PROJECT_CREATION")`, `settings.REGISTRATION_OPEN`): anonymous
+/// use is the operator's documented choice, not a missing check.
+fn public_by_setting(body: &str) -> bool {
+    static SETTING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?:settings\.|config\.get\(\s*["']|config\[\s*["']|getenv\(\s*["']|environ\.get\(\s*["'])(?:ALLOW|ENABLE)_(?:PUBLIC|ANONYMOUS|OPEN)_\w+|(?:settings\.|config\.get\(\s*["']|config\[\s*["'])\w*(?:SIGNUP|REGISTRATION)S?_(?:OPEN|ENABLED|ALLOWED)"#)
+            .expect("static regex")
+    });
+    SETTING.is_match(body)
 }
 
 /// The handler's docstring says the endpoint needs no authentication ("This endpoint
@@ -117,9 +128,15 @@ pub fn stateless_handler(facts: &PyFacts, route: &Route, src: &str) -> bool {
 pub fn snake(name: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
-    for c in name.chars() {
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            if prev_lower {
+            // `InitDBView` -> `init_db_view`: an acronym ends before the capital that starts
+            // the next word.
+            let acronym_end = i > 0
+                && chars[i - 1].is_uppercase()
+                && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev_lower || acronym_end {
                 out.push('_');
             }
             out.extend(c.to_lowercase());

@@ -22,7 +22,7 @@ static STORE_LIB: LazyLock<Regex> = LazyLock::new(|| {
 /// classes, URL reversing, string and URL helpers, settings.
 static HARMLESS_LIB: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^django\.(?:http|urls|utils|conf|views\.i18n)(?:\.|$)|^django\.shortcuts\.redirect$",
+        r"^django\.(?:http|urls|utils|conf|views\.i18n|views\.decorators|template\.response)(?:\.|$)|^django\.shortcuts\.(?:redirect|render)$",
     )
     .expect("static regex")
 });
@@ -119,6 +119,42 @@ pub fn responds_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
         && stateless(ix, h) == Some(false)
 }
 
+/// Whether read handler `h` only builds its answer from constants: it calls nothing but
+/// template and response builders, translation and URL helpers (a static page, the
+/// translated strings of a widget), and touches nothing stored. Nothing of the service is
+/// behind it to protect.
+pub fn static_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
+    static STATIC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^|\.)(?:render|render_template|TemplateResponse|HttpResponse|JsonResponse|jsonify|_|gettext\w*|ugettext\w*|pgettext\w*|ngettext\w*|reverse(?:_lazy)?|url_for|dict|list|str)$|^\w+\.(?:items|keys|values|format|join|append|insert|extend|sort)$")
+            .expect("static regex")
+    });
+    // The handler's calls, and those of the project functions it calls (a helper that
+    // returns a constant list), a few levels down.
+    fn builds_constants(ix: &ProjectIndex<'_>, g: usize, depth: usize) -> bool {
+        let f = ix.function(g);
+        f.calls.iter().zip(&ix.targets[g]).all(|(c, t)| {
+            STATIC.is_match(&c.callee)
+                || matches!(t, Target::Project(w)
+                    if c.kind == CallKind::Direct && depth < 3 && *w != g && builds_constants(ix, *w, depth + 1))
+        })
+    }
+    !ix.function(h).calls.is_empty()
+        && builds_constants(ix, h, 0)
+        && stateless(ix, h) == Some(false)
+}
+
+/// Whether the functions of a read view (`fns`: a function view, or the methods of a class
+/// view) scope what they read by the caller (`events_for_user(request.user, qs)`,
+/// `Item.objects.filter(owner=request.user)`) and load nothing by an id: an anonymous
+/// caller sees what anyone may see, the view needs no login to keep others' data private.
+pub fn caller_scoped(ix: &ProjectIndex<'_>, fns: &[usize]) -> bool {
+    let data = |g: usize| &ix.function(g).data;
+    fns.iter().any(|&g| data(g).owner)
+        && fns
+            .iter()
+            .all(|&g| data(g).load.is_none() && data(g).insert.is_none())
+}
+
 /// Handler `h`, followed through the project functions it calls: `None` if it touches
 /// stored data (or may, past the depth limit), else whether it fetches over HTTP.
 fn stateless(ix: &ProjectIndex<'_>, h: usize) -> Option<bool> {
@@ -180,6 +216,14 @@ pub fn handler_at(ix: &ProjectIndex<'_>, path: &str, at: usize, handler: &str) -
 /// after byte `at` of file `path`.
 pub fn class_view_methods(ix: &ProjectIndex<'_>, path: &str, at: usize, class: &str) -> Vec<usize> {
     const METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head"];
+    class_methods(ix, path, at, class)
+        .into_iter()
+        .filter(|&g| METHODS.contains(&ix.function(g).name.as_str()))
+        .collect()
+}
+
+/// Every method of class `class` declared at or after byte `at` of file `path`.
+pub fn class_methods(ix: &ProjectIndex<'_>, path: &str, at: usize, class: &str) -> Vec<usize> {
     let Some(fi) = ix.files.iter().position(|f| f.path == path) else {
         return Vec::new();
     };
@@ -187,11 +231,10 @@ pub fn class_view_methods(ix: &ProjectIndex<'_>, path: &str, at: usize, class: &
     (0..ix.fns.len())
         .filter(|&g| ix.fns[g].file == fi && ix.function(g).start >= at)
         .filter(|&g| {
-            let f = ix.function(g);
-            METHODS.contains(&f.name.as_str())
-                && f.class
-                    .and_then(|c| classes.get(c))
-                    .is_some_and(|c| c.name == class)
+            ix.function(g)
+                .class
+                .and_then(|c| classes.get(c))
+                .is_some_and(|c| c.name == class)
         })
         .collect()
 }

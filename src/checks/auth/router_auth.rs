@@ -296,6 +296,37 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
         }
         Some(looks_up)
     };
+    // A read that builds its page from constants only, or whose reads are all scoped by
+    // the caller: a function view, or the methods of a class view.
+    let view_fns = |rel: &str, r: &RouteInfo| -> Vec<usize> {
+        if let Some((_, h)) = handler(rel, r) {
+            return vec![h];
+        }
+        let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
+        super::relay_read::class_methods(ix, rel, r.span.0, &r.handler)
+    };
+    let nothing_private = |rel: &str, r: &RouteInfo| {
+        let fns = view_fns(rel, r);
+        let ix = index.get_or_init(|| crate::model::pyindex::ProjectIndex::build(&parts));
+        let serving: Vec<usize> = fns
+            .iter()
+            .copied()
+            .filter(|&g| {
+                let n = ix.function(g).name.as_str();
+                fns.len() == 1 || matches!(n, "get" | "head")
+            })
+            .collect();
+        !serving.is_empty()
+            && serving
+                .iter()
+                .all(|&g| super::relay_read::static_only(ix, g))
+            || !fns.is_empty()
+                && !r
+                    .path_params
+                    .iter()
+                    .any(|p| crate::model::routes::is_id_param(&p.name))
+                && super::relay_read::caller_scoped(ix, &fns)
+    };
     let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
     for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {
         let c = composed
@@ -379,6 +410,16 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                 // A language or theme switch: sets a cookie and redirects, touching no
                 // data of the service; public by design.
                 if sets_preference_only(rel, r) {
+                    continue;
+                }
+                // A public area by its full path (`/validate/...` of an authentication
+                // API mounted under that prefix), a static page, or a read scoped by the
+                // caller.
+                let full = view(r).map_or(r.path.as_str(), |c| c.path.as_str());
+                if crate::model::route_kinds::segments(full)
+                    .any(|s| crate::model::route_kinds::PUBLIC_SEGMENT.is_match(s))
+                    || read_only && nothing_private(rel, r)
+                {
                     continue;
                 }
                 // A view that only redirects: to a page that checks its own access, built

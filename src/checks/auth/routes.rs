@@ -28,6 +28,37 @@ fn env_gated(facts: &PyFacts, route: &Route, src: &str) -> bool {
     GATE.is_match(body) && NOT_FOUND.is_match(body)
 }
 
+/// An admin route that shows nothing of the service: its handler calls only URL, redirect
+/// and template builders (an index page of links to the admin endpoints, a redirect from
+/// `/admin` to `/admin/`), or it is the admin sign-in itself (it checks a password).
+fn links_or_signs_in(facts: &PyFacts, route: &Route, src: &str) -> bool {
+    static CALL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
+    static LINK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:url_for|reverse|redirect|RedirectResponse|HttpResponseRedirect|HttpResponsePermanentRedirect|render_template|render|TemplateResponse|_|gettext|list|dict|str)$")
+            .expect("static regex")
+    });
+    static SIGN_IN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:check_password_hash|check_password|verify_password|authenticate_user|login_user)\s*\(")
+            .expect("static regex")
+    });
+    let Some(f) = facts.functions.get(route.function) else {
+        return false;
+    };
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    if SIGN_IN.is_match(body) {
+        return true;
+    }
+    let mut calls = CALL
+        .captures_iter(body)
+        .map(|c| c.get(1).map_or("", |m| m.as_str()));
+    let mut any = false;
+    calls.all(|c| {
+        any = true;
+        LINK.is_match(c.rsplit('.').next().unwrap_or(c))
+    }) && any
+}
+
 fn admin_segment(route: &Route) -> Option<&str> {
     admin_path_segment(&route.path)
 }
@@ -75,9 +106,13 @@ pub fn admin_route_without_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             continue;
         };
         let handler = handler_name(facts, r);
-        if is_public(facts, r, &ctx.file.text) || env_gated(facts, r, &ctx.file.text) {
+        if is_public(facts, r, &ctx.file.text)
+            || env_gated(facts, r, &ctx.file.text)
+            || links_or_signs_in(facts, r, &ctx.file.text)
+        {
             // `/admin/login` is how admins get in; a debug route that 404s unless a
-            // setting enables it is kept out of production on purpose.
+            // setting enables it is kept out of production on purpose; an index of links
+            // or a redirect shows nothing, and a password form is the way in.
             continue;
         }
         out.push(

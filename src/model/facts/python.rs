@@ -340,6 +340,7 @@ pub(crate) static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
         | \bHttpResponseForbidden\b | \bredirect_to_login\( | \.has_perms?\(
         | \bBadSignature\b | \bunsign\w*\(
         | \bexcept\s*\(?[\w.,\s]*\b(?:NotAuthorized|PermissionDenied|Forbidden)\b
+        | \.raise_(?:not_)?\w*(?:visible|editable|deletable|viewable|allowed|permitted|authori[sz]ed)\w*\(
         "#,
     )
     .expect("static regex")
