@@ -959,6 +959,7 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | \b{o}\s*\.\s*eq\(
         | \b(?:current_user|g\.user|request\.user)\.(?:role_\w+|has_role|has_perms?)\s*\(
         | \.can\(\s*[\w.]+\s*,\s*(?:current_user|user|g\.user|request\.user|self\.user|caller|principal)\b
+        | \b[A-Z]\w*Permission\(\s*[\w.]*\b(?:id|pk|uuid|\w+_id|\w+_pk)\s*[,)]
         | \b(?:raise|check|ensure|assert|require|verify|validate|is|can|has|may|deny|forbid)_\w*?(?:perm|visib|editable|deletable|viewable|allowed|owner|owned|accessible|access|authori[sz])\w*
             \(\s*(?:[^()]*?,\s*)?(?:\w+\s*=\s*)?(?:self\.)?(?:request\.user|current_user|g\.user)\b
         | \b\w*(?:visible|editable|deletable|viewable)_(?:to|by|for)\w*\(\s*(?:[^()]*?,\s*)?(?:\w+\s*=\s*)?(?:self\.)?(?:request\.user|current_user|g\.user)\b

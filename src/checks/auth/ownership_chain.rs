@@ -241,13 +241,20 @@ fn model_owned(ix: &ProjectIndex<'_>, name: &str) -> Option<bool> {
 }
 
 /// Whether the DRF `DEFAULT_PERMISSION_CLASSES` that govern file `path` name a permission
-/// class of the project that defines `has_object_permission`: DRF's generic `get_object()`
-/// runs it on every row a view relying on the defaults loads. A settings module governs
-/// the files under the directory that holds its package (`conf/settings.py` -> the
+/// class of the project that defines `has_object_permission` (DRF's generic `get_object()`
+/// runs it on every row a view relying on the defaults loads), or Django's model
+/// permissions (`DjangoModelPermissions`, a project subclass of it): access is granted per
+/// model to the accounts an administrator chose, a team tool where every permitted account
+/// sees every row, as for a view that names those permissions itself. A settings module
+/// governs the files under the directory that holds its package (`conf/settings.py` -> the
 /// repository, `site/conf/settings.py` -> `site/`); every one that governs `path` must.
 fn default_permission_checks_objects(ix: &ProjectIndex<'_>, path: &str) -> bool {
     let governs = |settings: &str| {
-        let package = settings.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut package = settings.rsplit_once('/').map_or("", |(d, _)| d);
+        // A settings package (`site/settings/base.py`) sits inside the project's package.
+        if package == "settings" || package.ends_with("/settings") {
+            package = package.rsplit_once('/').map_or("", |(d, _)| d);
+        }
         let root = package.rsplit_once('/').map_or("", |(d, _)| d);
         root.is_empty() || path.starts_with(&format!("{root}/"))
     };
@@ -260,18 +267,32 @@ fn default_permission_checks_objects(ix: &ProjectIndex<'_>, path: &str) -> bool 
     lists.peek().is_some()
         && lists.all(|l| {
             l.iter().any(|name| {
-                ix.files.iter().any(|f| {
-                    f.part.classes.iter().enumerate().any(|(ci, c)| {
-                        c.name == *name
-                            && !c.local
-                            && f.part
-                                .functions
-                                .iter()
-                                .any(|m| m.class == Some(ci) && m.name == "has_object_permission")
+                model_permissions(name)
+                    || ix.files.iter().any(|f| {
+                        f.part.classes.iter().any(|c| {
+                            c.name == *name
+                                && !c.local
+                                && c.bases.iter().any(|b| model_permissions(b))
+                        })
                     })
-                })
+                    || ix.files.iter().any(|f| {
+                        f.part.classes.iter().enumerate().any(|(ci, c)| {
+                            c.name == *name
+                                && !c.local
+                                && f.part.functions.iter().any(|m| {
+                                    m.class == Some(ci) && m.name == "has_object_permission"
+                                })
+                        })
+                    })
             })
         })
+}
+
+/// DRF's permission classes that grant access per model (`DjangoModelPermissions`,
+/// `DjangoModelPermissionsOrAnonReadOnly`, `DjangoObjectPermissions`).
+fn model_permissions(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    last.starts_with("DjangoModelPermissions") || last.starts_with("DjangoObjectPermissions")
 }
 
 /// Whether the per-file finding at `at` is the generic load of a DRF view that relies on
@@ -289,9 +310,19 @@ fn generic_drf_load(text: &str, at: usize) -> bool {
         .and_then(|t| t.rfind('\n'))
         .map_or(0, |i| i + 1);
     let line = text.get(line_start..).unwrap_or("").trim_start();
-    if !(line.starts_with("queryset") || line.starts_with("def get_queryset")) {
+    // The load itself, or the header of a top-level class (a viewset reported at its class,
+    // whose generic `retrieve`/`update` load by the `queryset` it declares).
+    let header = text.get(line_start..).unwrap_or("").starts_with("class ");
+    if !(line.starts_with("queryset") || line.starts_with("def get_queryset") || header) {
         return false;
     }
+    let at = if header {
+        text.get(line_start..)
+            .and_then(|t| t.find('\n'))
+            .map_or(at, |i| line_start + i + 1)
+    } else {
+        at
+    };
     if !text.contains("rest_framework") {
         return false;
     }
