@@ -203,9 +203,11 @@ fn stateless(ix: &ProjectIndex<'_>, h: usize) -> Option<bool> {
 }
 
 /// The handler of a route registered at byte `at` of file `path`: the first function
-/// defined at or after it, named `handler`.
+/// defined at or after it, named `handler` (a resource's method handler `Items.get` by its
+/// own name).
 pub fn handler_at(ix: &ProjectIndex<'_>, path: &str, at: usize, handler: &str) -> Option<usize> {
     let fi = ix.files.iter().position(|f| f.path == path)?;
+    let handler = handler.rsplit('.').next().unwrap_or(handler);
     (0..ix.fns.len())
         .filter(|&g| ix.fns[g].file == fi && ix.function(g).start >= at)
         .min_by_key(|&g| ix.function(g).start)
