@@ -97,6 +97,11 @@ fn python_error_handling_levels() {
         level(&found, "ERR013", "err013_startup_files.py", 34),
         "medium"
     );
+    // A profiling middleware's report, written only when the switch is on.
+    assert_eq!(
+        level(&found, "ERR013", "err013_startup_files.py", 48),
+        "low"
+    );
     // A command-line program's coroutine.
     assert_eq!(level(&found, "ERR013", "err013_command_line.py", 12), "low");
 }

@@ -170,17 +170,43 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             // or maintenance routine called by name (no route decorator, no request data),
             // where a small file read or write costs microseconds once.
             // A command-line program's coroutines: nothing else waits on its loop.
+            // File output of an opt-in developer tool: the call sits under a condition on a
+            // profiling or debug switch (`if settings.SERVER_PROFILING_ENABLED:` around the
+            // middleware, `if profiling:` around the report write).
             if command_line
                 || (only_files
                     && f.params.is_empty()
                     && f.decorators.is_empty()
                     && f.class.is_none())
+                || (only_files && under_developer_switch(n, src))
             {
                 hit = hit.confidence(Confidence::Low);
             }
             out.push(hit);
         }
     }
+}
+
+/// Whether node `n` runs only when an `if` around it (in its function or around the
+/// function's definition) tests a profiling or debug switch and holds.
+fn under_developer_switch(n: Node<'_>, src: &str) -> bool {
+    static SWITCH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)profil|\bdebug|_debug\b|debug_").expect("static regex"));
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        let in_consequence = p
+            .child_by_field_name("consequence")
+            .is_some_and(|c| c.start_byte() <= n.start_byte() && n.end_byte() <= c.end_byte());
+        if p.kind() == "if_statement"
+            && in_consequence
+            && p.child_by_field_name("condition")
+                .is_some_and(|c| SWITCH.is_match(text(c, src)))
+        {
+            return true;
+        }
+        cur = p.parent();
+    }
+    false
 }
 
 /// The blocking calls directly in `body` (its own scope), in source order, following the
