@@ -379,7 +379,7 @@ const SAFE_MARKERS: &[&str] = &[
 ];
 
 static ESCAPER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|\.)(?:escape|conditional_escape|escape_html|html_escape|format_html|format_html_join|force_escape|escapejs|json_script|quote|quote_plus|urlencode|int|len|render_to_string|render|linebreaks|strip_tags|escape_uri_path|static|reverse|url_for|count|sum|abs|round|float)$")
+    Regex::new(r"(?:^|\.)(?:escape|conditional_escape|escape_html|html_escape|format_html|format_html_join|force_escape|escapejs|json_script|quote|quote_plus|urlencode|int|len|render_to_string|render|linebreaks|strip_tags|escape_uri_path|static|reverse|url_for|count|sum|abs|round|float|isoformat|strftime|date_format|time_format|naturaltime|naturalday|(?:babel_)?format_(?:date|datetime|time|timedelta|decimal|number|percent|currency))$")
         .expect("re")
 });
 
@@ -524,6 +524,7 @@ pub(super) fn pieces_escaped(n: Node<'_>, depth: usize, e: Esc<'_>) -> bool {
                 || assigned_escaped(t, func)
                 || list_of_escaped(t, func)
                 || bound_escaped(n, depth + 1, e)
+                || closed_set(t, func)
         }
         "attribute" => {
             let t = text(n, src);
@@ -719,6 +720,24 @@ fn list_of_escaped(name: &str, func: &str) -> bool {
                 || (ident && (ESCAPED_NAME.is_match(v) || assigned_escaped(v, func)))
                 || (v.starts_with(['"', '\'']) && !v.starts_with("f"))
         })
+}
+
+/// The function lets `name` through only when it equals one of a few string literals: an
+/// `if name == "a": .. elif name == "b": ..` chain whose `else` raises.
+fn closed_set(name: &str, func: &str) -> bool {
+    let n = regex::escape(name);
+    let (Ok(branch), Ok(other)) = (
+        Regex::new(&format!(
+            r#"(?m)^[ \t]*(?:if|elif)[ \t]+{n}[ \t]*==[ \t]*(?:"[\w -]*"|'[\w -]*')[ \t]*:"#
+        )),
+        Regex::new(&format!(r"(?m)^[ \t]*(?:if|elif)\b[^\n]*\b{n}\b")),
+    ) else {
+        return false;
+    };
+    static RAISES: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)^[ \t]*else[ \t]*:[ \t]*\n[ \t]*raise\b").expect("re"));
+    let tests = branch.find_iter(func).count();
+    tests >= 2 && tests == other.find_iter(func).count() && RAISES.is_match(func)
 }
 
 /// Every assignment to the local `name` in the function is an escaping call
