@@ -129,6 +129,7 @@ fn python_best_effort_and_command_levels() {
         &format!("{dir}/cli/presets.py"),
         &format!("{dir}/err001_cli_commands.py"),
         &format!("{dir}/update-ranges.py"),
+        &format!("{dir}/err001_invoke_tasks.py"),
     ]);
     // Import-time fallback, logged traceback, inside `finally`, a setting switched off;
     // then a swallowed statement timeout.
@@ -154,6 +155,12 @@ fn python_best_effort_and_command_levels() {
         "high"
     );
     assert_eq!(level(&found, "ERR001", "update-ranges.py", 11), "low");
+    // A task of the invoke task file; a helper of the same module.
+    assert_eq!(level(&found, "ERR001", "err001_invoke_tasks.py", 13), "low");
+    assert_eq!(
+        level(&found, "ERR001", "err001_invoke_tasks.py", 21),
+        "high"
+    );
 }
 
 #[test]
