@@ -669,7 +669,16 @@ fn never_run_from(job: Node<'_>, checkout: Node<'_>, folder: &str, src: &str) ->
             if !word.is_match(line) {
                 continue;
             }
-            if !DATA_COMMAND.is_match(line) || line.contains("&&") || line.contains(';') {
+            // One plain command: no second command, pipe or substitution that could run
+            // what it reads, nothing written into the job's environment.
+            if !DATA_COMMAND.is_match(line)
+                || line.contains(['&', ';', '|', '`'])
+                || line.contains("$(")
+                || line.contains("GITHUB_ENV")
+                || line.contains("GITHUB_PATH")
+                || line.contains("GITHUB_OUTPUT")
+                || RECURSIVE_RUN.is_match(line)
+            {
                 return false;
             }
             // A copy out of the checkout carries data files only; a copy into it is fine.
