@@ -134,6 +134,8 @@ fn python_best_effort_and_command_levels() {
         &format!("{dir}/cli/presets.py"),
         &format!("{dir}/err001_cli_commands.py"),
         &format!("{dir}/update-ranges.py"),
+        &format!("{dir}/err001_invoke_tasks.py"),
+        &format!("{dir}/err002_thumbnails.py"),
     ]);
     // Import-time fallback, logged traceback, inside `finally`, a setting switched off;
     // then a swallowed statement timeout.
@@ -141,6 +143,11 @@ fn python_best_effort_and_command_levels() {
         assert_eq!(level(&found, "ERR002", "err002_low_stakes.py", line), "low");
     }
     assert_eq!(level(&found, "ERR002", "err002_low_stakes.py", 55), "high");
+    // A font or a cover that cannot be used while drawing a picture; then a download.
+    for line in [17, 28] {
+        assert_eq!(level(&found, "ERR002", "err002_thumbnails.py", line), "low");
+    }
+    assert_eq!(level(&found, "ERR002", "err002_thumbnails.py", 37), "high");
     // Skipping an item, a second failure, a teardown step; then a dropped hook failure.
     for line in [19, 31, 41] {
         assert_eq!(
@@ -159,6 +166,12 @@ fn python_best_effort_and_command_levels() {
         "high"
     );
     assert_eq!(level(&found, "ERR001", "update-ranges.py", 11), "low");
+    // A task of the invoke task file; a helper of the same module.
+    assert_eq!(level(&found, "ERR001", "err001_invoke_tasks.py", 13), "low");
+    assert_eq!(
+        level(&found, "ERR001", "err001_invoke_tasks.py", 21),
+        "high"
+    );
 }
 
 #[test]

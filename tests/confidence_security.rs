@@ -80,6 +80,7 @@ fn sample_secrets_of_a_self_test_and_debug_of_a_shared_settings_base_are_low() {
         "fixtures/secrets/app/vault.py",
         "fixtures/python/security/baseline/tracker",
         "fixtures/python/security/baseline/shop",
+        "fixtures/python/security/baseline/confhub",
     ]);
     // A password in the module's `if __name__ == "__main__":` self-test; a key in the
     // module itself stays medium.
@@ -89,6 +90,10 @@ fn sample_secrets_of_a_self_test_and_debug_of_a_shared_settings_base_are_low() {
     // stays medium.
     assert_eq!(level(&found, "SEC038", "common.py", 5), "low");
     assert_eq!(level(&found, "SEC038", "production.py", 5), "medium");
+    // A wildcard host list explained by the project's own host-checking middleware; the same
+    // list with no such middleware stays medium.
+    assert_eq!(level(&found, "SEC038", "settings.py", 16), "low");
+    assert_eq!(level(&found, "SEC038", "production.py", 8), "medium");
 }
 
 #[test]

@@ -87,7 +87,11 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
         let mut hit = Hit::new(off + indent(line), head_end);
         if low_stakes(&lines, &starts_in_code, n)
             || clause.as_ref().is_some_and(|c| {
-                record_or_default(c) || logs_failure(c) || usage_tally(c) || conversions_only(c)
+                record_or_default(c)
+                    || logs_failure(c)
+                    || usage_tally(c)
+                    || conversions_only(c)
+                    || rendering_fallback(text, c)
             })
             || whole_loop_body(&lines, &starts_in_code, n)
             || data_migration(file)
@@ -381,6 +385,33 @@ fn record_or_default(c: &Clause<'_>) -> bool {
         && body.iter().any(|t| FETCH.is_match(t))
         && !c.body.iter().any(|(_, t)| INPUT.is_match(t))
         && handler.iter().all(|t| HANDLER.is_match(t))
+}
+
+/// A cosmetic fallback while drawing an image: the module draws with Pillow, the `try`
+/// body stores, deletes or fetches nothing (no ORM write, no HTTP call, no file opened for
+/// writing), and the handler only passes or assigns defaults (`font` left as it was, a
+/// default cover and colour drawn instead). A picture that cannot be opened or a font
+/// without variations changes how an image looks, nothing else; only the breadth of the
+/// catch is left (low confidence).
+fn rendering_fallback(text: &str, c: &Clause<'_>) -> bool {
+    static PILLOW: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^[ \t]*(?:from[ \t]+PIL(?:\.\w+)*[ \t]+import|import[ \t]+PIL)\b")
+            .expect("static regex")
+    });
+    static EFFECT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\.objects\b|\.(?:save|delete|create|update|commit|execute|send|post|put)\(|\b(?:requests|httpx|urlopen|urllib|session)\b|open\([^)]*["'][wax]"#)
+            .expect("static regex")
+    });
+    static HANDLER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(pass$|[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*=[^=])").expect("static regex")
+    });
+    let Some(handler) = Clause::statements(&c.handler) else {
+        return false;
+    };
+    !handler.is_empty()
+        && handler.iter().all(|t| HANDLER.is_match(t))
+        && !c.body.iter().any(|(_, t)| EFFECT.is_match(t))
+        && PILLOW.is_match(text)
 }
 
 /// The handler's only statement logs that the step failed (`logger.info("labels cannot be

@@ -174,16 +174,29 @@ fn importable(rel: &str) -> bool {
 }
 
 /// Inside a function (or a function nested in one) decorated as a command of a
-/// command-line group: `@click.command()`, `@cli.command("perf-test")`, `@app.command()`.
+/// command-line group: `@click.command()`, `@cli.command("perf-test")`, `@app.command()`,
+/// or as a task of a task runner an administrator starts from a shell (`@task` of invoke or
+/// fabric: `invoke load-fixtures`).
 fn in_cli_command(facts: &PyFacts, at: usize) -> bool {
     facts
         .functions
         .iter()
         .filter(|f| f.start <= at && at <= f.end)
         .any(|f| {
-            f.decorators
-                .iter()
-                .any(|d| d.callee == "command" || d.callee.ends_with(".command"))
+            f.decorators.iter().any(|d| {
+                d.callee == "command"
+                    || d.callee.ends_with(".command")
+                    || facts.resolve(&d.callee).is_some_and(|r| {
+                        matches!(
+                            r.as_str(),
+                            "invoke.task"
+                                | "invoke.tasks.task"
+                                | "fabric.task"
+                                | "fabric.api.task"
+                                | "fabric.tasks.task"
+                        )
+                    })
+            })
         })
 }
 

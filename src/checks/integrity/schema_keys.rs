@@ -136,11 +136,30 @@ fn sql_declares(m: &Merged<'_>, col: &str) -> bool {
 
 /// DATA006: a natural key column with no unique constraint or unique index anywhere.
 pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
-    let lookups: HashSet<&str> = ctx
-        .files
-        .iter()
-        .flat_map(|(_, _, s)| s.key_lookups.iter().map(String::as_str))
-        .collect();
+    // A lookup that names no table (`self.get(slug=x)` in a manager) in a file declaring
+    // one model with that column is a lookup of that model: a custom manager lives next to
+    // its model and finds that model's rows.
+    let mut owned: Vec<String> = Vec::new();
+    let mut lookups: HashSet<&str> = HashSet::new();
+    for (_, _, s) in ctx.files {
+        for l in &s.key_lookups {
+            let own: Vec<&crate::model::schema::TableDef> = match l.strip_prefix("*.") {
+                Some(col) => s
+                    .tables
+                    .iter()
+                    .filter(|t| t.columns.iter().any(|c| c.name == col))
+                    .collect(),
+                None => Vec::new(),
+            };
+            match own.as_slice() {
+                [t] => owned.push(format!("{}.{}", t.name.name, &l[2..])),
+                _ => {
+                    lookups.insert(l.as_str());
+                }
+            }
+        }
+    }
+    lookups.extend(owned.iter().map(String::as_str));
     let merged = merged(ctx);
     // The tables declaring each natural-key column name with nothing unique over it.
     let mut holders: HashMap<&str, HashSet<&str>> = HashMap::new();

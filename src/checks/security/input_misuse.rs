@@ -287,12 +287,34 @@ pub fn nan_injection_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
                 None => false,
             }
         }
-        "keyword_argument" => true,
+        "keyword_argument" => !passed_to_read(p, s.src),
         _ => false,
     };
     if harmful {
         out.push(c.at().var("input", snippet(t)));
     }
+}
+
+/// A read that narrows what it returns (`search(q, min_confidence=x)`,
+/// `Book.objects.filter(price__lte=x)`).
+static READ_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\w*search\w*|filter|exclude|find\w*|query|lookup|get|select|rank\w*|match\w*|nearest|closest|suggest\w*)$")
+        .expect("re")
+});
+
+/// The keyword argument `kw` goes to a read that only narrows the caller's own results: a
+/// threshold there stores nothing and moves no amount, and NaN only matches nothing.
+fn passed_to_read(kw: Node<'_>, src: &str) -> bool {
+    let call = kw
+        .parent()
+        .filter(|a| a.kind() == "argument_list")
+        .and_then(|a| a.parent())
+        .filter(|c| c.kind() == "call");
+    call.and_then(|c| c.child_by_field_name("function"))
+        .is_some_and(|f| {
+            let t = text(f, src);
+            READ_CALL.is_match(t.rsplit('.').next().unwrap_or(t))
+        })
 }
 
 /// After `from`, `name` is compared in the condition of a check that rejects (its block
@@ -311,11 +333,14 @@ fn used_harmfully(s: &Scan<'_, '_>, name: &str, from: usize, to: usize) -> bool 
         }
     }
     let is_name = |n: Node<'_>| n.kind() == "identifier" && text(n, s.src) == name;
+    // The name itself, not a threshold handed to a read whose results are what is kept
+    // (`data["results"] = search(q, min_confidence=x)`).
     let mentions = |n: Node<'_>| {
         let mut found = false;
         crate::checks::py::visit(n, |m| {
             found |= is_name(m);
-            !found
+            let read_arg = m.kind() == "keyword_argument" && passed_to_read(m, s.src);
+            !(found || read_arg)
         });
         found
     };
@@ -356,7 +381,8 @@ fn used_harmfully(s: &Scan<'_, '_>, name: &str, from: usize, to: usize) -> bool 
                 harmful = stored && n.child_by_field_name("right").is_some_and(mentions);
             }
             "keyword_argument" => {
-                harmful = n.child_by_field_name("value").is_some_and(is_name);
+                harmful = n.child_by_field_name("value").is_some_and(is_name)
+                    && !passed_to_read(n, s.src);
             }
             _ => {}
         }

@@ -250,11 +250,58 @@ pub fn django_debug_settings(s: &Scan<'_, '_>, out: &mut Vec<Hit>) {
             _ => continue,
         };
         let mut hit = Hit::new(stmt.start_byte(), stmt.end_byte()).var("what", what);
-        if shared_base {
+        if shared_base || (name == "ALLOWED_HOSTS" && own_host_middleware(stmt, rel, src)) {
             hit = hit.confidence(Confidence::Low);
         }
         out.push(hit);
     }
+}
+
+/// The wildcard `ALLOWED_HOSTS` is explained by a comment on it or just above it that names
+/// a middleware (`# our own middleware checks the host against the event domains`), and the
+/// settings' `MIDDLEWARE` lists a middleware of the project's own package
+/// (`confhub.middleware.EventDomainMiddleware` for `confhub/settings.py`): a project that
+/// serves custom domains checks the Host itself. Whether that middleware really turns
+/// unknown hosts away is in another file, so the finding is only a lead.
+fn own_host_middleware(stmt: Node<'_>, rel: &str, src: &str) -> bool {
+    static MENTION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)#[^\n]*middleware").expect("static regex"));
+    static LIST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^MIDDLEWARE\s*=\s*(?:\[([^\]]*)\]|\(([^)]*)\))").expect("static regex")
+    });
+    let line_start = src[..stmt.start_byte()].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = src[stmt.end_byte()..]
+        .find('\n')
+        .map_or(src.len(), |i| stmt.end_byte() + i);
+    let mut comments = src[line_start..line_end].to_string();
+    for line in src[..line_start].lines().rev() {
+        if !line.trim_start().starts_with('#') {
+            break;
+        }
+        comments.push('\n');
+        comments.push_str(line);
+    }
+    if !MENTION.is_match(&comments) {
+        return false;
+    }
+    // The package the settings belong to: `confhub` for `src/confhub/settings.py` and for
+    // `confhub/settings/production.py`.
+    let dirs: Vec<&str> = rel.split('/').collect();
+    let dirs = &dirs[..dirs.len().saturating_sub(1)];
+    let package = match dirs.split_last() {
+        Some((&"settings", rest)) => rest.last(),
+        Some((last, _)) => Some(last),
+        None => None,
+    };
+    let Some(package) = package.filter(|p| !p.is_empty()) else {
+        return false;
+    };
+    LIST.captures(src)
+        .and_then(|c| c.get(1).or_else(|| c.get(2)))
+        .is_some_and(|m| {
+            let list = m.as_str();
+            list.contains(&format!("\"{package}.")) || list.contains(&format!("'{package}."))
+        })
 }
 
 const OLD_TLS: &[&str] = &[

@@ -543,7 +543,22 @@ pub fn privileged_checkout_of_pr_code(ctx: &FileContext<'_>, out: &mut Vec<Hit>)
             let Some(with) = get("with").and_then(|(_, _, v)| *v).and_then(mapping) else {
                 continue;
             };
-            for (k, pair, v) in pairs(with, src) {
+            let with_pairs = pairs(with, src);
+            // The folder the pull request lands in when it is not the workspace root.
+            let folder = with_pairs
+                .iter()
+                .find(|(k, _, _)| k == "path")
+                .and_then(|(_, _, v)| *v)
+                .map(|v| {
+                    unquote(text(v, src))
+                        .trim_start_matches("./")
+                        .trim_end_matches('/')
+                })
+                .filter(|p| !p.is_empty() && *p != "." && !p.contains("${{"));
+            if folder.is_some_and(|p| never_run_from(job, step, p, src)) {
+                continue;
+            }
+            for (k, pair, v) in with_pairs {
                 let Some(v) = v else { continue };
                 if matches!(k.as_str(), "ref" | "repository")
                     && (PR_HEAD_REF.is_match(text(v, src))
@@ -572,6 +587,118 @@ pub fn privileged_checkout_of_pr_code(ctx: &FileContext<'_>, out: &mut Vec<Hit>)
             }
         }
     }
+}
+
+/// Commands that only read, compare or copy files, or record them with git: given a path in
+/// the pull request's checkout they run nothing from it.
+static DATA_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:sudo\s+)?(?:rsync|cp|diff|cmp|cat|ls|wc|grep|find|jq|yq|head|tail|sha256sum|sha1sum|md5sum|test|\[|echo|git|mkdir|touch)\b")
+        .expect("static regex")
+});
+/// A copied path that holds data rather than code: translations, documentation, images.
+static DATA_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)/(?:locale|locales|translations|i18n|l10n|docs?|assets|images|img|static|content|data)(?:/|$)|\.(?:po|pot|mo|md|rst|txt|csv|png|jpe?g|svg|gif|xliff|xlf)$")
+        .expect("static regex")
+});
+static COPY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:sudo\s+)?(?:rsync|cp)\b").expect("static regex"));
+/// Commands that find and run code below the working directory (tests, task files), so a
+/// checkout in a subfolder of it is run all the same.
+static RECURSIVE_RUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:pytest|unittest|nox|tox|go\s+(?:test|run|build|generate)\s+\./\.\.\.|xargs)\b|\s-exec(?:dir)?\b")
+        .expect("static regex")
+});
+/// Actions that only commit, push, upload or comment what a folder holds.
+static RECORDING_ACTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:git-auto-commit|add-and-commit|github-push-action|create-pull-request|upload-artifact|comment)")
+        .expect("static regex")
+});
+
+/// The pull request checked out into `folder` is never run by the steps of `job` after
+/// `checkout`: no step works in it (`working-directory`, `cd`), uses an action from it, hands
+/// it to an action other than one that commits or uploads it, or names it in a command other
+/// than one that reads or copies data files (`rsync -a pr/locale/ base/locale/`), and no step
+/// runs a command that finds code to run below the workspace (`pytest`).
+fn never_run_from(job: Node<'_>, checkout: Node<'_>, folder: &str, src: &str) -> bool {
+    let word = Regex::new(&format!(
+        r#"(?:^|[\s'"=:(])(?:\./|\$GITHUB_WORKSPACE/|\$\{{\{{\s*github\.workspace\s*\}}\}}/)?{}(?:/[^\s'";|&)]*)?(?:$|[\s'";|&)])"#,
+        regex::escape(folder)
+    ));
+    let Ok(word) = word else { return false };
+    // `defaults: run: working-directory:` of the job puts every script in the folder.
+    if value_text(job, "defaults", src).is_some_and(|d| word.is_match(&d)) {
+        return false;
+    }
+    for (j, step) in steps(job, src) {
+        if j != job || step.start_byte() <= checkout.end_byte() {
+            continue;
+        }
+        let step_pairs = pairs(step, src);
+        let get = |k: &str| {
+            step_pairs
+                .iter()
+                .find(|(key, _, _)| key == k)
+                .and_then(|(_, _, v)| *v)
+                .map(|v| text(v, src))
+        };
+        let workdir = get("working-directory").map(unquote);
+        if workdir.is_some_and(|w| word.is_match(w)) {
+            return false;
+        }
+        let uses = get("uses").map(unquote).unwrap_or_default();
+        if uses.starts_with("./") && word.is_match(uses) {
+            return false;
+        }
+        if let Some(with) = get("with") {
+            if word.is_match(with) && !RECORDING_ACTION.is_match(uses) {
+                return false;
+            }
+        }
+        let Some(script) = step_pairs
+            .iter()
+            .find(|(key, _, _)| key == "run")
+            .and_then(|(_, _, v)| *v)
+            .map(|v| scalar(v, src).0)
+        else {
+            continue;
+        };
+        if workdir.is_none() && RECURSIVE_RUN.is_match(&script) {
+            return false;
+        }
+        for line in script.lines().map(str::trim) {
+            if !word.is_match(line) {
+                continue;
+            }
+            // One plain command: no second command, pipe or substitution that could run
+            // what it reads, nothing written into the job's environment.
+            if !DATA_COMMAND.is_match(line)
+                || line.contains(['&', ';', '|', '`'])
+                || line.contains("$(")
+                || line.contains("GITHUB_ENV")
+                || line.contains("GITHUB_PATH")
+                || line.contains("GITHUB_OUTPUT")
+                || RECURSIVE_RUN.is_match(line)
+            {
+                return false;
+            }
+            // A copy out of the checkout carries data files only; a copy into it is fine.
+            if COPY.is_match(line) {
+                let args: Vec<&str> = line
+                    .split_whitespace()
+                    .skip(1)
+                    .filter(|a| !a.starts_with('-'))
+                    .collect();
+                let sources = &args[..args.len().saturating_sub(1)];
+                if sources
+                    .iter()
+                    .any(|a| word.is_match(a) && !DATA_PATH.is_match(a.trim_end_matches('/')))
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 static FULL_SHA: LazyLock<Regex> =
