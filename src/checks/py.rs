@@ -5,7 +5,9 @@ use super::FileContext;
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::model::facts::Facts;
 use crate::source::names::Names as _;
+use regex::Regex;
 use std::collections::HashSet;
+use std::sync::LazyLock;
 use tree_sitter::Node;
 
 /// The Python facts of a file, if it is Python.
@@ -438,4 +440,35 @@ pub fn in_main_guard(node: Node<'_>, src: &str) -> bool {
         cur = p.parent();
     }
     false
+}
+
+/// An ACME challenge value: a `token` (or `challenge`, `validation`, `key_authorization`)
+/// in a function that writes it into a DNS TXT record, compares it with a TXT answer or
+/// uploads it as an HTTP-01 challenge (`"TXT"`, `txt_record`, `txtdata`, `_acme-challenge`,
+/// `acme_token`, `.well-known/acme-challenge`). The CA reads that value from public DNS or
+/// a public URL, so it is no credential. A name that says more (`api_token`,
+/// `auth_token`) is the provider's credential and is not one.
+pub fn acme_challenge_value(node: Node<'_>, src: &str) -> bool {
+    static NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:(?:acme|challenge|dns|txt|record|validation)_)*(?:token|challenge|validation|key_?authorization|txt_?value)$")
+            .expect("static regex")
+    });
+    static CHALLENGE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)["']TXT["']|txt_?records?|\btxtdata\b|_acme-challenge|acme_?challenge|\bacme_token\b|upload_acme_token|\bdns-01\b|\bhttp-01\b|\.well-known/acme"#)
+            .expect("static regex")
+    });
+    if !expr_name(node, src).is_some_and(|n| NAME.is_match(&n)) {
+        return false;
+    }
+    enclosing_function(node)
+        .is_some_and(|f| CHALLENGE.is_match(f.utf8_text(src.as_bytes()).unwrap_or("")))
+}
+
+/// The innermost `def` around `node` (itself when it is one).
+pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
+    let mut func = node;
+    while func.kind() != "function_definition" {
+        func = func.parent()?;
+    }
+    Some(func)
 }

@@ -592,6 +592,7 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             || data_migration(ctx.file)
             || import_code(&ctx.file.rel)
             || inserts_one_row(try_stmt, src)
+            || reads_optional_attribute(try_stmt, n, src)
         {
             hit = hit.confidence(Confidence::Low);
         }
@@ -645,6 +646,11 @@ fn inserts_one_row(try_stmt: Node<'_>, src: &str) -> bool {
         Regex::new(r"^([\w, ]+=\s*)?[A-Za-z_][\w.]*\.objects\.(create|get_or_create)\(")
             .expect("static regex")
     });
+    one_statement_matching(try_stmt, &INSERT, src)
+}
+
+/// The `try` body is a single expression statement whose text matches `re`.
+fn one_statement_matching(try_stmt: Node<'_>, re: &Regex, src: &str) -> bool {
     try_stmt.child_by_field_name("body").is_some_and(|b| {
         let mut c = b.walk();
         let stmts: Vec<Node<'_>> = b
@@ -652,8 +658,23 @@ fn inserts_one_row(try_stmt: Node<'_>, src: &str) -> bool {
             .filter(|k| k.kind() != "comment")
             .collect();
         matches!(stmts.as_slice(), [s] if s.kind() == "expression_statement"
-            && INSERT.is_match(src[s.byte_range()].trim()))
+            && re.is_match(src[s.byte_range()].trim()))
     })
+}
+
+/// The `try` body is one assignment of an attribute of an optional lookup
+/// (`self.provider_id = kwargs.get("provider").id`) and the handler names `AttributeError`:
+/// the failure written for is the missing value (`None.id`), and then the attribute keeps
+/// its default. The catch is broader than that; that breadth is the only fault left.
+fn reads_optional_attribute(try_stmt: Node<'_>, handler: Node<'_>, src: &str) -> bool {
+    static OPTIONAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[\w.]+\s*=\s*[\w.]+\.get\([^()]*\)\.\w+$").expect("static regex")
+    });
+    let head = handler
+        .named_children(&mut handler.walk())
+        .find(|k| k.kind() != "block" && k.kind() != "comment")
+        .map_or("", |k| &src[k.byte_range()]);
+    head.contains("AttributeError") && one_statement_matching(try_stmt, &OPTIONAL, src)
 }
 
 /// The `try` adds to a result the function builds in a local it assigned before

@@ -499,7 +499,9 @@ pub fn swallowed_delivery(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             ) {
                 break;
             }
-            if let Some(what) = advances_state(s, src) {
+            if let Some(what) =
+                advances_state(s, src).filter(|_| !records_subject(&delivery, s, src))
+            {
                 let caught = handler
                     .child_by_field_name("value")
                     .or_else(|| handler.named_child(0).filter(|v| v.kind() != "block"))
@@ -517,6 +519,70 @@ pub fn swallowed_delivery(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         true
     });
+}
+
+/// `send_revocation_notification(cert)` then `cert.status = "revoked"`: the status literal
+/// names the event the notice is about (a word of the callee other than the delivery verb
+/// and its object, sharing its first four letters), so it records that event, which
+/// happened before the notice, not the notice's delivery. `alert.status = "sent"` names the
+/// delivery itself and stays reported.
+fn records_subject(delivery: &str, s: Node<'_>, src: &str) -> bool {
+    const DELIVERY_WORDS: &[&str] = &[
+        "send",
+        "deliver",
+        "publish",
+        "notify",
+        "page",
+        "dispatch",
+        "post",
+        "push",
+        "emit",
+        "enqueue",
+        "trigger",
+        "notification",
+        "notifications",
+        "email",
+        "emails",
+        "mail",
+        "message",
+        "messages",
+        "alert",
+        "alerts",
+        "webhook",
+        "webhooks",
+        "sms",
+    ];
+    let inner = if s.kind() == "expression_statement" {
+        s.named_child(0)
+    } else {
+        Some(s)
+    };
+    let Some(value) = inner
+        .filter(|i| i.kind() == "assignment")
+        .and_then(|i| i.child_by_field_name("right"))
+        .filter(|v| v.kind() == "string")
+    else {
+        return false;
+    };
+    let value = text(value, src)
+        .trim_matches(['"', '\''])
+        .to_ascii_lowercase();
+    if value.len() < 4
+        || !value.chars().all(|c| c.is_ascii_alphabetic())
+        || ADVANCE.is_match(&value)
+    {
+        return false;
+    }
+    let callee = delivery.trim_end_matches("(...)");
+    let last = callee
+        .rsplit('.')
+        .next()
+        .unwrap_or(callee)
+        .to_ascii_lowercase();
+    let found = last
+        .split('_')
+        .any(|w| w.len() >= 4 && !DELIVERY_WORDS.contains(&w) && w.get(..4) == value.get(..4));
+    found
 }
 
 /// An `except` clause that catches only the application's own verdicts on the request
@@ -820,6 +886,45 @@ fn webhook_delivery(call: Node<'_>, src: &str) -> bool {
     found
 }
 
+/// The POST asks for a one-way state change (`/certificates/{id}/revocations`,
+/// `/deactivate`, `/cancel`): a second revocation of a revoked certificate revokes nothing
+/// more, so the retry cannot double an effect. The URL is the `url=` argument or the first
+/// positional one, or the string a name holding it was last assigned in `scope`.
+fn one_way_transition(call: Node<'_>, src: &str, scope: Node<'_>) -> bool {
+    static ACTION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)/(?:revoke|revocations?|deactivate|deactivations?|disable|cancel|cancell?ations?)/?["']?\s*\)?$"#)
+            .expect("static regex")
+    });
+    let Some(args) = call.child_by_field_name("arguments") else {
+        return false;
+    };
+    let url = crate::checks::py::keyword_arg(args, "url", src).or_else(|| {
+        let mut c = args.walk();
+        let first = args
+            .named_children(&mut c)
+            .find(|a| a.kind() != "keyword_argument");
+        first
+    });
+    let Some(url) = url else {
+        return false;
+    };
+    let mut t = text(url, src).trim().to_string();
+    if url.kind() == "identifier" {
+        let Ok(assign) = Regex::new(&format!(
+            r"(?m)^[ \t]*{}[ \t]*=[ \t]*([^\n]+)$",
+            regex::escape(&t)
+        )) else {
+            return false;
+        };
+        let before = src.get(scope.start_byte()..call.start_byte()).unwrap_or("");
+        match assign.captures_iter(before).last().and_then(|c| c.get(1)) {
+            Some(m) => t = m.as_str().trim().to_string(),
+            None => return false,
+        }
+    }
+    ACTION.is_match(&t)
+}
+
 /// A tenacity retry condition that names nothing but `TryAgain`.
 static ONLY_TRY_AGAIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -837,7 +942,7 @@ pub fn retried_post(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
     let mut report = |call: Node<'_>, how: String, scope: Node<'_>| {
-        if IDEMPOTENT.is_match(text(scope, src)) {
+        if IDEMPOTENT.is_match(text(scope, src)) || one_way_transition(call, src, scope) {
             return;
         }
         let callee = crate::checks::py::snippet(text(

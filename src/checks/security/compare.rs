@@ -16,7 +16,9 @@
 //!   key that found its record in a lookup checked just before (by the key or by its hash),
 //!   a DRF URL kwarg that the view's permission classes authorised;
 //! - a side is a sentinel or placeholder constant (`CENSORED`, `FAILED_TO_DECRYPT_PASSWORD`)
-//!   or a public site-verification code;
+//!   or a public site-verification code, or an ACME challenge value (a `token` written into
+//!   a DNS TXT record, compared with a TXT answer or uploaded for HTTP-01): the CA reads it
+//!   from public DNS;
 //! - the "secret" is a string literal of the module (`callback_token = "target=app"`): it is
 //!   in the source for anyone to read, so timing reveals nothing (SEC016 judges the literal).
 //!
@@ -24,7 +26,7 @@
 //! (request data, a parameter), low when neither side visibly does (only in files of a web
 //! or crypto code base; elsewhere nothing is reported).
 
-use crate::checks::py::{expr_name, facts, module_assignments, visit};
+use crate::checks::py::{acme_challenge_value, expr_name, facts, module_assignments, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::source::names::Names as _;
@@ -354,13 +356,9 @@ fn server_local(arg: Node<'_>, src: &str) -> bool {
     if arg.kind() != "identifier" {
         return false;
     }
-    let mut func = arg;
-    while func.kind() != "function_definition" {
-        let Some(p) = func.parent() else {
-            return false;
-        };
-        func = p;
-    }
+    let Some(func) = crate::checks::py::enclosing_function(arg) else {
+        return false;
+    };
     let name = text(arg, src);
     let params = func
         .child_by_field_name("parameters")
@@ -727,6 +725,12 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     }
     // A literal of the module: public, whatever its name says.
     if module_literal(a, src, &scope) || module_literal(b, src, &scope) {
+        return None;
+    }
+    // An ACME challenge value: published in DNS or at a public URL for the CA to read.
+    let strict = |s: Node<'_>| expr_name(s, src).is_some_and(|x| STRICT.is_match(&x));
+    if (acme_challenge_value(a, src) && !strict(b)) || (acme_challenge_value(b, src) && !strict(a))
+    {
         return None;
     }
     // A sentinel or placeholder constant, or a public site-verification code.

@@ -153,13 +153,24 @@ pub fn weak_cipher_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) 
                 .and_then(|v| text(v, src).replace('_', "").parse::<u32>().ok());
             size.filter(|s| *s < 2048)
                 .map(|s| format!("a {s}-bit {} key", prev.to_ascii_uppercase()))
-        } else if SMALL_CURVE.is_match(last) {
+        } else if SMALL_CURVE.is_match(last) && !read_for_name(c.node, src) {
             Some(format!("the {last} curve"))
         } else {
             None
         };
     let Some(what) = what else { return };
     out.push(c.at().var("callee", snippet(c.written)).var("what", what));
+}
+
+/// `ec.SECP192R1().name` / `.key_size`: the curve object is made only to read what it is
+/// called (a table naming the curve of an existing key); no key is made on it.
+fn read_for_name(call: tree_sitter::Node<'_>, src: &str) -> bool {
+    call.parent().is_some_and(|p| {
+        p.kind() == "attribute"
+            && p.child_by_field_name("object") == Some(call)
+            && p.child_by_field_name("attribute")
+                .is_some_and(|a| matches!(text(a, src), "name" | "key_size"))
+    })
 }
 
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {

@@ -9,7 +9,8 @@
 //! last word of its name says so (`user.email`, `phone_number`, `password`, `api_key`,
 //! `access_token`, `card_number`, `ssn`, `request.headers`), and not when a word before it
 //! says the value was masked (`hashed_password`, `masked_email`), when a call masks, hashes
-//! or counts it (`mask_email(email)`, `len(tokens)`), or when it is a literal.
+//! or counts it (`mask_email(email)`, `len(tokens)`), or when it is a literal. An ACME
+//! challenge `token` in a function that writes it into a DNS TXT record is public by design.
 
 use crate::checks::py::{expr_name, facts, visit};
 use crate::checks::{Confidence, FileContext, Hit};
@@ -499,6 +500,10 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 // A token or key logged because it was just rejected (bad signature, expired,
                 // unknown) opens nothing.
                 if matches!(what, "a token" | "a key" | "a secret") && rejected_credential(n, src) {
+                    continue;
+                }
+                // An ACME challenge value, published in a DNS TXT record for the CA to read.
+                if what == "a token" && crate::checks::py::acme_challenge_value(v, src) {
                     continue;
                 }
                 // An audit event records who did what: identity is its purpose.

@@ -10,7 +10,8 @@
 //! ALLOWED`, `COLUMNS[col]`, `isinstance(x, int)` over a list), attributes of schema objects
 //! (`column.default.arg`, `index.name`), a database name spliced outside quotes in an
 //! f-string (`FROM {backup_db_name}.t`: an identifier position) and a fragment's own
-//! `.strip()` are fine. Integer ids
+//! `.strip()` are fine, and so is a `%` template whose every conversion is numeric (`%d`,
+//! `%5.2f`: a string there raises). Integer ids
 //! by name (`workflow_id`, `obj.id`) and values whose quotes were escaped by hand
 //! (`x.replace("'", "\\'")`) are near misses: reported with low confidence. Calls SEC020
 //! (request input proven to reach the SQL) already reports are left to it.
@@ -319,6 +320,29 @@ fn unparen(mut n: Node<'_>) -> Node<'_> {
     n
 }
 
+/// A plain `%` template whose every conversion is numeric (`%d`, `%i`, `%5.2f`, `%x`, not
+/// `%s`, `%r`, `%c`): formatting a string there raises `TypeError`, so only a number can
+/// reach the SQL text.
+fn numeric_conversions_only(n: Node<'_>, src: &str) -> bool {
+    static CONVERSION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"%(?:\([^)]*\))?[#0 +\-]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?[hlL]?(.)")
+            .expect("static regex")
+    });
+    if n.kind() != "string" || has_interpolation(n) {
+        return false;
+    }
+    let t = text(n, src);
+    let mut any = false;
+    for c in CONVERSION.captures_iter(t) {
+        match c.get(1).map_or("", |m| m.as_str()) {
+            "%" => {}
+            "d" | "i" | "o" | "u" | "x" | "X" | "e" | "E" | "f" | "F" | "g" | "G" => any = true,
+            _ => return false,
+        }
+    }
+    any
+}
+
 fn is_string(n: Node<'_>) -> bool {
     matches!(n.kind(), "string" | "concatenated_string")
 }
@@ -461,6 +485,9 @@ impl<'a, 't> Analysis<'a, 't> {
                     if let Some(l) = built.child_by_field_name("left") {
                         if self.is_built(l) {
                             self.built(l, depth);
+                        } else if numeric_conversions_only(unparen(l), self.src) {
+                            // `"rownum %% %d = 1" % n`: `%d` takes numbers only.
+                            return;
                         }
                     }
                     let Some(r) = built.child_by_field_name("right").map(unparen) else {
