@@ -65,11 +65,11 @@ fn markup_joined_from_object_state_is_low() {
     // Markup joined from the object's own attributes: low. The same joined with request
     // data: medium.
     assert_eq!(
-        level(&found, "SEC042", "sec042_widget_markup.py", 71),
+        level(&found, "SEC042", "sec042_widget_markup.py", 73),
         "low"
     );
     assert_eq!(
-        level(&found, "SEC042", "sec042_widget_markup.py", 75),
+        level(&found, "SEC042", "sec042_widget_markup.py", 77),
         "medium"
     );
 }
