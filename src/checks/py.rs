@@ -366,8 +366,6 @@ pub fn imports_command_line<'q>(imports: impl Iterator<Item = &'q str>) -> bool 
         && !packages.iter().any(|p| WEB_FRAMEWORKS.contains(p))
 }
 
-/// Inside `if __name__ == "__main__":` (either order): code that runs only when the module
-/// is executed by hand as a script, never when imported.
 /// `node` sits in a module-level function that this file calls only from its
 /// `if __name__ == "__main__":` block (`def main(): app.run(debug=True)` ... `main()`): a
 /// developer entry point like the guard itself.
@@ -393,7 +391,15 @@ pub fn in_main_only_function(node: Node<'_>, src: &str) -> bool {
     let Some(module) = func.parent() else {
         return false;
     };
-    let call = format!("{name}(");
+    // A call of the function itself, not of one whose name ends like it (`run_main(`).
+    let calls = |t: &str| {
+        t.match_indices(&format!("{name}(")).any(|(i, _)| {
+            !t[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
+    };
     let mut from_guard = false;
     let mut cursor = module.walk();
     for stmt in module.named_children(&mut cursor) {
@@ -401,7 +407,7 @@ pub fn in_main_only_function(node: Node<'_>, src: &str) -> bool {
             continue;
         }
         let t = text(stmt, src);
-        if !t.contains(&call) {
+        if !calls(t) {
             continue;
         }
         let guard = stmt.kind() == "if_statement"
@@ -416,19 +422,19 @@ pub fn in_main_only_function(node: Node<'_>, src: &str) -> bool {
     from_guard
 }
 
+/// `__name__ == "__main__"` (either order, either quote).
+static MAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]\s*==\s*__name__$"#)
+        .expect("static regex")
+});
+
 fn is_main_condition(t: &str) -> bool {
-    let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    let t = t.replace('\'', "\"");
-    t == "__name__==\"__main__\"" || t == "\"__main__\"==__name__"
+    MAIN.is_match(t)
 }
 
+/// Inside `if __name__ == "__main__":` (either order): code that runs only when the module
+/// is executed by hand as a script, never when imported.
 pub fn in_main_guard(node: Node<'_>, src: &str) -> bool {
-    static MAIN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r#"^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]\s*==\s*__name__$"#,
-        )
-        .expect("static regex")
-    });
     let mut cur = node.parent();
     while let Some(p) = cur {
         if p.kind() == "if_statement"

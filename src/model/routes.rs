@@ -495,14 +495,13 @@ pub fn admin_guarded_roots(files: &[(String, WebSummary)]) -> Vec<String> {
     }
     // The dotted names of `MIDDLEWARE` start at the package root, the guards' at the
     // repository: either may be longer.
-    let same = same_middleware;
     files
         .iter()
         .filter(|(_, s)| {
             s.drf_settings.as_ref().is_some_and(|d| {
                 d.middleware
                     .iter()
-                    .any(|m| guards.iter().any(|g| same(m, g)))
+                    .any(|m| guards.iter().any(|g| same_middleware(m, g)))
             })
         })
         .map(|(rel, _)| settings_root(rel))
@@ -1596,7 +1595,7 @@ fn function_ownership(
             }
         }
     }
-    if token_bound(handler_body) {
+    if !checked && token_bound(handler_body) {
         checked = true;
     }
     if let Some((s, e)) = load {
@@ -1622,13 +1621,16 @@ fn token_bound(body: &str) -> bool {
         )
         .expect("static regex")
     });
+    static COMPARE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"([\w.]+)\s*(?:!=|==)\s*([\w.]+)").expect("static regex"));
     VERIFY.captures_iter(body).any(|c| {
-        let var = regex::escape(&c[1]);
+        let var = &c[1];
         let after = &body[c.get(0).map_or(0, |m| m.end())..];
-        Regex::new(&format!(
-            r"\b{var}\s*(?:!=|==)\s*[\w.]*id\b|(?:!=|==)\s*{var}\b|\b[\w.]*id\s*(?:!=|==)\s*{var}\b"
-        ))
-        .is_ok_and(|re| re.is_match(after))
+        // `var != project_id`, or `x == var` / `x == var.id` (the verified value compared).
+        COMPARE.captures_iter(after).any(|k| {
+            let left = k[1].rsplit('.').next() == Some(var);
+            (left && k[2].ends_with("id")) || k[2].split('.').next() == Some(var)
+        })
     })
 }
 
@@ -2445,7 +2447,6 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
     // Middleware that sends anonymous callers of one path area to the login page, by the
     // settings root that lists it: (root, class, areas).
     let area_guards: Vec<(String, &str, &[String])> = {
-        let same = |a: &str, b: &str| same_middleware(a, b);
         let guards: Vec<&(String, Vec<String>)> = files
             .iter()
             .flat_map(|(_, s)| s.login_areas.iter())
@@ -2456,7 +2457,7 @@ fn url_rows(files: &[(String, WebSummary)], rows: &mut Vec<Row>) {
             .flat_map(|(rel, d)| {
                 guards
                     .iter()
-                    .filter(|(g, _)| d.middleware.iter().any(|m| same(m, g)))
+                    .filter(|(g, _)| d.middleware.iter().any(|m| same_middleware(m, g)))
                     .map(|(g, areas)| {
                         let class = g.rsplit('.').next().unwrap_or(g);
                         (settings_root(rel), class, areas.as_slice())

@@ -60,11 +60,15 @@ pub fn acknowledge(findings: &mut [Finding], file: &SourceFile) {
         let (first, last) = (f.statement.0.min(f.line), f.statement.1.max(f.end_line));
         let named = (first..=last).find_map(|n| {
             let line = file.line(n);
-            let caps = MARK.captures(line)?;
-            let list = caps.get(1)?.as_str();
-            list.split(|c: char| c == ',' || c.is_whitespace())
-                .find(|c| codes.contains(c))
-                .map(|c| (c.to_string(), line.contains("nosec")))
+            // Each marker of the line (`# noqa: E501  # nosec B608`), with its own tool.
+            MARK.captures_iter(line).find_map(|caps| {
+                let bandit = caps.get(0)?.as_str().contains("nosec");
+                caps.get(1)?
+                    .as_str()
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .find(|c| codes.contains(c))
+                    .map(|c| (c.to_string(), bandit))
+            })
         });
         if let Some((code, bandit)) = named {
             if f.confidence > Confidence::Low {

@@ -908,21 +908,21 @@ fn one_way_transition(call: Node<'_>, src: &str, scope: Node<'_>) -> bool {
     let Some(url) = url else {
         return false;
     };
-    let mut t = text(url, src).trim().to_string();
-    if url.kind() == "identifier" {
-        let Ok(assign) = Regex::new(&format!(
-            r"(?m)^[ \t]*{}[ \t]*=[ \t]*([^\n]+)$",
-            regex::escape(&t)
-        )) else {
-            return false;
-        };
-        let before = src.get(scope.start_byte()..call.start_byte()).unwrap_or("");
-        match assign.captures_iter(before).last().and_then(|c| c.get(1)) {
-            Some(m) => t = m.as_str().trim().to_string(),
-            None => return false,
-        }
+    let name = text(url, src).trim();
+    if url.kind() != "identifier" {
+        return ACTION.is_match(name);
     }
-    ACTION.is_match(&t)
+    // The value the name was last given before the call: `url = f"{base}/revoke"`.
+    let before = src.get(scope.start_byte()..call.start_byte()).unwrap_or("");
+    let last = before.lines().rev().find_map(|l| {
+        let value = l
+            .trim_start()
+            .strip_prefix(name)?
+            .trim_start()
+            .strip_prefix('=')?;
+        (!value.starts_with('=')).then(|| value.trim())
+    });
+    last.is_some_and(|v| ACTION.is_match(v))
 }
 
 /// A tenacity retry condition that names nothing but `TryAgain`.

@@ -568,10 +568,10 @@ pub(super) fn pieces_escaped(n: Node<'_>, depth: usize, e: Esc<'_>) -> bool {
             let t = text(n, src);
             shape(n, src) == Shape::Constant
                 || ESCAPED_NAME.is_match(t)
-                || assigned_escaped(t, func)
-                || list_of_escaped(t, func)
                 || bound_escaped(n, depth + 1, e)
                 || closed_set(t, func)
+                || assigned_escaped(t, func)
+                || list_of_escaped(t, func)
         }
         "attribute" => {
             let t = text(n, src);
@@ -772,19 +772,30 @@ fn list_of_escaped(name: &str, func: &str) -> bool {
 /// The function lets `name` through only when it equals one of a few string literals: an
 /// `if name == "a": .. elif name == "b": ..` chain whose `else` raises.
 fn closed_set(name: &str, func: &str) -> bool {
-    let n = regex::escape(name);
-    let (Ok(branch), Ok(other)) = (
-        Regex::new(&format!(
-            r#"(?m)^[ \t]*(?:if|elif)[ \t]+{n}[ \t]*==[ \t]*(?:"[\w -]*"|'[\w -]*')[ \t]*:"#
-        )),
-        Regex::new(&format!(r"(?m)^[ \t]*(?:if|elif)\b[^\n]*\b{n}\b")),
-    ) else {
-        return false;
-    };
+    static BRANCH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^(?:el)?if[ \t]+(\w+)[ \t]*==[ \t]*(?:"[\w -]*"|'[\w -]*')[ \t]*:"#)
+            .expect("re")
+    });
     static RAISES: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?m)^[ \t]*else[ \t]*:[ \t]*\n[ \t]*raise\b").expect("re"));
-    let tests = branch.find_iter(func).count();
-    tests >= 2 && tests == other.find_iter(func).count() && RAISES.is_match(func)
+    let mut tests = 0;
+    for line in func.lines().map(str::trim_start) {
+        if !(line.starts_with("if ") || line.starts_with("elif ")) {
+            continue;
+        }
+        let mentions = line
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w == name);
+        if !mentions {
+            continue;
+        }
+        // Every test that names it compares it with a literal, and nothing else.
+        match BRANCH.captures(line) {
+            Some(c) if &c[1] == name => tests += 1,
+            _ => return false,
+        }
+    }
+    tests >= 2 && RAISES.is_match(func)
 }
 
 /// Every assignment to the local `name` in the function is an escaping call
@@ -865,9 +876,9 @@ pub fn unescaped_html_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
             // `html = render_to_string(..)`, then `mark_safe(html)`: the template escaped it.
             Shape::Opaque
                 if arg.kind() == "identifier"
-                    && (assigned_escaped(text(arg, src), func)
-                        || list_of_escaped(text(arg, src), func)
-                        || bound_escaped(arg, 1, strict)) =>
+                    && (bound_escaped(arg, 1, strict)
+                        || assigned_escaped(text(arg, src), func)
+                        || list_of_escaped(text(arg, src), func)) =>
             {
                 return
             }
