@@ -102,6 +102,7 @@ fn run_routes(args: strata::cli::RoutesArgs) -> Result<u8, String> {
     let opts = WalkOptions {
         excludes: args.exclude,
         no_ignore: args.no_ignore,
+        ..WalkOptions::default()
     };
     let rows = strata::scan::inventory::collect(&args.paths, &opts, scan::DEFAULT_MAX_FILE_SIZE)?;
     let out = match args.format {
@@ -318,6 +319,7 @@ fn collect(
         walk: WalkOptions {
             excludes,
             no_ignore: sel.no_ignore,
+            include_vendored: sel.include_vendored || config.file.include_vendored,
         },
         max_file_size,
         cache_dir: (!sel.no_cache).then(|| std::path::PathBuf::from(".strata-cache")),
@@ -443,6 +445,10 @@ fn run_scan(mut args: ScanArgs) -> Result<u8, String> {
     let mut not_reported = apply_scope(&mut result, &set, &scope)?;
     not_reported.test_files = result.summary.not_reported.test_files;
     not_reported.script_files = result.summary.not_reported.script_files;
+    not_reported.vendored_files = result.summary.not_reported.vendored_files;
+    not_reported
+        .vendored_dirs
+        .clone_from(&result.summary.not_reported.vendored_dirs);
     let suppressed = result
         .findings
         .iter()

@@ -127,6 +127,7 @@ fn fixtures_match_their_annotations() {
         walk: WalkOptions {
             excludes: vec![],
             no_ignore: true,
+            include_vendored: false,
         },
         max_file_size: scan::DEFAULT_MAX_FILE_SIZE,
         cache_dir: None,

@@ -245,3 +245,29 @@ fn a_demo_project_shipped_with_a_library_is_left_out() {
         "{own:?}"
     );
 }
+
+#[test]
+fn vendored_packages_are_skipped_and_counted_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |p: &str, s: &str| write(dir.path(), p, s);
+    let fetch = "import requests\n\ndef fetch(u):\n    return requests.get(u)\n";
+    w("requirements.txt", "requests==2.32.3\n");
+    w("app/client.py", fetch);
+    for pkg in ["requests", "urllib3", "certifi"] {
+        w(&format!("lib/{pkg}/__init__.py"), fetch);
+    }
+    // A package of the application that happens to be called `lib` is its own code.
+    w("app/lib/__init__.py", "");
+    w("app/lib/ping.py", fetch);
+    let v = strata(dir.path(), &[]);
+    assert_eq!(
+        rules_at(&v),
+        ["ERR001 app/client.py:4", "ERR001 app/lib/ping.py:4"]
+    );
+    let nr = &v["summary"]["not_reported"];
+    assert_eq!(nr["vendored_files"], 3, "{nr}");
+    assert_eq!(nr["vendored_dirs"], serde_json::json!(["lib/"]), "{nr}");
+    let all = strata(dir.path(), &["--include-vendored"]);
+    assert_eq!(rules_at(&all).len(), 5, "{:?}", rules_at(&all));
+    assert!(all["summary"]["not_reported"]["vendored_files"].is_null());
+}

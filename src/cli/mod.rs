@@ -141,6 +141,10 @@ pub struct SelectionArgs {
     /// examples/, docs/, seeding scripts).
     #[arg(long)]
     pub include_scripts: bool,
+    /// Also scan vendored copies of other projects' packages (a `lib/`, `vendor/` or
+    /// `third_party/` directory of well-known third-party packages), skipped by default.
+    #[arg(long)]
+    pub include_vendored: bool,
     /// Report findings in every migration, not only the newest of each migration
     /// directory (older ones already ran), rollbacks included.
     #[arg(long)]

@@ -473,6 +473,10 @@ fn catches_import_error(line: &str) -> bool {
 pub struct RepoContext<'a> {
     /// Every scanned file: path, language and summary; sorted by path.
     pub files: &'a [(String, Lang, FileSummary)],
+    /// The top-level packages and modules of vendored directories, which are not scanned
+    /// (`scan::walk::vendored_dirs`) but ship with the project: `(dir, name)` where `dir`
+    /// holds the vendored directory (`""` at the top).
+    pub vendored: &'a [(String, String)],
 }
 
 /// Files that mark the root of a Python application (its manifest, or Django's

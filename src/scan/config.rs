@@ -49,6 +49,9 @@ pub struct ConfigFile {
     /// Also report findings in scripts, examples and docs.
     #[serde(default)]
     pub include_scripts: bool,
+    /// Also scan vendored copies of other projects' packages.
+    #[serde(default)]
+    pub include_vendored: bool,
     /// Report migration-safety findings in every migration, not only the newest.
     #[serde(default)]
     pub all_migrations: bool,
@@ -534,6 +537,9 @@ pub const STARTER: &str = r#"# strata configuration. Command-line flags override
 # counted in the summary; these turn them back on.
 # include-tests = false
 # include-scripts = false
+# Vendored copies of other projects' packages (a lib/ or vendor/ directory of well-known
+# third-party packages) are not scanned; this scans them.
+# include-vendored = false
 # all-migrations = false
 
 # Files larger than this many bytes are skipped.

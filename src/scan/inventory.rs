@@ -12,7 +12,12 @@ pub fn collect(
     max_size: u64,
 ) -> Result<Vec<Row>, String> {
     use rayon::prelude::*;
-    let (candidates, _) = crate::scan::walk::walk(paths, opts)?;
+    let (mut candidates, _) = crate::scan::walk::walk(paths, opts)?;
+    if !opts.include_vendored {
+        let roots = crate::scan::walk::root_prefixes(paths);
+        let vendored = crate::scan::walk::vendored_dirs(&candidates, &roots);
+        candidates.retain(|c| !vendored.iter().any(|(d, _)| c.rel.starts_with(d.as_str())));
+    }
     let files: Vec<(String, WebSummary)> = candidates
         .par_iter()
         .filter(|c| {
@@ -43,6 +48,7 @@ mod tests {
         let opts = crate::scan::walk::WalkOptions {
             excludes: vec![],
             no_ignore: false,
+            ..Default::default()
         };
         let rows = collect(&["fixtures/demo".into()], &opts, 1 << 20).expect("walks");
         let find = |m: &str, p: &str| {
@@ -68,6 +74,7 @@ mod tests {
         let opts = crate::scan::walk::WalkOptions {
             excludes: vec![],
             no_ignore: false,
+            ..Default::default()
         };
         let rows =
             collect(&["fixtures/python/web/django_shop".into()], &opts, 1 << 20).expect("walks");
@@ -125,6 +132,7 @@ mod tests {
         let opts = crate::scan::walk::WalkOptions {
             excludes: vec![],
             no_ignore: false,
+            ..Default::default()
         };
         let rows = collect(
             &[

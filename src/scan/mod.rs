@@ -153,6 +153,26 @@ pub fn run_with(
     });
     let (mut candidates, walk_errors) = walked?;
     candidates.retain(|c| keep(c));
+    let vendored = if opts.walk.include_vendored {
+        Vec::new()
+    } else {
+        walk::vendored_dirs(&candidates, &rules.kind_roots)
+    };
+    // The packages and modules a vendored directory ships, with the directory that holds
+    // it: imports of them from the code around it are satisfied.
+    let mut vendored_tops: Vec<(String, String)> = candidates
+        .iter()
+        .filter_map(|c| {
+            let (d, _) = vendored.iter().find(|(d, _)| c.rel.starts_with(d.as_str()))?;
+            let entry = c.rel[d.len()..].split('/').next()?;
+            let parent = d.trim_end_matches('/').rsplit_once('/').map_or("", |(p, _)| p);
+            let top = entry.strip_suffix(".py").unwrap_or(entry).to_string();
+            Some((parent.to_string(), top))
+        })
+        .collect();
+    vendored_tops.sort();
+    vendored_tops.dedup();
+    candidates.retain(|c| !vendored.iter().any(|(d, _)| c.rel.starts_with(d.as_str())));
     let results: Vec<FileResult> = candidates
         .par_iter()
         .map(|c| scan_file(c, opts.max_file_size, rules, cache.as_ref()))
@@ -170,7 +190,12 @@ pub fn run_with(
             .filter(|r| r.scanned)
             .map(|r| r.hash.as_deref().map(|h| (r.rel.as_str(), h)))
             .collect::<Option<Vec<_>>>()
-            .map(|files| cache::cross_key(rules, files.into_iter())),
+            .map(|files| {
+                let shipped = vendored_tops
+                    .iter()
+                    .map(|(d, t)| (d.as_str(), t.as_str()));
+                cache::cross_key(rules, files.into_iter().chain(shipped))
+            }),
         _ => None,
     };
     let stored_cross = match (&opts.cache_dir, &cross_key) {
@@ -245,7 +270,7 @@ pub fn run_with(
             let cross = cache::Cross {
                 key: cross_key.clone().unwrap_or_default(),
                 index,
-                repo: repo_hits(rules, summaries),
+                repo: repo_hits(rules, summaries, &vendored_tops),
                 call_graph,
                 rust_call_graph,
                 web,
@@ -280,6 +305,8 @@ pub fn run_with(
         }
     }
     summary.duration_ms = Some(started.elapsed().as_millis() as u64);
+    summary.not_reported.vendored_files = vendored.iter().map(|(_, n)| n).sum();
+    summary.not_reported.vendored_dirs = vendored.into_iter().map(|(d, _)| d).collect();
     for c in &candidates {
         match rules.code_kind(&c.rel) {
             CodeKind::Test if !rules.include_tests => summary.not_reported.test_files += 1,
@@ -302,6 +329,7 @@ pub fn run_with(
 fn repo_hits(
     rules: &RuleSet<'_>,
     summaries: Vec<(String, Lang, FileSummary, PathBuf)>,
+    vendored: &[(String, String)],
 ) -> Vec<CrossHit> {
     if rules.repo.is_empty() {
         return Vec::new();
@@ -312,7 +340,10 @@ fn repo_hits(
         .into_iter()
         .map(|(rel, lang, s, _)| (rel, lang, s))
         .collect();
-    let ctx = summary::RepoContext { files: &files };
+    let ctx = summary::RepoContext {
+        files: &files,
+        vendored,
+    };
     let mut by_path: BTreeMap<String, Vec<(usize, crate::checks::RepoHit)>> = BTreeMap::new();
     for &ri in &rules.repo {
         let crate::rules::RuleKind::Repo(check) = rules.rules[ri].kind else {

@@ -60,6 +60,13 @@ pub struct NotReported {
     /// Script, example and documentation files left to the secrets rules likewise.
     #[serde(skip_serializing_if = "is_zero")]
     pub script_files: usize,
+    /// Files in vendored copies of other projects' packages (`scan::walk::vendored_dirs`),
+    /// not scanned at all.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub vendored_files: usize,
+    /// Those directories (`lib/`, `vendor/`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vendored_dirs: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -75,6 +82,7 @@ impl NotReported {
             + self.low_confidence
             + self.test_files
             + self.script_files
+            + self.vendored_files
     }
 
     /// `12 in test code (--include-tests), 3 below the minimum confidence (...)`.
@@ -111,6 +119,18 @@ impl NotReported {
                 "{} script/example file{} not analysed (--include-scripts)",
                 self.script_files,
                 if self.script_files == 1 { "" } else { "s" }
+            ));
+        }
+        if self.vendored_files > 0 {
+            out.push(format!(
+                "{} file{} of vendored packages in {} not analysed (--include-vendored)",
+                self.vendored_files,
+                if self.vendored_files == 1 { "" } else { "s" },
+                self.vendored_dirs
+                    .iter()
+                    .map(|d| format!("`{d}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         out

@@ -20,10 +20,83 @@ pub struct Candidate {
     pub mtime_ns: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WalkOptions {
     pub excludes: Vec<String>,
     pub no_ignore: bool,
+    /// Also scan vendored copies of other projects' packages ([`vendored_dirs`]).
+    pub include_vendored: bool,
+}
+
+/// Directory names that hold copies of other projects' code when their entries are
+/// well-known third-party packages (`lib/requests/`, `vendor/bs4/`).
+const VENDOR_DIRS: &[&str] = &[
+    "lib",
+    "libs",
+    "vendor",
+    "vendored",
+    "_vendor",
+    "third_party",
+    "thirdparty",
+    "third-party",
+    "extern",
+    "externals",
+    "deps",
+    "packages",
+    "site-packages",
+];
+
+/// The directories below the scan roots that hold vendored third-party Python packages:
+/// a `lib/`, `vendor/`, `third_party/`... (not a package itself: no `__init__.py`) whose
+/// entries include at least three well-known third-party packages (`requests`, `urllib3`,
+/// `bs4`), as an application that puts its dependencies on `sys.path` ships them. Their
+/// findings belong to those projects, not this one. Returns each directory's display
+/// prefix (`app/lib/`) and how many candidates lie below it, in path order.
+pub fn vendored_dirs(candidates: &[Candidate], roots: &[String]) -> Vec<(String, usize)> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut entries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut packages: BTreeSet<String> = BTreeSet::new();
+    for c in candidates.iter().filter(|c| c.lang == Lang::Python) {
+        let below = crate::source::context::below_root(&c.rel, roots);
+        let base = &c.rel[..c.rel.len() - below.len()];
+        let segs: Vec<&str> = below.split('/').collect();
+        for i in 0..segs.len().saturating_sub(1) {
+            if !VENDOR_DIRS.contains(&segs[i].to_ascii_lowercase().as_str()) {
+                continue;
+            }
+            let dir = format!("{base}{}/", segs[..=i].join("/"));
+            let entry = segs[i + 1];
+            if i + 2 == segs.len() && entry == "__init__.py" {
+                packages.insert(dir.clone());
+            }
+            let top = entry.strip_suffix(".py").unwrap_or(entry);
+            entries.entry(dir).or_default().insert(top.to_string());
+        }
+    }
+    let vendored: Vec<String> = entries
+        .into_iter()
+        .filter(|(dir, tops)| {
+            !packages.contains(dir)
+                && tops
+                    .iter()
+                    .filter(|t| crate::model::deps::known_third_party(t))
+                    .count()
+                    >= 3
+        })
+        .map(|(dir, _)| dir)
+        .collect();
+    // The outermost vendored directory counts its nested ones' files.
+    let outer: Vec<&String> = vendored
+        .iter()
+        .filter(|d| !vendored.iter().any(|o| o != *d && d.starts_with(o.as_str())))
+        .collect();
+    outer
+        .into_iter()
+        .map(|d| {
+            let n = candidates.iter().filter(|c| c.rel.starts_with(d.as_str())).count();
+            (d.clone(), n)
+        })
+        .collect()
 }
 
 /// A path problem found while walking (unreadable directory, bad glob...).

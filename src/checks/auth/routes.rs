@@ -426,18 +426,21 @@ static GLOBAL_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
 /// A "send me the verification email again" route for the signed-in user: it takes no code
 /// or token (no such parameter, no request data read) and mails the caller's own address,
 /// so there is nothing to guess and nobody else to flood.
+/// A parameter that carries a secret the route checks.
+static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)token|code|otp|pin|password|secret|key|signature").expect("static regex")
+});
+/// The handler reads the request's data itself.
+static READS_INPUT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\brequest\.(form|json|args|values|data|get_json|POST|GET|body|query_params)\b")
+        .expect("static regex")
+});
+
 fn resends_own_verification(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
     static SENDS: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)^/?(verification|resend)").expect("static regex"));
-    static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)token|code|otp|pin|password|secret|key|signature").expect("static regex")
-    });
     static OWN_USER: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\bcurrent_user\b|\brequest\.user\b|\bg\.user\b").expect("static regex")
-    });
-    static READS_INPUT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\brequest\.(form|json|args|values|data|get_json|POST|GET|body|query_params)\b")
-            .expect("static regex")
     });
     if !SENDS.is_match(what) {
         return false;
@@ -455,6 +458,52 @@ fn resends_own_verification(facts: &PyFacts, r: &Route, src: &str, what: &str) -
     !f.params.iter().any(|p| SECRET_PARAM.is_match(&p.name))
         && !READS_INPUT.is_match(body)
         && (OWN_USER.is_match(body) || user_param)
+}
+
+/// A route that takes no secret at all: no secret-named parameter, no request data read in
+/// the handler and no credential named in it, and either signed-in callers only (a token
+/// refresh or logout behind `@jwt_required`) or matched only as a `/verify...` or
+/// `/token` step (`/orders/<id>/verify` re-reading a payment's status). Nothing there can be
+/// guessed, so a limit protects nothing.
+fn takes_no_secret(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
+    static CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)password|passwd|otp|totp|\bcode\b|\bpin\b|credential|authenticate|check_\w+|verify_\w+")
+            .expect("static regex")
+    });
+    let Some(f) = facts.functions.get(r.function) else {
+        return false;
+    };
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    let weak_word = {
+        let w = what.trim_start_matches('/').to_ascii_lowercase();
+        w.starts_with("verify") || w == "token" || w.starts_with("refresh")
+    };
+    // Every parameter is a path part with no secret in its name, the request, or the
+    // signed-in user (a FastAPI body or form parameter is input).
+    let path_params = r.path_params();
+    let plain = |p: &crate::model::facts::python::Param| {
+        matches!(p.name.as_str(), "self" | "request" | "cls")
+            || path_params.iter().any(|q| q.name == p.name) && !SECRET_PARAM.is_match(&p.name)
+            || p.default
+                .as_deref()
+                .is_some_and(|d| d.contains("Depends(") && d.to_ascii_lowercase().contains("user"))
+    };
+    (r.auth.is_some() || weak_word)
+        && f.params.iter().all(plain)
+        && !path_params.iter().any(|p| SECRET_PARAM.is_match(&p.name))
+        && !READS_INPUT.is_match(body)
+        && !CREDENTIAL.is_match(body)
+}
+
+/// A social sign-in through an outside provider (`/oauth/login/<provider>`): the code or
+/// token the caller brings is checked by the provider, which limits its own attempts.
+fn social_login(r: &Route) -> bool {
+    static SOCIAL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^(oauth2?|social|sso)$").expect("static regex"));
+    segments(&r.path).any(|s| SOCIAL.is_match(s))
+        && r.path_params()
+            .iter()
+            .any(|p| matches!(p.name.as_str(), "provider" | "backend" | "provider_name"))
 }
 
 /// Signed, time-limited tokens: itsdangerous serializers and their exceptions, Django's
@@ -566,7 +615,10 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         if r.is_read_only() && !what.contains("verify") && !what.contains("otp") {
             continue;
         }
-        if resends_own_verification(facts, r, src, &what) {
+        if resends_own_verification(facts, r, src, &what)
+            || takes_no_secret(facts, r, src, &what)
+            || social_login(r)
+        {
             continue;
         }
         // The project's own limiter called in the handler body.

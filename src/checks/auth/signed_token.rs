@@ -1,7 +1,8 @@
 //! AUTH005's vet: a password-reset or verification route whose handler hands the token it
 //! receives to a project function that checks a server signature (`Project.verify_token(token)`
 //! building an itsdangerous `URLSafeTimedSerializer`, Django `signing.loads`), or itself to a
-//! serializer (`serializer.loads(token)`): a forged or guessed token fails the signature, so
+//! serializer (`serializer.loads(token)`, also one a project factory builds:
+//! `s = get_serializer()` then `s.loads(token)`): a forged or guessed token fails the signature, so
 //! there is nothing to brute-force and the finding is withdrawn. A token looked up in a table
 //! (a short random code) keeps it.
 
@@ -40,7 +41,21 @@ pub fn signed_token_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
                 _ => false,
             }
     });
-    if signed {
+    // `s = get_serializer()` (a project factory building the serializer), then
+    // `s.loads(token)`: the token is checked by the signature the factory set up.
+    let factory = || {
+        ix.targets[h]
+            .iter()
+            .any(|t| matches!(t, Target::Project(l) if signs(ix, *l)))
+    };
+    let loads_token = || {
+        f.calls.iter().any(|c| {
+            let callee = c.callee.as_str();
+            (callee.ends_with(".loads") || callee.ends_with(".unsign"))
+                && c.args.iter().any(|(_, v)| token_name(v.as_str()))
+        })
+    };
+    if signed || loads_token() && factory() {
         Vet::Withdraw
     } else {
         Vet::Keep

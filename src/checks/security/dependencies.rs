@@ -461,6 +461,14 @@ fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (
     }
 }
 
+/// A package the project around `path` ships a copy of (`lib/requests/`, put on
+/// `sys.path` at start-up).
+fn vendored_here(ctx: &RepoContext<'_>, path: &str, top: &str) -> bool {
+    ctx.vendored
+        .iter()
+        .any(|(dir, t)| t == top && (dir.is_empty() || is_under(path, dir)))
+}
+
 fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
     let manifests = roots(ctx);
     if manifests.is_empty() {
@@ -542,6 +550,7 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
             if is_stdlib(top)
                 || PLATFORM_MODULES.contains(&top)
                 || first_party.contains(top)
+                || vendored_here(ctx, path, top)
                 || !seen.insert(top)
             {
                 continue;

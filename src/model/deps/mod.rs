@@ -453,6 +453,20 @@ const TRANSITIVE: &[(&str, &[&str])] = &[
     ("python-http-client", &["sendgrid"]),
 ];
 
+/// Whether the top-level import name `top` is a well-known third-party package: one the
+/// tables above name (`bs4`, `requests`, `urllib3`, `flask`...). Used to tell a vendored
+/// copy of other projects' packages (`lib/requests/`, `lib/bs4/`) from the project's own.
+pub fn known_third_party(top: &str) -> bool {
+    if is_stdlib(top) {
+        return false;
+    }
+    let n = normalise(top);
+    IMPORT_TO_DIST.iter().any(|(k, _)| *k == top)
+        || TRANSITIVE.iter().any(|(dist, requirers)| {
+            *dist == n || requirers.iter().any(|r| !r.ends_with('*') && *r == n)
+        })
+}
+
 /// Distributions that may provide the import `dotted` (a `*` suffix is a prefix match).
 pub fn distributions_for(dotted: &str) -> Vec<String> {
     let best = IMPORT_TO_DIST

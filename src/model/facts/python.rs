@@ -311,6 +311,7 @@ pub(crate) static AUTH_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
       | (jwt|token|admin|staff|superuser|user|member|owner|group|team)s?_required
       | (admins?|staff|superusers?|members?|owners?|users?|authed|login|verified)_only
       | (^|\.)(requires?|ensure|check)_\w*(user|account|login|auth|admin|role|permission|scope|visibility|access|team|verified|token|key)
+      | (^|\.)is_(super_?)?(admin|superuser)s?$
       )")
         .expect("static regex")
 });
