@@ -42,6 +42,15 @@ pub struct DataFacts {
     /// The function is a route handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<RouteInfo>,
+    /// Queries rows without narrowing them to anyone: it names no user, owner or caller
+    /// and filters by no visibility column, except under an `if` on a request option (`if
+    /// show: query = query.filter(Item.user_id == args["user"].id)`, a "mine only" toggle).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_rows: bool,
+    /// The function is the handler of a read-only route without path parameters: a
+    /// collection endpoint.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub collection: bool,
 }
 
 impl DataFacts {
@@ -188,7 +197,67 @@ pub fn data_facts(body: Node<'_>, params: &[&str], src: &str) -> DataFacts {
         }
     }
     d.guards = guards(body, src);
+    d.all_rows = all_rows(body, src);
     d
+}
+
+/// A query of stored rows (`session_query(Item)`, `Item.query`, `Item.objects.all()`).
+static ROWS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"query|\w_query\(|\.objects\.|select\(|\.find\(").expect("static regex")
+});
+
+/// Names a user, an owner or the caller (`args["user"]`, `g.user`, `owner_id`), or a
+/// visibility column (`published`, `is_private`): the rows may be narrowed to someone.
+static NARROWS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+          \[\s*["'](?:user|current_user|caller|owner|principal|identity)["']\s*\]
+        | (?:current_user|user|users|user_id|owner|owner_id|creator|caller|principal|identity|tenant|tenant_id|account|account_id|org_id|team_id|member|members)
+        | (?i:publish|public|private|visib|draft|hidden|shared|approved|unlisted|permission|role|admin|staff|superuser|space|workspace|organi[sz]ation)
+        "#,
+    )
+    .expect("static regex")
+});
+
+/// Whether a body queries rows and narrows them to nobody ([`DataFacts::all_rows`]): every
+/// mention of a user, owner, caller or visibility column sits under an `if` whose condition
+/// names none of them (an option of the request), comments left out.
+fn all_rows(body: Node<'_>, src: &str) -> bool {
+    let code = text(body, src);
+    if !ROWS.is_match(code) {
+        return false;
+    }
+    let base = body.start_byte();
+    let mut optional: Vec<(usize, usize)> = Vec::new();
+    crate::model::facts::visit_same_scope(body, |n| {
+        if !matches!(n.kind(), "if_statement" | "elif_clause") {
+            return;
+        }
+        let (Some(cond), Some(cons)) = (
+            n.child_by_field_name("condition"),
+            n.child_by_field_name("consequence"),
+        ) else {
+            return;
+        };
+        // The branch taken on a request option; an `else` stays (it runs by default).
+        if !NARROWS.is_match(text(cond, src)) {
+            optional.push((cons.start_byte(), cons.end_byte()));
+        }
+    });
+    let mut rest = String::with_capacity(code.len());
+    let mut at = base;
+    optional.sort_unstable();
+    for (s, e) in optional {
+        if s >= at {
+            rest.push_str(src.get(at..s).unwrap_or(""));
+            at = e;
+        }
+    }
+    rest.push_str(src.get(at..body.end_byte()).unwrap_or(""));
+    !rest
+        .lines()
+        .map(|l| l.split_once('#').map_or(l, |(c, _)| c))
+        .any(|l| NARROWS.is_match(l))
 }
 
 /// `x is None`, `not x`, `x is not None`, `x`: (the name, true when the row is missing).
@@ -306,6 +375,18 @@ fn decision(i: Node<'_>, src: &str, assigned: &[(&str, usize)]) -> Option<(usize
     } else {
         None
     }
+}
+
+/// Collection endpoints of a file (read-only routes without path parameters): their
+/// handlers' body starts.
+pub fn collections(facts: &PyFacts) -> Vec<usize> {
+    facts
+        .routes
+        .iter()
+        .filter(|r| r.is_read_only() && r.path_params().is_empty())
+        .filter_map(|r| facts.functions.get(r.function))
+        .map(|f| f.body.0)
+        .collect()
 }
 
 /// Route handlers of a file, for [`RouteInfo`]: (body start, info).

@@ -143,6 +143,8 @@ static NO_DATA: DataFacts = DataFacts {
     conflict: false,
     guards: Vec::new(),
     route: None,
+    all_rows: false,
+    collection: false,
 };
 
 impl OwnData {
@@ -455,6 +457,7 @@ pub fn file_part(
     imports.sort();
     part.imports = imports;
     let routes = crate::model::pydata::routes(facts, src);
+    let collections = crate::model::pydata::collections(facts);
     let mut frames: Vec<(usize, Frame)> = Vec::new();
     let mut cursor = tree.walk();
     let mut depth = 0usize;
@@ -593,6 +596,9 @@ pub fn file_part(
                     f.data = OwnData::new(crate::model::pydata::data_facts(body, &params, src));
                     if let Some((_, info)) = routes.iter().find(|(b, _)| *b == body.start_byte()) {
                         f.data.make_mut().route = Some(info.clone());
+                    }
+                    if collections.contains(&body.start_byte()) {
+                        f.data.make_mut().collection = true;
                     }
                 }
                 part.functions.push(f);

@@ -65,6 +65,8 @@ pub fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
             .path_params()
             .iter()
             .any(|p| CAPABILITY_PARAM.is_match(&p.name))
+        || public_reads_of_class(facts, route)
+        || signs_in(facts, route, src)
         || facts.functions.get(route.function).is_some_and(|f| {
             f.params.iter().any(|p| {
                 p.annotation
@@ -73,6 +75,75 @@ pub fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
             }) || src.get(f.body.0..f.body.1).is_some_and(|b| {
                 b.contains("anonymous") || documented_public(b) || public_by_setting(b)
             })
+        })
+}
+
+/// A class view whose writing methods each carry an auth decorator
+/// (`@method_decorator(login_required)` on `post`) while its reads carry none: the author
+/// decided per method, and the undecorated page is public on purpose.
+fn public_reads_of_class(facts: &PyFacts, route: &Route) -> bool {
+    let Some(class) = route.class.and_then(|ci| facts.classes.get(ci)) else {
+        return false;
+    };
+    let methods: Vec<_> = facts
+        .functions
+        .iter()
+        .filter(|f| f.class.as_deref() == Some(class.name.as_str()))
+        .filter(|f| {
+            matches!(
+                f.name.as_str(),
+                "get" | "head" | "post" | "put" | "patch" | "delete"
+            )
+        })
+        .collect();
+    let authed = |f: &crate::model::facts::python::PyFunction| {
+        f.decorators.iter().any(|d| {
+            let callee = d.callee.rsplit('.').next().unwrap_or(&d.callee);
+            let inner = if callee == "method_decorator" {
+                d.text
+                    .trim_start_matches('@')
+                    .trim_start_matches("method_decorator")
+            } else {
+                callee
+            };
+            crate::model::facts::python::AUTH_DECORATOR.is_match(inner)
+        })
+    };
+    let (with, without): (Vec<&crate::model::facts::python::PyFunction>, Vec<_>) =
+        methods.iter().copied().partition(|f| authed(f));
+    !with.is_empty()
+        && !without.is_empty()
+        && with
+            .iter()
+            .all(|f| !matches!(f.name.as_str(), "get" | "head"))
+        && without
+            .iter()
+            .all(|f| matches!(f.name.as_str(), "get" | "head"))
+}
+
+/// A sign-in flow: the handler, or a method of its class view, checks a password and signs
+/// the visitor in (`user.check_password(password)` then `login(request, user)`, reactivating
+/// an account). Whoever calls it is not signed in yet.
+fn signs_in(facts: &PyFacts, route: &Route, src: &str) -> bool {
+    static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:check_password(?:_hash)?|verify_password|authenticate)\s*\(")
+            .expect("static regex")
+    });
+    static LOGIN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^|[^.\w])(?:auth\.)?(?:login|login_user)\s*\(").expect("static regex")
+    });
+    let class = route
+        .class
+        .and_then(|ci| facts.classes.get(ci))
+        .map(|c| c.name.as_str());
+    facts
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| *i == route.function || class.is_some() && f.class.as_deref() == class)
+        .any(|(_, f)| {
+            let body = src.get(f.body.0..f.body.1).unwrap_or("");
+            PASSWORD.is_match(body) && LOGIN.is_match(body)
         })
 }
 

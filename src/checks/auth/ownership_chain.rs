@@ -30,6 +30,7 @@ pub fn ownership_via_loader(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
             || PRIVILEGED.is_match(&r.auth)
             || f.name.contains("public")
             || ix.data[h].owner.is_some()
+            || (r.read_only && listed_to_everyone(ix, h))
         {
             continue;
         }
@@ -138,6 +139,9 @@ pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
     let Some(r) = ix.function(h).data.route.as_ref() else {
         return Vet::Keep;
     };
+    if r.read_only && listed_to_everyone(ix, h) {
+        return Vet::Withdraw;
+    }
     let line_end = text
         .get(at..)
         .and_then(|t| t.find('\n'))
@@ -193,6 +197,44 @@ pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
     } else {
         Vet::Keep
     }
+}
+
+/// Whether the module of route handler `h` also serves a collection endpoint that lists
+/// every row to every caller: a read-only route without path parameters whose handler
+/// filters by no owner itself and hands the query to a project function that narrows the
+/// rows to nobody (`return service.render(args)` over `session_query(Item)` and a page,
+/// the caller's own rows only on request). A module of resource views is about one
+/// resource, so reading one of them by id shows nothing the list does not already show
+/// to the same callers. A list narrowed by the caller, a visibility column or a helper
+/// that filters keeps the finding.
+fn listed_to_everyone(ix: &ProjectIndex<'_>, h: usize) -> bool {
+    let here = ix.fns[h].file;
+    // A function that queries every row: its own owner comparisons, if any, are optional
+    // (`all_rows` leaves those out), and nothing it calls narrows them.
+    let every_row = |l: usize| {
+        ix.function(l).data.all_rows && matches!(ix.data[l].owner, None | Some(Via::Own))
+    };
+    (0..ix.fns.len()).any(|g| {
+        let f = ix.function(g);
+        let callees = || {
+            f.calls
+                .iter()
+                .zip(&ix.targets[g])
+                .filter_map(|(c, t)| match t {
+                    Target::Project(l)
+                        if matches!(c.kind, CallKind::Direct | CallKind::Depends) =>
+                    {
+                        Some(*l)
+                    }
+                    _ => None,
+                })
+        };
+        ix.fns[g].file == here
+            && f.data.collection
+            && !f.data.owner
+            && callees().all(|l| ix.data[l].owner.is_none() || every_row(l))
+            && callees().any(every_row)
+    })
 }
 
 /// Whether project function `l`, or a function it calls (directly or as a dependency, a

@@ -346,6 +346,47 @@ pub(crate) static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+/// The first auth check of a handler body ([`BODY_AUTH`]), leaving out a sign-in test that
+/// only adds to the page (`if request.user.is_authenticated:` with no `else`, filling in the
+/// caller's own suggestions): the code around it runs for anonymous visitors too, so it
+/// gates nothing.
+pub(crate) fn body_auth_check(body: &str) -> Option<&str> {
+    BODY_AUTH
+        .find_iter(body)
+        .find(|m| !enrichment_branch(body, m.start()))
+        .map(|m| m.as_str())
+}
+
+/// Whether the match at `at` is the condition of `if <caller>.is_authenticated[ and ..]:`
+/// (not negated) whose block has no `else`: an optional extra for signed-in callers.
+fn enrichment_branch(body: &str, at: usize) -> bool {
+    static POSITIVE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([ \t]*)(?:el)?if\s+\(?\s*(?:self\.)?(?:request\.user|current_user)\.is_authenticated\b")
+            .expect("static regex")
+    });
+    let line_start = body[..at].rfind('\n').map_or(0, |i| i + 1);
+    let Some(c) = POSITIVE.captures(&body[line_start..]) else {
+        return false;
+    };
+    if c.get(0).is_none_or(|m| line_start + m.end() < at) {
+        return false;
+    }
+    let indent = c[1].len();
+    // The first line after the block at the `if`'s indentation or less: `else` makes the
+    // test a gate (the other branch answers anonymous callers).
+    let rest = &body[line_start..];
+    for line in rest.split('\n').skip(1) {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if line.len() - t.len() <= indent {
+            return !t.starts_with("else");
+        }
+    }
+    true
+}
+
 pub(crate) static AUTH_MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(auth|jwt|token|login|permission|api_?key|bearer|oidc|oauth)")
         .expect("static regex")
@@ -949,9 +990,8 @@ impl PyFacts {
                 let path = first_string_arg(&d.text).unwrap_or_default();
                 let prefix = known.map(|r| r.prefix.as_str()).unwrap_or("");
                 let (auth, misplaced_auth) = self.route_auth(framework, func, di, known);
-                let body_auth = BODY_AUTH
-                    .find(src.get(func.body.0..func.body.1).unwrap_or(""))
-                    .map(|m| format!("check in body: {}", clip(m.as_str())));
+                let body_auth = body_auth_check(src.get(func.body.0..func.body.1).unwrap_or(""))
+                    .map(|m| format!("check in body: {}", clip(m)));
                 let rate_limit = func
                     .decorators
                     .iter()

@@ -10,7 +10,7 @@
 
 use super::python::{
     clip, first_string_arg, string_value, text, Decorator, Framework, PyClass, PyFacts, PyFunction,
-    Route, UrlEntry, AUTH_DECORATOR, AUTH_MIDDLEWARE, BODY_AUTH, RATE_LIMIT,
+    Route, UrlEntry, AUTH_DECORATOR, AUTH_MIDDLEWARE, RATE_LIMIT,
 };
 use crate::source::names::Names as _;
 use regex::Regex;
@@ -1281,9 +1281,7 @@ fn keyword<'t>(call: Node<'t>, src: &str, name: &str) -> Option<Node<'t>> {
 }
 
 fn body_auth(body: &str) -> Option<String> {
-    BODY_AUTH
-        .find(body)
-        .map(|m| format!("check in body: {}", clip(m.as_str())))
+    super::python::body_auth_check(body).map(|m| format!("check in body: {}", clip(m)))
 }
 
 /// `["GET", "POST"]` inside a decorator or call text, upper-cased.
