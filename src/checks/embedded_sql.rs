@@ -38,8 +38,9 @@ pub struct SqlLiteral {
 
 pub fn sql_literals(ctx: &FileContext<'_>) -> Vec<SqlLiteral> {
     let src = ctx.file.text.as_str();
-    // Local `name = "SQL..."` assignments, keyed by name, in source order.
-    let mut assigned: HashMap<String, Vec<(usize, String, bool)>> = HashMap::new();
+    // Local `name = "SQL..."` assignments, keyed by name, in source order, with the
+    // function they are made in.
+    let mut assigned: HashMap<String, Vec<(usize, usize, String, bool)>> = HashMap::new();
     let mut out = Vec::new();
     crate::model::facts::visit(ctx.tree.root_node(), |node| {
         match node.kind() {
@@ -52,6 +53,7 @@ pub fn sql_literals(ctx: &FileContext<'_>) -> Vec<SqlLiteral> {
                         if let Some((sql, interp)) = sql_text(r, src) {
                             assigned.entry(text(l, src).to_string()).or_default().push((
                                 node.start_byte(),
+                                enclosing_function(node),
                                 sql,
                                 interp,
                             ));
@@ -74,7 +76,7 @@ pub fn sql_literals(ctx: &FileContext<'_>) -> Vec<SqlLiteral> {
 fn sql_call(
     node: Node<'_>,
     src: &str,
-    assigned: &HashMap<String, Vec<(usize, String, bool)>>,
+    assigned: &HashMap<String, Vec<(usize, usize, String, bool)>>,
 ) -> Option<SqlLiteral> {
     let func = node.child_by_field_name("function")?;
     let callee = text(func, src);
@@ -86,11 +88,14 @@ fn sql_call(
     let first = args.named_child(0)?;
     let (sql, interpolated) = if first.kind() == "identifier" {
         let name = text(first, src);
-        let (_, sql, interp) = assigned
+        // Only an assignment of the same function: a parameter of a generic wrapper
+        // (`def action(self, query)`) is not the `query` some other function built.
+        let func = enclosing_function(node);
+        let (_, _, sql, interp) = assigned
             .get(name)?
             .iter()
             .rev()
-            .find(|(at, _, _)| *at < node.start_byte())?;
+            .find(|(at, f, _, _)| *at < node.start_byte() && *f == func)?;
         (sql.clone(), *interp)
     } else {
         sql_text(first, src)?
@@ -102,6 +107,18 @@ fn sql_call(
         callee: callee.to_string(),
         interpolated,
     })
+}
+
+/// Start byte of the function around `node` (0 at module level).
+fn enclosing_function(node: Node<'_>) -> usize {
+    let mut cur = node.parent();
+    while let Some(p) = cur {
+        if matches!(p.kind(), "function_definition" | "lambda") {
+            return p.start_byte();
+        }
+        cur = p.parent();
+    }
+    0
 }
 
 /// SQL text of an expression when it is a string that looks like SQL. Walks down the
@@ -166,6 +183,18 @@ fn concatenation(node: Node<'_>, src: &str) -> Option<String> {
         };
         match n.kind() {
             "string" | "concatenated_string" => out.push_str(&string_value(n, src)?),
+            // `"DELETE FROM " + t + " WHERE id IN (%s)" % marks`: `%` binds tighter than
+            // `+`, so the template is an operand of its own; its text is still SQL.
+            "binary_operator"
+                if !first
+                    && n.child_by_field_name("operator")
+                        .is_some_and(|o| text(o, src) == "%")
+                    && n.child_by_field_name("left")
+                        .is_some_and(|l| matches!(l.kind(), "string" | "concatenated_string")) =>
+            {
+                let l = n.child_by_field_name("left")?;
+                out.push_str(&string_value(l, src)?);
+            }
             _ if first => return None,
             _ => {
                 out.push('{');

@@ -58,7 +58,8 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     if verb == "UPDATE"
                         && (inner_join_update(&words)
                             || touches_rows_only(&lit.sql)
-                            || single_row_table(&words))
+                            || single_row_table(&words)
+                            || backfills_after_add_column(ctx, &words, lit.start, lit.end))
                     {
                         continue;
                     }
@@ -122,6 +123,36 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         _ => {}
     }
+}
+
+/// An UPDATE run in the same block right after an `ALTER TABLE t ADD COLUMN` of the table
+/// it writes (a schema upgrade in code: `except OperationalError:` adds the column, then
+/// fills it in or normalises the rows): the in-code twin of a migration's backfill, meant to
+/// touch every row once.
+fn backfills_after_add_column(
+    ctx: &FileContext<'_>,
+    words: &[String],
+    start: usize,
+    end: usize,
+) -> bool {
+    let Some(table) = target_table(words) else {
+        return false;
+    };
+    let Some(mut node) = ctx.tree.root_node().descendant_for_byte_range(start, end) else {
+        return false;
+    };
+    while node.kind() != "block" {
+        match node.parent() {
+            Some(p) => node = p,
+            None => return false,
+        }
+    }
+    let before = &ctx.file.text[node.start_byte()..start.max(node.start_byte())];
+    let re = format!(
+        r#"(?i)\balter\s+table\s+(?:\w+\.)?["`]?{}["`]?\s+add\b"#,
+        regex::escape(&table)
+    );
+    Regex::new(&re).is_ok_and(|r| r.is_match(before))
 }
 
 /// A file under a `migrations`-like directory.

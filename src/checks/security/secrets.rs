@@ -122,6 +122,7 @@ pub fn api_token(file: &SourceFile, out: &mut Vec<Hit>) {
             let body = value.rsplit(['_', '-']).next().unwrap_or(value);
             let body = if body.len() < 16 { value } else { body };
             if is_placeholder(value)
+                || documented_example(value)
                 || entropy(body) < 3.0
                 || in_detector_table(&file.text, tok.start(), tok.end())
             {
@@ -134,6 +135,16 @@ pub fn api_token(file: &SourceFile, out: &mut Vec<Hit>) {
             );
         }
     }
+}
+
+/// Tokens printed in a provider's own API documentation, which tests and examples copy:
+/// GitHub's sample token body (`ghs_16C7e42F292c6912E7710c838347Ae178B4a`, also shown with
+/// the `gho_`, `ghu_` and `ghp_` prefixes). Public, never issued; any other body is reported.
+fn documented_example(value: &str) -> bool {
+    const GITHUB_DOCS_BODY: &str = "16C7e42F292c6912E7710c838347Ae178B4a";
+    value
+        .split_once('_')
+        .is_some_and(|(prefix, body)| prefix.starts_with("gh") && body == GITHUB_DOCS_BODY)
 }
 
 /// A regex literal for tokens: a character class with a quantifier (`[A-Za-z0-9]{36}`).

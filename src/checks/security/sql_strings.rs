@@ -11,7 +11,9 @@
 //! (`column.default.arg`, `index.name`), a database name spliced outside quotes in an
 //! f-string (`FROM {backup_db_name}.t`: an identifier position) and a fragment's own
 //! `.strip()` are fine, and so is a `%` template whose every conversion is numeric (`%d`,
-//! `%5.2f`: a string there raises). Integer ids
+//! `%5.2f`: a string there raises), items checked to be digits, a sum with a number on one
+//! side, a slice of a fragment, and what a function of the same file returns when every
+//! return value is safe given the call's arguments. Integer ids
 //! by name (`workflow_id`, `obj.id`) and values whose quotes were escaped by hand
 //! (`x.replace("'", "\\'")`) are near misses: reported with low confidence. Calls SEC020
 //! (request input proven to reach the SQL) already reports are left to it.
@@ -140,6 +142,7 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 escaped: HashSet::new(),
                 at: call.start_byte(),
                 unquoted: false,
+                safe_params: HashSet::new(),
             };
             an.argument(arg, 0);
             let looks_sql = match sink {
@@ -274,6 +277,9 @@ struct Analysis<'a, 't> {
     at: usize,
     /// The value being followed sits in an f-string outside quotes: an identifier position.
     unquoted: bool,
+    /// When a helper's return value is followed: its parameters that the call leaves at a
+    /// literal default or passes a safe value.
+    safe_params: HashSet<String>,
 }
 
 /// A parameter annotation that says the value is not free text: a number, a date, a UUID, an
@@ -587,10 +593,11 @@ impl<'a, 't> Analysis<'a, 't> {
                 if op != "+" {
                     return; // arithmetic: a number
                 }
-                // `rows[0][0] + 3`: a number plus a number literal is a number.
+                // `rows[0][0] + 3`, `day(x) + span * 86400` with `span = int(..)`: a number
+                // plus anything is a number (a string there raises `TypeError`).
                 if ["left", "right"].into_iter().any(|side| {
                     v.child_by_field_name(side)
-                        .is_some_and(|n| matches!(n.kind(), "integer" | "float"))
+                        .is_some_and(|n| self.numeric(n, depth + 1))
                 }) {
                     return;
                 }
@@ -613,11 +620,26 @@ impl<'a, 't> Analysis<'a, 't> {
                 .filter(|a| a.kind() != "keyword_argument");
                 if let Some(inner) = converted.or_else(|| self.stripped_fragment(v)) {
                     self.value(inner, depth + 1);
-                } else if !self.safe_call(v) && !self.pure_program_call(v, depth) {
+                } else if self.safe_call(v) {
+                    // Quotes doubled or removed, a number, an identifier.
+                } else if let Some(inner) = self.literal_replace(v) {
+                    self.value(inner, depth + 1);
+                } else if !self.pure_program_call(v, depth) && !self.clean_helper(v, depth) {
                     self.unsafe_nodes.push(v);
                 }
             }
             "identifier" => self.identifier(v, depth),
+            // `where[4:]`: a slice of a fragment is as safe as the fragment.
+            "subscript"
+                if v.child_by_field_name("subscript")
+                    .is_some_and(|i| i.kind() == "slice")
+                    && v.child_by_field_name("value")
+                        .is_some_and(|b| b.kind() == "identifier") =>
+            {
+                if let Some(b) = v.child_by_field_name("value") {
+                    self.value(b, depth + 1);
+                }
+            }
             "attribute" | "subscript" => {
                 if !self.safe_reference(v) {
                     self.unsafe_nodes.push(v);
@@ -625,6 +647,227 @@ impl<'a, 't> Analysis<'a, 't> {
             }
             _ => self.unsafe_nodes.push(v),
         }
+    }
+
+    /// `n` is a number: a numeric literal, arithmetic that strings do not support (`-`,
+    /// `/`, `//`, `**`), `+` with a number on one side, `*` of two numbers, a numeric
+    /// conversion (`int()`, `cast_to_int()`, `len()`), or a local assigned only numbers.
+    fn numeric(&self, n: Node<'t>, depth: usize) -> bool {
+        static NUMERIC_CALL: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)^(?:int|float|len|abs|round|sum|ord|\w*_?int|\w*timestamp|time)$")
+                .expect("static regex")
+        });
+        let n = unparen(n);
+        if depth > 8 {
+            return false;
+        }
+        match n.kind() {
+            "integer" | "float" => true,
+            "unary_operator" => n.named_child(0).is_some_and(|x| self.numeric(x, depth + 1)),
+            "binary_operator" => {
+                let op = n
+                    .child_by_field_name("operator")
+                    .map_or("", |o| text(o, self.src));
+                let side = |s: &'static str| {
+                    n.child_by_field_name(s)
+                        .is_some_and(|x| self.numeric(x, depth + 1))
+                };
+                match op {
+                    "-" | "/" | "//" | "**" => true,
+                    "+" => side("left") || side("right"),
+                    "*" => side("left") && side("right"),
+                    _ => false,
+                }
+            }
+            "call" => n.child_by_field_name("function").is_some_and(|f| {
+                let callee = text(f, self.src);
+                NUMERIC_CALL.is_match(callee.rsplit('.').next().unwrap_or(callee))
+            }),
+            "identifier" => {
+                let name = text(n, self.src);
+                let assigned = self.assignments(name);
+                if assigned.is_empty() {
+                    return self.facts.function_at(n.start_byte()).is_some_and(|f| {
+                        f.params.iter().any(|p| {
+                            p.name == name
+                                && p.annotation
+                                    .as_deref()
+                                    .is_some_and(|a| matches!(a.trim(), "int" | "float"))
+                        })
+                    });
+                }
+                assigned.iter().all(|(v, is_loop)| {
+                    if *is_loop {
+                        text(*v, self.src).starts_with("range(")
+                    } else {
+                        // `x += 1` keeps a number a number.
+                        self.numeric(*v, depth + 1)
+                    }
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// `where.replace("session.", "s.")`: a fragment with one literal swapped for another,
+    /// as safe as the fragment.
+    fn literal_replace(&self, v: Node<'t>) -> Option<Node<'t>> {
+        let func = v.child_by_field_name("function")?;
+        if func.kind() != "attribute"
+            || text(func.child_by_field_name("attribute")?, self.src) != "replace"
+        {
+            return None;
+        }
+        let args = argument_values(v.child_by_field_name("arguments")?);
+        (args.len() == 2
+            && args
+                .iter()
+                .all(|a| a.kind() == "string" && !has_interpolation(*a)))
+        .then(|| func.child_by_field_name("object"))
+        .flatten()
+    }
+
+    /// `",".join(ids)` where the scope checks every item is digits
+    /// (`if all(i.isdigit() for i in ids):`).
+    fn digit_checked_items(&self, n: Node<'t>) -> bool {
+        if n.kind() != "identifier" {
+            return false;
+        }
+        let name = regex::escape(text(n, self.src));
+        Regex::new(&format!(
+            r"\ball\(\s*\w+\.(?:isdigit|isdecimal|isnumeric)\(\)\s+for\s+\w+\s+in\s+{name}\s*\)"
+        ))
+        .is_ok_and(|re| re.is_match(text(self.scope, self.src)))
+    }
+
+    /// `self._user_filter(user_id)`, `where_for(ids)`: a function of this file (a method of
+    /// the same class through `self`/`cls`, or a module-level function) every return value
+    /// of which is safe, given what the call passes it (`user_id` only reaches the text
+    /// once its items are checked to be digits).
+    fn clean_helper(&mut self, v: Node<'t>, depth: usize) -> bool {
+        if depth > 4 {
+            return false;
+        }
+        let Some(func) = v.child_by_field_name("function") else {
+            return false;
+        };
+        let (name, method) = match func.kind() {
+            "identifier" => (text(func, self.src), false),
+            "attribute" => {
+                let obj = func
+                    .child_by_field_name("object")
+                    .map(|o| text(o, self.src));
+                if !matches!(obj, Some("self" | "cls")) {
+                    return false;
+                }
+                let Some(a) = func.child_by_field_name("attribute") else {
+                    return false;
+                };
+                (text(a, self.src), true)
+            }
+            _ => return false,
+        };
+        let facts: &'a PyFacts = self.facts;
+        let class = facts
+            .function_at(v.start_byte())
+            .and_then(|f| f.class.clone());
+        let Some(helper) = facts.functions.iter().find(|f| {
+            f.name == name
+                && if method {
+                    f.class == class && class.is_some()
+                } else {
+                    f.class.is_none()
+                }
+        }) else {
+            return false;
+        };
+        let Some(body) = node_at(self.root, helper.body.0, helper.body.1) else {
+            return false;
+        };
+        if body.start_byte() <= v.start_byte() && v.start_byte() < body.end_byte() {
+            return false; // recursion
+        }
+        // Which of the helper's parameters the call leaves safe.
+        let params: Vec<&crate::model::facts::python::Param> =
+            helper.params.iter().skip(usize::from(method)).collect();
+        let Some(args) = v.child_by_field_name("arguments") else {
+            return false;
+        };
+        let mut c = args.walk();
+        let items: Vec<Node<'t>> = args
+            .named_children(&mut c)
+            .filter(|x| x.kind() != "comment")
+            .collect();
+        let mut safe_params = HashSet::new();
+        for (i, p) in params.iter().enumerate() {
+            let passed = items.iter().find_map(|a| {
+                if a.kind() == "keyword_argument" {
+                    let k = a.child_by_field_name("name")?;
+                    (text(k, self.src) == p.name)
+                        .then(|| a.child_by_field_name("value"))
+                        .flatten()
+                } else {
+                    None
+                }
+            });
+            let passed = passed.or_else(|| {
+                items.get(i).copied().filter(|a| {
+                    !matches!(
+                        a.kind(),
+                        "keyword_argument" | "list_splat" | "dictionary_splat"
+                    )
+                })
+            });
+            let safe = match passed {
+                Some(a) => {
+                    // Judged afresh: a name already followed for the SQL text is skipped
+                    // as seen, which would read as safe here.
+                    let seen = std::mem::take(&mut self.seen);
+                    let before = self.unsafe_nodes.len();
+                    self.value(a, depth + 1);
+                    let clean = self.unsafe_nodes.len() == before;
+                    self.unsafe_nodes.truncate(before);
+                    self.seen = seen;
+                    clean
+                }
+                // Left at its default: a literal is the helper's own text.
+                None => p.default.as_deref().is_some_and(|d| {
+                    let d = d.trim();
+                    d.starts_with(['\'', '"']) || d.parse::<f64>().is_ok() || d == "None"
+                }),
+            };
+            if safe {
+                safe_params.insert(p.name.clone());
+            }
+        }
+        let mut returns = Vec::new();
+        visit_same_scope(body, |n| {
+            if n.kind() == "return_statement" {
+                returns.push(n);
+            }
+        });
+        if returns.is_empty() {
+            return false;
+        }
+        let mut sub = Analysis {
+            facts: self.facts,
+            src: self.src,
+            root: self.root,
+            scope: body,
+            seen: HashSet::new(),
+            texts: Vec::new(),
+            unsafe_nodes: Vec::new(),
+            escaped: HashSet::new(),
+            at: body.end_byte(),
+            unquoted: false,
+            safe_params,
+        };
+        for r in returns {
+            if let Some(e) = r.named_child(0) {
+                sub.value(e, depth + 2);
+            }
+        }
+        sub.unsafe_nodes.is_empty()
     }
 
     /// `n` and the SQL call sit in the same loop, so `n` may run before the call.
@@ -727,6 +970,7 @@ impl<'a, 't> Analysis<'a, 't> {
                         });
                         inner.is_some_and(|i| {
                             self.int_checked_iterable(i)
+                                || self.digit_checked_items(i)
                                 || self.placeholder_list(i)
                                 || self.safe_reference(i)
                                 || self.ident_named(i)
@@ -928,7 +1172,7 @@ impl<'a, 't> Analysis<'a, 't> {
         }
         let assigned = self.assignments(&name);
         if assigned.is_empty() {
-            if !fragment {
+            if !fragment && !self.safe_params.contains(&name) {
                 self.unsafe_nodes.push(v);
             }
             return;
