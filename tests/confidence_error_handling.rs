@@ -19,3 +19,29 @@ fn retried_webhook_deliveries_are_low() {
         "medium"
     );
 }
+
+#[test]
+fn bare_excepts_whose_failure_surfaces_are_low() {
+    let dir = "fixtures/python/error-handling";
+    let found = confidences(&[
+        &format!("{dir}/err002_surfaced_failures.py"),
+        &format!("{dir}/reports/management/commands/purge_notices.py"),
+    ]);
+    // A 400 raised instead, a permission check that fails closed, the function's own "no
+    // result"; then a check that fails open and a `None` given nowhere else.
+    for line in [19, 28, 55] {
+        assert_eq!(
+            level(&found, "ERR002", "err002_surfaced_failures.py", line),
+            "low"
+        );
+    }
+    for line in [38, 63] {
+        assert_eq!(
+            level(&found, "ERR002", "err002_surfaced_failures.py", line),
+            "high"
+        );
+    }
+    // A command that tells its operator; then one that drops the failure.
+    assert_eq!(level(&found, "ERR002", "purge_notices.py", 22), "low");
+    assert_eq!(level(&found, "ERR002", "purge_notices.py", 27), "high");
+}

@@ -56,6 +56,14 @@ fn check_then_insert_in_startup_code_is_low() {
 }
 
 #[test]
+fn check_then_insert_a_row_forbids_only_under_a_condition_is_low() {
+    let found = confidences(&["fixtures/python/integrity/conditional_single"]);
+    // `if same_kind and kind.only_one: return 400`; then `if watching: return 400`.
+    assert_eq!(level(&found, "DATA008", "views.py", 22), "low");
+    assert_eq!(level(&found, "DATA008", "views.py", 33), "medium");
+}
+
+#[test]
 fn check_then_insert_a_unique_set_covers_is_low() {
     let found = confidences(&["fixtures/python/integrity/unique_creates"]);
     // `UniqueConstraint(user, product)` (model in another file), a `OneToOneField` set

@@ -7,7 +7,8 @@
 //! - findings in migrations that already ran (migration-safety rules; in Python migrations
 //!   also the error-handling, security, API and auth rules about the code they run, but not
 //!   the committed-secrets rules): every migration of a directory but the newest
-//!   (Alembic: the heads of the revision graph), and rollbacks (`down.sql`, `*.down.sql`);
+//!   (Alembic: the heads of the revision graph, none when all of them predate the pinned
+//!   `certifi` release by two years), and rollbacks (`down.sql`, `*.down.sql`);
 //! - findings whose confidence is below the minimum (default `medium`: pattern-only guesses
 //!   are shown on request).
 //!
@@ -185,10 +186,112 @@ fn alembic_ids(text: &str, key: &str) -> Option<Vec<String>> {
     None
 }
 
+/// Days from 0000-03-01 to the date `y-m-d` (proleptic Gregorian): dates compare by it.
+fn day_number(y: i64, m: i64, d: i64) -> i64 {
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d - 1
+}
+
+/// `YYYY-MM-DD` or `YYYY.M.D` at the start of `s`, as a day number.
+fn date_at(s: &str, sep: char) -> Option<i64> {
+    let mut parts = s.splitn(3, sep);
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: String = parts
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let d: i64 = d.parse().ok()?;
+    ((1990..2200).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d))
+        .then(|| day_number(y, m, d))
+}
+
+/// The `Create Date:` Alembic writes in a revision's docstring.
+fn alembic_create_date(text: &str) -> Option<i64> {
+    let at = text.find("Create Date:")?;
+    date_at(text[at + "Create Date:".len()..].trim_start(), '-')
+}
+
+/// The release date of the `certifi` the project's requirements or lock file pins
+/// (`certifi==2026.6.17`; `name = "certifi"` then `version = "2024.8.30"` in `poetry.lock` or
+/// `uv.lock`), in the nearest directory from `dir` up to `root` that has one. certifi is
+/// versioned by its release date and sits in nearly every Python lock file, so its pin says
+/// when the project's dependencies were last resolved, read from the tree and not from the
+/// calendar.
+fn locked_certifi_date(dir: &Path, root: &Path) -> Option<i64> {
+    let mut cur = Some(dir);
+    for _ in 0..8 {
+        let d = cur?;
+        let mut files: Vec<PathBuf> = vec![d.join("poetry.lock"), d.join("uv.lock")];
+        for sub in [d.to_path_buf(), d.join("requirements")] {
+            if let Ok(entries) = std::fs::read_dir(&sub) {
+                let mut reqs: Vec<PathBuf> = entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("requirements") && n.ends_with(".txt"))
+                    })
+                    .collect();
+                reqs.sort();
+                files.extend(reqs);
+            }
+        }
+        let mut seen = false;
+        let mut newest: Option<i64> = None;
+        for f in files.iter().take(32) {
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
+            seen = true;
+            let mut rest = text.as_str();
+            while let Some(i) = rest.find("certifi") {
+                let after = &rest[i + "certifi".len()..];
+                let version = if let Some(v) = after.strip_prefix("==") {
+                    Some(v)
+                } else if let Some(v) = after.strip_prefix('"') {
+                    // `name = "certifi"` then `version = "..."` on the next line.
+                    v.trim_start()
+                        .strip_prefix("version")
+                        .and_then(|v| v.trim_start().strip_prefix('='))
+                        .and_then(|v| v.trim_start().strip_prefix('"'))
+                } else {
+                    None
+                };
+                if let Some(day) = version.and_then(|v| date_at(v, '.')) {
+                    newest = newest.max(Some(day));
+                }
+                rest = after;
+            }
+        }
+        if seen {
+            return newest;
+        }
+        if d == root {
+            return None;
+        }
+        cur = d.parent();
+    }
+    None
+}
+
+/// Heads whose `Create Date:` is this many days older than the project's pinned certifi
+/// release have shipped long ago (see `newest_units`).
+const STALE_HEAD_DAYS: i64 = 730;
+
 /// The newest migrations of the directory `dir` (absolute): the last entry in natural order,
 /// or for Alembic revision files the heads of the revision graph. `None` when the directory
 /// cannot be read (then nothing is treated as historical).
-fn newest_units(dir: &Path, per_dir: bool, ext: &str) -> Option<Vec<String>> {
+///
+/// An Alembic graph whose heads were all created more than two years before the release of
+/// the `certifi` the project pins has no newest migration: the project's dependencies were
+/// resolved again long after its last revision, so that revision has shipped in releases
+/// since and every maintained install has run it (a project that stopped adding
+/// migrations, not a pull request adding one). Both dates are read from the tree, so the
+/// outcome does not change with the day of the scan.
+fn newest_units(dir: &Path, root: &Path, per_dir: bool, ext: &str) -> Option<Vec<String>> {
     let mut units = Vec::new();
     for e in std::fs::read_dir(dir).ok()?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -233,7 +336,15 @@ fn newest_units(dir: &Path, per_dir: bool, ext: &str) -> Option<Vec<String>> {
                 .map(|(u, _, _)| u.clone())
                 .collect();
             if !heads.is_empty() {
-                return Some(heads);
+                let created: Option<Vec<i64>> = heads
+                    .iter()
+                    .map(|h| alembic_create_date(&std::fs::read_to_string(dir.join(h)).ok()?))
+                    .collect();
+                let stale = created.is_some_and(|c| {
+                    locked_certifi_date(dir, root)
+                        .is_some_and(|locked| c.iter().all(|&day| locked - day > STALE_HEAD_DAYS))
+                });
+                return Some(if stale { Vec::new() } else { heads });
             }
         }
     }
@@ -307,7 +418,7 @@ pub fn apply(
                     .entry((m.dir.clone(), per_dir, ext.to_string()))
                     .or_insert_with(|| {
                         let dir: PathBuf = base.join(&m.dir);
-                        newest_units(&dir, per_dir, ext)
+                        newest_units(&dir, base, per_dir, ext)
                     });
                 if heads.as_ref().is_some_and(|h| !h.contains(&m.unit)) {
                     counts.historical_migrations += 1;
@@ -336,6 +447,28 @@ mod tests {
     }
 
     #[test]
+    fn alembic_heads_long_before_the_locked_certifi_are_not_newest() {
+        let dir = std::env::temp_dir().join(format!("strata-stale-{}", std::process::id()));
+        let versions = dir.join("alembic").join("versions");
+        std::fs::create_dir_all(&versions).unwrap();
+        std::fs::write(
+            versions.join("a1_first.py"),
+            "\"\"\"first\n\nCreate Date: 2021-03-04 10:00:00\n\"\"\"\nrevision = \"a1\"\ndown_revision = None\n",
+        )
+        .unwrap();
+        let heads = |lock: &str| {
+            std::fs::write(dir.join("uv.lock"), lock).unwrap();
+            newest_units(&versions, &dir, false, ".py").unwrap()
+        };
+        // `uv.lock`/`poetry.lock` name the package, then its version on the next line.
+        let stale = heads("[[package]]\nname = \"certifi\"\nversion = \"2024.8.30\"\n");
+        let fresh = heads("[[package]]\nname = \"certifi\"\nversion = \"2022.12.7\"\n");
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(stale.is_empty(), "{stale:?}");
+        assert_eq!(fresh, vec!["a1_first.py".to_string()]);
+    }
+
+    #[test]
     fn alembic_heads_follow_the_revision_graph() {
         let dir = std::env::temp_dir().join(format!("strata-scope-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -355,7 +488,7 @@ mod tests {
             "revision = \"r3\"\ndown_revision = (\"r2\",)\n",
         )
         .unwrap();
-        let heads = newest_units(&dir, false, ".py").unwrap();
+        let heads = newest_units(&dir, &dir, false, ".py").unwrap();
         std::fs::remove_dir_all(&dir).ok();
         assert_eq!(heads, vec!["aaa_third.py".to_string()]);
     }

@@ -89,6 +89,10 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
             || clause.as_ref().is_some_and(|c| {
                 record_or_default(c)
                     || logs_failure(c)
+                    || raises_other_error(c)
+                    || denies_on_failure(c)
+                    || (command_module(file) && reports_to_operator(c))
+                    || none_as_elsewhere(&lines, &starts_in_code, n, c)
                     || usage_tally(c)
                     || conversions_only(c)
                     || rendering_fallback(text, c)
@@ -424,6 +428,89 @@ fn logs_failure(c: &Clause<'_>) -> bool {
     matches!(Clause::statements(&c.handler).as_deref(), Some([l]) if LOG.is_match(l))
 }
 
+/// The handler ends by raising an error of its own (`raise ValidationError("Not a valid
+/// value.")`, `raise CommandError(msg)`), not a bare `raise`: the failure is not swallowed,
+/// it reaches the caller as another error (a 400, a failed command). What is left is the
+/// breadth (an interrupt or a bug in the `try` body turned into that error): low confidence.
+fn raises_other_error(c: &Clause<'_>) -> bool {
+    static RAISE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^raise\s+[A-Za-z_][\w.]*").expect("static regex"));
+    Clause::statements(&c.handler)
+        .and_then(|h| h.last().copied())
+        .is_some_and(|l| RAISE.is_match(l))
+}
+
+/// A permission check that raises to deny (`check_start_thread_permission(perms, category)`
+/// alone in the `try`) with a handler that only answers the denial (`return None`, `return
+/// False`): any failure of the check fails closed, as a denial would. What is left is the
+/// breadth (a bug in the check is read as "not allowed"): low confidence.
+fn denies_on_failure(c: &Clause<'_>) -> bool {
+    static CHECK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(await\s+)?([A-Za-z_][\w.]*\.)?_?(check|assert|ensure|require|verify)_\w*(permission|perm|access|allowed)s?\w*\(")
+            .expect("static regex")
+    });
+    matches!(Clause::statements(&c.body).as_deref(), Some([b]) if CHECK.is_match(b))
+        && matches!(
+            Clause::statements(&c.handler).as_deref(),
+            Some(["return None" | "return False"])
+        )
+}
+
+/// A Django management command (`management/commands/*.py`): an operator runs it and reads
+/// what it prints.
+fn command_module(file: &SourceFile) -> bool {
+    file.rel.contains("management/commands/")
+}
+
+/// The handler's only statement tells the operator running a command that the step failed
+/// (`self.stdout.write(f'User "{name}" could not be cleared.')`): the failure is shown, only
+/// the breadth of the catch (and maybe the wording) is left.
+fn reports_to_operator(c: &Clause<'_>) -> bool {
+    static WRITE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(self\.(stdout|stderr)\.write|print)\(").expect("static regex")
+    });
+    matches!(Clause::statements(&c.handler).as_deref(), Some([l]) if WRITE.is_match(l))
+}
+
+/// The handler answers `return None` (or a bare `return`), and the same function answers
+/// that on another path too, for a missing input or result (`if not value: return None`
+/// before the `try`, `if not content: return None` after it): "no result" is an outcome the
+/// function already has and its callers handle, and the failure lands on it. What is left
+/// is the breadth (a bug in the call read as "no result"): low confidence.
+fn none_as_elsewhere(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Clause<'_>) -> bool {
+    let none = |t: &str| t == "return None" || t == "return";
+    if !matches!(Clause::statements(&c.handler).as_deref(), Some([h]) if none(h)) {
+        return false;
+    }
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let stmt = |k: usize| lines[k].1.split('#').next().unwrap_or("").trim();
+    let base = indent(lines[n].1);
+    // The enclosing `def` and the lines of its body.
+    let Some(def) = (0..n).rev().filter(|&k| code(k)).find(|&k| {
+        indent(lines[k].1) < base && {
+            let t = stmt(k);
+            t.starts_with("def ") || t.starts_with("async def ")
+        }
+    }) else {
+        return false;
+    };
+    let def_indent = indent(lines[def].1);
+    let end = (def + 1..lines.len())
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) <= def_indent)
+        .unwrap_or(lines.len());
+    let handler_end = (n + 1..end)
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) <= base)
+        .unwrap_or(end);
+    (def + 1..end)
+        .filter(|&k| code(k) && !(n..handler_end).contains(&k))
+        .any(|k| {
+            let t = stmt(k);
+            none(t) || t.ends_with(": return None") || t.ends_with(": return")
+        })
+}
+
 /// A best-effort usage tally: every call the `try` body makes for its effect bumps a
 /// counter (`pipe.incr(..)`, `pipe.zincrby(..)`, `stats.hincrby(..)`) or sends the batch
 /// (`pipe.execute()`), the rest only computes the keys, and the handler only passes. A
@@ -708,7 +795,17 @@ fn builds_local_result(
 /// Exception: pass`): an optional dependency and the feature it registers, skipped when the
 /// package is missing or broken; nothing a request relies on fails silently later.
 fn optional_import_block(try_stmt: Node<'_>) -> bool {
-    try_stmt.parent().is_some_and(|p| p.kind() == "module")
+    // Text the parser cannot read further down the file may wrap top-level statements in
+    // an ERROR node (the root itself, in place of the module): they are still at module
+    // level.
+    let mut parent = try_stmt.parent();
+    while let Some(p) = parent.filter(|p| p.kind() == "ERROR") {
+        if p.parent().is_none() {
+            break;
+        }
+        parent = p.parent();
+    }
+    parent.is_some_and(|p| p.kind() == "module" || (p.kind() == "ERROR" && p.parent().is_none()))
         && try_stmt
             .child_by_field_name("body")
             .and_then(|b| b.named_child(0))

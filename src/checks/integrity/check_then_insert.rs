@@ -260,6 +260,15 @@ fn missing_test<'s>(cond: Node<'_>, src: &'s str) -> Option<(&'s str, bool)> {
     is_name(t).then_some((t, false))
 }
 
+/// `row and <more>` (an `and` whose left operand tests the row): the test holds only
+/// when something besides the row's existence does.
+fn and_more(cond: Node<'_>, src: &str) -> bool {
+    let c = crate::checks::py::unparen(cond);
+    c.kind() == "boolean_operator"
+        && c.child_by_field_name("operator")
+            .is_some_and(|o| text(o, src) == "and")
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
@@ -319,9 +328,12 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let mut asserted = false;
         // (statement, looked-up name, lookup call) in order, at any block depth.
         let mut hit: Option<(Node<'_>, Node<'_>)> = None; // (create, lookup)
-                                                          // (name, lookup, where the creates it decides start): a create past an
-                                                          // `if row: return/raise` is decided by the look-up, one inside that `if` is not.
-        let mut pending: Vec<(Option<&str>, Node<'_>, Option<usize>)> = Vec::new();
+                                                          // The create is reached past `if row and <more>: return/raise`: the row stops it
+                                                          // only under a further condition.
+        let mut conditional = false;
+        // (name, lookup, where the creates it decides start): a create past an
+        // `if row: return/raise` is decided by the look-up, one inside that `if` is not.
+        let mut pending: Vec<(Option<&str>, Node<'_>, Option<usize>, bool)> = Vec::new();
         // The create is reached past an `if row: raise ..` (a friendly "already exists").
         let mut past_raise = false;
         visit_same_scope(body, |n| {
@@ -329,12 +341,12 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 return;
             }
             if let Some((name, call)) = lookup_assignment(n, src) {
-                pending.push((Some(name), call, None));
+                pending.push((Some(name), call, None, false));
                 return;
             }
             if n.kind() == "call" && is_availability_assert(n, src) {
                 asserted = true;
-                pending.push((None, n, Some(n.end_byte())));
+                pending.push((None, n, Some(n.end_byte()), false));
                 return;
             }
             if n.kind() == "if_statement" {
@@ -370,6 +382,7 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 } else if leaves(cons) {
                     // `if user is not None: return user`, then the create below.
                     p.2 = Some(n.end_byte());
+                    p.3 = and_more(cond, src);
                     past_raise = cons
                         .named_child(cons.named_child_count().saturating_sub(1) as u32)
                         .is_some_and(|s| s.kind() == "raise_statement");
@@ -383,6 +396,7 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     .find(|p| p.2.is_some_and(|after| after <= n.start_byte()))
                 {
                     hit = Some((n, p.1));
+                    conditional = p.3;
                 }
             }
         });
@@ -410,8 +424,12 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             || asserted
             || locked_lookup
             || (!past_raise && facts.routes.iter().any(|r| r.function == fi));
+        // `if notes and note_type.is_single: return 400`: one row per key is the rule only
+        // for some rows (a setting of the type, a flag), and most creates through here are
+        // meant to add another row with the same key. The race is real only for those rows,
+        // which the pattern cannot tell: a low-confidence lead.
         let mut hit = Hit::new(create.start_byte(), create.end_byte());
-        if !promised {
+        if !promised || conditional {
             hit = hit.confidence(crate::checks::Confidence::Low);
         }
         out.push(
