@@ -163,9 +163,14 @@ pub fn run_with(
     let mut vendored_tops: Vec<(String, String)> = candidates
         .iter()
         .filter_map(|c| {
-            let (d, _) = vendored.iter().find(|(d, _)| c.rel.starts_with(d.as_str()))?;
+            let (d, _) = vendored
+                .iter()
+                .find(|(d, _)| c.rel.starts_with(d.as_str()))?;
             let entry = c.rel[d.len()..].split('/').next()?;
-            let parent = d.trim_end_matches('/').rsplit_once('/').map_or("", |(p, _)| p);
+            let parent = d
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .map_or("", |(p, _)| p);
             let top = entry.strip_suffix(".py").unwrap_or(entry).to_string();
             Some((parent.to_string(), top))
         })
@@ -191,9 +196,7 @@ pub fn run_with(
             .map(|r| r.hash.as_deref().map(|h| (r.rel.as_str(), h)))
             .collect::<Option<Vec<_>>>()
             .map(|files| {
-                let shipped = vendored_tops
-                    .iter()
-                    .map(|(d, t)| (d.as_str(), t.as_str()));
+                let shipped = vendored_tops.iter().map(|(d, t)| (d.as_str(), t.as_str()));
                 cache::cross_key(rules, files.into_iter().chain(shipped))
             }),
         _ => None,

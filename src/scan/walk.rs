@@ -88,12 +88,19 @@ pub fn vendored_dirs(candidates: &[Candidate], roots: &[String]) -> Vec<(String,
     // The outermost vendored directory counts its nested ones' files.
     let outer: Vec<&String> = vendored
         .iter()
-        .filter(|d| !vendored.iter().any(|o| o != *d && d.starts_with(o.as_str())))
+        .filter(|d| {
+            !vendored
+                .iter()
+                .any(|o| o != *d && d.starts_with(o.as_str()))
+        })
         .collect();
     outer
         .into_iter()
         .map(|d| {
-            let n = candidates.iter().filter(|c| c.rel.starts_with(d.as_str())).count();
+            let n = candidates
+                .iter()
+                .filter(|c| c.rel.starts_with(d.as_str()))
+                .count();
             (d.clone(), n)
         })
         .collect()

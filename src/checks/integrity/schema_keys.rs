@@ -593,10 +593,13 @@ mod tests {
         summary.tables = crate::model::orm::tables(&tree, &file);
         let files = vec![(file.rel.clone(), Lang::Python, summary)];
         let mut out = Vec::new();
-        foreign_key_without_index(&RepoContext {
-            files: &files,
-            vendored: &[],
-        }, &mut out);
+        foreign_key_without_index(
+            &RepoContext {
+                files: &files,
+                vendored: &[],
+            },
+            &mut out,
+        );
         let mut got: Vec<(&str, Option<Confidence>)> = out
             .iter()
             .map(|h| (h.at.name.as_str(), h.confidence))
