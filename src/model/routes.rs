@@ -955,6 +955,7 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | (?:==|!=)\s*get_jwt_identity\(\) | \bget_jwt_identity\(\)\s*(?:==|!=)
         | [(,]\s*(?:self\.)?current_(?:org|organization|organisation|tenant|team|workspace|account)\b
         | \bis_\w*owner\w*\(
+        | \bif\s+not\s+\w+\.(?:user_can_\w+|can_(?:access|view|read|edit|write|update|delete|manage)\w*|is_(?:accessible|viewable)\w*)\s*:
         | \b{o}\s*\.\s*eq\(
         | \b(?:current_user|g\.user|request\.user)\.(?:role_\w+|has_role|has_perms?)\s*\(
         | \.can\(\s*[\w.]+\s*,\s*(?:current_user|user|g\.user|request\.user|self\.user|caller|principal)\b
