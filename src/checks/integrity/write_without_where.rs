@@ -148,11 +148,13 @@ fn backfills_after_add_column(
         }
     }
     let before = &ctx.file.text[node.start_byte()..start.max(node.start_byte())];
-    let re = format!(
-        r#"(?i)\balter\s+table\s+(?:\w+\.)?["`]?{}["`]?\s+add\b"#,
-        regex::escape(&table)
-    );
-    Regex::new(&re).is_ok_and(|r| r.is_match(before))
+    static ADD_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\balter\s+table\s+(?:\w+\.)?["`]?([^\s"`]+?)["`]?\s+add\b"#)
+            .expect("static regex")
+    });
+    ADD_COLUMN
+        .captures_iter(before)
+        .any(|c| c[1].eq_ignore_ascii_case(&table))
 }
 
 /// A file under a `migrations`-like directory.

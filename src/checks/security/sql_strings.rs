@@ -733,11 +733,16 @@ impl<'a, 't> Analysis<'a, 't> {
         if n.kind() != "identifier" {
             return false;
         }
-        let name = regex::escape(text(n, self.src));
-        Regex::new(&format!(
-            r"\ball\(\s*\w+\.(?:isdigit|isdecimal|isnumeric)\(\)\s+for\s+\w+\s+in\s+{name}\s*\)"
-        ))
-        .is_ok_and(|re| re.is_match(text(self.scope, self.src)))
+        static DIGIT_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(
+                r"\ball\(\s*\w+\.(?:isdigit|isdecimal|isnumeric)\(\)\s+for\s+\w+\s+in\s+(\w+)\s*\)",
+            )
+            .expect("static regex")
+        });
+        let name = text(n, self.src);
+        DIGIT_CHECK
+            .captures_iter(text(self.scope, self.src))
+            .any(|c| &c[1] == name)
     }
 
     /// `self._user_filter(user_id)`, `where_for(ids)`: a function of this file (a method of
