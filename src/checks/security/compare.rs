@@ -5,7 +5,8 @@
 //! - it is a SQL expression (`Model.token == value` inside `select().where()`, `filter()`,
 //!   `filter_by()`, `and_()`/`or_()`), or a side is a class attribute (`Model.api_key`,
 //!   `cls.api_key`: a column; `TokenType.client_secret`: an enum member), or a side is a
-//!   kind label of an enum-like class (`mode == PollingMode.TOKEN`);
+//!   kind label of an enum-like class (`mode == PollingMode.TOKEN`) or a member of an `Enum`
+//!   class of the module (`method == AuthMethod.API_KEY`);
 //! - the "secret" is a digest of local data (`hashlib.sha256(x).hexdigest()`), or a side is
 //!   a hash (`token_hash`): the caller's value was hashed first, timing shows only hash bytes;
 //! - it detects a change (`existing_secret`, `old_token`, `if stored != token: stored = token`),
@@ -121,6 +122,21 @@ fn is_kind_member(n: Node<'_>, src: &str) -> bool {
             && class.chars().any(|c| c.is_ascii_lowercase())
             && !HOLDER.is_match(class)
             && KIND.is_match(attr)
+    })
+}
+
+/// A member of an `Enum` subclass defined in this module (`AuthMethod.API_KEY` after
+/// `class AuthMethod(str, Enum)`): whatever the member is called, its value is a constant
+/// label written in the source, not a credential.
+fn is_local_enum_member(n: Node<'_>, src: &str, facts: &PyFacts) -> bool {
+    static ENUM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:enum\.)?(?:Enum|StrEnum|IntEnum|Flag|IntFlag)$").expect("static regex")
+    });
+    split_attribute(n, src).is_some_and(|(obj, _)| {
+        facts
+            .classes
+            .iter()
+            .any(|c| c.name == obj && c.bases.iter().any(|b| ENUM.is_match(b)))
     })
 }
 
@@ -675,9 +691,10 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     if in_sql_expression(n, src) || is_class_attribute(a, src) || is_class_attribute(b, src) {
         return None;
     }
-    // A value compared with a kind label (`mode == PollingMode.TOKEN`).
-    if (is_kind_member(a, src) && !secret_named(b)) || (is_kind_member(b, src) && !secret_named(a))
-    {
+    // A value compared with a kind label (`mode == PollingMode.TOKEN`), or with a member of
+    // an `Enum` class of this module (`method == AuthMethod.API_KEY`): a constant label.
+    let label = |s: Node<'_>| is_kind_member(s, src) || is_local_enum_member(s, src, facts);
+    if (label(a) && !secret_named(b)) || (label(b) && !secret_named(a)) {
         return None;
     }
     // Hashes: timing shows only hash bytes (unless a signature is compared to one).
