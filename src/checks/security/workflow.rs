@@ -265,6 +265,23 @@ fn job_scripts(job: Node<'_>, src: &str) -> Vec<String> {
     out
 }
 
+/// The command a check line runs, from the check's name up to a masking idiom or the end
+/// of the line, whitespace-normalised (`pre-commit run --all-files` of
+/// `uv run pre-commit run --all-files || true`).
+fn command_text(line: &str, m: &regex::Match<'_>) -> String {
+    let rest = &line[m.start()..];
+    let cut = MASKED
+        .find(&line[m.end()..])
+        .map_or(rest.len(), |x| m.end() - m.start() + x.start());
+    rest[..cut]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(';')
+        .trim_end()
+        .to_string()
+}
+
 /// The name a check command goes by (`flake8` of `flake8 . --exit-zero`).
 fn tool_word(m: &str) -> &str {
     m.split_whitespace().next().unwrap_or(m)
@@ -273,7 +290,8 @@ fn tool_word(m: &str) -> &str {
 /// SEC005: a CI check (security tool, tests, lint, type check, format, spelling,
 /// generated code) whose failure cannot fail the build. Non-security checks are reported
 /// with medium confidence; one that the same job also runs unmuted (flake8's report-only
-/// `--exit-zero` second pass) is not reported.
+/// `--exit-zero` second pass, or an auto-fix `pre-commit run || true` whose fixes are
+/// committed before the same command runs again as the gate) is not reported.
 pub fn security_step_cannot_fail(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let src = ctx.file.text.as_str();
     if vendored_workflow(&ctx.file.rel) {
@@ -355,13 +373,29 @@ pub fn security_step_cannot_fail(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     // A report-only pass of a check the job also runs for real.
                     let word = tool_word(m.as_str());
                     let report_only = why.contains("--exit-zero") || why.contains("--exit-code");
-                    let real_run_elsewhere = c.is_some() && report_only && {
-                        let all = others.get_or_insert_with(|| job_scripts(job, src));
-                        all.iter().flat_map(|s| s.lines()).any(|l| {
-                            find_command(l, &CHECK_RUN)
-                                .is_some_and(|o| tool_word(o.as_str()) == word)
-                                && masked_check(l, script, &CHECK_RUN).is_none()
-                                && !l.trim_start().starts_with('#')
+                    let all = others.get_or_insert_with(|| job_scripts(job, src));
+                    let real_run_elsewhere = if report_only {
+                        c.is_some()
+                            && all.iter().flat_map(|s| s.lines()).any(|l| {
+                                find_command(l, &CHECK_RUN)
+                                    .is_some_and(|o| tool_word(o.as_str()) == word)
+                                    && masked_check(l, script, &CHECK_RUN).is_none()
+                                    && !l.trim_start().starts_with('#')
+                            })
+                    } else {
+                        // An auto-fix pass (`pre-commit run --all-files || true`, then the
+                        // fixes are committed) followed by the same command unmuted: the
+                        // second run is the gate.
+                        let tools: &Regex = if c.is_some() { &CHECK_RUN } else { &TOOL_RUN };
+                        let this = command_text(line, &m);
+                        all.iter().any(|s| {
+                            s.lines().any(|l| {
+                                !l.trim_start().starts_with('#')
+                                    && find_command(l, tools)
+                                        .is_some_and(|o| command_text(l, &o) == this)
+                                    && masked_check(l, s, tools).is_none()
+                                    && !s.contains("set +e")
+                            })
                         })
                     };
                     if !real_run_elsewhere {
