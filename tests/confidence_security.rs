@@ -129,3 +129,15 @@ fn debugger_in_a_function_only_the_main_guard_calls_is_low() {
     assert_eq!(level(&found, "SEC038", "run.py", 14), "low");
     assert_eq!(level(&found, "SEC038", "run.py", 21), "medium");
 }
+
+#[test]
+fn signed_local_license_file_is_low() {
+    let found = confidences(&["fixtures/python/security/sec029_license_file.py"]);
+    // A license record read back from the user's own file, in a module with no web
+    // framework: low. The same check in a verifier of posted payloads: the rule's level.
+    assert_eq!(level(&found, "SEC029", "sec029_license_file.py", 28), "low");
+    assert_eq!(
+        level(&found, "SEC029", "sec029_license_file.py", 37),
+        "medium"
+    );
+}

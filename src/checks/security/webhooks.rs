@@ -2,10 +2,12 @@
 //! its secret (or webhook id) is unset or the signature header is missing, a signature
 //! check run only when the secret or header happens to be present, and an HMAC computed
 //! over a re-serialised body (`json.dumps(await request.json())`) instead of the raw bytes.
-//! Comparing signatures with `==` is SEC004.
+//! Comparing signatures with `==` is SEC004. A signed record read from a local file
+//! (a license file checked by a module with no web framework, in a function that speaks of no
+//! request, header, payload or event) is reported with low confidence.
 
 use crate::checks::py::{body_node, if_returns_without_raise, name_assignment, snippet, unparen};
-use crate::checks::{FileContext, Hit};
+use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFunction};
 use crate::model::facts::visit_same_scope;
 use crate::source::names::Names as _;
@@ -40,6 +42,17 @@ static VERIFY_CALL: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)(verify|validate|check)\w*(sig|hmac|webhook|payload|request|event)|compare_digest|construct_event",
     )
 });
+
+/// Words of a network delivery: a verifier of one names the request, its headers, payload
+/// or body, or the event.
+static DELIVERY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)webhook|request|header|payload|deliver|callback|(?:^|[^a-z])(?:body|events?)(?:[^a-z]|$)",
+    )
+});
+/// The module reads a local file.
+static LOCAL_READ: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\.read_(?:text|bytes)\(|\bopen\(|\bjson\.load\("));
 
 /// `not secret`, `secret is None`, `not all(required_headers.values())`, either side of
 /// an `or`: the text of what is tested for absence.
@@ -89,11 +102,22 @@ pub fn webhook_verification_bypass(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     };
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
+    let web = crate::checks::py::WEB_FRAMEWORKS
+        .iter()
+        .any(|p| facts.imports_package(p));
+    let reads_files = LOCAL_READ.is_match(src);
     for f in &facts.functions {
         let Some(body) = body_node(root, f) else {
             continue;
         };
         let body_text = text(body, src);
+        // A signed record the module reads from a local file (a license or cache file), in
+        // a module with no web framework and a function that speaks of no delivery: nobody
+        // posts it over the network, and whoever can edit the file runs the code too.
+        let local = !web
+            && reads_files
+            && !DELIVERY.is_match(&format!("{} {}", f.name, text(f_node(body), src)));
+        let first = out.len();
         // A verifier, not a signer: `get_signature`/`sign_payload` may skip when unset.
         let verifies = VERIFYING_FN.is_match(&f.name) || body_text.contains("compare_digest");
         if VERIFIER_FN.is_match(&f.name)
@@ -104,7 +128,17 @@ pub fn webhook_verification_bypass(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         }
         conditional_verification(f, body, src, out);
         reserialised_body(f, body, src, out);
+        if local {
+            for h in &mut out[first..] {
+                *h = std::mem::take(h).confidence(Confidence::Low);
+            }
+        }
     }
+}
+
+/// The whole function statement of a body (its parameters included).
+fn f_node(body: Node<'_>) -> Node<'_> {
+    body.parent().unwrap_or(body)
 }
 
 /// A verifier that returns (accepting) when what it needs is missing.
