@@ -51,7 +51,8 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 return;
             }
             let facts = crate::checks::py::facts(ctx);
-            for lit in crate::checks::embedded_sql::sql_literals(ctx) {
+            let literals = crate::checks::embedded_sql::sql_literals(ctx);
+            for lit in &literals {
                 let words = sql::keywords(&lit.sql);
                 if let Some(verb) = sql::write_without_where(&words) {
                     // A settings table holds one row: the table is that row.
@@ -70,6 +71,7 @@ pub fn write_without_where(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         let body = &ctx.file.text[lit.start.min(f.body.1)..f.body.1];
                         if wipes_on_purpose(&f.name, &params, cli)
                             || reinserts_in_transaction(&ctx.file.text[f.body.0..f.body.1], body)
+                            || unfiltered_branch(ctx, &params, &words, lit, &literals)
                         {
                             continue;
                         }
@@ -155,6 +157,83 @@ fn backfills_after_add_column(
     ADD_COLUMN
         .captures_iter(before)
         .any(|c| c[1].eq_ignore_ascii_case(&table))
+}
+
+/// The whole-table write is one branch of an `if` on a parameter whose other branch runs
+/// the same write with a `WHERE` bound to that parameter (`if graph_hash is not None: DELETE .. WHERE graph_hash = ?`
+/// `else: DELETE FROM t`): an optional filter, and the caller who leaves it out asks for
+/// every row on purpose (`invalidate()` clears the whole cache).
+fn unfiltered_branch(
+    ctx: &FileContext<'_>,
+    params: &[&str],
+    words: &[String],
+    lit: &crate::checks::embedded_sql::SqlLiteral,
+    literals: &[crate::checks::embedded_sql::SqlLiteral],
+) -> bool {
+    let Some(table) = target_table(words) else {
+        return false;
+    };
+    let verb = words.iter().find(|w| *w == "UPDATE" || *w == "DELETE");
+    let src = ctx.file.text.as_str();
+    let Some(mut node) = ctx
+        .tree
+        .root_node()
+        .descendant_for_byte_range(lit.start, lit.end)
+    else {
+        return false;
+    };
+    for _ in 0..12 {
+        let Some(parent) = node.parent() else {
+            return false;
+        };
+        if parent.kind() == "function_definition" {
+            return false;
+        }
+        if parent.kind() == "if_statement" {
+            // The parameters the condition tests.
+            let mut tested: Vec<&str> = Vec::new();
+            if let Some(c) = parent.child_by_field_name("condition") {
+                crate::model::facts::visit(c, |n| {
+                    let name = &src[n.byte_range()];
+                    if n.kind() == "identifier" && name != "self" && params.contains(&name) {
+                        tested.push(name);
+                    }
+                    true
+                });
+            }
+            // The other branch: the `if` body for the `else`, the `else` for the body.
+            let other = if parent.child_by_field_name("consequence") == Some(node) {
+                parent.child_by_field_name("alternative")
+            } else if node.kind() == "else_clause" {
+                parent.child_by_field_name("consequence")
+            } else {
+                None
+            };
+            if let Some(other) = other.filter(|_| !tested.is_empty()) {
+                // The filtered write binds the tested parameter.
+                let binds = |o: &crate::checks::embedded_sql::SqlLiteral| {
+                    let call = &src[o.start..o.end];
+                    tested.iter().any(|t| {
+                        call.match_indices(t).any(|(i, _)| {
+                            let ident = |c: char| c.is_alphanumeric() || c == '_';
+                            !call[..i].ends_with(ident) && !call[i + t.len()..].starts_with(ident)
+                        })
+                    })
+                };
+                return literals.iter().any(|o| {
+                    let w = sql::keywords(&o.sql);
+                    o.start >= other.start_byte()
+                        && o.end <= other.end_byte()
+                        && binds(o)
+                        && sql::write_without_where(&w).is_none()
+                        && w.iter().find(|x| *x == "UPDATE" || *x == "DELETE") == verb
+                        && target_table(&w).as_deref() == Some(table.as_str())
+                });
+            }
+        }
+        node = parent;
+    }
+    false
 }
 
 /// A file under a `migrations`-like directory.
