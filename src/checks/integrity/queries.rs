@@ -115,6 +115,66 @@ pub(crate) fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
     false
 }
 
+/// A `SELECT .. FROM table .. WHERE ..` of `table`.
+fn selects_from(sql: &str, table: &str) -> bool {
+    let words = crate::model::sql::keywords(sql);
+    if words.first().map(String::as_str) != Some("SELECT") || !words.iter().any(|w| w == "WHERE") {
+        return false;
+    }
+    let t = table
+        .rsplit('.')
+        .next()
+        .unwrap_or(table)
+        .to_ascii_lowercase();
+    words.windows(2).any(|w| {
+        w[0] == "FROM"
+            && w[1]
+                .trim_matches(['"', '`', '[', ']'])
+                .rsplit('.')
+                .next()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&t))
+    })
+}
+
+/// The text of a call's arguments after the first (the values bound to the SQL).
+/// A `text("..")` wrapper counts as the first argument of the call around it
+/// (`session.execute(text(".."), {..})`).
+fn values_of(call: Node<'_>, src: &str) -> String {
+    let call = call
+        .parent()
+        .filter(|p| p.kind() == "argument_list" && p.named_child(0) == Some(call))
+        .and_then(|p| p.parent())
+        .filter(|p| p.kind() == "call")
+        .unwrap_or(call);
+    let Some(args) = call.child_by_field_name("arguments") else {
+        return String::new();
+    };
+    let mut c = args.walk();
+    let values: Vec<&str> = args
+        .named_children(&mut c)
+        .skip(1)
+        .map(|a| text(a, src))
+        .collect();
+    values.join(" ")
+}
+
+/// A name assigned a freshly generated id in `before` (`team_id = uuid.uuid4().hex[:12]`,
+/// `token = secrets.token_urlsafe()`) that the insert call `call` passes as a value.
+fn fresh_id_passed(before: &str, call: &str) -> bool {
+    static FRESH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:str\()?(?:uuid\.)?(?:uuid[14]|uuid7|ulid|new_ulid|nanoid|generate_id|token_hex|token_urlsafe)\(|(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*(?:str\()?(?:secrets|ulid|nanoid)\.\w+\(")
+            .expect("static regex")
+    });
+    let params = call;
+    FRESH.captures_iter(before).any(|c| {
+        let name = c.get(1).or_else(|| c.get(2)).map_or("", |m| m.as_str());
+        params.match_indices(name).any(|(i, _)| {
+            let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
+            !params[..i].ends_with(ident) && !params[i + name.len()..].starts_with(ident)
+        })
+    })
+}
+
 /// DATA001: an INSERT of a natural key, in a request handler, without conflict handling.
 pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     orm_association_inserts(ctx, out);
@@ -123,8 +183,9 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
     };
     let src = ctx.file.text.as_str();
     let root = ctx.tree.root_node();
-    let literals: Vec<_> = sql_literals(ctx)
-        .into_iter()
+    let all = sql_literals(ctx);
+    let literals: Vec<_> = all
+        .iter()
         .filter_map(|l| natural_key_insert(&l.sql).map(|r| (l, r)))
         .collect();
     if literals.is_empty() {
@@ -187,6 +248,19 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
         };
         if handled || caught_conflict(call, f.start, src) {
             ctx.examined(true);
+            continue;
+        }
+        // The function looks the row up in the same table first (`SELECT .. FROM
+        // team_members WHERE ..`, then 409): a double submit is answered, and the race
+        // between the look-up and the insert is DATA008's (as in the ORM shape below).
+        let looked_up = all
+            .iter()
+            .any(|o| o.start >= f.start && o.end <= lit.start && selects_from(&o.sql, &table));
+        // One side of the association is an id the function has just generated
+        // (`team_id = uuid.uuid4().hex`): the pair is new by construction.
+        let fresh = why.starts_with("the association")
+            && fresh_id_passed(&src[f.start..lit.start], &values_of(call, src));
+        if looked_up || fresh {
             continue;
         }
         let (route, via) = match (direct, sites) {
