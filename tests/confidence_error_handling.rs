@@ -45,3 +45,13 @@ fn bare_excepts_whose_failure_surfaces_are_low() {
     assert_eq!(level(&found, "ERR002", "purge_notices.py", 22), "low");
     assert_eq!(level(&found, "ERR002", "purge_notices.py", 27), "high");
 }
+
+#[test]
+fn coroutines_on_private_loops_are_low() {
+    let found = confidences(&["fixtures/python/error-handling/relay_jobs"]);
+    // Awaited only inside `asyncio.run(..)` of a sync function, and its uncalled sibling in
+    // the same module: low. The same helper chain under a route handler: medium.
+    assert_eq!(level(&found, "ERR004", "notify.py", 17), "low");
+    assert_eq!(level(&found, "ERR004", "notify.py", 23), "low");
+    assert_eq!(level(&found, "ERR004", "pager.py", 13), "medium");
+}

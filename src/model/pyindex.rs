@@ -1586,6 +1586,21 @@ impl<'a> ProjectIndex<'a> {
         out
     }
 
+    /// The methods `g` overrides: the same-named methods of its class's project base
+    /// classes. A base class's `self.forward()` resolves to the base's own `forward`; at run
+    /// time it reaches the subclass's, so callers of those are callers of `g` too.
+    pub fn overridden(&self, g: usize) -> Vec<usize> {
+        let f = self.function(g);
+        let Some(class) = f.class else {
+            return Vec::new();
+        };
+        self.bases(self.fns[g].file, class, 0)
+            .into_iter()
+            .filter_map(|(fj, c)| self.method(fj, c, &f.name, 1))
+            .filter(|&m| m != g)
+            .collect()
+    }
+
     /// `Class.method` or `function` for messages.
     pub fn display_name(&self, g: usize) -> String {
         let id = self.fns[g];

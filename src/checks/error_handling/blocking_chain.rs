@@ -4,11 +4,13 @@
 //! finding is the call in the coroutine; its trace walks the chain down to the blocking
 //! call. Blocking calls made in the coroutine itself stay with the per-file rules.
 
+use crate::checks::error_handling::private_loop::PrivateLoops;
 use crate::checks::{ChainHit, Confidence};
 use crate::model::pyindex::{BlockKind, CallKind, ProjectIndex, Step, Target};
 
 /// ERR004: the chain ends in a blocking network, process or sleep call.
 pub fn blocking_call_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
+    let loops = PrivateLoops::new(ix);
     for g in coroutines(ix) {
         let found = reaching(ix, g, BlockKind::Call);
         let Some(&(call, callee)) = found.first() else {
@@ -34,7 +36,7 @@ pub fn blocking_call_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>)
             ix,
             g,
             &chain,
-            confidence(ix, g, Confidence::Medium),
+            confidence(ix, &loops, g, Confidence::Medium),
             vec![("callee", callee)],
         ));
     }
@@ -43,6 +45,7 @@ pub fn blocking_call_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>)
 /// ERR013: the chain ends in a synchronous datastore client or file call. Coroutines
 /// that make such a call themselves are left to the per-file rule (one finding each).
 pub fn sync_client_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
+    let loops = PrivateLoops::new(ix);
     for g in coroutines(ix) {
         if !ix.function(g).blocks.is_empty() {
             continue;
@@ -66,7 +69,7 @@ pub fn sync_client_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
         let confidence = if kind == BlockKind::File {
             Confidence::Low
         } else {
-            confidence(ix, g, Confidence::Medium)
+            confidence(ix, &loops, g, Confidence::Medium)
         };
         out.push(hit(
             ix,
@@ -89,9 +92,16 @@ pub fn sync_client_via_helpers(ix: &ProjectIndex<'_>, out: &mut Vec<ChainHit>) {
 /// Start-up, shutdown and entry-point coroutines block nothing that is being served, and
 /// neither do the coroutines of a command-line program (a `cli/` package, or a module that
 /// parses its own arguments and imports no web framework): its loop serves the one user
-/// who started it. Low.
-fn confidence(ix: &ProjectIndex<'_>, g: usize, usual: Confidence) -> Confidence {
-    if ix.function(g).startup || command_line(ix, g) {
+/// who started it. Nor do coroutines that run only on private loops (`asyncio.run(..)`,
+/// `run_until_complete(..)` of a batch job, a command or a notify thread, see
+/// `private_loop`): nothing else waits on that loop. Low.
+fn confidence(
+    ix: &ProjectIndex<'_>,
+    loops: &PrivateLoops<'_, '_>,
+    g: usize,
+    usual: Confidence,
+) -> Confidence {
+    if ix.function(g).startup || command_line(ix, g) || loops.only(g) {
         Confidence::Low
     } else {
         usual

@@ -5,6 +5,7 @@ pub mod blocking_chain;
 pub mod fail_open;
 pub mod flow;
 pub mod http_timeout;
+pub mod private_loop;
 pub mod resources;
 pub mod rust;
 pub mod rust_chain;
