@@ -9,6 +9,7 @@ use confidence::{confidences, level};
 fn sql_near_misses_are_low() {
     let found = confidences(&[
         "fixtures/python/security/sec027_backup_jobs.py",
+        "fixtures/python/security/sec027_grid_builder.py",
         "fixtures/rust/worker/src/schemas.rs",
     ]);
     // Quotes escaped by hand; an integer id by name; free text.
@@ -20,9 +21,66 @@ fn sql_near_misses_are_low() {
     );
     // A quoted identifier in DDL.
     assert_eq!(level(&found, "SEC027", "sec027_backup_jobs.py", 85), "low");
+    // Identifier and clause positions, an id list joined unquoted into IN (...): low. A value
+    // in quotes, after a comparison, or joined in quotes: medium.
+    for line in [21, 23, 25, 27, 35, 41] {
+        assert_eq!(
+            level(&found, "SEC027", "sec027_grid_builder.py", line),
+            "low"
+        );
+    }
+    for line in [47, 54] {
+        assert_eq!(
+            level(&found, "SEC027", "sec027_grid_builder.py", line),
+            "medium"
+        );
+    }
     // A quoted identifier in DDL; a value in a literal.
     assert_eq!(level(&found, "SEC107", "schemas.rs", 9), "low");
     assert_eq!(level(&found, "SEC107", "schemas.rs", 16), "medium");
+}
+
+#[test]
+fn weak_digests_of_a_cache_validator_are_low() {
+    let found = confidences(&["fixtures/python/security/sec032_feed_etag.py"]);
+    // An ETag: low. The same digest as a token: medium.
+    assert_eq!(level(&found, "SEC032", "sec032_feed_etag.py", 9), "low");
+    assert_eq!(level(&found, "SEC032", "sec032_feed_etag.py", 15), "medium");
+}
+
+#[test]
+fn shuffled_secure_characters_are_low() {
+    let found = confidences(&["fixtures/python/security/sec034_pin_mixer.py"]);
+    // Characters drawn with `secrets`, only shuffled by `random`: low. Characters drawn with
+    // `random` and shuffled: medium.
+    assert_eq!(level(&found, "SEC034", "sec034_pin_mixer.py", 13), "low");
+    assert_eq!(level(&found, "SEC034", "sec034_pin_mixer.py", 22), "medium");
+}
+
+#[test]
+fn logged_objects_and_rows_a_helper_is_handed_are_low() {
+    let found = confidences(&["fixtures/python/security/sec025_device_logs.py"]);
+    // A name holding an object whose methods are called; an email of a row a helper handed
+    // the request receives: low. The code itself; a route handler's parameter: medium.
+    assert_eq!(level(&found, "SEC025", "sec025_device_logs.py", 17), "low");
+    assert_eq!(
+        level(&found, "SEC025", "sec025_device_logs.py", 25),
+        "medium"
+    );
+    assert_eq!(level(&found, "SEC025", "sec025_device_logs.py", 33), "low");
+    assert_eq!(
+        level(&found, "SEC025", "sec025_device_logs.py", 41),
+        "medium"
+    );
+}
+
+#[test]
+fn epochs_read_back_as_local_time_are_low() {
+    let found = confidences(&["fixtures/python/security/sec001_key_store"]);
+    // An epoch of naive UTC stored under a name another file reads back with a naive
+    // `fromtimestamp`: the offset cancels, low. One nobody reads back that way: high.
+    assert_eq!(level(&found, "SEC001", "keys.py", 11), "low");
+    assert_eq!(level(&found, "SEC001", "keys.py", 17), "high");
 }
 
 #[test]
@@ -65,11 +123,21 @@ fn markup_joined_from_object_state_is_low() {
     // Markup joined from the object's own attributes: low. The same joined with request
     // data: medium.
     assert_eq!(
-        level(&found, "SEC042", "sec042_widget_markup.py", 73),
+        level(&found, "SEC042", "sec042_widget_markup.py", 75),
         "low"
     );
     assert_eq!(
-        level(&found, "SEC042", "sec042_widget_markup.py", 77),
+        level(&found, "SEC042", "sec042_widget_markup.py", 79),
+        "medium"
+    );
+    // A stored row's `__str__` next to a date a helper of the file formats: low. The caller's
+    // text next to the same: medium.
+    assert_eq!(
+        level(&found, "SEC042", "sec042_widget_markup.py", 108),
+        "low"
+    );
+    assert_eq!(
+        level(&found, "SEC042", "sec042_widget_markup.py", 114),
         "medium"
     );
 }
@@ -78,6 +146,7 @@ fn markup_joined_from_object_state_is_low() {
 fn sample_secrets_of_a_self_test_and_debug_of_a_shared_settings_base_are_low() {
     let found = confidences(&[
         "fixtures/secrets/app/vault.py",
+        "fixtures/secrets/app/otp_bridge.py",
         "fixtures/python/security/baseline/tracker",
         "fixtures/python/security/baseline/shop",
         "fixtures/python/security/baseline/confhub",
@@ -86,6 +155,13 @@ fn sample_secrets_of_a_self_test_and_debug_of_a_shared_settings_base_are_low() {
     // module itself stays medium.
     assert_eq!(level(&found, "SEC016", "vault.py", 32), "low");
     assert_eq!(level(&found, "SEC016", "vault.py", 26), "medium");
+    // A shipped default handed to the settings lookup as its fallback, and an analytics
+    // stream's ingestion secret: low. A key used as is and the same keyword without a
+    // measurement stream stay medium.
+    assert_eq!(level(&found, "SEC016", "otp_bridge.py", 10), "low");
+    assert_eq!(level(&found, "SEC016", "otp_bridge.py", 13), "medium");
+    assert_eq!(level(&found, "SEC016", "otp_bridge.py", 27), "low");
+    assert_eq!(level(&found, "SEC016", "otp_bridge.py", 35), "medium");
     // `DEBUG = True` in the shared base of a settings package; in the deployed module it
     // stays medium.
     assert_eq!(level(&found, "SEC038", "common.py", 5), "low");
@@ -121,6 +197,10 @@ fn imports_that_come_with_a_development_dependency_are_low() {
     assert_eq!(level(&found, "SEC011", "checkers.py", 5), "low");
     assert_eq!(level(&found, "SEC011", "checkers.py", 7), "low");
     assert_eq!(level(&found, "SEC011", "styles.py", 13), "medium");
+    // Imports the file acknowledges as missing where the linter runs (`# pylint:
+    // disable=import-error` above, `# type: ignore[import-not-found]` on the line): low.
+    assert_eq!(level(&found, "SEC011", "hosted.py", 4), "low");
+    assert_eq!(level(&found, "SEC011", "hosted.py", 9), "low");
 }
 
 #[test]

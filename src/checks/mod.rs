@@ -601,6 +601,10 @@ const INDEX_VETS: &[(&str, IndexVetFn)] = &[
         integrity::insert_chain::create_covered_by_unique,
     ),
     ("cleaned-by-helper", security::html_vet::cleaned_by_helper),
+    (
+        "epoch-read-back-naive",
+        security::datetimes::epoch_read_back_naive,
+    ),
 ];
 
 pub fn index_vet_lookup(name: &str) -> Option<IndexVetFn> {

@@ -349,6 +349,10 @@ pub struct FilePart {
     /// with that hook.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub router_hooks: Vec<(String, String)>,
+    /// Attributes this file reads back as a naive local epoch:
+    /// `datetime.fromtimestamp(key.issued_at)` -> `issued_at` (see SEC001's index vet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub naive_epoch_reads: Vec<String>,
 }
 
 impl FilePart {

@@ -337,6 +337,16 @@ fn python_imports(file: &SourceFile) -> (Vec<Located>, Vec<Located>) {
         }
         lines.push((start, indent, trimmed));
     }
+    // `# pylint: disable=import-error` on a line of its own at module level: the author
+    // knows the modules imported after it are missing where the linter runs (a private
+    // extension installed only on some deployments).
+    let acknowledged_from = IMPORT_ERROR_ACK.find_iter(&file.text).find_map(|m| {
+        let line_start = file.text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        file.text[line_start..m.start()]
+            .trim()
+            .is_empty()
+            .then_some(line_start)
+    });
     let mut out = Vec::new();
     let mut flagged = Vec::new();
     for (k, &(start, indent, trimmed)) in lines.iter().enumerate() {
@@ -373,7 +383,12 @@ fn python_imports(file: &SourceFile) -> (Vec<Located>, Vec<Located>) {
             if valid && !(indent > 0 && probed.contains(&top)) {
                 let begin = col + lead;
                 let loc = Located::at(file, begin, begin + name.len(), top, name);
-                if guard == Guard::Flag {
+                // Acknowledged on its own line (`# type: ignore[import]` too) or above.
+                let acknowledged = acknowledged_from.is_some_and(|a| a <= start)
+                    || trimmed
+                        .split_once('#')
+                        .is_some_and(|(_, c)| IMPORT_ERROR_ACK.is_match(&format!("#{c}")));
+                if guard == Guard::Flag || acknowledged {
                     flagged.push(loc);
                 } else {
                     out.push(loc);
@@ -387,6 +402,14 @@ fn python_imports(file: &SourceFile) -> (Vec<Located>, Vec<Located>) {
     }
     (out, flagged)
 }
+
+/// A comment that silences the linter's or type checker's missing-module error.
+static IMPORT_ERROR_ACK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"#\s*(?:pylint:\s*disable=[\w\-, ]*\bimport-error\b|type:\s*ignore\[import|pyright:\s*ignore\[reportMissingImports)",
+    )
+    .expect("static regex")
+});
 
 static FIND_SPEC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r#"find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_]*)"#).expect("static regex")

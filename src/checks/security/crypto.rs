@@ -22,6 +22,10 @@ static SECURITY_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
         .expect("re")
 });
 
+/// Functions that make a cache validator or key (`build_etag`, `cache_key`).
+static CACHE_VALIDATOR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)etag|cache_?key").expect("re"));
+
 const WEAK_HASH_NAMES: &[&str] = &["md5", "sha1", "md4", "md5-sha1", "ripemd160", "sha"];
 
 /// SEC032
@@ -70,7 +74,12 @@ pub fn weak_hash_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
         || facts
             .function_at(c.node.start_byte())
             .is_some_and(|f| SECURITY_FUNCTION.is_match(&f.name));
-    let conf = if security {
+    // `build_etag()`: the digest is a cache validator, where MD5's collisions break
+    // nothing (a secret mixed into it is another problem than the algorithm).
+    let validator = facts
+        .function_at(c.node.start_byte())
+        .is_some_and(|f| CACHE_VALIDATOR.is_match(&f.name));
+    let conf = if security && !validator {
         Confidence::Medium
     } else {
         Confidence::Low
@@ -225,5 +234,17 @@ pub fn insecure_random_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hi
     {
         return;
     }
-    out.push(c.hit().var("name", name).confidence(Confidence::Medium));
+    // `random.shuffle(chars)` of characters drawn with `secrets.choice`: only their order is
+    // predictable (where the required character classes sit), not the characters.
+    let secure_items = c.name == "random.shuffle"
+        && facts.function_at(c.node.start_byte()).is_some_and(|f| {
+            let body = &src[f.start..f.end];
+            body.contains("secrets.") || body.contains("SystemRandom")
+        });
+    let confidence = if secure_items {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    };
+    out.push(c.hit().var("name", name).confidence(confidence));
 }

@@ -10,6 +10,11 @@
 //! - it is the default of, or is stored into, a timezone-aware column of this file
 //!   (`DateTime(timezone=True)`, `DateTime(True)`, `TIMESTAMP(timezone=True)`): the
 //!   database reads it in the session time zone (medium).
+//!
+//! Index vet: an epoch made with `.timestamp()` of a naive UTC value and stored under a
+//! keyword (`issued_at=int(datetime.utcnow().timestamp())`) that some file of the project
+//! reads back with `datetime.fromtimestamp(x.issued_at)`, which reads it as local time
+//! again: the offset cancels out, so the finding is demoted to low.
 
 use crate::checks::py::{facts, visit};
 use crate::checks::{Confidence, FileContext, Hit};
@@ -222,4 +227,52 @@ fn mktime_call(args: Node<'_>, src: &str) -> bool {
         .child_by_field_name("function")
         .map_or("", |f| text(f, src));
     callee.ends_with("mktime")
+}
+
+/// `datetime.fromtimestamp(token.issued_at)` (no `tz`): the attributes a file reads back as
+/// naive local time.
+pub fn naive_epoch_reads(text: &str) -> Vec<String> {
+    static READ: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\bfromtimestamp\(\s*[\w.\[\]]*\.(\w+)\s*\)").expect("static regex")
+    });
+    let mut out: Vec<String> = READ.captures_iter(text).map(|c| c[1].to_string()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// SEC001's index vet: `issued_at=int(datetime.utcnow().timestamp())` where a file of the
+/// project reads `issued_at` back with a naive `datetime.fromtimestamp`: demoted to low.
+pub fn epoch_read_back_naive(
+    ix: &crate::model::pyindex::ProjectIndex<'_>,
+    _path: &str,
+    text: &str,
+    at: usize,
+) -> crate::checks::Vet {
+    static STORED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(\w+)\s*=\s*(?:int\(\s*)?$").expect("static regex"));
+    static EPOCH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:\w+\.)*utcnow\(\)\.timestamp\(\)").expect("static regex")
+    });
+    let keep = crate::checks::Vet::Keep;
+    let Some(rest) = text.get(at..) else {
+        return keep;
+    };
+    if !EPOCH.is_match(rest) {
+        return keep;
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let Some(c) = STORED.captures(&text[line_start..at]) else {
+        return keep;
+    };
+    let key = &c[1];
+    if ix
+        .files
+        .iter()
+        .any(|f| f.part.naive_epoch_reads.iter().any(|k| k == key))
+    {
+        crate::checks::Vet::Demote(Confidence::Low)
+    } else {
+        keep
+    }
 }

@@ -402,6 +402,36 @@ fn in_comment(text: &str, at: usize) -> bool {
     before.starts_with('#') || before.starts_with("//") || before.starts_with(">>>")
 }
 
+/// `DEFAULT_API_KEY = "..."` handed to a settings lookup as its fallback
+/// (`get_from_config("yubico.secret", DEFAULT_API_KEY)`): a shipped default every install
+/// is meant to override, a default-credential concern rather than a leaked secret.
+fn overridable_default(text: &str, name: &str) -> bool {
+    if !name.to_ascii_lowercase().starts_with("default_") {
+        return false;
+    }
+    Regex::new(&format!(
+        r"\b\w*(?:get|config|setting|env)\w*\([^()\n]*,\s*{}\s*\)",
+        regex::escape(name)
+    ))
+    .is_ok_and(|re| re.is_match(text))
+}
+
+/// `api_secret="..."` next to a `measurement_id=` (the GA4 measurement protocol): an
+/// analytics stream's ingestion secret shipped in every copy of a client; it only lets
+/// others post events to the stream.
+fn analytics_ingest_secret(text: &str, name: &str, at: usize) -> bool {
+    if !name.eq_ignore_ascii_case("api_secret") {
+        return false;
+    }
+    // The same call: three lines either side.
+    let from = text[..at].rmatch_indices('\n').nth(3).map_or(0, |(i, _)| i);
+    let to = text[at..]
+        .match_indices('\n')
+        .nth(3)
+        .map_or(text.len(), |(i, _)| at + i);
+    text[from..to].contains("measurement_id")
+}
+
 /// SEC016: a high-entropy literal assigned to a secret-sounding name.
 pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
     let name_of_file = file.rel.rsplit('/').next().unwrap_or(&file.rel);
@@ -492,6 +522,8 @@ pub fn secret_assignment(file: &SourceFile, out: &mut Vec<Hit>) {
         if mains
             .iter()
             .any(|&(a, b)| a <= value.start() && value.start() < b)
+            || overridable_default(&file.text, name_text)
+            || analytics_ingest_secret(&file.text, name_text, value.start())
         {
             hit = hit.confidence(crate::checks::Confidence::Low);
         }

@@ -15,7 +15,9 @@
 //! side, a slice of a fragment, and what a function of the same file returns when every
 //! return value is safe given the call's arguments. Integer ids
 //! by name (`workflow_id`, `obj.id`) and values whose quotes were escaped by hand
-//! (`x.replace("'", "\\'")`) are near misses: reported with low confidence. Calls SEC020
+//! (`x.replace("'", "\\'")`) are near misses: reported with low confidence, and so are
+//! values spliced where SQL wants an identifier or a clause (`SELECT %s FROM %s`, `WHERE %s
+//! = 1`: no placeholder can go there) and `",".join(ids)` in an unquoted `IN (%s)`. Calls SEC020
 //! (request input proven to reach the SQL) already reports are left to it.
 
 use crate::checks::py::{facts, keyword_arg, node_at, positional_arg, snippet, visit_same_scope};
@@ -143,6 +145,8 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                 at: call.start_byte(),
                 unquoted: false,
                 safe_params: HashSet::new(),
+                hole: Hole::Unknown,
+                near_miss: HashSet::new(),
             };
             an.argument(arg, 0);
             let looks_sql = match sink {
@@ -161,6 +165,7 @@ pub fn sql_from_strings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                         .var("value", snippet(text(n, src)))
                         .var("callee", snippet(&callee));
                     if an.escaped.contains(&n.start_byte())
+                        || an.near_miss.contains(&n.start_byte())
                         || id_named(n, src)
                         || quoted_identifier_ddl(&an.texts)
                     {
@@ -280,6 +285,100 @@ struct Analysis<'a, 't> {
     /// When a helper's return value is followed: its parameters that the call leaves at a
     /// literal default or passes a safe value.
     safe_params: HashSet<String>,
+    /// Where in its template the value being followed is spliced.
+    hole: Hole,
+    /// Start bytes of unsafe values spliced where SQL wants an identifier or a clause, or
+    /// joined unquoted into an `IN (...)` list: near misses.
+    near_miss: HashSet<usize>,
+}
+
+/// Where a value sits in the SQL template it is spliced into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    /// Not known (a `.format` template, a name followed from elsewhere).
+    Unknown,
+    /// A value: in quotes, after a comparison, `LIKE`, `LIMIT`, `VALUES (`, ...
+    Value,
+    /// An identifier or a clause: `SELECT %s FROM %s`, `GROUP BY %s`, `WHERE %s = 1`, a
+    /// fragment after another fragment. A bound parameter cannot go there.
+    Identifier,
+    /// Unquoted inside `IN (...)`: a list of numbers (strings would need quotes).
+    InList,
+}
+
+/// What SQL expects at a hole, from the template text before it (earlier holes written as
+/// `\u{1}`).
+fn hole_position(before: &str) -> Hole {
+    static VALUE_WORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:[=<>]|\blike|\bilike|\blimit|\boffset|\bthen|\belse|\bwhen|\bbetween|\bbetween\s+\S+\s+and|\bis|\binterval|\bescape|\bvalues\s*\(|,|\()$")
+            .expect("static regex")
+    });
+    static IN_LIST: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)\bin\s*\($").expect("static regex"));
+    static IDENT_WORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:\b(?:select|distinct|from|join|update|into|table|by|where|and|or|on|having|as|union|all|set)|\x01|\)|\.)$")
+            .expect("static regex")
+    });
+    if before.ends_with(['\'', '"', '`']) {
+        return Hole::Value;
+    }
+    let b = before.trim_end();
+    if IN_LIST.is_match(b) {
+        Hole::InList
+    } else if VALUE_WORD.is_match(b) {
+        Hole::Value
+    } else if IDENT_WORD.is_match(b) {
+        Hole::Identifier
+    } else {
+        Hole::Value
+    }
+}
+
+/// The text of a string literal (or implicit concatenation) without prefix and quotes,
+/// each interpolation written as `\u{1}`; `stop` ends it at that interpolation.
+fn string_content(n: Node<'_>, src: &str, stop: Option<usize>, out: &mut String) -> bool {
+    let mut c = n.walk();
+    for ch in n.named_children(&mut c).collect::<Vec<_>>() {
+        match ch.kind() {
+            "string" if string_content(ch, src, stop, out) => return true,
+            "interpolation" => {
+                if stop == Some(ch.start_byte()) {
+                    return true;
+                }
+                out.push('\u{1}');
+            }
+            "string_content" | "escape_sequence" => out.push_str(text(ch, src)),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The holes of a `%` template, in order (`%%` left out); a named one (`%(x)s`) is Unknown.
+fn percent_holes(template: &str) -> Vec<Hole> {
+    static CONVERSION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"%(\([^)]*\))?[#0 +\-]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?[hlL]?([a-zA-Z%])")
+            .expect("static regex")
+    });
+    let mut holes = Vec::new();
+    let mut marked = String::new();
+    let mut last = 0;
+    for c in CONVERSION.captures_iter(template) {
+        let m = c.get(0).expect("whole match");
+        marked.push_str(&template[last..m.start()]);
+        last = m.end();
+        if &c[2] == "%" {
+            marked.push('%');
+            continue;
+        }
+        holes.push(if c.get(1).is_some() {
+            Hole::Unknown
+        } else {
+            hole_position(&marked)
+        });
+        marked.push('\u{1}');
+    }
+    holes
 }
 
 /// A parameter annotation that says the value is not free text: a number, a date, a UUID, an
@@ -310,6 +409,16 @@ fn argument_values(args: Node<'_>) -> Vec<Node<'_>> {
             }
         })
         .collect()
+}
+
+/// `",".join(ids)`.
+fn is_join(n: Node<'_>, src: &str) -> bool {
+    n.kind() == "call"
+        && n.child_by_field_name("function").is_some_and(|f| {
+            f.kind() == "attribute"
+                && f.child_by_field_name("attribute")
+                    .is_some_and(|a| text(a, src) == "join")
+        })
 }
 
 fn unparen(mut n: Node<'_>) -> Node<'_> {
@@ -451,10 +560,26 @@ impl<'a, 't> Analysis<'a, 't> {
     /// Every value `built` splices into its text.
     fn built(&mut self, built: Node<'t>, depth: usize) {
         // Positions are known inside f-strings only (set per interpolation there).
-        let outer = self.unquoted;
+        let outer = (self.unquoted, self.hole);
         self.unquoted = false;
+        self.hole = Hole::Unknown;
         self.built_parts(built, depth);
-        self.unquoted = outer;
+        (self.unquoted, self.hole) = outer;
+    }
+
+    /// `v` is spliced in unsafe; a near miss where SQL wants an identifier or a clause (a
+    /// bound parameter cannot go there, and the program's own names are the usual case), or
+    /// where `",".join(ids)` fills an unquoted `IN (...)`.
+    fn push_unsafe(&mut self, v: Node<'t>) {
+        let near = match self.hole {
+            Hole::Identifier => true,
+            Hole::InList => is_join(v, self.src),
+            Hole::Value | Hole::Unknown => false,
+        };
+        if near {
+            self.near_miss.insert(v.start_byte());
+        }
+        self.unsafe_nodes.push(v);
     }
 
     fn built_parts(&mut self, built: Node<'t>, depth: usize) {
@@ -476,10 +601,13 @@ impl<'a, 't> Analysis<'a, 't> {
                             .src
                             .get(..i.start_byte())
                             .and_then(|b| b.chars().next_back());
-                        let outer = self.unquoted;
+                        let outer = (self.unquoted, self.hole);
                         self.unquoted = !matches!(before, Some('\'' | '"'));
+                        let mut pre = String::new();
+                        string_content(built, self.src, Some(i.start_byte()), &mut pre);
+                        self.hole = hole_position(&pre);
                         self.value(e, depth);
-                        self.unquoted = outer;
+                        (self.unquoted, self.hole) = outer;
                     }
                 }
             }
@@ -499,6 +627,18 @@ impl<'a, 't> Analysis<'a, 't> {
                     let Some(r) = built.child_by_field_name("right").map(unparen) else {
                         return;
                     };
+                    // Where each value goes: the holes of a plain template.
+                    let holes = built
+                        .child_by_field_name("left")
+                        .map(unparen)
+                        .filter(|l| is_string(*l) && !has_interpolation(*l))
+                        .map(|l| {
+                            let mut t = String::new();
+                            string_content(l, self.src, None, &mut t);
+                            percent_holes(&t)
+                        })
+                        .unwrap_or_default();
+                    let outer = self.hole;
                     match r.kind() {
                         "tuple" => {
                             let mut c = r.walk();
@@ -506,8 +646,13 @@ impl<'a, 't> Analysis<'a, 't> {
                                 .named_children(&mut c)
                                 .filter(|x| x.kind() != "comment")
                                 .collect();
-                            for v in items {
+                            let known = holes.len() == items.len();
+                            for (k, v) in items.into_iter().enumerate() {
+                                if known {
+                                    self.hole = holes[k];
+                                }
                                 self.value(v, depth);
+                                self.hole = outer;
                             }
                         }
                         "dictionary" => {
@@ -519,7 +664,13 @@ impl<'a, 't> Analysis<'a, 't> {
                                 }
                             }
                         }
-                        _ => self.value(r, depth),
+                        _ => {
+                            if let [one] = holes[..] {
+                                self.hole = one;
+                            }
+                            self.value(r, depth);
+                            self.hole = outer;
+                        }
                     }
                 } else {
                     let mut todo = vec![built];
@@ -625,7 +776,7 @@ impl<'a, 't> Analysis<'a, 't> {
                 } else if let Some(inner) = self.literal_replace(v) {
                     self.value(inner, depth + 1);
                 } else if !self.pure_program_call(v, depth) && !self.clean_helper(v, depth) {
-                    self.unsafe_nodes.push(v);
+                    self.push_unsafe(v);
                 }
             }
             "identifier" => self.identifier(v, depth),
@@ -642,10 +793,10 @@ impl<'a, 't> Analysis<'a, 't> {
             }
             "attribute" | "subscript" => {
                 if !self.safe_reference(v) {
-                    self.unsafe_nodes.push(v);
+                    self.push_unsafe(v);
                 }
             }
-            _ => self.unsafe_nodes.push(v),
+            _ => self.push_unsafe(v),
         }
     }
 
@@ -866,6 +1017,8 @@ impl<'a, 't> Analysis<'a, 't> {
             at: body.end_byte(),
             unquoted: false,
             safe_params,
+            hole: Hole::Unknown,
+            near_miss: HashSet::new(),
         };
         for r in returns {
             if let Some(e) = r.named_child(0) {
@@ -1034,12 +1187,16 @@ impl<'a, 't> Analysis<'a, 't> {
         let Some(args) = v.child_by_field_name("arguments") else {
             return false;
         };
+        // Judged afresh, as in `clean_helper`: a name already followed for the SQL text
+        // would be skipped as seen and read as safe here.
+        let seen = std::mem::take(&mut self.seen);
         let before = self.unsafe_nodes.len();
         for a in argument_values(args) {
             self.value(a, depth + 1);
         }
         let clean = self.unsafe_nodes.len() == before;
         self.unsafe_nodes.truncate(before);
+        self.seen = seen;
         clean
     }
 
@@ -1178,7 +1335,7 @@ impl<'a, 't> Analysis<'a, 't> {
         let assigned = self.assignments(&name);
         if assigned.is_empty() {
             if !fragment && !self.safe_params.contains(&name) {
-                self.unsafe_nodes.push(v);
+                self.push_unsafe(v);
             }
             return;
         }
@@ -1187,6 +1344,8 @@ impl<'a, 't> Analysis<'a, 't> {
             .iter()
             .any(|(value, _)| quote_escape(*value, self.src));
         let mut alias_unsafe = false;
+        // Every unknown the alias holds is a near miss where it was spliced.
+        let mut alias_near_miss = true;
         for (value, is_loop) in assigned {
             if is_loop {
                 // `for col in ("a", "b")`, `for col in COLUMNS`.
@@ -1200,6 +1359,7 @@ impl<'a, 't> Analysis<'a, 't> {
                     || text(it, self.src).starts_with("range(");
                 if !safe {
                     alias_unsafe = true;
+                    alias_near_miss = false;
                 }
                 continue;
             }
@@ -1212,12 +1372,21 @@ impl<'a, 't> Analysis<'a, 't> {
             self.value(value, depth + 1);
             if self.unsafe_nodes.len() > before {
                 // A plain alias of something unknown: report where it is spliced in.
+                if self.unsafe_nodes[before..]
+                    .iter()
+                    .any(|n| !self.near_miss.contains(&n.start_byte()))
+                {
+                    alias_near_miss = false;
+                }
                 self.unsafe_nodes.truncate(before);
                 alias_unsafe = true;
             }
         }
         if alias_unsafe && !fragment {
-            self.unsafe_nodes.push(v);
+            self.push_unsafe(v);
+            if alias_near_miss {
+                self.near_miss.insert(v.start_byte());
+            }
         }
         if escaped {
             for n in &self.unsafe_nodes[first_unsafe..] {

@@ -540,6 +540,13 @@ pub(super) fn pieces_escaped(n: Node<'_>, depth: usize, e: Esc<'_>) -> bool {
             if let Some(method) = callee.strip_prefix("self.") {
                 return method_returns_escaped(n, method, src, depth + 1);
             }
+            // `_format_dt(entry.start)`: a module-level function of this file whose every
+            // return is escaped (`return formats.date_format(..)`).
+            if f.kind() == "identifier"
+                && module_function_returns_escaped(n, callee, src, depth + 1)
+            {
+                return true;
+            }
             // "...".format(a, b) / "".join(parts)
             if let (Some(obj), Some(args)) = (
                 f.child_by_field_name("object"),
@@ -568,6 +575,7 @@ pub(super) fn pieces_escaped(n: Node<'_>, depth: usize, e: Esc<'_>) -> bool {
             let t = text(n, src);
             shape(n, src) == Shape::Constant
                 || ESCAPED_NAME.is_match(t)
+                || (mode == Pieces::EscapedOrState && assigned_row(t, func))
                 || bound_escaped(n, depth + 1, e)
                 || closed_set(t, func)
                 || assigned_escaped(t, func)
@@ -692,8 +700,16 @@ fn method_returns_escaped(call: Node<'_>, name: &str, src: &str, depth: usize) -
     let Some(body) = class.child_by_field_name("body") else {
         return false;
     };
-    let mut c = body.walk();
-    let method = body.named_children(&mut c).find_map(|d| {
+    let Some(method) = def_named(body, name, src) else {
+        return false;
+    };
+    returns_escaped(method, src, depth)
+}
+
+/// The function `name` defined directly in `block` (a class body, a module).
+fn def_named<'t>(block: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    let mut c = block.walk();
+    let found = block.named_children(&mut c).find_map(|d| {
         let d = if d.kind() == "decorated_definition" {
             d.child_by_field_name("definition")?
         } else {
@@ -703,13 +719,15 @@ fn method_returns_escaped(call: Node<'_>, name: &str, src: &str, depth: usize) -
             && d.child_by_field_name("name").map(|x| text(x, src)) == Some(name))
         .then_some(d)
     });
-    let Some(method) = method else {
-        return false;
-    };
-    let mtext = text(method, src);
+    found
+}
+
+/// Every return of the function `def` is escaped or constant text.
+fn returns_escaped(def: Node<'_>, src: &str, depth: usize) -> bool {
+    let dtext = text(def, src);
     let mut returns = 0usize;
     let mut all = true;
-    crate::checks::py::visit(method, |r| {
+    crate::checks::py::visit(def, |r| {
         if !all {
             return false;
         }
@@ -718,7 +736,7 @@ fn method_returns_escaped(call: Node<'_>, name: &str, src: &str, depth: usize) -
             all = r.named_child(0).is_some_and(|v| {
                 let e = Esc {
                     src,
-                    func: mtext,
+                    func: dtext,
                     mode: Pieces::Escaped,
                     cleaned: &|_| false,
                 };
@@ -727,9 +745,46 @@ fn method_returns_escaped(call: Node<'_>, name: &str, src: &str, depth: usize) -
             return false;
         }
         // Returns of nested functions are theirs.
-        !matches!(r.kind(), "function_definition" | "lambda") || r == method
+        !matches!(r.kind(), "function_definition" | "lambda") || r == def
     });
     returns > 0 && all
+}
+
+/// `NAME(..)` at `call`: a function defined at the top of this file returns only escaped or
+/// constant text.
+fn module_function_returns_escaped(call: Node<'_>, name: &str, src: &str, depth: usize) -> bool {
+    if depth > 10 {
+        return false;
+    }
+    let mut root = call;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    def_named(root, name, src).is_some_and(|def| returns_escaped(def, src, depth))
+}
+
+/// Every assignment to the local `name` fetches one stored row (`x = qs.filter(..).first()`,
+/// `Entry.objects.get(pk=pk)`): its text is the model's `__str__`, as opaque as `self.x`.
+fn assigned_row(name: &str, func: &str) -> bool {
+    let Ok(any) = Regex::new(&format!(
+        r"(?m)^\s*{}\s*(?::[^=\n]*)?=[^=](.*)$",
+        regex::escape(name)
+    )) else {
+        return false;
+    };
+    static ROW: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(?:first|last)\(\)\s*$|\.(?:earliest|latest)\([^\n]*\)\s*$|\.objects\.get\(|^get_object_or_404\(")
+            .expect("re")
+    });
+    let mut seen = false;
+    for cap in any.captures_iter(func) {
+        let rhs = cap.get(1).map_or("", |m| m.as_str()).trim();
+        if !ROW.is_match(rhs) {
+            return false;
+        }
+        seen = true;
+    }
+    seen
 }
 
 /// A local list built from escaped pieces only: `parts = []` then `parts.append(html)`
