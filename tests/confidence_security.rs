@@ -129,3 +129,14 @@ fn debugger_in_a_function_only_the_main_guard_calls_is_low() {
     assert_eq!(level(&found, "SEC038", "run.py", 14), "low");
     assert_eq!(level(&found, "SEC038", "run.py", 21), "medium");
 }
+
+#[test]
+fn a_self_update_from_the_projects_own_release_archive_is_low() {
+    let found = confidences(&["fixtures/python/security/sec037_self_update.py"]);
+    // The release installed over the program; then sample data extracted as it comes.
+    assert_eq!(level(&found, "SEC037", "sec037_self_update.py", 19), "low");
+    assert_eq!(
+        level(&found, "SEC037", "sec037_self_update.py", 32),
+        "medium"
+    );
+}
