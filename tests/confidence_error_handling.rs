@@ -55,3 +55,34 @@ fn coroutines_on_private_loops_are_low() {
     assert_eq!(level(&found, "ERR004", "notify.py", 23), "low");
     assert_eq!(level(&found, "ERR004", "pager.py", 13), "medium");
 }
+
+#[test]
+fn bare_excepts_whose_failure_is_answered_are_low() {
+    let dir = "fixtures/python/error-handling";
+    let found = confidences(&[
+        &format!("{dir}/err002_answered_failures.py"),
+        &format!("{dir}/library_import.py"),
+    ]);
+    // Logged and answered (an empty page, a 500), reported to Sentry, rendered by Mako, a
+    // blank display name, a cache file, an optional platform import, an unparsed line, a
+    // `None` checked next, the function's own default, a `.first()` row.
+    for line in [24, 34, 65, 74, 84, 105, 126, 138, 162, 186, 195] {
+        assert_eq!(
+            level(&found, "ERR002", "err002_answered_failures.py", line),
+            "low",
+            "line {line}"
+        );
+    }
+    // A check answering `True`, a log call that raises, a default from the form, a file
+    // that is no cache, a row written per line, a `None` stored, a catch after `except
+    // Exception`.
+    for line in [45, 55, 94, 116, 150, 174, 206] {
+        assert_eq!(
+            level(&found, "ERR002", "err002_answered_failures.py", line),
+            "high",
+            "line {line}"
+        );
+    }
+    // A step of a one-time import of another application's data.
+    assert_eq!(level(&found, "ERR002", "library_import.py", 13), "low");
+}

@@ -221,3 +221,14 @@ fn signed_local_license_file_is_low() {
         "medium"
     );
 }
+
+#[test]
+fn a_self_update_from_the_projects_own_release_archive_is_low() {
+    let found = confidences(&["fixtures/python/security/sec037_self_update.py"]);
+    // The release installed over the program; then sample data extracted as it comes.
+    assert_eq!(level(&found, "SEC037", "sec037_self_update.py", 19), "low");
+    assert_eq!(
+        level(&found, "SEC037", "sec037_self_update.py", 32),
+        "medium"
+    );
+}

@@ -77,15 +77,22 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
         if reraises || cleanup_only(&lines, &starts_in_code, n) {
             continue;
         }
+        let earlier = earlier_handlers(&lines, &starts_in_code, n);
+        if interrupts_reraised(&earlier) && hands_exception_on(&lines, &starts_in_code, n) {
+            continue;
+        }
         let clause = clause_at(&lines, &starts_in_code, n);
         if clause
             .as_ref()
-            .is_some_and(|c| lookups_only(c) || parse_to_validation_error(c))
+            .is_some_and(|c| lookups_only(c) || parse_to_validation_error(c) || guards_logging(c))
         {
             continue;
         }
+        // After `except Exception:` a bare `except:` only catches what that one lets
+        // through: KeyboardInterrupt, SystemExit, GeneratorExit. Nothing softens that.
+        let after_broad = earlier.iter().any(|h| catches_broad(h.0));
         let mut hit = Hit::new(off + indent(line), head_end);
-        if low_stakes(&lines, &starts_in_code, n)
+        let softened = low_stakes(&lines, &starts_in_code, n)
             || clause.as_ref().is_some_and(|c| {
                 record_or_default(c)
                     || logs_failure(c)
@@ -96,10 +103,16 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
                     || usage_tally(c)
                     || conversions_only(c)
                     || rendering_fallback(text, c)
+                    || local_defaults(c)
+                    || cache_file_io(c)
+                    || import_probe(c)
+                    || parses_each_item(&lines, &starts_in_code, n, c)
+                    || none_checked_after(&lines, &starts_in_code, n, c)
             })
             || whole_loop_body(&lines, &starts_in_code, n)
             || data_migration(file)
-        {
+            || import_code(&file.rel);
+        if softened && !after_broad {
             hit = hit.confidence(Confidence::Low);
         }
         out.push(hit);
@@ -108,12 +121,13 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
 
 /// A bare `except:` whose breadth is the only fault left, pattern only: at module level
 /// (an import-time fallback, run once before anything is served), a handler that logs the
-/// traceback (nothing is hidden), a `try` inside an `except`/`finally` block (a second
+/// traceback, reports the exception to Sentry (`capture_exception()`) or renders it
+/// (Mako's `exceptions.html_error_template().render()`): nothing is hidden; a `try` inside an `except`/`finally` block (a second
 /// failure while the first is handled), or a `try` that only switches a session setting
 /// back off (`cursor.execute("SET SHOWPLAN_ALL OFF")`) with a handler that passes.
 fn low_stakes(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
     static TRACEBACK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1|e\b)")
+        Regex::new(r"traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1|e\b)|\bcapture_exception\(|\bhtml_error_template\(\)")
             .expect("static regex")
     });
     static RESET: LazyLock<Regex> = LazyLock::new(|| {
@@ -172,7 +186,7 @@ struct Clause<'a> {
     handler: Vec<(usize, &'a str)>,
 }
 
-impl Clause<'_> {
+impl<'a> Clause<'a> {
     /// The lines of `block` that start a statement (at the block's own indent), or `None`
     /// when the block nests another one (`if`, `for`, `with`).
     fn statements<'s>(block: &[(usize, &'s str)]) -> Option<Vec<&'s str>> {
@@ -184,6 +198,14 @@ impl Clause<'_> {
             .map(|(_, t)| *t)
             .collect();
         (!starts.iter().any(|t| t.ends_with(':'))).then_some(starts)
+    }
+
+    /// The statements of the body and of the handler, when neither nests a block.
+    fn both(&self) -> Option<(Vec<&'a str>, Vec<&'a str>)> {
+        Some((
+            Self::statements(&self.body)?,
+            Self::statements(&self.handler)?,
+        ))
     }
 }
 
@@ -253,46 +275,6 @@ fn lookups_only(c: &Clause<'_>) -> bool {
 fn conversions_only(c: &Clause<'_>) -> bool {
     static CALL: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
-    const PURE: &[&str] = &[
-        "int",
-        "float",
-        "str",
-        "bool",
-        "bytes",
-        "dict",
-        "list",
-        "tuple",
-        "set",
-        "frozenset",
-        "Decimal",
-        "UUID",
-        "loads",
-        "parse_qs",
-        "parse_qsl",
-        "urlparse",
-        "urlsplit",
-        "unquote",
-        "fromisoformat",
-        "strptime",
-        "decode",
-        "encode",
-        "strip",
-        "lstrip",
-        "rstrip",
-        "split",
-        "rsplit",
-        "lower",
-        "upper",
-        "len",
-        "abs",
-        "round",
-        "b64decode",
-        "unhexlify",
-        "literal_eval",
-        "ip_address",
-        "ip_network",
-        "isinstance",
-    ];
     let code: Vec<&str> = c
         .body
         .iter()
@@ -313,6 +295,48 @@ fn conversions_only(c: &Clause<'_>) -> bool {
             })
         })
 }
+
+/// Calls that only convert or parse values at hand.
+const PURE: &[&str] = &[
+    "int",
+    "float",
+    "str",
+    "bool",
+    "bytes",
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "Decimal",
+    "UUID",
+    "loads",
+    "parse_qs",
+    "parse_qsl",
+    "urlparse",
+    "urlsplit",
+    "unquote",
+    "fromisoformat",
+    "strptime",
+    "decode",
+    "encode",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "split",
+    "rsplit",
+    "lower",
+    "upper",
+    "len",
+    "abs",
+    "round",
+    "b64decode",
+    "unhexlify",
+    "literal_eval",
+    "ip_address",
+    "ip_network",
+    "isinstance",
+];
 
 /// `line` with the contents of its string literals blanked out.
 fn strip_strings(line: &str) -> String {
@@ -381,8 +405,7 @@ fn record_or_default(c: &Clause<'_>) -> bool {
         Regex::new(r"^(pass$|return(\s+[\w.\x22']+)?$|([A-Za-z_]\w*\s*=\s*)+[^=]|(logger|log|logging)\.(debug|info|warning|warn|error)\()")
             .expect("static regex")
     });
-    let (Some(body), Some(handler)) = (Clause::statements(&c.body), Clause::statements(&c.handler))
-    else {
+    let Some((body, handler)) = c.both() else {
         return false;
     };
     body.iter().all(|t| BODY.is_match(t))
@@ -418,14 +441,61 @@ fn rendering_fallback(text: &str, c: &Clause<'_>) -> bool {
         && PILLOW.is_match(text)
 }
 
-/// The handler's only statement logs that the step failed (`logger.info("labels cannot be
-/// created")`): the failure is on record, only the breadth of the catch is left.
+/// The handler logs that the step failed (`logger.info("labels cannot be created")`), at
+/// info level or above, and then at most sets plain values (`cherrypy.response.status =
+/// 500`) and answers (`return False`, `return serve_template(.., data=None)`): the failure is
+/// on record and the caller gets the failure answer. What is left is the breadth and the
+/// missing exception object (the message says what failed, not why). Not when the answer
+/// is `return True` (a check that fails open), nor when the log call itself raises (a
+/// broken `%` format), which loses the failure it was meant to record.
 fn logs_failure(c: &Clause<'_>) -> bool {
     static LOG: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(self\.)?(logger|log|logging|_logger|LOGGER|LOG)\.(info|warning|warn|error|critical)\(")
             .expect("static regex")
     });
-    matches!(Clause::statements(&c.handler).as_deref(), Some([l]) if LOG.is_match(l))
+    static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"^[A-Za-z_][\w.]*\s*=\s*(None|True|False|-?\d+|"[^"]*"|'[^']*'|\[\]|\{\}|\(\))$"#,
+        )
+        .expect("static regex")
+    });
+    let Some(handler) = Clause::statements(&c.handler) else {
+        return false;
+    };
+    let Some((first, rest)) = handler.split_first() else {
+        return false;
+    };
+    let (middle, last) = match rest.split_last() {
+        Some((l, m)) if l.starts_with("return") => (m, Some(*l)),
+        _ => (rest, None),
+    };
+    LOG.is_match(first)
+        && !broken_format(first)
+        && middle.iter().all(|t| PLAIN.is_match(t))
+        && last.is_none_or(|l| l != "return True")
+}
+
+/// A `"..." % args` whose format string holds a conversion Python rejects (`'%'.`, a lone
+/// `%` before a quote or space): the expression raises `ValueError` when it runs.
+fn broken_format(stmt: &str) -> bool {
+    static FORMATTED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""([^"\\]*)"\s*%|'([^'\\]*)'\s*%"#).expect("static regex"));
+    static SPEC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^%(\([^)]*\))?[-#0 +]*(\*|\d+)?(\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]")
+            .expect("static regex")
+    });
+    FORMATTED.captures_iter(stmt).any(|m| {
+        let fmt = m.get(1).or(m.get(2)).map_or("", |g| g.as_str());
+        let mut at = 0;
+        while let Some(i) = fmt[at..].find('%') {
+            let spec = &fmt[at + i..];
+            let Some(ok) = SPEC.find(spec) else {
+                return true;
+            };
+            at += i + ok.end();
+        }
+        false
+    })
 }
 
 /// The handler ends by raising an error of its own (`raise ValidationError("Not a valid
@@ -472,16 +542,43 @@ fn reports_to_operator(c: &Clause<'_>) -> bool {
     matches!(Clause::statements(&c.handler).as_deref(), Some([l]) if WRITE.is_match(l))
 }
 
-/// The handler answers `return None` (or a bare `return`), and the same function answers
-/// that on another path too, for a missing input or result (`if not value: return None`
-/// before the `try`, `if not content: return None` after it): "no result" is an outcome the
-/// function already has and its callers handle, and the failure lands on it. What is left
-/// is the breadth (a bug in the call read as "no result"): low confidence.
+/// The handler answers `return None` (or a bare `return`, an empty literal, or a name holding
+/// the function's default such as `return tokens`), and the same function answers that on
+/// another path too, for a missing input or result (`if not value: return None` before the
+/// `try`, `if not content: return None` after it, `return tokens` when no id is given), or
+/// the `try` body returns a query's `.first()` (or `.one_or_none()`, `.scalar()`), which is
+/// `None` when nothing matches: "no result" is an outcome the function already has and its
+/// callers handle, and the failure lands on it. What is left is the breadth (a bug in the
+/// call read as "no result"): low confidence.
 fn none_as_elsewhere(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Clause<'_>) -> bool {
-    let none = |t: &str| t == "return None" || t == "return";
-    if !matches!(Clause::statements(&c.handler).as_deref(), Some([h]) if none(h)) {
+    static DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^return(\s+(None|\[\]|\{\}|\(\)|""|''|[A-Za-z_]\w*))?$"#)
+            .expect("static regex")
+    });
+    static MAYBE_ROW: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(first|one_or_none|scalar|scalar_one_or_none)\(\)[\s)]*$")
+            .expect("static regex")
+    });
+    let Some(h) = Clause::statements(&c.handler).and_then(|h| match h.as_slice() {
+        [h] if DEFAULT.is_match(h) && !matches!(*h, "return True" | "return False") => Some(*h),
+        _ => None,
+    }) else {
         return false;
+    };
+    let none = |t: &str| t == "return None" || t == "return";
+    if none(h)
+        && matches!(Clause::statements(&c.body).as_deref(), Some([b]) if b.starts_with("return"))
+        && MAYBE_ROW.is_match(&c.body.iter().map(|(_, t)| *t).collect::<String>())
+    {
+        return true;
     }
+    let same = |t: &str| {
+        if none(h) {
+            none(t) || t.ends_with(": return None") || t.ends_with(": return")
+        } else {
+            t == h || t.strip_suffix(h).is_some_and(|head| head.ends_with(": "))
+        }
+    };
     let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
     let stmt = |k: usize| lines[k].1.split('#').next().unwrap_or("").trim();
     let base = indent(lines[n].1);
@@ -505,10 +602,281 @@ fn none_as_elsewhere(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Cl
         .unwrap_or(end);
     (def + 1..end)
         .filter(|&k| code(k) && !(n..handler_end).contains(&k))
-        .any(|k| {
-            let t = stmt(k);
-            none(t) || t.ends_with(": return None") || t.ends_with(": return")
+        .any(|k| same(stmt(k)))
+}
+
+/// The code of line `l` without a trailing comment.
+fn code_of(l: &str) -> &str {
+    l.split('#').next().unwrap_or("").trim()
+}
+
+/// The handlers of the same `try` before the bare `except:` on line `n`, nearest first:
+/// (header, code lines of its body).
+fn earlier_handlers<'a>(
+    lines: &[(usize, &'a str)],
+    in_code: &[bool],
+    n: usize,
+) -> Vec<(&'a str, Vec<&'a str>)> {
+    let base = indent(lines[n].1);
+    let mut out = Vec::new();
+    let mut body: Vec<&str> = Vec::new();
+    for k in (0..n).rev() {
+        if !in_code[k] || is_blank_or_comment(lines[k].1) {
+            continue;
+        }
+        let ind = indent(lines[k].1);
+        let t = code_of(lines[k].1);
+        if ind > base {
+            body.push(t);
+            continue;
+        }
+        if ind < base || !t.starts_with("except") {
+            break;
+        }
+        let mut b = std::mem::take(&mut body);
+        b.reverse();
+        // A one-line handler: `except (KeyboardInterrupt, SystemExit): raise`.
+        let own = t.split_once(':').map_or("", |(_, o)| o.trim());
+        if !own.is_empty() {
+            b.insert(0, own);
+        }
+        out.push((t, b));
+    }
+    out
+}
+
+/// An `except` header naming `Exception` or `BaseException`.
+fn catches_broad(header: &str) -> bool {
+    static BROAD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^except\*?\s*\(?[^:]*\b(Base)?Exception\b").expect("static regex")
+    });
+    BROAD.is_match(header)
+}
+
+/// An earlier handler of the same `try` re-raises `KeyboardInterrupt` and `SystemExit`
+/// (`except (KeyboardInterrupt, SystemExit): raise`): the bare `except:` after it no longer
+/// catches an interrupt or an exit.
+fn interrupts_reraised(earlier: &[(&str, Vec<&str>)]) -> bool {
+    earlier.iter().any(|(h, body)| {
+        h.contains("KeyboardInterrupt") && h.contains("SystemExit") && body.last() == Some(&"raise")
+    })
+}
+
+/// The handler of the bare `except:` on line `n` hands the exception on: to the exception
+/// hook (`excepthook(*sys.exc_info())`), or to a log with its traceback.
+fn hands_exception_on(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
+    static ON: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\(\s*\*\s*sys\.exc_info\(\)\s*\)|traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1)\b")
+            .expect("static regex")
+    });
+    let base = indent(lines[n].1);
+    let own = lines[n].1.split_once(':').map_or("", |(_, o)| code_of(o));
+    ON.is_match(own)
+        || (n + 1..lines.len())
+            .filter(|&k| in_code[k] && !is_blank_or_comment(lines[k].1))
+            .take_while(|&k| indent(lines[k].1) > base)
+            .any(|k| ON.is_match(code_of(lines[k].1)))
+}
+
+/// The `try` body only writes a log record (and formats its message from the traceback),
+/// and the handler only passes: a logger's guard against failing while it reports a failure
+/// (an exception hook that must not loop). There is nowhere left to report that failure to.
+fn guards_logging(c: &Clause<'_>) -> bool {
+    static LOG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(self\.)?(logger|log|logging|_logger|LOGGER|LOG)\.(debug|info|warning|warn|error|critical|exception|log)\(")
+            .expect("static regex")
+    });
+    static MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[A-Za-z_]\w*\s*=[^=].*\btraceback\.format_\w+\(").expect("static regex")
+    });
+    let Some((body, handler)) = c.both() else {
+        return false;
+    };
+    handler == ["pass"]
+        && body.iter().any(|t| LOG.is_match(t))
+        && body.iter().all(|t| LOG.is_match(t) || MESSAGE.is_match(t))
+}
+
+/// The `try` body only assigns local names (`device_username = users.get(uid)["username"]`)
+/// from no request or form value, and the handler only gives the same names a text default
+/// (`device_username = ''`): a cosmetic fallback, the name shows blank. The miss written
+/// for is the missing entry; only the breadth is left (low confidence). A field of an
+/// object (`invoice.reviewer = None`, saved next) or a `None` handed on (`cover = None`,
+/// then stored) keeps the rule's level.
+fn local_defaults(c: &Clause<'_>) -> bool {
+    static TARGET: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^([A-Za-z_]\w*)\s*=[^=]").expect("static regex"));
+    static DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^(([A-Za-z_]\w*)\s*=\s*)+("[^"]*"|'[^']*')$"#).expect("static regex")
+    });
+    static INPUT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(request|form|POST|GET|cleaned_data|data|params|query_params|kwargs)\b")
+            .expect("static regex")
+    });
+    let Some((body, handler)) = c.both() else {
+        return false;
+    };
+    let assigned: Vec<&str> = body
+        .iter()
+        .filter_map(|t| {
+            TARGET
+                .captures(t)
+                .and_then(|m| m.get(1))
+                .map(|m| m.as_str())
         })
+        .collect();
+    assigned.len() == body.len()
+        && !c.body.iter().any(|(_, t)| INPUT.is_match(t))
+        && !handler.is_empty()
+        && handler.iter().all(|t| {
+            DEFAULT.is_match(t)
+                && t.split('=')
+                    .rev()
+                    .skip(1)
+                    .all(|name| assigned.contains(&name.trim()))
+        })
+}
+
+/// A best-effort cache file: the `try` opens files named for a cache only (`with
+/// open(cache_filepath, "w") as f: json.dump(data, f)`) and the handler only passes. A
+/// write that fails leaves the next read to miss; a read that fails falls back to fetching
+/// the data again. Only the breadth is left (low confidence).
+fn cache_file_io(c: &Clause<'_>) -> bool {
+    static OPEN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\bopen\(\s*([\w.]*)").expect("static regex"));
+    let opened: Vec<String> = c
+        .body
+        .iter()
+        .flat_map(|(_, t)| OPEN.captures_iter(t).map(|m| m[1].to_ascii_lowercase()))
+        .collect();
+    c.body
+        .first()
+        .is_some_and(|(_, t)| t.starts_with("with open("))
+        && opened.iter().all(|p| p.contains("cache"))
+        && Clause::statements(&c.handler).as_deref() == Some(&["pass"][..])
+}
+
+/// An optional import probe: the `try` body only imports modules named in the code
+/// (`import objc`, `self.AppKit = __import__("AppKit")`, then maybe `return True`) and the
+/// handler only passes, answers `False`/`None` or sets `None`. It is written for
+/// `ImportError` on a platform without the package; the breadth is the only fault left.
+fn import_probe(c: &Clause<'_>) -> bool {
+    static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^(import\s+[\w.]+(\s+as\s+\w+)?|from\s+[\w.]+\s+import\s+[\w, ]+|[\w.]+\s*=\s*(__import__|importlib\.import_module)\(\s*["'][\w.]+["']\s*\))$"#)
+            .expect("static regex")
+    });
+    static ANSWER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(pass|return(\s+(None|False))?|[\w.]+\s*=\s*None)$").expect("static regex")
+    });
+    let Some((body, handler)) = c.both() else {
+        return false;
+    };
+    let imports = body.strip_suffix(&["return True"]).unwrap_or(&body);
+    !imports.is_empty()
+        && imports.iter().all(|t| IMPORT.is_match(t))
+        && !handler.is_empty()
+        && handler.iter().all(|t| ANSWER.is_match(t))
+}
+
+/// The `for` loop header right above the `try` of the bare `except:` on line `n`, when the
+/// `try` is directly in the loop's body.
+fn in_for_loop(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let base = indent(lines[n].1);
+    (0..n)
+        .rev()
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) < base)
+        .is_some_and(|k| {
+            let t = code_of(lines[k].1);
+            t.starts_with("for ") && t.ends_with(':')
+        })
+}
+
+/// Each item of a loop parsed with a fallback: the `try` sits right in a `for` loop, its
+/// body only splits, indexes and converts values at hand (`line.split("] ", 1)[1]`,
+/// `int(..)`) and adds the result to a local list, and the handler only sets plain values
+/// and adds a placeholder (`rows.append(["", "", "unparsed line"])`). Free-form text that
+/// does not fit is shown as such; nothing but the value can fail (low confidence).
+fn parses_each_item(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Clause<'_>) -> bool {
+    static CALL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
+    static ADD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[A-Za-z_]\w*\.(append|extend)\(").expect("static regex"));
+    static ASSIGN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[A-Za-z_]\w*\s*=[^=]").expect("static regex"));
+    let Some((body, handler)) = c.both() else {
+        return false;
+    };
+    let calls_only = |t: &str, allowed: &[&str]| {
+        CALL.captures_iter(&strip_strings(t)).all(|m| {
+            let name = m[1].rsplit('.').next().unwrap_or(&m[1]).to_string();
+            allowed.contains(&name.as_str())
+        })
+    };
+    let adds = [&["append", "extend"][..], PURE].concat();
+    in_for_loop(lines, in_code, n)
+        && body.iter().any(|t| ADD.is_match(t))
+        && body
+            .iter()
+            .all(|t| (ADD.is_match(t) || ASSIGN.is_match(t)) && calls_only(t, &adds))
+        && handler.iter().all(|t| {
+            (ADD.is_match(t) || ASSIGN.is_match(t)) && calls_only(t, &["append", "extend"])
+        })
+}
+
+/// The handler only sets names to `None`, and the statement right after the `try` tests
+/// for that (`if file is None: continue`, `if not file:`): the code's own path for a missing
+/// value takes the failure (the item is skipped, a default used). Only the breadth is left
+/// (low confidence).
+fn none_checked_after(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Clause<'_>) -> bool {
+    static NONE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^([A-Za-z_]\w*)\s*=\s*None$").expect("static regex"));
+    static TEST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^if\s+(not\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s+is\s+None)\s*:")
+            .expect("static regex")
+    });
+    let Some(handler) = Clause::statements(&c.handler) else {
+        return false;
+    };
+    let names: Vec<&str> = handler
+        .iter()
+        .filter_map(|t| NONE.captures(t).and_then(|m| m.get(1)).map(|m| m.as_str()))
+        .collect();
+    if names.is_empty() || names.len() != handler.len() {
+        return false;
+    }
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let base = indent(lines[n].1);
+    let Some(next) = (n + 1..lines.len())
+        .filter(|&k| code(k))
+        .find(|&k| indent(lines[k].1) <= base)
+    else {
+        return false;
+    };
+    // The test runs next when every block the `try` ends is a branch (`if`/`else`/`with`),
+    // not a loop that goes round again first.
+    let to = indent(lines[next].1);
+    let mut current = base;
+    for k in (0..n).rev().filter(|&k| code(k)) {
+        let ind = indent(lines[k].1);
+        if current <= to {
+            break;
+        }
+        if ind < current {
+            let t = code_of(lines[k].1);
+            if !["if ", "elif ", "else:", "with ", "try:"]
+                .iter()
+                .any(|h| t.starts_with(h))
+            {
+                return false;
+            }
+            current = ind;
+        }
+    }
+    TEST.captures(code_of(lines[next].1))
+        .and_then(|m| m.get(2).or(m.get(3)))
+        .is_some_and(|tested| names.contains(&tested.as_str()))
 }
 
 /// A best-effort usage tally: every call the `try` body makes for its effect bumps a
@@ -524,8 +892,7 @@ fn usage_tally(c: &Clause<'_>) -> bool {
     });
     static ASSIGN: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^[A-Za-z_]\w*\s*=[^=]").expect("static regex"));
-    let (Some(body), Some(handler)) = (Clause::statements(&c.body), Clause::statements(&c.handler))
-    else {
+    let Some((body, handler)) = c.both() else {
         return false;
     };
     handler == ["pass"]
@@ -589,11 +956,12 @@ pub(crate) fn data_migration(file: &SourceFile) -> bool {
 }
 
 /// One cleanup call, the only statement of a `try` whose handler only passes: closing a
-/// cursor, rolling back after a failure, removing a temporary file. Nothing is lost when
-/// that fails, and the code cannot do anything better than go on.
+/// cursor, rolling back after a failure, removing a temporary file, flushing a log handler
+/// (`log.flush()`, not a session's flush, which writes). Nothing is lost when that fails,
+/// and the code cannot do anything better than go on.
 static CLEANUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^[A-Za-z_][\w.]*\.(close|rollback|disconnect|dispose|shutdown|terminate|kill|unlink|remove|rmtree|cleanup|stop|quit|release|cancel)\(\)$|^(os\.(unlink|remove)|shutil\.rmtree)\([\w.]+\)$",
+        r"^[A-Za-z_][\w.]*\.(close|rollback|disconnect|dispose|shutdown|terminate|kill|unlink|remove|rmtree|cleanup|stop|quit|release|cancel)\(\)$|^(os\.(unlink|remove)|shutil\.rmtree)\([\w.]+\)$|^([\w.]*\.)?(log|logger|_logger|handler|stdout|stderr)\.flush\(\)$",
     )
     .expect("static regex")
 });
@@ -651,6 +1019,7 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         };
         if explains_itself(n, try_stmt, src)
             || optional_import_block(try_stmt)
+            || optional_patch(try_stmt, src)
             || keeps_default(try_stmt, func, src)
             || returns_right_after(try_stmt)
             || first_attempt(try_stmt, body)
@@ -787,10 +1156,6 @@ fn builds_local_result(
     })
 }
 
-/// Code that imports records from another application's export or a scraped page
-/// (`integration/`, `importers/`, `recipe_url_import.py`): the input is irregular by nature,
-/// and a piece that fails to import (an image, a keyword, a nutrition block) is skipped so
-/// that the rest of the record still comes in.
 /// A module-level `try` whose body starts by importing (`try: import cairosvg ... except
 /// Exception: pass`): an optional dependency and the feature it registers, skipped when the
 /// package is missing or broken; nothing a request relies on fails silently later.
@@ -812,6 +1177,81 @@ fn optional_import_block(try_stmt: Node<'_>) -> bool {
             .is_some_and(|s| matches!(s.kind(), "import_statement" | "import_from_statement"))
 }
 
+/// A `try` that imports a library and patches it (`from cheroot import makefile`, a
+/// replacement function, `makefile.BufferedWriter._flush_unlocked = patched`): the body
+/// only imports, defines functions or classes and assigns attributes of the modules it
+/// imported. An optional fix-up of another package's internals, skipped when the package or
+/// those internals differ; nothing else depends on it.
+fn optional_patch(try_stmt: Node<'_>, src: &str) -> bool {
+    let Some(body) = try_stmt.child_by_field_name("body") else {
+        return false;
+    };
+    let mut c = body.walk();
+    let stmts: Vec<Node<'_>> = body
+        .named_children(&mut c)
+        .filter(|k| k.kind() != "comment")
+        .collect();
+    if !stmts
+        .first()
+        .is_some_and(|s| matches!(s.kind(), "import_statement" | "import_from_statement"))
+    {
+        return false;
+    }
+    let mut bound: Vec<&str> = Vec::new();
+    let mut patched = false;
+    for s in stmts {
+        match s.kind() {
+            "import_statement" | "import_from_statement" => match imported_names(s, src) {
+                Some(names) => bound.extend(names),
+                None => return false,
+            },
+            "function_definition" | "class_definition" | "decorated_definition" => {}
+            "expression_statement" => {
+                let Some(left) = s
+                    .named_child(0)
+                    .filter(|e| e.kind() == "assignment")
+                    .and_then(|e| e.child_by_field_name("left"))
+                    .filter(|l| l.kind() == "attribute")
+                else {
+                    return false;
+                };
+                let mut root = left;
+                while root.kind() == "attribute" {
+                    match root.child_by_field_name("object") {
+                        Some(o) => root = o,
+                        None => return false,
+                    }
+                }
+                if root.kind() != "identifier" || !bound.contains(&&src[root.byte_range()]) {
+                    return false;
+                }
+                patched = true;
+            }
+            _ => return false,
+        }
+    }
+    patched
+}
+
+/// The names an import statement binds (`import a.b` binds `a`, `import x as y` binds `y`).
+fn imported_names<'s>(stmt: Node<'_>, src: &'s str) -> Option<Vec<&'s str>> {
+    let mut a = stmt.walk();
+    stmt.children_by_field_name("name", &mut a)
+        .map(|name| {
+            let bound = match name.kind() {
+                "aliased_import" => name.child_by_field_name("alias"),
+                _ => name.named_child(0),
+            };
+            bound.map(|b| &src[b.byte_range()])
+        })
+        .collect()
+}
+
+/// Code that imports records from another application's export, database or a scraped
+/// page (`integration/`, `importers/`, `recipe_url_import.py`, `plexwatch_import.py`): the
+/// input is irregular by nature, an operator starts the import once and watches it, and a
+/// piece that fails to import (an image, a keyword, a nutrition block) is skipped so that
+/// the rest of the record still comes in.
 fn import_code(rel: &str) -> bool {
     let lower = rel.to_ascii_lowercase();
     let mut parts = lower.rsplit('/');
@@ -1026,19 +1466,10 @@ fn keeps_default(
                     }
                 }
                 // A module imported for the statements after it, like a temporary.
-                "import_statement" | "import_from_statement" => {
-                    let mut a = s.walk();
-                    for name in s.children_by_field_name("name", &mut a) {
-                        let bound = match name.kind() {
-                            "aliased_import" => name.child_by_field_name("alias"),
-                            _ => name.named_child(0),
-                        };
-                        match bound {
-                            Some(b) => targets.push((&src[b.byte_range()], s.end_byte())),
-                            None => return false,
-                        }
-                    }
-                }
+                "import_statement" | "import_from_statement" => match imported_names(s, src) {
+                    Some(names) => targets.extend(names.into_iter().map(|b| (b, s.end_byte()))),
+                    None => return false,
+                },
                 _ => return false,
             }
         }

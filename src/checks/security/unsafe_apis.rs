@@ -173,13 +173,33 @@ pub fn tar_extraction_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
             return;
         }
     }
-    let conf = if unpack {
+    let self_update = facts
+        .function_at(c.node.start_byte())
+        .is_some_and(|f| SELF_UPDATE_FN.is_match(&f.name))
+        && RELEASE_ARCHIVE.is_match(func_text)
+        && MOVED_INTO_PLACE.is_match(func_text);
+    let conf = if unpack || self_update {
         Confidence::Low
     } else {
         Confidence::Medium
     };
     out.push(c.hit().confidence(conf));
 }
+
+/// A self-update: a function named for updating (`update`, `upgrade_from_source`) that
+/// downloads a release archive of a repository (`https://github.com/{}/{}/tarball/{}`) and
+/// moves the extracted files into place. The archive is the code about to be installed:
+/// whoever can craft its member paths can as well ship code that runs, so path traversal
+/// adds little (its integrity is the real question). Low.
+static SELF_UPDATE_FN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)update|upgrade").expect("re"));
+static RELEASE_ARCHIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)github\.com/[^\s'\x22]*/(tarball|zipball|archive|releases/download)\b|codeload\.github\.com/|gitlab\.com/[^\s'\x22]*/-/archive/")
+        .expect("re")
+});
+static MOVED_INTO_PLACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(os\.renames?|os\.replace|shutil\.move|shutil\.copytree)\(").expect("re")
+});
 
 static DEV_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|/|_)(?:dev|devel|development|local|test|tests|testing|ci|debug|example|sample|e2e)(?:[_./]|$)").expect("re")
