@@ -71,3 +71,20 @@ fn open_redirect_built_from_a_lookup_is_low() {
     assert_eq!(level(&shop, "AUTH001", "tracking.py", 43), "low");
     assert_eq!(level(&shop, "AUTH001", "tracking.py", 50), "medium");
 }
+
+#[test]
+fn weak_ownership_and_guessing_targets_are_low() {
+    let found = confidences(&["fixtures/python/web/flask_meetups"]);
+    // A read answering only names; the same read with the organiser's address stays medium.
+    assert_eq!(level(&found, "AUTH004", "groups.py", 47), "low");
+    assert_eq!(level(&found, "AUTH004", "groups.py", 56), "medium");
+    // A signed-in re-check of the caller's own password, a resend that checks nothing, a
+    // reset found by its random token; a one-time code, a confirmed code and a reset by
+    // code stay medium.
+    assert_eq!(level(&found, "AUTH005", "accounts.py", 23), "low");
+    assert_eq!(level(&found, "AUTH005", "accounts.py", 39), "low");
+    assert_eq!(level(&found, "AUTH005", "accounts.py", 57), "low");
+    assert_eq!(level(&found, "AUTH005", "accounts.py", 31), "medium");
+    assert_eq!(level(&found, "AUTH005", "accounts.py", 49), "medium");
+    assert_eq!(level(&found, "AUTH005", "accounts.py", 68), "medium");
+}

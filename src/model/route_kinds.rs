@@ -29,9 +29,11 @@ pub static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// Handler names of public routes, for paths that do not say so (`@app.post("/")`).
+/// Handler names of public routes, for paths that do not say so (`@app.post("/")`). A
+/// federated server's remote follow (`remote_follow`) serves visitors whose account lives on
+/// another server: it looks up their home server and sends them there.
 static PUBLIC_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email|logo|favicon|serve_static|static_file|init_view|setup_view|install_view|init_?db|initial_configuration|invite_request|request_invite|request_invitation|waitlist|waiting_list)(_|$)")
+    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email|logo|favicon|serve_static|static_file|init_view|setup_view|install_view|init_?db|initial_configuration|invite_request|request_invite|request_invitation|waitlist|waiting_list|remote_follow|remote_interaction)(_|$)")
         .expect("static regex")
 });
 

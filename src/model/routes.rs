@@ -948,6 +948,7 @@ static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
         | [(,]\s*\w+\s*=\s*(?:self\.)?request\.(?:space|tenant|organi[sz]ation|org|team|workspace|account|household|company)\b
         | \b(?:current_user|request\.user|g\.user|user|me|caller|principal|account)\.\w+\.(?:filter(?:_by)?|get|where|find|select|query|all|first)\b
         | \bfor_user\(|\bvisible_to\(|\bowned\w*\(
+        | \.objects\.\w+\(\s*(?:\w+\s*=\s*)?(?:self\.)?request\.user\b
         | \b(?:get|load|fetch|find|query|list)_(?:filtered|visible|accessible|permitted|authori[sz]ed|owned|own|my)_\w*\(
         | \b\w+_(?:for_user|for_owner|for_caller|for_current_user|visible_to|accessible_by|owned_by)\(
         | (?:==|!=)\s*(?:current_user|g\.user|(?:self\.)?request\.user|self\.(?:current_)?user)\b | \b(?:current_user|g\.user|request\.user|self\.user)(?:\(\))?(?:\.id|\.email)?\s*(?:==|!=)
@@ -1262,6 +1263,14 @@ fn class_ownership(
             .iter()
             .find_map(|c| c.attrs.iter().find(|a| a.name == name))
     };
+    // A detail view looked up by a secret from the link (`slug_field = "token"`): holding
+    // the link is the authorisation (an invitation, a share link), not ownership of a row.
+    static SECRET_SLUG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)^["']\w*(?:token|secret|hash|key)["']$"#).expect("static regex")
+    });
+    if attr("slug_field").is_some_and(|a| SECRET_SLUG.is_match(a.value.trim())) {
+        return Ownership::Yes;
+    }
     // Permission classes of the project (`permission_classes = [NestedProjectPermissions]`,
     // or returned by `get_permissions()`): they authorise the object, or the parent named
     // in the URL that `get_queryset` filters by, in code this file does not show.
@@ -1600,7 +1609,7 @@ fn function_ownership(
         checked = true;
     }
     if let Some((s, e)) = load {
-        if only_unlinked_from_caller(src, f, s, e) {
+        if only_unlinked_from_caller(src, f, s, e) || only_reacted_by_caller(src, f, s, e) {
             checked = true;
         }
     }
@@ -1669,6 +1678,51 @@ fn only_unlinked_from_caller(src: &str, f: &PyFunction, start: usize, end: usize
         let i = from + off;
         from = i + var.len();
         if word_at(rest, i, var) && !unlinks.iter().any(|&(s, e)| s <= i && i < e) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A reaction handler (`endorse_suggestion`, `like_post`, `vote`, `star`) whose every use of
+/// the object loaded at `start..end` records or withdraws the caller's own reaction: a method
+/// given the caller (`item.endorse(request.user)`), a membership test of the caller
+/// (`if request.user not in item.endorsement.all()`), or the caller added to or removed from
+/// one of its relations (`post.likes.add(request.user)`). Reacting to what others published is
+/// what any signed-in user is meant to do; nothing of the object is shown or changed besides.
+fn only_reacted_by_caller(src: &str, f: &PyFunction, start: usize, end: usize) -> bool {
+    static REACTION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:^|_)(?:un)?(?:endorse|like|vote|upvote|downvote|star|favou?rite|react|boost|applaud|clap)(?:_|$)")
+            .expect("static regex")
+    });
+    const CALLER: &str = r"(?:self\.)?(?:request\.user|current_user|g\.user)";
+    if !REACTION.is_match(&f.name) {
+        return false;
+    }
+    let Some(var) = src
+        .get(start..end)
+        .and_then(|t| t.split_once('='))
+        .map(|(v, _)| v.trim())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
+    else {
+        return false;
+    };
+    let v = regex::escape(var);
+    let Ok(uses) = Regex::new(&format!(
+        r"\b{v}\.\w+\(\s*{CALLER}\s*\)|{CALLER}\s+(?:not\s+)?in\s+{v}\.\w+(?:\.all\(\))?|\b{v}\.\w+\.(?:add|remove)\(\s*{CALLER}\s*\)"
+    )) else {
+        return false;
+    };
+    let rest = src.get(end..f.body.1).unwrap_or("");
+    let spans: Vec<(usize, usize)> = uses.find_iter(rest).map(|m| (m.start(), m.end())).collect();
+    if spans.is_empty() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(off) = rest[from..].find(var) {
+        let i = from + off;
+        from = i + var.len();
+        if word_at(rest, i, var) && !spans.iter().any(|&(s, e)| s <= i && i < e) {
             return false;
         }
     }

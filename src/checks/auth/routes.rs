@@ -308,6 +308,9 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         {
             continue;
         }
+        if contact_form(facts, r, src) {
+            continue;
+        }
         let crate::model::routes::Ownership::No(start, end) =
             crate::model::routes::ownership(facts, src, r)
         else {
@@ -345,6 +348,11 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         {
             hit = hit.confidence(crate::checks::Confidence::Low);
         }
+        // A read that answers only the names of the object and of its related rows (a graph
+        // of labels): nothing but what lists of those rows commonly show everyone.
+        if names_only(facts, r, src, start, end) {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
         hit.trace = vec![
             (
                 r.decorator_start,
@@ -360,6 +368,64 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         ];
         out.push(hit);
     }
+}
+
+/// A contact form (`POST /groups/<id>/contact-organizer`, `contact_seller`): the handler
+/// messages the people behind a resource and stores nothing; the resource itself is neither
+/// shown nor changed.
+fn contact_form(facts: &PyFacts, r: &Route, src: &str) -> bool {
+    static STORES: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:commit|save\w*|delete\w*|update|bulk_\w+)\(|\.(?:add|remove)\(")
+            .expect("static regex")
+    });
+    let named = segments(&r.path).any(|s| s.to_ascii_lowercase().starts_with("contact"))
+        || snake(handler_name(facts, r)).starts_with("contact_");
+    named
+        && facts
+            .functions
+            .get(r.function)
+            .is_some_and(|f| !STORES.is_match(src.get(f.body.0..f.body.1).unwrap_or("")))
+}
+
+/// A read-only handler whose answer, past the load at `start..end`, reads no attribute but a
+/// name (`dict(name=authority.name, children=[{"name": c.name} for c in
+/// authority.certificates])`): the labels of the object and of its related rows, which the
+/// collection pages commonly show to every user. Weaker evidence of a leak: low confidence.
+fn names_only(facts: &PyFacts, r: &Route, src: &str, start: usize, end: usize) -> bool {
+    static ATTR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(\s*\()?").expect("static regex")
+    });
+    static LABEL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(?:name|title|label|display_name)$").expect("static regex"));
+    if !r.is_read_only() {
+        return false;
+    }
+    let Some(f) = facts.functions.get(r.function) else {
+        return false;
+    };
+    let Some(var) = src
+        .get(start..end)
+        .and_then(|t| t.split_once('='))
+        .map(|(v, _)| v.trim())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
+    else {
+        return false;
+    };
+    let rest = src.get(end..f.body.1).unwrap_or("");
+    if !rest.contains("return") {
+        return false;
+    }
+    let mut labels = 0;
+    for c in ATTR.captures_iter(rest) {
+        let (obj, attr, call) = (&c[1], &c[2], c.get(3).is_some());
+        if LABEL.is_match(attr) && !call {
+            labels += 1;
+        } else if !(obj == var && !call && rest.contains(&format!("in {var}.{attr}"))) {
+            // Anything else read: a relation walked only to name its rows is fine.
+            return false;
+        }
+    }
+    labels > 0
 }
 
 /// AUTH004 for a nested view whose scope to the parent named in the URL is inconsistent in
@@ -575,6 +641,56 @@ fn django_views_without_limit(facts: &PyFacts, src: &str, out: &mut Vec<Hit>) {
     }
 }
 
+/// A credential route where a limit guards little, each weaker evidence of a brute-force
+/// target (low confidence):
+/// - a signed-in step that re-checks the caller's own password (`/fresh-login`,
+///   `/verify-password` behind `@jwt_required`, naming `current_user`): only whoever already
+///   holds a session can guess, against one account; a one-time code is still a target;
+/// - a "send the verification mail again" route that checks nothing the caller sends (no
+///   password, code or token verified): nothing to guess, only mail to send;
+/// - a step that finds the row by a token from the request (`filter_by(reset_password=token)`)
+///   and checks no password: the token's strength lies in how it is made (SEC034 reports a
+///   weak generator), and a random token cannot be guessed online.
+fn weak_guess_target(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
+    static CALLER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\bcurrent_user\b|\brequest\.user\b|\bg\.user\b").expect("static regex")
+    });
+    static CODE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)otp|totp|mfa|2fa|two_factor|\bcode\b|\bpin\b").expect("static regex")
+    });
+    static CHECKS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)password|passwd|otp|totp|\bcode\b|\bpin\b|credential|authenticate|check_\w+|verify_\w+|\.loads\(")
+            .expect("static regex")
+    });
+    static TOKEN_LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(?:filter_by|filter|get|get_or_404|one|first)\(\s*(?:[\w.]+\s*==?\s*)?\w*token\w*\s*[,)]|\.(?:filter_by|filter|get)\([^()]*\w+\s*=\s*\w*token\w*\s*[,)]")
+            .expect("static regex")
+    });
+    static PASSWORD_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"check_password|verify_password|is_correct_password|authenticate\(|compare_digest",
+        )
+        .expect("static regex")
+    });
+    let Some(f) = facts.functions.get(r.function) else {
+        return false;
+    };
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    let handler = handler_name(facts, r);
+    let code = CODE.is_match(what) || CODE.is_match(handler) || OTP_VIEW.is_match(handler);
+    let own_password = r.auth.is_some() && !code && CALLER.is_match(body) && !CODE.is_match(body);
+    let resend = {
+        let w = what.trim_start_matches('/').to_ascii_lowercase();
+        (w.starts_with("resend")
+            || w.starts_with("verification")
+            || segments(&r.path).any(|s| s.to_ascii_lowercase().starts_with("resend"))
+            || snake(handler).starts_with("resend"))
+            && !CHECKS.is_match(body)
+    };
+    let by_token = !code && TOKEN_LOOKUP.is_match(body) && !PASSWORD_CHECK.is_match(body);
+    own_password || resend || by_token
+}
+
 /// AUTH005: the file rate-limits routes, but a login/token/signup/reset/OTP route is not.
 pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::facts(ctx) else {
@@ -639,6 +755,7 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         {
             continue;
         }
+        let weak = weak_guess_target(facts, r, src, &what);
         let mut hit = Hit::new(r.decorator_start, r.decorator_end)
             .var("route", r.describe())
             .var("handler", handler)
@@ -647,7 +764,7 @@ pub fn sensitive_route_without_rate_limit(ctx: &FileContext<'_>, out: &mut Vec<H
         // helper this file does not show; but a second-factor code entered before sign-in
         // (no auth on the route) is a short secret that plainly needs its own limit.
         let unguarded_code = OTP_VIEW.is_match(handler) && r.auth.is_none();
-        if !(decorated || unguarded_code) {
+        if !(decorated || unguarded_code) || weak {
             hit = hit.confidence(crate::checks::Confidence::Low);
         }
         out.push(hit);

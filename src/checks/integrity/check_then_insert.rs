@@ -20,6 +20,12 @@ static INSERT_INTO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?is)^\s*INSERT\s+INTO\s+["`\[]?([\w.]+)"#).expect("static regex")
 });
 
+/// A string literal that creates or changes the schema.
+static DDL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)["']\s*(?:CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)|ALTER\s+TABLE)\b"#)
+        .expect("static regex")
+});
+
 fn last_segment(name: &str) -> String {
     name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase()
 }
@@ -91,9 +97,16 @@ pub fn check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if caught_conflict(call, f.start, src) {
             continue;
         }
+        // A function that also creates tables or indexes is a schema set-up routine (a
+        // `dbcheck()` run when the application starts, before it serves anyone): its seed rows
+        // have no concurrent writer. A lead only.
+        let schema_setup = DDL.is_match(src.get(f.body.0..f.body.1).unwrap_or(""));
+        let mut hit = Hit::new(ins.start, ins.end);
+        if schema_setup {
+            hit = hit.confidence(crate::checks::Confidence::Low);
+        }
         out.push(
-            Hit::new(ins.start, ins.end)
-                .var("what", format!("INSERT INTO {table}"))
+            hit.var("what", format!("INSERT INTO {table}"))
                 .var("line", ctx.file.line_col(sel.start).0.to_string())
                 .var("function", f.name.clone()),
         );
@@ -305,6 +318,16 @@ fn first_create<'t>(node: Node<'t>, var: Option<&str>, src: &str) -> Option<Node
     found
 }
 
+/// The look-up and the create both take one and the same mapping spread as keywords
+/// (`filter(**obj)` ... `create(**obj)`) and nothing else.
+fn same_spread(lookup: Node<'_>, create: Node<'_>, src: &str) -> bool {
+    static SPREAD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\(\s*\*\*(\w+)\s*\)").expect("static regex"));
+    let spread = |t: &str| SPREAD.captures(t).map(|c| c[1].to_string());
+    let l = spread(text(lookup, src));
+    l.is_some() && l == spread(text(create, src))
+}
+
 /// DATA008, ORM shapes: a lookup by key (`get_by_email`, `.filter_by(..).first()`,
 /// `.exists()`) or an availability assertion, then a create decided by it, in one function
 /// without an `IntegrityError` handler (a locking read locks no missing row).
@@ -428,8 +451,12 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         // for some rows (a setting of the type, a flag), and most creates through here are
         // meant to add another row with the same key. The race is real only for those rows,
         // which the pattern cannot tell: a low-confidence lead.
+        // `Model.objects.filter(**row).first()`, then `Model.objects.create(**row)`: the look-up
+        // matches the whole row, not a key, so no one row per key is promised; a repeat of
+        // identical data (an import run twice) is skipped. A lead only.
+        let whole_row = same_spread(lookup, create, src);
         let mut hit = Hit::new(create.start_byte(), create.end_byte());
-        if !promised || conditional {
+        if !promised || conditional || whole_row {
             hit = hit.confidence(crate::checks::Confidence::Low);
         }
         out.push(

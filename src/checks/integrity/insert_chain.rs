@@ -150,11 +150,13 @@ fn table_of(table: &str, model: &str) -> bool {
 }
 
 /// The model a create builds and the fields it sets by keyword: `User(email=..)`,
+/// `models.User.objects.create(email=..)` (the model named through its module),
 /// `User.objects.create(email=..)`, `session.add(User(email=..))`, or `repo.create(user)`
 /// / `session.add(user)` of a `user = User(..)` assigned earlier in `before`.
 fn created_model(rest: &str, before: &str) -> Option<(String, Vec<String>)> {
     static DIRECT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^([A-Z]\w*)(?:\.objects(?:\.\w+\(\))?\.create)?\(").expect("static regex")
+        Regex::new(r"^(?:[a-z_]\w*\.)*([A-Z]\w*)(?:\.objects(?:\.\w+\(\))?\.create)?\(")
+            .expect("static regex")
     });
     static WRAPPED: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^[\w.]*\.\w+\(\s*(?:([A-Z]\w*)\(|([a-z_]\w*)\s*[,)])").expect("static regex")

@@ -532,6 +532,39 @@ fn keyed_rows(t: &str) -> bool {
     KEYED.is_match(t)
 }
 
+/// Query text whose rows are few by their nature: the distinct days it selects
+/// (`query(func.date(..))` ... `.distinct()`, Django's `.dates(..)`), which a schedule spans a
+/// few of; the rows linking one user to one object (`filter_by(user=self, event_id=event_id)`:
+/// a user's roles in one event); and rows of a window of a day or less (`now - Event.ends_at <
+/// timedelta(days=1)`), which a periodic job walks once per window. Only the rows the loop
+/// walks: unlike a cap, this says nothing of values later derived from them.
+fn bounded_by_nature(t: &str) -> bool {
+    static DAYS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)\b(?:query|select)\(\s*func\.date\(.*\.distinct\(|\.dates\(\s*['\x22]")
+            .expect("static regex")
+    });
+    static PAIR: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\.(?:filter|filter_by)\(([^()]*)\)").expect("static regex"));
+    static USER_KEY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?:^|[(,\s])user(?:_id)?\s*=[^=]").expect("static regex"));
+    static OTHER_KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:^|[(,\s])(?:[a-z]\w*_id|[a-z]\w*_pk)\s*=[^=]").expect("static regex")
+    });
+    static SHORT_WINDOW: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"<=?\s*(?:datetime\.)?timedelta\(\s*(?:days\s*=\s*1|hours\s*=\s*\d{1,2}|minutes\s*=\s*\d+)\s*\)")
+            .expect("static regex")
+    });
+    DAYS.is_match(t)
+        || PAIR.captures_iter(t).any(|c| {
+            let args = &c[1];
+            USER_KEY.is_match(args)
+                && OTHER_KEY
+                    .find_iter(args)
+                    .any(|m| !m.as_str().contains("user_id"))
+        })
+        || SHORT_WINDOW.is_match(t)
+}
+
 /// Names assigned a capped query earlier in the same scope: (scope, name).
 type Capped = HashSet<(usize, String)>;
 
@@ -877,7 +910,9 @@ fn query_rows(
                 what: format!("`{}`", crate::checks::py::snippet(text(node, src))),
                 eager: loads_eagerly(text(node, src)),
                 helper,
-                bounded: sliced || capped_text(text(node, src), scope, capped),
+                bounded: sliced
+                    || capped_text(text(node, src), scope, capped)
+                    || bounded_by_nature(text(node, src)),
             })
         }
     }
@@ -936,7 +971,9 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                                     page,
                                     eager,
                                     helper: copied.as_ref().map_or(helper, |r| r.helper),
-                                    bounded: bounded || copied.is_some_and(|r| r.bounded),
+                                    bounded: bounded
+                                        || bounded_by_nature(text(rr, src))
+                                        || copied.is_some_and(|r| r.bounded),
                                 });
                         }
                     }

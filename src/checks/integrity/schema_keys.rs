@@ -48,6 +48,15 @@ impl Merged<'_> {
         })
     }
 
+    /// A unique set of two or more columns, none of them `col`: the table's own identity.
+    fn composite_key_without(&self, col: &str) -> bool {
+        self.pieces.iter().any(|(_, t)| {
+            t.unique
+                .iter()
+                .any(|u| u.len() >= 2 && !u.iter().any(|c| c == col))
+        })
+    }
+
     /// An index (unique or not) whose leading column is `col`.
     fn index_leads_with(&self, col: &str) -> bool {
         self.pieces.iter().any(|(_, t)| {
@@ -199,6 +208,12 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
                 // about this one.
                 let shared = lookup == Lookup::Unnamed
                     && holders.get(col.name.as_str()).is_some_and(|n| n.len() > 1);
+                // Such a lookup is weak evidence too where the table keys its rows by a
+                // composite unique set of other columns (`unique_together = ("remote_id",
+                // "vcs_provider")`): the row's identity is that set, and the key column is
+                // likely a copy kept for display.
+                let keyed_otherwise =
+                    lookup == Lookup::Unnamed && m.composite_key_without(&col.name);
                 // A column the schema leaves empty on some rows (a contact address, an
                 // external sync id) is optional data rather than the row's identity: a
                 // duplicate matters only if code relies on it, which the schema cannot say.
@@ -206,7 +221,10 @@ pub fn natural_key_without_unique(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>)
                 // left out on purpose (the code picks a row among duplicates, or the key
                 // copies one kept unique elsewhere): only a key with no index at all is
                 // likely an oversight.
-                let confidence = (m.optional(&col.name) || m.plainly_indexed(&col.name) || shared)
+                let confidence = (m.optional(&col.name)
+                    || m.plainly_indexed(&col.name)
+                    || shared
+                    || keyed_otherwise)
                     .then_some(Confidence::Low);
                 out.push(RepoHit {
                     confidence,
