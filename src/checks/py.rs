@@ -5,6 +5,7 @@ use super::FileContext;
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::model::facts::Facts;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -424,7 +425,7 @@ pub fn in_main_only_function(node: Node<'_>, src: &str) -> bool {
 
 /// `__name__ == "__main__"` (either order, either quote).
 static MAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]\s*==\s*__name__$"#)
+    re::new(r#"^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]\s*==\s*__name__$"#)
         .expect("static regex")
 });
 
@@ -456,11 +457,11 @@ pub fn in_main_guard(node: Node<'_>, src: &str) -> bool {
 /// `auth_token`) is the provider's credential and is not one.
 pub fn acme_challenge_value(node: Node<'_>, src: &str) -> bool {
     static NAME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:(?:acme|challenge|dns|txt|record|validation)_)*(?:token|challenge|validation|key_?authorization|txt_?value)$")
+        re::new(r"(?i)^(?:(?:acme|challenge|dns|txt|record|validation)_)*(?:token|challenge|validation|key_?authorization|txt_?value)$")
             .expect("static regex")
     });
     static CHALLENGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)["']TXT["']|txt_?records?|\btxtdata\b|_acme-challenge|acme_?challenge|\bacme_token\b|upload_acme_token|\bdns-01\b|\bhttp-01\b|\.well-known/acme"#)
+        re::new(r#"(?i)["']TXT["']|txt_?records?|\btxtdata\b|_acme-challenge|acme_?challenge|\bacme_token\b|upload_acme_token|\bdns-01\b|\bhttp-01\b|\.well-known/acme"#)
             .expect("static regex")
     });
     if !expr_name(node, src).is_some_and(|n| NAME.is_match(&n)) {

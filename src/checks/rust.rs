@@ -5,6 +5,7 @@ use crate::checks::FileContext;
 use crate::model::facts::rust::{ExtractorKind, RustFacts, RustHandler};
 use crate::model::facts::Facts;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -34,7 +35,7 @@ pub(crate) fn each_node<'t>(root: Node<'t>, kinds: &[&str], mut f: impl FnMut(No
 /// (`Path(id)` -> `id`, `path: web::Path<String>` -> `path`).
 pub(crate) fn request_names(h: &RustHandler) -> Vec<String> {
     static IDENT: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\b[a-z_][a-z0-9_]*\b").expect("static regex"));
+        LazyLock::new(|| re::new(r"\b[a-z_][a-z0-9_]*\b").expect("static regex"));
     let mut out = Vec::new();
     for x in &h.extractors {
         if !matches!(
@@ -212,7 +213,7 @@ pub(crate) fn client_side(rel: &str, facts: &RustFacts) -> bool {
 /// `self.helper(..)`), from its text.
 pub(crate) fn called_names(body: &str) -> Vec<&str> {
     static CALL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b([a-z_][a-z0-9_]*)\s*(?:::<[^>]*>)?\(").expect("static regex")
+        re::new(r"\b([a-z_][a-z0-9_]*)\s*(?:::<[^>]*>)?\(").expect("static regex")
     });
     CALL.captures_iter(body)
         .filter_map(|c| c.get(1).map(|m| m.as_str()))

@@ -6,6 +6,7 @@
 //! markup, not raw input.
 
 use crate::model::facts::python::text;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -13,7 +14,7 @@ use tree_sitter::Node;
 /// A cleaner call as written: `bleach.clean`, `nh3.clean`, `cleaner.clean`,
 /// `self.cleaner.clean`, `safelink_cleaner().clean`, `sanitize_html`, `clean_html`.
 static CLEANER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?i)(?:^|\.)(?:bleach|nh3)\.clean$|cleaner(?:\(\))?\.clean$|(?:^|\.)(?:sanitize_html|sanitise_html|clean_html)$",
     )
     .expect("static regex")

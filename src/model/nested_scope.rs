@@ -15,6 +15,7 @@
 //! Both compare the file with itself, so they need no knowledge of the permission classes.
 
 use crate::model::facts::python::{PyClass, PyFacts, PyFunction};
+use crate::source::re;
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -32,21 +33,21 @@ pub struct ScopeGap {
 
 /// `self.kwargs["project_pk"]`, `self.kwargs.get("project_pk")`.
 static URL_KWARG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"self\.kwargs\s*(?:\[\s*|\.get\(\s*)["'](\w+)["']"#).expect("static regex")
+    re::new(r#"self\.kwargs\s*(?:\[\s*|\.get\(\s*)["'](\w+)["']"#).expect("static regex")
 });
 /// `project_pk = self.kwargs.get("project_pk")`.
 static KWARG_ALIAS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^\s*(\w+)\s*=\s*self\.kwargs\s*(?:\[\s*|\.get\(\s*)["'](\w+)["']"#)
+    re::new(r#"(?m)^\s*(\w+)\s*=\s*self\.kwargs\s*(?:\[\s*|\.get\(\s*)["'](\w+)["']"#)
         .expect("static regex")
 });
 /// The model a statement loads: `Feature.objects...`, `get_object_or_404(Feature, ...)`.
 static MODEL_LOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([A-Z]\w*)\.objects\b|get_(?:object|list)_or_404\(\s*([A-Z]\w*)\s*[,)]")
+    re::new(r"\b([A-Z]\w*)\.objects\b|get_(?:object|list)_or_404\(\s*([A-Z]\w*)\s*[,)]")
         .expect("static regex")
 });
 /// The row's own key from a URL keyword argument: `pk=self.kwargs["feature_pk"]`, `id=feature_pk`.
 static BY_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"\b(?:pk|id|uuid)\s*=\s*(?:self\.kwargs\s*(?:\[\s*|\.get\(\s*)["'](\w+)["']|(\w+)\b)"#,
     )
     .expect("static regex")

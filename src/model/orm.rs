@@ -21,6 +21,7 @@ use crate::model::schema::TableDef;
 use crate::model::summary::Located;
 use crate::source::lang::Lang;
 use crate::source::names::Names as _;
+use crate::source::re;
 use crate::source::SourceFile;
 use regex::Regex;
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ use tree_sitter::{Node, Tree};
 
 /// Files worth a parse for their models: a cheap test on the text.
 static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"__tablename__|\btable\s*=\s*True|\bTable\(|\bmodels\.(Model|[A-Za-z]*Field|ForeignKey|OneToOneField)\b|\bdb\.Model\b|\bop\.(create_index|create_unique_constraint|create_primary_key|create_table|add_column|batch_alter_table|execute)\b",
     )
     .expect("static regex")
@@ -182,7 +183,7 @@ fn elements(n: Node<'_>) -> Vec<Node<'_>> {
 }
 
 static IDENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("static regex"));
+    LazyLock::new(|| re::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("static regex"));
 
 /// The column a constraint or index argument names: `"email"`, `email`, `cls.email`,
 /// `User.email`, `func.lower(email)`, `text("lower(email)")`, `Lower("email")`,

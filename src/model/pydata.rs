@@ -8,6 +8,7 @@
 
 use crate::model::facts::python::{text, PyFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
@@ -86,12 +87,12 @@ pub struct RouteInfo {
 }
 
 static CALLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:current_user|g\.user|request\.user|current_identity)\b|\bget_jwt_identity\(")
+    re::new(r"\b(?:current_user|g\.user|request\.user|current_identity)\b|\bget_jwt_identity\(")
         .expect("static regex")
 });
 
 static LOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"\.get\(|\.filter(?:_by)?\(|\.where\(|\.query\(|\.one(?:_or_none)?\(|\.first\(|get_object_or_404\(|\.scalars?\(|\.scalar_one(?:_or_none)?\(|\.execute\(|\.find_one\(|\bSELECT\b|\.objects\."#,
     )
     .expect("static regex")
@@ -101,24 +102,24 @@ static LOAD: LazyLock<Regex> = LazyLock::new(|| {
 const NATURAL_KEY: &str = r"email|username|user_name|login|slug|handle|code|sku|phone|phone_number|domain|external_id|idempotency_key|request_id|fingerprint|checksum";
 
 static LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    re::new(&format!(
         r#"(?s)(?:\.filter_by\(|\.filter\(|\.where\(|\.get\(|\.find_one\()[^\n]*?\b(?:\w+\.)?(?:{NATURAL_KEY})\b\s*(?:==|=)|(?is)\bSELECT\b[^"']*?\bWHERE\b[^"']*?\b(?:{NATURAL_KEY})\s*="#
     ))
     .expect("static regex")
 });
 
 static ONE_ROW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\.first\(\)|one_or_none\(\)|\.one\(\)|\.scalar\(\)|\.exists\(\)|fetchone\(\)|\.get\(|\.find_one\(")
+    re::new(r"\.first\(\)|one_or_none\(\)|\.one\(\)|\.scalar\(\)|\.exists\(\)|fetchone\(\)|\.get\(|\.find_one\(")
         .expect("static regex")
 });
 
 static INSERT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i:\binsert\s+into\b)|\b\w*session\.add\(|\bdb\.add\(|\.objects\.create\(|\.insert_one\(")
+    re::new(r"(?i:\binsert\s+into\b)|\b\w*session\.add\(|\bdb\.add\(|\.objects\.create\(|\.insert_one\(")
         .expect("static regex")
 });
 
 static CONFLICT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"IntegrityError|UniqueViolation|Duplicate\w*Error|(?i:on\s+conflict|on\s+duplicate\s+key|insert\s+or\s+ignore)|get_or_create|on_conflict_do")
+    re::new(r"IntegrityError|UniqueViolation|Duplicate\w*Error|(?i:on\s+conflict|on\s+duplicate\s+key|insert\s+or\s+ignore)|get_or_create|on_conflict_do")
         .expect("static regex")
 });
 
@@ -142,7 +143,7 @@ pub fn data_facts(body: Node<'_>, params: &[&str], src: &str) -> DataFacts {
     // A helper handed the user (`def switch_active_space(user, space)`) that looks the row
     // up by that user (`UserSpace.objects.get(space=space, user=user)`): a membership check.
     static BY_USER_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"[(,]\s*(?:user|member|account)\s*=\s*(user|member|account)\b\s*[,)]")
+        re::new(r"[(,]\s*(?:user|member|account)\s*=\s*(user|member|account)\b\s*[,)]")
             .expect("static regex")
     });
     let by_user_param = BY_USER_PARAM
@@ -203,13 +204,13 @@ pub fn data_facts(body: Node<'_>, params: &[&str], src: &str) -> DataFacts {
 
 /// A query of stored rows (`session_query(Item)`, `Item.query`, `Item.objects.all()`).
 static ROWS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"query|\w_query\(|\.objects\.|select\(|\.find\(").expect("static regex")
+    re::new(r"query|\w_query\(|\.objects\.|select\(|\.find\(").expect("static regex")
 });
 
 /// Names a user, an owner or the caller (`args["user"]`, `g.user`, `owner_id`), or a
 /// visibility column (`published`, `is_private`): the rows may be narrowed to someone.
 static NARROWS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"(?x)
           \[\s*["'](?:user|current_user|caller|owner|principal|identity)["']\s*\]
         | (?:current_user|user|users|user_id|owner|owner_id|creator|caller|principal|identity|tenant|tenant_id|account|account_id|org_id|team_id|member|members)

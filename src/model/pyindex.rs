@@ -11,6 +11,7 @@
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::pydata::DataFacts;
 use crate::source::names::Names as _;
+use crate::source::re;
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -716,7 +717,7 @@ fn model_unique_sets(tree: &Tree, file: &SourceFile, part: &mut FilePart, names:
 /// Start-up, shutdown and entry-point functions, by name or decorator.
 fn is_startup(def: Node<'_>, name: &str, src: &str) -> bool {
     static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?i)lifespan|startup|shutdown|^_?main$|^_?run_?(app|server)?$|^cli_?")
+        re::new(r"(?i)lifespan|startup|shutdown|^_?main$|^_?run_?(app|server)?$|^cli_?")
             .expect("static regex")
     });
     if NAME.is_match(name) {
@@ -744,7 +745,7 @@ fn is_startup(def: Node<'_>, name: &str, src: &str) -> bool {
 /// when it is already set (`global _caps` / `if _caps is not None: return _caps`).
 fn is_memoised(def: Node<'_>, src: &str) -> bool {
     static CACHE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"^@\s*(?:functools\.|cachetools\.)?(?:cache|lru_cache|cached)\b")
+        re::new(r"^@\s*(?:functools\.|cachetools\.)?(?:cache|lru_cache|cached)\b")
             .expect("static regex")
     });
     if let Some(decorated) = def.parent().filter(|p| p.kind() == "decorated_definition") {
@@ -850,12 +851,12 @@ fn param(p: Node<'_>, src: &str, f: &mut Function, names: &mut Names) {
 /// A column of an ORM model (`Column(..)`, `db.Column(..)`, `mapped_column(..)`,
 /// Django/peewee `*Field(..)`).
 static COLUMN_CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"^(?:[\w.]+\.)?(?:Column|mapped_column|\w*Field)$").expect("static regex")
+    re::new(r"^(?:[\w.]+\.)?(?:Column|mapped_column|\w*Field)$").expect("static regex")
 });
 
 /// Column names that tie a row to an owner, a tenant or another row.
 static OWNING_COLUMN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(
+    re::new(
         r"(?i)^(?:user|owner|created_by|creator|author|account|tenant|org|organi[sz]ation|customer|team|workspace|member|group|project|company)(?:_id)?$|_(?:id|pk|uuid)$",
     )
     .expect("static regex")
@@ -912,8 +913,7 @@ fn param_name(p: Node<'_>, src: &str) -> Option<String> {
 /// Keywords and dictionary keys of remote APIs that cap the value themselves (S3
 /// `MaxKeys` at 1000, AWS `MaxResults`/`MaxItems`, the `max-keys` query parameter).
 static SERVICE_CAPPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"^(?:MaxKeys|MaxResults|MaxItems|MaxRecords|max-keys)$")
-        .expect("static regex")
+    re::new(r"^(?:MaxKeys|MaxResults|MaxItems|MaxRecords|max-keys)$").expect("static regex")
 });
 
 /// False when `body_text` cannot hold what [`bounded`] looks for: every callee it accepts

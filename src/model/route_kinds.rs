@@ -4,6 +4,7 @@
 //! cannot see. The auth rules and the route inventory share these answers.
 
 use crate::model::facts::python::{Framework, PyFacts, Route};
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -11,7 +12,7 @@ use std::sync::LazyLock;
 /// Path segments of routes that are public by design: authentication itself, health and
 /// documentation endpoints, webhooks (authenticated by a signature, which SEC rules check).
 pub static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?ix)^(
           log[-_]?in | log[-_]?out | sign[-_]?(in|up|out) | register | registration | join
         | auth | oauth2? | sso | saml | openid | oidc | callback | authorize
@@ -33,13 +34,13 @@ pub static PUBLIC_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// federated server's remote follow (`remote_follow`) serves visitors whose account lives on
 /// another server: it looks up their home server and sends them there.
 static PUBLIC_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email|logo|favicon|serve_static|static_file|init_view|setup_view|install_view|init_?db|initial_configuration|invite_request|request_invite|request_invitation|waitlist|waiting_list|remote_follow|remote_interaction)(_|$)")
+    re::new(r"(?i)(^|_)(login|logout|signin|signup|sign_in|sign_up|register|registration|health|healthcheck|webhook|callback|public|home|index|landing|about|welcome|password_reset|reset_password|forgot_password|activate|activation|verify_email|confirm_email|logo|favicon|serve_static|static_file|init_view|setup_view|install_view|init_?db|initial_configuration|invite_request|request_invite|request_invitation|waitlist|waiting_list|remote_follow|remote_interaction)(_|$)")
         .expect("static regex")
 });
 
 /// Path segments of administrative endpoints.
 pub static ADMIN_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?ix)^(
           _?admins?([-_]\w+)* | administration | _?internal | _?debug([-_]\w+)* | ops
         | manage | management | superusers? | sudo | back[-_]?office | _?console
@@ -128,11 +129,11 @@ fn public_reads_of_class(facts: &PyFacts, route: &Route) -> bool {
 /// an account). Whoever calls it is not signed in yet.
 fn signs_in(facts: &PyFacts, route: &Route, src: &str) -> bool {
     static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:check_password(?:_hash)?|verify_password|authenticate)\s*\(")
+        re::new(r"\b(?:check_password(?:_hash)?|verify_password|authenticate)\s*\(")
             .expect("static regex")
     });
     static LOGIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^|[^.\w])(?:auth\.)?(?:login|login_user)\s*\(").expect("static regex")
+        re::new(r"(?:^|[^.\w])(?:auth\.)?(?:login|login_user)\s*\(").expect("static regex")
     });
     let class = route
         .class
@@ -154,7 +155,7 @@ fn signs_in(facts: &PyFacts, route: &Route, src: &str) -> bool {
 /// use is the operator's documented choice, not a missing check.
 fn public_by_setting(body: &str) -> bool {
     static SETTING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?:settings\.|config\.get\(\s*["']|config\[\s*["']|getenv\(\s*["']|environ\.get\(\s*["'])(?:ALLOW|ENABLE)_(?:PUBLIC|ANONYMOUS|OPEN)_\w+|(?:settings\.|config\.get\(\s*["']|config\[\s*["'])\w*(?:SIGNUP|REGISTRATION)S?_(?:OPEN|ENABLED|ALLOWED)"#)
+        re::new(r#"(?:settings\.|config\.get\(\s*["']|config\[\s*["']|getenv\(\s*["']|environ\.get\(\s*["'])(?:ALLOW|ENABLE)_(?:PUBLIC|ANONYMOUS|OPEN)_\w+|(?:settings\.|config\.get\(\s*["']|config\[\s*["'])\w*(?:SIGNUP|REGISTRATION)S?_(?:OPEN|ENABLED|ALLOWED)"#)
             .expect("static regex")
     });
     SETTING.is_match(body)
@@ -164,7 +165,7 @@ fn public_by_setting(body: &str) -> bool {
 /// doesn't require authentication", "No authentication required", "public endpoint").
 fn documented_public(body: &str) -> bool {
     static DOC: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?is)^\s*[rRuU]?("""|''')(?:[^"']|"[^"]|'[^'])*?\b(?:(?:does\s*n[o']t|do\s*n[o']t|not)\s+(?:require|need)\s+(?:any\s+)?auth\w*|no\s+auth\w*\s+(?:is\s+)?(?:required|needed)|without\s+auth\w*|public\s+endpoint|unauthenticated\s+endpoint)"#)
+        re::new(r#"(?is)^\s*[rRuU]?("""|''')(?:[^"']|"[^"]|'[^'])*?\b(?:(?:does\s*n[o']t|do\s*n[o']t|not)\s+(?:require|need)\s+(?:any\s+)?auth\w*|no\s+auth\w*\s+(?:is\s+)?(?:required|needed)|without\s+auth\w*|public\s+endpoint|unauthenticated\s+endpoint)"#)
             .expect("static regex")
     });
     DOC.is_match(body)
@@ -175,7 +176,7 @@ fn documented_public(body: &str) -> bool {
 /// stored behind it to protect.
 pub fn stateless_handler(facts: &PyFacts, route: &Route, src: &str) -> bool {
     static STATEFUL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bawait\b|\b(db|session|conn|cursor|repo\w*|crud|redis|cache|settings|os|subprocess|requests|httpx|open)\b\s*[.(\[]|\.(save|delete|create|update|query|execute|filter|get)\(")
+        re::new(r"(?i)\bawait\b|\b(db|session|conn|cursor|repo\w*|crud|redis|cache|settings|os|subprocess|requests|httpx|open)\b\s*[.(\[]|\.(save|delete|create|update|query|execute|filter|get)\(")
             .expect("static regex")
     });
     if route.framework != Framework::FastApi {
@@ -227,14 +228,14 @@ pub fn snake(name: &str) -> String {
 /// A Lightning payment request (`/{payment_request}/pay-with-nfc`, `/{bolt11}`) is handed
 /// to whoever should pay it: routes keyed by it serve that payer, who has no account here.
 static CAPABILITY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code|key|code)$|^(payment_request|bolt11)$")
+    re::new(r"(?i)(^|_)(token|secret|signature|client_secret|invite_code|magic_code|key|code)$|^(payment_request|bolt11)$")
         .expect("static regex")
 });
 
 /// Request types of login, registration and recovery flows (`AuthenticationSessionStart`,
 /// `LoginRequest`, `PasswordResetIn`).
 static AUTH_FLOW_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(login|sign_?in|sign_?up|register|registration|authenticat|password_?reset|reset_?password|magic_?link|\botp\b|OAuth2PasswordRequestForm|session_?code|login_?code|verification_?code|magic_?code|one_?time_?code)")
+    re::new(r"(?i)(login|sign_?in|sign_?up|register|registration|authenticat|password_?reset|reset_?password|magic_?link|\botp\b|OAuth2PasswordRequestForm|session_?code|login_?code|verification_?code|magic_?code|one_?time_?code)")
         .expect("static regex")
 });
 
@@ -255,7 +256,7 @@ fn is_signup(route: &Route) -> bool {
 /// dependency this file cannot see, which may well authenticate the caller.
 pub fn opaque_dependency<'f>(facts: &'f PyFacts, route: &Route) -> Option<&'f str> {
     static NOT_AUTH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(db|database|session|settings|config|background|^request$|^response$|^websocket$|cache|redis|logger|http_?client)")
+        re::new(r"(?i)(db|database|session|settings|config|background|^request$|^response$|^websocket$|cache|redis|logger|http_?client)")
             .expect("static regex")
     });
     const PLAIN_TYPES: &[&str] = &[
@@ -326,11 +327,11 @@ pub fn auth_exempt(facts: &PyFacts, route: &Route, src: &str) -> Option<&'static
 /// (`if cli_param.reconnect_enable: ... else: abort(404)`).
 fn off_by_default(facts: &PyFacts, route: &Route, src: &str) -> bool {
     static FLAG: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^\s*if\s+(?:not\s+)?[\w.]*?\w*(?:enable|enabled|debug|testing)\w*\s*:")
+        re::new(r"(?m)^\s*if\s+(?:not\s+)?[\w.]*?\w*(?:enable|enabled|debug|testing)\w*\s*:")
             .expect("static regex")
     });
     static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"abort\(\s*404|status_code\s*=\s*404|HTTP_404|HTTPException\(\s*404|NotFound\(|Http404")
+        re::new(r"abort\(\s*404|status_code\s*=\s*404|HTTP_404|HTTPException\(\s*404|NotFound\(|Http404")
             .expect("static regex")
     });
     if segments(&route.path).any(|s| matches!(s, "testing" | "_testing" | "__test__")) {

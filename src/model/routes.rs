@@ -9,6 +9,7 @@
 
 use crate::model::facts::python::{Framework, PyFacts, PyFunction, Route};
 use crate::model::facts::rust::{ExtractorKind, RustFacts, RustHandler, RustRoute};
+use crate::source::re;
 use crate::source::SourceFile;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -132,25 +133,25 @@ pub struct DrfSettings {
 /// `MIDDLEWARE` entry of a settings file's text.
 pub fn drf_settings(text: &str) -> Option<DrfSettings> {
     static KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"["'](DEFAULT_PERMISSION_CLASSES|DEFAULT_THROTTLE_CLASSES)["']\s*:\s*[\[(]([^\])]*)[\])]"#)
+        re::new(r#"["'](DEFAULT_PERMISSION_CLASSES|DEFAULT_THROTTLE_CLASSES)["']\s*:\s*[\[(]([^\])]*)[\])]"#)
             .expect("static regex")
     });
     static MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?m)^MIDDLEWARE\s*=\s*[\[(]([^\])]*)[\])]"#).expect("static regex")
+        re::new(r#"(?m)^MIDDLEWARE\s*=\s*[\[(]([^\])]*)[\])]"#).expect("static regex")
     });
     // Django's `AuthenticationMiddleware` only identifies the caller; these turn anonymous
     // callers away.
     static LOGIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\w*(login|auth\w*)_?required\w*middleware$|^(check|require|force|enforce)_?(login|auth)\w*middleware$")
+        re::new(r"(?i)^\w*(login|auth\w*)_?required\w*middleware$|^(check|require|force|enforce)_?(login|auth)\w*middleware$")
             .expect("static regex")
     });
     // `MIDDLEWARE = DJANGO_MIDDLEWARE_CLASSES`: the list is bound under another name first.
     static ALIAS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^MIDDLEWARE\s*=\s*([A-Za-z_]\w*)\s*$").expect("static regex")
+        re::new(r"(?m)^MIDDLEWARE\s*=\s*([A-Za-z_]\w*)\s*$").expect("static regex")
     });
     let aliased = || {
         let name = ALIAS.captures(text)?.get(1)?.as_str();
-        Regex::new(&format!(r"(?m)^{name}\s*=\s*[\[(]([^\])]*)[\])]"))
+        re::new(&format!(r"(?m)^{name}\s*=\s*[\[(]([^\])]*)[\])]"))
             .ok()?
             .captures(text)
     };
@@ -175,10 +176,8 @@ pub fn drf_settings(text: &str) -> Option<DrfSettings> {
     // Every middleware list of the settings, also one a project composes into its own
     // (`MIDDLEWARE = [...] + MISAGO_MIDDLEWARE`).
     static LISTS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r#"(?m)^[A-Z_]*MIDDLEWARE(?:_CLASSES)?\s*=\s*(?:\(?\s*\[([^\]]*)\]|\(([^)\[]*)\))"#,
-        )
-        .expect("static regex")
+        re::new(r#"(?m)^[A-Z_]*MIDDLEWARE(?:_CLASSES)?\s*=\s*(?:\(?\s*\[([^\]]*)\]|\(([^)\[]*)\))"#)
+            .expect("static regex")
     });
     out.middleware = LISTS
         .captures_iter(text)
@@ -375,15 +374,14 @@ pub fn imported_router_hooks(facts: &PyFacts, file: &SourceFile) -> Vec<(String,
 /// there.
 fn admin_guard_middleware(facts: &PyFacts, src: &str) -> Vec<String> {
     static ADMIN_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:is_admin\w*|has_admin\w*|admin_authori[sz]ed)\s*\(|\.(?:is_staff|is_superuser)\b")
+        re::new(r"\b(?:is_admin\w*|has_admin\w*|admin_authori[sz]ed)\s*\(|\.(?:is_staff|is_superuser)\b")
             .expect("static regex")
     });
     static SCOPE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\brequest\.(?:path|path_info|resolver_match)\b|namespace")
-            .expect("static regex")
+        re::new(r"\brequest\.(?:path|path_info|resolver_match)\b|namespace").expect("static regex")
     });
     static DENY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\bredirect\(|HttpResponseRedirect\(|HttpResponseForbidden\(|PermissionDenied\b|status\s*=\s*40[13]\b|redirect_to_login\(")
+        re::new(r"\bredirect\(|HttpResponseRedirect\(|HttpResponseForbidden\(|PermissionDenied\b|status\s*=\s*40[13]\b|redirect_to_login\(")
             .expect("static regex")
     });
     facts
@@ -414,15 +412,15 @@ fn admin_guard_middleware(facts: &PyFacts, src: &str) -> Vec<String> {
 /// views routed under that path.
 fn login_area_middleware(facts: &PyFacts, src: &str) -> Vec<(String, Vec<String>)> {
     static ANONYMOUS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.user\.is_anonymous\b|\bnot\s+request\.user\.is_authenticated\b")
+        re::new(r"\.user\.is_anonymous\b|\bnot\s+request\.user\.is_authenticated\b")
             .expect("static regex")
     });
     static LOGIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\bredirect_to_login\(|\b\w*login\w*_redirect\(|\bredirect\(\s*(?:reverse\(\s*)?["'][\w:./-]*login|settings\.LOGIN_URL\b"#)
+        re::new(r#"(?i)\bredirect_to_login\(|\b\w*login\w*_redirect\(|\bredirect\(\s*(?:reverse\(\s*)?["'][\w:./-]*login|settings\.LOGIN_URL\b"#)
             .expect("static regex")
     });
     static AREA: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"["']([a-z][\w-]*)["']\s+in\s+[\w.]*namespaces?\b|namespaces?(?:\[0\])?\s*==\s*["']([a-z][\w-]*)["']|\.startswith\(\s*["']/([a-z][\w-]*)/?["']\s*\)"#)
+        re::new(r#"["']([a-z][\w-]*)["']\s+in\s+[\w.]*namespaces?\b|namespaces?(?:\[0\])?\s*==\s*["']([a-z][\w-]*)["']|\.startswith\(\s*["']/([a-z][\w-]*)/?["']\s*\)"#)
             .expect("static regex")
     });
     let areas = |t: &str| -> Vec<String> {
@@ -934,7 +932,7 @@ const OWNER: &str = r"(?:user_id|userid|owner_id|owner|owner_user_id|created_by(
 
 static OWNER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
     let o = OWNER;
-    Regex::new(&format!(
+    re::new(&format!(
         r#"(?x)
           \b{o}\s*(?:==|!=|\bis\b|\bin\b|\bIN\b)
         | (?:==|!=)\s*[\w.\[\]"']*\b{o}\b
@@ -988,12 +986,11 @@ struct CheckCtx<'a> {
 
 /// A role value (`UserRoles.owner`, `MemberRole.owner`): a role comparison, not an owner column.
 static ROLE_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[A-Z]\w*Role\w*\.owner\b").expect("static regex"));
+    LazyLock::new(|| re::new(r"\b[A-Z]\w*Role\w*\.owner\b").expect("static regex"));
 
 /// A permission helper named for viewing/reading (`check_shelf_view_permissions(`).
 static VIEW_HELPER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z_]*?(?:^|_)(?:view|read|show|see|visible)(?:_|\(|$)")
-        .expect("static regex")
+    re::new(r"^[A-Za-z_]*?(?:^|_)(?:view|read|show|see|visible)(?:_|\(|$)").expect("static regex")
 });
 
 /// Path parameters that identify a user (the principal) rather than a tenant.
@@ -1019,7 +1016,7 @@ fn without_path_principal(code: &str, ids: &[String]) -> String {
     for id in ids {
         let id = regex::escape(id);
         let o = OWNER;
-        let re = Regex::new(&format!(
+        let re = re::new(&format!(
             r#"[\w.\[\]"']*\b{o}\s*(?:==|!=)\s*{id}\b(?P<a>[.(\[])?|\b{id}\s*(?:==|!=)\s*[\w.]*\b{o}\b(?P<b>[.(\[])?|[(,]\s*{o}(?:__\w+)?\s*=\s*{id}\b(?P<c>[.(\[])?"#
         ))
         .expect("escaped regex");
@@ -1053,7 +1050,7 @@ fn checks_owner_on(code: &str, ctx: &CheckCtx<'_>) -> bool {
 
 /// A load (or change) of a stored resource on a line that mentions the id.
 static LOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"(?ix)
           \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
         | \bselect\( | (?-i:\bSELECT\b|\bUPDATE\b|\bDELETE\b) | \bselect\s.*\bfrom\b | \bupdate\s+\w+\s+set\b
@@ -1161,7 +1158,7 @@ const CHECKED_IN: &[&str] = &[
 
 /// Permission classes or mixins named for an object-level check.
 static OBJECT_PERMISSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(owner|author|creator|object|ObjectPermission|IsSelf|IsUser\b)")
+    re::new(r"(?i)(owner|author|creator|object|ObjectPermission|IsSelf|IsUser\b)")
         .expect("static regex")
 });
 
@@ -1266,7 +1263,7 @@ fn class_ownership(
     // A detail view looked up by a secret from the link (`slug_field = "token"`): holding
     // the link is the authorisation (an invitation, a share link), not ownership of a row.
     static SECRET_SLUG: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)^["']\w*(?:token|secret|hash|key)["']$"#).expect("static regex")
+        re::new(r#"(?i)^["']\w*(?:token|secret|hash|key)["']$"#).expect("static regex")
     });
     if attr("slug_field").is_some_and(|a| SECRET_SLUG.is_match(a.value.trim())) {
         return Ownership::Yes;
@@ -1349,7 +1346,7 @@ fn class_ownership(
 /// `has_permission`/`has_object_permission`.
 pub(crate) fn custom_permission(facts: &PyFacts, src: &str, text: &str) -> bool {
     static NAME: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"[A-Za-z_][\w.]*").expect("static regex"));
+        LazyLock::new(|| re::new(r"[A-Za-z_][\w.]*").expect("static regex"));
     const BUILTIN: &[&str] = &[
         "rest_framework",
         "django",
@@ -1387,12 +1384,12 @@ pub(crate) fn custom_permission(facts: &PyFacts, src: &str, text: &str) -> bool 
 }
 
 static CALLER_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:auth_subject|auth|subject|user|current_user|me|caller|principal|account|identity|claims|token_data|viewer|actor)$")
+    re::new(r"(?i)^(?:auth_subject|auth|subject|user|current_user|me|caller|principal|account|identity|claims|token_data|viewer|actor)$")
         .expect("static regex")
 });
 
 static CALLER_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)auth|user|account|principal|subject|claims|identity|viewer|actor")
+    re::new(r"(?i)auth|user|account|principal|subject|claims|identity|viewer|actor")
         .expect("static regex")
 });
 
@@ -1411,13 +1408,13 @@ fn word_in(hay: &str, name: &str) -> bool {
 
 /// A handler body that stores a change (a commit, a save, a delete, an attribute set).
 static WRITES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:commit|save|delete|setattr|bulk_update|update)\(|\.(?:add|remove)\(")
+    re::new(r"\b(?:commit|save|delete|setattr|bulk_update|update)\(|\.(?:add|remove)\(")
         .expect("static regex")
 });
 
 /// A body that stores something whatever the method: an added row, a save, a commit.
 static STORES: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\.add\(|\.save\(|commit\(").expect("static regex"));
+    LazyLock::new(|| re::new(r"\.add\(|\.save\(|commit\(").expect("static regex"));
 
 /// The handler's parameters that stand for the caller, and names derived from them.
 fn caller_names(f: &PyFunction, src: &str) -> Vec<String> {
@@ -1470,7 +1467,7 @@ pub fn passes_caller(f: &PyFunction, src: &str) -> bool {
     let body = src.get(f.body.0..f.body.1).unwrap_or("");
     caller_params(f).iter().any(|c| {
         let c = regex::escape(c);
-        Regex::new(&format!(r"[(,]\s*(?:\w+\s*=\s*)?{c}\s*[,)]")).is_ok_and(|re| re.is_match(body))
+        re::new(&format!(r"[(,]\s*(?:\w+\s*=\s*)?{c}\s*[,)]")).is_ok_and(|re| re.is_match(body))
     })
 }
 
@@ -1626,13 +1623,13 @@ fn function_ownership(
 /// the authorisation (a share or invitation link), not the caller's ownership.
 fn token_bound(body: &str) -> bool {
     static VERIFY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        re::new(
             r"(?m)^\s*(\w+)\s*=\s*[\w.]*\b\w*(?:verify|validate|check|loads|unsign|decode)\w*\(\s*(?:\w+\s*=\s*)?\w*(?:token|signature|signed)\w*\s*[,)]",
         )
         .expect("static regex")
     });
     static COMPARE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"([\w.]+)\s*(?:!=|==)\s*([\w.]+)").expect("static regex"));
+        LazyLock::new(|| re::new(r"([\w.]+)\s*(?:!=|==)\s*([\w.]+)").expect("static regex"));
     VERIFY.captures_iter(body).any(|c| {
         let var = &c[1];
         let after = &body[c.get(0).map_or(0, |m| m.end())..];
@@ -1651,7 +1648,7 @@ fn token_bound(body: &str) -> bool {
 /// the caller.
 fn only_unlinked_from_caller(src: &str, f: &PyFunction, start: usize, end: usize) -> bool {
     static UNLINK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        re::new(
             r"(?:self\.)?(?:request\.user|current_user|g\.user)\.\w+\.(?:remove|discard)\(\s*(\w+)\s*\)",
         )
         .expect("static regex")
@@ -1692,7 +1689,7 @@ fn only_unlinked_from_caller(src: &str, f: &PyFunction, start: usize, end: usize
 /// what any signed-in user is meant to do; nothing of the object is shown or changed besides.
 fn only_reacted_by_caller(src: &str, f: &PyFunction, start: usize, end: usize) -> bool {
     static REACTION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(?:^|_)(?:un)?(?:endorse|like|vote|upvote|downvote|star|favou?rite|react|boost|applaud|clap)(?:_|$)")
+        re::new(r"(?i)(?:^|_)(?:un)?(?:endorse|like|vote|upvote|downvote|star|favou?rite|react|boost|applaud|clap)(?:_|$)")
             .expect("static regex")
     });
     const CALLER: &str = r"(?:self\.)?(?:request\.user|current_user|g\.user)";
@@ -1708,7 +1705,7 @@ fn only_reacted_by_caller(src: &str, f: &PyFunction, start: usize, end: usize) -
         return false;
     };
     let v = regex::escape(var);
-    let Ok(uses) = Regex::new(&format!(
+    let Ok(uses) = re::new(&format!(
         r"\b{v}\.\w+\(\s*{CALLER}\s*\)|{CALLER}\s+(?:not\s+)?in\s+{v}\.\w+(?:\.all\(\))?|\b{v}\.\w+\.(?:add|remove)\(\s*{CALLER}\s*\)"
     )) else {
         return false;
@@ -1735,7 +1732,7 @@ fn only_reacted_by_caller(src: &str, f: &PyFunction, start: usize, end: usize) -
 /// what it does with the id is in another file, where the project index follows it.
 pub fn opaque_load(facts: &PyFacts, stmt: &str, ids: &[String]) -> bool {
     static DIRECT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        re::new(
             r#"(?ix)
               \.get(?:_or_404|_or_none)?\( | get_object_or_404\( | get_list_or_404\( | \.filter(?:_by)?\( | \.where\(
             | \bselect\( | (?-i:\bSELECT\b|\bUPDATE\b|\bDELETE\b) | \bselect\s.*\bfrom\b | \bupdate\s+\w+\s+set\b
@@ -1747,7 +1744,7 @@ pub fn opaque_load(facts: &PyFacts, stmt: &str, ids: &[String]) -> bool {
         .expect("static regex")
     });
     static VERB_CALL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:get|load|fetch|find|read|delete|update)_(\w+)\(").expect("static regex")
+        re::new(r"\b(?:get|load|fetch|find|read|delete|update)_(\w+)\(").expect("static regex")
     });
     if DIRECT.is_match(stmt) {
         return false;
@@ -1810,7 +1807,7 @@ fn call_rest<'s>(rest: &'s str, head: &str) -> &'s str {
 
 /// A load (or change) of a stored resource in a Rust statement that mentions the id.
 static RUST_LOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"(?x)
           \b(?i:SELECT|UPDATE|DELETE)\b | _by_id\( | \.find\( | \.get\( | \.get_mut\( | \.remove\(
         | \.filter\( | \.first\( | \.get_result | \.load\( | \.one\( | \.fetch_\w+\( | \.find_\w+\(
@@ -1822,12 +1819,12 @@ static RUST_LOAD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `let id = path.into_inner();`, `let (org_id, id) = path.into_inner();`.
 static REBIND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"let\s+(?:mut\s+)?(\(?[\w\s,]+\)?)\s*(?::[^=]+)?=\s*\*?(\w+)(?:\.into_inner\(\)|\.0|\.clone\(\))?\s*;")
+    re::new(r"let\s+(?:mut\s+)?(\(?[\w\s,]+\)?)\s*(?::[^=]+)?=\s*\*?(\w+)(?:\.into_inner\(\)|\.0|\.clone\(\))?\s*;")
         .expect("static regex")
 });
 
 static IDENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[a-z_][a-z0-9_]*\b").expect("static regex"));
+    LazyLock::new(|| re::new(r"\b[a-z_][a-z0-9_]*\b").expect("static regex"));
 
 fn pattern_names(pattern: &str) -> Vec<String> {
     IDENT
@@ -2066,7 +2063,7 @@ struct Edge<'a> {
 }
 
 static DEV_CONDITION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^[ \t]*(?:el)?if\b.*\b(?:local|dev|development|debug|test|testing)\b")
+    re::new(r"(?i)^[ \t]*(?:el)?if\b.*\b(?:local|dev|development|debug|test|testing)\b")
         .expect("static regex")
 });
 

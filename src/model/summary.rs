@@ -7,6 +7,7 @@
 
 use crate::model::deps;
 use crate::source::lang::Lang;
+use crate::source::re;
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
 
@@ -193,7 +194,7 @@ fn natural_key_lookups(text: &str) -> Vec<String> {
     static PATTERNS: std::sync::LazyLock<Vec<regex::Regex>> = std::sync::LazyLock::new(|| {
         SOURCES
             .iter()
-            .map(|p| regex::Regex::new(p).expect("static regex"))
+            .map(|p| re::new(p).expect("static regex"))
             .collect()
     });
     // One pass says which patterns match at all (most files match none of them).
@@ -405,14 +406,14 @@ fn python_imports(file: &SourceFile) -> (Vec<Located>, Vec<Located>) {
 
 /// A comment that silences the linter's or type checker's missing-module error.
 static IMPORT_ERROR_ACK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(
+    re::new(
         r"#\s*(?:pylint:\s*disable=[\w\-, ]*\bimport-error\b|type:\s*ignore\[import|pyright:\s*ignore\[reportMissingImports)",
     )
     .expect("static regex")
 });
 
 static FIND_SPEC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r#"find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_]*)"#).expect("static regex")
+    re::new(r#"find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_]*)"#).expect("static regex")
 });
 
 /// How the import on a code line is guarded.

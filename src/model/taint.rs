@@ -14,6 +14,7 @@
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::model::facts::visit_same_scope;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -92,25 +93,25 @@ impl Policy {
 
 /// Direct reads of the request.
 static REQUEST_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\brequest\.(?:args|form|json|values|files|headers|cookies|get_json\(|GET|POST|body|data|query_params|path_params|FILES|META)\b")
+    re::new(r"\brequest\.(?:args|form|json|values|files|headers|cookies|get_json\(|GET|POST|body|data|query_params|path_params|FILES|META)\b")
         .expect("static regex")
 });
 
 /// Annotations of parameters that are not request input, or only safe request input.
 static SAFE_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:int|float|bool|UUID|uuid\.UUID|datetime|date|Decimal|PositiveInt|NonNegativeInt|conint\(.*|Session|AsyncSession|Request|Response|BackgroundTasks|WebSocket|HTTPConnection)$")
+    re::new(r"^(?:int|float|bool|UUID|uuid\.UUID|datetime|date|Decimal|PositiveInt|NonNegativeInt|conint\(.*|Session|AsyncSession|Request|Response|BackgroundTasks|WebSocket|HTTPConnection)$")
         .expect("static regex")
 });
 
 /// A whole expression that yields a safe value whatever its input.
 static SANITISER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:int|float|bool|len|uuid\.UUID|UUID|secure_filename|werkzeug\.utils\.secure_filename|quote|urllib\.parse\.quote|shlex\.quote|escape|html\.escape|hash|hashlib\.\w+|safe_join|werkzeug\.utils\.safe_join|werkzeug\.security\.safe_join)\(")
+    re::new(r"^(?:int|float|bool|len|uuid\.UUID|UUID|secure_filename|werkzeug\.utils\.secure_filename|quote|urllib\.parse\.quote|shlex\.quote|escape|html\.escape|hash|hashlib\.\w+|safe_join|werkzeug\.utils\.safe_join|werkzeug\.security\.safe_join)\(")
         .expect("static regex")
 });
 
 /// The last component of a path, which cannot climb: `Path(name).name`, `Path(f).stem`.
 static LAST_COMPONENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:pathlib\.)?(?:Pure\w*)?Path\((?s:.*)\)\.(?:name|stem)$|^(?:os\.path|posixpath)\.basename\(")
+    re::new(r"^(?:pathlib\.)?(?:Pure\w*)?Path\((?s:.*)\)\.(?:name|stem)$|^(?:os\.path|posixpath)\.basename\(")
         .expect("static regex")
 });
 
@@ -306,7 +307,7 @@ fn propagates(
     depth: usize,
 ) -> bool {
     static PROPAGATING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:str|repr|format|f|list|tuple|dict|set|sorted|reversed|Path|pathlib\.Path|PurePath|os\.path\.\w+|posixpath\.\w+|os\.fspath|urljoin|urllib\.parse\.urljoin|[\w.]+\.joinpath|[\w.]+\.with_name|[\w.]+\.with_suffix|\w+\.format|\w+\.join|\w+\.replace|\w+\.strip|\w+\.lower|\w+\.upper)$")
+        re::new(r"^(?:str|repr|format|f|list|tuple|dict|set|sorted|reversed|Path|pathlib\.Path|PurePath|os\.path\.\w+|posixpath\.\w+|os\.fspath|urljoin|urllib\.parse\.urljoin|[\w.]+\.joinpath|[\w.]+\.with_name|[\w.]+\.with_suffix|\w+\.format|\w+\.join|\w+\.replace|\w+\.strip|\w+\.lower|\w+\.upper)$")
             .expect("static regex")
     });
     let Some(func) = call.child_by_field_name("function") else {
@@ -327,7 +328,7 @@ fn propagates(
 /// `not p.is_relative_to(base)`, `not x.isdigit()`, `not RE.fullmatch(x)`.
 fn vetted_names(cond: &str) -> Vec<String> {
     static VET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(\w+)(?:\.\w+\(\))?\s+(?:not\s+)?in\s+[\w.]+\s*$|(\w+)(?:\.\w+\(\))?\s+not\s+in\s+|not\s+(\w+)(?:\.resolve\(\))?\.is_relative_to\(|not\s+(\w+)\.(?:isdigit|isalnum|isidentifier)\(\)|not\s+re\.(?:fullmatch|match)\(\s*[rbuRBU]*(?:"[^"]*"|'[^']*')\s*,\s*(\w+)|not\s+[\w.]+\.(?:fullmatch|match)\(\s*(\w+)|(\w+)\.(?:absolute|resolve)\(\)\.parent\s*!="#)
+        re::new(r#"(\w+)(?:\.\w+\(\))?\s+(?:not\s+)?in\s+[\w.]+\s*$|(\w+)(?:\.\w+\(\))?\s+not\s+in\s+|not\s+(\w+)(?:\.resolve\(\))?\.is_relative_to\(|not\s+(\w+)\.(?:isdigit|isalnum|isidentifier)\(\)|not\s+re\.(?:fullmatch|match)\(\s*[rbuRBU]*(?:"[^"]*"|'[^']*')\s*,\s*(\w+)|not\s+[\w.]+\.(?:fullmatch|match)\(\s*(\w+)|(\w+)\.(?:absolute|resolve)\(\)\.parent\s*!="#)
             .expect("static regex")
     });
     VET.captures_iter(cond)

@@ -11,6 +11,7 @@ pub use predicate::Predicate;
 use crate::checks;
 use crate::source::context::CodeKind;
 use crate::source::lang::Lang;
+use crate::source::re;
 use include_dir::{include_dir, Dir};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Deserialize;
@@ -350,7 +351,7 @@ fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
 
 /// Finds the span of `key = ` in a TOML text, for diagnostics on semantic errors.
 fn key_span(text: &str, key: &str) -> Option<SourceSpan> {
-    let re = regex::Regex::new(&format!(r"(?m)^\s*{}\s*=", regex::escape(key))).ok()?;
+    let re = re::new(&format!(r"(?m)^\s*{}\s*=", regex::escape(key))).ok()?;
     re.find(text)
         .map(|m| SourceSpan::from((m.start(), m.len())))
 }
@@ -366,7 +367,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
     })?;
     let err = |key: &str, reason: String| RuleError::new(path, text, reason, key_span(text, key));
 
-    let id_ok = regex::Regex::new(r"^[A-Z]+[0-9]+$").expect("static regex");
+    let id_ok = re::new(r"^[A-Z]+[0-9]+$").expect("static regex");
     if !id_ok.is_match(&file.id) {
         return Err(err(
             "id",
@@ -512,9 +513,7 @@ fn parse_rule(path: &str, text: &str, compile_queries: bool) -> Result<Rule, Box
         None => Vec::new(),
     }
     .iter()
-    .map(|r| {
-        regex::Regex::new(r).map_err(|e| err("prefilter-regex", format!("invalid regex: {e}")))
-    })
+    .map(|r| re::new(r).map_err(|e| err("prefilter-regex", format!("invalid regex: {e}"))))
     .collect::<Result<Vec<_>, _>>()?;
     Ok(Rule {
         id: file.id,
@@ -640,9 +639,8 @@ fn compile_matcher(
 
 /// Capture names written in a query (`@name`), without compiling it.
 fn capture_names_in(query: &str) -> Vec<String> {
-    static CAPTURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"@([A-Za-z_][A-Za-z0-9_.-]*)").expect("static regex")
-    });
+    static CAPTURE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| re::new(r"@([A-Za-z_][A-Za-z0-9_.-]*)").expect("static regex"));
     CAPTURE
         .captures_iter(query)
         .map(|c| c[1].to_string())
@@ -655,7 +653,7 @@ fn compile_regex_matcher(
     spec: MatchSpec,
 ) -> Result<RegexMatcher, Box<RuleError>> {
     let src = spec.regex.unwrap_or_default();
-    let regex = regex::Regex::new(&src).map_err(|e| {
+    let regex = re::new(&src).map_err(|e| {
         RuleError::new(
             path,
             text,

@@ -26,6 +26,7 @@
 
 use crate::model::facts::{Facts, Scope};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use serde::Deserialize;
 use tree_sitter::Node;
@@ -96,7 +97,7 @@ pub enum Test {
 }
 
 fn regex(s: &str) -> Result<Regex, String> {
-    Regex::new(s).map_err(|e| format!("invalid regex `{s}`: {e}"))
+    re::new(s).map_err(|e| format!("invalid regex `{s}`: {e}"))
 }
 
 impl PredicateSpec {

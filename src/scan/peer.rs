@@ -9,6 +9,7 @@
 
 use crate::checks::Confidence;
 use crate::rules::finding::Finding;
+use crate::source::re;
 use crate::source::SourceFile;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -44,7 +45,7 @@ const PEERS: &[(&str, &[&str])] = &[
 
 /// `# nosec B305, B304` (Bandit) or `# noqa: S305,S304` (Ruff): the codes named.
 static MARK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"#\s*(?:nosec\b|noqa\s*:)\s*((?:[A-Z]+[0-9]+[\s,]*)+)").expect("static regex")
+    re::new(r"#\s*(?:nosec\b|noqa\s*:)\s*((?:[A-Z]+[0-9]+[\s,]*)+)").expect("static regex")
 });
 
 /// Lowers every Python finding whose statement carries a peer suppression naming the same

@@ -16,6 +16,7 @@ use crate::scan::config::ReportConfig;
 use crate::scan::ScanResult;
 use crate::source::context::{migration_unit, CodeKind};
 use crate::source::lang::Lang;
+use crate::source::re;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -658,7 +659,7 @@ fn is_write(r: &Row) -> bool {
 /// resets, webhooks (verified by signature), OAuth callbacks, health probes.
 fn public_by_design(r: &Row) -> bool {
     static PUBLIC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
+        re::new(
             r"(?i)log_?in|sign_?(in|up)|register|token|password|forgot|reset|verify|webhook|callback|oauth|sso|saml|health|ready|live|ping|csp-report|logout",
         )
         .expect("static regex")

@@ -12,6 +12,7 @@
 use crate::rules::finding::{Finding, Suppressed};
 use crate::source::comments;
 use crate::source::lang::Lang;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -20,7 +21,7 @@ use std::sync::LazyLock;
 const NEEDLE: &str = "strata:";
 
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:#+|//[/!]?|--+)\s*strata:\s*(ignore-file|ignore)\b(.*)$").expect("static regex")
+    re::new(r"(?:#+|//[/!]?|--+)\s*strata:\s*(ignore-file|ignore)\b(.*)$").expect("static regex")
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

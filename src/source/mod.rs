@@ -7,6 +7,7 @@ pub mod kinds;
 pub mod lang;
 pub mod names;
 pub mod parse;
+pub mod re;
 pub mod statement;
 
 use crate::source::lang::Lang;

@@ -9,6 +9,7 @@ use crate::checks::{FileContext, Hit};
 use crate::model::facts::pagination::{bound, classify, PageParam, LOWER, UPPER};
 use crate::model::facts::python::{string_value, text, Framework, Param, PyFunction};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -36,7 +37,7 @@ fn annotated_base(ann: &str) -> &str {
 }
 
 static INT_DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*-?\d+\s*$|^(?:\w+\.)?(?:Query|Path|Field)\(\s*(?:default\s*=\s*)?-?\d+\s*[,)]")
+    re::new(r"^\s*-?\d+\s*$|^(?:\w+\.)?(?:Query|Path|Field)\(\s*(?:default\s*=\s*)?-?\d+\s*[,)]")
         .expect("static regex")
 });
 
@@ -342,7 +343,7 @@ pub fn unbounded_pagination_parameter(ctx: &FileContext<'_>, out: &mut Vec<Hit>)
 
 /// Auth that only administrators pass.
 static PRIVILEGED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(admin|superuser|staff)").expect("static regex"));
+    LazyLock::new(|| re::new(r"(?i)(admin|superuser|staff)").expect("static regex"));
 
 /// A pagination hit; a missing lower bound alone (a negative offset or size only makes
 /// the query fail) is reported with low confidence.
@@ -564,8 +565,7 @@ fn only_to_integration(
     facts: &crate::model::facts::python::PyFacts,
 ) -> bool {
     static INTEGRATION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(^|\.)(integrations?|sdk|[a-z_]*_sdk|clients?)(\.|$)")
-            .expect("static regex")
+        re::new(r"(?i)(^|\.)(integrations?|sdk|[a-z_]*_sdk|clients?)(\.|$)").expect("static regex")
     });
     let integration_call = |call: Node<'_>| {
         let Some(mut cur) = call.child_by_field_name("function") else {
@@ -638,7 +638,7 @@ fn string_by_design(name: &str) -> bool {
 }
 
 static STRIPE_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:stripe_\w+|payment_method|payment_intent|setup_intent|checkout_session|price|product|subscription|invoice|charge|customer|account)_id$")
+    re::new(r"^(?:stripe_\w+|payment_method|payment_intent|setup_intent|checkout_session|price|product|subscription|invoice|charge|customer|account)_id$")
         .expect("static regex")
 });
 
@@ -662,7 +662,7 @@ fn is_id_name(name: &str) -> bool {
 /// How a path parameter accepts any string: `typed `str``, `not annotated`.
 fn unconstrained_str(p: &Param) -> Option<&'static str> {
     static CONSTRAINED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(pattern|regex|max_length|min_length)\s*=|\bconstr\(|StringConstraints\(")
+        re::new(r"\b(pattern|regex|max_length|min_length)\s*=|\bconstr\(|StringConstraints\(")
             .expect("static regex")
     });
     let decl = format!(
@@ -685,7 +685,7 @@ fn unconstrained_str(p: &Param) -> Option<&'static str> {
 // unclamped.
 
 static REQUEST_READ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:self\.)?(?:flask\.)?request\.(?:args|GET|POST|query_params|values|form|data)(?:\.get)?$")
+    re::new(r"^(?:self\.)?(?:flask\.)?request\.(?:args|GET|POST|query_params|values|form|data)(?:\.get)?$")
         .expect("static regex")
 });
 
@@ -1005,12 +1005,12 @@ fn runs_unsliced(alt: Node<'_>, sink: Node<'_>, src: &str) -> bool {
 /// A negated test of a privileged role or permission: `not user.is_admin`,
 /// `not Model.can(obj, user, 'export')`, `not has_permission(user, "manage_course")`.
 static STAFF_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:superuser_required|staff_member_required|staff_required|admin_required|is_superuser|is_staff)\b")
+    re::new(r"\b(?:superuser_required|staff_member_required|staff_required|admin_required|is_superuser|is_staff)\b")
         .expect("static regex")
 });
 
 static PRIVILEGED_TEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"\bnot\s+(?:[\w.]+\.)?(?:is_(?:admin|staff|superuser)\b|(?:can|has_perms?|has_permission|has_role|check_permission|user_can)\s*\([^()]*['"]\w*(?:admin|staff|superuser|export|manage)\w*['"])"#,
     )
     .expect("static regex")

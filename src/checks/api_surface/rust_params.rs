@@ -6,6 +6,7 @@ use crate::checks::rust::{each_node, rust_facts, text};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::rust::{split_top, ExtractorKind, TYPED_ID};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -82,7 +83,7 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     let src = &ctx.file.text;
     let Some(facts) = rust_facts(ctx) else { return };
     static PAGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(limit|per_page|page_size|pagesize|take|size|count|max_results|first|last)$")
+        re::new(r"^(limit|per_page|page_size|pagesize|take|size|count|max_results|first|last)$")
             .expect("static regex")
     });
     // struct name -> [(field, validated)]
@@ -134,7 +135,7 @@ pub fn unclamped_page_size(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         return;
     }
     static BOUND: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.clamp\(|\.min\(|cmp::min\(|\bmin\(|\.validate\(|Valid<|MAX_\w*|_MAX\b|> *\d+|>= *\d+|\.take\(\d").expect("static regex")
+        re::new(r"\.clamp\(|\.min\(|cmp::min\(|\bmin\(|\.validate\(|Valid<|MAX_\w*|_MAX\b|> *\d+|>= *\d+|\.take\(\d").expect("static regex")
     });
     for h in &facts.handlers {
         for x in &h.extractors {

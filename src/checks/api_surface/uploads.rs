@@ -5,12 +5,13 @@ use crate::checks::py::{call_parts, visit_same_scope};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::text;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// A size check anywhere in the function or a file-wide body limit.
 static SIZE_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\.size\b|\blen\(\s*\w+\s*\)\s*[<>]|content[-_]length|\bMAX_\w*(?:SIZE|BYTES|LENGTH|UPLOAD)\w*|max_(?:size|bytes|upload\w*|body\w*)|spool_max_size|\.tell\(\)|\bseek\(")
+    re::new(r"(?i)\.size\b|\blen\(\s*\w+\s*\)\s*[<>]|content[-_]length|\bMAX_\w*(?:SIZE|BYTES|LENGTH|UPLOAD)\w*|max_(?:size|bytes|upload\w*|body\w*)|spool_max_size|\.tell\(\)|\bseek\(")
         .expect("static regex")
 });
 
@@ -27,9 +28,8 @@ fn is_upload_type(annotation: &str) -> bool {
         || a.starts_with("List[UploadFile")
 }
 
-static ADMIN_ONLY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(?i)(admin|superuser|staff)").expect("static regex")
-});
+static ADMIN_ONLY: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| re::new(r"(?i)(admin|superuser|staff)").expect("static regex"));
 
 pub fn upload_read_whole(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = crate::checks::py::route_facts(ctx) else {

@@ -9,6 +9,7 @@
 
 use crate::checks::Vet;
 use crate::model::pyindex::ProjectIndex;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -52,7 +53,7 @@ pub fn unverified_decode(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usiz
 /// misconfigured deployment selects it), so the finding is only demoted.
 fn development_double(ix: &ProjectIndex<'_>, h: usize, text: &str) -> bool {
     static DOUBLE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:Null|Dev|Development|Fake|Dummy|Insecure|Stub|Mock)[A-Z_]")
+        re::new(r"^(?:Null|Dev|Development|Fake|Dummy|Insecure|Stub|Mock)[A-Z_]")
             .expect("static regex")
     });
     let (f, file) = (ix.function(h), ix.fns[h].file);
@@ -72,9 +73,8 @@ fn development_double(ix: &ProjectIndex<'_>, h: usize, text: &str) -> bool {
 }
 
 /// `x.get("iss")`, `x["aud"]`, `x.get('https://…/claim/target_link_uri')`: the claim read.
-static CLAIM_READ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*(?:\.get\(\s*|\[\s*)["']([^"']+)["']"#).expect("static regex")
-});
+static CLAIM_READ: LazyLock<Regex> =
+    LazyLock::new(|| re::new(r#"^\s*(?:\.get\(\s*|\[\s*)["']([^"']+)["']"#).expect("static regex"));
 
 /// The byte just past the call that opens at or after `from` (its closing parenthesis).
 fn call_end(code: &str, from: usize) -> Option<usize> {
@@ -116,14 +116,14 @@ fn routing_claims_only(code: &str, at: usize) -> bool {
     // `name = jwt.decode(...)` on the call's line.
     let line_start = code[..at].rfind('\n').map_or(0, |i| i + 1);
     static BOUND: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_]\w*)\s*=\s*$").expect("static regex"));
+        LazyLock::new(|| re::new(r"^\s*([A-Za-z_]\w*)\s*=\s*$").expect("static regex"));
     let Some(name) = BOUND
         .captures(&code[line_start..at])
         .map(|c| c[1].to_string())
     else {
         return false;
     };
-    let Ok(word) = Regex::new(&format!(r"\b{name}\b")) else {
+    let Ok(word) = re::new(&format!(r"\b{name}\b")) else {
         return false;
     };
     let rest = &code[end..];
@@ -141,7 +141,7 @@ fn routing_claims_only(code: &str, at: usize) -> bool {
             .rfind('\n')
             .map_or(&rest[..m.start()], |i| &rest[i + 1..m.start()]);
         static HINT: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"^\s*(?:\w*hint|["']\w*hint["']\s*:)"#).expect("static regex")
+            re::new(r#"^\s*(?:\w*hint|["']\w*hint["']\s*:)"#).expect("static regex")
         });
         if !HINT.is_match(line) {
             return false;

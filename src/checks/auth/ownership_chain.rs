@@ -7,14 +7,15 @@
 
 use crate::checks::{ChainHit, Vet};
 use crate::model::pyindex::{CallKind, ProjectIndex, Step, Target, Via};
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 static SKIP_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|/)(admin|internal|public|profiles?)(/|$)|job_id").expect("static regex")
+    re::new(r"(?i)(^|/)(admin|internal|public|profiles?)(/|$)|job_id").expect("static regex")
 });
 static PRIVILEGED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(admin|superuser|staff|internal|service|system|permission)")
+    re::new(r"(?i)(admin|superuser|staff|internal|service|system|permission)")
         .expect("static regex")
 });
 
@@ -166,7 +167,7 @@ pub fn owner_filter_in_callee(ix: &ProjectIndex<'_>, path: &str, text: &str, at:
         .map(|(v, _)| v.trim())
         .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'));
     static CALLER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        re::new(
             r"[(,]\s*(?:(?:self\.)?request\.user|current_user|g\.user|info\.context\.user)\s*[,)]",
         )
         .expect("static regex")
@@ -343,10 +344,10 @@ fn model_permissions(name: &str) -> bool {
 /// `get_object`, and derives from a DRF view or viewset.
 fn generic_drf_load(text: &str, at: usize) -> bool {
     static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?[ \t]*:").expect("static regex")
+        re::new(r"(?m)^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?[ \t]*:").expect("static regex")
     });
     static DRF_VIEW: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(ViewSet|APIView)$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(ViewSet|APIView)$").expect("static regex"));
     let line_start = text
         .get(..at)
         .and_then(|t| t.rfind('\n'))

@@ -8,13 +8,14 @@ use crate::checks::RepoHit;
 use crate::model::pyindex::FilePart;
 use crate::model::routes::{RouteInfo, WebSummary};
 use crate::model::summary::{FileSummary, Located, RepoContext, PY_APP_MARKERS};
+use crate::source::re;
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// Calls that check a secret the caller supplies: a password, a one-time code.
 static VERIFIER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?ix)(^|\.)(
           verify_password | check_password | check_password_hash | checkpw | verify_pass
         | authenticate | authenticate_user | authenticate_credentials | password_matches
@@ -26,23 +27,23 @@ static VERIFIER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A limiter: a package, a class or function of the project's own, a middleware.
 static LIMITER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)rate_?limit|(^|[._])limiter|_limiter\b|throttl|token_?bucket|slowapi|(^|\.)axes(\.|$)")
+    re::new(r"(?i)rate_?limit|(^|[._])limiter|_limiter\b|throttl|token_?bucket|slowapi|(^|\.)axes(\.|$)")
         .expect("static regex")
 });
 
 /// A limit applied to every route at once (middleware, an app-wide default).
 static GLOBAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)middleware|(^|\.)axes(\.|$)").expect("static regex"));
+    LazyLock::new(|| re::new(r"(?i)middleware|(^|\.)axes(\.|$)").expect("static regex"));
 
 /// Columns that count failed sign-ins or lock an account.
 static LOCKOUT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)login_?attempt|failed_?(login_?|auth_?)?attempt|failed_?logins?|locked_?(at|until|out)|lockout|is_locked")
+    re::new(r"(?i)login_?attempt|failed_?(login_?|auth_?)?attempt|failed_?logins?|locked_?(at|until|out)|lockout|is_locked")
         .expect("static regex")
 });
 
 /// Routes of the caller's own account (change password or email, delete the account).
 static OWN_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)password|e-?mail|account|profile|/me\b|settings").expect("static regex")
+    re::new(r"(?i)password|e-?mail|account|profile|/me\b|settings").expect("static regex")
 });
 
 /// What one application (a project root) does about attempts.

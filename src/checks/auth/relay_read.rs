@@ -9,19 +9,20 @@
 //! change nothing but the visitor's own session: AUTH006 demotes it.
 
 use crate::model::pyindex::{CallKind, ProjectIndex, Target};
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// Libraries that reach stored data (databases, caches, object stores, files).
 static STORE_LIB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:sqlalchemy|sqlmodel|psycopg\w*|asyncpg|aiopg|sqlite3|aiosqlite|redis|aioredis|pymongo|motor|databases|peewee|tortoise|django|boto3|aioboto3|botocore|aiofiles|shutil|pathlib|os|io|builtins\.open|open)(?:\.|$)")
+    re::new(r"^(?:sqlalchemy|sqlmodel|psycopg\w*|asyncpg|aiopg|sqlite3|aiosqlite|redis|aioredis|pymongo|motor|databases|peewee|tortoise|django|boto3|aioboto3|botocore|aiofiles|shutil|pathlib|os|io|builtins\.open|open)(?:\.|$)")
         .expect("static regex")
 });
 
 /// Parts of those libraries that reach no stored data: Django's request and response
 /// classes, URL reversing, string and URL helpers, settings.
 static HARMLESS_LIB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"^django\.(?:http|urls|utils|conf|views\.i18n|views\.decorators|template\.response)(?:\.|$)|^django\.shortcuts\.(?:redirect|render)$",
     )
     .expect("static regex")
@@ -29,13 +30,13 @@ static HARMLESS_LIB: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Clients that fetch over HTTP.
 static HTTP_LIB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:httpx|requests|aiohttp|urllib3?)(?:\.|$)").expect("static regex")
+    re::new(r"^(?:httpx|requests|aiohttp|urllib3?)(?:\.|$)").expect("static regex")
 });
 
 /// A call the index cannot follow that looks like stored-data access: a session, a
 /// connection, a repository or `crud` module, a query method, a bare `get_x(..)` loader.
 static STORE_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?i)(?:^|\.)(?:db|database|session|conn\w*|cursor|crud|repo\w*|storage|store|redis|cache|objects|settings_db)(?:\.|$)|\.(?:execute\w*|fetch(?:one|all|row|val|many)|scalars?|query|commit|filter(?:_by)?|select|insert|update|delete|first|one)$|^(?:open|get_\w+|load_\w+|read_\w+|find_\w+|fetch_\w+)$",
     )
     .expect("static regex")
@@ -55,16 +56,16 @@ pub fn relays_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
 /// page anyone may call, with no data of the service behind it.
 pub fn sets_preference_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
     static PREFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(?:set_cookie|delete_cookie)$|(?:^|\.)activate$").expect("static regex")
+        re::new(r"\.(?:set_cookie|delete_cookie)$|(?:^|\.)activate$").expect("static regex")
     });
     static REDIRECT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^|\.)(?:HttpResponse(?:Permanent)?Redirect|RedirectResponse|redirect)$")
+        re::new(r"(?:^|\.)(?:HttpResponse(?:Permanent)?Redirect|RedirectResponse|redirect)$")
             .expect("static regex")
     });
     // Django's `set_language` view, handed the request: it sets the language in the
     // session and cookie and answers with the redirect itself.
     static LANGUAGE_VIEW: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?:^|\.)set_language$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?:^|\.)set_language$").expect("static regex"));
     let calls = &ix.function(h).calls;
     let switches = calls.iter().any(|c| LANGUAGE_VIEW.is_match(&c.callee));
     (switches
@@ -81,13 +82,12 @@ pub fn sets_preference_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
 /// redirect), and nothing more of it.
 pub fn redirects_only(ix: &ProjectIndex<'_>, h: usize) -> Option<bool> {
     static REDIRECT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^|\.)(?:HttpResponse(?:Permanent)?Redirect|redirect)$")
-            .expect("static regex")
+        re::new(r"(?:^|\.)(?:HttpResponse(?:Permanent)?Redirect|redirect)$").expect("static regex")
     });
     static URL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?:^|\.)reverse(?:_lazy)?$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?:^|\.)reverse(?:_lazy)?$").expect("static regex"));
     static LOOKUP: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?:^|\.)get_object_or_404$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?:^|\.)get_object_or_404$").expect("static regex"));
     let f = ix.function(h);
     let calls = &f.calls;
     let allowed = |c: &str| REDIRECT.is_match(c) || URL.is_match(c) || LOOKUP.is_match(c);
@@ -110,7 +110,7 @@ pub fn redirects_only(ix: &ProjectIndex<'_>, h: usize) -> Option<bool> {
 /// does not see what the session key is, so the finding is only demoted.
 pub fn responds_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
     static RESPONSE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^|\.)(?:HttpResponse\w*|JsonResponse|redirect|reverse(?:_lazy)?|render|url_for|time|int|str|bool)$")
+        re::new(r"(?:^|\.)(?:HttpResponse\w*|JsonResponse|redirect|reverse(?:_lazy)?|render|url_for|time|int|str|bool)$")
             .expect("static regex")
     });
     let calls = &ix.function(h).calls;
@@ -125,7 +125,7 @@ pub fn responds_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
 /// behind it to protect.
 pub fn static_only(ix: &ProjectIndex<'_>, h: usize) -> bool {
     static STATIC: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^|\.)(?:render|render_template|TemplateResponse|HttpResponse|JsonResponse|jsonify|_|gettext\w*|ugettext\w*|pgettext\w*|ngettext\w*|reverse(?:_lazy)?|url_for|dict|list|str)$|^\w+\.(?:items|keys|values|format|join|append|insert|extend|sort)$")
+        re::new(r"(?:^|\.)(?:render|render_template|TemplateResponse|HttpResponse|JsonResponse|jsonify|_|gettext\w*|ugettext\w*|pgettext\w*|ngettext\w*|reverse(?:_lazy)?|url_for|dict|list|str)$|^\w+\.(?:items|keys|values|format|join|append|insert|extend|sort)$")
             .expect("static regex")
     });
     // The handler's calls, and those of the project functions it calls (a helper that

@@ -5,6 +5,7 @@
 use crate::checks::RepoHit;
 use crate::model::routes::{admin_guarded_roots, inventory, RouteInfo, Row, WebSummary};
 use crate::model::summary::{Located, RepoContext, PY_APP_MARKERS};
+use crate::source::re;
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -13,7 +14,7 @@ use std::sync::LazyLock;
 /// webhooks (signed, not authenticated), health and metrics probes, server information,
 /// documentation.
 static PUBLIC_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)login|logout|sign[-_]?(?:in|up|out)|register|token|refresh|oauth|sso|saml|callback|webhook|hook|health|status|ping|metrics|password|forgot|reset|recover|verify|confirm|activate|invite|unsubscribe|contact|feedback|public|csp[-_]?report|docs|openapi|schema|captcha|stripe|slack|github|setup|install|onboard|(?:^|/)auth(?:/|$)|(?:^|/)(?:get_)?(?:server_)?(?:info|version)(?:/|$)")
+    re::new(r"(?i)login|logout|sign[-_]?(?:in|up|out)|register|token|refresh|oauth|sso|saml|callback|webhook|hook|health|status|ping|metrics|password|forgot|reset|recover|verify|confirm|activate|invite|unsubscribe|contact|feedback|public|csp[-_]?report|docs|openapi|schema|captcha|stripe|slack|github|setup|install|onboard|(?:^|/)auth(?:/|$)|(?:^|/)(?:get_)?(?:server_)?(?:info|version)(?:/|$)")
         .expect("static regex")
 });
 
@@ -223,7 +224,7 @@ fn unauthenticated_files(rows: &[Row], demoted: &dyn Fn(&Row) -> bool, out: &mut
 /// Auth that is a permission or role on top of the login (`PermissionsDependency([...])`,
 /// `require_role("editor")`, `has_scope`), rather than the login itself.
 static PERMISSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)perm|role|scope|polic|privilege|can_|allowed|owner|admin|superuser|staff")
+    re::new(r"(?i)perm|role|scope|polic|privilege|can_|allowed|owner|admin|superuser|staff")
         .expect("static regex")
 });
 

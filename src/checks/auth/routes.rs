@@ -6,6 +6,7 @@ use crate::model::facts::python::{PyFacts, Route};
 use crate::model::pyindex::ProjectIndex;
 pub(crate) use crate::model::route_kinds::admin_path_segment;
 use crate::model::route_kinds::{is_public, segments, snake};
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -14,11 +15,11 @@ use std::sync::LazyLock;
 /// usual way to keep a debug endpoint out of production.
 fn env_gated(facts: &PyFacts, route: &Route, src: &str) -> bool {
     static GATE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\b(settings\.\w*(debug|env|environment|testing|mode)\w*|config(\.get\(|\[)\s*["']\w*(debug|safe_mode|env|testing)\w*["']|os\.environ|getenv\()"#)
+        re::new(r#"(?i)\b(settings\.\w*(debug|env|environment|testing|mode)\w*|config(\.get\(|\[)\s*["']\w*(debug|safe_mode|env|testing)\w*["']|os\.environ|getenv\()"#)
             .expect("static regex")
     });
     static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"abort\(\s*404|status_code\s*=\s*404|HTTP_404|HTTPException\(\s*404|NotFound\(")
+        re::new(r"abort\(\s*404|status_code\s*=\s*404|HTTP_404|HTTPException\(\s*404|NotFound\(")
             .expect("static regex")
     });
     let Some(f) = facts.functions.get(route.function) else {
@@ -33,13 +34,13 @@ fn env_gated(facts: &PyFacts, route: &Route, src: &str) -> bool {
 /// `/admin` to `/admin/`), or it is the admin sign-in itself (it checks a password).
 fn links_or_signs_in(facts: &PyFacts, route: &Route, src: &str) -> bool {
     static CALL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
     static LINK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:url_for|reverse|redirect|RedirectResponse|HttpResponseRedirect|HttpResponsePermanentRedirect|render_template|render|TemplateResponse|_|gettext|list|dict|str)$")
+        re::new(r"^(?:url_for|reverse|redirect|RedirectResponse|HttpResponseRedirect|HttpResponsePermanentRedirect|render_template|render|TemplateResponse|_|gettext|list|dict|str)$")
             .expect("static regex")
     });
     static SIGN_IN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:check_password_hash|check_password|verify_password|authenticate_user|login_user)\s*\(")
+        re::new(r"\b(?:check_password_hash|check_password|verify_password|authenticate_user|login_user)\s*\(")
             .expect("static regex")
     });
     let Some(f) = facts.functions.get(route.function) else {
@@ -132,7 +133,7 @@ pub fn admin_route_without_auth(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// (`@realm_blueprint.route(...)`), which names the blueprint.
 pub fn admin_route_hooked(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usize) -> Vet {
     static ROUTER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^@?\s*([A-Za-z_]\w*)\.\w+\s*\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"^@?\s*([A-Za-z_]\w*)\.\w+\s*\(").expect("static regex"));
     let Some(var) = text
         .get(at..)
         .and_then(|t| ROUTER.captures(t))
@@ -164,17 +165,17 @@ pub fn admin_route_hooked(ix: &ProjectIndex<'_>, path: &str, text: &str, at: usi
 
 /// Owner/tenant fields: a file that names none has no notion of per-user data to check.
 static OWNER_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(user_id|owner_id|owner|created_by|author_id|author|account_id|tenant_id|org_id|organization_id|customer_id|team_id|workspace_id|creator_id|current_user|request\.user|g\.user)\b")
+    re::new(r"\b(user_id|owner_id|owner|created_by|author_id|author|account_id|tenant_id|org_id|organization_id|customer_id|team_id|workspace_id|creator_id|current_user|request\.user|g\.user)\b")
         .expect("static regex")
 });
 
 static PUBLIC_PAGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(public|profiles?|public_\w+|\w+_public)$").expect("static regex")
+    re::new(r"(?i)^(public|profiles?|public_\w+|\w+_public)$").expect("static regex")
 });
 
 /// Auth that grants access to everything (admins, staff): no per-object check expected.
 static PRIVILEGED_AUTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(admin|superuser|staff|internal|service|system|permission_required|PermissionRequired|DjangoModelPermissions)")
+    re::new(r"(?i)(admin|superuser|staff|internal|service|system|permission_required|PermissionRequired|DjangoModelPermissions)")
         .expect("static regex")
 });
 
@@ -195,7 +196,7 @@ fn model_permission_view(facts: &PyFacts, r: &Route) -> bool {
 /// A decorator that restricts the handler to administrators (`@admin_required` below the
 /// login decorator): they may see everything.
 static ADMIN_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|\.)(?:(?:admin|superuser|staff)s?_(?:required|only)|requires?_(?:admin|superuser|staff)|is_(?:admin|superuser))$")
+    re::new(r"(?i)(?:^|\.)(?:(?:admin|superuser|staff)s?_(?:required|only)|requires?_(?:admin|superuser|staff)|is_(?:admin|superuser))$")
         .expect("static regex")
 });
 
@@ -375,7 +376,7 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
 /// shown nor changed.
 fn contact_form(facts: &PyFacts, r: &Route, src: &str) -> bool {
     static STORES: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:commit|save\w*|delete\w*|update|bulk_\w+)\(|\.(?:add|remove)\(")
+        re::new(r"\b(?:commit|save\w*|delete\w*|update|bulk_\w+)\(|\.(?:add|remove)\(")
             .expect("static regex")
     });
     let named = segments(&r.path).any(|s| s.to_ascii_lowercase().starts_with("contact"))
@@ -393,10 +394,10 @@ fn contact_form(facts: &PyFacts, r: &Route, src: &str) -> bool {
 /// collection pages commonly show to every user. Weaker evidence of a leak: low confidence.
 fn names_only(facts: &PyFacts, r: &Route, src: &str, start: usize, end: usize) -> bool {
     static ATTR: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(\s*\()?").expect("static regex")
+        re::new(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(\s*\()?").expect("static regex")
     });
     static LABEL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^(?:name|title|label|display_name)$").expect("static regex"));
+        LazyLock::new(|| re::new(r"^(?:name|title|label|display_name)$").expect("static regex"));
     if !r.is_read_only() {
         return false;
     }
@@ -459,7 +460,7 @@ fn scope_gap_hit(r: &Route, facts: &PyFacts, gap: crate::model::nested_scope::Sc
 /// Routes an attacker hammers: credential checks, token issuance, account creation,
 /// password reset and one-time codes.
 static SENSITIVE_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?ix)^(
           log[-_]?in | sign[-_]?in | sign[-_]?up | register | registration | authenticate
         | token | access[-_]token | refresh([-_]token)? | login[-_]\w+
@@ -470,7 +471,7 @@ static SENSITIVE_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 static SENSITIVE_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(login|signin|sign_in|signup|sign_up|register|authenticate|token|reset_password|password_reset|forgot_password|recover_password|verify_otp|verify_code|otp|mfa|totp|magic_link)(_|$)")
+    re::new(r"(?i)(^|_)(login|signin|sign_in|signup|sign_up|register|authenticate|token|reset_password|password_reset|forgot_password|recover_password|verify_otp|verify_code|otp|mfa|totp|magic_link)(_|$)")
         .expect("static regex")
 });
 /// A route AUTH005 judges as a credential endpoint, by path segment or handler name.
@@ -480,12 +481,12 @@ pub(super) fn credential_route(path: &str, handler: &str) -> bool {
 
 /// The file rate-limits some routes itself (a decorator on a route, a limiter object).
 static LIMITER_USE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^\s*@\s*[\w.]*(limiter|rate_?limit|ratelimit|throttle)\w*[\w.]*\s*(\(|$)")
+    re::new(r"(?m)^\s*@\s*[\w.]*(limiter|rate_?limit|ratelimit|throttle)\w*[\w.]*\s*(\(|$)")
         .expect("static regex")
 });
 /// Limits applied to every route of the app or a blueprint at once.
 static GLOBAL_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bdefault_limits\s*=|\bapplication_limits\s*=|\blimiter\.limit\([^)]*\)\(\s*\w+\s*\)|SlowAPIMiddleware|\bRateLimitMiddleware\b")
+    re::new(r"\bdefault_limits\s*=|\bapplication_limits\s*=|\blimiter\.limit\([^)]*\)\(\s*\w+\s*\)|SlowAPIMiddleware|\bRateLimitMiddleware\b")
         .expect("static regex")
 });
 
@@ -494,19 +495,19 @@ static GLOBAL_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
 /// so there is nothing to guess and nobody else to flood.
 /// A parameter that carries a secret the route checks.
 static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)token|code|otp|pin|password|secret|key|signature").expect("static regex")
+    re::new(r"(?i)token|code|otp|pin|password|secret|key|signature").expect("static regex")
 });
 /// The handler reads the request's data itself.
 static READS_INPUT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\brequest\.(form|json|args|values|data|get_json|POST|GET|body|query_params)\b")
+    re::new(r"\brequest\.(form|json|args|values|data|get_json|POST|GET|body|query_params)\b")
         .expect("static regex")
 });
 
 fn resends_own_verification(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
     static SENDS: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)^/?(verification|resend)").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)^/?(verification|resend)").expect("static regex"));
     static OWN_USER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\bcurrent_user\b|\brequest\.user\b|\bg\.user\b").expect("static regex")
+        re::new(r"\bcurrent_user\b|\brequest\.user\b|\bg\.user\b").expect("static regex")
     });
     if !SENDS.is_match(what) {
         return false;
@@ -533,7 +534,7 @@ fn resends_own_verification(facts: &PyFacts, r: &Route, src: &str, what: &str) -
 /// guessed, so a limit protects nothing.
 fn takes_no_secret(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
     static CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)password|passwd|otp|totp|\bcode\b|\bpin\b|credential|authenticate|check_\w+|verify_\w+")
+        re::new(r"(?i)password|passwd|otp|totp|\bcode\b|\bpin\b|credential|authenticate|check_\w+|verify_\w+")
             .expect("static regex")
     });
     let Some(f) = facts.functions.get(r.function) else {
@@ -565,7 +566,7 @@ fn takes_no_secret(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
 /// token the caller brings is checked by the provider, which limits its own attempts.
 fn social_login(r: &Route) -> bool {
     static SOCIAL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)^(oauth2?|social|sso)$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)^(oauth2?|social|sso)$").expect("static regex"));
     segments(&r.path).any(|s| SOCIAL.is_match(s))
         && r.path_params()
             .iter()
@@ -575,14 +576,14 @@ fn social_login(r: &Route) -> bool {
 /// Signed, time-limited tokens: itsdangerous serializers and their exceptions, Django's
 /// `signing` module.
 static SIGNED_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(itsdangerous|BadSignature|SignatureExpired|BadTimeSignature|URLSafe(?:Timed)?Serializer|TimestampSigner|signing\.loads|django\.core\.signing)\b")
+    re::new(r"\b(itsdangerous|BadSignature|SignatureExpired|BadTimeSignature|URLSafe(?:Timed)?Serializer|TimestampSigner|signing\.loads|django\.core\.signing)\b")
         .expect("static regex")
 });
 
 /// A limiter the project wrote itself, called inside views: `TokenBucket.authorize_login(..)`,
 /// `RateLimiter(...).hit(..)`, `ratelimit.check(..)`.
 static OWN_LIMITER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"\b(\w*TokenBucket|\w*RateLimiter|\w*Throttle[rd]?|ratelimit|rate_limiter)\s*(\(|\.\w+\()",
     )
     .expect("static regex")
@@ -592,12 +593,12 @@ static OWN_LIMITER: LazyLock<Regex> = LazyLock::new(|| {
 /// calls its own limiter in some views: a credential view that never calls it.
 /// A body or decorator that calls a limiter.
 static LIMITED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)TokenBucket|rate_?limit|throttle|limiter").expect("static regex")
+    re::new(r"(?i)TokenBucket|rate_?limit|throttle|limiter").expect("static regex")
 });
 
 /// Views that take a one-time second-factor code.
 static OTP_VIEW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(totp|otp|mfa|2fa|two_factor)(_|$)").expect("static regex")
+    re::new(r"(?i)(^|_)(totp|otp|mfa|2fa|two_factor)(_|$)").expect("static regex")
 });
 
 fn django_views_without_limit(facts: &PyFacts, src: &str, out: &mut Vec<Hit>) {
@@ -653,24 +654,22 @@ fn django_views_without_limit(facts: &PyFacts, src: &str, out: &mut Vec<Hit>) {
 ///   weak generator), and a random token cannot be guessed online.
 fn weak_guess_target(facts: &PyFacts, r: &Route, src: &str, what: &str) -> bool {
     static CALLER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\bcurrent_user\b|\brequest\.user\b|\bg\.user\b").expect("static regex")
+        re::new(r"\bcurrent_user\b|\brequest\.user\b|\bg\.user\b").expect("static regex")
     });
     static CODE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)otp|totp|mfa|2fa|two_factor|\bcode\b|\bpin\b").expect("static regex")
+        re::new(r"(?i)otp|totp|mfa|2fa|two_factor|\bcode\b|\bpin\b").expect("static regex")
     });
     static CHECKS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)password|passwd|otp|totp|\bcode\b|\bpin\b|credential|authenticate|check_\w+|verify_\w+|\.loads\(")
+        re::new(r"(?i)password|passwd|otp|totp|\bcode\b|\bpin\b|credential|authenticate|check_\w+|verify_\w+|\.loads\(")
             .expect("static regex")
     });
     static TOKEN_LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(?:filter_by|filter|get|get_or_404|one|first)\(\s*(?:[\w.]+\s*==?\s*)?\w*token\w*\s*[,)]|\.(?:filter_by|filter|get)\([^()]*\w+\s*=\s*\w*token\w*\s*[,)]")
+        re::new(r"\.(?:filter_by|filter|get|get_or_404|one|first)\(\s*(?:[\w.]+\s*==?\s*)?\w*token\w*\s*[,)]|\.(?:filter_by|filter|get)\([^()]*\w+\s*=\s*\w*token\w*\s*[,)]")
             .expect("static regex")
     });
     static PASSWORD_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"check_password|verify_password|is_correct_password|authenticate\(|compare_digest",
-        )
-        .expect("static regex")
+        re::new(r"check_password|verify_password|is_correct_password|authenticate\(|compare_digest")
+            .expect("static regex")
     });
     let Some(f) = facts.functions.get(r.function) else {
         return false;

@@ -4,11 +4,12 @@
 use crate::checks::rust::rust_facts;
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::rust::ExtractorKind;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 static PUBLIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)health|status|ready|readiness|live|ping|metrics|version|login|logout|sign_?in|sign_?up|register|token|oauth|callback|webhook|public|static|assets|favicon|docs|openapi|swagger|robots|well-known|index|root|home|verify|reset|forgot|invite")
+    re::new(r"(?i)health|status|ready|readiness|live|ping|metrics|version|login|logout|sign_?in|sign_?up|register|token|oauth|callback|webhook|public|static|assets|favicon|docs|openapi|swagger|robots|well-known|index|root|home|verify|reset|forgot|invite")
         .expect("static regex")
 });
 
@@ -45,7 +46,7 @@ pub fn route_outside_auth(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
 }
 
 static PRIVILEGED_TYPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)admin|superuser|staff").expect("static regex"));
+    LazyLock::new(|| re::new(r"(?i)admin|superuser|staff").expect("static regex"));
 
 /// AUTH101: an authenticated handler loads a resource by an id from the path and never
 /// compares its owner with the caller nor filters by the caller.

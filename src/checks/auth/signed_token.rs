@@ -8,12 +8,13 @@
 
 use crate::checks::Vet;
 use crate::model::pyindex::{CallKind, ProjectIndex, Target};
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// Signature schemes: itsdangerous serializers and signers, Django's `signing`.
 static SIGNER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:itsdangerous|django\.core\.signing)(?:\.|$)|(?:^|\.)(?:URLSafe(?:Timed)?Serializer|TimedSerializer|TimestampSigner|signing\.(?:loads|dumps|TimestampSigner|Signer))$")
+    re::new(r"^(?:itsdangerous|django\.core\.signing)(?:\.|$)|(?:^|\.)(?:URLSafe(?:Timed)?Serializer|TimedSerializer|TimestampSigner|signing\.(?:loads|dumps|TimestampSigner|Signer))$")
         .expect("static regex")
 });
 

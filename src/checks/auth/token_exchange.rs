@@ -7,12 +7,13 @@
 
 use crate::checks::{Confidence, Vet};
 use crate::model::pyindex::{CallKind, Name, ProjectIndex, Target};
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// A server-side token exchange with the identity provider.
 static EXCHANGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?i)\b(?:authorized_response|authorize_access_token|fetch_token|fetch_access_token|exchange_code_for_token)\s*\(|\.post\([^\n]*token",
     )
     .expect("static regex")

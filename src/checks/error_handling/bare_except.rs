@@ -8,6 +8,7 @@
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::source::comments::python_scan;
 use crate::source::names::Names as _;
+use crate::source::re;
 use crate::source::SourceFile;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -127,11 +128,11 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
 /// back off (`cursor.execute("SET SHOWPLAN_ALL OFF")`) with a handler that passes.
 fn low_stakes(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
     static TRACEBACK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1|e\b)|\bcapture_exception\(|\bhtml_error_template\(\)")
+        re::new(r"traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1|e\b)|\bcapture_exception\(|\bhtml_error_template\(\)")
             .expect("static regex")
     });
     static RESET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)^[A-Za-z_][\w.]*\.execute\(\s*["'](SET\s+\w+\s+OFF|RESET\s+\w+)\s*;?\s*["']\s*\)$"#)
+        re::new(r#"(?i)^[A-Za-z_][\w.]*\.execute\(\s*["'](SET\s+\w+\s+OFF|RESET\s+\w+)\s*;?\s*["']\s*\)$"#)
             .expect("static regex")
     });
     let base = indent(lines[n].1);
@@ -259,7 +260,7 @@ fn clause_at<'a>(lines: &[(usize, &'a str)], in_code: &[bool], n: usize) -> Opti
 /// back from, and there is nothing else for the bare `except:` to hide.
 fn lookups_only(c: &Clause<'_>) -> bool {
     static LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(return\s+|[A-Za-z_]\w*\s*=\s*)[^()=]*\[[^()=]+\][^()=]*$")
+        re::new(r"^(return\s+|[A-Za-z_]\w*\s*=\s*)[^()=]*\[[^()=]+\][^()=]*$")
             .expect("static regex")
     });
     c.body.len() <= 3 && c.body.iter().all(|(_, t)| LOOKUP.is_match(t))
@@ -274,7 +275,7 @@ fn lookups_only(c: &Clause<'_>) -> bool {
 /// has a bug of its own (a misspelt name) the catch hides: low confidence.
 fn conversions_only(c: &Clause<'_>) -> bool {
     static CALL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
     let code: Vec<&str> = c
         .body
         .iter()
@@ -372,12 +373,11 @@ fn strip_strings(line: &str) -> String {
 /// failure is not swallowed.
 fn parse_to_validation_error(c: &Clause<'_>) -> bool {
     static PARSE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^([A-Za-z_]\w*\s*=\s*)?(json\.loads|int|float|Decimal|uuid\.UUID|UUID|date\.fromisoformat|datetime\.fromisoformat)\(\s*[\w.]+\s*\)$")
+        re::new(r"^([A-Za-z_]\w*\s*=\s*)?(json\.loads|int|float|Decimal|uuid\.UUID|UUID|date\.fromisoformat|datetime\.fromisoformat)\(\s*[\w.]+\s*\)$")
             .expect("static regex")
     });
-    static RAISE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^raise\s+([\w.]+\.)?ValidationError\(").expect("static regex")
-    });
+    static RAISE: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r"^raise\s+([\w.]+\.)?ValidationError\(").expect("static regex"));
     matches!(c.body.as_slice(), [(_, b)] if PARSE.is_match(b))
         && Clause::statements(&c.handler)
             .and_then(|h| h.last().copied())
@@ -393,16 +393,16 @@ fn parse_to_validation_error(c: &Clause<'_>) -> bool {
 /// next query surfaces anyway. The breadth is the only fault left (low confidence).
 fn record_or_default(c: &Clause<'_>) -> bool {
     static FETCH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.objects\.get\(|\.(earliest|latest)\(|\.all\(\)\[0\]").expect("static regex")
+        re::new(r"\.objects\.get\(|\.(earliest|latest)\(|\.all\(\)\[0\]").expect("static regex")
     });
     static INPUT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(request|form|POST|GET|cleaned_data|data|params|query_params)\b")
+        re::new(r"\b(request|form|POST|GET|cleaned_data|data|params|query_params)\b")
             .expect("static regex")
     });
     static BODY: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^(return\b|[A-Za-z_]\w*\s*=[^=])").expect("static regex"));
+        LazyLock::new(|| re::new(r"^(return\b|[A-Za-z_]\w*\s*=[^=])").expect("static regex"));
     static HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(pass$|return(\s+[\w.\x22']+)?$|([A-Za-z_]\w*\s*=\s*)+[^=]|(logger|log|logging)\.(debug|info|warning|warn|error)\()")
+        re::new(r"^(pass$|return(\s+[\w.\x22']+)?$|([A-Za-z_]\w*\s*=\s*)+[^=]|(logger|log|logging)\.(debug|info|warning|warn|error)\()")
             .expect("static regex")
     });
     let Some((body, handler)) = c.both() else {
@@ -422,15 +422,15 @@ fn record_or_default(c: &Clause<'_>) -> bool {
 /// catch is left (low confidence).
 fn rendering_fallback(text: &str, c: &Clause<'_>) -> bool {
     static PILLOW: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^[ \t]*(?:from[ \t]+PIL(?:\.\w+)*[ \t]+import|import[ \t]+PIL)\b")
+        re::new(r"(?m)^[ \t]*(?:from[ \t]+PIL(?:\.\w+)*[ \t]+import|import[ \t]+PIL)\b")
             .expect("static regex")
     });
     static EFFECT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\.objects\b|\.(?:save|delete|create|update|commit|execute|send|post|put)\(|\b(?:requests|httpx|urlopen|urllib|session)\b|open\([^)]*["'][wax]"#)
+        re::new(r#"\.objects\b|\.(?:save|delete|create|update|commit|execute|send|post|put)\(|\b(?:requests|httpx|urlopen|urllib|session)\b|open\([^)]*["'][wax]"#)
             .expect("static regex")
     });
     static HANDLER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(pass$|[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*=[^=])").expect("static regex")
+        re::new(r"^(pass$|[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s*=[^=])").expect("static regex")
     });
     let Some(handler) = Clause::statements(&c.handler) else {
         return false;
@@ -450,14 +450,12 @@ fn rendering_fallback(text: &str, c: &Clause<'_>) -> bool {
 /// broken `%` format), which loses the failure it was meant to record.
 fn logs_failure(c: &Clause<'_>) -> bool {
     static LOG: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(self\.)?(logger|log|logging|_logger|LOGGER|LOG)\.(info|warning|warn|error|critical)\(")
+        re::new(r"^(self\.)?(logger|log|logging|_logger|LOGGER|LOG)\.(info|warning|warn|error|critical)\(")
             .expect("static regex")
     });
     static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r#"^[A-Za-z_][\w.]*\s*=\s*(None|True|False|-?\d+|"[^"]*"|'[^']*'|\[\]|\{\}|\(\))$"#,
-        )
-        .expect("static regex")
+        re::new(r#"^[A-Za-z_][\w.]*\s*=\s*(None|True|False|-?\d+|"[^"]*"|'[^']*'|\[\]|\{\}|\(\))$"#)
+            .expect("static regex")
     });
     let Some(handler) = Clause::statements(&c.handler) else {
         return false;
@@ -479,9 +477,9 @@ fn logs_failure(c: &Clause<'_>) -> bool {
 /// `%` before a quote or space): the expression raises `ValueError` when it runs.
 fn broken_format(stmt: &str) -> bool {
     static FORMATTED: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#""([^"\\]*)"\s*%|'([^'\\]*)'\s*%"#).expect("static regex"));
+        LazyLock::new(|| re::new(r#""([^"\\]*)"\s*%|'([^'\\]*)'\s*%"#).expect("static regex"));
     static SPEC: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^%(\([^)]*\))?[-#0 +]*(\*|\d+)?(\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]")
+        re::new(r"^%(\([^)]*\))?[-#0 +]*(\*|\d+)?(\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]")
             .expect("static regex")
     });
     FORMATTED.captures_iter(stmt).any(|m| {
@@ -504,7 +502,7 @@ fn broken_format(stmt: &str) -> bool {
 /// breadth (an interrupt or a bug in the `try` body turned into that error): low confidence.
 fn raises_other_error(c: &Clause<'_>) -> bool {
     static RAISE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^raise\s+[A-Za-z_][\w.]*").expect("static regex"));
+        LazyLock::new(|| re::new(r"^raise\s+[A-Za-z_][\w.]*").expect("static regex"));
     Clause::statements(&c.handler)
         .and_then(|h| h.last().copied())
         .is_some_and(|l| RAISE.is_match(l))
@@ -516,7 +514,7 @@ fn raises_other_error(c: &Clause<'_>) -> bool {
 /// breadth (a bug in the check is read as "not allowed"): low confidence.
 fn denies_on_failure(c: &Clause<'_>) -> bool {
     static CHECK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(await\s+)?([A-Za-z_][\w.]*\.)?_?(check|assert|ensure|require|verify)_\w*(permission|perm|access|allowed)s?\w*\(")
+        re::new(r"^(await\s+)?([A-Za-z_][\w.]*\.)?_?(check|assert|ensure|require|verify)_\w*(permission|perm|access|allowed)s?\w*\(")
             .expect("static regex")
     });
     matches!(Clause::statements(&c.body).as_deref(), Some([b]) if CHECK.is_match(b))
@@ -537,7 +535,7 @@ fn command_module(file: &SourceFile) -> bool {
 /// the breadth of the catch (and maybe the wording) is left.
 fn reports_to_operator(c: &Clause<'_>) -> bool {
     static WRITE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(self\.(stdout|stderr)\.write|print)\(").expect("static regex")
+        re::new(r"^(self\.(stdout|stderr)\.write|print)\(").expect("static regex")
     });
     matches!(Clause::statements(&c.handler).as_deref(), Some([l]) if WRITE.is_match(l))
 }
@@ -552,11 +550,10 @@ fn reports_to_operator(c: &Clause<'_>) -> bool {
 /// call read as "no result"): low confidence.
 fn none_as_elsewhere(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Clause<'_>) -> bool {
     static DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^return(\s+(None|\[\]|\{\}|\(\)|""|''|[A-Za-z_]\w*))?$"#)
-            .expect("static regex")
+        re::new(r#"^return(\s+(None|\[\]|\{\}|\(\)|""|''|[A-Za-z_]\w*))?$"#).expect("static regex")
     });
     static MAYBE_ROW: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(first|one_or_none|scalar|scalar_one_or_none)\(\)[\s)]*$")
+        re::new(r"\.(first|one_or_none|scalar|scalar_one_or_none)\(\)[\s)]*$")
             .expect("static regex")
     });
     let Some(h) = Clause::statements(&c.handler).and_then(|h| match h.as_slice() {
@@ -648,7 +645,7 @@ fn earlier_handlers<'a>(
 /// An `except` header naming `Exception` or `BaseException`.
 fn catches_broad(header: &str) -> bool {
     static BROAD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^except\*?\s*\(?[^:]*\b(Base)?Exception\b").expect("static regex")
+        re::new(r"^except\*?\s*\(?[^:]*\b(Base)?Exception\b").expect("static regex")
     });
     BROAD.is_match(header)
 }
@@ -666,7 +663,7 @@ fn interrupts_reraised(earlier: &[(&str, Vec<&str>)]) -> bool {
 /// hook (`excepthook(*sys.exc_info())`), or to a log with its traceback.
 fn hands_exception_on(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
     static ON: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\(\s*\*\s*sys\.exc_info\(\)\s*\)|traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1)\b")
+        re::new(r"\(\s*\*\s*sys\.exc_info\(\)\s*\)|traceback\.(format_exc|print_exc)\(|\.exception\(|exc_info\s*=\s*(True|1)\b")
             .expect("static regex")
     });
     let base = indent(lines[n].1);
@@ -683,11 +680,11 @@ fn hands_exception_on(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bo
 /// (an exception hook that must not loop). There is nowhere left to report that failure to.
 fn guards_logging(c: &Clause<'_>) -> bool {
     static LOG: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(self\.)?(logger|log|logging|_logger|LOGGER|LOG)\.(debug|info|warning|warn|error|critical|exception|log)\(")
+        re::new(r"^(self\.)?(logger|log|logging|_logger|LOGGER|LOG)\.(debug|info|warning|warn|error|critical|exception|log)\(")
             .expect("static regex")
     });
     static MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[A-Za-z_]\w*\s*=[^=].*\btraceback\.format_\w+\(").expect("static regex")
+        re::new(r"^[A-Za-z_]\w*\s*=[^=].*\btraceback\.format_\w+\(").expect("static regex")
     });
     let Some((body, handler)) = c.both() else {
         return false;
@@ -705,12 +702,12 @@ fn guards_logging(c: &Clause<'_>) -> bool {
 /// then stored) keeps the rule's level.
 fn local_defaults(c: &Clause<'_>) -> bool {
     static TARGET: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^([A-Za-z_]\w*)\s*=[^=]").expect("static regex"));
+        LazyLock::new(|| re::new(r"^([A-Za-z_]\w*)\s*=[^=]").expect("static regex"));
     static DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^(([A-Za-z_]\w*)\s*=\s*)+("[^"]*"|'[^']*')$"#).expect("static regex")
+        re::new(r#"^(([A-Za-z_]\w*)\s*=\s*)+("[^"]*"|'[^']*')$"#).expect("static regex")
     });
     static INPUT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(request|form|POST|GET|cleaned_data|data|params|query_params|kwargs)\b")
+        re::new(r"\b(request|form|POST|GET|cleaned_data|data|params|query_params|kwargs)\b")
             .expect("static regex")
     });
     let Some((body, handler)) = c.both() else {
@@ -743,7 +740,7 @@ fn local_defaults(c: &Clause<'_>) -> bool {
 /// the data again. Only the breadth is left (low confidence).
 fn cache_file_io(c: &Clause<'_>) -> bool {
     static OPEN: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\bopen\(\s*([\w.]*)").expect("static regex"));
+        LazyLock::new(|| re::new(r"\bopen\(\s*([\w.]*)").expect("static regex"));
     let opened: Vec<String> = c
         .body
         .iter()
@@ -762,11 +759,11 @@ fn cache_file_io(c: &Clause<'_>) -> bool {
 /// `ImportError` on a platform without the package; the breadth is the only fault left.
 fn import_probe(c: &Clause<'_>) -> bool {
     static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^(import\s+[\w.]+(\s+as\s+\w+)?|from\s+[\w.]+\s+import\s+[\w, ]+|[\w.]+\s*=\s*(__import__|importlib\.import_module)\(\s*["'][\w.]+["']\s*\))$"#)
+        re::new(r#"^(import\s+[\w.]+(\s+as\s+\w+)?|from\s+[\w.]+\s+import\s+[\w, ]+|[\w.]+\s*=\s*(__import__|importlib\.import_module)\(\s*["'][\w.]+["']\s*\))$"#)
             .expect("static regex")
     });
     static ANSWER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(pass|return(\s+(None|False))?|[\w.]+\s*=\s*None)$").expect("static regex")
+        re::new(r"^(pass|return(\s+(None|False))?|[\w.]+\s*=\s*None)$").expect("static regex")
     });
     let Some((body, handler)) = c.both() else {
         return false;
@@ -800,11 +797,11 @@ fn in_for_loop(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
 /// does not fit is shown as such; nothing but the value can fail (low confidence).
 fn parses_each_item(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Clause<'_>) -> bool {
     static CALL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"([A-Za-z_][\w.]*)\s*\(").expect("static regex"));
     static ADD: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^[A-Za-z_]\w*\.(append|extend)\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"^[A-Za-z_]\w*\.(append|extend)\(").expect("static regex"));
     static ASSIGN: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^[A-Za-z_]\w*\s*=[^=]").expect("static regex"));
+        LazyLock::new(|| re::new(r"^[A-Za-z_]\w*\s*=[^=]").expect("static regex"));
     let Some((body, handler)) = c.both() else {
         return false;
     };
@@ -831,9 +828,9 @@ fn parses_each_item(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Cla
 /// (low confidence).
 fn none_checked_after(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &Clause<'_>) -> bool {
     static NONE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^([A-Za-z_]\w*)\s*=\s*None$").expect("static regex"));
+        LazyLock::new(|| re::new(r"^([A-Za-z_]\w*)\s*=\s*None$").expect("static regex"));
     static TEST: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^if\s+(not\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s+is\s+None)\s*:")
+        re::new(r"^if\s+(not\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s+is\s+None)\s*:")
             .expect("static regex")
     });
     let Some(handler) = Clause::statements(&c.handler) else {
@@ -885,13 +882,11 @@ fn none_checked_after(lines: &[(usize, &str)], in_code: &[bool], n: usize, c: &C
 /// failure loses one increment; failing the request over it would be worse.
 fn usage_tally(c: &Clause<'_>) -> bool {
     static BUMP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"^[A-Za-z_]\w*\.(incr|incrby|incrbyfloat|zincrby|hincrby|hincrbyfloat|execute)\(",
-        )
-        .expect("static regex")
+        re::new(r"^[A-Za-z_]\w*\.(incr|incrby|incrbyfloat|zincrby|hincrby|hincrbyfloat|execute)\(")
+            .expect("static regex")
     });
     static ASSIGN: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^[A-Za-z_]\w*\s*=[^=]").expect("static regex"));
+        LazyLock::new(|| re::new(r"^[A-Za-z_]\w*\s*=[^=]").expect("static regex"));
     let Some((body, handler)) = c.both() else {
         return false;
     };
@@ -960,7 +955,7 @@ pub(crate) fn data_migration(file: &SourceFile) -> bool {
 /// (`log.flush()`, not a session's flush, which writes). Nothing is lost when that fails,
 /// and the code cannot do anything better than go on.
 static CLEANUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"^[A-Za-z_][\w.]*\.(close|rollback|disconnect|dispose|shutdown|terminate|kill|unlink|remove|rmtree|cleanup|stop|quit|release|cancel)\(\)$|^(os\.(unlink|remove)|shutil\.rmtree)\([\w.]+\)$|^([\w.]*\.)?(log|logger|_logger|handler|stdout|stderr)\.flush\(\)$",
     )
     .expect("static regex")
@@ -1059,7 +1054,7 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 
 /// Functions that tear down: each step is best effort so that the next one still runs.
 static TEARDOWN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(__exit__|__aexit__|a?close|shutdown|teardown|dispose|cleanup|stop)$|_(shutdown|teardown|cleanup)$")
+    re::new(r"^(__exit__|__aexit__|a?close|shutdown|teardown|dispose|cleanup|stop)$|_(shutdown|teardown|cleanup)$")
         .expect("static regex")
 });
 
@@ -1099,7 +1094,7 @@ fn ends_loop_body(try_stmt: Node<'_>, handler: Node<'_>) -> bool {
 /// that breadth is the only fault left.
 fn inserts_one_row(try_stmt: Node<'_>, src: &str) -> bool {
     static INSERT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^([\w, ]+=\s*)?[A-Za-z_][\w.]*\.objects\.(create|get_or_create)\(")
+        re::new(r"^([\w, ]+=\s*)?[A-Za-z_][\w.]*\.objects\.(create|get_or_create)\(")
             .expect("static regex")
     });
     one_statement_matching(try_stmt, &INSERT, src)
@@ -1124,7 +1119,7 @@ fn one_statement_matching(try_stmt: Node<'_>, re: &Regex, src: &str) -> bool {
 /// its default. The catch is broader than that; that breadth is the only fault left.
 fn reads_optional_attribute(try_stmt: Node<'_>, handler: Node<'_>, src: &str) -> bool {
     static OPTIONAL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[\w.]+\s*=\s*[\w.]+\.get\([^()]*\)\.\w+$").expect("static regex")
+        re::new(r"^[\w.]+\s*=\s*[\w.]+\.get\([^()]*\)\.\w+$").expect("static regex")
     });
     let head = handler
         .named_children(&mut handler.walk())
@@ -1142,7 +1137,7 @@ fn builds_local_result(
     src: &str,
 ) -> bool {
     static ADDS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)(?:^|[^\w.])([A-Za-z_]\w*)(?:\.(?:append|extend|add|update|insert)\(|\s*\+=|\[[^\]\n]+\]\s*=[^=])")
+        re::new(r"(?m)(?:^|[^\w.])([A-Za-z_]\w*)(?:\.(?:append|extend|add|update|insert)\(|\s*\+=|\[[^\]\n]+\]\s*=[^=])")
             .expect("static regex")
     });
     let Some(body) = try_stmt.child_by_field_name("body") else {
@@ -1151,7 +1146,7 @@ fn builds_local_result(
     let scope_start = func.map_or(0, |f| f.body.0);
     let before = &src[scope_start.min(try_stmt.start_byte())..try_stmt.start_byte()];
     ADDS.captures_iter(&src[body.byte_range()]).any(|c| {
-        Regex::new(&format!(r"(?m)^[ \t]*{}[ \t]*=[^=]", regex::escape(&c[1])))
+        re::new(&format!(r"(?m)^[ \t]*{}[ \t]*=[^=]", regex::escape(&c[1])))
             .is_ok_and(|r| r.is_match(before))
     })
 }
@@ -1338,11 +1333,11 @@ fn does_nothing(block: Node<'_>) -> bool {
 fn explains_itself(clause: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
     static REASON: LazyLock<Regex> = LazyLock::new(|| {
         // A lint directive may come first: `# noqa: BLE001 - never let telemetry break the app`.
-        Regex::new(r"#[ \t]*(?:(?:noqa|type)\b[: \t]*(?:[A-Za-z]*[0-9][A-Za-z0-9]*[, \t]*)*[^A-Za-z#]*)?[A-Za-z][A-Za-z'-]+[ \t]+[A-Za-z]")
+        re::new(r"#[ \t]*(?:(?:noqa|type)\b[: \t]*(?:[A-Za-z]*[0-9][A-Za-z0-9]*[, \t]*)*[^A-Za-z#]*)?[A-Za-z][A-Za-z'-]+[ \t]+[A-Za-z]")
             .expect("static regex")
     });
     static INTENT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        re::new(
             r"(?i)\b(ok|okay|fine|best[- ]effort|ignore[ds]?|optional(ly)?|fall ?back|not (critical|fatal|important|required)|harmless|doesn't matter|does not matter|can't|cannot|silently)\b",
         )
         .expect("static regex")
@@ -1480,7 +1475,7 @@ fn keeps_default(
     let scope_start = func.map_or(0, |f| f.body.0);
     let before = &src[scope_start.min(try_stmt.start_byte())..try_stmt.start_byte()];
     let assigned_before = |t: &str| {
-        Regex::new(&format!(
+        re::new(&format!(
             r"(?m)^[ \t]*{}[ \t]*(:[^=\n]+)?=[^=]",
             regex::escape(t)
         ))
@@ -1491,7 +1486,7 @@ fn keeps_default(
     // then `urls[slug] = url`).
     let used_after = |t: &str, at: usize| {
         let rest = src.get(at..body.end_byte()).unwrap_or("");
-        Regex::new(&format!(r"\b{}\b", regex::escape(t))).is_ok_and(|r| r.is_match(rest))
+        re::new(&format!(r"\b{}\b", regex::escape(t))).is_ok_and(|r| r.is_match(rest))
     };
     // A container the function made itself: the caller's objects are not changed.
     containers
@@ -1554,7 +1549,7 @@ fn first_attempt(try_stmt: Node<'_>, handler: Node<'_>) -> bool {
 /// `if` is the fallback for the failure.
 fn checked_right_after(try_stmt: Node<'_>, handler: Node<'_>, src: &str) -> bool {
     static MISSING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:not\s+(?:len\(\s*)?(?P<a>[\w.\[\]'\x22]+)\s*\)?|(?P<b>[\w.\[\]'\x22]+)\s+is\s+None|len\(\s*(?P<c>[\w.\[\]'\x22]+)\s*\)\s*==\s*0)$")
+        re::new(r"^(?:not\s+(?:len\(\s*)?(?P<a>[\w.\[\]'\x22]+)\s*\)?|(?P<b>[\w.\[\]'\x22]+)\s+is\s+None|len\(\s*(?P<c>[\w.\[\]'\x22]+)\s*\)\s*==\s*0)$")
             .expect("static regex")
     });
     let Some(body) = try_stmt.child_by_field_name("body") else {
@@ -1583,13 +1578,13 @@ fn checked_right_after(try_stmt: Node<'_>, handler: Node<'_>, src: &str) -> bool
     let root = tested.split(['.', '[']).next().unwrap_or(tested);
     let tried = &src[body.byte_range()];
     // The tested value is written in the `try`, or its object is handed to a call there.
-    let written = Regex::new(&format!(
+    let written = re::new(&format!(
         r"{}\s*(?:[-+|]?=[^=]|\.(?:append|extend|add|update|insert)\()",
         regex::escape(tested)
     ))
     .is_ok_and(|r| r.is_match(tried));
-    let handed = Regex::new(&format!(r"\(\s*{}\s*[,)]", regex::escape(root)))
-        .is_ok_and(|r| r.is_match(tried));
+    let handed =
+        re::new(&format!(r"\(\s*{}\s*[,)]", regex::escape(root))).is_ok_and(|r| r.is_match(tried));
     written || handed
 }
 

@@ -13,13 +13,14 @@ use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text, PyFunction};
 use crate::model::facts::visit_same_scope;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("static regex")
+    re::new(pattern).expect("static regex")
 }
 
 /// How a check says "no".

@@ -9,6 +9,7 @@ use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::pyindex::BlockSite;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -191,7 +192,7 @@ pub fn sync_client_in_async(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// function's definition) tests a profiling or debug switch and holds.
 fn under_developer_switch(n: Node<'_>, src: &str) -> bool {
     static SWITCH: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)profil|\bdebug|_debug\b|debug_").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)profil|\bdebug|_debug\b|debug_").expect("static regex"));
     let mut cur = n.parent();
     while let Some(p) = cur {
         let in_consequence = p
@@ -447,17 +448,17 @@ fn blocking_call(
 // ERR014 delivery failure swallowed, state advanced anyway
 
 static DELIVERY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:send|deliver|publish|notify|page|dispatch|post|push|emit|enqueue|trigger)(?:_\w+)?$|_(?:send|deliver|publish|notify|page|webhook|email|sms|alert)$")
+    re::new(r"(?i)^(?:send|deliver|publish|notify|page|dispatch|post|push|emit|enqueue|trigger)(?:_\w+)?$|_(?:send|deliver|publish|notify|page|webhook|email|sms|alert)$")
         .expect("static regex")
 });
 
 static ADVANCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:sent|fired|delivered|notified|published|processed|acked|done|completed|last_sent\w*|last_notified\w*|sent_at|delivered_at|notified_at|fired_at)\b|\bstatus\b|\bstate\b")
+    re::new(r"(?i)\b(?:sent|fired|delivered|notified|published|processed|acked|done|completed|last_sent\w*|last_notified\w*|sent_at|delivered_at|notified_at|fired_at)\b|\bstatus\b|\bstate\b")
         .expect("static regex")
 });
 
 static ADVANCE_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:mark_\w+|ack|acknowledge|set_status|advance\w*|commit)$|_as_(?:sent|delivered|done|fired|processed)$")
+    re::new(r"(?i)^(?:mark_\w+|ack|acknowledge|set_status|advance\w*|commit)$|_as_(?:sent|delivered|done|fired|processed)$")
         .expect("static regex")
 });
 
@@ -590,7 +591,7 @@ fn records_subject(delivery: &str, s: Node<'_>, src: &str) -> bool {
 /// a failed delivery raises none of them, so what it swallows is another call's answer.
 fn domain_error_only(handler: Node<'_>, src: &str) -> bool {
     static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:\w+\.)*(?:not_?authori[sz]ed|unauthori[sz]ed|forbidden|permission_?denied|not_?found|does_?not_?exist|validation_?error|integrity_?error|data_?error|value_?error|key_?error|type_?error|lookup_?error|index_?error)$")
+        re::new(r"(?i)^(?:\w+\.)*(?:not_?authori[sz]ed|unauthori[sz]ed|forbidden|permission_?denied|not_?found|does_?not_?exist|validation_?error|integrity_?error|data_?error|value_?error|key_?error|type_?error|lookup_?error|index_?error)$")
             .expect("static regex")
     });
     let Some(value) = handler.named_child(0).filter(|v| v.kind() != "block") else {
@@ -779,7 +780,7 @@ fn retry_loop<'t>(n: Node<'t>, src: &str) -> Option<RetryLoop<'t>> {
 }
 
 static PAUSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bsleep\s*\(|backoff|\bwait\w*\s*\(|\bdelay\w*\s*\(|Event\(\)\.wait")
+    re::new(r"(?i)\bsleep\s*\(|backoff|\bwait\w*\s*\(|\bdelay\w*\s*\(|Event\(\)\.wait")
         .expect("static regex")
 });
 
@@ -806,13 +807,13 @@ pub fn retry_without_backoff(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 }
 
 static REMOTE_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(?:get|post|put|patch|delete|head|request|send|fetch|upload|download|invoke|publish|query|execute)(?:_\w+)?|urlopen|connect|call)$")
+    re::new(r"^(?:(?:get|post|put|patch|delete|head|request|send|fetch|upload|download|invoke|publish|query|execute)(?:_\w+)?|urlopen|connect|call)$")
         .expect("static regex")
 });
 
 /// Receivers that talk to another process: clients, sessions, connections, SDK stubs.
 static REMOTE_RECV: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[._])(?:requests|httpx|urllib\w*|aiohttp|client|\w*_client|session|conn\w*|cursor|cur|db|http\w*|api|redis|sock\w*|stub|channel|s3|sqs|sns|producer|bucket|smtp\w*|ftp\w*)$")
+    re::new(r"(?i)(?:^|[._])(?:requests|httpx|urllib\w*|aiohttp|client|\w*_client|session|conn\w*|cursor|cur|db|http\w*|api|redis|sock\w*|stub|channel|s3|sqs|sns|producer|bucket|smtp\w*|ftp\w*)$")
         .expect("static regex")
 });
 
@@ -861,7 +862,7 @@ fn is_post(call: Node<'_>, src: &str) -> bool {
 /// remote write stores one sample per series and timestamp, so a resent batch changes
 /// nothing.
 static IDEMPOTENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)idempoten|request[-_]?id|dedup|remote[-_]?write").expect("static regex")
+    re::new(r"(?i)idempoten|request[-_]?id|dedup|remote[-_]?write").expect("static regex")
 });
 
 /// The POST delivers a webhook: its URL is a subscriber's (`webhook.url`, `webhook_url`).
@@ -892,7 +893,7 @@ fn webhook_delivery(call: Node<'_>, src: &str) -> bool {
 /// positional one, or the string a name holding it was last assigned in `scope`.
 fn one_way_transition(call: Node<'_>, src: &str, scope: Node<'_>) -> bool {
     static ACTION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)/(?:revoke|revocations?|deactivate|deactivations?|disable|cancel|cancell?ations?)/?["']?\s*\)?$"#)
+        re::new(r#"(?i)/(?:revoke|revocations?|deactivate|deactivations?|disable|cancel|cancell?ations?)/?["']?\s*\)?$"#)
             .expect("static regex")
     });
     let Some(args) = call.child_by_field_name("arguments") else {
@@ -927,10 +928,8 @@ fn one_way_transition(call: Node<'_>, src: &str, scope: Node<'_>) -> bool {
 
 /// A tenacity retry condition that names nothing but `TryAgain`.
 static ONLY_TRY_AGAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"retry\s*=\s*(tenacity\.)?retry_if_exception_type\(\s*(tenacity\.)?TryAgain\s*,?\s*\)",
-    )
-    .expect("static regex")
+    re::new(r"retry\s*=\s*(tenacity\.)?retry_if_exception_type\(\s*(tenacity\.)?TryAgain\s*,?\s*\)")
+        .expect("static regex")
 });
 
 /// ERR016: a POST sent again by a retry loop, a `@retry`-decorated function, or a urllib3

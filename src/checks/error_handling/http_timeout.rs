@@ -9,6 +9,7 @@ use crate::checks::py::{call_parts, keyword_arg, positional_arg, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -203,16 +204,14 @@ fn in_cli_command(facts: &PyFacts, at: usize) -> bool {
 /// `None`, `httpx.Timeout(None)`, `Timeout(timeout=None)`.
 fn waits_forever(v: &str) -> bool {
     static NONE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(None|(httpx\.)?Timeout\(\s*(timeout\s*=\s*)?None\s*\))$")
-            .expect("static regex")
+        re::new(r"^(None|(httpx\.)?Timeout\(\s*(timeout\s*=\s*)?None\s*\))$").expect("static regex")
     });
     NONE.is_match(v.trim())
 }
 
 fn local_url(args: &str) -> bool {
-    static LOCAL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^\(\s*[rRbBuUfF]*["'](?:data|file):"#).expect("static regex")
-    });
+    static LOCAL: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r#"^\(\s*[rRbBuUfF]*["'](?:data|file):"#).expect("static regex"));
     LOCAL.is_match(args)
 }
 
@@ -220,7 +219,7 @@ fn local_url(args: &str) -> bool {
 /// probe of this container's own server, killed by the runtime after its own timeout.
 fn probes_localhost(call: Node<'_>, facts: &PyFacts, src: &str) -> bool {
     static LOCALHOST: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)://(localhost|127\.0\.0\.1|\[::1\])[:/"'{]"#).expect("static regex")
+        re::new(r#"(?i)://(localhost|127\.0\.0\.1|\[::1\])[:/"'{]"#).expect("static regex")
     });
     let (start, end) = facts
         .function_at(call.start_byte())
@@ -237,7 +236,7 @@ fn probes_localhost(call: Node<'_>, facts: &PyFacts, src: &str) -> bool {
 /// refreshes run as jobs with their own deadlines.
 fn data_source_connector(src: &str) -> bool {
     static RUNNER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^[ \t]+def (run_query|test_connection)\(\s*self\b").expect("static regex")
+        re::new(r"(?m)^[ \t]+def (run_query|test_connection)\(\s*self\b").expect("static regex")
     });
     RUNNER.is_match(src)
 }
@@ -273,7 +272,7 @@ impl Sessions {
         // A session given default timeouts by a mounted adapter or a wrapped `request`
         // cannot be judged call by call.
         static DEFAULT_TIMEOUT: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)class \w+\([^)]*HTTPAdapter|timeout\w*adapter|adapter\w*timeout|partial\([^)]*\.request\b")
+            re::new(r"(?i)class \w+\([^)]*HTTPAdapter|timeout\w*adapter|adapter\w*timeout|partial\([^)]*\.request\b")
                 .expect("static regex")
         });
         if !src.contains("Session") && !src.contains("session(") || DEFAULT_TIMEOUT.is_match(src) {

@@ -10,13 +10,14 @@ use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text, Param, PyFacts, PyFunction};
 use crate::source::lang::Lang;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("static regex")
+    re::new(pattern).expect("static regex")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1202,7 +1203,7 @@ fn wipes_table(chain: &str, body: &str) -> bool {
         return false;
     };
     let m = regex::escape(model);
-    Regex::new(&format!(
+    re::new(&format!(
         r"\b{m}\.query\.delete\(\s*\)|query\(\s*{m}\s*\)\.delete\(\s*\)|\bdelete\(\s*{m}\s*\)\s*\)"
     ))
     .is_ok_and(|r| r.is_match(body))

@@ -8,6 +8,7 @@ use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::rust::{ExtractorKind, RustFacts};
 use crate::model::facts::Scope;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -78,8 +79,7 @@ fn called_closure(
 /// cleanup, or an `async` block bound to such a name (`let shutdown_signal = async { .. }`).
 fn in_shutdown_path(node: Node<'_>, fn_name: &str, src: &str) -> bool {
     static SHUTDOWN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)shutdown|graceful|cleanup|teardown|on_exit|terminate")
-            .expect("static regex")
+        re::new(r"(?i)shutdown|graceful|cleanup|teardown|on_exit|terminate").expect("static regex")
     });
     if SHUTDOWN.is_match(fn_name) {
         return true;
@@ -266,7 +266,7 @@ pub fn blocking_sites(
 /// cache holds after the first request; a performance nit, not a stalled executor.
 fn static_asset_read(call: Node<'_>, resolved: &str, src: &str) -> bool {
     static ASSET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#""[^"]*\.(html?|m?js|css|svg|ico|webmanifest)""#).expect("static regex")
+        re::new(r#""[^"]*\.(html?|m?js|css|svg|ico|webmanifest)""#).expect("static regex")
     });
     matches!(resolved, "std::fs::read" | "std::fs::read_to_string")
         && call
@@ -283,9 +283,9 @@ pub fn reqwest_without_timeout(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     let src = &ctx.file.text;
     let Some(facts) = rust_facts(ctx) else { return };
     static TIMEOUT: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\.timeout\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"\.timeout\(").expect("static regex"));
     static HEALTH: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)health|liveness|readiness|probe").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)health|liveness|readiness|probe").expect("static regex"));
     let mut serves: Option<bool> = None;
     let mut deadline: Option<HashSet<String>> = None;
     each_node(ctx.tree.root_node(), &["call_expression"], |call| {
@@ -395,7 +395,7 @@ pub fn unwrap_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         return;
     }
     static FALLIBLE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.await\s*$|\.parse(::<[^>]*>)?\(\)\s*$|from_str\(|from_slice\(|from_value\(|from_utf8\(|\.to_str\(\)\s*$|\bfs::|File::open|\.bytes\(\)|\.text\(\)|\.json\(\)")
+        re::new(r"\.await\s*$|\.parse(::<[^>]*>)?\(\)\s*$|from_str\(|from_slice\(|from_value\(|from_utf8\(|\.to_str\(\)\s*$|\bfs::|File::open|\.bytes\(\)|\.text\(\)|\.json\(\)")
             .expect("static regex")
     });
     each_node(ctx.tree.root_node(), &["call_expression"], |call| {
@@ -457,7 +457,7 @@ pub fn unwrap_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
 /// &member.org_uuid, &conn).await.unwrap()`): `None` only when the data is inconsistent,
 /// an invariant of the schema more than an unhandled error. Pattern only.
 static REFERENCED_ROW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:::|\.)(?:find|get|load|fetch)\w*\(\s*&?[a-z_]\w*\.\w*(?:uuid|_id)\b(?:[^()]|\([^()]*\))*\)\s*\.await\s*$")
+    re::new(r"(?:::|\.)(?:find|get|load|fetch)\w*\(\s*&?[a-z_]\w*\.\w*(?:uuid|_id)\b(?:[^()]|\([^()]*\))*\)\s*\.await\s*$")
         .expect("static regex")
 });
 
@@ -507,7 +507,7 @@ fn in_caught_blocking_task(call: Node<'_>, src: &str) -> bool {
 /// deliberate assertion, not an unhandled error.
 fn states_invariant(call: Node<'_>, src: &str) -> bool {
     static INVARIANT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(should|must|will|can) (never|always|not) (fail|happen|panic)|\bshould (always )?(exist|succeed|be valid)|\bnever (fails?|happens?)|\binfallible\b|\b(can't|cannot) fail\b|\balways (valid|exists?|succeeds?)\b")
+        re::new(r"(?i)\b(should|must|will|can) (never|always|not) (fail|happen|panic)|\bshould (always )?(exist|succeed|be valid)|\bnever (fails?|happens?)|\binfallible\b|\b(can't|cannot) fail\b|\balways (valid|exists?|succeeds?)\b")
             .expect("static regex")
     });
     let args = call
@@ -526,13 +526,13 @@ fn states_invariant(call: Node<'_>, src: &str) -> bool {
 pub fn ignored_delivery_result(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     let src = &ctx.file.text;
     static SEND: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s)\.(send|try_send|send_async|publish|deliver|send_email|send_mail|send_message|post)\s*\(.*$").expect("static regex")
+        re::new(r"(?s)\.(send|try_send|send_async|publish|deliver|send_email|send_mail|send_message|post)\s*\(.*$").expect("static regex")
     });
     static SIGNAL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)shutdown|cancel|stop|done|signal|quit|close|ready|notify|waker|exit|kill|term|progress|log").expect("static regex")
+        re::new(r"(?i)shutdown|cancel|stop|done|signal|quit|close|ready|notify|waker|exit|kill|term|progress|log").expect("static regex")
     });
     static ADVANCE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)mark_\w*(sent|delivered|done|processed|complete|published|notified)|(sent|delivered|published|notified)\w*\s*=\s*true|status\s*=\s*\w*::?(sent|delivered|done|published|complete)|set\s+\w*(status|sent|delivered|published)\w*\s*=|\.(ack|commit)\(|delete_\w*(outbox|pending|job|event)|remove_\w*(outbox|pending|job|event)")
+        re::new(r"(?i)mark_\w*(sent|delivered|done|processed|complete|published|notified)|(sent|delivered|published|notified)\w*\s*=\s*true|status\s*=\s*\w*::?(sent|delivered|done|published|complete)|set\s+\w*(status|sent|delivered|published)\w*\s*=|\.(ack|commit)\(|delete_\w*(outbox|pending|job|event)|remove_\w*(outbox|pending|job|event)")
             .expect("static regex")
     });
     each_node(
@@ -638,17 +638,15 @@ pub fn unbounded_channel_in_handler(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) 
 pub fn unbounded_static_cache(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     let src = &ctx.file.text;
     static TYPE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(Mutex|RwLock)\s*<\s*(std::collections::|collections::)?(HashMap|BTreeMap|HashSet)\b|\bDashMap\b")
+        re::new(r"(Mutex|RwLock)\s*<\s*(std::collections::|collections::)?(HashMap|BTreeMap|HashSet)\b|\bDashMap\b")
             .expect("static regex")
     });
     static NAME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"(?i)cache|session|seen|token|user|rate|memo|visit|client|request|result|response",
-        )
-        .expect("static regex")
+        re::new(r"(?i)cache|session|seen|token|user|rate|memo|visit|client|request|result|response")
+            .expect("static regex")
     });
     static EVICT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(remove|retain|clear|pop_first|pop_last|truncate|drain|split_off|evict\w*|invalidate\w*)\(|\blen\(\)\s*(>|>=)")
+        re::new(r"\.(remove|retain|clear|pop_first|pop_last|truncate|drain|split_off|evict\w*|invalidate\w*)\(|\blen\(\)\s*(>|>=)")
             .expect("static regex")
     });
     each_node(ctx.tree.root_node(), &["static_item"], |item| {

@@ -5,6 +5,7 @@
 use crate::checks::py::{call_parts, keyword_arg, positional_arg, visit};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -57,7 +58,7 @@ fn created_tables(root: Node<'_>, src: &str) -> HashSet<String> {
 }
 
 static RAW_INDEX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)^\s*create\s+(?:unique\s+)?index\s+(concurrently\s+)?(?:if\s+not\s+exists\s+)?[\w."]*\s+on\s+(?:only\s+)?([\w."]+)"#)
+    re::new(r#"(?is)^\s*create\s+(?:unique\s+)?index\s+(concurrently\s+)?(?:if\s+not\s+exists\s+)?[\w."]*\s+on\s+(?:only\s+)?([\w."]+)"#)
         .expect("static regex")
 });
 

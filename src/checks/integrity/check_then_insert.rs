@@ -8,21 +8,21 @@ use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::text;
 use crate::model::pydata::leaves;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 static SELECT_FROM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)^\s*SELECT\b.*?\bFROM\s+["`\[]?([\w.]+)["`\]]?(\s+(AS\s+)?\w+)?\s+WHERE\b"#)
+    re::new(r#"(?is)^\s*SELECT\b.*?\bFROM\s+["`\[]?([\w.]+)["`\]]?(\s+(AS\s+)?\w+)?\s+WHERE\b"#)
         .expect("static regex")
 });
-static INSERT_INTO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)^\s*INSERT\s+INTO\s+["`\[]?([\w.]+)"#).expect("static regex")
-});
+static INSERT_INTO: LazyLock<Regex> =
+    LazyLock::new(|| re::new(r#"(?is)^\s*INSERT\s+INTO\s+["`\[]?([\w.]+)"#).expect("static regex"));
 
 /// A string literal that creates or changes the schema.
 static DDL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)["']\s*(?:CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)|ALTER\s+TABLE)\b"#)
+    re::new(r#"(?i)["']\s*(?:CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)|ALTER\s+TABLE)\b"#)
         .expect("static regex")
 });
 
@@ -121,7 +121,7 @@ pub fn check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// `Model.objects.filter(..).exists()`.
 fn is_orm_lookup(call: Node<'_>, src: &str) -> bool {
     static BY_KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(get|find|fetch|lookup|load|select)(_\w+)?_by_\w+$").expect("static regex")
+        re::new(r"^(get|find|fetch|lookup|load|select)(_\w+)?_by_\w+$").expect("static regex")
     });
     let Some((_, last, _)) = call_parts(call, src) else {
         return false;
@@ -145,7 +145,7 @@ fn is_orm_lookup(call: Node<'_>, src: &str) -> bool {
 /// `ensure_slug_unique(..)`, `check_email_not_taken(..)`.
 fn is_availability_assert(call: Node<'_>, src: &str) -> bool {
     static ASSERT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^_?(assert|ensure|check|validate|verify)_\w*(available|unique|not_exists?|not_taken|not_used|free|uniqueness)$")
+        re::new(r"^_?(assert|ensure|check|validate|verify)_\w*(available|unique|not_exists?|not_taken|not_used|free|uniqueness)$")
             .expect("static regex")
     });
     call_parts(call, src).is_some_and(|(_, last, _)| ASSERT.is_match(last))
@@ -182,11 +182,11 @@ fn is_orm_create(call: Node<'_>, src: &str) -> bool {
 /// `try` whose handlers catch only network errors (`except requests.RequestException`).
 fn remote_call(call: Node<'_>, src: &str) -> bool {
     static SDK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(stripe|boto3|requests|httpx|aiohttp|github|gitlab|slack_sdk)$|(client|_api|sdk)$")
+        re::new(r"(?i)^(stripe|boto3|requests|httpx|aiohttp|github|gitlab|slack_sdk)$|(client|_api|sdk)$")
             .expect("static regex")
     });
     static NETWORK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(requests|httpx|aiohttp|urllib3?|botocore|stripe|gitlab|github|slack_sdk)\.|^(RequestException|HTTPError|HTTPStatusError|ConnectionError|Timeout|TimeoutError|ConnectTimeout|ReadTimeout|ClientError|ClientResponseError|ApiException|APIError|GitlabError|GithubException|SlackApiError|StripeError)$")
+        re::new(r"^(requests|httpx|aiohttp|urllib3?|botocore|stripe|gitlab|github|slack_sdk)\.|^(RequestException|HTTPError|HTTPStatusError|ConnectionError|Timeout|TimeoutError|ConnectTimeout|ReadTimeout|ClientError|ClientResponseError|ApiException|APIError|GitlabError|GithubException|SlackApiError|StripeError)$")
             .expect("static regex")
     });
     let callee = call
@@ -322,7 +322,7 @@ fn first_create<'t>(node: Node<'t>, var: Option<&str>, src: &str) -> Option<Node
 /// (`filter(**obj)` ... `create(**obj)`) and nothing else.
 fn same_spread(lookup: Node<'_>, create: Node<'_>, src: &str) -> bool {
     static SPREAD: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\(\s*\*\*(\w+)\s*\)").expect("static regex"));
+        LazyLock::new(|| re::new(r"\(\s*\*\*(\w+)\s*\)").expect("static regex"));
     let spread = |t: &str| SPREAD.captures(t).map(|c| c[1].to_string());
     let l = spread(text(lookup, src));
     l.is_some() && l == spread(text(create, src))
@@ -339,7 +339,7 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         return;
     }
     static IDEMPOTENT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch)_or_)")
+        re::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch)_or_)")
             .expect("static regex")
     });
     let src = ctx.file.text.as_str();

@@ -7,13 +7,14 @@
 
 use crate::checks::{ChainHit, Confidence};
 use crate::model::pyindex::{CallKind, ProjectIndex, Step, Target};
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// What the per-file rule recognises by name alone.
 fn named_pair(lookup: &str, create: &str) -> bool {
     static BY_KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(get|find|fetch|lookup|load|select)(_\w+)?_by_\w+$").expect("static regex")
+        re::new(r"^(get|find|fetch|lookup|load|select)(_\w+)?_by_\w+$").expect("static regex")
     });
     let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
     let (l, c) = (last(lookup), last(create));
@@ -24,7 +25,7 @@ fn named_pair(lookup: &str, create: &str) -> bool {
 
 /// Functions whose name promises one row per key.
 static PROMISED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(_or_create|get_or_|^ensure_|upsert|register|sign_?up|subscribe|invite)")
+    re::new(r"(?i)(_or_create|get_or_|^ensure_|upsert|register|sign_?up|subscribe|invite)")
         .expect("static regex")
 });
 
@@ -104,7 +105,7 @@ pub fn create_covered_by_unique(
     // outcome per key to callers that retry (webhook redeliveries, parallel jobs): there
     // the IntegrityError is the defect itself, so only the Django sets (as before) count.
     static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch|get)_or_)")
+        re::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch|get)_or_)")
             .expect("static regex")
     });
     let promised = g.is_some_and(|g| PROMISE.is_match(&ix.function(g).name))
@@ -155,11 +156,11 @@ fn table_of(table: &str, model: &str) -> bool {
 /// / `session.add(user)` of a `user = User(..)` assigned earlier in `before`.
 fn created_model(rest: &str, before: &str) -> Option<(String, Vec<String>)> {
     static DIRECT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:[a-z_]\w*\.)*([A-Z]\w*)(?:\.objects(?:\.\w+\(\))?\.create)?\(")
+        re::new(r"^(?:[a-z_]\w*\.)*([A-Z]\w*)(?:\.objects(?:\.\w+\(\))?\.create)?\(")
             .expect("static regex")
     });
     static WRAPPED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[\w.]*\.\w+\(\s*(?:([A-Z]\w*)\(|([a-z_]\w*)\s*[,)])").expect("static regex")
+        re::new(r"^[\w.]*\.\w+\(\s*(?:([A-Z]\w*)\(|([a-z_]\w*)\s*[,)])").expect("static regex")
     });
     if let Some(c) = DIRECT.captures(rest) {
         let end = c.get(0).map_or(0, |m| m.end());
@@ -175,7 +176,7 @@ fn created_model(rest: &str, before: &str) -> Option<(String, Vec<String>)> {
     let var = c.get(2)?.as_str();
     // `var = Model(`: the last construction bound to that name before the call.
     static BUILT: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\b([A-Za-z_]\w*)\s*=\s*([A-Z]\w*)\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"\b([A-Za-z_]\w*)\s*=\s*([A-Z]\w*)\(").expect("static regex"));
     let m = BUILT
         .captures_iter(before)
         .filter(|m| &m[1] == var)
@@ -189,14 +190,14 @@ fn created_model(rest: &str, before: &str) -> Option<(String, Vec<String>)> {
 /// `.filter(code__iexact=..)` by keyword, `Model.slug == ..` by comparison.
 fn lookup_keys(before: &str) -> Vec<String> {
     static BY_NAME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:get|find|fetch|lookup|load|select)(?:_\w+?)?_by_(\w+)\(")
+        re::new(r"\b(?:get|find|fetch|lookup|load|select)(?:_\w+?)?_by_(\w+)\(")
             .expect("static regex")
     });
     static BY_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(?:filter_by|filter|get|get_or_none|find_by_\w+)\(").expect("static regex")
+        re::new(r"\.(?:filter_by|filter|get|get_or_none|find_by_\w+)\(").expect("static regex")
     });
     static COMPARED: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\b[A-Z]\w*\.(\w+)\s*==").expect("static regex"));
+        LazyLock::new(|| re::new(r"\b[A-Z]\w*\.(\w+)\s*==").expect("static regex"));
     let mut keys: Vec<String> = Vec::new();
     for c in BY_NAME.captures_iter(before) {
         keys.extend(c[1].split("_and_").map(str::to_string));
@@ -239,7 +240,7 @@ fn builds_no_row(ix: &ProjectIndex<'_>, g: usize, at: usize) -> bool {
 
 fn writes_nothing(ix: &ProjectIndex<'_>, g: usize, depth: usize) -> bool {
     static WRITE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(add|add_all|save|create|bulk_create|insert|insert_one|insert_many|execute|executemany|executescript|commit|flush|merge|put|put_item|persist|upsert|write|get_or_create|update_or_create|(create|insert|save|add|store|persist|register)_\w+)$")
+        re::new(r"^(add|add_all|save|create|bulk_create|insert|insert_one|insert_many|execute|executemany|executescript|commit|flush|merge|put|put_item|persist|upsert|write|get_or_create|update_or_create|(create|insert|save|add|store|persist|register)_\w+)$")
             .expect("static regex")
     });
     if depth > 3 || ix.data[g].insert.is_some() {

@@ -2,23 +2,24 @@
 
 use crate::checks::{FileContext, Hit};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 static CREATE_TABLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"(?i)\bcreate\s+(?:(?:global\s+|local\s+)?(?:temp|temporary)\s+|unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#,
     )
     .expect("static regex")
 });
 static CREATE_VIEW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\bcreate\s+materialized\s+view\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
+    re::new(r#"(?i)\bcreate\s+materialized\s+view\s+(?:if\s+not\s+exists\s+)?([\w."]+)"#)
         .expect("static regex")
 });
 static NOT_POSTGRES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(\bengine\s*=|\bauto_increment\b|\bautoincrement\b|`)").expect("static regex")
+    re::new(r"(?i)(\bengine\s*=|\bauto_increment\b|\bautoincrement\b|`)").expect("static regex")
 });
 
 /// Last segment of a possibly qualified, possibly quoted name, lower-cased.
@@ -44,10 +45,10 @@ fn tables_created_in(text: &str) -> HashSet<String> {
 /// `.up.sql`). Both wrap a migration in a transaction, where CONCURRENTLY is refused.
 fn concurrently_fix(path: &str) -> &'static str {
     static DIESEL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(^|/)\d{4}-\d{2}-\d{2}-\d{6}(-\d{4})?_[^/]+/up\.sql$").expect("static regex")
+        re::new(r"(^|/)\d{4}-\d{2}-\d{2}-\d{6}(-\d{4})?_[^/]+/up\.sql$").expect("static regex")
     });
     static SQLX: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(^|/)\d{8,14}_[^/]+\.sql$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(^|/)\d{8,14}_[^/]+\.sql$").expect("static regex"));
     if DIESEL.is_match(path) {
         "Diesel runs each migration in a transaction: use CREATE INDEX CONCURRENTLY in a migration whose metadata.toml sets `run_in_transaction = false`"
     } else if SQLX.is_match(path) {
@@ -180,12 +181,10 @@ pub fn index_without_concurrently(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// Alembic form.
 pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     static NOT_NULL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\bnot\s+null\b").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)\bnot\s+null\b").expect("static regex"));
     static FILLS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"(?i)\b(default|generated|identity|serial|bigserial|smallserial|auto_increment)\b",
-        )
-        .expect("static regex")
+        re::new(r"(?i)\b(default|generated|identity|serial|bigserial|smallserial|auto_increment)\b")
+            .expect("static regex")
     });
     if ctx.file.lang == crate::source::lang::Lang::Python {
         return crate::checks::integrity::alembic::add_not_null_column(ctx, out);
@@ -226,7 +225,7 @@ pub fn add_not_null_column(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 }
 
 static DATES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(date|datetime|timestamp|time|year)\b").expect("static regex")
+    re::new(r"(?i)\b(date|datetime|timestamp|time|year)\b").expect("static regex")
 });
 
 /// A SQL file written for MySQL/MariaDB: backticks, `ENGINE=`, `AUTO_INCREMENT`, display
@@ -234,13 +233,13 @@ static DATES: LazyLock<Regex> = LazyLock::new(|| {
 /// `CHANGE` column clauses, `SET FOREIGN_KEY_CHECKS`.
 fn mysql_flavoured(src: &str) -> bool {
     static MYSQL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        re::new(
             r"(?im)`|\bengine\s*=|\bauto_increment\b|\b(?:tiny|small|medium|big)?int\s*\(\s*\d+\s*\)|\btinyint\b|\bunsigned\b|\bforeign_key_checks\b|\busing\s+btree\b|\b(?:null|\))\s+(?:after\s+[\w`]+|first)\b|^\s*change\s+(?:column\s+)?\w+\s+\w+\s+\w+",
         )
         .expect("static regex")
     });
     static COMMENT: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?m)--.*$|/\*(?s:.*?)\*/").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?m)--.*$|/\*(?s:.*?)\*/").expect("static regex"));
     MYSQL.is_match(&COMMENT.replace_all(src, ""))
 }
 
@@ -248,7 +247,7 @@ fn mysql_flavoured(src: &str) -> bool {
 /// earlier in the same file: it has no rows for the NOT NULL column to reject.
 fn new_or_emptied(stmt: &str, before: &str) -> bool {
     static ALTER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\balter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?([\w."]+)"#)
+        re::new(r#"(?i)\balter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?([\w."]+)"#)
             .expect("static regex")
     });
     let Some(table) = ALTER.captures(stmt).map(|c| table_key(&c[1])) else {
@@ -261,7 +260,7 @@ fn new_or_emptied(stmt: &str, before: &str) -> bool {
     let emptied = format!(
         r#"(?i)\b(?:delete\s+from\s+(?:only\s+)?(?:\w+\.)?"?{t}"?\s*;|truncate\s+(?:table\s+)?(?:only\s+)?(?:\w+\.)?"?{t}"?\b)"#
     );
-    Regex::new(&emptied).is_ok_and(|r| r.is_match(before))
+    re::new(&emptied).is_ok_and(|r| r.is_match(before))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::checks::py::{
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -17,14 +18,14 @@ use tree_sitter::Node;
 // DATA001
 
 static INSERT_COLUMNS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)\bINSERT\s+(?:OR\s+\w+\s+|IGNORE\s+)?INTO\s+([\w."`\[\]]+)\s*\(([^)]*)\)"#)
+    re::new(r#"(?is)\bINSERT\s+(?:OR\s+\w+\s+|IGNORE\s+)?INTO\s+([\w."`\[\]]+)\s*\(([^)]*)\)"#)
         .expect("static regex")
 });
 
 /// Columns whose values are unique by nature: a second insert of the same value is a
 /// duplicate (or, with a unique index, an unhandled `IntegrityError`).
 static NATURAL_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?i)^(e_?mail(_address)?|user_?name|login|slug|handle|nick_?name|code|sku|isbn|ean|upc|phone(_number)?|domain|host_?name|external_?id|ext_?id|idempotency_?key|request_?id|order_?(number|no)|invoice_?(number|no)|account_?(number|no)|fingerprint|checksum|content_?hash)$",
     )
     .expect("static regex")
@@ -32,12 +33,12 @@ static NATURAL_KEY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Columns an association row may carry beside its foreign keys.
 static ASSOCIATION_EXTRA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(created(_at|_on)?|updated(_at|_on)?|added_at|joined_at|timestamp|role|position|sort_order)$")
+    re::new(r"(?i)^(created(_at|_on)?|updated(_at|_on)?|added_at|joined_at|timestamp|role|position|sort_order)$")
         .expect("static regex")
 });
 
 static CONFLICT_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(IntegrityError|UniqueViolation|Duplicate\w*|UniqueConstraint\w*|ConstraintViolation\w*)",
     )
     .expect("static regex")
@@ -162,7 +163,7 @@ fn values_of(call: Node<'_>, src: &str) -> String {
 /// `token = secrets.token_urlsafe()`) that the insert call `call` passes as a value.
 fn fresh_id_passed(before: &str, call: &str) -> bool {
     static FRESH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:str\()?(?:uuid\.)?(?:uuid[14]|uuid7|ulid|new_ulid|nanoid|generate_id|token_hex|token_urlsafe)\(|(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*(?:str\()?(?:secrets|ulid|nanoid)\.\w+\(")
+        re::new(r"(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:str\()?(?:uuid\.)?(?:uuid[14]|uuid7|ulid|new_ulid|nanoid|generate_id|token_hex|token_urlsafe)\(|(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*(?:str\()?(?:secrets|ulid|nanoid)\.\w+\(")
             .expect("static regex")
     });
     let params = call;
@@ -296,7 +297,7 @@ pub fn insert_without_conflict_handling(ctx: &FileContext<'_>, out: &mut Vec<Hit
 
 /// Rows that only say "this user marked that object": one per pair is meant.
 static ASSOCIATION_MODEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:\w*(?:Favou?rite|Like|Follow|Follower|Bookmark|Star|Upvote|Vote|Reaction|Subscription|Watch|Watcher)|(?:Team|Group|Project|Org|Organi[sz]ation)?Membership)$")
+    re::new(r"^(?:\w*(?:Favou?rite|Like|Follow|Follower|Bookmark|Star|Upvote|Vote|Reaction|Subscription|Watch|Watcher)|(?:Team|Group|Project|Org|Organi[sz]ation)?Membership)$")
         .expect("static regex")
 });
 
@@ -508,15 +509,13 @@ struct Rows {
 /// its N+1 grows with the page size asked for.
 fn caps_rows(t: &str) -> bool {
     static FIXED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"\.limit\(\s*\d+\s*\)|\[\s*(?:0\s*)?:\s*\d+\s*\]|(?i:\bLIMIT\s+\d+)|\.top\(\s*\d+",
-        )
-        .expect("static regex")
+        re::new(r"\.limit\(\s*\d+\s*\)|\[\s*(?:0\s*)?:\s*\d+\s*\]|(?i:\bLIMIT\s+\d+)|\.top\(\s*\d+")
+            .expect("static regex")
     });
     static LIMITED: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\.limit\(|(?i:\bLIMIT\b)").expect("static regex"));
+        LazyLock::new(|| re::new(r"\.limit\(|(?i:\bLIMIT\b)").expect("static regex"));
     static RANKED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.group_by\(|(?i:\bGROUP\s+BY\b)|\.annotate\(").expect("static regex")
+        re::new(r"\.group_by\(|(?i:\bGROUP\s+BY\b)|\.annotate\(").expect("static regex")
     });
     FIXED.is_match(t) || (LIMITED.is_match(t) && RANKED.is_match(t))
 }
@@ -526,7 +525,7 @@ fn caps_rows(t: &str) -> bool {
 /// user's profiles across events), not a table.
 fn keyed_rows(t: &str) -> bool {
     static KEYED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(?:filter|filter_by)\(\s*(?:code|slug|uuid|token|short_code)(?:__iexact)?\s*=\s*[\w.]+\s*\)")
+        re::new(r"\.(?:filter|filter_by)\(\s*(?:code|slug|uuid|token|short_code)(?:__iexact)?\s*=\s*[\w.]+\s*\)")
             .expect("static regex")
     });
     KEYED.is_match(t)
@@ -540,18 +539,18 @@ fn keyed_rows(t: &str) -> bool {
 /// walks: unlike a cap, this says nothing of values later derived from them.
 fn bounded_by_nature(t: &str) -> bool {
     static DAYS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s)\b(?:query|select)\(\s*func\.date\(.*\.distinct\(|\.dates\(\s*['\x22]")
+        re::new(r"(?s)\b(?:query|select)\(\s*func\.date\(.*\.distinct\(|\.dates\(\s*['\x22]")
             .expect("static regex")
     });
     static PAIR: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\.(?:filter|filter_by)\(([^()]*)\)").expect("static regex"));
+        LazyLock::new(|| re::new(r"\.(?:filter|filter_by)\(([^()]*)\)").expect("static regex"));
     static USER_KEY: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?:^|[(,\s])user(?:_id)?\s*=[^=]").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?:^|[(,\s])user(?:_id)?\s*=[^=]").expect("static regex"));
     static OTHER_KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^|[(,\s])(?:[a-z]\w*_id|[a-z]\w*_pk)\s*=[^=]").expect("static regex")
+        re::new(r"(?:^|[(,\s])(?:[a-z]\w*_id|[a-z]\w*_pk)\s*=[^=]").expect("static regex")
     });
     static SHORT_WINDOW: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"<=?\s*(?:datetime\.)?timedelta\(\s*(?:days\s*=\s*1|hours\s*=\s*\d{1,2}|minutes\s*=\s*\d+)\s*\)")
+        re::new(r"<=?\s*(?:datetime\.)?timedelta\(\s*(?:days\s*=\s*1|hours\s*=\s*\d{1,2}|minutes\s*=\s*\d+)\s*\)")
             .expect("static regex")
     });
     DAYS.is_match(t)
@@ -599,7 +598,7 @@ fn loads_eagerly(query: &str) -> bool {
 /// `self.fetch_orders()`.
 fn is_row_helper(node: Node<'_>, src: &str) -> bool {
     static HELPER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(get|list|fetch|load|find|query|search|all)_\w+$").expect("static regex")
+        re::new(r"^(get|list|fetch|load|find|query|search|all)_\w+$").expect("static regex")
     });
     let Some((callee, last, _)) = call_parts(node, src) else {
         return false;
@@ -629,7 +628,7 @@ fn is_related_manager_all(node: Node<'_>, src: &str) -> bool {
 /// Receivers that are database handles: `cur`, `conn`, `db`, `db.session`, `get_db()`.
 fn is_db_receiver(recv: &str) -> bool {
     static DB: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(c|con|cur|cursor|conn|connection|db|database|session|sess|engine|tx|txn|transaction|pool|\w+_(cursor|cur|conn|connection|db|session))$|^(get_)?(db|database|conn|connection|session|cursor)$|^connect$")
+        re::new(r"(?i)^(c|con|cur|cursor|conn|connection|db|database|session|sess|engine|tx|txn|transaction|pool|\w+_(cursor|cur|conn|connection|db|session))$|^(get_)?(db|database|conn|connection|session|cursor)$|^connect$")
             .expect("static regex")
     });
     let r = recv.trim().trim_end_matches("()");
@@ -1042,7 +1041,7 @@ pub fn query_in_loop(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// a seeding script that fills a development database, run by hand, not a service path.
 fn seeds_fake_data(ctx: &FileContext<'_>) -> bool {
     static FAKE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^(?:import|from)\s+(?:faker|loremipsum|lorem|names|mimesis)\b")
+        re::new(r"(?m)^(?:import|from)\s+(?:faker|loremipsum|lorem|names|mimesis)\b")
             .expect("static regex")
     });
     FAKE.is_match(&ctx.file.text)
@@ -1128,7 +1127,7 @@ fn rereads_loop_row(call: Node<'_>, target: &str, src: &str) -> bool {
         return false;
     }
     static ROW: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(?:filter|get|filter_by)\(\s*(?:id|pk)\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\.(?:id|pk)\s*\)")
+        re::new(r"\.(?:filter|get|filter_by)\(\s*(?:id|pk)\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\.(?:id|pk)\s*\)")
             .expect("static regex")
     });
     ROW.captures(text(call, src))
@@ -1184,7 +1183,7 @@ fn is_literal(n: Node<'_>) -> bool {
 /// loads it with a query of its own unless the query loaded it eagerly.
 fn relationship_names(root: Node<'_>, src: &str) -> HashSet<String> {
     static REL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(\w+\.)*(relationship|relation|ForeignKey|OneToOneField)$")
+        re::new(r"^(\w+\.)*(relationship|relation|ForeignKey|OneToOneField)$")
             .expect("static regex")
     });
     let mut names = HashSet::new();
@@ -1253,7 +1252,7 @@ fn is_per_row_query(node: Node<'_>, names: &[&str], src: &str) -> bool {
 /// every object.
 fn is_object_permission_check(node: Node<'_>, names: &[&str], src: &str) -> bool {
     static PERM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        re::new(
             r"^(has_(obj(ect)?_)?perms?(_\w+)?|get_(user_)?perms|check_(object_)?perms?(_\w+)?)$",
         )
         .expect("static regex")
@@ -1309,7 +1308,7 @@ fn commits_per_row(body: Node<'_>, src: &str) -> bool {
 /// `urlopen(..)`).
 fn requests_per_row(body: Node<'_>, src: &str) -> bool {
     static HTTP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:requests|httpx)\.(?:get|post|put|patch|delete|head|request)$|^(?:urllib\.request\.)?urlopen$")
+        re::new(r"^(?:requests|httpx)\.(?:get|post|put|patch|delete|head|request)$|^(?:urllib\.request\.)?urlopen$")
             .expect("static regex")
     });
     let mut sends = false;

@@ -5,6 +5,7 @@ use crate::checks::rust::{each_node, enclosing_fn, in_test_code, rust_facts, tex
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::rust::{string_value, ExtractorKind, RustFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -12,13 +13,13 @@ use tree_sitter::Node;
 /// A unique violation handled by the code around the insert: sqlx, diesel,
 /// tokio-postgres, sea-orm, or the Postgres/MySQL/SQLite codes.
 static HANDLED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)is_unique_violation|unique_?violation|on_constraint\(|\.constraint\(\)|\b23505\b|\bER_DUP_ENTRY\b|\b1062\b|\b2067\b|SQLITE_CONSTRAINT_UNIQUE|UNIQUE constraint failed|duplicate key")
+    re::new(r"(?i)is_unique_violation|unique_?violation|on_constraint\(|\.constraint\(\)|\b23505\b|\bER_DUP_ENTRY\b|\b1062\b|\b2067\b|SQLITE_CONSTRAINT_UNIQUE|UNIQUE constraint failed|duplicate key")
         .expect("static regex")
 });
 
 /// Receivers of a tokio-postgres / diesel / generic client `execute`/`query` call.
 static RECV: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(client|conn|connection|tx|txn|transaction|db|pool|pg|session)\W*$")
+    re::new(r"(?i)(client|conn|connection|tx|txn|transaction|db|pool|pg|session)\W*$")
         .expect("static regex")
 });
 

@@ -6,6 +6,7 @@ use crate::checks::{Confidence, RepoHit};
 use crate::model::schema::{Change, TableDef};
 use crate::model::summary::Located;
 use crate::model::summary::RepoContext;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
@@ -85,7 +86,7 @@ fn merged<'a>(ctx: &RepoContext<'a>) -> BTreeMap<&'a str, Merged<'a>> {
 /// any table.
 static NATURAL_KEYS: LazyLock<Vec<(Regex, Option<Regex>)>> = LazyLock::new(|| {
     let people = r"^(app_)?(users?|accounts?|members?|customers?|subscribers?|profiles?|people|persons?|admins?|employees?|identities|logins?|auth_users?)$";
-    let r = |p: &str| Regex::new(p).expect("static regex");
+    let r = |p: &str| re::new(p).expect("static regex");
     vec![
         (
             r(r"^(e_?mail(_address)?|user_?name|login|handle)$"),

@@ -7,6 +7,7 @@ use crate::checks::py::{call_parts, chain, visit};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{string_value, text, PyFunction};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -14,8 +15,7 @@ use tree_sitter::Node;
 /// Transaction scopes: a block inside one of these (or a function decorated with
 /// `transaction.atomic`) is all-or-nothing.
 static TX_SCOPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:atomic|transaction|begin|begin_nested|Transaction)\s*\(")
-        .expect("static regex")
+    re::new(r"\b(?:atomic|transaction|begin|begin_nested|Transaction)\s*\(").expect("static regex")
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,7 +254,7 @@ fn side_record(a: Node<'_>, later: &[Node<'_>], body: Node<'_>, src: &str) -> bo
 /// Row kinds that record what happened rather than being the change: `NoteHistory`,
 /// `TicketChange`, `AuditLog`, a `note`/`history`/`followup` variable.
 static RECORD_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?i)(?:^|_)(?:history|histories|log|logs|audit|audits|note|notes|followup|followups|activity|activities|event|events|comment|comments|notification|notifications)$|[a-z](?:History|Log|Audit|Note|Notes|FollowUp|Followup|Change|Activity|Event|Comment|Notification)s?$",
     )
     .expect("static regex")
@@ -793,7 +793,7 @@ fn in_transaction_fn(f: &PyFunction) -> bool {
 }
 
 static WRITE_SQL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?is)^\s*(?:with\b.*?\)\s*)?(?:insert\s+into|update\s+\S+\s+set|delete\s+from)\b")
+    re::new(r"(?is)^\s*(?:with\b.*?\)\s*)?(?:insert\s+into|update\s+\S+\s+set|delete\s+from)\b")
         .expect("static regex")
 });
 

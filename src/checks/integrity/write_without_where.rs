@@ -6,6 +6,7 @@ use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::sql;
 use crate::source::lang::Lang;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -151,7 +152,7 @@ fn backfills_after_add_column(
     }
     let before = &ctx.file.text[node.start_byte()..start.max(node.start_byte())];
     static ADD_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\balter\s+table\s+(?:\w+\.)?["`]?([^\s"`]+?)["`]?\s+add\b"#)
+        re::new(r#"(?i)\balter\s+table\s+(?:\w+\.)?["`]?([^\s"`]+?)["`]?\s+add\b"#)
             .expect("static regex")
     });
     ADD_COLUMN
@@ -279,9 +280,9 @@ fn inner_join_update(words: &[String]) -> bool {
 /// modification time maintained by the database).
 fn touches_rows_only(stmt: &str) -> bool {
     static SET: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?is)\bset\s+(.*?)\s*;?\s*$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?is)\bset\s+(.*?)\s*;?\s*$").expect("static regex"));
     static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^\s*["`]?([A-Za-z_][\w]*)["`]?\s*=\s*["`]?([A-Za-z_][\w]*)["`]?\s*$"#)
+        re::new(r#"^\s*["`]?([A-Za-z_][\w]*)["`]?\s*=\s*["`]?([A-Za-z_][\w]*)["`]?\s*$"#)
             .expect("static regex")
     });
     let Some(assignments) = SET.captures(stmt).and_then(|c| c.get(1)) else {
@@ -310,10 +311,8 @@ fn joins_a_source(words: &[String]) -> bool {
 /// (`site_settings`, `local_site`, `site_aggregates`, `app_config`).
 fn single_row_table(words: &[String]) -> bool {
     static SINGLE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"^(?:\w+_)?(?:site|settings?|config|configuration|preferences)(?:_aggregates)?$",
-        )
-        .expect("static regex")
+        re::new(r"^(?:\w+_)?(?:site|settings?|config|configuration|preferences)(?:_aggregates)?$")
+            .expect("static regex")
     });
     target_table(words).is_some_and(|t| SINGLE.is_match(&t))
 }
@@ -328,7 +327,7 @@ fn empties_before_reshaping(words: &[String], rest_of_file: &str) -> bool {
         r#"(?i)\balter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?:\w+\.)?"?{}"?\s"#,
         regex::escape(&table)
     );
-    Regex::new(&re).is_ok_and(|r| r.is_match(rest_of_file))
+    re::new(&re).is_ok_and(|r| r.is_match(rest_of_file))
 }
 
 /// A function whose whole purpose is to empty a table: `delete_all`, `clear`, `reset`,
@@ -406,7 +405,7 @@ fn rust_params(f: tree_sitter::Node<'_>, src: &str) -> Vec<String> {
 /// same file: the backfill of a new column, meant to touch every row.
 fn backfills_new_columns(stmt: &str, file: &str) -> bool {
     static ADDED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\badd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?"?(\w+)"?"#)
+        re::new(r#"(?i)\badd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?"?(\w+)"?"#)
             .expect("static regex")
     });
     let added: Vec<String> = ADDED
@@ -420,7 +419,7 @@ fn backfills_new_columns(stmt: &str, file: &str) -> bool {
 /// Columns assigned by an UPDATE's SET list (top level only, lower-cased).
 fn set_columns(stmt: &str) -> Vec<String> {
     let lower = stmt.to_ascii_lowercase();
-    static SET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\sset\s").expect("static regex"));
+    static SET: LazyLock<Regex> = LazyLock::new(|| re::new(r"\sset\s").expect("static regex"));
     let Some(m) = SET.find(&lower) else {
         return Vec::new();
     };

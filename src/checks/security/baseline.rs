@@ -14,6 +14,7 @@ use crate::checks::py::facts;
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::cell::{OnceCell, RefCell};
 use std::sync::LazyLock;
@@ -259,7 +260,7 @@ pub enum Shape {
 }
 
 static CONST_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Z0-9_]+$").expect("re"));
+    LazyLock::new(|| re::new(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Z0-9_]+$").expect("re"));
 
 /// An UPPER_CASE name, optionally dotted (`settings.MAX_SIZE`): a constant by convention.
 pub fn is_constant_name(t: &str) -> bool {

@@ -31,25 +31,26 @@ use crate::checks::py::{acme_challenge_value, expr_name, facts, module_assignmen
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts, PyFunction};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 /// Names that say "secret" whatever the code base.
 static STRICT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[a-z0-9]*[_-])*(?:hmac|secret|secret[_-]?key|signing[_-]?key|api[_-]?key|apikey|access[_-]?key|authorization|(?:access|refresh|auth|bearer|csrf|xsrf|reset|session|api|verification|confirmation|invite|magic|webhook|otp|totp)[_-]?token)(?:[_-](?:256|sha256|sha1|sha512|hex|b64|header|value|bytes))?$|(?i)^x-[a-z0-9-]*signature(?:-256)?$|^[a-z][a-zA-Z0-9]*(?:Hmac|Secret|ApiKey|AccessToken|AuthToken|CsrfToken|RefreshToken)$")
+    re::new(r"(?i)^(?:[a-z0-9]*[_-])*(?:hmac|secret|secret[_-]?key|signing[_-]?key|api[_-]?key|apikey|access[_-]?key|authorization|(?:access|refresh|auth|bearer|csrf|xsrf|reset|session|api|verification|confirmation|invite|magic|webhook|otp|totp)[_-]?token)(?:[_-](?:256|sha256|sha1|sha512|hex|b64|header|value|bytes))?$|(?i)^x-[a-z0-9-]*signature(?:-256)?$|^[a-z][a-zA-Z0-9]*(?:Hmac|Secret|ApiKey|AccessToken|AuthToken|CsrfToken|RefreshToken)$")
         .expect("static regex")
 });
 
 /// Names that are secrets in web and crypto code (a lexer has tokens too).
 static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[a-z0-9]*[_-])*(?:signature|hmac|hexdigest|digest|token|secret|secret[_-]?key|signing[_-]?key|api[_-]?key|apikey|access[_-]?key|authorization)(?:[_-](?:256|sha256|sha1|sha512|hex|b64|header|value|bytes))?$|(?i)^(?:[a-z0-9]*[_-])+sig$|^[a-z][a-zA-Z0-9]*(?:Signature|Sig|Hmac|Digest|Token|Secret|ApiKey)$")
+    re::new(r"(?i)^(?:[a-z0-9]*[_-])*(?:signature|hmac|hexdigest|digest|token|secret|secret[_-]?key|signing[_-]?key|api[_-]?key|apikey|access[_-]?key|authorization)(?:[_-](?:256|sha256|sha1|sha512|hex|b64|header|value|bytes))?$|(?i)^(?:[a-z0-9]*[_-])+sig$|^[a-z][a-zA-Z0-9]*(?:Signature|Sig|Hmac|Digest|Token|Secret|ApiKey)$")
         .expect("static regex")
 });
 
 /// Literals and literal containers: comparing with them leaks nothing secret.
 static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?s)^(?:None|True|False|\.\.\.|[-+]?[0-9][0-9a-zA-Z_.]*|[rRbBuU]{0,2}["'].*|len\(.*\)|\[.*\]|\{.*\}|\(\s*\)|\(\s*["'].*\))$"#)
+    re::new(r#"(?s)^(?:None|True|False|\.\.\.|[-+]?[0-9][0-9a-zA-Z_.]*|[rRbBuU]{0,2}["'].*|len\(.*\)|\[.*\]|\{.*\}|\(\s*\)|\(\s*["'].*\))$"#)
         .expect("static regex")
 });
 
@@ -87,8 +88,7 @@ const SQL_CALLS: &[&str] = &[
 /// or an enum member (`TokenType.client_secret`). `Config.SECRET_KEY` (a constant) is not.
 fn is_class_attribute(n: Node<'_>, src: &str) -> bool {
     static CLASS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:cls|(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Za-z0-9_]*)$")
-            .expect("static regex")
+        re::new(r"^(?:cls|(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Za-z0-9_]*)$").expect("static regex")
     });
     split_attribute(n, src).is_some_and(|(obj, attr)| {
         CLASS.is_match(obj) && attr.chars().any(|c| c.is_ascii_lowercase())
@@ -111,10 +111,10 @@ fn split_attribute<'s>(n: Node<'_>, src: &'s str) -> Option<(&'s str, &'s str)> 
 /// A settings holder (`Config.TOKEN`, `Settings.SECRET`) keeps real values and is not one.
 fn is_kind_member(n: Node<'_>, src: &str) -> bool {
     static KIND: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:TOKEN|SECRET|SIGNATURE|DIGEST|HMAC|OTP)$").expect("static regex")
+        re::new(r"^(?:TOKEN|SECRET|SIGNATURE|DIGEST|HMAC|OTP)$").expect("static regex")
     });
     static HOLDER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)conf|setting|env|secret|key|credential|vault").expect("static regex")
+        re::new(r"(?i)conf|setting|env|secret|key|credential|vault").expect("static regex")
     });
     split_attribute(n, src).is_some_and(|(obj, attr)| {
         let class = obj.rsplit('.').next().unwrap_or("");
@@ -130,7 +130,7 @@ fn is_kind_member(n: Node<'_>, src: &str) -> bool {
 /// label written in the source, not a credential.
 fn is_local_enum_member(n: Node<'_>, src: &str, facts: &PyFacts) -> bool {
     static ENUM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:enum\.)?(?:Enum|StrEnum|IntEnum|Flag|IntFlag)$").expect("static regex")
+        re::new(r"^(?:enum\.)?(?:Enum|StrEnum|IntEnum|Flag|IntFlag)$").expect("static regex")
     });
     split_attribute(n, src).is_some_and(|(obj, _)| {
         facts
@@ -240,7 +240,7 @@ impl<'a> Scope<'a> {
 
     /// The value of the last `name = ...` before the comparison (its first lines).
     fn assigned(&self, name: &str) -> Option<&'a str> {
-        let re = Regex::new(&format!(
+        let re = re::new(&format!(
             r"(?m)^[ \t]*{}[ \t]*(?::[^=\n]*)?=[ \t]*([^=\n][^\n]*(?:\n[^\n]*){{0,3}})",
             regex::escape(name)
         ))
@@ -253,7 +253,7 @@ impl<'a> Scope<'a> {
 }
 
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\brequest\b|\bheaders\b|\bcookies\b|\bMETA\b").expect("static regex")
+    re::new(r"\brequest\b|\bheaders\b|\bcookies\b|\bMETA\b").expect("static regex")
 });
 
 /// Parameter names that hold request data in any function.
@@ -295,7 +295,7 @@ fn caller_supplied(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
             || scope.func.is_some_and(|f| {
                 f.params.iter().any(|p| {
                     !matches!(p.name.as_str(), "self" | "cls")
-                        && Regex::new(&format!(r"\b{}\b", regex::escape(&p.name)))
+                        && re::new(&format!(r"\b{}\b", regex::escape(&p.name)))
                             .is_ok_and(|re| re.is_match(rhs))
                 })
             })
@@ -308,10 +308,8 @@ fn caller_supplied(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
 /// data nor its own parameter): the caller does not choose that value freely.
 fn passed_principal(n: Node<'_>, src: &str, scope: &Scope<'_>, param: &str) -> bool {
     static PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"^(?:self\.|g\.|request\.)?(?:current_)?(?:user|principal|identity|account)\.\w+$",
-        )
-        .expect("static regex")
+        re::new(r"^(?:self\.|g\.|request\.)?(?:current_)?(?:user|principal|identity|account)\.\w+$")
+            .expect("static regex")
     });
     let Some(f) = scope.func else {
         return false;
@@ -390,7 +388,7 @@ fn server_local(arg: Node<'_>, src: &str) -> bool {
         .child_by_field_name("body")
         .map_or(func.start_byte(), |b| b.start_byte());
     let before = src.get(body_start..arg.start_byte()).unwrap_or("");
-    let Ok(assign) = Regex::new(&format!(
+    let Ok(assign) = re::new(&format!(
         r"(?m)^[ \t]*{}[ \t]*(?::[^=\n]*)?=[ \t]*([^=\n][^\n]*)",
         regex::escape(name)
     )) else {
@@ -459,11 +457,11 @@ fn stores_on_change(n: Node<'_>, a: Node<'_>, b: Node<'_>, src: &str) -> bool {
 /// signer (itsdangerous, Django signing, a JWT library) returned.
 fn verified(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
     static SESSION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:flask\.|(?:self\.)?request\.)?session(?:\[|\.get\(|\.pop\()")
+        re::new(r"^(?:flask\.|(?:self\.)?request\.)?session(?:\[|\.get\(|\.pop\()")
             .expect("static regex")
     });
     static SIGNED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(?:\w+\.)*(?:unsign|unsign_object|unserialize)\(|(?:signer|serializer|signing|token_?service|itsdangerous)\w*\.loads\(|\bjwt\.decode\(")
+        re::new(r"(?i)\b(?:\w+\.)*(?:unsign|unsign_object|unserialize)\(|(?:signer|serializer|signing|token_?service|itsdangerous)\w*\.loads\(|\bjwt\.decode\(")
             .expect("static regex")
     });
     let t = text(n, src);
@@ -499,7 +497,7 @@ fn verified(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
 /// server signed, checked there (before the comparison, or right after it, where a forged
 /// value is refused and a learnt one is only the token the server issued).
 fn signer_checked(name: &str, scope: &Scope<'_>) -> bool {
-    Regex::new(&format!(
+    re::new(&format!(
         r"(?i)\b\w*(?:signer|serializer|signing|token_?service|itsdangerous)\w*\.(?:loads|unsign)\(\s*{}\s*[,)]",
         regex::escape(name)
     ))
@@ -521,9 +519,9 @@ fn root_of_text(t: &str) -> Option<&str> {
 /// verifies no secret. Other constants (`ADMIN_TOKEN`, `EXPECTED`) may hold a credential.
 fn sentinel_constant(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
     static CAPS: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^_?[A-Z][A-Z0-9_]*$").expect("static regex"));
+        LazyLock::new(|| re::new(r"^_?[A-Z][A-Z0-9_]*$").expect("static regex"));
     static SENTINEL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:^|_)(?:CENSORED|REDACTED|PLACEHOLDER|MASK|MASKED|FAILED|INVALID|DUMMY|UNSET|NOT_SET|MISSING|SENTINEL|HIDDEN)(?:_|$)")
+        re::new(r"(?:^|_)(?:CENSORED|REDACTED|PLACEHOLDER|MASK|MASKED|FAILED|INVALID|DUMMY|UNSET|NOT_SET|MISSING|SENTINEL|HIDDEN)(?:_|$)")
             .expect("static regex")
     });
     if n.kind() != "identifier" {
@@ -552,7 +550,7 @@ fn matched_by_lookup(key: Node<'_>, other: Node<'_>, src: &str, scope: &Scope<'_
     }
     let key = text(key, src);
     let other = text(other, src);
-    let Ok(lookup) = Regex::new(&format!(
+    let Ok(lookup) = re::new(&format!(
         r"(?m)^[ \t]*(\w+)[ \t]*=[ \t]*(?:await[ \t]+)?[\w.]+\([^\n]*\b{}\b",
         regex::escape(key)
     )) else {
@@ -566,7 +564,7 @@ fn matched_by_lookup(key: Node<'_>, other: Node<'_>, src: &str, scope: &Scope<'_
             && parts[..parts.len().saturating_sub(1)]
                 .iter()
                 .any(|s| s.trim() == record);
-        let checked = Regex::new(&format!(
+        let checked = re::new(&format!(
             r"\bif[ \t]+(?:{r}[ \t]+is[ \t]+None|not[ \t]+{r})[ \t]*:",
             r = regex::escape(record)
         ))
@@ -584,7 +582,7 @@ fn matched_by_hash_lookup(key: Node<'_>, other: Node<'_>, src: &str, scope: &Sco
         return false;
     }
     let key = regex::escape(text(key, src));
-    let hashed = Regex::new(&format!(r"(?i)=[ \t]*[\w.]*hash\w*\([^\n]*\b{key}\b"))
+    let hashed = re::new(&format!(r"(?i)=[ \t]*[\w.]*hash\w*\([^\n]*\b{key}\b"))
         .is_ok_and(|re| re.is_match(scope.before));
     let Some(record) = root_name(other, src) else {
         return false;
@@ -592,7 +590,7 @@ fn matched_by_hash_lookup(key: Node<'_>, other: Node<'_>, src: &str, scope: &Sco
     if other.kind() == "identifier" || record == text(other, src) {
         return false;
     }
-    let checked = Regex::new(&format!(
+    let checked = re::new(&format!(
         r"\bif[ \t]+(?:{r}[ \t]+is[ \t]+None|not[ \t]+{r})[ \t]*:",
         r = regex::escape(record)
     ))
@@ -624,10 +622,9 @@ fn module_literal(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
 
 /// Hash-valued: `token_hash`, `get_token_hash(..)`, a name assigned from a hashing call.
 fn is_hash(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
-    static HASH: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)hash$").expect("static regex"));
+    static HASH: LazyLock<Regex> = LazyLock::new(|| re::new(r"(?i)hash$").expect("static regex"));
     static HASH_CALL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)^[\w.]*hash\w*\(").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)^[\w.]*hash\w*\(").expect("static regex"));
     if expr_name(n, src).is_some_and(|name| HASH.is_match(&name)) {
         return true;
     }
@@ -699,14 +696,14 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     }
     // Hashes: timing shows only hash bytes (unless a signature is compared to one).
     static SIGNATURE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)sig|hmac").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)sig|hmac").expect("static regex"));
     let signature = |s: Node<'_>| expr_name(s, src).is_some_and(|x| SIGNATURE.is_match(&x));
     if (is_hash(a, src, &scope) && !signature(b)) || (is_hash(b, src, &scope) && !signature(a)) {
         return None;
     }
     // Change detection: `update.secret != existing_secret`.
     static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:existing|old|previous|prev|orig|original)_").expect("static regex")
+        re::new(r"(?i)^(?:existing|old|previous|prev|orig|original)_").expect("static regex")
     });
     if [a, b]
         .iter()
@@ -718,7 +715,7 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     // Already verified values, compared with something the caller does not choose.
     // `request.user`, `request.session`, `request.db` are the server's, not the caller's.
     static SERVER_SIDE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\brequest\.(?:user|session|settings|registry|db|dbsession|find_service)\b")
+        re::new(r"\brequest\.(?:user|session|settings|registry|db|dbsession|find_service)\b")
             .expect("static regex")
     });
     let client = |t: &str| REQUEST.is_match(&SERVER_SIDE.replace_all(t, ""));
@@ -760,9 +757,9 @@ fn judge(n: Node<'_>, src: &str, facts: &PyFacts, web_or_crypto: bool) -> Option
     }
     // DRF URL kwargs: the view's permission classes authorised them before the method ran.
     static URL_KWARG: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^self\.kwargs(?:\[|\.get\()").expect("static regex"));
+        LazyLock::new(|| re::new(r"^self\.kwargs(?:\[|\.get\()").expect("static regex"));
     static SECRET_WORD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(?:token|signature|secret|sig|hmac)$").expect("static regex")
+        re::new(r"(?i)(?:token|signature|secret|sig|hmac)$").expect("static regex")
     });
     let url_kwarg = |s: Node<'_>| {
         URL_KWARG.is_match(text(s, src))

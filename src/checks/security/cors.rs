@@ -14,6 +14,7 @@ use crate::checks::py::{facts, keyword_arg, module_assignments, node_at, positio
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text, PyFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -28,12 +29,12 @@ enum Wild {
 }
 
 static ANY_REGEX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\^?(?:\(?\.[*+]\)?|\*|https?\??://\.[*+]|\(https?\|https\)://\.[*+])\$?$")
+    re::new(r"^\^?(?:\(?\.[*+]\)?|\*|https?\??://\.[*+]|\(https?\|https\)://\.[*+])\$?$")
         .expect("static regex")
 });
 
 static STAR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?:^|[^\w])[rbu]?["']\*["']"#).expect("static regex"));
+    LazyLock::new(|| re::new(r#"(?:^|[^\w])[rbu]?["']\*["']"#).expect("static regex"));
 
 pub fn cors_wildcard_with_credentials(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     let Some(facts) = facts(ctx) else {
@@ -219,11 +220,11 @@ fn django_settings(root: Node<'_>, src: &str, out: &mut Vec<Hit>) {
 /// `response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin")`.
 fn reflected_origin(facts: &PyFacts, root: Node<'_>, src: &str, out: &mut Vec<Hit>) {
     static CREDS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)access-control-allow-credentials["']\s*[\]:,]\s*=?\s*["']?true|supports_credentials\s*=\s*True|allow_credentials\s*=\s*True"#)
+        re::new(r#"(?i)access-control-allow-credentials["']\s*[\]:,]\s*=?\s*["']?true|supports_credentials\s*=\s*True|allow_credentials\s*=\s*True"#)
             .expect("static regex")
     });
     static ORIGIN_READ: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)headers\.get\(\s*["']origin["']|headers\[\s*["']origin["']\s*\]|["']HTTP_ORIGIN["']"#)
+        re::new(r#"(?i)headers\.get\(\s*["']origin["']|headers\[\s*["']origin["']\s*\]|["']HTTP_ORIGIN["']"#)
             .expect("static regex")
     });
     if !CREDS.is_match(src) || !ORIGIN_READ.is_match(src) {
@@ -270,13 +271,13 @@ fn reflected_origin(facts: &PyFacts, root: Node<'_>, src: &str, out: &mut Vec<Hi
         let reflected = ORIGIN_READ.is_match(vt)
             || (value.kind() == "identifier" && {
                 let name = regex::escape(vt);
-                Regex::new(&format!(r"(?m)^\s*{name}\s*=\s*[^\n]*"))
+                re::new(&format!(r"(?m)^\s*{name}\s*=\s*[^\n]*"))
                     .ok()
                     .and_then(|re| re.find(body))
                     .is_some_and(|m| ORIGIN_READ.is_match(m.as_str()))
             });
         // An allow-list check on the origin.
-        let checked = Regex::new(
+        let checked = re::new(
             r"(?i)\borigin\w*\s+(?:not\s+)?in\b|\borigin\w*\s*(?:==|!=)|fullmatch|\.match\(",
         )
         .is_ok_and(|re| re.is_match(body));

@@ -7,24 +7,25 @@ use super::baseline::{destination_names, keyword_is, run, Call, Rule, Scan};
 use crate::checks::py::{keyword_arg, positional_arg, snippet};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// Words that make a digest a security one.
 static SECURITY_USE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)passw|passwd|(?:^|[^a-z])pwd|passphrase|credential|signature|signing|(?:^|_)sign(?:_|$|ed)|(?:^|_)(?:hmac|mac)(?:_|$)|api_?key|secret")
+    re::new(r"(?i)passw|passwd|(?:^|[^a-z])pwd|passphrase|credential|signature|signing|(?:^|_)sign(?:_|$|ed)|(?:^|_)(?:hmac|mac)(?:_|$)|api_?key|secret")
         .expect("re")
 });
 
 /// Functions whose job is a password hash or a signature (`hash_password`, `sign_request`).
 static SECURITY_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:hash|encode|make|check|verify|set|encrypt|store|digest)_?(?:password|passwd|pwd|passphrase)|(?:^|_)sign(?:_|$|ature|ed|ing)")
+    re::new(r"(?i)(?:hash|encode|make|check|verify|set|encrypt|store|digest)_?(?:password|passwd|pwd|passphrase)|(?:^|_)sign(?:_|$|ature|ed|ing)")
         .expect("re")
 });
 
 /// Functions that make a cache validator or key (`build_etag`, `cache_key`).
 static CACHE_VALIDATOR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)etag|cache_?key").expect("re"));
+    LazyLock::new(|| re::new(r"(?i)etag|cache_?key").expect("re"));
 
 const WEAK_HASH_NAMES: &[&str] = &["md5", "sha1", "md4", "md5-sha1", "ripemd160", "sha"];
 
@@ -106,7 +107,7 @@ const WEAK_CIPHERS: &[&str] = &[
 ];
 
 static SMALL_CURVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:SECP192R1|SECT163K1|SECT163R2|SECP160R1|SECP112R1|SECP128R1|NIST192p)$")
+    re::new(r"^(?:SECP192R1|SECT163K1|SECT163R2|SECP160R1|SECP112R1|SECP128R1|NIST192p)$")
         .expect("re")
 });
 
@@ -183,12 +184,12 @@ fn read_for_name(call: tree_sitter::Node<'_>, src: &str) -> bool {
 }
 
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[_.])(?:token|tokens|password|passwd|pwd|passphrase|secret|otp|totp|nonce|salt|csrf|xsrf|pin|passcode|api_?key|apikey|session_?id|sessionid|session_key|reset_code|verification_code|verify_code|auth_code|confirm_code|confirmation_code|invite_code|activation_code|one_time_code|access_key|secret_key|private_key|signing_key)(?:_|$)|^(?:gen|generate|make|create|new|random)_(?:token|password|secret|otp|code|nonce|salt|pin|api_key)s?$")
+    re::new(r"(?i)(?:^|[_.])(?:token|tokens|password|passwd|pwd|passphrase|secret|otp|totp|nonce|salt|csrf|xsrf|pin|passcode|api_?key|apikey|session_?id|sessionid|session_key|reset_code|verification_code|verify_code|auth_code|confirm_code|confirmation_code|invite_code|activation_code|one_time_code|access_key|secret_key|private_key|signing_key)(?:_|$)|^(?:gen|generate|make|create|new|random)_(?:token|password|secret|otp|code|nonce|salt|pin|api_key)s?$")
         .expect("re")
 });
 
 static NOT_SECRET_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)boundary|jitter|backoff|delay|sample|shuffle|colou?r|demo|fake|dummy|seed|fixture|mock")
+    re::new(r"(?i)boundary|jitter|backoff|delay|sample|shuffle|colou?r|demo|fake|dummy|seed|fixture|mock")
         .expect("re")
 });
 

@@ -20,6 +20,7 @@ use crate::checks::py::{facts, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -33,13 +34,13 @@ const NAIVE: &[&str] = &[
 /// Column declarations with a timezone-aware type: `name = Column(DateTime(True))`,
 /// `name: Mapped[datetime] = mapped_column(TIMESTAMP(timezone=True))`.
 static AWARE_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*(?:\w+\.)*(?:Column|mapped_column|Field)\((?:[^()]|\([^()]*\))*?(?:timezone[ \t]*=[ \t]*True|(?:DateTime|TIMESTAMP)\([ \t]*True)")
+    re::new(r"(?m)^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*(?:\w+\.)*(?:Column|mapped_column|Field)\((?:[^()]|\([^()]*\))*?(?:timezone[ \t]*=[ \t]*True|(?:DateTime|TIMESTAMP)\([ \t]*True)")
         .expect("static regex")
 });
 
 /// Text of an aware datetime.
 static AWARE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"timezone\.utc|\btz=|\btzinfo\b|\bUTC\b|\butc_now\(|\baware\w*\(|astimezone\(|timezone\.now\(\)|ZoneInfo\(|pytz\.")
+    re::new(r"timezone\.utc|\btz=|\btzinfo\b|\bUTC\b|\butc_now\(|\baware\w*\(|astimezone\(|timezone\.now\(\)|ZoneInfo\(|pytz\.")
         .expect("static regex")
 });
 
@@ -113,8 +114,7 @@ pub fn naive_utc_datetime(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 
 /// The argument list of a timezone-aware column type.
 static AWARE_COLUMN_ARGS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"timezone[ \t]*=[ \t]*True|(?:DateTime|TIMESTAMP)\([ \t]*True")
-        .expect("static regex")
+    re::new(r"timezone[ \t]*=[ \t]*True|(?:DateTime|TIMESTAMP)\([ \t]*True").expect("static regex")
 });
 
 /// Evidence that this naive value is misread, with the confidence it earns.
@@ -175,7 +175,7 @@ fn call_evidence(
     let name = text(left, src);
     let f = facts.function_at(call.start_byte())?;
     let rest = src.get(assignment.end_byte()..f.end)?;
-    let word = Regex::new(&format!(r"\b{}\b", regex::escape(name))).ok()?;
+    let word = re::new(&format!(r"\b{}\b", regex::escape(name))).ok()?;
     let mut best: Option<Confidence> = None;
     for line in rest.lines() {
         if !word.is_match(line) {
@@ -193,8 +193,7 @@ fn call_evidence(
             best = Some(Confidence::Medium);
         }
         // Re-assigned: the rest is about another value.
-        if Regex::new(&format!(r"^\s*{}\s+=\s", regex::escape(name)))
-            .is_ok_and(|re| re.is_match(line))
+        if re::new(&format!(r"^\s*{}\s+=\s", regex::escape(name))).is_ok_and(|re| re.is_match(line))
         {
             break;
         }
@@ -203,7 +202,7 @@ fn call_evidence(
 }
 
 static COMPARES: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[<>]=?|[^=!<>]==[^=]|!=|\s-\s").expect("static regex"));
+    LazyLock::new(|| re::new(r"[<>]=?|[^=!<>]==[^=]|!=|\s-\s").expect("static regex"));
 
 fn other_operand_aware(op: Node<'_>, this: Node<'_>, src: &str) -> bool {
     let mut c = op.walk();
@@ -233,7 +232,7 @@ fn mktime_call(args: Node<'_>, src: &str) -> bool {
 /// naive local time.
 pub fn naive_epoch_reads(text: &str) -> Vec<String> {
     static READ: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\bfromtimestamp\(\s*[\w.\[\]]*\.(\w+)\s*\)").expect("static regex")
+        re::new(r"\bfromtimestamp\(\s*[\w.\[\]]*\.(\w+)\s*\)").expect("static regex")
     });
     let mut out: Vec<String> = READ.captures_iter(text).map(|c| c[1].to_string()).collect();
     out.sort();
@@ -250,10 +249,9 @@ pub fn epoch_read_back_naive(
     at: usize,
 ) -> crate::checks::Vet {
     static STORED: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(\w+)\s*=\s*(?:int\(\s*)?$").expect("static regex"));
-    static EPOCH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:\w+\.)*utcnow\(\)\.timestamp\(\)").expect("static regex")
-    });
+        LazyLock::new(|| re::new(r"(\w+)\s*=\s*(?:int\(\s*)?$").expect("static regex"));
+    static EPOCH: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r"^(?:\w+\.)*utcnow\(\)\.timestamp\(\)").expect("static regex"));
     let keep = crate::checks::Vet::Keep;
     let Some(rest) = text.get(at..) else {
         return keep;

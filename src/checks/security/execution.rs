@@ -15,6 +15,7 @@ use crate::checks::py::{keyword_arg, positional_arg, snippet};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 
 /// SEC030
 pub fn code_execution(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
@@ -56,7 +57,7 @@ fn allow_listed(
     crate::checks::py::visit(arg, |n| {
         if n.kind() == "identifier" && !guarded {
             let name = regex::escape(text(n, src));
-            guarded = regex::Regex::new(&format!(r"\bif\s+(?:not\s+)?{name}\s+(?:not\s+)?in\b"))
+            guarded = re::new(&format!(r"\bif\s+(?:not\s+)?{name}\s+(?:not\s+)?in\b"))
                 .is_ok_and(|re| re.is_match(func));
         }
         true

@@ -18,19 +18,20 @@ use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::facts::Facts;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 /// Names of settings objects.
 static SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^_*(?:settings|\w+_settings|settings_\w+|config|app_config|\w+_config|conf|cfg|configuration|environ|env_settings|env_vars)$")
+    re::new(r"(?i)^_*(?:settings|\w+_settings|settings_\w+|config|app_config|\w+_config|conf|cfg|configuration|environ|env_settings|env_vars)$")
         .expect("static regex")
 });
 
 /// Settings names that are dumped by logging the object itself.
 static SETTINGS_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^_*(?:settings|app_settings|env_settings|admin_settings|global_settings|server_settings|app_config|configuration)$")
+    re::new(r"(?i)^_*(?:settings|app_settings|env_settings|admin_settings|global_settings|server_settings|app_config|configuration)$")
         .expect("static regex")
 });
 
@@ -47,9 +48,9 @@ static DUMP_METHOD: &[&str] = &[
 ];
 
 static SECRET_WORDS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)secret|passw|pwd|credential").expect("static regex"));
+    LazyLock::new(|| re::new(r"(?i)secret|passw|pwd|credential").expect("static regex"));
 static KEY_WORDS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)key|token|api").expect("static regex"));
+    LazyLock::new(|| re::new(r"(?i)key|token|api").expect("static regex"));
 
 /// What a denylist of key names fails to cover, if anything.
 fn denylist_gap(list: &str) -> Option<&'static str> {
@@ -164,7 +165,7 @@ fn one_key_read(n: Node<'_>, src: &str) -> bool {
 }
 
 static SECRET_KEY_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?i)secret|passw|token|credential|private|dsn|database|(^|_)(api_?)?keys?($|_)|(^|_)uri$",
     )
     .expect("static regex")
@@ -352,7 +353,7 @@ fn loop_logging_dump<'t>(n: Node<'t>, src: &str) -> Option<(Node<'t>, String)> {
 /// (`settings["type"]` logs the adapter's type, not the settings).
 fn logs_whole_value(args: &str, value: &str) -> bool {
     let v = regex::escape(value);
-    let Ok(field) = Regex::new(&format!(
+    let Ok(field) = re::new(&format!(
         r#"\b{v}(?:\[\s*["'](\w+)["']\s*\]|\.get\(\s*["'](\w+)["'][^)]*\))"#
     )) else {
         return true;
@@ -365,7 +366,7 @@ fn logs_whole_value(args: &str, value: &str) -> bool {
             String::new()
         }
     });
-    Regex::new(&format!(r"\b{v}\b")).is_ok_and(|re| re.is_match(&rest))
+    re::new(&format!(r"\b{v}\b")).is_ok_and(|re| re.is_match(&rest))
 }
 
 /// `dsn.replace(password, "***")`.
@@ -383,7 +384,7 @@ fn masked_by_replace(call: Node<'_>, src: &str) -> Option<String> {
     }
     let name = expr_name(what, src)?;
     static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(?:^|_)(?:password|passwd|pwd|pass)$").expect("static regex")
+        re::new(r"(?i)(?:^|_)(?:password|passwd|pwd|pass)$").expect("static regex")
     });
     if !PASSWORD.is_match(&name) || what.kind() == "string" {
         return None;
@@ -393,7 +394,7 @@ fn masked_by_replace(call: Node<'_>, src: &str) -> Option<String> {
     // Only a URL or DSN spells the password its own way (percent-encoded); a command line
     // built with the password verbatim (`p={password}`) holds exactly the replaced text.
     static URL_LIKE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)ur[il]|dsn|conn|database|db_|_db\b|^db\b|engine").expect("static regex")
+        re::new(r"(?i)ur[il]|dsn|conn|database|db_|_db\b|^db\b|engine").expect("static regex")
     });
     if !URL_LIKE.is_match(recv_t) {
         return None;
@@ -412,7 +413,7 @@ fn denylisted_export<'t>(
     let rt = text(right, src);
     let f = facts.function_at(n.start_byte())?;
     static CONFIG_CLASS: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)config|settings").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)config|settings").expect("static regex"));
     let in_settings_class = || f.class.as_deref().is_some_and(|c| CONFIG_CLASS.is_match(c));
     let over_self = rt.starts_with("self.__dict__") || rt.starts_with("vars(self)");
     let over_dump = || {
@@ -531,16 +532,16 @@ fn global_settings(facts: &PyFacts, n: Node<'_>, src: &str) -> bool {
 /// `#[derive(Debug)]` on a settings struct holding a secret in a plain field.
 fn rust_debug_settings(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     static STRUCT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(?:settings|config|configuration|credentials|secrets)$")
+        re::new(r"(?i)(?:settings|config|configuration|credentials|secrets)$")
             .expect("static regex")
     });
     static FIELD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:\w+_)?(?:password|passwd|secret|api_key|private_key|token|db_uri|db_url|database_uri|database_url|dsn|connection_string)$")
+        re::new(r"(?i)^(?:\w+_)?(?:password|passwd|secret|api_key|private_key|token|db_uri|db_url|database_uri|database_url|dsn|connection_string)$")
             .expect("static regex")
     });
     // Plain types print their value; a newtype may redact its own `Debug`.
     static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:Option<\s*)?(?:String|&(?:'\w+\s+)?str|Box<str>|(?:url::)?Url)(?:\s*>)?$")
+        re::new(r"^(?:Option<\s*)?(?:String|&(?:'\w+\s+)?str|Box<str>|(?:url::)?Url)(?:\s*>)?$")
             .expect("static regex")
     });
     let src = ctx.file.text.as_str();

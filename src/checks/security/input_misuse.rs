@@ -13,25 +13,26 @@ use crate::checks::py::{positional_arg, snippet, unparen};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::text;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 /// A read of the request's whole body or query (not one field of it).
 static REQUEST_WHOLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:await\s+)?\(?(?:await\s+)?(?:self\.)?request\.(?:POST|GET|data|json|form|args|values|query_params|get_json\([^)]*\)|json\(\)|form\(\)|POST\.dict\(\)|GET\.dict\(\)|data\.dict\(\)|POST\.copy\(\)|data\.copy\(\))\)?$|^json\.loads\((?:self\.)?request\.(?:body|data|get_data\(\))\)$")
+    re::new(r"^(?:await\s+)?\(?(?:await\s+)?(?:self\.)?request\.(?:POST|GET|data|json|form|args|values|query_params|get_json\([^)]*\)|json\(\)|form\(\)|POST\.dict\(\)|GET\.dict\(\)|data\.dict\(\)|POST\.copy\(\)|data\.copy\(\))\)?$|^json\.loads\((?:self\.)?request\.(?:body|data|get_data\(\))\)$")
         .expect("re")
 });
 
 /// One field of the request (`request.args.get("x")`, `request.form["x"]`).
 static REQUEST_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:self\.)?request\.(?:POST|GET|data|json|form|args|values|query_params|params|headers|cookies|COOKIES|get_json\(\))(?:\.get\(|\[)")
+    re::new(r"^(?:self\.)?request\.(?:POST|GET|data|json|form|args|values|query_params|params|headers|cookies|COOKIES|get_json\(\))(?:\.get\(|\[)")
         .expect("re")
 });
 
 /// ORM writes that take column values as keywords.
 static ORM_WRITE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\.objects|_set|\.filter\(.*\)|\.exclude\(.*\)|\.all\(\))\.(?:create|update|update_or_create|get_or_create)$|\.values$")
+    re::new(r"(?:\.objects|_set|\.filter\(.*\)|\.exclude\(.*\)|\.all\(\))\.(?:create|update|update_or_create|get_or_create)$|\.values$")
         .expect("re")
 });
 
@@ -87,7 +88,7 @@ fn curated(s: &Scan<'_, '_>, name: &str, before: usize) -> bool {
     };
     let body = &s.src[f.start..before.max(f.start)];
     let n = regex::escape(name);
-    Regex::new(&format!(
+    re::new(&format!(
         r"\b{n}\.(?:pop|update|setdefault)\(|\b{n}\[[^\]]+\]\s*=[^=]|\bdel\s+{n}\["
     ))
     .is_ok_and(|re| re.is_match(body))
@@ -139,7 +140,7 @@ pub fn mass_assignment_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hi
 
 /// Classes that validate or wrap the data rather than store it.
 static NOT_A_ROW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:Form|Serializer|Schema|Response|Request|Error|Exception|Dict|Config|Settings|Params|Filter|Validator|In|Create|Update|Payload|Body)$")
+    re::new(r"(?:Form|Serializer|Schema|Response|Request|Error|Exception|Dict|Config|Settings|Params|Filter|Validator|In|Create|Update|Payload|Body)$")
         .expect("re")
 });
 
@@ -166,13 +167,13 @@ fn saved(call: Node<'_>, src: &str) -> bool {
 
 /// A function that defuses formula cells, or a library that does.
 static CSV_DEFUSED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)defusedcsv|formula|startswith\(\s*\(?\s*['"][=+\-@]|lstrip\(\s*['"][=+\-@]|escape_csv|csv_escape|sanitize_csv|csv_safe|safe_csv|injection|['"]\\t['"]\s*\+|["']'["']\s*\+"#)
+    re::new(r#"(?i)defusedcsv|formula|startswith\(\s*\(?\s*['"][=+\-@]|lstrip\(\s*['"][=+\-@]|escape_csv|csv_escape|sanitize_csv|csv_safe|safe_csv|injection|['"]\\t['"]\s*\+|["']'["']\s*\+"#)
         .expect("re")
 });
 
 /// The function serves the file as a download.
 static DOWNLOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"text/csv|Content-Disposition|attachment|HttpResponse\(|StreamingHttpResponse\(|StreamingResponse\(|make_response\(|send_file\(|FileResponse\(|Response\("#)
+    re::new(r#"text/csv|Content-Disposition|attachment|HttpResponse\(|StreamingHttpResponse\(|StreamingResponse\(|make_response\(|send_file\(|FileResponse\(|Response\("#)
         .expect("re")
 });
 
@@ -211,9 +212,9 @@ pub fn csv_injection_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
 /// anything.
 fn cells_not_text(body: &str) -> bool {
     static ROW: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\.writerows?\(\s*([^\n]*)\)\s*$").expect("re"));
+        LazyLock::new(|| re::new(r"\.writerows?\(\s*([^\n]*)\)\s*$").expect("re"));
     static CELL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?x)^(?:
+        re::new(r#"(?x)^(?:
             [rbuRBU]?["'][^"'=+@-][^"']*["'] | -?\d+(?:\.\d+)? | None | True | False
           | _\(\s*["'][^"']*["']\s*\) | gettext(?:_lazy)?\(\s*["'][^"']*["']\s*\)
           | (?:[A-Za-z_]\w*\.)*(?i:(?:\w+_)?(?:date|time|datetime|timestamp|day|month|year|weight|height|amount|price|cost|total|count|quantity|qty|id|pk|number|size|score|duration|percent|percentage|calories|age)|\w+_(?:at|on|id|count|total))
@@ -247,9 +248,8 @@ fn cells_not_text(body: &str) -> bool {
 }
 
 /// A NaN or infinity check, or a conversion that refuses NaN.
-static NAN_GUARD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"isnan|isfinite|isinf|allow_inf_nan|math\.inf|Decimal").expect("re")
-});
+static NAN_GUARD: LazyLock<Regex> =
+    LazyLock::new(|| re::new(r"isnan|isfinite|isinf|allow_inf_nan|math\.inf|Decimal").expect("re"));
 
 /// SEC045, one call.
 pub fn nan_injection_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>) {
@@ -298,7 +298,7 @@ pub fn nan_injection_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit>
 /// A read that narrows what it returns (`search(q, min_confidence=x)`,
 /// `Book.objects.filter(price__lte=x)`).
 static READ_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:\w*search\w*|filter|exclude|find\w*|query|lookup|get|select|rank\w*|match\w*|nearest|closest|suggest\w*)$")
+    re::new(r"^(?:\w*search\w*|filter|exclude|find\w*|query|lookup|get|select|rank\w*|match\w*|nearest|closest|suggest\w*)$")
         .expect("re")
 });
 

@@ -16,6 +16,7 @@ use crate::checks::py::{expr_name, facts, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::text;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -36,7 +37,7 @@ const LOG_METHODS: &[&str] = &[
 /// Receivers that are loggers: `logger`, `log`, `_log`, `LOGGER`, `audit_logger`,
 /// `logging`, `structlog`, `app.logger`, `self.log`.
 static LOGGER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[._])(?:log|logger|logging|structlog|log_?)$|(?:get_?logger|getLogger)\([^)]*\)$")
+    re::new(r"(?i)(?:^|[._])(?:log|logger|logging|structlog|log_?)$|(?:get_?logger|getLogger)\([^)]*\)$")
         .expect("static regex")
 });
 
@@ -184,7 +185,7 @@ fn split_words(name: &str) -> Vec<String> {
 
 /// Calls whose result no longer carries the value (masking, hashing, counting).
 static SAFE_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)mask|redact|hash|anonymi|obfuscat|scrub|sanitiz|censor|truncat|^len$|count|^bool$|^type$|domain|digest|encrypt|last_?4|suffix|prefix|partial|hint|^id$|exists|verified|valid")
+    re::new(r"(?i)mask|redact|hash|anonymi|obfuscat|scrub|sanitiz|censor|truncat|^len$|count|^bool$|^type$|domain|digest|encrypt|last_?4|suffix|prefix|partial|hint|^id$|exists|verified|valid")
         .expect("static regex")
 });
 
@@ -362,7 +363,7 @@ fn logged_values<'t>(args: Node<'t>, src: &str, out: &mut Vec<(Option<String>, N
 
 /// Exceptions that say a presented credential was rejected.
 static REJECTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)signature|expired|invalid|decode|malformed|notregistered|doesnotexist|noresultfound|notfound|unknown")
+    re::new(r"(?i)signature|expired|invalid|decode|malformed|notregistered|doesnotexist|noresultfound|notfound|unknown")
         .expect("static regex")
 });
 
@@ -611,7 +612,7 @@ fn object_in_function(
     let Some(f) = facts.function_at(at) else {
         return false;
     };
-    let Ok(re) = Regex::new(&format!(r"\b{}\.(\w+)\(", regex::escape(name))) else {
+    let Ok(re) = re::new(&format!(r"\b{}\.(\w+)\(", regex::escape(name))) else {
         return false;
     };
     let body = &src[f.start..f.end];

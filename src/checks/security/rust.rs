@@ -7,6 +7,7 @@ use crate::checks::rust::{
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::rust::unroll;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -98,7 +99,7 @@ fn built_string<'t>(arg: Node<'t>, scope: Option<Node<'t>>, src: &str) -> Option
 /// function (also as the last expression of a block).
 fn builder_rendered<'t>(arg: Node<'t>, scope: Option<Node<'t>>, src: &str) -> Option<Node<'t>> {
     static RENDERED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.to_string\(\s*(?:\w+::)*\w*QueryBuilder\b").expect("static regex")
+        re::new(r"\.to_string\(\s*(?:\w+::)*\w*QueryBuilder\b").expect("static regex")
     });
     let n = strip_ref(arg, src);
     let v = match n.kind() {
@@ -117,9 +118,9 @@ fn builder_rendered<'t>(arg: Node<'t>, scope: Option<Node<'t>>, src: &str) -> Op
 /// upper-case constant or a placeholder list.
 fn format_interpolates(t: &str) -> bool {
     static INLINE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\{([A-Za-z_][A-Za-z0-9_.]*)[^}]*\}").expect("static regex"));
+        LazyLock::new(|| re::new(r"\{([A-Za-z_][A-Za-z0-9_.]*)[^}]*\}").expect("static regex"));
     static ARG: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^\s*&?\s*([A-Za-z_][A-Za-z0-9_.()]*)\s*$"#).expect("static regex")
+        re::new(r#"^\s*&?\s*([A-Za-z_][A-Za-z0-9_.()]*)\s*$"#).expect("static regex")
     });
     let safe = |name: &str| {
         let last = name.rsplit('.').next().unwrap_or(name);
@@ -164,12 +165,12 @@ fn format_interpolates(t: &str) -> bool {
 }
 
 static SAFE_ARG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)placeholder|^binds?$|_binds$|^(sql_)?params$|question_marks|^(self\.)?(table|schema)(_name)?$|columns?$|cols$|^where_clause$")
+    re::new(r"(?i)placeholder|^binds?$|_binds$|^(sql_)?params$|question_marks|^(self\.)?(table|schema)(_name)?$|columns?$|cols$|^where_clause$")
         .expect("static regex")
 });
 
 static SQL_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)"\s*(select\s.+\sfrom|insert\s+into|update\s+\S+\s+set|delete\s+from|with\s+\w+\s+as\s*\(|drop\s|alter\s|create\s)"#)
+    re::new(r#"(?is)"\s*(select\s.+\sfrom|insert\s+into|update\s+\S+\s+set|delete\s+from|with\s+\w+\s+as\s*\(|drop\s|alter\s|create\s)"#)
         .expect("static regex")
 });
 
@@ -195,7 +196,7 @@ pub fn sql_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
                     .map(|v| text(v, src))
                     .unwrap_or("");
                 static RECV: LazyLock<Regex> = LazyLock::new(|| {
-                    Regex::new(
+                    re::new(
                         r"(?i)(client|conn|connection|tx|txn|transaction|db|pool|pg|session)\W*$",
                     )
                     .expect("static regex")
@@ -270,11 +271,11 @@ pub fn sql_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
 /// usual case: a near miss unless the name is shown to come from input.
 fn quoted_identifier_ddl(built: &str) -> bool {
     static DDL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?is)^\w*!?\s*\(\s*r?#*"\s*(?:create|drop|alter)\s+(?:schema|database|table|index|view|role|user|sequence)\b"#)
+        re::new(r#"(?is)^\w*!?\s*\(\s*r?#*"\s*(?:create|drop|alter)\s+(?:schema|database|table|index|view|role|user|sequence)\b"#)
             .expect("static regex")
     });
     static PLACEHOLDER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\{[A-Za-z_0-9]*(?::[^}]*)?\}").expect("static regex"));
+        LazyLock::new(|| re::new(r"\{[A-Za-z_0-9]*(?::[^}]*)?\}").expect("static regex"));
     let holes = PLACEHOLDER.find_iter(built).count();
     let quoted = PLACEHOLDER
         .find_iter(built)
@@ -338,7 +339,7 @@ fn spliced(built: Node<'_>, src: &str) -> Option<Vec<String>> {
         .collect();
     let mut out = Vec::new();
     static INLINE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}").expect("static regex"));
+        LazyLock::new(|| re::new(r"\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}").expect("static regex"));
     for c in INLINE.captures_iter(&body) {
         let name = &c[1];
         let named = args.iter().find_map(|a| {
@@ -458,7 +459,7 @@ fn constant_expr(expr: &str, at: Node<'_>, root: Node<'_>, src: &str, depth: usi
         return traces_to_constants(fmt, root, src, depth + 1);
     }
     static PATH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$").expect("static regex")
+        re::new(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$").expect("static regex")
     });
     if !PATH.is_match(e) {
         return false;
@@ -662,10 +663,10 @@ pub fn cors_any_origin_with_credentials(ctx: &FileContext<'_>, hits: &mut Vec<Hi
 /// sends `Access-Control-Allow-Credentials: true`.
 fn reflected_origin(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     static ORIGIN_READ: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)"origin"|header::ORIGIN\b|\bORIGIN\b"#).expect("static regex")
+        re::new(r#"(?i)"origin"|header::ORIGIN\b|\bORIGIN\b"#).expect("static regex")
     });
     static CREDS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?is)(?:"access-control-allow-credentials"|ACCESS_CONTROL_ALLOW_CREDENTIALS)\s*,\s*(?:"true"|HeaderValue::from_static\("true"\))"#)
+        re::new(r#"(?is)(?:"access-control-allow-credentials"|ACCESS_CONTROL_ALLOW_CREDENTIALS)\s*,\s*(?:"true"|HeaderValue::from_static\("true"\))"#)
             .expect("static regex")
     });
     let src = &ctx.file.text;
@@ -712,7 +713,7 @@ pub fn shell_command_injection(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
         let (base, calls) = unroll(call, src);
         let bt: String = text(base, src).split_whitespace().collect();
         static SHELL: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"^(std::process::|tokio::process::|process::)?Command::new\("(/usr)?(/bin/)?(sh|bash|zsh|dash|cmd|cmd\.exe|powershell|pwsh)"\)$"#).expect("static regex")
+            re::new(r#"^(std::process::|tokio::process::|process::)?Command::new\("(/usr)?(/bin/)?(sh|bash|zsh|dash|cmd|cmd\.exe|powershell|pwsh)"\)$"#).expect("static regex")
         });
         if !SHELL.is_match(&bt) || in_test_code(call, src) {
             return;
@@ -757,11 +758,11 @@ pub fn path_traversal(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
     let src = &ctx.file.text;
     let Some(facts) = rust_facts(ctx) else { return };
     static OPEN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(File::open|File::create|fs::read\w*|fs::write|fs::remove_file|NamedFile::open\w*|ServeFile::new|fs::copy|OpenOptions)\b")
+        re::new(r"\b(File::open|File::create|fs::read\w*|fs::write|fs::remove_file|NamedFile::open\w*|ServeFile::new|fs::copy|OpenOptions)\b")
             .expect("static regex")
     });
     static GUARD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"canonicalize[\s\S]*starts_with|starts_with[\s\S]*canonicalize|ParentDir|Component::Normal|contains\(\s*"\.\."|sanitize|normalize_path|is_safe_path|path_clean|secure_join|safe_join"#)
+        re::new(r#"canonicalize[\s\S]*starts_with|starts_with[\s\S]*canonicalize|ParentDir|Component::Normal|contains\(\s*"\.\."|sanitize|normalize_path|is_safe_path|path_clean|secure_join|safe_join"#)
             .expect("static regex")
     });
     each_node(ctx.tree.root_node(), &["call_expression"], |call| {
@@ -789,7 +790,7 @@ pub fn path_traversal(ctx: &FileContext<'_>, hits: &mut Vec<Hit>) {
             .map(|v| text(v, src))
             .unwrap_or("");
         static PATHY: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)Path::new|PathBuf|dir|root|base|folder|upload|storage|static|path")
+            re::new(r"(?i)Path::new|PathBuf|dir|root|base|folder|upload|storage|static|path")
                 .expect("static regex")
         });
         if !PATHY.is_match(recv) {

@@ -12,6 +12,7 @@
 use crate::checks::rust::{enclosing_fn, in_test_code, text};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -126,12 +127,12 @@ fn verifier(imp: Node<'_>, src: &str, out: &mut Vec<Hit>) {
 }
 
 static WEAK_DIGEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:md5::compute|(?:md5::|md\-?5::)?Md5::(?:new|digest|new_with_prefix)|(?:sha1::|sha1_smol::)?Sha1::(?:new|digest|from|new_with_prefix)|(?:openssl::hash::)?MessageDigest::(?:md5|sha1)|(?:openssl::)?(?:hash::)?(?:md5|sha1)|ring::digest::digest)$")
+    re::new(r"^(?:md5::compute|(?:md5::|md\-?5::)?Md5::(?:new|digest|new_with_prefix)|(?:sha1::|sha1_smol::)?Sha1::(?:new|digest|from|new_with_prefix)|(?:openssl::hash::)?MessageDigest::(?:md5|sha1)|(?:openssl::)?(?:hash::)?(?:md5|sha1)|ring::digest::digest)$")
         .expect("re")
 });
 
 static SECURITY_USE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)passw|passwd|pwd|passphrase|credential|signature|(?:^|_)sign(?:_|$|ed|ing)|secret|api_?key|auth_?token|(?:^|_)token(?:_|$)")
+    re::new(r"(?i)passw|passwd|pwd|passphrase|credential|signature|(?:^|_)sign(?:_|$|ed|ing)|secret|api_?key|auth_?token|(?:^|_)token(?:_|$)")
         .expect("re")
 });
 
@@ -254,7 +255,7 @@ fn temp_dir(call: Node<'_>, src: &str, out: &mut Vec<Hit>) {
 }
 
 static CREDENTIAL_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)^(?:(?:header::|http::header::|reqwest::header::)?(?:AUTHORIZATION|PROXY_AUTHORIZATION|COOKIE|SET_COOKIE)|"(?:authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|x-access-token)")$"#)
+    re::new(r#"(?i)^(?:(?:header::|http::header::|reqwest::header::)?(?:AUTHORIZATION|PROXY_AUTHORIZATION|COOKIE|SET_COOKIE)|"(?:authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|x-access-token)")$"#)
         .expect("re")
 });
 
@@ -300,23 +301,23 @@ fn header(call: Node<'_>, src: &str, out: &mut Vec<Hit>) {
 
 /// Where the program says it runs from: `current_exe()` or the first argument (`argv[0]`).
 static EXE_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bcurrent_exe\s*\(\s*\)|\bargs(?:_os)?\s*\(\s*\)\s*\.\s*(?:next\s*\(\s*\)|nth\s*\(\s*0\s*\))")
+    re::new(r"\bcurrent_exe\s*\(\s*\)|\bargs(?:_os)?\s*\(\s*\)\s*\.\s*(?:next\s*\(\s*\)|nth\s*\(\s*0\s*\))")
         .expect("re")
 });
 
 /// The whole argument list (`let argv: Vec<String> = env::args().collect()`).
 static ARGS_LIST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bargs(?:_os)?\s*\(\s*\)\s*\.\s*collect\b").expect("re"));
+    LazyLock::new(|| re::new(r"\bargs(?:_os)?\s*\(\s*\)\s*\.\s*collect\b").expect("re"));
 
 /// `let name = <expression>;` in a function body.
 static LET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)\blet\s+(?:mut\s+)?(?:Some\s*\(\s*)?([a-z_][A-Za-z0-9_]*)\b[^=;]*?=([^;]*);")
+    re::new(r"(?s)\blet\s+(?:mut\s+)?(?:Some\s*\(\s*)?([a-z_][A-Za-z0-9_]*)\b[^=;]*?=([^;]*);")
         .expect("re")
 });
 
 /// What a decision about trust, privilege or authentication mentions.
 static SECURITY_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)setuid|setgid|seteuid|setegid|\bgeteuid|\bis_root\b|\broot_only|admin|privileg|trust|\bauth|permission|\ballow(?:ed)?_|\bdeny|sudo|elevat|insecure|skip_verif|no_verify|bypass|password|credential|superuser|capabilit")
+    re::new(r"(?i)setuid|setgid|seteuid|setegid|\bgeteuid|\bis_root\b|\broot_only|admin|privileg|trust|\bauth|permission|\ballow(?:ed)?_|\bdeny|sudo|elevat|insecure|skip_verif|no_verify|bypass|password|credential|superuser|capabilit")
         .expect("re")
 });
 
@@ -393,7 +394,7 @@ fn exe_names(func: &str) -> (Vec<String>, Vec<String>) {
 
 /// `t` names `name` as a whole word.
 fn mentions_word(t: &str, name: &str) -> bool {
-    Regex::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|re| re.is_match(t))
+    re::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|re| re.is_match(t))
 }
 
 /// `t` reads the first element of one of the argument lists (`argv[0]`, `argv.first()`,
@@ -401,7 +402,7 @@ fn mentions_word(t: &str, name: &str) -> bool {
 fn first_of(t: &str, lists: &[String]) -> bool {
     lists.iter().any(|l| {
         let l = regex::escape(l);
-        Regex::new(&format!(
+        re::new(&format!(
             r"\b{l}\s*(?:\[\s*0\s*\]|\.\s*(?:first\s*\(\s*\)|get\s*\(\s*0\s*\)))"
         ))
         .is_ok_and(|re| re.is_match(t))

@@ -5,6 +5,7 @@
 
 use crate::checks::Hit;
 use crate::source::lang::Lang;
+use crate::source::re;
 use crate::source::SourceFile;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -38,7 +39,7 @@ pub fn mask(secret: &str) -> String {
 
 /// Words that mark a value as a placeholder, an example or test data.
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"(?i)(example|change[_-]?(?:me|this|it)\b|dummy|1234567890|0123456789|abcdefghij|placeholder|your[_-]?|xxxx|test|fake|mock|sample|redacted|censored|insecure|not[_-]?a[_-]?real|replace|todo|fixme|foobar|lorem|\*\*\*|\.\.\.|<[^>]*>|\$\{|\$\(|\{\{|%\(|^\$)",
     )
     .expect("static regex")
@@ -52,7 +53,7 @@ fn all_same(s: &str) -> bool {
 /// Words joined by separators (`Access-Control-Allow-Credentials`, `secret key`): a name
 /// or a header, not a credential.
 static WORDS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$").expect("static regex"));
+    LazyLock::new(|| re::new(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$").expect("static regex"));
 
 /// True when a value cannot be a real secret: a placeholder, one repeated character, a
 /// sequence of plain words, or a template with `{...}` interpolation.
@@ -65,11 +66,11 @@ fn is_placeholder(value: &str) -> bool {
 }
 
 static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"-----BEGIN ((?:RSA|EC|OPENSSH|DSA|PGP|ENCRYPTED) )?PRIVATE KEY(?: BLOCK)?-----")
+    re::new(r"-----BEGIN ((?:RSA|EC|OPENSSH|DSA|PGP|ENCRYPTED) )?PRIVATE KEY(?: BLOCK)?-----")
         .expect("static regex")
 });
 static KEY_BODY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/=]{40,}").expect("static regex"));
+    LazyLock::new(|| re::new(r"[A-Za-z0-9+/=]{40,}").expect("static regex"));
 
 /// SEC014: a private key block (with a real body, not a documentation stub).
 pub fn private_key(file: &SourceFile, out: &mut Vec<Hit>) {
@@ -108,7 +109,7 @@ static TOKENS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         ("Google API key", r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)"),
     ]
     .into_iter()
-    .map(|(k, r)| (k, Regex::new(r).expect("static regex")))
+    .map(|(k, r)| (k, re::new(r).expect("static regex")))
     .collect()
 });
 
@@ -149,12 +150,11 @@ fn documented_example(value: &str) -> bool {
 
 /// A regex literal for tokens: a character class with a quantifier (`[A-Za-z0-9]{36}`).
 static REGEX_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\[[^\]\n]*(?:a-z|A-Z|0-9)[^\]\n]*\](?:\{\d+(?:,\d*)?\}|[+*])")
-        .expect("static regex")
+    re::new(r"\[[^\]\n]*(?:a-z|A-Z|0-9)[^\]\n]*\](?:\{\d+(?:,\d*)?\}|[+*])").expect("static regex")
 });
 /// A comment that disowns the value on its line.
 static DISOWNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?://|#).*(?:not a real|fake|example|expired|revoked|dummy|placeholder|sample|invalid)")
+    re::new(r"(?i)(?://|#).*(?:not a real|fake|example|expired|revoked|dummy|placeholder|sample|invalid)")
         .expect("static regex")
 });
 
@@ -190,29 +190,29 @@ fn in_detector_table(text: &str, start: usize, end: usize) -> bool {
 
 /// `NAME = "value"`, `NAME: value`, `NAME=value`, `"name": "value"`, `const NAME: &str = "value"`.
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"(?m)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\]?[ \t]*(?::[ \t]*&?(?:'static[ \t]+)?(?:str|String)[ \t]*=|:=|=|:)[ \t]*(?P<q>["']?)(?P<value>[^"'\s`,;)]{8,256})"#,
     )
     .expect("static regex")
 });
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(secret|token|passw(or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signing[_-]?key|auth[_-]?key|credential)")
+    re::new(r"(?i)(secret|token|passw(or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signing[_-]?key|auth[_-]?key|credential)")
         .expect("static regex")
 });
 /// Names that mention a secret but hold something else (`password_detail_key`: the
 /// name of the field a password is stored under).
 static NOT_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)((?:detail|field|attr|column|session|cache|lookup|cookie|form|dict|map|param)_?key$|url|uri|file|path|dir|name|env|var|header|field|type|len|length|expir|ttl|endpoint|_ids?$|^id$|key_?id|prefix|suffix|policy|min|max|count|algorithm|alg$|format|param|query|label|regex|pattern|usage|limit|timeout|scope|kind|mode|class|placeholder|hint|help|prompt|message|msg|error|required|enabled|hash|reset|forgot|_at$|date|time|store|provider|manager|cache|endpoint|location|source|generator|validator|serializer|type|count|size|strength|policy)")
+    re::new(r"(?i)((?:detail|field|attr|column|session|cache|lookup|cookie|form|dict|map|param)_?key$|url|uri|file|path|dir|name|env|var|header|field|type|len|length|expir|ttl|endpoint|_ids?$|^id$|key_?id|prefix|suffix|policy|min|max|count|algorithm|alg$|format|param|query|label|regex|pattern|usage|limit|timeout|scope|kind|mode|class|placeholder|hint|help|prompt|message|msg|error|required|enabled|hash|reset|forgot|_at$|date|time|store|provider|manager|cache|endpoint|location|source|generator|validator|serializer|type|count|size|strength|policy)")
         .expect("static regex")
 });
 static IDENT_LIKE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([A-Z][A-Z0-9_]*|[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+|[a-z]+(_[a-z]+)+|[a-z]+(-[a-z]+)+)$")
+    re::new(r"^([A-Z][A-Z0-9_]*|[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+|[a-z]+(_[a-z]+)+|[a-z]+(-[a-z]+)+)$")
         .expect("static regex")
 });
 
 /// Values that describe themselves as a secret are examples (`secret123`, `IAmSensitive`).
 static SELF_DESCRIBING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(secret|passw|sensitive|hunter2|token|apikey|api_key|letmein|qwerty|12345678)")
+    re::new(r"(?i)(secret|passw|sensitive|hunter2|token|apikey|api_key|letmein|qwerty|12345678)")
         .expect("static regex")
 });
 
@@ -236,7 +236,7 @@ fn default_with_digits(v: &str) -> bool {
 /// credential for that service and stays reported.
 fn workflow_app_key(lang: Lang, name: &str) -> bool {
     static APP_KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:(?:django|flask|app|jwt|session|signing)_)?secret(?:_key)?$|^(?:jwt|session)_(?:signing_)?(?:key|secret)$")
+        re::new(r"(?i)^(?:(?:django|flask|app|jwt|session|signing)_)?secret(?:_key)?$|^(?:jwt|session)_(?:signing_)?(?:key|secret)$")
             .expect("static regex")
     });
     lang == Lang::Workflow && APP_KEY.is_match(name)
@@ -261,7 +261,7 @@ fn readable_slug(v: &str) -> bool {
 /// django-ratelimit and DRF throttles key them by action names like `change_password`.
 fn rate_limit_spec(v: &str) -> bool {
     static SPEC: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\d+/\d*[a-z]+(?:/[a-z_]+)?(?:,\d+/\d*[a-z]+(?:/[a-z_]+)?)*$")
+        re::new(r"(?i)^\d+/\d*[a-z]+(?:/[a-z_]+)?(?:,\d+/\d*[a-z]+(?:/[a-z_]+)?)*$")
             .expect("static regex")
     });
     SPEC.is_match(v)
@@ -304,7 +304,7 @@ fn echoes_neighbour(text: &str, start: usize, end: usize, v: &str) -> bool {
 /// hand, whose sample passwords (`p.encrypt_pin("topSekr3t")`) no deployment reads.
 fn main_blocks(text: &str) -> Vec<(usize, usize)> {
     static MAIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:"#).expect("static regex")
+        re::new(r#"(?m)^if\s+__name__\s*==\s*['"]__main__['"]\s*:"#).expect("static regex")
     });
     MAIN.find_iter(text)
         .map(|m| {
@@ -409,7 +409,7 @@ fn overridable_default(text: &str, name: &str) -> bool {
     if !name.to_ascii_lowercase().starts_with("default_") {
         return false;
     }
-    Regex::new(&format!(
+    re::new(&format!(
         r"\b\w*(?:get|config|setting|env)\w*\([^()\n]*,\s*{}\s*\)",
         regex::escape(name)
     ))

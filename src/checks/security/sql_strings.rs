@@ -24,6 +24,7 @@ use crate::checks::py::{facts, keyword_arg, node_at, positional_arg, snippet, vi
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -40,46 +41,45 @@ enum Sink {
 }
 
 static SQL_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?is)\b(?:select\b.*\bfrom\b|insert\s+into\b|update\b.*\bset\b|delete\s+from\b|replace\s+into\b|(?:create|drop)\s+(?:table|index|view|database|schema|trigger)\b|alter\s+table\b|attach\s+database\b|pragma\b|truncate\b|where\b|order\s+by\b|group\s+by\b|values\s*\(|set\s+session\b|show\s+(?:tables|columns|databases|create)\b|returning\b)")
+    re::new(r"(?is)\b(?:select\b.*\bfrom\b|insert\s+into\b|update\b.*\bset\b|delete\s+from\b|replace\s+into\b|(?:create|drop)\s+(?:table|index|view|database|schema|trigger)\b|alter\s+table\b|attach\s+database\b|pragma\b|truncate\b|where\b|order\s+by\b|group\s+by\b|values\s*\(|set\s+session\b|show\s+(?:tables|columns|databases|create)\b|returning\b)")
         .expect("static regex")
 });
 
 static SQL_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)^[rRbBfFuU]*(?:"""|'''|"|')[\s(]*(?:select|insert|update|delete|with)\b"#)
+    re::new(r#"(?is)^[rRbBfFuU]*(?:"""|'''|"|')[\s(]*(?:select|insert|update|delete|with)\b"#)
         .expect("static regex")
 });
 
 /// Project helpers whose name says they run SQL.
 static HELPER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:select|select_one|select_all|select_single|query|run_query|raw_query|execute_query|execute_sql|exec_sql|run_sql|sql_query|query_db|db_query|fetch_all|fetch_one|fetch_val|fetch_rows|fetchall|fetchone|query_all|query_one)$")
+    re::new(r"^(?:select|select_one|select_all|select_single|query|run_query|raw_query|execute_query|execute_sql|exec_sql|run_sql|sql_query|query_db|db_query|fetch_all|fetch_one|fetch_val|fetch_rows|fetchall|fetchone|query_all|query_one)$")
         .expect("static regex")
 });
 
 /// Calls whose result is a number, a quoted identifier, a placeholder list or a date.
 static SAFE_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:int|float|bool|len|abs|round|min|max|sum|ord|hex|uuid4?|UUID|Decimal|\w*int|\w*_?quote\w*|\w*escape\w*|\w*ident\w*|\w*placeholders?|\w*literal\w*|isoformat|strftime|timestamp|now|utcnow|today|date|datetime|time|mogrify|range)$")
+    re::new(r"(?i)^(?:int|float|bool|len|abs|round|min|max|sum|ord|hex|uuid4?|UUID|Decimal|\w*int|\w*_?quote\w*|\w*escape\w*|\w*ident\w*|\w*placeholders?|\w*literal\w*|isoformat|strftime|timestamp|now|utcnow|today|date|datetime|time|mogrify|range)$")
         .expect("static regex")
 });
 
 /// Names that hold an identifier or a fragment the program builds (a table, a column list,
 /// a placeholder list).
 static IDENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^_*(?:\w+_)?(?:table|tables|tablename|table_name|tbl|tbl_name|schema|schema_name|column|columns|column_name|column_names|col|cols|col_name|fields|field_names|placeholder|placeholders|qmarks|marks|binds|bind_params|model|db_table|index|indexes|index_name|constraint_name|view_name|sequence_name|seq|alias|quoted_\w+|__tablename__|db_table)$")
+    re::new(r"(?i)^_*(?:\w+_)?(?:table|tables|tablename|table_name|tbl|tbl_name|schema|schema_name|column|columns|column_name|column_names|col|cols|col_name|fields|field_names|placeholder|placeholders|qmarks|marks|binds|bind_params|model|db_table|index|indexes|index_name|constraint_name|view_name|sequence_name|seq|alias|quoted_\w+|__tablename__|db_table)$")
         .expect("static regex")
 });
 
 /// Names that hold a database name (`db_name`, `backup_dbname`): an identifier when spliced
 /// outside quotes.
 static DB_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^_*(?:\w+_)?(?:db|db_name|dbname|database|database_name)$")
-        .expect("static regex")
+    re::new(r"(?i)^_*(?:\w+_)?(?:db|db_name|dbname|database|database_name)$").expect("static regex")
 });
 
 /// Names of SQL fragments built elsewhere (`where`, `clause`, `order_by`): followed when built
 /// in the same function, otherwise left alone (the fragment's own builder is where a value
 /// would enter).
 static FRAGMENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^_*(?:\w+_)?(?:where|wheres|clause|clauses|conditions?|filters?_sql|filter_clause|joins?|join_sql|order|order_by|group_by|having|limit_sql|sql|query|subquery|fragment|stmt|statement|cte|ctes|sets|set_sql|values_sql|select_sql|columns_sql|expr|expression)$")
+    re::new(r"(?i)^_*(?:\w+_)?(?:where|wheres|clause|clauses|conditions?|filters?_sql|filter_clause|joins?|join_sql|order|order_by|group_by|having|limit_sql|sql|query|subquery|fragment|stmt|statement|cte|ctes|sets|set_sql|values_sql|select_sql|columns_sql|expr|expression)$")
         .expect("static regex")
 });
 
@@ -212,7 +212,7 @@ fn sink_kind(facts: &PyFacts, call: Node<'_>, src: &str) -> Option<(String, Sink
 /// the name says so.
 fn id_named(n: Node<'_>, src: &str) -> bool {
     static ID: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)^(?:id|pk|\w+_id|\w+_pk)$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)^(?:id|pk|\w+_id|\w+_pk)$").expect("static regex"));
     matches!(n.kind(), "identifier" | "attribute")
         && crate::checks::py::expr_name(n, src).is_some_and(|x| ID.is_match(&x))
 }
@@ -222,11 +222,11 @@ fn id_named(n: Node<'_>, src: &str) -> bool {
 /// usual case: a near miss.
 fn quoted_identifier_ddl(texts: &[String]) -> bool {
     static DDL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?is)^[rRbBfFuU]*(?:"""|'''|"|')\s*(?:create|drop|alter)\s+(?:or\s+replace\s+)?(?:schema|database|table|index|view|materialized\s+view|role|user|sequence)\b"#)
+        re::new(r#"(?is)^[rRbBfFuU]*(?:"""|'''|"|')\s*(?:create|drop|alter)\s+(?:or\s+replace\s+)?(?:schema|database|table|index|view|materialized\s+view|role|user|sequence)\b"#)
             .expect("static regex")
     });
     static HOLE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"\{[^{}]*\}|%s|%\(\w+\)s"#).expect("static regex"));
+        LazyLock::new(|| re::new(r#"\{[^{}]*\}|%s|%\(\w+\)s"#).expect("static regex"));
     let Some(first) = texts.first() else {
         return false;
     };
@@ -310,13 +310,13 @@ enum Hole {
 /// `\u{1}`).
 fn hole_position(before: &str) -> Hole {
     static VALUE_WORD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(?:[=<>]|\blike|\bilike|\blimit|\boffset|\bthen|\belse|\bwhen|\bbetween|\bbetween\s+\S+\s+and|\bis|\binterval|\bescape|\bvalues\s*\(|,|\()$")
+        re::new(r"(?i)(?:[=<>]|\blike|\bilike|\blimit|\boffset|\bthen|\belse|\bwhen|\bbetween|\bbetween\s+\S+\s+and|\bis|\binterval|\bescape|\bvalues\s*\(|,|\()$")
             .expect("static regex")
     });
     static IN_LIST: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\bin\s*\($").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)\bin\s*\($").expect("static regex"));
     static IDENT_WORD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(?:\b(?:select|distinct|from|join|update|into|table|by|where|and|or|on|having|as|union|all|set)|\x01|\)|\.)$")
+        re::new(r"(?i)(?:\b(?:select|distinct|from|join|update|into|table|by|where|and|or|on|having|as|union|all|set)|\x01|\)|\.)$")
             .expect("static regex")
     });
     if before.ends_with(['\'', '"', '`']) {
@@ -357,7 +357,7 @@ fn string_content(n: Node<'_>, src: &str, stop: Option<usize>, out: &mut String)
 /// The holes of a `%` template, in order (`%%` left out); a named one (`%(x)s`) is Unknown.
 fn percent_holes(template: &str) -> Vec<Hole> {
     static CONVERSION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"%(\([^)]*\))?[#0 +\-]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?[hlL]?([a-zA-Z%])")
+        re::new(r"%(\([^)]*\))?[#0 +\-]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?[hlL]?([a-zA-Z%])")
             .expect("static regex")
     });
     let mut holes = Vec::new();
@@ -388,7 +388,7 @@ fn typed_not_str(ann: Option<&str>) -> bool {
         return false;
     };
     static FREE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:str|Any|AnyStr|Text|bytes|object|dict|Dict|list|List|Sequence|Iterable|Mapping|tuple|Tuple|set|Set|Union)\b|^['\x22]")
+        re::new(r"\b(?:str|Any|AnyStr|Text|bytes|object|dict|Dict|list|List|Sequence|Iterable|Mapping|tuple|Tuple|set|Set|Union)\b|^['\x22]")
             .expect("static regex")
     });
     !ann.is_empty() && !FREE.is_match(ann)
@@ -440,7 +440,7 @@ fn unparen(mut n: Node<'_>) -> Node<'_> {
 /// reach the SQL text.
 fn numeric_conversions_only(n: Node<'_>, src: &str) -> bool {
     static CONVERSION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"%(?:\([^)]*\))?[#0 +\-]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?[hlL]?(.)")
+        re::new(r"%(?:\([^)]*\))?[#0 +\-]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?[hlL]?(.)")
             .expect("static regex")
     });
     if n.kind() != "string" || has_interpolation(n) {
@@ -805,7 +805,7 @@ impl<'a, 't> Analysis<'a, 't> {
     /// conversion (`int()`, `cast_to_int()`, `len()`), or a local assigned only numbers.
     fn numeric(&self, n: Node<'t>, depth: usize) -> bool {
         static NUMERIC_CALL: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)^(?:int|float|len|abs|round|sum|ord|\w*_?int|\w*timestamp|time)$")
+            re::new(r"(?i)^(?:int|float|len|abs|round|sum|ord|\w*_?int|\w*timestamp|time)$")
                 .expect("static regex")
         });
         let n = unparen(n);
@@ -885,7 +885,7 @@ impl<'a, 't> Analysis<'a, 't> {
             return false;
         }
         static DIGIT_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(
+            re::new(
                 r"\ball\(\s*\w+\.(?:isdigit|isdecimal|isnumeric)\(\)\s+for\s+\w+\s+in\s+(\w+)\s*\)",
             )
             .expect("static regex")
@@ -1076,7 +1076,7 @@ impl<'a, 't> Analysis<'a, 't> {
             return false;
         };
         let n = regex::escape(text(it, self.src));
-        Regex::new(&format!(
+        re::new(&format!(
             r"isinstance\(\s*\w+\s*,\s*(?:int|float)\s*\)[^:\n]*(?:\n[^:\n]*)?\bin\s+{n}\b"
         ))
         .is_ok_and(|re| re.is_match(text(self.scope, self.src)))
@@ -1237,7 +1237,7 @@ impl<'a, 't> Analysis<'a, 't> {
             }
             let body = text(self.scope, self.src);
             let n = regex::escape(name);
-            let local = Regex::new(&format!(r"(?m)^\s*(?:for\s+[\w\s,]*\b{n}\b[\w\s,]*\s+in\b|[\w\s,]*\b{n}\b[\w\s,]*=[^=]|with\b.*\bas\s+{n}\b)"))
+            let local = re::new(&format!(r"(?m)^\s*(?:for\s+[\w\s,]*\b{n}\b[\w\s,]*\s+in\b|[\w\s,]*\b{n}\b[\w\s,]*=[^=]|with\b.*\bas\s+{n}\b)"))
                 .is_ok_and(|re| re.is_match(body));
             if local {
                 return false;
@@ -1399,7 +1399,7 @@ impl<'a, 't> Analysis<'a, 't> {
     fn allow_listed(&self, name: &str) -> bool {
         let scope_text = text(self.scope, self.src);
         let n = regex::escape(name);
-        Regex::new(&format!(
+        re::new(&format!(
             r"\b{n}\s+(?:not\s+)?in\s+[\w.({{\[]|\b{n}\s*(?:==|!=)\s*[rbfu]*['\x22]|isinstance\(\s*{n}\s*,\s*(?:int|float)|re\.(?:full)?match\([^\n]*\b{n}\b|\b{n}\.(?:isalnum|isidentifier|isdigit|isdecimal)\("
         ))
         .is_ok_and(|re| re.is_match(scope_text))

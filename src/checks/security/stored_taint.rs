@@ -17,6 +17,7 @@ use crate::model::pyindex::{Name, ProjectIndex, Target};
 use crate::model::stored::{FieldStore, FieldUse, ParamRef, SinkKind, StoredFacts};
 use crate::model::taint::{self, Taint};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
@@ -25,30 +26,30 @@ use tree_sitter::{Node, Tree};
 /// Where a name gets a model row: `Hook(..)`, `Hook.objects..`, `Hook.query..`,
 /// `session.get(Hook, ..)`, `get_object_or_404(Hook, ..)`, `select(Hook)`.
 static ROW_OF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:await\s+)?(?:[\w.]+\.)?([A-Z]\w*)\(|\b([A-Z]\w*)\.(?:objects|query)\b|\b(?:get|get_object_or_404|get_or_404|first_or_404|aget|aget_object_or_404)\(\s*([A-Z]\w*)\s*[,)]|\b(?:select|query)\(\s*([A-Z]\w*)\s*[,)]")
+    re::new(r"^(?:await\s+)?(?:[\w.]+\.)?([A-Z]\w*)\(|\b([A-Z]\w*)\.(?:objects|query)\b|\b(?:get|get_object_or_404|get_or_404|first_or_404|aget|aget_object_or_404)\(\s*([A-Z]\w*)\s*[,)]|\b(?:select|query)\(\s*([A-Z]\w*)\s*[,)]")
         .expect("static regex")
 });
 
 /// Loop sources: the same, without the constructor.
 static ROWS_OF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([A-Z]\w*)\.(?:objects|query)\b|\b(?:select|query)\(\s*([A-Z]\w*)\s*[,)]")
+    re::new(r"\b([A-Z]\w*)\.(?:objects|query)\b|\b(?:select|query)\(\s*([A-Z]\w*)\s*[,)]")
         .expect("static regex")
 });
 
 /// Calls that build something other than a stored row.
 static NOT_A_ROW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:Exception|Error|Response|Request|Client|Session|Path|Schema|Form|In|Out|Create|Update|Read|Public|Payload|Body|Params|Query|Event|Message|Task|Job|Dict|List|Set|Tuple)$")
+    re::new(r"(?:Exception|Error|Response|Request|Client|Session|Path|Schema|Form|In|Out|Create|Update|Read|Public|Payload|Body|Params|Query|Event|Message|Task|Job|Dict|List|Set|Tuple)$")
         .expect("static regex")
 });
 
 /// Checks before a use that clear a stored value for each sink family.
 static PATH_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:is_relative_to|relative_to|commonpath|secure_filename|safe_join|basename)\(")
+    re::new(r"\b(?:is_relative_to|relative_to|commonpath|secure_filename|safe_join|basename)\(")
         .expect("static regex")
 });
 
 static HOST_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\.(?:hostname|netloc|host)\s+(?:not\s+)?in\b").expect("static regex")
+    re::new(r"\.(?:hostname|netloc|host)\s+(?:not\s+)?in\b").expect("static regex")
 });
 
 fn sink_kind(k: Kind) -> SinkKind {
@@ -92,20 +93,18 @@ fn row_model(re: &Regex, rhs: &str) -> Option<String> {
 
 /// A record read back: a cursor fetch, an asyncpg fetch, a collection's `find_one`/`find`.
 static RECORD_READ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?:^|[\w\]\)"'])\.(?:fetchone|fetchall|fetchmany|fetchrow|fetch|find_one|find)\("#,
-    )
-    .expect("static regex")
+    re::new(r#"(?:^|[\w\]\)"'])\.(?:fetchone|fetchall|fetchmany|fetchrow|fetch|find_one|find)\("#)
+        .expect("static regex")
 });
 
 /// The collection a `find`/`find_one` reads: `db.hooks.find_one(..)`, `db["hooks"].find(..)`.
 static COLLECTION_READ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(\w+)(?:\[["'](\w+)["']\])?\.(?:find_one|find)\("#).expect("static regex")
+    re::new(r#"(\w+)(?:\[["'](\w+)["']\])?\.(?:find_one|find)\("#).expect("static regex")
 });
 
 /// The table of the last `SELECT .. FROM t` written before a fetch.
 static SELECT_FROM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)\bselect\s[^;"']*?\bfrom\s+[`"\[]?(\w+)"#).expect("static regex")
+    re::new(r#"(?is)\bselect\s[^;"']*?\bfrom\s+[`"\[]?(\w+)"#).expect("static regex")
 });
 
 /// Names of the function that hold a record read from a table or collection, by its
@@ -172,14 +171,14 @@ fn name_bindings<'t>(body: Node<'t>, mut each: impl FnMut(bool, Node<'t>, Node<'
 
 /// Handler parameters that stand for the caller, not for what the caller sent.
 static CALLER_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:auth\w*|authz|current_\w+|principal|identity|subject|user|me|token|credentials)$|AuthSubject|Principal|Authz|Credentials")
+    re::new(r"(?i)^(?:auth\w*|authz|current_\w+|principal|identity|subject|user|me|token|credentials)$|AuthSubject|Principal|Authz|Credentials")
         .expect("static regex")
 });
 
 /// A constructor with a keyword argument, a Django manager or an attribute assignment:
 /// the shapes a store takes, to skip functions that have none.
 static MAY_STORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b[A-Z]\w*\(\s*(?:\w+\s*=|[^()]*,\s*\w+\s*=)|\.objects\.|(?i:insert\s+into)|\.insert(?:_one)?\(")
+    re::new(r"\b[A-Z]\w*\(\s*(?:\w+\s*=|[^()]*,\s*\w+\s*=)|\.objects\.|(?i:insert\s+into)|\.insert(?:_one)?\(")
         .expect("static regex")
 });
 
@@ -359,13 +358,13 @@ fn stores(
 
 /// `INSERT INTO t (c1, c2) VALUES (..)`: the table, the columns, and the value list.
 static INSERT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)^\s*insert\s+(?:or\s+\w+\s+)?into\s+[`"\[]?(\w+)[`"\]]?\s*\(([^()]*)\)\s*values\s*\("#)
+    re::new(r#"(?is)^\s*insert\s+(?:or\s+\w+\s+)?into\s+[`"\[]?(\w+)[`"\]]?\s*\(([^()]*)\)\s*values\s*\("#)
         .expect("static regex")
 });
 
 /// Calls that write a record into a collection or table: `db.hooks.insert_one({..})`.
 static RECORD_WRITE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(?:[\w.]+\.)?(\w+)(?:\[["'](\w+)["']\])?\.(?:insert_one|insert|insert_many|replace_one)$"#)
+    re::new(r#"^(?:[\w.]+\.)?(\w+)(?:\[["'](\w+)["']\])?\.(?:insert_one|insert|insert_many|replace_one)$"#)
         .expect("static regex")
 });
 

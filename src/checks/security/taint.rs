@@ -8,6 +8,7 @@ use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::model::taint::{self, Taint};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -116,7 +117,7 @@ fn single_segment(facts: &PyFacts, fi: usize, taint: &Taint, src: &str, body: &s
         return Segment::No;
     }
     let n = regex::escape(&name);
-    let segment = Regex::new(&format!(r"\{{{n}(?::[^}}]*)?\}}|<(?:(\w+):)?{n}>"));
+    let segment = re::new(&format!(r"\{{{n}(?::[^}}]*)?\}}|<(?:(\w+):)?{n}>"));
     let single = facts.routes.iter().filter(|r| r.function == fi).any(|r| {
         segment.as_ref().is_ok_and(|re| {
             re.captures_iter(&r.path).any(|c| {
@@ -129,7 +130,7 @@ fn single_segment(facts: &PyFacts, fi: usize, taint: &Taint, src: &str, body: &s
     if !single {
         return Segment::No;
     }
-    let confined = Regex::new(&format!(
+    let confined = re::new(&format!(
         r#"\{{{n}\}}[^"'}}\s]|\b{n}\s*\+\s*[rfbuRFBU]*["']|\b{n}\s*/\s*[rfbuRFBU]*["']|\b{n}\s*,\s*(?:[rfbuRFBU]*["']|\w)"#
     ))
     .is_ok_and(|re| re.is_match(body));
@@ -146,14 +147,14 @@ fn single_segment(facts: &PyFacts, fi: usize, taint: &Taint, src: &str, body: &s
 /// validator of this file that rejects path separators (see `separator_validator`).
 fn path_checked(facts: &PyFacts, src: &str, taint: &Taint, before: &str) -> bool {
     static FLOW: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"flows into `(\w+)`").expect("static regex"));
+        LazyLock::new(|| re::new(r"flows into `(\w+)`").expect("static regex"));
     taint
         .trace
         .iter()
         .filter_map(|(_, _, label)| FLOW.captures(label).map(|c| c[1].to_string()))
         .any(|name| {
             let n = regex::escape(&name);
-            Regex::new(&format!(
+            re::new(&format!(
                 r"\bint\(\s*{n}\s*\)|\b{n}\.(?:is_)?relative_to\(|commonpath\([^\n]*\b{n}\b"
             ))
             .is_ok_and(|re| re.is_match(before))
@@ -166,7 +167,7 @@ fn path_checked(facts: &PyFacts, src: &str, taint: &Taint, before: &str) -> bool
 /// (`if "/" in filename or "\\" in filename: raise ...`): the name reaching the call
 /// is one path segment that cannot climb.
 fn separator_validator(facts: &PyFacts, src: &str, name: &str, before: &str) -> bool {
-    let Ok(call) = Regex::new(&format!(
+    let Ok(call) = re::new(&format!(
         r"(?m)^[ \t]*(\w+)\(\s*{}\s*[,)]",
         regex::escape(name)
     )) else {
@@ -183,7 +184,7 @@ fn separator_validator(facts: &PyFacts, src: &str, name: &str, before: &str) -> 
                 };
                 let body = src.get(f.body.0..f.body.1).unwrap_or("");
                 let p = regex::escape(&param.name);
-                let rejects = Regex::new(&format!(
+                let rejects = re::new(&format!(
                     r#"\bif\b[^\n]*(?:["'](?:/|\\\\|\.\.)["']|os\.sep)\s+in\s+{p}\b[^\n]*:\s*\n?\s*raise\b"#
                 ));
                 rejects.is_ok_and(|re| re.is_match(body))
@@ -194,7 +195,7 @@ fn separator_validator(facts: &PyFacts, src: &str, name: &str, before: &str) -> 
 
 /// URL-like field names: what a webhook or callback is stored as.
 static URL_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:url|uri|href|endpoint|webhook|callback|target|\w+_(?:url|uri|endpoint)|(?:webhook|callback|hook)_\w+)$")
+    re::new(r"^(?:url|uri|href|endpoint|webhook|callback|target|\w+_(?:url|uri|endpoint)|(?:webhook|callback|hook)_\w+)$")
         .expect("static regex")
 });
 
@@ -257,7 +258,7 @@ fn record_stored_urls(
 
 /// Validators a fetch of a stored URL may be guarded by, besides configured sanitizers.
 pub(super) static URL_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:is_safe_url|is_allowed_url|url_is_safe|validate_\w*url\w*|check_\w*url\w*|ensure_\w*url\w*|is_public_\w+|is_private|is_global)\s*\(")
+    re::new(r"(?i)\b(?:is_safe_url|is_allowed_url|url_is_safe|validate_\w*url\w*|check_\w*url\w*|ensure_\w*url\w*|is_public_\w+|is_private|is_global)\s*\(")
         .expect("static regex")
 });
 
@@ -325,7 +326,7 @@ fn policy_mentions(policy: &taint::Policy, body: &str) -> bool {
 /// The URL argument of an outbound HTTP call (`requests`, `httpx`, `aiohttp`, `urllib`).
 fn http_url_arg<'t>(facts: &PyFacts, call: Node<'t>, src: &str) -> Option<Node<'t>> {
     static HTTP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:requests|httpx|aiohttp)\.(?:[\w.]*\.)?(?:get|post|put|patch|delete|head|options|request|stream)$|^urllib\.request\.(?:urlopen|Request)$|^urllib3\.\w+$")
+        re::new(r"^(?:requests|httpx|aiohttp)\.(?:[\w.]*\.)?(?:get|post|put|patch|delete|head|options|request|stream)$|^urllib\.request\.(?:urlopen|Request)$|^urllib3\.\w+$")
             .expect("static regex")
     });
     let func = call.child_by_field_name("function")?;
@@ -387,7 +388,7 @@ pub(super) fn sink<'t>(
             let url = http_url_arg(facts, call, src)?;
             // A fixed scheme and host with user input only in the path is not SSRF.
             static FIXED_HOST: LazyLock<Regex> = LazyLock::new(|| {
-                Regex::new(r#"^[rbfuRBFU]*["'](?:https?://[^/{"']+[/?]|\{(?:[A-Z][A-Z0-9_]*|(?:settings|config|self)\.\w+)\}/)"#)
+                re::new(r#"^[rbfuRBFU]*["'](?:https?://[^/{"']+[/?]|\{(?:[A-Z][A-Z0-9_]*|(?:settings|config|self)\.\w+)\}/)"#)
                     .expect("static regex")
             });
             if FIXED_HOST.is_match(text(url, src)) {
@@ -398,7 +399,7 @@ pub(super) fn sink<'t>(
         }
         Kind::Path => {
             static FILE: LazyLock<Regex> = LazyLock::new(|| {
-                Regex::new(r"^(?:open|io\.open|os\.open|os\.remove|os\.unlink|os\.rmdir|os\.removedirs|os\.rename|os\.listdir|shutil\.(?:copy|copy2|copyfile|copytree|move|rmtree|chown|make_archive|unpack_archive)|flask\.send_file|fastapi\.responses\.FileResponse|starlette\.responses\.FileResponse|aiofiles\.open)$")
+                re::new(r"^(?:open|io\.open|os\.open|os\.remove|os\.unlink|os\.rmdir|os\.removedirs|os\.rename|os\.listdir|shutil\.(?:copy|copy2|copyfile|copytree|move|rmtree|chown|make_archive|unpack_archive)|flask\.send_file|fastapi\.responses\.FileResponse|starlette\.responses\.FileResponse|aiofiles\.open)$")
                     .expect("static regex")
             });
             if FILE.is_match(&resolved) {
@@ -447,7 +448,7 @@ pub fn path_traversal(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// SEC024: `str(resolved).startswith(str(base))`: a prefix test on a resolved path.
 pub fn weak_path_guard(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
     static RESOLVED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?:\.resolve|\.absolute|realpath|abspath|normpath)\(").expect("static regex")
+        re::new(r"(?:\.resolve|\.absolute|realpath|abspath|normpath)\(").expect("static regex")
     });
     let src = ctx.file.text.as_str();
     visit(ctx.tree.root_node(), |n| {

@@ -16,6 +16,7 @@ use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{string_value, text};
 use crate::model::html_clean::is_cleaner_call;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -134,7 +135,7 @@ pub fn file_permissions_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<H
 }
 
 static MEMBER_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"commonpath|is_relative_to|realpath|abspath|\.resolve\(|is_within|\.\.|startswith|issym|islnk|isdev|data_filter|tar_filter")
+    re::new(r"commonpath|is_relative_to|realpath|abspath|\.resolve\(|is_within|\.\.|startswith|issym|islnk|isdev|data_filter|tar_filter")
         .expect("re")
 });
 
@@ -192,21 +193,21 @@ pub fn tar_extraction_call(s: &Scan<'_, '_>, c: &Call<'_, '_>, out: &mut Vec<Hit
 /// whoever can craft its member paths can as well ship code that runs, so path traversal
 /// adds little (its integrity is the real question). Low.
 static SELF_UPDATE_FN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)update|upgrade").expect("re"));
+    LazyLock::new(|| re::new(r"(?i)update|upgrade").expect("re"));
 static RELEASE_ARCHIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)github\.com/[^\s'\x22]*/(tarball|zipball|archive|releases/download)\b|codeload\.github\.com/|gitlab\.com/[^\s'\x22]*/-/archive/")
+    re::new(r"(?i)github\.com/[^\s'\x22]*/(tarball|zipball|archive|releases/download)\b|codeload\.github\.com/|gitlab\.com/[^\s'\x22]*/-/archive/")
         .expect("re")
 });
 static MOVED_INTO_PLACE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(os\.renames?|os\.replace|shutil\.move|shutil\.copytree)\(").expect("re")
+    re::new(r"\b(os\.renames?|os\.replace|shutil\.move|shutil\.copytree)\(").expect("re")
 });
 
 static DEV_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|/|_)(?:dev|devel|development|local|test|tests|testing|ci|debug|example|sample|e2e)(?:[_./]|$)").expect("re")
+    re::new(r"(?i)(?:^|/|_)(?:dev|devel|development|local|test|tests|testing|ci|debug|example|sample|e2e)(?:[_./]|$)").expect("re")
 });
 
 static SHARED_BASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|/)settings/(?:base|common|defaults?|shared|core)\.py$").expect("re")
+    re::new(r"(?:^|/)settings/(?:base|common|defaults?|shared|core)\.py$").expect("re")
 });
 
 /// SEC038
@@ -285,9 +286,9 @@ pub fn django_debug_settings(s: &Scan<'_, '_>, out: &mut Vec<Hit>) {
 /// unknown hosts away is in another file, so the finding is only a lead.
 fn own_host_middleware(stmt: Node<'_>, rel: &str, src: &str) -> bool {
     static MENTION: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)#[^\n]*middleware").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?i)#[^\n]*middleware").expect("static regex"));
     static LIST: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^MIDDLEWARE\s*=\s*(?:\[([^\]]*)\]|\(([^)]*)\))").expect("static regex")
+        re::new(r"(?m)^MIDDLEWARE\s*=\s*(?:\[([^\]]*)\]|\(([^)]*)\))").expect("static regex")
     });
     let line_start = src[..stmt.start_byte()].rfind('\n').map_or(0, |i| i + 1);
     let line_end = src[stmt.end_byte()..]
@@ -446,7 +447,7 @@ const SAFE_MARKERS: &[&str] = &[
 ];
 
 static ESCAPER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|\.)(?:escape|conditional_escape|escape_html|html_escape|format_html|format_html_join|force_escape|escapejs|json_script|quote|quote_plus|urlencode|int|len|render_to_string|render|linebreaks|strip_tags|escape_uri_path|static|reverse|url_for|count|sum|abs|round|float|isoformat|strftime|date_format|time_format|naturaltime|naturalday|(?:babel_)?format_(?:date|datetime|time|timedelta|decimal|number|percent|currency))$")
+    re::new(r"(?:^|\.)(?:escape|conditional_escape|escape_html|html_escape|format_html|format_html_join|force_escape|escapejs|json_script|quote|quote_plus|urlencode|int|len|render_to_string|render|linebreaks|strip_tags|escape_uri_path|static|reverse|url_for|count|sum|abs|round|float|isoformat|strftime|date_format|time_format|naturaltime|naturalday|(?:babel_)?format_(?:date|datetime|time|timedelta|decimal|number|percent|currency))$")
         .expect("re")
 });
 
@@ -786,14 +787,14 @@ fn module_function_returns_escaped(call: Node<'_>, name: &str, src: &str, depth:
 /// Every assignment to the local `name` fetches one stored row (`x = qs.filter(..).first()`,
 /// `Entry.objects.get(pk=pk)`): its text is the model's `__str__`, as opaque as `self.x`.
 fn assigned_row(name: &str, func: &str) -> bool {
-    let Ok(any) = Regex::new(&format!(
+    let Ok(any) = re::new(&format!(
         r"(?m)^\s*{}\s*(?::[^=\n]*)?=[^=](.*)$",
         regex::escape(name)
     )) else {
         return false;
     };
     static ROW: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\.(?:first|last)\(\)\s*$|\.(?:earliest|latest)\([^\n]*\)\s*$|\.objects\.get\(|^get_object_or_404\(")
+        re::new(r"\.(?:first|last)\(\)\s*$|\.(?:earliest|latest)\([^\n]*\)\s*$|\.objects\.get\(|^get_object_or_404\(")
             .expect("re")
     });
     let mut seen = false;
@@ -812,11 +813,11 @@ fn assigned_row(name: &str, func: &str) -> bool {
 fn list_of_escaped(name: &str, func: &str) -> bool {
     let n = regex::escape(name);
     let (Ok(bind), Ok(append), Ok(other)) = (
-        Regex::new(&format!(r"(?m)^\s*{n}\s*(?::[^=\n]*)?=[^=](.*)$")),
-        Regex::new(&format!(
+        re::new(&format!(r"(?m)^\s*{n}\s*(?::[^=\n]*)?=[^=](.*)$")),
+        re::new(&format!(
             r"\b{n}\.append\(([^()\n]*(?:\([^()\n]*\))?[^()\n]*)\)"
         )),
-        Regex::new(&format!(r"\b{n}\s*\+=|\b{n}\.(?:extend|insert)\(")),
+        re::new(&format!(r"\b{n}\s*\+=|\b{n}\.(?:extend|insert)\(")),
     ) else {
         return false;
     };
@@ -848,11 +849,10 @@ fn list_of_escaped(name: &str, func: &str) -> bool {
 /// `if name == "a": .. elif name == "b": ..` chain whose `else` raises.
 fn closed_set(name: &str, func: &str) -> bool {
     static BRANCH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^(?:el)?if[ \t]+(\w+)[ \t]*==[ \t]*(?:"[\w -]*"|'[\w -]*')[ \t]*:"#)
-            .expect("re")
+        re::new(r#"^(?:el)?if[ \t]+(\w+)[ \t]*==[ \t]*(?:"[\w -]*"|'[\w -]*')[ \t]*:"#).expect("re")
     });
     static RAISES: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?m)^[ \t]*else[ \t]*:[ \t]*\n[ \t]*raise\b").expect("re"));
+        LazyLock::new(|| re::new(r"(?m)^[ \t]*else[ \t]*:[ \t]*\n[ \t]*raise\b").expect("re"));
     let mut tests = 0;
     for line in func.lines().map(str::trim_start) {
         if !(line.starts_with("if ") || line.starts_with("elif ")) {
@@ -876,7 +876,7 @@ fn closed_set(name: &str, func: &str) -> bool {
 /// Every assignment to the local `name` in the function is an escaping call
 /// (`email = escape(email_address)`).
 fn assigned_escaped(name: &str, func: &str) -> bool {
-    let Ok(any) = Regex::new(&format!(
+    let Ok(any) = re::new(&format!(
         r"(?m)^\s*{}\s*(?::[^=\n]*)?=[^=](.*)$",
         regex::escape(name)
     )) else {
@@ -899,7 +899,7 @@ fn assigned_escaped(name: &str, func: &str) -> bool {
 
 /// A name that says its value is already escaped or encoded (`urlencoded`, `body_html`).
 static ESCAPED_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:escaped|encoded|quoted|sanitized|sanitised|_html|safe)$").expect("re")
+    re::new(r"(?i)(?:escaped|encoded|quoted|sanitized|sanitised|_html|safe)$").expect("re")
 });
 
 /// SEC042

@@ -11,12 +11,13 @@ use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFunction};
 use crate::model::facts::visit_same_scope;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
 fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("static regex")
+    re::new(pattern).expect("static regex")
 }
 
 /// Functions that verify (or receive) signed webhook deliveries.

@@ -2,6 +2,7 @@
 
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
@@ -118,43 +119,43 @@ fn steps<'t>(root: Node<'t>, src: &str) -> Vec<(Node<'t>, Node<'t>)> {
 }
 
 static TOOL_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"\b(pip-audit|safety\s+(check|scan)|bandit|cargo[\s-](audit|deny)|npm\s+audit|yarn\s+(npm\s+)?audit|pnpm\s+audit|trivy|gitleaks|semgrep|strata|snyk|grype|osv-scanner|zizmor|checkov|tfsec|detect-secrets|trufflehog|gosec|brakeman|ruff\s+check)\b",
     )
     .expect("static regex")
 });
 static TOOL_USES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(trivy-action|gitleaks-action|semgrep|snyk/actions|gh-action-pip-audit|codeql-action/analyze|audit-check|dependency-review-action|trufflehog|zizmor|osv-scanner|bandit|strata)")
+    re::new(r"(?i)(trivy-action|gitleaks-action|semgrep|snyk/actions|gh-action-pip-audit|codeql-action/analyze|audit-check|dependency-review-action|trufflehog|zizmor|osv-scanner|bandit|strata)")
         .expect("static regex")
 });
 /// Lint, format, spelling, type-check, test and generated-code checks: gates that are not
 /// security tools but whose muted failure lets broken code merge all the same.
 static CHECK_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"\b(flake8|pylint|ruff\s+(check|format\s+--check)|black\b[^|;&\n]*--(check|diff)|isort\b[^|;&\n]*--(check|check-only|diff)|mypy|pyright|pytype|codespell|pydocstyle|pycodestyle|pyflakes|vulture|interrogate|pyupgrade|eslint|prettier\b[^|;&\n]*--check|tsc|stylelint|shellcheck|hadolint|yamllint|markdownlint|actionlint|golangci-lint|go\s+(vet|test)|cargo\s+(clippy|test|nextest|fmt\b[^|;&\n]*--check)|pre-commit\s+run|pytest|python3?\s+-m\s+(pytest|unittest|mypy|flake8|pylint)|tox|nox|jest|vitest|mocha|playwright\s+test|(npm|yarn|pnpm)\s+(run\s+)?(test|lint|typecheck|type-check|check)\b|make\s+(test|lint|check|typecheck)|git\s+diff\b[^|;&\n]*--(exit-code|quiet)|makemigrations\b[^|;&\n]*--check|alembic\s+check|sqlfluff\s+lint|djlint)\b",
     )
     .expect("static regex")
 });
 static CHECK_USES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(pre-commit/action|super-linter|golangci-lint-action|ruff-action|chartboost/ruff|psf/black|codespell-project|typos|eslint|reviewdog|mypy|pyright)")
+    re::new(r"(?i)(pre-commit/action|super-linter|golangci-lint-action|ruff-action|chartboost/ruff|psf/black|codespell-project|typos|eslint|reviewdog|mypy|pyright)")
         .expect("static regex")
 });
 /// Shell idioms that turn a failing command into success.
 static MASKED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\|\|\s*(true|:|exit\s+0|echo\b)|;\s*exit\s+0\b|--exit-zero\b|--exit-code[\s=]+0\b|\|\s*tee\b)")
+    re::new(r"(\|\|\s*(true|:|exit\s+0|echo\b)|;\s*exit\s+0\b|--exit-zero\b|--exit-code[\s=]+0\b|\|\s*tee\b)")
         .expect("static regex")
 });
 /// `|| echo ...; exit 1`: the line fails after all.
 static STILL_FAILS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bexit\s+[1-9]|\bfalse\b").expect("static regex"));
+    LazyLock::new(|| re::new(r"\bexit\s+[1-9]|\bfalse\b").expect("static regex"));
 /// A step that reports rather than gates, by its name.
 static ALLOWED_TO_FAIL_STEP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(bench|perf|flaky|experimental|optional|nightly|report[- ]only|informational)")
+    re::new(r"(?i)(bench|perf|flaky|experimental|optional|nightly|report[- ]only|informational)")
         .expect("static regex")
 });
 /// A comment saying a check is not meant to gate the build.
 static NON_GATE_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(non-?blocking|not (?:to )?(?:gate|block)|allowed to fail|informational|report[- ]only|advisory)")
+    re::new(r"(?i)(non-?blocking|not (?:to )?(?:gate|block)|allowed to fail|informational|report[- ]only|advisory)")
         .expect("static regex")
 });
 
@@ -173,7 +174,7 @@ fn documented_non_gate(step: &str) -> bool {
 
 /// An allowed-to-fail job by intent: a nightly or experimental matrix leg.
 static EXPERIMENTAL_JOB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(nightly|experimental|canary|upstream|pre-?release|allow[-_]fail|optional|unstable|-dev\b|\bdev\b|beta)")
+    re::new(r"(?i)(nightly|experimental|canary|upstream|pre-?release|allow[-_]fail|optional|unstable|-dev\b|\bdev\b|beta)")
         .expect("static regex")
 });
 
@@ -529,19 +530,19 @@ fn value_text(map: Node<'_>, key: &str, src: &str) -> Option<String> {
 
 /// Expressions that name the pull request's own code (its head commit or branch).
 static PR_HEAD_REF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"\$\{\{[^}]*\b(github\.event\.pull_request\.head\.(sha|ref)|github\.head_ref|github\.event\.workflow_run\.head_(sha|branch)|github\.event\.pull_request\.merge_commit_sha|github\.event\.number|github\.event\.pull_request\.number)\b[^}]*\}\}",
     )
     .expect("static regex")
 });
 /// `gh pr checkout`, or a fetch of the pull request's refs in a script.
 static PR_CHECKOUT_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bgh\s+pr\s+checkout\b|\bgit\s+(fetch|checkout|pull)\b[^\n]*(refs/pull/|pull/\$|\$\{\{[^}]*(head\.(sha|ref)|head_ref|head_sha|head_branch))")
+    re::new(r"\bgh\s+pr\s+checkout\b|\bgit\s+(fetch|checkout|pull)\b[^\n]*(refs/pull/|pull/\$|\$\{\{[^}]*(head\.(sha|ref)|head_ref|head_sha|head_branch))")
         .expect("static regex")
 });
 /// A job condition limiting it to pull requests from the repository itself.
 static SAME_REPO_GUARD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"head\.repo\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name|head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork")
+    re::new(r"head\.repo\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name|head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork")
         .expect("static regex")
 });
 
@@ -626,25 +627,25 @@ pub fn privileged_checkout_of_pr_code(ctx: &FileContext<'_>, out: &mut Vec<Hit>)
 /// Commands that only read, compare or copy files, or record them with git: given a path in
 /// the pull request's checkout they run nothing from it.
 static DATA_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:sudo\s+)?(?:rsync|cp|diff|cmp|cat|ls|wc|grep|find|jq|yq|head|tail|sha256sum|sha1sum|md5sum|test|\[|echo|git|mkdir|touch)\b")
+    re::new(r"^(?:sudo\s+)?(?:rsync|cp|diff|cmp|cat|ls|wc|grep|find|jq|yq|head|tail|sha256sum|sha1sum|md5sum|test|\[|echo|git|mkdir|touch)\b")
         .expect("static regex")
 });
 /// A copied path that holds data rather than code: translations, documentation, images.
 static DATA_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)/(?:locale|locales|translations|i18n|l10n|docs?|assets|images|img|static|content|data)(?:/|$)|\.(?:po|pot|mo|md|rst|txt|csv|png|jpe?g|svg|gif|xliff|xlf)$")
+    re::new(r"(?i)/(?:locale|locales|translations|i18n|l10n|docs?|assets|images|img|static|content|data)(?:/|$)|\.(?:po|pot|mo|md|rst|txt|csv|png|jpe?g|svg|gif|xliff|xlf)$")
         .expect("static regex")
 });
 static COPY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:sudo\s+)?(?:rsync|cp)\b").expect("static regex"));
+    LazyLock::new(|| re::new(r"^(?:sudo\s+)?(?:rsync|cp)\b").expect("static regex"));
 /// Commands that find and run code below the working directory (tests, task files), so a
 /// checkout in a subfolder of it is run all the same.
 static RECURSIVE_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:pytest|unittest|nox|tox|go\s+(?:test|run|build|generate)\s+\./\.\.\.|xargs)\b|\s-exec(?:dir)?\b")
+    re::new(r"\b(?:pytest|unittest|nox|tox|go\s+(?:test|run|build|generate)\s+\./\.\.\.|xargs)\b|\s-exec(?:dir)?\b")
         .expect("static regex")
 });
 /// Actions that only commit, push, upload or comment what a folder holds.
 static RECORDING_ACTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:git-auto-commit|add-and-commit|github-push-action|create-pull-request|upload-artifact|comment)")
+    re::new(r"(?i)(?:git-auto-commit|add-and-commit|github-push-action|create-pull-request|upload-artifact|comment)")
         .expect("static regex")
 });
 
@@ -654,7 +655,7 @@ static RECORDING_ACTION: LazyLock<Regex> = LazyLock::new(|| {
 /// than one that reads or copies data files (`rsync -a pr/locale/ base/locale/`), and no step
 /// runs a command that finds code to run below the workspace (`pytest`).
 fn never_run_from(job: Node<'_>, checkout: Node<'_>, folder: &str, src: &str) -> bool {
-    let word = Regex::new(&format!(
+    let word = re::new(&format!(
         r#"(?:^|[\s'"=:(])(?:\./|\$GITHUB_WORKSPACE/|\$\{{\{{\s*github\.workspace\s*\}}\}}/)?{}(?:/[^\s'";|&)]*)?(?:$|[\s'";|&)])"#,
         regex::escape(folder)
     ));
@@ -736,7 +737,7 @@ fn never_run_from(job: Node<'_>, checkout: Node<'_>, folder: &str, src: &str) ->
 }
 
 static FULL_SHA: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[0-9a-f]{40}$").expect("static regex"));
+    LazyLock::new(|| re::new(r"^[0-9a-f]{40}$").expect("static regex"));
 
 /// Owners whose actions are first-party for this workflow: the owner of the repository's
 /// `origin` remote (`.git/config` next to the `.github` folder, when there is one) and owners
@@ -744,7 +745,7 @@ static FULL_SHA: LazyLock<Regex> =
 /// `github.repository_owner == 'acme'`).
 fn first_party_owners(rel: &str, src: &str) -> Vec<String> {
     static REPO_EXPR: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"github\.repository(?:_owner)?\s*==\s*['"]([A-Za-z0-9_.-]+)"#)
+        re::new(r#"github\.repository(?:_owner)?\s*==\s*['"]([A-Za-z0-9_.-]+)"#)
             .expect("static regex")
     });
     let mut owners: Vec<String> = REPO_EXPR
@@ -765,7 +766,7 @@ fn remote_owner(root: &str) -> Option<String> {
     static CACHE: LazyLock<Mutex<HashMap<String, Option<String>>>> =
         LazyLock::new(|| Mutex::new(HashMap::new()));
     static URL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^\s*url\s*=\s*\S*github\.com[:/]([A-Za-z0-9_.-]+)/").expect("static regex")
+        re::new(r"(?m)^\s*url\s*=\s*\S*github\.com[:/]([A-Za-z0-9_.-]+)/").expect("static regex")
     });
     let mut cache = CACHE.lock().ok()?;
     cache
@@ -788,12 +789,12 @@ fn remote_owner(root: &str) -> Option<String> {
 /// (`pull_request_target`, `workflow_run`).
 fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
     static PRIVILEGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"secrets\.|github\.token|secrets:\s*inherit|write-all").expect("static regex")
+        re::new(r"secrets\.|github\.token|secrets:\s*inherit|write-all").expect("static regex")
     });
     // `scope: write` grants; the scopes that only comment on or label pull requests and
     // issues, or post check results, reach no code, package, deployment or cloud trust.
     static WRITE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"([A-Za-z-]+)\s*:\s*write\b").expect("static regex"));
+        LazyLock::new(|| re::new(r"([A-Za-z-]+)\s*:\s*write\b").expect("static regex"));
     const COMMENT_SCOPES: &[&str] = &[
         "pull-requests",
         "issues",
@@ -802,7 +803,7 @@ fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
         "discussions",
     ];
     static COMMENT: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?m)(?:^|[ \t])#.*$").expect("static regex"));
+        LazyLock::new(|| re::new(r"(?m)(?:^|[ \t])#.*$").expect("static regex"));
     let Some(job) = job else { return true };
     let on = triggers(top, src);
     if on.contains("pull_request_target") || on.contains("workflow_run") {
@@ -812,7 +813,7 @@ fn job_privileged(job: Option<Node<'_>>, top: Node<'_>, src: &str) -> bool {
     // `permissions:` grant, which the write scopes below judge; only a token whose scopes
     // are not declared (the repository's default, possibly write) is a secret of its own.
     static OWN_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"secrets\.GITHUB_TOKEN\b|github\.token\b").expect("static regex")
+        re::new(r"secrets\.GITHUB_TOKEN\b|github\.token\b").expect("static regex")
     });
     let job_keys = job
         .child_by_field_name("value")
@@ -953,11 +954,11 @@ fn secret_env(map: Node<'_>, src: &str, names: &mut Vec<String>) {
 }
 
 static SECRET_EXPR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\$\{\{\s*secrets\.[A-Za-z0-9_]+\s*\}\}").expect("static regex"));
+    LazyLock::new(|| re::new(r"\$\{\{\s*secrets\.[A-Za-z0-9_]+\s*\}\}").expect("static regex"));
 static ECHO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*(echo|printf)\b").expect("static regex"));
+    LazyLock::new(|| re::new(r"^\s*(echo|printf)\b").expect("static regex"));
 static SHELL_VAR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?").expect("static regex"));
+    LazyLock::new(|| re::new(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?").expect("static regex"));
 
 /// SEC008: a secret printed to the job log by `echo`/`printf`.
 pub fn secret_echoed(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
@@ -1022,7 +1023,7 @@ pub fn secret_echoed(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// still prints.
 fn redirected_group_lines(script: &str) -> std::collections::HashSet<usize> {
     static CLOSE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^\s*[})]\s*(\d?>>?)\s*(\S+)").expect("static regex"));
+        LazyLock::new(|| re::new(r"^\s*[})]\s*(\d?>>?)\s*(\S+)").expect("static regex"));
     let mut out = std::collections::HashSet::new();
     let mut open: Vec<usize> = Vec::new();
     for (i, line) in script.lines().enumerate() {
@@ -1098,7 +1099,7 @@ pub fn permissions_write_all(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
 /// Contexts an outside contributor controls (issue, comment and pull request text, branch
 /// names, commit messages, author names).
 static UNTRUSTED_EXPR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r"\$\{\{[^}]*?\b(github\.event\.(issue\.(title|body)|pull_request\.(title|body|head\.ref|head\.label|head\.repo\.default_branch)|comment\.body|review\.body|review_comment\.body|discussion\.(title|body)|pages\.[^}\s]*\.page_name|commits\.[^}\s]*\.(message|author\.(email|name))|head_commit\.(message|author\.(email|name))|workflow_run\.(head_branch|head_commit\.(message|author\.(email|name))|display_title|pull_requests[^}\s]*\.head\.ref))|github\.head_ref)\b[^}]*\}\}",
     )
     .expect("static regex")
@@ -1115,7 +1116,7 @@ fn single_line_context(name: &str) -> bool {
 /// ends one.
 fn quoted_heredoc_bodies(script: &str) -> Vec<(usize, usize)> {
     static OPEN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?:^|[^<])<<-?\s*(?:'(\w+)'|"(\w+)"|\\(\w+)|(\w+))"#).expect("static regex")
+        re::new(r#"(?:^|[^<])<<-?\s*(?:'(\w+)'|"(\w+)"|\\(\w+)|(\w+))"#).expect("static regex")
     });
     let mut out = Vec::new();
     // (delimiter, quoted, body start)

@@ -10,6 +10,7 @@ pub mod stdlib;
 pub mod venv;
 
 use crate::model::summary::Located;
+use crate::source::re;
 use crate::source::SourceFile;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -557,7 +558,7 @@ pub struct Manifest {
 }
 
 static REQ_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)").expect("static regex"));
+    LazyLock::new(|| re::new(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)").expect("static regex"));
 
 /// The distribution name of a PEP 508 requirement, if it has one.
 pub fn requirement_name(req: &str) -> Option<&str> {
@@ -883,11 +884,11 @@ pub fn parse_setup_cfg(file: &SourceFile) -> Manifest {
 }
 
 static INSTALL_REQUIRES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(install_requires|tests_require|extras_require)\s*=\s*(\[[^\]]*\]|\{[^}]*\})?")
+    re::new(r"(install_requires|tests_require|extras_require)\s*=\s*(\[[^\]]*\]|\{[^}]*\})?")
         .expect("static regex")
 });
 static QUOTED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"["']([^"'\n]+)["']"#).expect("static regex"));
+    LazyLock::new(|| re::new(r#"["']([^"'\n]+)["']"#).expect("static regex"));
 
 /// `setup.py`: literal lists passed as `install_requires=[...]`; anything computed makes
 /// the manifest opaque.

@@ -2,6 +2,7 @@
 //! declarations give them (`Query(ge=1, le=100)`, `conint(le=...)`, `PositiveInt`).
 
 use crate::model::facts::python::Param;
+use crate::source::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -58,12 +59,12 @@ pub fn classify(name: &str) -> Option<PageParam> {
 }
 
 pub static LOWER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:ge|gt)\s*=\s*([-+]?\d[\d_]*)?|\b(?:Ge|Gt)\(\s*([-+]?\d[\d_]*)?|\b(?:PositiveInt|NonNegativeInt)\b")
+    re::new(r"\b(?:ge|gt)\s*=\s*([-+]?\d[\d_]*)?|\b(?:Ge|Gt)\(\s*([-+]?\d[\d_]*)?|\b(?:PositiveInt|NonNegativeInt)\b")
         .expect("static regex")
 });
 
 pub static UPPER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:le|lt)\s*=\s*([-+]?\d[\d_]*)?|\b(?:Le|Lt)\(\s*([-+]?\d[\d_]*)?")
+    re::new(r"\b(?:le|lt)\s*=\s*([-+]?\d[\d_]*)?|\b(?:Le|Lt)\(\s*([-+]?\d[\d_]*)?")
         .expect("static regex")
 });
 

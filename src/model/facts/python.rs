@@ -3,6 +3,7 @@
 
 use super::Scope;
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
@@ -278,7 +279,7 @@ pub struct PathParam {
 
 pub fn path_params(path: &str) -> Vec<PathParam> {
     static P: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\{\s*([A-Za-z_]\w*)\s*(?::\s*(\w+))?\s*\}|<\s*(?:(\w+)(?:\([^)]*\))?\s*:\s*)?([A-Za-z_]\w*)\s*>")
+        re::new(r"\{\s*([A-Za-z_]\w*)\s*(?::\s*(\w+))?\s*\}|<\s*(?:(\w+)(?:\([^)]*\))?\s*:\s*)?([A-Za-z_]\w*)\s*>")
             .expect("static regex")
     });
     P.captures_iter(path)
@@ -296,15 +297,15 @@ pub fn path_params(path: &str) -> Vec<PathParam> {
 }
 
 pub(crate) static AUTH_DEP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(auth|user|token|login|principal|verify|permission|admin|api_?key|jwt|credential|require|role|scope|oauth|bearer|account|identity|signed|secur|guard|protect)")
+    re::new(r"(?i)(auth|user|token|login|principal|verify|permission|admin|api_?key|jwt|credential|require|role|scope|oauth|bearer|account|identity|signed|secur|guard|protect)")
         .expect("static regex")
 });
 static NOT_AUTH_DEP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(db|database|settings|config|pagination|paginator|redis|cache|logger|service|repo|repository)($|_)")
+    re::new(r"(?i)(^|_)(db|database|settings|config|pagination|paginator|redis|cache|logger|service|repo|repository)($|_)")
         .expect("static regex")
 });
 pub(crate) static AUTH_DECORATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?ix)(
+    re::new(r"(?ix)(
         login_required | logged_in | signed_in | auth | permission | protected | verify
       | user_passes_test | ^requires$ | (^|\.)requires_\w+
       | roles?_(required|accepted) | has_(role|permission|scope)s?
@@ -324,7 +325,7 @@ pub(crate) fn is_route_decorator(callee: &str) -> bool {
 /// An auth check written in a handler or hook body: a 401/403 response, a token or
 /// signature verification, a redirect to the login page.
 pub(crate) static BODY_AUTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re::new(
         r#"(?x)
         \babort\(\s*40[13]\b
         | \bstatus_code\s*=\s*40[13]\b
@@ -361,7 +362,7 @@ pub(crate) fn body_auth_check(body: &str) -> Option<&str> {
 /// (not negated) whose block has no `else`: an optional extra for signed-in callers.
 fn enrichment_branch(body: &str, at: usize) -> bool {
     static POSITIVE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^([ \t]*)(?:el)?if\s+\(?\s*(?:self\.)?(?:request\.user|current_user)\.is_authenticated\b")
+        re::new(r"^([ \t]*)(?:el)?if\s+\(?\s*(?:self\.)?(?:request\.user|current_user)\.is_authenticated\b")
             .expect("static regex")
     });
     let line_start = body[..at].rfind('\n').map_or(0, |i| i + 1);
@@ -388,39 +389,39 @@ fn enrichment_branch(body: &str, at: usize) -> bool {
 }
 
 pub(crate) static AUTH_MIDDLEWARE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(auth|jwt|token|login|permission|api_?key|bearer|oidc|oauth)")
+    re::new(r"(?i)(auth|jwt|token|login|permission|api_?key|bearer|oidc|oauth)")
         .expect("static regex")
 });
 /// Names of hooks that enforce auth (`require_login`, `check_api_key`, `auth_guard`).
 static AUTH_HOOK_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(require|check|verify|ensure|enforce|protect|guard|restrict|authenticat|authoriz|login_required)")
+    re::new(r"(?i)(require|check|verify|ensure|enforce|protect|guard|restrict|authenticat|authoriz|login_required)")
         .expect("static regex")
 });
 /// Handler parameters named for the authenticated caller.
 static AUTH_PARAM_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(auth|authz|authorized|auth_subject|auth_context|authorization|principal|current_user|current_account|current_principal|identity)$")
+    re::new(r"^(auth|authz|authorized|auth_subject|auth_context|authorization|principal|current_user|current_account|current_principal|identity)$")
         .expect("static regex")
 });
 /// Types of the signed-in caller (`User`, `UserModel`, `AuthenticatedUser`), not services
 /// or schemas about users (`UserService`, `UserCreate`).
 static USER_TYPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\w*User(Model|InDB|DB|Orm)?$").expect("static regex"));
+    LazyLock::new(|| re::new(r"^\w*User(Model|InDB|DB|Orm)?$").expect("static regex"));
 /// Dependencies that load a row named by the request (`valid_user_id`, `get_user_or_404`),
 /// not the caller.
 static LOOKUP_DEP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)valid|or_404|by_id|lookup|fetch|from_path").expect("static regex")
+    re::new(r"(?i)valid|or_404|by_id|lookup|fetch|from_path").expect("static regex")
 });
 /// Modules whose aliases are auth dependencies (`authorized: auth.OrderSalesManage`).
 static AUTH_MODULE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(auth|authz|authn|permissions?|security|access)$").expect("static regex")
+    re::new(r"^(auth|authz|authn|permissions?|security|access)$").expect("static regex")
 });
 /// Header/cookie parameters that carry credentials.
 static AUTH_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(authorization|x_?api_?key|api_?key|x_?token|x_?auth\w*|\w*_token|token|\w*signature\w*|session(_?id)?|x_?hub_\w+)$")
+    re::new(r"(?i)^(authorization|x_?api_?key|api_?key|x_?token|x_?auth\w*|\w*_token|token|\w*signature\w*|session(_?id)?|x_?hub_\w+)$")
         .expect("static regex")
 });
 pub(crate) static RATE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(limiter|rate_?limit|throttl|\blimit\b)").expect("static regex")
+    re::new(r"(?i)(limiter|rate_?limit|throttl|\blimit\b)").expect("static regex")
 });
 
 const FASTAPI_METHODS: &[&str] = &[
@@ -1214,7 +1215,7 @@ impl PyFacts {
     /// (`BaseAdminController`, `UserAPIView`).
     fn class_auth(&self, func: &PyFunction) -> Option<String> {
         static AUTH_BASE: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"^(?:Base)?(?:Admin|User|Auth\w*|Authenticated|Private|Protected|Staff|Member|LoggedIn|Superuser)\w*(?:Controller|View|Resource|Router|Endpoint)$")
+            re::new(r"^(?:Base)?(?:Admin|User|Auth\w*|Authenticated|Private|Protected|Staff|Member|LoggedIn|Superuser)\w*(?:Controller|View|Resource|Router|Endpoint)$")
                 .expect("static regex")
         });
         let name = func.class.as_deref()?;
@@ -1403,17 +1404,17 @@ fn mount_path(v: Node<'_>, src: &str) -> String {
 
 /// Router classes a project defines to add auth to every route (`AdminAPIRouter`).
 static AUTH_ROUTER_CLASS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|\.)(?:Admin|User|Auth\w*|Authenticated|Private|Protected|Staff|Superuser)\w*APIRouter$")
+    re::new(r"(?:^|\.)(?:Admin|User|Auth\w*|Authenticated|Private|Protected|Staff|Superuser)\w*APIRouter$")
         .expect("static regex")
 });
 
 pub fn is_auth_alias_name(name: &str) -> bool {
     static NOUN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(User|Admin|Superuser|Principal|Account|Member|Identity|Claims|Actor|Staff|Token|Auth)")
+        re::new(r"(User|Admin|Superuser|Principal|Account|Member|Identity|Claims|Actor|Staff|Token|Auth)")
             .expect("static regex")
     });
     static SHAPE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(Current|Authenticated|Authorized|LoggedIn|SignedIn|Verified|Active|Auth[A-Z_])|(Dep|Dependency|Required)$")
+        re::new(r"^(Current|Authenticated|Authorized|LoggedIn|SignedIn|Verified|Active|Auth[A-Z_])|(Dep|Dependency|Required)$")
             .expect("static regex")
     });
     NOUN.is_match(name) && SHAPE.is_match(name) && !name.starts_with("Session")
@@ -1438,7 +1439,7 @@ pub fn is_auth_dependency(name: &str) -> bool {
 /// Callees inside `Depends(...)`/`Security(...)` in a piece of source text.
 pub fn dependency_names(s: &str) -> Vec<String> {
     static DEP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:Depends|Security)\(\s*([A-Za-z_][\w.]*)").expect("static regex")
+        re::new(r"\b(?:Depends|Security)\(\s*([A-Za-z_][\w.]*)").expect("static regex")
     });
     DEP.captures_iter(s).map(|c| c[1].to_string()).collect()
 }
@@ -1446,7 +1447,7 @@ pub fn dependency_names(s: &str) -> Vec<String> {
 pub(crate) fn first_string_arg(call: &str) -> Option<String> {
     static S: LazyLock<Regex> = LazyLock::new(|| {
         // `@bp.route("/x")`, `@app.get(path="/x")`, `@routes.route(org_scoped_rule("/x"))`
-        Regex::new(r#"^[^(]*\(\s*(?:path\s*=\s*)?(?:[\w.]+\(\s*)?[rbuf]?["']([^"']*)["']"#)
+        re::new(r#"^[^(]*\(\s*(?:path\s*=\s*)?(?:[\w.]+\(\s*)?[rbuf]?["']([^"']*)["']"#)
             .expect("static regex")
     });
     S.captures(call).map(|c| c[1].to_string())
@@ -1455,7 +1456,7 @@ pub(crate) fn first_string_arg(call: &str) -> Option<String> {
 /// `methods=["GET", "POST"]` of a route decorator, upper-cased.
 pub(crate) fn methods_list(call: &str) -> Option<Vec<String>> {
     static M: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\bmethods\s*=\s*[\[(]([^\])]*)[\])]").expect("static regex"));
+        LazyLock::new(|| re::new(r"\bmethods\s*=\s*[\[(]([^\])]*)[\])]").expect("static regex"));
     let caps = M.captures(call)?;
     let items: Vec<String> = caps[1]
         .split(',')

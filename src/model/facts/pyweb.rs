@@ -13,6 +13,7 @@ use super::python::{
     Route, UrlEntry, AUTH_DECORATOR, AUTH_MIDDLEWARE, RATE_LIMIT,
 };
 use crate::source::names::Names as _;
+use crate::source::re;
 use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
@@ -56,29 +57,29 @@ fn generic_methods(base: &str) -> Option<Methods> {
 
 /// Base classes of Django/DRF views.
 static VIEW_BASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\w*View|\w*APIView|\w*ViewSet|\w*ViewSetMixin|\w+ModelMixin)$")
+    re::new(r"^(\w*View|\w*APIView|\w*ViewSet|\w*ViewSetMixin|\w+ModelMixin)$")
         .expect("static regex")
 });
 /// Mixins that require a logged-in or permitted user.
 static AUTH_MIXIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(Auth(?:[A-Z]\w*)?Mixin$|(?i)LoginRequired|PermissionRequired|UserPassesTest|StaffRequired|StaffMemberRequired|SuperuserRequired|SuperUserRequired|AdminRequired|AuthRequired|AuthenticationRequired|Authenticated\w*Mixin|\w+Required\w*Mixin)")
+    re::new(r"(Auth(?:[A-Z]\w*)?Mixin$|(?i)LoginRequired|PermissionRequired|UserPassesTest|StaffRequired|StaffMemberRequired|SuperuserRequired|SuperUserRequired|AdminRequired|AuthRequired|AuthenticationRequired|Authenticated\w*Mixin|\w+Required\w*Mixin)")
         .expect("static regex")
 });
 /// DRF permission classes that let anyone in.
 static ALLOW_ANY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bAllowAny\b").expect("static regex"));
+    LazyLock::new(|| re::new(r"\bAllowAny\b").expect("static regex"));
 /// A function view's body returns a response.
 static RESPONSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(render|render_to_response|redirect|get_object_or_404|\w*Response|Http404|HttpResponse\w*)\(|\braise\s+Http404\b")
+    re::new(r"\b(render|render_to_response|redirect|get_object_or_404|\w*Response|Http404|HttpResponse\w*)\(|\braise\s+Http404\b")
         .expect("static regex")
 });
 /// A function view that handles form posts as well as reads.
 static HANDLES_WRITES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\brequest\.(method\b|POST\b|FILES\b|body\b|data\b)|\.is_valid\(\)"#)
+    re::new(r#"\brequest\.(method\b|POST\b|FILES\b|body\b|data\b)|\.is_valid\(\)"#)
         .expect("static regex")
 });
 static KWARGS_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\bkwargs(?:\[\s*|\.get\(\s*)["'](\w+)["']"#).expect("static regex")
+    re::new(r#"\bkwargs(?:\[\s*|\.get\(\s*)["'](\w+)["']"#).expect("static regex")
 });
 
 /// Last segment of a dotted name (`generics.ListAPIView` -> `ListAPIView`).
@@ -99,9 +100,9 @@ fn def_site(f: &PyFunction, src: &str) -> (usize, usize) {
 /// `^orders/(?P<pk>\d+)/$` -> `orders/<pk>/`.
 pub(crate) fn regex_to_path(re: &str) -> String {
     static GROUP: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)").expect("static regex"));
+        LazyLock::new(|| re::new(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)").expect("static regex"));
     static UNNAMED: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\((?:[^()?]|\([^()]*\))*\)").expect("static regex"));
+        LazyLock::new(|| re::new(r"\((?:[^()?]|\([^()]*\))*\)").expect("static regex"));
     let s = re.trim_start_matches('^');
     let s = s
         .strip_suffix("\\Z")
@@ -277,7 +278,7 @@ impl PyFacts {
             }
             let methods = methods.unwrap_or_else(|| {
                 static ONLY_GET: LazyLock<Regex> = LazyLock::new(|| {
-                    Regex::new(
+                    re::new(
                         r#"^\s*(?:"""[\s\S]*?"""\s*)?if\s+request\.method\s*!=\s*["']GET["']\s*:"#,
                     )
                     .expect("static regex")
@@ -1055,7 +1056,7 @@ impl PyFacts {
                     // `@requires(...)` enforces, so it is not auth on its own.
                     if let Some(mw) = keyword(call, src, "middleware") {
                         static MW: LazyLock<Regex> = LazyLock::new(|| {
-                            Regex::new(r"Middleware\(\s*([\w.]+)").expect("static regex")
+                            re::new(r"Middleware\(\s*([\w.]+)").expect("static regex")
                         });
                         for c in MW.captures_iter(text(mw, src)) {
                             let name = last(&c[1]);
@@ -1287,7 +1288,7 @@ fn body_auth(body: &str) -> Option<String> {
 /// `["GET", "POST"]` inside a decorator or call text, upper-cased.
 fn quoted_list(t: &str) -> Option<Vec<String>> {
     static L: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"\(\s*[\[(]([^\])]*)[\])]"#).expect("static regex"));
+        LazyLock::new(|| re::new(r#"\(\s*[\[(]([^\])]*)[\])]"#).expect("static regex"));
     let caps = L.captures(t)?;
     let items: Vec<String> = caps[1]
         .split(',')
@@ -1371,8 +1372,7 @@ fn decorators_apply(value: &str, m: &str, is: impl Fn(&str) -> bool) -> bool {
     let v = value.trim();
     if v.starts_with('{') {
         static ENTRY: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"["'](\w+)["']\s*:\s*(\[[^\]]*\]|\([^)]*\)|[\w.]+)"#)
-                .expect("static regex")
+            re::new(r#"["'](\w+)["']\s*:\s*(\[[^\]]*\]|\([^)]*\)|[\w.]+)"#).expect("static regex")
         });
         return ENTRY.captures_iter(v).any(|c| &c[1] == m && is(&c[2]));
     }

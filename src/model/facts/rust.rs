@@ -2,6 +2,7 @@
 
 use super::Scope;
 use crate::source::names::Names as _;
+use crate::source::re;
 use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
@@ -336,7 +337,7 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static AUTH_LAYER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)auth|jwt|bearer|login|require_?user|ValidateRequestHeaderLayer|HttpAuthentication|api_?key|guard|protect|access_?control|acl")
+    re::new(r"(?i)auth|jwt|bearer|login|require_?user|ValidateRequestHeaderLayer|HttpAuthentication|api_?key|guard|protect|access_?control|acl")
         .expect("static regex")
 });
 /// An auth layer or middleware; CORS layers name `AUTHORIZATION` headers without
@@ -365,15 +366,14 @@ fn is_auth_layer(t: &str) -> bool {
     AUTH_LAYER.is_match(t) && !NOT_AUTH.iter().any(|n| head.contains(n))
 }
 
-static RATE_LAYER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)governor|rate_?limit|ratelimit|throttl").expect("static regex")
-});
+static RATE_LAYER: LazyLock<Regex> =
+    LazyLock::new(|| re::new(r"(?i)governor|rate_?limit|ratelimit|throttl").expect("static regex"));
 static AUTH_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(Auth\w*|\w*(User|Claims|Principal|Identity|Session|Account|Admin|Token|Auth|Authed|Authenticated|Caller|Member|ApiKey|BearerAuth|BasicAuth))$")
+    re::new(r"^(Auth\w*|\w*(User|Claims|Principal|Identity|Session|Account|Admin|Token|Auth|Authed|Authenticated|Caller|Member|ApiKey|BearerAuth|BasicAuth))$")
         .expect("static regex")
 });
 static AUTH_IMPL_BODY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)authoriz|bearer|unauthori[sz]ed|\btoken|cookie|session|jwt|api_?key|decode")
+    re::new(r"(?i)authoriz|bearer|unauthori[sz]ed|\btoken|cookie|session|jwt|api_?key|decode")
         .expect("static regex")
 });
 const VERBS: &[&str] = &[
@@ -969,11 +969,11 @@ fn attr_route(node: Node<'_>, src: &str) -> Option<(Vec<String>, String, usize, 
         }
         let t = text(p, src);
         static ATTR: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"^#\[\s*(?:actix_web::|web::)?(get|post|put|delete|patch|head|options|trace|route)\s*\(\s*"([^"]*)"(.*)\)\s*\]$"#)
+            re::new(r#"^#\[\s*(?:actix_web::|web::)?(get|post|put|delete|patch|head|options|trace|route)\s*\(\s*"([^"]*)"(.*)\)\s*\]$"#)
                 .expect("static regex")
         });
         static METHOD: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r#"method\s*=\s*"(\w+)""#).expect("static regex"));
+            LazyLock::new(|| re::new(r#"method\s*=\s*"(\w+)""#).expect("static regex"));
         let flat: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(c) = ATTR.captures(&flat) {
             let verb = c.get(1).map_or("", |m| m.as_str());
@@ -1383,7 +1383,7 @@ pub fn split_top(s: &str) -> Vec<String> {
 }
 
 pub static TYPED_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(Uuid|uuid::Uuid|[iu](8|16|32|64|128|size)|NonZero\w+|\w+Id)$")
+    re::new(r"^(Uuid|uuid::Uuid|[iu](8|16|32|64|128|size)|NonZero\w+|\w+Id)$")
         .expect("static regex")
 });
 
