@@ -25,6 +25,8 @@ pub struct Flat {
     starts: Vec<u32>,
     /// Index one past the last descendant of `nodes[i]`.
     ends: Vec<u32>,
+    /// Kind id of `nodes[i]`, read once here: the walks test kinds of every node they pass.
+    kinds: Vec<u16>,
 }
 
 thread_local! {
@@ -37,12 +39,14 @@ impl Flat {
         let mut nodes = Vec::new();
         let mut starts = Vec::new();
         let mut ends: Vec<u32> = Vec::new();
+        let mut kinds: Vec<u16> = Vec::new();
         let mut open: Vec<usize> = Vec::new();
         let mut cursor = root.walk();
         loop {
             let n = cursor.node();
             let i = nodes.len();
             starts.push(u32::try_from(n.start_byte()).ok()?);
+            kinds.push(n.kind_id());
             nodes.push(n.into_raw());
             ends.push(0);
             if cursor.goto_first_child() {
@@ -61,6 +65,7 @@ impl Flat {
                         nodes,
                         starts,
                         ends,
+                        kinds,
                     });
                 }
                 let p = open.pop()?;
@@ -123,6 +128,11 @@ impl<'t> Subtree<'t> {
     /// Position just past the root's subtree.
     pub fn end(&self) -> usize {
         self.end
+    }
+
+    /// The kind id of the node at position `i` (as `Node::kind_id` gives it).
+    pub fn kind_id(&self, i: usize) -> u16 {
+        self.flat.kinds[i]
     }
 
     /// The node at position `i` (in `start()..end()`) and the position past its subtree.
@@ -199,6 +209,7 @@ mod tests {
             let mut got = Vec::new();
             for i in sub.start()..sub.end() {
                 let (m, _) = sub.at(i);
+                assert_eq!(sub.kind_id(i), m.kind_id());
                 got.push((m.start_byte(), m.end_byte(), m.kind_id()));
             }
             assert_eq!(got, cursor_order(n), "subtree of {}", n.kind());

@@ -72,6 +72,16 @@ impl Kinds {
 }
 
 impl Kinds {
+    /// Whether a node of kind id `id` (`n`, asked for only when the id is outside the
+    /// grammar's table) is of one of the set's kinds.
+    #[inline]
+    pub fn has_id<'t>(&self, id: u16, n: impl FnOnce() -> Node<'t>) -> bool {
+        match self.table.get(usize::from(id)) {
+            Some(&b) => b,
+            None => self.names.contains(&n().kind()),
+        }
+    }
+
     /// `n`'s kind when it is one of the set's, `""` otherwise (for a `match` on the name).
     #[inline]
     pub fn kind<'t>(&self, n: Node<'t>) -> &'t str {

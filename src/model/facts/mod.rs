@@ -106,6 +106,24 @@ pub fn visit_same_scope<'t>(root: tree_sitter::Node<'t>, mut f: impl FnMut(tree_
         "decorated_definition",
     ]);
     let scopes = SCOPES.of(root);
+    // In the flattened tree the scope test reads each node's kind from the array.
+    if let Some(sub) = crate::source::flat::subtree(root) {
+        let mut i = sub.start();
+        if i < sub.end() {
+            f(sub.at(i).0);
+            i += 1;
+        }
+        while i < sub.end() {
+            let (n, past) = sub.at(i);
+            if scopes.has_id(sub.kind_id(i), || n) {
+                i = past;
+            } else {
+                f(n);
+                i += 1;
+            }
+        }
+        return;
+    }
     visit(root, |n| {
         if scopes.has(n) && n != root {
             return false;
