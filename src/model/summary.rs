@@ -198,8 +198,9 @@ fn natural_key_lookups(text: &str) -> Vec<String> {
             .collect()
     });
     // One pass says which patterns match at all (most files match none of them).
-    static ANY: std::sync::LazyLock<regex::RegexSet> =
-        std::sync::LazyLock::new(|| regex::RegexSet::new(SOURCES.iter()).expect("static regex"));
+    static ANY: std::sync::LazyLock<regex::RegexSet> = std::sync::LazyLock::new(|| {
+        regex::RegexSet::new(SOURCES.iter().map(|p| re::ascii(p))).expect("static regex")
+    });
     if !text.contains("mail")
         && !text.contains("name")
         && !text.contains("login")

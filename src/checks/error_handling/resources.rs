@@ -240,8 +240,16 @@ fn memo_caches(
     let Some(body) = body_node(root, f) else {
         return;
     };
-    let derived = derived_locals(body, &params, src);
     let body_text = text(body, src);
+    // Only writes to a module or class container count: a body that names none has none.
+    if !containers
+        .keys()
+        .chain(class_containers.keys())
+        .any(|c| body_text.contains(c.as_str()))
+    {
+        return;
+    }
+    let derived = derived_locals(body, &params, src);
     visit_same_scope(body, |n| {
         let Some(w) = keyed_write(n, src) else {
             return;

@@ -16,6 +16,9 @@ use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::{text, PyFacts};
 use crate::source::names::Names as _;
 use crate::source::re;
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 /// SEC030
 pub fn code_execution(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
@@ -53,12 +56,21 @@ fn allow_listed(
     let func = facts
         .function_at(call.start_byte())
         .map_or("", |f| &src[f.start..f.end]);
+    static GUARD: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"\bif\s+(?:not\s+)?(\w+)\s+(?:not\s+)?in\b").expect("static regex")
+    });
+    let tested: HashSet<&str> = GUARD
+        .captures_iter(func)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str())
+        .collect();
+    if tested.is_empty() {
+        return false;
+    }
     let mut guarded = false;
     crate::checks::py::visit(arg, |n| {
         if n.kind() == "identifier" && !guarded {
-            let name = regex::escape(text(n, src));
-            guarded = re::new(&format!(r"\bif\s+(?:not\s+)?{name}\s+(?:not\s+)?in\b"))
-                .is_ok_and(|re| re.is_match(func));
+            guarded = tested.contains(text(n, src));
         }
         true
     });
