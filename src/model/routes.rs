@@ -1653,12 +1653,7 @@ fn only_unlinked_from_caller(src: &str, f: &PyFunction, start: usize, end: usize
         )
         .expect("static regex")
     });
-    let Some(var) = src
-        .get(start..end)
-        .and_then(|t| t.split_once('='))
-        .map(|(v, _)| v.trim())
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
-    else {
+    let Some(var) = loaded_name(src, start, end) else {
         return false;
     };
     let rest = src.get(end..f.body.1).unwrap_or("");
@@ -1670,15 +1665,7 @@ fn only_unlinked_from_caller(src: &str, f: &PyFunction, start: usize, end: usize
     if unlinks.is_empty() {
         return false;
     }
-    let mut from = 0;
-    while let Some(off) = rest[from..].find(var) {
-        let i = from + off;
-        from = i + var.len();
-        if word_at(rest, i, var) && !unlinks.iter().any(|&(s, e)| s <= i && i < e) {
-            return false;
-        }
-    }
-    true
+    used_only_within(rest, var, &unlinks)
 }
 
 /// A reaction handler (`endorse_suggestion`, `like_post`, `vote`, `star`) whose every use of
@@ -1696,12 +1683,7 @@ fn only_reacted_by_caller(src: &str, f: &PyFunction, start: usize, end: usize) -
     if !REACTION.is_match(&f.name) {
         return false;
     }
-    let Some(var) = src
-        .get(start..end)
-        .and_then(|t| t.split_once('='))
-        .map(|(v, _)| v.trim())
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
-    else {
+    let Some(var) = loaded_name(src, start, end) else {
         return false;
     };
     let v = regex::escape(var);
@@ -1715,11 +1697,24 @@ fn only_reacted_by_caller(src: &str, f: &PyFunction, start: usize, end: usize) -
     if spans.is_empty() {
         return false;
     }
+    used_only_within(rest, var, &spans)
+}
+
+/// The plain name a load statement at `start..end` assigns (`book = get_object_or_404(..)`).
+pub fn loaded_name(src: &str, start: usize, end: usize) -> Option<&str> {
+    src.get(start..end)
+        .and_then(|t| t.split_once('='))
+        .map(|(v, _)| v.trim())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
+}
+
+/// Every use of the name `var` in `text` lies inside one of `spans`.
+fn used_only_within(text: &str, var: &str, spans: &[(usize, usize)]) -> bool {
     let mut from = 0;
-    while let Some(off) = rest[from..].find(var) {
+    while let Some(off) = text[from..].find(var) {
         let i = from + off;
         from = i + var.len();
-        if word_at(rest, i, var) && !spans.iter().any(|&(s, e)| s <= i && i < e) {
+        if word_at(text, i, var) && !spans.iter().any(|&(s, e)| s <= i && i < e) {
             return false;
         }
     }

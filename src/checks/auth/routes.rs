@@ -404,12 +404,7 @@ fn names_only(facts: &PyFacts, r: &Route, src: &str, start: usize, end: usize) -
     let Some(f) = facts.functions.get(r.function) else {
         return false;
     };
-    let Some(var) = src
-        .get(start..end)
-        .and_then(|t| t.split_once('='))
-        .map(|(v, _)| v.trim())
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
-    else {
+    let Some(var) = crate::model::routes::loaded_name(src, start, end) else {
         return false;
     };
     let rest = src.get(end..f.body.1).unwrap_or("");
