@@ -156,6 +156,9 @@ fn python_best_effort_and_command_levels() {
         );
     }
     assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 70), "high");
+    // Usage telemetry that must not break the command; then the same handler around a save.
+    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 79), "low");
+    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 87), "high");
     // A blocking helper on a served loop; on a command-line program's loop.
     assert_eq!(level(&found, "ERR004", "err004_memoised.py", 39), "medium");
     assert_eq!(level(&found, "ERR004", "presets.py", 19), "low");

@@ -1044,12 +1044,31 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             || import_code(&ctx.file.rel)
             || inserts_one_row(try_stmt, src)
             || reads_optional_attribute(try_stmt, n, src)
+            || reports_usage(try_stmt, &ctx.file.rel, src)
         {
             hit = hit.confidence(Confidence::Low);
         }
         out.push(hit);
         true
     });
+}
+
+/// The `try` body sends usage telemetry or analytics (`tel = get_telemetry()`,
+/// `posthog.capture(..)`), or the file is the project's telemetry module: instrumentation
+/// that must never break the command it measures, dropped silently on purpose.
+fn reports_usage(try_stmt: Node<'_>, rel: &str, src: &str) -> bool {
+    static USAGE: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(
+            r"(?i)\b(?:get_)?\w*telemetry\w*\b|\b(?:analytics|posthog|mixpanel|amplitude)\.\w+\(",
+        )
+        .expect("static regex")
+    });
+    static MODULE: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r"(?i)(?:^|/)\w*telemetry\w*\.py$").expect("static regex"));
+    MODULE.is_match(rel)
+        || try_stmt
+            .child_by_field_name("body")
+            .is_some_and(|b| USAGE.is_match(&src[b.byte_range()]))
 }
 
 /// Functions that tear down: each step is best effort so that the next one still runs.
