@@ -75,7 +75,10 @@ pub fn bare_except(file: &SourceFile, out: &mut Vec<Hit>) {
             }
             last.map(|l| l.split('#').next().unwrap_or("").trim()) == Some("raise")
         };
-        if reraises || cleanup_only(&lines, &starts_in_code, n) {
+        if reraises
+            || cleanup_only(&lines, &starts_in_code, n)
+            || saved_for_later_raise(&lines, &starts_in_code, n)
+        {
             continue;
         }
         let earlier = earlier_handlers(&lines, &starts_in_code, n);
@@ -980,6 +983,58 @@ fn cleanup_only(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
     CLEANUP.is_match(stmt(body))
         && handler.is_some_and(|h| indent(lines[h].1) > base && stmt(h) == "pass")
         && after.is_none_or(|a| indent(lines[a].1) <= base)
+}
+
+/// The handler keeps the exception (`details = sys.exc_info()`, `err = sys.exception()`,
+/// perhaps through another name) and the same function raises one of the names it set
+/// later on (`raise details[1]`): callbacks run to the end and the first failure is raised
+/// after them, as `ExitStack.__exit__` does. Nothing is swallowed, so nothing is reported.
+fn saved_for_later_raise(lines: &[(usize, &str)], in_code: &[bool], n: usize) -> bool {
+    static KEEPS: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r"\bsys\.(exc_info|exception)\(\)").expect("static regex"));
+    static ASSIGN: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r"^([A-Za-z_]\w*)\s*=[^=]").expect("static regex"));
+    static RAISE: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r"^raise\s+([A-Za-z_]\w*)").expect("static regex"));
+    let code = |k: usize| in_code[k] && !is_blank_or_comment(lines[k].1);
+    let base = indent(lines[n].1);
+    let handler: Vec<usize> = (n + 1..lines.len())
+        .filter(|&k| code(k))
+        .take_while(|&k| indent(lines[k].1) > base)
+        .collect();
+    if !handler.iter().any(|&k| KEEPS.is_match(code_of(lines[k].1))) {
+        return false;
+    }
+    let names: Vec<&str> = handler
+        .iter()
+        .filter_map(|&k| ASSIGN.captures(code_of(lines[k].1)))
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect();
+    // The enclosing function: the first `def` above that opens a block holding line `n`
+    // (a nested helper defined earlier at a smaller indent does not).
+    let mut open = base;
+    let mut def_indent = None;
+    for k in (0..n).rev().filter(|&k| code(k)) {
+        let ind = indent(lines[k].1);
+        if ind >= open {
+            continue;
+        }
+        open = ind;
+        let t = code_of(lines[k].1);
+        if t.starts_with("def ") || t.starts_with("async def ") {
+            def_indent = Some(ind);
+            break;
+        }
+    }
+    let Some(def_indent) = def_indent else {
+        return false;
+    };
+    let after = handler.last().map_or(n + 1, |&k| k + 1);
+    (after..lines.len())
+        .filter(|&k| code(k))
+        .take_while(|&k| indent(lines[k].1) > def_indent)
+        .filter_map(|k| RAISE.captures(code_of(lines[k].1)))
+        .any(|c| c.get(1).is_some_and(|m| names.contains(&m.as_str())))
 }
 
 /// ERR003: `except Exception:` (or `BaseException`, alone, in a tuple, `as e`, `except*`)
