@@ -98,22 +98,28 @@ pub(crate) fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
         if p.start_byte() < stop {
             break;
         }
-        if p.kind() == "try_statement" && p.child_by_field_name("body") == Some(child) {
-            let mut c = p.walk();
-            let catches = p.named_children(&mut c).any(|clause| {
-                clause.kind() == "except_clause"
-                    && clause
-                        .child_by_field_name("value")
-                        .is_some_and(|v| CONFLICT_EXCEPTION.is_match(text(v, src)))
-            });
-            if catches {
-                return true;
-            }
+        if p.kind() == "try_statement"
+            && p.child_by_field_name("body") == Some(child)
+            && catches_conflict(p, src)
+        {
+            return true;
         }
         child = p;
         cur = p.parent();
     }
     false
+}
+
+/// A `try` with an `except` that catches a uniqueness error (`IntegrityError`, ..).
+pub(crate) fn catches_conflict(try_stmt: Node<'_>, src: &str) -> bool {
+    let mut c = try_stmt.walk();
+    let catches = try_stmt.named_children(&mut c).any(|clause| {
+        clause.kind() == "except_clause"
+            && clause
+                .child_by_field_name("value")
+                .is_some_and(|v| CONFLICT_EXCEPTION.is_match(text(v, src)))
+    });
+    catches
 }
 
 /// A `SELECT .. FROM table .. WHERE ..` of `table`.
