@@ -192,3 +192,11 @@ fn check_then_insert_a_module_schema_key_covers_is_low() {
     assert_eq!(level(&found, "DATA008", "rosters.py", 38), "low");
     assert_eq!(level(&found, "DATA008", "rosters.py", 54), "medium");
 }
+
+#[test]
+fn per_tenant_reads_after_a_tenant_switch_are_low() {
+    let found = confidences(&["fixtures/python/integrity/tenant_sweep.py"]);
+    // The loop sets each tenant's scope before its read; the second loop does not.
+    assert_eq!(level(&found, "DATA003", "tenant_sweep.py", 14), "low");
+    assert_eq!(level(&found, "DATA003", "tenant_sweep.py", 26), "medium");
+}
