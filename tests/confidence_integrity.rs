@@ -183,3 +183,20 @@ fn rows_bounded_by_nature_and_seed_races_are_low() {
     let slugs = confidences(&["fixtures/python/integrity/mirrored_slugs"]);
     assert_eq!(level(&slugs, "DATA006", "models.py", 9), "low");
 }
+
+#[test]
+fn check_then_insert_a_module_schema_key_covers_is_low() {
+    let found = confidences(&["fixtures/python/integrity/embedded_schema"]);
+    // `PRIMARY KEY (roster_id, player_id)` in the module's own DDL, checked and inserted;
+    // a table keyed by its id only stays medium.
+    assert_eq!(level(&found, "DATA008", "rosters.py", 38), "low");
+    assert_eq!(level(&found, "DATA008", "rosters.py", 54), "medium");
+}
+
+#[test]
+fn per_tenant_reads_after_a_tenant_switch_are_low() {
+    let found = confidences(&["fixtures/python/integrity/tenant_sweep.py"]);
+    // The loop sets each tenant's scope before its read; the second loop does not.
+    assert_eq!(level(&found, "DATA003", "tenant_sweep.py", 14), "low");
+    assert_eq!(level(&found, "DATA003", "tenant_sweep.py", 26), "medium");
+}

@@ -149,16 +149,22 @@ fn python_best_effort_and_command_levels() {
     }
     assert_eq!(level(&found, "ERR002", "err002_thumbnails.py", 37), "high");
     // Skipping an item, a second failure, a teardown step; then a dropped hook failure.
-    for line in [19, 31, 41] {
+    for line in [20, 32, 42] {
         assert_eq!(
             level(&found, "ERR003", "err003_best_effort.py", line),
             "low"
         );
     }
-    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 70), "high");
+    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 71), "high");
     // Usage telemetry that must not break the command; then the same handler around a save.
-    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 79), "low");
-    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 87), "high");
+    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 80), "low");
+    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 88), "high");
+    // A helper only a `finally` calls (a "stopped" notice); the same one called at start.
+    assert_eq!(level(&found, "ERR003", "err003_best_effort.py", 104), "low");
+    assert_eq!(
+        level(&found, "ERR003", "err003_best_effort.py", 111),
+        "high"
+    );
     // A blocking helper on a served loop; on a command-line program's loop.
     assert_eq!(level(&found, "ERR004", "err004_memoised.py", 39), "medium");
     assert_eq!(level(&found, "ERR004", "presets.py", 19), "low");

@@ -354,6 +354,11 @@ pub struct FilePart {
     /// `datetime.fromtimestamp(key.issued_at)` -> `issued_at` (see SEC001's index vet).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub naive_epoch_reads: Vec<String>,
+    /// Tables the file's string literals create (`CREATE TABLE t (.., PRIMARY KEY (a, b))`,
+    /// `CREATE UNIQUE INDEX ..`: a schema run from Python), with the column sets each keeps
+    /// unique; joined into `ProjectIndex::sql_unique` like the `.sql` files' tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ddl_unique: Vec<(String, Vec<Vec<String>>)>,
 }
 
 impl FilePart {
@@ -1424,6 +1429,16 @@ pub struct ProjectIndex<'a> {
 const MAX_DEPTH: usize = 12;
 
 impl<'a> ProjectIndex<'a> {
+    /// Joins a table's unique column sets into `sql_unique`, without repeats.
+    pub fn add_unique(&mut self, table: &str, unique: &[Vec<String>]) {
+        let sets = self.sql_unique.entry(table.to_string()).or_default();
+        for u in unique {
+            if !sets.contains(u) {
+                sets.push(u.clone());
+            }
+        }
+    }
+
     /// Joins the parts of every Python file (path, part), sorted by path.
     pub fn build(parts: &[(&'a str, &'a FilePart)]) -> ProjectIndex<'a> {
         let paths: HashSet<&str> = parts.iter().map(|(p, _)| *p).collect();
@@ -1496,6 +1511,11 @@ impl<'a> ProjectIndex<'a> {
             rust: Default::default(),
             sql_unique: HashMap::new(),
         };
+        for (_, part) in parts {
+            for (table, sets) in &part.ddl_unique {
+                index.add_unique(table, sets);
+            }
+        }
         let mut names: HashSet<std::sync::Arc<str>> = HashSet::new();
         for g in 0..index.fns.len() {
             let calls = &index.function(g).calls;

@@ -9,8 +9,12 @@
 
 use crate::model::sql::{tokens, Tok};
 use crate::model::summary::Located;
+use crate::source::lang::Lang;
+use crate::source::re;
 use crate::source::SourceFile;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 /// What one file declares about one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +106,48 @@ pub enum Change {
 pub fn is_rollback_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
     name == "down.sql" || name.ends_with(".down.sql") || name.ends_with("_down.sql")
+}
+
+/// The unique column sets of the tables a Python file's string literals create: a schema
+/// the code runs itself (`_SCHEMA = """CREATE TABLE members (.., PRIMARY KEY (team_id,
+/// user_id))"""`, `op.execute("CREATE UNIQUE INDEX ..")`), by table name.
+pub fn embedded_unique(root: tree_sitter::Node<'_>, src: &str) -> Vec<(String, Vec<Vec<String>>)> {
+    static DDL: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)\bCREATE\s+(?:UNIQUE\s+INDEX|TABLE)\b").expect("static regex")
+    });
+    let mut out: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+    if !DDL.is_match(src) {
+        return out;
+    }
+    crate::model::facts::visit(root, |n| {
+        if !matches!(n.kind(), "string" | "concatenated_string") {
+            return true;
+        }
+        let Some(value) = crate::model::facts::python::string_value(n, src) else {
+            return false;
+        };
+        if !DDL.is_match(&value) {
+            return false;
+        }
+        let file = SourceFile::new("embedded.sql".to_string(), Lang::Sql, value);
+        for t in tables(&file) {
+            if t.unique.is_empty() {
+                continue;
+            }
+            match out.iter_mut().find(|(name, _)| *name == t.name.name) {
+                Some((_, sets)) => {
+                    for u in t.unique {
+                        if !sets.contains(&u) {
+                            sets.push(u);
+                        }
+                    }
+                }
+                None => out.push((t.name.name, t.unique)),
+            }
+        }
+        false
+    });
+    out
 }
 
 /// The tables a SQL file declares or alters.

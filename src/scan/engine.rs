@@ -309,6 +309,7 @@ fn index_part(tree: &Tree, facts: &PyFacts, file: &SourceFile) -> crate::model::
     if file.text.contains("before_request") {
         part.router_hooks = crate::model::routes::imported_router_hooks(facts, file);
     }
+    part.ddl_unique = crate::model::schema::embedded_unique(tree.root_node(), &file.text);
     if file.text.contains("fromtimestamp(") {
         part.naive_epoch_reads = crate::checks::security::datetimes::naive_epoch_reads(&file.text);
     }

@@ -461,12 +461,7 @@ fn index_hits(
             continue;
         }
         for t in &s.tables {
-            let sets = index.sql_unique.entry(t.name.name.clone()).or_default();
-            for u in &t.unique {
-                if !sets.contains(u) {
-                    sets.push(u.clone());
-                }
-            }
+            index.add_unique(&t.name.name, &t.unique);
         }
     }
     if rules.rust_index {

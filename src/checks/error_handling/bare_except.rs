@@ -1077,9 +1077,9 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             // Cleanup may ignore its `Exception`s; `BaseException` also eats Ctrl-C and
             // task cancellation.
             || ty == "Exception"
-                && try_stmt.child_by_field_name("body").is_some_and(|b| {
-                    b.named_child_count() == 1 && CLEANUP.is_match(src[b.byte_range()].trim())
-                })
+                && try_stmt
+                    .child_by_field_name("body")
+                    .is_some_and(|b| cleanup_calls_only(b, src))
         {
             return true;
         }
@@ -1094,7 +1094,9 @@ pub fn blind_except(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if skips_item(body)
             || ends_loop_body(try_stmt, body) && builds_local_result(try_stmt, func, src)
             || in_error_path(try_stmt)
-            || func.is_some_and(|f| TEARDOWN.is_match(&f.name))
+            || func.is_some_and(|f| {
+                TEARDOWN.is_match(&f.name) || teardown_helper(ctx.tree.root_node(), &f.name, src)
+            })
             || data_migration(ctx.file)
             || import_code(&ctx.file.rel)
             || inserts_one_row(try_stmt, src)
@@ -1124,6 +1126,67 @@ fn reports_usage(try_stmt: Node<'_>, rel: &str, src: &str) -> bool {
         || try_stmt
             .child_by_field_name("body")
             .is_some_and(|b| USAGE.is_match(&src[b.byte_range()]))
+}
+
+/// The `try` body is cleanup calls only: one (`cursor.close()`), or several that end one
+/// resource (`pool.terminate()` then `pool.join()`: a wait for what was just stopped).
+fn cleanup_calls_only(body: Node<'_>, src: &str) -> bool {
+    static JOIN: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r"^[A-Za-z_][\w.]*\.join\(\)$").expect("static regex"));
+    let mut c = body.walk();
+    let stmts: Vec<&str> = body
+        .named_children(&mut c)
+        .filter(|k| k.kind() != "comment")
+        .map(|k| src[k.byte_range()].trim())
+        .collect();
+    stmts.iter().any(|s| CLEANUP.is_match(s))
+        && stmts
+            .iter()
+            .all(|s| CLEANUP.is_match(s) || JOIN.is_match(s))
+}
+
+/// Every call of function `name` in the file (`self._deregister()`, `await
+/// _deregister()`), at least one, sits in a `finally` block or in a teardown function:
+/// the helper is a step of shutting down (a "stopped" notice to a collector), best
+/// effort because the process goes away either way.
+fn teardown_helper(root: Node<'_>, name: &str, src: &str) -> bool {
+    let mut calls = 0usize;
+    let mut all = true;
+    crate::model::facts::visit(root, |n| {
+        if !all {
+            return false;
+        }
+        if n.kind() != "call" {
+            return true;
+        }
+        let callee = n
+            .child_by_field_name("function")
+            .map_or("", |f| &src[f.byte_range()]);
+        if callee.rsplit('.').next() != Some(name) {
+            return true;
+        }
+        calls += 1;
+        let mut cur = n.parent();
+        let mut inside = false;
+        while let Some(p) = cur {
+            match p.kind() {
+                "finally_clause" => {
+                    inside = true;
+                    break;
+                }
+                "function_definition" => {
+                    inside = p
+                        .child_by_field_name("name")
+                        .is_some_and(|f| TEARDOWN.is_match(&src[f.byte_range()]));
+                    break;
+                }
+                _ => cur = p.parent(),
+            }
+        }
+        all &= inside;
+        true
+    });
+    all && calls > 0
 }
 
 /// Functions that tear down: each step is best effort so that the next one still runs.
@@ -1422,9 +1485,18 @@ fn explains_itself(clause: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
         .find('\n')
         .map_or(src.len(), |i| clause.end_byte() + i);
     let handler = &src[start..end];
+    // A lint or type directive is no reason (`# type: ignore`), but what follows it may be.
+    static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)type:\s*ignore(?:\[[^\]]*\])?|noqa(?::\s*[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)?|pragma:\s*no\s*cover")
+            .expect("static regex")
+    });
+    // A reason of two words, or one word of intent (`pass  # Best-effort`).
     if handler.lines().any(|l| {
         let t = l.trim_start();
-        !t.starts_with(['"', '\'']) && l.find('#').is_some_and(|i| REASON.is_match(&l[i..]))
+        !t.starts_with(['"', '\''])
+            && l.find('#').is_some_and(|i| {
+                REASON.is_match(&l[i..]) || INTENT.is_match(&DIRECTIVE.replace_all(&l[i..], ""))
+            })
     }) {
         return true;
     }

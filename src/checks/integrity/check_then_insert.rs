@@ -2,7 +2,7 @@
 //! inserts into the same table under a condition, with no conflict handling.
 
 use crate::checks::embedded_sql::sql_literals;
-use crate::checks::integrity::queries::caught_conflict;
+use crate::checks::integrity::queries::{catches_conflict, caught_conflict};
 use crate::checks::py::{call_parts, node_at, visit_same_scope};
 use crate::checks::{FileContext, Hit};
 use crate::model::facts::python::text;
@@ -318,6 +318,52 @@ fn first_create<'t>(node: Node<'t>, var: Option<&str>, src: &str) -> Option<Node
     found
 }
 
+/// The create only stages the row (`db.add(row)`, or `row = Model(..)`), and a later
+/// statement of its block or of an enclosing one (in the function) holds a `try` that commits
+/// or flushes (`db.commit()`) and catches the uniqueness error: the INSERT runs at that
+/// commit, where the conflict is handled (roll back, read the winner's row).
+fn commit_caught(create: Node<'_>, stop: usize, src: &str) -> bool {
+    let staged = call_parts(create, src).is_some_and(|(_, last, _)| {
+        matches!(last, "add" | "add_all") || last.starts_with(|c: char| c.is_ascii_uppercase())
+    });
+    if !staged {
+        return false;
+    }
+    let commits = |n: Node<'_>| {
+        let mut found = false;
+        visit_same_scope(n, |k| {
+            found |= k.kind() == "call"
+                && call_parts(k, src)
+                    .is_some_and(|(_, last, _)| matches!(last, "commit" | "flush"));
+        });
+        found
+    };
+    let mut cur = create;
+    while let Some(p) = cur.parent() {
+        if p.start_byte() < stop || p.kind() == "function_definition" {
+            break;
+        }
+        if p.kind() == "block" {
+            let mut next = cur.next_named_sibling();
+            while let Some(s) = next {
+                // Also a `try` nested in the statement (`if commit: try: db.commit() ..`).
+                let mut handled = false;
+                visit_same_scope(s, |k| {
+                    handled |= k.kind() == "try_statement"
+                        && catches_conflict(k, src)
+                        && k.child_by_field_name("body").is_some_and(commits);
+                });
+                if handled {
+                    return true;
+                }
+                next = s.next_named_sibling();
+            }
+        }
+        cur = p;
+    }
+    false
+}
+
 /// The look-up and the create both take one and the same mapping spread as keywords
 /// (`filter(**obj)` ... `create(**obj)`) and nothing else.
 fn same_spread(lookup: Node<'_>, create: Node<'_>, src: &str) -> bool {
@@ -426,7 +472,7 @@ pub fn orm_check_then_insert(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let Some((create, lookup)) = hit else {
             continue;
         };
-        if caught_conflict(create, f.start, src) {
+        if caught_conflict(create, f.start, src) || commit_caught(create, f.start, src) {
             continue;
         }
         let what = call_parts(create, src)

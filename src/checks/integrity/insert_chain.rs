@@ -81,6 +81,13 @@ pub fn create_covered_by_unique(
     let before = g
         .and_then(|g| text.get(ix.function(g).start..at))
         .unwrap_or("");
+    if let Some(covered) = raw_insert_covered(ix, rest, before) {
+        return if covered && !promised_create(ix, g, before) {
+            Vet::Demote(Confidence::Low)
+        } else {
+            Vet::Keep
+        };
+    }
     let Some((model, fields)) = created_model(rest, before) else {
         return Vet::Keep;
     };
@@ -101,15 +108,7 @@ pub fn create_covered_by_unique(
                 within(&given) && (!pk_only || within(&keys))
             }
     };
-    // An upsert, a get-or-create or a look-up made `..._for_update` promises one clean
-    // outcome per key to callers that retry (webhook redeliveries, parallel jobs): there
-    // the IntegrityError is the defect itself, so only the Django sets (as before) count.
-    static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
-        re::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch|get)_or_)")
-            .expect("static regex")
-    });
-    let promised = g.is_some_and(|g| PROMISE.is_match(&ix.function(g).name))
-        || before.contains("_for_update(");
+    let promised = promised_create(ix, g, before);
     let library = LIBRARY_UNIQUE
         .iter()
         .any(|(module, m, set)| *m == model && text.contains(module) && covers(set));
@@ -136,6 +135,61 @@ pub fn create_covered_by_unique(
     } else {
         Vet::Keep
     }
+}
+
+/// An upsert, a get-or-create or a look-up made `..._for_update` promises one clean
+/// outcome per key to callers that retry (webhook redeliveries, parallel jobs): there the
+/// IntegrityError is the defect itself, so only the Django sets count.
+fn promised_create(ix: &ProjectIndex<'_>, g: Option<usize>, before: &str) -> bool {
+    static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)(_or_create|_or_reuse|_or_register|upsert|^ensure_|^(find|fetch|get)_or_)")
+            .expect("static regex")
+    });
+    g.is_some_and(|g| PROMISE.is_match(&ix.function(g).name)) || before.contains("_for_update(")
+}
+
+/// A literal `INSERT INTO t (cols)` at the finding (`rest`): whether one of the unique sets
+/// the project's schema keeps on `t` (its `.sql` files or DDL run from Python) lies within
+/// both the inserted columns and the columns the last `SELECT .. FROM t` before it
+/// (`before`) compares with a bound parameter (`team_id = :team_id AND user_id = ?`): the
+/// database refuses the very duplicate the check looks for. None when no literal INSERT
+/// starts the finding.
+fn raw_insert_covered(ix: &ProjectIndex<'_>, rest: &str, before: &str) -> Option<bool> {
+    static INSERT: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r#"(?is)^.{0,300}?\bINSERT\s+(?:OR\s+\w+\s+|IGNORE\s+)?INTO\s+["`\[]?(?:\w+\.)?(\w+)["`\]]?\s*\(([^)]*)\)"#)
+            .expect("static regex")
+    });
+    static BOUND: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)\b(\w+)[\x22`\]]?\s*=\s*(?:%s|\?|:\w+|%\(\w+\)s|\$\d+)")
+            .expect("static regex")
+    });
+    // The call's text up to the first blank line: adjacent literals may split the SQL.
+    let call = rest.get(..rest.len().min(600)).unwrap_or(rest);
+    let call = call.split("\n\n").next().unwrap_or(call);
+    let joined = call.replace(['"', '\''], "");
+    let c = INSERT.captures(&joined)?;
+    let table = c[1].to_ascii_lowercase();
+    let columns: Vec<String> = c[2]
+        .split(',')
+        .map(|x| x.trim().trim_matches(['`', '[', ']']).to_ascii_lowercase())
+        .collect();
+    let from = re::new(&format!(
+        r#"(?i)\bFROM\s+["`\[]?(?:\w+\.)?{}\b"#,
+        regex::escape(&table)
+    ))
+    .ok()?;
+    let Some(at) = from.find_iter(before).last() else {
+        return Some(false);
+    };
+    let keys: Vec<String> = BOUND
+        .captures_iter(&before[at.end()..])
+        .map(|k| k[1].to_ascii_lowercase())
+        .collect();
+    let within = |set: &[String], names: &[String]| set.iter().all(|c| names.contains(c));
+    Some(ix.sql_unique.get(&table).is_some_and(|sets| {
+        sets.iter()
+            .any(|set| !set.is_empty() && within(set, &columns) && within(set, &keys))
+    }))
 }
 
 /// Whether a SQL table is the one of model class `model`: `users`/`user` for `User`,

@@ -98,22 +98,28 @@ pub(crate) fn caught_conflict(node: Node<'_>, stop: usize, src: &str) -> bool {
         if p.start_byte() < stop {
             break;
         }
-        if p.kind() == "try_statement" && p.child_by_field_name("body") == Some(child) {
-            let mut c = p.walk();
-            let catches = p.named_children(&mut c).any(|clause| {
-                clause.kind() == "except_clause"
-                    && clause
-                        .child_by_field_name("value")
-                        .is_some_and(|v| CONFLICT_EXCEPTION.is_match(text(v, src)))
-            });
-            if catches {
-                return true;
-            }
+        if p.kind() == "try_statement"
+            && p.child_by_field_name("body") == Some(child)
+            && catches_conflict(p, src)
+        {
+            return true;
         }
         child = p;
         cur = p.parent();
     }
     false
+}
+
+/// A `try` with an `except` that catches a uniqueness error (`IntegrityError`, ..).
+pub(crate) fn catches_conflict(try_stmt: Node<'_>, src: &str) -> bool {
+    let mut c = try_stmt.walk();
+    let catches = try_stmt.named_children(&mut c).any(|clause| {
+        clause.kind() == "except_clause"
+            && clause
+                .child_by_field_name("value")
+                .is_some_and(|v| CONFLICT_EXCEPTION.is_match(text(v, src)))
+    });
+    catches
 }
 
 /// A `SELECT .. FROM table .. WHERE ..` of `table`.
@@ -1304,6 +1310,42 @@ fn commits_per_row(body: Node<'_>, src: &str) -> bool {
     commits
 }
 
+/// The loop body switches the connection to the row's tenant or schema before the read
+/// (`set_session_tenant(db, tenant_id)`, `use_tenant(..)`, `with tenant_context(tenant):`,
+/// `schema_context(..)`, `SET LOCAL app.tenant_id = ..`, `SET search_path ..`): row-level
+/// security or a schema per tenant scopes every query to one tenant, so no single query
+/// could read all the tenants' rows. One query per tenant is the design.
+fn switches_tenant_per_row(read: Node<'_>, body: Node<'_>, src: &str) -> bool {
+    static SWITCH: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)^(?:set|use|switch|activate|enter|bind)_\w*(?:tenant|schema|search_path)\w*$|^\w*(?:tenant|schema)_context$")
+            .expect("static regex")
+    });
+    static SET_SQL: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?(?:search_path|[\w.]*tenant\w*)\b|\bset_config\(\s*'[\w.]*tenant")
+            .expect("static regex")
+    });
+    let mut switches = false;
+    visit_same_scope(body, |n| {
+        if switches || n.kind() != "call" || n.start_byte() >= read.start_byte() {
+            return;
+        }
+        switches = call_parts(n, src).is_some_and(|(_, last, args)| {
+            SWITCH.is_match(last)
+                || positional_arg(args, 0).is_some_and(|a| {
+                    let a = match a.kind() {
+                        "call" => a
+                            .child_by_field_name("arguments")
+                            .and_then(|x| positional_arg(x, 0))
+                            .unwrap_or(a),
+                        _ => a,
+                    };
+                    string_value(a, src).is_some_and(|v| SET_SQL.is_match(&v))
+                })
+        });
+    });
+    switches
+}
+
 /// The loop body sends an HTTP request (`requests.get(..)`, `httpx.post(..)`,
 /// `urlopen(..)`).
 fn requests_per_row(body: Node<'_>, src: &str) -> bool {
@@ -1552,12 +1594,15 @@ fn report_first_db_call(
             // not keyed by the row. A primary-key get of a row the loop row refers to
             // (`session.get(Author, book.author_id)`, `Person.query.get(bill.payer_id)`) is
             // answered from the session's identity map once that row is loaded: one query
-            // per distinct referenced row (a project's few members), not one per row.
+            // per distinct referenced row (a project's few members), not one per row. A
+            // loop that switches the connection to each row's tenant before reading (row-
+            // level security, a schema per tenant) reads per tenant by design.
             if rows.bounded
                 || identity_mapped_get(call, &names, src)
                 || in_counting_loop(call, body, &names, src)
                 || commits_per_row(body, src)
                 || requests_per_row(body, src)
+                || switches_tenant_per_row(call, body, src)
                 || upserts_per_row(call, body, src)
                 || saves_read_row(call, body, src)
                 || depends_on_earlier_rows(call, body, src)
