@@ -204,6 +204,22 @@ fn imports_that_come_with_a_development_dependency_are_low() {
 }
 
 #[test]
+fn weakly_missing_imports_are_low() {
+    // Declared by the sibling application that installs the workspace package: low; declared
+    // nowhere: medium. `typing_extensions` without a lock file: low.
+    let found = confidences(&["fixtures/manifests/workspace_checks"]);
+    assert_eq!(level(&found, "SEC011", "github.py", 5), "low");
+    assert_eq!(level(&found, "SEC011", "github.py", 8), "medium");
+    let found = confidences(&["fixtures/manifests/forked_names"]);
+    assert_eq!(level(&found, "SEC011", "shapes.py", 8), "low");
+    // The transport errors of the declared client, caught next to it: low; the same kind of
+    // import in a file that does not use the client: medium.
+    let found = confidences(&["fixtures/manifests/locked_shop"]);
+    assert_eq!(level(&found, "SEC012", "mesh.py", 9), "low");
+    assert_eq!(level(&found, "SEC012", "relay.py", 5), "medium");
+}
+
+#[test]
 fn debugger_in_a_function_only_the_main_guard_calls_is_low() {
     let found = confidences(&["fixtures/python/security/flask_entry"]);
     assert_eq!(level(&found, "SEC038", "run.py", 14), "low");

@@ -2,7 +2,9 @@
 //! not declared (SEC011), declared only as another package's dependency (SEC012), and
 //! unpinned lines in an otherwise pinned requirements file (SEC013). Lock files, when the
 //! project has them, say what is installed and through which declared package; without
-//! one a small table of well-known requirements stands in.
+//! one a small table of well-known requirements stands in. Weaker shapes are low: an
+//! import another manifest of the repository declares, `typing_extensions` without a lock
+//! file, and the error classes of a declared client's transport caught next to the client.
 
 use crate::checks::{Confidence, RepoHit};
 use crate::model::deps::lock::{LockDep, LockGraph, LockedDist, Reach, Reaches};
@@ -140,6 +142,14 @@ fn is_companion(dist: &str, declared: &HashSet<String>, installed: impl Fn(&str)
             ps.iter()
                 .any(|p| *p == "*" || declared.iter().any(|d| satisfies(d, p)) || installed(p))
         })
+}
+
+/// Is `dist` a part of `parent` by name (`bittensor-wallet` of `bittensor`, `pydantic-core`
+/// of `pydantic`)? A parent that requires a distribution named after itself split it out
+/// and releases the two together: importing the part is using the parent.
+fn part_of(dist: &str, parent: &str) -> bool {
+    dist.strip_prefix(parent)
+        .is_some_and(|rest| rest.len() > 1 && rest.starts_with('-'))
 }
 
 /// Does an extra of a declared requirement name a later word of `dist` (`httpx` of
@@ -384,7 +394,10 @@ fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (
                     .any(|r| proj.dev.iter().any(|d| satisfies(d, r)))
             });
         return match via {
-            Some(v) if !dev_declared && is_companion(&dist, &proj.runtime, |p| p == v) => {
+            Some(v)
+                if !dev_declared
+                    && (is_companion(&dist, &proj.runtime, |p| p == v) || part_of(&dist, &v)) =>
+            {
                 (Verdict::Fine, dist)
             }
             Some(v) => (Verdict::Transitive(v), dist),
@@ -433,6 +446,9 @@ fn judge(proj: &Project, dotted: &str, top: &str, test: bool, script: bool) -> (
         // Asked for by an extra of the declared parent: `logfire[httpx]` installs
         // `opentelemetry-instrumentation-httpx` on purpose.
         Some(Reach::Runtime(_)) if !dev_declared && asked_by_extra(proj, &target) => {
+            (Verdict::Fine, target)
+        }
+        Some(Reach::Runtime(via)) if !dev_declared && part_of(&target, &via) => {
             (Verdict::Fine, target)
         }
         Some(Reach::Runtime(via)) => (Verdict::Transitive(via), target),
@@ -556,7 +572,16 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
                 continue;
             }
             let (verdict, dist) = judge(proj, &imp.detail, top, test, script);
-            let low = flagged || matches!(verdict, Verdict::DevOnly | Verdict::DevTransitive);
+            let low = flagged
+                || matches!(verdict, Verdict::DevOnly | Verdict::DevTransitive)
+                || match &verdict {
+                    Verdict::Undeclared(_) => {
+                        proj.lock.is_none() && comes_with_anything(&dist)
+                            || declared_by_sibling(&manifests, &covering_ix, &dist)
+                    }
+                    Verdict::Transitive(via) => raised_through(summary, &imp.detail, via),
+                    _ => false,
+                };
             let (reason, via) = match verdict {
                 Verdict::Fine => continue,
                 Verdict::Undeclared(reason) => (reason, None),
@@ -588,6 +613,39 @@ fn missing_imports(ctx: &RepoContext<'_>) -> Vec<Missing> {
         }
     }
     groups.into_values().filter_map(merge_sites).collect()
+}
+
+/// A companion of any parent (`typing-extensions`): without a lock file strata cannot see
+/// which of the project's dependencies installs it, and nearly every typed library does.
+fn comes_with_anything(dist: &str) -> bool {
+    COMPANIONS
+        .iter()
+        .any(|(d, ps)| *d == dist && ps.contains(&"*"))
+}
+
+/// Another manifest of the repository, not one covering the file, declares `dist` for its
+/// running code: a workspace package (`packages/checks`) whose own manifest lacks what the
+/// applications installing it declare. A standalone install breaks; the deployed one works.
+fn declared_by_sibling(manifests: &[Root<'_>], covering: &[usize], dist: &str) -> bool {
+    manifests.iter().enumerate().any(|(i, r)| {
+        !covering.contains(&i) && r.declared.iter().any(|l| normalise(&l.name) == dist)
+    })
+}
+
+/// `from websockets.exceptions import ConnectionClosedError` in a file that uses the declared
+/// client it comes through (`bittensor`): the errors that client raises from its own
+/// transport, caught around its calls. Declaring the transport is hygiene.
+fn raised_through(summary: &FileSummary, dotted: &str, via: &str) -> bool {
+    let errors = dotted
+        .rsplit('.')
+        .next()
+        .is_some_and(|m| matches!(m, "exceptions" | "errors" | "exc" | "error"));
+    errors
+        && dotted.contains('.')
+        && summary
+            .imports
+            .iter()
+            .any(|i| provides_by_name(via, &i.detail))
 }
 
 /// The first import site of one missing distribution (a strong one before those under a

@@ -9,15 +9,17 @@
 //! last word of its name says so (`user.email`, `phone_number`, `password`, `api_key`,
 //! `access_token`, `card_number`, `ssn`, `request.headers`), and not when a word before it
 //! says the value was masked (`hashed_password`, `masked_email`), when a call masks, hashes
-//! or counts it (`mask_email(email)`, `len(tokens)`), or when it is a literal. An ACME
+//! or counts it (`mask_email(email)`, `len(tokens)`), or when it is a literal or an
+//! upper-case module constant bound to one (`LICENSE_ENV = "APP_LICENSE_KEY"`). An ACME
 //! challenge `token` in a function that writes it into a DNS TXT record is public by design.
 
-use crate::checks::py::{expr_name, facts, visit};
+use crate::checks::py::{expr_name, facts, module_assignments, visit};
 use crate::checks::{Confidence, FileContext, Hit};
 use crate::model::facts::python::text;
 use crate::source::names::Names as _;
 use crate::source::re;
 use regex::Regex;
+use std::collections::HashSet;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
@@ -458,6 +460,18 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
                     })
             })
     };
+    // `_ENV_LICENSE_KEY = "APP_LICENSE_KEY"`: an upper-case module constant bound to a plain
+    // string is text of the source (the name of a setting, a header), not a secret value.
+    let text_constants: HashSet<&str> = module_assignments(ctx.tree.root_node(), src)
+        .into_iter()
+        .filter(|(_, name, value)| {
+            name.chars().any(|c| c.is_ascii_uppercase())
+                && !name.chars().any(|c| c.is_ascii_lowercase())
+                && value.kind() == "string"
+                && !text(*value, src).contains('{')
+        })
+        .map(|(_, name, _)| name)
+        .collect();
     visit(ctx.tree.root_node(), |n| {
         if n.kind() != "call" {
             return true;
@@ -481,6 +495,9 @@ pub fn sensitive_data_logged(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         let mut values = Vec::new();
         logged_values(args, src, &mut values);
         for (key, v) in values {
+            if v.kind() == "identifier" && text_constants.contains(text(v, src)) {
+                continue;
+            }
             let what = sensitive(v, src).or_else(|| {
                 // structlog `email=...`/extra `{"email": ...}`: the key names the value,
                 // unless the value is a literal or visibly masked.

@@ -462,6 +462,11 @@ fn is_string(n: Node<'_>) -> bool {
     matches!(n.kind(), "string" | "concatenated_string")
 }
 
+/// A string without interpolation, or a number.
+fn is_literal(n: Node<'_>) -> bool {
+    matches!(n.kind(), "integer" | "float") || is_string(n) && !has_interpolation(n)
+}
+
 fn has_interpolation(n: Node<'_>) -> bool {
     let mut found = false;
     crate::checks::py::visit(n, |c| {
@@ -1154,6 +1159,16 @@ impl<'a, 't> Analysis<'a, 't> {
                 if last == "get" && is_constant_name(&on) {
                     return true;
                 }
+                // `{"avg": "AVG(value)", ...}.get(agg, "AVG(value)")`: a literal table of SQL
+                // fragments with a literal default is an allow-list; no caller text gets out.
+                if last == "get" && self.literal_table(o) {
+                    let default = v
+                        .child_by_field_name("arguments")
+                        .and_then(|a| positional_arg(a, 1));
+                    if default.is_none_or(|d| is_literal(unparen(d))) {
+                        return true;
+                    }
+                }
                 // `kwargs.get("max_execution_time", 0)`: the default says it is a number.
                 if last == "get"
                     && v.child_by_field_name("arguments")
@@ -1289,6 +1304,30 @@ impl<'a, 't> Analysis<'a, 't> {
             "identifier" => {
                 let name = text(v, self.src);
                 is_constant_name(name) || IDENT_NAME.is_match(name)
+            }
+            _ => false,
+        }
+    }
+
+    /// A dict literal whose every value is a literal, or a name of the scope only ever bound
+    /// to one.
+    fn literal_table(&self, n: Node<'t>) -> bool {
+        let literal_dict = |d: Node<'t>| {
+            let d = unparen(d);
+            let mut c = d.walk();
+            d.kind() == "dictionary"
+                && d.named_children(&mut c).all(|p| {
+                    p.kind() == "pair" && p.child_by_field_name("value").is_some_and(is_literal)
+                })
+        };
+        match n.kind() {
+            "dictionary" => literal_dict(n),
+            "identifier" => {
+                let assigned = self.assignments(text(n, self.src));
+                !assigned.is_empty()
+                    && assigned
+                        .iter()
+                        .all(|(v, is_loop)| !is_loop && literal_dict(*v))
             }
             _ => false,
         }
