@@ -464,8 +464,6 @@ pub fn file_part(
     let routes = crate::model::pydata::routes(facts, src);
     let collections = crate::model::pydata::collections(facts);
     let mut frames: Vec<(usize, Frame)> = Vec::new();
-    let mut cursor = tree.walk();
-    let mut depth = 0usize;
     static KINDS: crate::source::kinds::KindSet = crate::source::kinds::KindSet::new(&[
         "class_definition",
         "function_definition",
@@ -474,13 +472,82 @@ pub fn file_part(
         "assignment",
     ]);
     let kinds = KINDS.of(tree.root_node());
-    loop {
-        let node = cursor.node();
-        while frames.last().is_some_and(|(d, _)| *d >= depth) {
-            frames.pop();
+    let cx = PartBuilder {
+        src,
+        facts,
+        routes: &routes,
+        collections: &collections,
+    };
+    // Frames are keyed by where their node's subtree ends: a position of the flattened tree
+    // when one is installed (one array read per node), a cursor depth otherwise.
+    if let Some(sub) = crate::source::flat::subtree(tree.root_node()) {
+        for i in sub.start()..sub.end() {
+            while frames.last().is_some_and(|(e, _)| i >= *e) {
+                frames.pop();
+            }
+            let (node, past) = sub.at(i);
+            if !kinds.has_id(sub.kind_id(i), || node) {
+                continue;
+            }
+            if let Some(f) = cx.enter(node, node.kind(), &frames, &mut part, &mut names) {
+                frames.push((past, f));
+            }
         }
+    } else {
+        let mut cursor = tree.walk();
+        let mut depth = 0usize;
+        'walk: loop {
+            let node = cursor.node();
+            while frames.last().is_some_and(|(d, _)| *d >= depth) {
+                frames.pop();
+            }
+            if let Some(f) = cx.enter(node, kinds.kind(node), &frames, &mut part, &mut names) {
+                frames.push((depth, f));
+            }
+            if cursor.goto_first_child() {
+                depth += 1;
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+                depth -= 1;
+            }
+        }
+    }
+    cx.finish(&mut part, blocks, file);
+    model_unique_sets(tree, file, &mut part, &mut names);
+    part.shrink();
+    part
+}
+
+/// What [`file_part`] reads while it walks a file's tree.
+struct PartBuilder<'s> {
+    src: &'s str,
+    facts: &'s PyFacts,
+    routes: &'s [(usize, crate::model::pydata::RouteInfo)],
+    collections: &'s [usize],
+}
+
+impl PartBuilder<'_> {
+    /// Records what `node` (of kind `kind` when it is one of the walked kinds, `""`
+    /// otherwise) adds to the part; the frame it opens, if any.
+    fn enter(
+        &self,
+        node: Node<'_>,
+        kind: &str,
+        frames: &[(usize, Frame)],
+        part: &mut FilePart,
+        names: &mut Names,
+    ) -> Option<Frame> {
+        let (src, facts, routes, collections) =
+            (self.src, self.facts, self.routes, self.collections);
         let mut push = None;
-        match kinds.kind(node) {
+        match kind {
             "class_definition" => {
                 let name = node
                     .child_by_field_name("name")
@@ -556,7 +623,7 @@ pub fn file_part(
                             positional = false;
                         }
                         let before = f.params.len() + f.typed_params.len();
-                        param(p, src, &mut f, &mut names);
+                        param(p, src, &mut f, names);
                         if f.params.len() + f.typed_params.len() > before {
                             if let Some(name) = param_name(p, src) {
                                 order.push((positional.then_some(order.len()), name));
@@ -612,78 +679,67 @@ pub fn file_part(
             "lambda" => push = Some(Frame::Lambda),
             "call" => {
                 if let Some((_, Frame::Func(fi))) = frames.last() {
-                    record_call(node, src, facts, &mut part.functions[*fi], &mut names);
+                    record_call(node, src, facts, &mut part.functions[*fi], names);
                 }
             }
-            "assignment" => record_assignment(node, src, &frames, &mut part, &mut names),
+            "assignment" => record_assignment(node, src, frames, part, names),
             _ => {}
         }
-        if let Some(f) = push {
-            frames.push((depth, f));
-        }
-        if cursor.goto_first_child() {
-            depth += 1;
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
+        push
+    }
+
+    /// Joins what the walk found: guards between known calls, route calls naming an id,
+    /// and each blocking call to the innermost function around it.
+    fn finish(&self, part: &mut FilePart, blocks: Vec<BlockSite>, file: &SourceFile) {
+        let src = self.src;
+        for f in &mut part.functions {
+            let starts: Vec<usize> = f
+                .calls
+                .iter()
+                .filter(|c| c.kind == CallKind::Direct)
+                .map(|c| c.start)
+                .collect();
+            // Guards between calls the index knows; route calls that name an id.
+            let Some(data) = f.data.0.as_deref_mut() else {
+                continue;
+            };
+            data.guards
+                .retain(|(l, c, _)| starts.contains(l) && starts.contains(c));
+            for g in &mut data.guards {
+                g.2 = file.line_col(g.0).0;
             }
-            if !cursor.goto_parent() {
-                for f in &mut part.functions {
-                    let starts: Vec<usize> = f
-                        .calls
-                        .iter()
-                        .filter(|c| c.kind == CallKind::Direct)
-                        .map(|c| c.start)
-                        .collect();
-                    // Guards between calls the index knows; route calls that name an id.
-                    let Some(data) = f.data.0.as_deref_mut() else {
-                        continue;
-                    };
-                    data.guards
-                        .retain(|(l, c, _)| starts.contains(l) && starts.contains(c));
-                    for g in &mut data.guards {
-                        g.2 = file.line_col(g.0).0;
-                    }
-                    if let Some(info) = data.route.as_mut() {
-                        info.id_calls = f
-                            .calls
-                            .iter()
-                            .filter(|c| c.kind == CallKind::Direct)
-                            .filter(|c| {
-                                let t = src.get(c.start..c.end).unwrap_or("");
-                                let args = t.find('(').map_or("", |i| &t[i..]);
-                                info.ids.iter().any(|id| {
-                                    args.match_indices(id.as_str()).any(|(i, _)| {
-                                        let ident = |ch: Option<char>| {
-                                            ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_')
-                                        };
-                                        !ident(args[..i].chars().next_back())
-                                            && !ident(args[i + id.len()..].chars().next())
-                                    })
-                                })
+            if let Some(info) = data.route.as_mut() {
+                info.id_calls = f
+                    .calls
+                    .iter()
+                    .filter(|c| c.kind == CallKind::Direct)
+                    .filter(|c| {
+                        let t = src.get(c.start..c.end).unwrap_or("");
+                        let args = t.find('(').map_or("", |i| &t[i..]);
+                        info.ids.iter().any(|id| {
+                            args.match_indices(id.as_str()).any(|(i, _)| {
+                                let ident = |ch: Option<char>| {
+                                    ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_')
+                                };
+                                !ident(args[..i].chars().next_back())
+                                    && !ident(args[i + id.len()..].chars().next())
                             })
-                            .map(|c| c.start)
-                            .collect();
-                    }
-                }
-                for b in blocks {
-                    // Innermost function around the call: the last one starting before it.
-                    if let Some(f) = part
-                        .functions
-                        .iter_mut()
-                        .rev()
-                        .find(|f| f.start <= b.start && b.end <= f.end)
-                    {
-                        f.blocks.push(b);
-                    }
-                }
-                model_unique_sets(tree, file, &mut part, &mut names);
-                part.shrink();
-                return part;
+                        })
+                    })
+                    .map(|c| c.start)
+                    .collect();
             }
-            depth -= 1;
+        }
+        for b in blocks {
+            // Innermost function around the call: the last one starting before it.
+            if let Some(f) = part
+                .functions
+                .iter_mut()
+                .rev()
+                .find(|f| f.start <= b.start && b.end <= f.end)
+            {
+                f.blocks.push(b);
+            }
         }
     }
 }
