@@ -1384,6 +1384,8 @@ pub struct IndexFile<'a> {
     pub module: String,
     /// The package relative imports start from.
     package: String,
+    /// How many leading directories of its path are above its package root.
+    root: usize,
     pub part: &'a FilePart,
     /// Global id of its first function.
     first: usize,
@@ -1466,6 +1468,11 @@ pub struct ProjectIndex<'a> {
     /// Module name -> the files that may be it (one in a plain project; several in a
     /// monorepo or a src layout, where the one nearest the importing file wins).
     modules: HashMap<String, Vec<usize>>,
+    /// Files with directories above their package root (a `src` layout, a monorepo's
+    /// services), by the last component of their module name: such a file also answers
+    /// to its name with some of those directories in front (`app.models` for
+    /// `services/api/app/models.py`), when no module has that exact name.
+    loose: HashMap<&'a str, Vec<usize>>,
     /// The file whose call is being resolved (for picking among same-named modules).
     from: std::cell::Cell<usize>,
     /// The Rust crates of the tree (`crate::model::rsindex`), joined next to the Python
@@ -1486,12 +1493,14 @@ impl<'a> ProjectIndex<'a> {
         let mut files = Vec::new();
         let mut fns = Vec::new();
         let mut modules: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut alternates: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut loose: HashMap<&'a str, Vec<usize>> = HashMap::new();
         for (fi, (path, part)) in parts.iter().enumerate() {
-            let (module, package, alts) = module_names(path, &paths);
+            let (module, package, root) = module_names(path, &paths);
             modules.entry(module.clone()).or_default().push(fi);
-            for a in alts {
-                alternates.entry(a).or_default().push(fi);
+            if root > 0 {
+                if let Some(last) = module_comps(path).last() {
+                    loose.entry(last).or_default().push(fi);
+                }
             }
             let mut top_fns = HashMap::new();
             let mut nested = HashMap::new();
@@ -1518,6 +1527,7 @@ impl<'a> ProjectIndex<'a> {
                 path,
                 module,
                 package,
+                root,
                 part,
                 first: fns.len(),
                 top_fns,
@@ -1537,9 +1547,6 @@ impl<'a> ProjectIndex<'a> {
             });
             fns.extend((0..part.functions.len()).map(|func| FnId { file: fi, func }));
         }
-        for (name, fis) in alternates {
-            modules.entry(name).or_insert(fis);
-        }
         let mut index = ProjectIndex {
             files,
             targets: Vec::with_capacity(fns.len()),
@@ -1548,6 +1555,7 @@ impl<'a> ProjectIndex<'a> {
             fns,
             stats: CallStats::default(),
             modules,
+            loose,
             from: std::cell::Cell::new(0),
             rust: Default::default(),
             sql_unique: HashMap::new(),
@@ -1674,7 +1682,14 @@ impl<'a> ProjectIndex<'a> {
     /// The file of module `name`: among several, the one sharing the longest directory
     /// prefix with the file being resolved (then the first by path).
     fn module(&self, name: &str) -> Option<usize> {
-        let fis = self.modules.get(name)?;
+        let longer;
+        let fis = match self.modules.get(name) {
+            Some(fis) => fis,
+            None => {
+                longer = self.longer_names(name);
+                &longer
+            }
+        };
         if fis.len() == 1 {
             return fis.first().copied();
         }
@@ -1689,6 +1704,28 @@ impl<'a> ProjectIndex<'a> {
         fis.iter()
             .copied()
             .find(|&fi| shared(self.files[fi].path) == best)
+    }
+
+    /// The files answering to dotted `name` with directories above their package root in
+    /// front (`a.b` for `x/a/b.py` when `x` is above the root), in path order.
+    fn longer_names(&self, name: &str) -> Vec<usize> {
+        let Some((_, last)) = name.rsplit_once('.') else {
+            return Vec::new();
+        };
+        let Some(fis) = self.loose.get(last) else {
+            return Vec::new();
+        };
+        let want: Vec<&str> = name.split('.').collect();
+        fis.iter()
+            .copied()
+            .filter(|&fi| {
+                let file = &self.files[fi];
+                let comps = module_comps(file.path);
+                comps.len() >= want.len()
+                    && comps.len() - want.len() < file.root
+                    && comps[comps.len() - want.len()..] == want[..]
+            })
+            .collect()
     }
 
     /// An import's qualified name made absolute (relative imports against the file's
@@ -2290,19 +2327,9 @@ pub struct Step {
 /// A file's module name (from the `__init__.py` chain above it), the package its relative
 /// imports start from, and alternative names (with the directories above the package
 /// root: src layouts and namespace packages, where the import root is not known).
-fn module_names(path: &str, paths: &HashSet<&str>) -> (String, String, Vec<String>) {
-    let stem_path = path
-        .strip_suffix(".pyi")
-        .or_else(|| path.strip_suffix(".py"))
-        .unwrap_or(path);
-    let mut comps: Vec<&str> = stem_path
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
-    let is_init = comps.last() == Some(&"__init__");
-    if is_init {
-        comps.pop();
-    }
+fn module_names(path: &str, paths: &HashSet<&str>) -> (String, String, usize) {
+    let comps = module_comps(path);
+    let is_init = is_package_init(path);
     // How many leading directories are above the package root.
     let dirs = if is_init {
         comps.len()
@@ -2325,11 +2352,34 @@ fn module_names(path: &str, paths: &HashSet<&str>) -> (String, String, Vec<Strin
     } else {
         comps[root..comps.len().saturating_sub(1)].join(".")
     };
-    let alts = (0..root)
-        .map(|k| comps[k..].join("."))
-        .filter(|m| m.contains('.'))
+    (module, package, root)
+}
+
+/// The file is a package's `__init__` module (`.py` or `.pyi`).
+fn is_package_init(path: &str) -> bool {
+    path.strip_suffix(".pyi")
+        .or_else(|| path.strip_suffix(".py"))
+        .unwrap_or(path)
+        .rsplit('/')
+        .find(|c| !c.is_empty() && *c != ".")
+        == Some("__init__")
+}
+
+/// The path components a file's module name is made of: without the extension, and
+/// without `__init__` for a package's own module.
+fn module_comps(path: &str) -> Vec<&str> {
+    let stem_path = path
+        .strip_suffix(".pyi")
+        .or_else(|| path.strip_suffix(".py"))
+        .unwrap_or(path);
+    let mut comps: Vec<&str> = stem_path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
         .collect();
-    (module, package, alts)
+    if comps.last() == Some(&"__init__") {
+        comps.pop();
+    }
+    comps
 }
 
 #[cfg(test)]
@@ -2353,11 +2403,25 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let (m, p, alts) = module_names("src/app/api/routes.py", &paths);
-        assert_eq!((m.as_str(), p.as_str()), ("app.api.routes", "app.api"));
-        assert_eq!(alts, ["src.app.api.routes"]);
+        let (m, p, root) = module_names("src/app/api/routes.py", &paths);
+        assert_eq!(
+            (m.as_str(), p.as_str(), root),
+            ("app.api.routes", "app.api", 1)
+        );
         let (m, p, _) = module_names("src/app/__init__.py", &paths);
         assert_eq!((m.as_str(), p.as_str()), ("app", "app"));
+        // The directory above the root may be named too, when no module has that name.
+        let empty = FilePart::default();
+        let mut sorted: Vec<&str> = paths.iter().copied().collect();
+        sorted.sort();
+        let parts: Vec<(&str, &FilePart)> = sorted.iter().map(|p| (*p, &empty)).collect();
+        let ix = ProjectIndex::build(&parts);
+        let routes = ix.module("app.api.routes").map(|fi| ix.files[fi].path);
+        assert_eq!(routes, Some("src/app/api/routes.py"));
+        let longer = ix.module("src.app.api.routes").map(|fi| ix.files[fi].path);
+        assert_eq!(longer, Some("src/app/api/routes.py"));
+        assert_eq!(ix.module("src.app.api.other"), None);
+        assert_eq!(ix.module("api.routes"), None);
     }
 
     #[test]
