@@ -469,8 +469,6 @@ pub fn file_part(
     let routes = crate::model::pydata::routes(facts, src);
     let collections = crate::model::pydata::collections(facts);
     let mut frames: Vec<(usize, Frame)> = Vec::new();
-    let mut cursor = tree.walk();
-    let mut depth = 0usize;
     static KINDS: crate::source::kinds::KindSet = crate::source::kinds::KindSet::new(&[
         "class_definition",
         "function_definition",
@@ -479,13 +477,82 @@ pub fn file_part(
         "assignment",
     ]);
     let kinds = KINDS.of(tree.root_node());
-    loop {
-        let node = cursor.node();
-        while frames.last().is_some_and(|(d, _)| *d >= depth) {
-            frames.pop();
+    let cx = PartBuilder {
+        src,
+        facts,
+        routes: &routes,
+        collections: &collections,
+    };
+    // Frames are keyed by where their node's subtree ends: a position of the flattened tree
+    // when one is installed (one array read per node), a cursor depth otherwise.
+    if let Some(sub) = crate::source::flat::subtree(tree.root_node()) {
+        for i in sub.start()..sub.end() {
+            while frames.last().is_some_and(|(e, _)| i >= *e) {
+                frames.pop();
+            }
+            let (node, past) = sub.at(i);
+            if !kinds.has_id(sub.kind_id(i), || node) {
+                continue;
+            }
+            if let Some(f) = cx.enter(node, node.kind(), &frames, &mut part, &mut names) {
+                frames.push((past, f));
+            }
         }
+    } else {
+        let mut cursor = tree.walk();
+        let mut depth = 0usize;
+        'walk: loop {
+            let node = cursor.node();
+            while frames.last().is_some_and(|(d, _)| *d >= depth) {
+                frames.pop();
+            }
+            if let Some(f) = cx.enter(node, kinds.kind(node), &frames, &mut part, &mut names) {
+                frames.push((depth, f));
+            }
+            if cursor.goto_first_child() {
+                depth += 1;
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+                depth -= 1;
+            }
+        }
+    }
+    cx.finish(&mut part, blocks, file);
+    model_unique_sets(tree, file, &mut part, &mut names);
+    part.shrink();
+    part
+}
+
+/// What [`file_part`] reads while it walks a file's tree.
+struct PartBuilder<'s> {
+    src: &'s str,
+    facts: &'s PyFacts,
+    routes: &'s [(usize, crate::model::pydata::RouteInfo)],
+    collections: &'s [usize],
+}
+
+impl PartBuilder<'_> {
+    /// Records what `node` (of kind `kind` when it is one of the walked kinds, `""`
+    /// otherwise) adds to the part; the frame it opens, if any.
+    fn enter(
+        &self,
+        node: Node<'_>,
+        kind: &str,
+        frames: &[(usize, Frame)],
+        part: &mut FilePart,
+        names: &mut Names,
+    ) -> Option<Frame> {
+        let (src, facts, routes, collections) =
+            (self.src, self.facts, self.routes, self.collections);
         let mut push = None;
-        match kinds.kind(node) {
+        match kind {
             "class_definition" => {
                 let name = node
                     .child_by_field_name("name")
@@ -561,7 +628,7 @@ pub fn file_part(
                             positional = false;
                         }
                         let before = f.params.len() + f.typed_params.len();
-                        param(p, src, &mut f, &mut names);
+                        param(p, src, &mut f, names);
                         if f.params.len() + f.typed_params.len() > before {
                             if let Some(name) = param_name(p, src) {
                                 order.push((positional.then_some(order.len()), name));
@@ -617,78 +684,67 @@ pub fn file_part(
             "lambda" => push = Some(Frame::Lambda),
             "call" => {
                 if let Some((_, Frame::Func(fi))) = frames.last() {
-                    record_call(node, src, facts, &mut part.functions[*fi], &mut names);
+                    record_call(node, src, facts, &mut part.functions[*fi], names);
                 }
             }
-            "assignment" => record_assignment(node, src, &frames, &mut part, &mut names),
+            "assignment" => record_assignment(node, src, frames, part, names),
             _ => {}
         }
-        if let Some(f) = push {
-            frames.push((depth, f));
-        }
-        if cursor.goto_first_child() {
-            depth += 1;
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
+        push
+    }
+
+    /// Joins what the walk found: guards between known calls, route calls naming an id,
+    /// and each blocking call to the innermost function around it.
+    fn finish(&self, part: &mut FilePart, blocks: Vec<BlockSite>, file: &SourceFile) {
+        let src = self.src;
+        for f in &mut part.functions {
+            let starts: Vec<usize> = f
+                .calls
+                .iter()
+                .filter(|c| c.kind == CallKind::Direct)
+                .map(|c| c.start)
+                .collect();
+            // Guards between calls the index knows; route calls that name an id.
+            let Some(data) = f.data.0.as_deref_mut() else {
+                continue;
+            };
+            data.guards
+                .retain(|(l, c, _)| starts.contains(l) && starts.contains(c));
+            for g in &mut data.guards {
+                g.2 = file.line_col(g.0).0;
             }
-            if !cursor.goto_parent() {
-                for f in &mut part.functions {
-                    let starts: Vec<usize> = f
-                        .calls
-                        .iter()
-                        .filter(|c| c.kind == CallKind::Direct)
-                        .map(|c| c.start)
-                        .collect();
-                    // Guards between calls the index knows; route calls that name an id.
-                    let Some(data) = f.data.0.as_deref_mut() else {
-                        continue;
-                    };
-                    data.guards
-                        .retain(|(l, c, _)| starts.contains(l) && starts.contains(c));
-                    for g in &mut data.guards {
-                        g.2 = file.line_col(g.0).0;
-                    }
-                    if let Some(info) = data.route.as_mut() {
-                        info.id_calls = f
-                            .calls
-                            .iter()
-                            .filter(|c| c.kind == CallKind::Direct)
-                            .filter(|c| {
-                                let t = src.get(c.start..c.end).unwrap_or("");
-                                let args = t.find('(').map_or("", |i| &t[i..]);
-                                info.ids.iter().any(|id| {
-                                    args.match_indices(id.as_str()).any(|(i, _)| {
-                                        let ident = |ch: Option<char>| {
-                                            ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_')
-                                        };
-                                        !ident(args[..i].chars().next_back())
-                                            && !ident(args[i + id.len()..].chars().next())
-                                    })
-                                })
+            if let Some(info) = data.route.as_mut() {
+                info.id_calls = f
+                    .calls
+                    .iter()
+                    .filter(|c| c.kind == CallKind::Direct)
+                    .filter(|c| {
+                        let t = src.get(c.start..c.end).unwrap_or("");
+                        let args = t.find('(').map_or("", |i| &t[i..]);
+                        info.ids.iter().any(|id| {
+                            args.match_indices(id.as_str()).any(|(i, _)| {
+                                let ident = |ch: Option<char>| {
+                                    ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_')
+                                };
+                                !ident(args[..i].chars().next_back())
+                                    && !ident(args[i + id.len()..].chars().next())
                             })
-                            .map(|c| c.start)
-                            .collect();
-                    }
-                }
-                for b in blocks {
-                    // Innermost function around the call: the last one starting before it.
-                    if let Some(f) = part
-                        .functions
-                        .iter_mut()
-                        .rev()
-                        .find(|f| f.start <= b.start && b.end <= f.end)
-                    {
-                        f.blocks.push(b);
-                    }
-                }
-                model_unique_sets(tree, file, &mut part, &mut names);
-                part.shrink();
-                return part;
+                        })
+                    })
+                    .map(|c| c.start)
+                    .collect();
             }
-            depth -= 1;
+        }
+        for b in blocks {
+            // Innermost function around the call: the last one starting before it.
+            if let Some(f) = part
+                .functions
+                .iter_mut()
+                .rev()
+                .find(|f| f.start <= b.start && b.end <= f.end)
+            {
+                f.blocks.push(b);
+            }
         }
     }
 }
@@ -1333,6 +1389,8 @@ pub struct IndexFile<'a> {
     pub module: String,
     /// The package relative imports start from.
     package: String,
+    /// How many leading directories of its path are above its package root.
+    root: usize,
     pub part: &'a FilePart,
     /// Global id of its first function.
     first: usize,
@@ -1415,6 +1473,11 @@ pub struct ProjectIndex<'a> {
     /// Module name -> the files that may be it (one in a plain project; several in a
     /// monorepo or a src layout, where the one nearest the importing file wins).
     modules: HashMap<String, Vec<usize>>,
+    /// Files with directories above their package root (a `src` layout, a monorepo's
+    /// services), by the last component of their module name: such a file also answers
+    /// to its name with some of those directories in front (`app.models` for
+    /// `services/api/app/models.py`), when no module has that exact name.
+    loose: HashMap<&'a str, Vec<usize>>,
     /// The file whose call is being resolved (for picking among same-named modules).
     from: std::cell::Cell<usize>,
     /// The Rust crates of the tree (`crate::model::rsindex`), joined next to the Python
@@ -1445,12 +1508,14 @@ impl<'a> ProjectIndex<'a> {
         let mut files = Vec::new();
         let mut fns = Vec::new();
         let mut modules: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut alternates: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut loose: HashMap<&'a str, Vec<usize>> = HashMap::new();
         for (fi, (path, part)) in parts.iter().enumerate() {
-            let (module, package, alts) = module_names(path, &paths);
+            let (module, package, root) = module_names(path, &paths);
             modules.entry(module.clone()).or_default().push(fi);
-            for a in alts {
-                alternates.entry(a).or_default().push(fi);
+            if root > 0 {
+                if let Some(last) = module_comps(path).last() {
+                    loose.entry(last).or_default().push(fi);
+                }
             }
             let mut top_fns = HashMap::new();
             let mut nested = HashMap::new();
@@ -1477,6 +1542,7 @@ impl<'a> ProjectIndex<'a> {
                 path,
                 module,
                 package,
+                root,
                 part,
                 first: fns.len(),
                 top_fns,
@@ -1496,9 +1562,6 @@ impl<'a> ProjectIndex<'a> {
             });
             fns.extend((0..part.functions.len()).map(|func| FnId { file: fi, func }));
         }
-        for (name, fis) in alternates {
-            modules.entry(name).or_insert(fis);
-        }
         let mut index = ProjectIndex {
             files,
             targets: Vec::with_capacity(fns.len()),
@@ -1507,6 +1570,7 @@ impl<'a> ProjectIndex<'a> {
             fns,
             stats: CallStats::default(),
             modules,
+            loose,
             from: std::cell::Cell::new(0),
             rust: Default::default(),
             sql_unique: HashMap::new(),
@@ -1638,7 +1702,14 @@ impl<'a> ProjectIndex<'a> {
     /// The file of module `name`: among several, the one sharing the longest directory
     /// prefix with the file being resolved (then the first by path).
     fn module(&self, name: &str) -> Option<usize> {
-        let fis = self.modules.get(name)?;
+        let longer;
+        let fis = match self.modules.get(name) {
+            Some(fis) => fis,
+            None => {
+                longer = self.longer_names(name);
+                &longer
+            }
+        };
         if fis.len() == 1 {
             return fis.first().copied();
         }
@@ -1653,6 +1724,28 @@ impl<'a> ProjectIndex<'a> {
         fis.iter()
             .copied()
             .find(|&fi| shared(self.files[fi].path) == best)
+    }
+
+    /// The files answering to dotted `name` with directories above their package root in
+    /// front (`a.b` for `x/a/b.py` when `x` is above the root), in path order.
+    fn longer_names(&self, name: &str) -> Vec<usize> {
+        let Some((_, last)) = name.rsplit_once('.') else {
+            return Vec::new();
+        };
+        let Some(fis) = self.loose.get(last) else {
+            return Vec::new();
+        };
+        let want: Vec<&str> = name.split('.').collect();
+        fis.iter()
+            .copied()
+            .filter(|&fi| {
+                let file = &self.files[fi];
+                let comps = module_comps(file.path);
+                comps.len() >= want.len()
+                    && comps.len() - want.len() < file.root
+                    && comps[comps.len() - want.len()..] == want[..]
+            })
+            .collect()
     }
 
     /// An import's qualified name made absolute (relative imports against the file's
@@ -2254,19 +2347,9 @@ pub struct Step {
 /// A file's module name (from the `__init__.py` chain above it), the package its relative
 /// imports start from, and alternative names (with the directories above the package
 /// root: src layouts and namespace packages, where the import root is not known).
-fn module_names(path: &str, paths: &HashSet<&str>) -> (String, String, Vec<String>) {
-    let stem_path = path
-        .strip_suffix(".pyi")
-        .or_else(|| path.strip_suffix(".py"))
-        .unwrap_or(path);
-    let mut comps: Vec<&str> = stem_path
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
-    let is_init = comps.last() == Some(&"__init__");
-    if is_init {
-        comps.pop();
-    }
+fn module_names(path: &str, paths: &HashSet<&str>) -> (String, String, usize) {
+    let comps = module_comps(path);
+    let is_init = is_package_init(path);
     // How many leading directories are above the package root.
     let dirs = if is_init {
         comps.len()
@@ -2289,11 +2372,34 @@ fn module_names(path: &str, paths: &HashSet<&str>) -> (String, String, Vec<Strin
     } else {
         comps[root..comps.len().saturating_sub(1)].join(".")
     };
-    let alts = (0..root)
-        .map(|k| comps[k..].join("."))
-        .filter(|m| m.contains('.'))
+    (module, package, root)
+}
+
+/// The file is a package's `__init__` module (`.py` or `.pyi`).
+fn is_package_init(path: &str) -> bool {
+    path.strip_suffix(".pyi")
+        .or_else(|| path.strip_suffix(".py"))
+        .unwrap_or(path)
+        .rsplit('/')
+        .find(|c| !c.is_empty() && *c != ".")
+        == Some("__init__")
+}
+
+/// The path components a file's module name is made of: without the extension, and
+/// without `__init__` for a package's own module.
+fn module_comps(path: &str) -> Vec<&str> {
+    let stem_path = path
+        .strip_suffix(".pyi")
+        .or_else(|| path.strip_suffix(".py"))
+        .unwrap_or(path);
+    let mut comps: Vec<&str> = stem_path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
         .collect();
-    (module, package, alts)
+    if comps.last() == Some(&"__init__") {
+        comps.pop();
+    }
+    comps
 }
 
 #[cfg(test)]
@@ -2317,11 +2423,25 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let (m, p, alts) = module_names("src/app/api/routes.py", &paths);
-        assert_eq!((m.as_str(), p.as_str()), ("app.api.routes", "app.api"));
-        assert_eq!(alts, ["src.app.api.routes"]);
+        let (m, p, root) = module_names("src/app/api/routes.py", &paths);
+        assert_eq!(
+            (m.as_str(), p.as_str(), root),
+            ("app.api.routes", "app.api", 1)
+        );
         let (m, p, _) = module_names("src/app/__init__.py", &paths);
         assert_eq!((m.as_str(), p.as_str()), ("app", "app"));
+        // The directory above the root may be named too, when no module has that name.
+        let empty = FilePart::default();
+        let mut sorted: Vec<&str> = paths.iter().copied().collect();
+        sorted.sort();
+        let parts: Vec<(&str, &FilePart)> = sorted.iter().map(|p| (*p, &empty)).collect();
+        let ix = ProjectIndex::build(&parts);
+        let routes = ix.module("app.api.routes").map(|fi| ix.files[fi].path);
+        assert_eq!(routes, Some("src/app/api/routes.py"));
+        let longer = ix.module("src.app.api.routes").map(|fi| ix.files[fi].path);
+        assert_eq!(longer, Some("src/app/api/routes.py"));
+        assert_eq!(ix.module("src.app.api.other"), None);
+        assert_eq!(ix.module("api.routes"), None);
     }
 
     #[test]

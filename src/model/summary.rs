@@ -497,7 +497,7 @@ fn catches_import_error(line: &str) -> bool {
 /// Everything repository checks see.
 pub struct RepoContext<'a> {
     /// Every scanned file: path, language and summary; sorted by path.
-    pub files: &'a [(String, Lang, FileSummary)],
+    pub files: &'a [(String, Lang, Box<FileSummary>)],
     /// The top-level packages and modules of vendored directories, which are not scanned
     /// (`scan::walk::vendored_dirs`) but ship with the project: `(dir, name)` where `dir`
     /// holds the vendored directory (`""` at the top).

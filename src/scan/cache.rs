@@ -46,6 +46,15 @@ impl LazySummary {
         matches!(self, LazySummary::Ready(s) if s.is_empty())
     }
 
+    /// The summary, decoded and kept boxed: the repository pass holds every file's, and
+    /// a list of them inline would hold (and, growing, copy) a kilobyte per file.
+    pub fn decode_boxed(self) -> Box<FileSummary> {
+        match self {
+            LazySummary::Ready(s) => s,
+            raw => Box::new(raw.decode()),
+        }
+    }
+
     /// The summary, decoded (a text that no longer decodes is an empty summary).
     pub fn decode(self) -> FileSummary {
         match self {

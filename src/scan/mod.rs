@@ -227,7 +227,7 @@ pub fn run_with(
     let mut scanned = 0;
     let mut skipped = 0;
     let mut directives = BTreeMap::new();
-    let mut summaries = Vec::new();
+    let mut summaries = Vec::with_capacity(if cross_pass { results.len() } else { 0 });
     let mut paths: Vec<(String, Lang, PathBuf)> = Vec::new();
     let mut audit = AuditFacts::default();
     for r in results {
@@ -239,7 +239,12 @@ pub fn run_with(
                 .add(*t);
         }
         if r.scanned && cross_pass && stored_cross.is_none() {
-            summaries.push((r.rel.clone(), r.lang, r.summary.decode(), r.abs.clone()));
+            summaries.push((
+                r.rel.clone(),
+                r.lang,
+                r.summary.decode_boxed(),
+                r.abs.clone(),
+            ));
         }
         if r.scanned {
             paths.push((r.rel.clone(), r.lang, r.abs));
@@ -331,7 +336,7 @@ pub fn run_with(
 /// their findings are made in (by path, then rule, then as the check reported them).
 fn repo_hits(
     rules: &RuleSet<'_>,
-    summaries: Vec<(String, Lang, FileSummary, PathBuf)>,
+    summaries: Vec<(String, Lang, Box<FileSummary>, PathBuf)>,
     vendored: &[(String, String)],
 ) -> Vec<CrossHit> {
     if rules.repo.is_empty() {
@@ -339,7 +344,7 @@ fn repo_hits(
     }
     // The summaries move into the context (a copy of every summary would double the
     // memory the repository pass holds).
-    let files: Vec<(String, Lang, FileSummary)> = summaries
+    let files: Vec<(String, Lang, Box<FileSummary>)> = summaries
         .into_iter()
         .map(|(rel, lang, s, _)| (rel, lang, s))
         .collect();
@@ -443,7 +448,7 @@ type CallGraphs = (Option<CallStats>, Option<CallStats>);
 
 fn index_hits(
     rules: &RuleSet<'_>,
-    summaries: &[(String, Lang, FileSummary, PathBuf)],
+    summaries: &[(String, Lang, Box<FileSummary>, PathBuf)],
     paths: &[(String, Lang, PathBuf)],
     findings: &[Finding],
 ) -> (Vec<CrossHit>, Vec<cache::Adjust>, CallGraphs) {

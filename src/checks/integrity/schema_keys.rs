@@ -610,7 +610,7 @@ mod tests {
         let tree = crate::source::parse::parse(Lang::Python, text, None).expect("parses");
         let mut summary = crate::model::summary::summarise(&file);
         summary.tables = crate::model::orm::tables(&tree, &file);
-        let files = vec![(file.rel.clone(), Lang::Python, summary)];
+        let files = vec![(file.rel.clone(), Lang::Python, Box::new(summary))];
         let mut out = Vec::new();
         foreign_key_without_index(
             &RepoContext {

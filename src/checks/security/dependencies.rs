@@ -203,8 +203,11 @@ struct Root<'a> {
 }
 
 fn roots<'a>(ctx: &RepoContext<'a>) -> Vec<Root<'a>> {
-    let by_path: HashMap<&str, &FileSummary> =
-        ctx.files.iter().map(|(p, _, s)| (p.as_str(), s)).collect();
+    let by_path: HashMap<&str, &FileSummary> = ctx
+        .files
+        .iter()
+        .map(|(p, _, s)| (p.as_str(), &**s))
+        .collect();
     let mut out = Vec::new();
     for (path, _, s) in ctx.files.iter().filter(|(_, _, s)| s.manifest) {
         let mut root = Root {
