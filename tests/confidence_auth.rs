@@ -88,3 +88,16 @@ fn weak_ownership_and_guessing_targets_are_low() {
     assert_eq!(level(&found, "AUTH005", "accounts.py", 49), "medium");
     assert_eq!(level(&found, "AUTH005", "accounts.py", 68), "medium");
 }
+
+#[test]
+fn allow_listed_route_and_names_only_walk_are_low() {
+    let found = confidences(&["fixtures/python/web/chaos_lab"]);
+    // A path the project's `PUBLIC_PATHS` lists on purpose: low. The same open read off
+    // the list: the rule's usual level.
+    assert_eq!(level(&found, "AUTH001", "dashboard.py", 16), "low");
+    assert_eq!(level(&found, "AUTH001", "dashboard.py", 33), "medium");
+    // A load in a helper whose handler answers only a login and a type: low. A caller's
+    // note store read by id: medium.
+    assert_eq!(level(&found, "AUTH004", "lab.py", 102), "low");
+    assert_eq!(level(&found, "AUTH004", "lab.py", 62), "medium");
+}

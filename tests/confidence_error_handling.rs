@@ -86,3 +86,12 @@ fn bare_excepts_whose_failure_is_answered_are_low() {
     // A step of a one-time import of another application's data.
     assert_eq!(level(&found, "ERR002", "library_import.py", 13), "low");
 }
+
+#[test]
+fn unfiltered_listing_only_platform_admins_reach_is_low() {
+    let found = confidences(&["fixtures/python/web/chaos_lab"]);
+    // Everyone but platform admins is forced to their own teams first: low. The same
+    // listing any caller reaches by leaving the filter out: medium.
+    assert_eq!(level(&found, "ERR012", "teams.py", 25), "low");
+    assert_eq!(level(&found, "ERR012", "teams.py", 40), "medium");
+}

@@ -70,6 +70,7 @@ pub fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
             .any(|p| CAPABILITY_PARAM.is_match(&p.name))
         || public_reads_of_class(facts, route)
         || signs_in(facts, route, src)
+        || status_badge(facts, route, src)
         || facts.functions.get(route.function).is_some_and(|f| {
             f.params.iter().any(|p| {
                 p.annotation
@@ -79,6 +80,24 @@ pub fn is_public(facts: &PyFacts, route: &Route, src: &str) -> bool {
                 b.contains("anonymous") || documented_public(b) || public_by_setting(b)
             })
         })
+}
+
+/// A status badge (`/badge/{kind}.svg`, `/badges/coverage`) whose handler draws an SVG
+/// image: made to be embedded in READMEs and dashboards like a CI badge, which no viewer
+/// can authenticate. A `badges` listing that answers JSON (a user's achievements) is not
+/// one.
+fn status_badge(facts: &PyFacts, route: &Route, src: &str) -> bool {
+    static BADGE: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)^(?:badges?|shields?)(?:\.(?:svg|png))?$").expect("static regex")
+    });
+    route.is_read_only()
+        && segments(&route.path).any(|s| BADGE.is_match(s))
+        && (route.path.to_ascii_lowercase().ends_with(".svg")
+            || facts
+                .functions
+                .get(route.function)
+                .and_then(|f| src.get(f.body.0..f.body.1))
+                .is_some_and(|b| b.to_ascii_lowercase().contains("svg")))
 }
 
 /// A class view whose writing methods each carry an auth decorator
@@ -195,6 +214,49 @@ pub fn stateless_handler(facts: &PyFacts, route: &Route, src: &str) -> bool {
         return false;
     }
     !STATEFUL.is_match(src.get(f.body.0..f.body.1).unwrap_or(""))
+}
+
+/// An `async` FastAPI handler that only computes its answer from the request (a sync
+/// one may well block on a store it does not name): it takes no dependency, awaits nothing, names no store, connection, file or HTTP client, calls no
+/// method that reads or changes a store (`.get(`, `.save(`, `.submit(`, `.append(`...),
+/// writes no subscript, declares no `global`, and calls methods only on objects it built
+/// from arguments (`engine = Engine(evidence)`), not on one fetched from a getter without
+/// any (`store = get_store()`, the process-wide state). It returns fixed numbers or scores
+/// the posted body; nothing is stored or read.
+pub fn computes_only(facts: &PyFacts, route: &Route, src: &str) -> bool {
+    static STATEFUL: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"\bawait\b|\bglobal\b|\b(?:db|session|conn|connection|cursor|repo|repository|crud|redis|cache|settings|os|subprocess|requests|httpx|urllib|open|store|storage)\b\s*[.(\[]|\.(?:save|delete|create|update|query|execute|filter|get|submit|add|append|extend|insert|put|set|setdefault|remove|pop|write\w*|read\w*|load\w*|fetch\w*|send\w*)\(|\w\[[^\]\n]*\]\s*[-+*/|&]?=[^=]")
+            .expect("static regex")
+    });
+    static ARGLESS: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?m)^\s*([A-Za-z_]\w*)\s*=\s*[A-Za-z_][\w.]*\(\s*\)").expect("static regex")
+    });
+    if route.framework != Framework::FastApi {
+        return false;
+    }
+    let Some(f) = facts.functions.get(route.function) else {
+        return false;
+    };
+    let injected = f.params.iter().any(|p| {
+        [&p.default, &p.annotation]
+            .into_iter()
+            .flatten()
+            .any(|t| t.contains("Depends(") || t.contains("Security("))
+    });
+    let body = src.get(f.body.0..f.body.1).unwrap_or("");
+    f.is_async
+        && !injected
+        && !body.trim().is_empty()
+        && !STATEFUL.is_match(body)
+        && !ARGLESS.captures_iter(body).any(|c| {
+            let used = format!("{}.", &c[1]);
+            body.match_indices(&used).any(|(i, _)| {
+                !body[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '.')
+            })
+        })
 }
 
 /// `PasswordResetView.post` -> `password_reset_view.post`, so that class-based view names

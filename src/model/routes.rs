@@ -70,6 +70,52 @@ pub struct WebSummary {
     /// (`orga` for `/orga/...`): see [`login_area_middleware`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub login_areas: Vec<(String, Vec<String>)>,
+    /// Paths the file lists as public in a module-level allow-list
+    /// (`PUBLIC_PATHS = frozenset({"/", "/docs"})`): see [`public_allow_list`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_paths: Vec<String>,
+}
+
+/// The paths of a module-level allow-list of public endpoints (`PUBLIC_PATHS =
+/// frozenset({"/", "/api/health"})`, `ANONYMOUS_ROUTES = [...]`, `AUTH_EXEMPT_PATHS`): the
+/// string literals starting with `/` between the brackets of the assignment, comments left
+/// out. The project declares those routes open on purpose.
+pub fn public_allow_list(text: &str) -> Vec<String> {
+    static LIST: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?m)^[A-Z_]*(?:PUBLIC|ANONYMOUS|UNAUTHENTICATED|NO_AUTH|AUTH_EXEMPT|OPEN)[A-Z_]*(?:PATHS|ROUTES|URLS|ENDPOINTS)[ \t]*(?::[^=\n]*)?=[ \t]*(?:frozenset|set|tuple|list)?\(?[ \t]*[\[{(]")
+            .expect("static regex")
+    });
+    static PATH: LazyLock<Regex> =
+        LazyLock::new(|| re::new(r#"["'](/[^"'\s]*)["']"#).expect("static regex"));
+    let mut out = Vec::new();
+    for m in LIST.find_iter(text) {
+        let mut depth = 0usize;
+        let mut inner = String::new();
+        for line in text[m.end() - 1..].lines() {
+            let code = line.split_once('#').map_or(line, |(c, _)| c);
+            let mut closed = false;
+            for ch in code.chars() {
+                match ch {
+                    '[' | '{' | '(' => depth += 1,
+                    ']' | '}' | ')' => {
+                        depth = depth.saturating_sub(1);
+                        closed = depth == 0;
+                    }
+                    _ => {}
+                }
+                if closed {
+                    break;
+                }
+            }
+            inner.push_str(code);
+            inner.push('\n');
+            if closed {
+                break;
+            }
+        }
+        out.extend(PATH.captures_iter(&inner).map(|c| c[1].to_string()));
+    }
+    out
 }
 
 /// Upper-case string fields of the file's pydantic settings classes, with their defaults.
@@ -261,6 +307,10 @@ pub struct RouteInfo {
     /// (`app.deps.check_builder`): one defined in another file may check the caller.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deps: Vec<String>,
+    /// The handler only computes its answer from the request (fixed numbers, a score of the
+    /// posted body): see [`crate::model::route_kinds::computes_only`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub computes_only: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -557,7 +607,9 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
         } else {
             Vec::new()
         };
+    let public_paths = public_allow_list(&file.text);
     if facts.routes.is_empty()
+        && public_paths.is_empty()
         && hooks.is_empty()
         && guards.is_empty()
         && login_areas.is_empty()
@@ -578,6 +630,7 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
         module: module_of(&file.rel),
         drf_settings: settings,
         settings: defaults,
+        public_paths,
         ..WebSummary::default()
     };
     for r in &facts.routes {
@@ -635,6 +688,7 @@ pub fn web_summary(facts: &PyFacts, file: &SourceFile) -> Option<WebSummary> {
             own_auth,
             declared: r.auth.is_some(),
             exempt: crate::model::route_kinds::auth_exempt(facts, r, src).map(str::to_string),
+            computes_only: crate::model::route_kinds::computes_only(facts, r, src),
             misplaced_auth: r.misplaced_auth.clone(),
             site: r.site(),
             deps,

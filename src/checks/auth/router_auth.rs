@@ -63,10 +63,23 @@ pub fn router_without_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
             && guarded.iter().any(|root| r.file.starts_with(root.as_str()))
     };
     let demoted = |r: &Row| admin_area(r) || session_only(r);
+    // Handlers that only compute their answer from the request (fixed numbers, a score
+    // of the posted body; `route_kinds::computes_only`) have nothing behind them to
+    // protect: they are not open writes.
+    let stateless: std::collections::HashSet<(&str, (usize, usize))> = files
+        .iter()
+        .flat_map(|(rel, w)| {
+            w.routes
+                .iter()
+                .filter(|r| r.computes_only)
+                .map(move |r| (rel.as_str(), r.span))
+        })
+        .collect();
+    let open_write = |r: &Row| !stateless.contains(&(r.file.as_str(), r.span));
     let mut hits = Vec::new();
     for rows in projects.into_values() {
         for app in applications(rows) {
-            unauthenticated_files(&app, &demoted, &mut hits);
+            unauthenticated_files(&app, &demoted, &open_write, &mut hits);
         }
     }
     // A router served by two applications is judged in each; report it once.
@@ -143,7 +156,12 @@ fn applications(rows: Vec<Row>) -> Vec<Vec<Row>> {
     }
 }
 
-fn unauthenticated_files(rows: &[Row], demoted: &dyn Fn(&Row) -> bool, out: &mut Vec<RepoHit>) {
+fn unauthenticated_files(
+    rows: &[Row],
+    demoted: &dyn Fn(&Row) -> bool,
+    open_write: &dyn Fn(&Row) -> bool,
+    out: &mut Vec<RepoHit>,
+) {
     // Routes registered for development only are neither judged nor counted.
     let rows: Vec<&Row> = rows.iter().filter(|r| !r.dev_only).collect();
     let writes: Vec<&Row> = rows
@@ -172,7 +190,7 @@ fn unauthenticated_files(rows: &[Row], demoted: &dyn Fn(&Row) -> bool, out: &mut
         }
         let open: Vec<&&Row> = writes
             .iter()
-            .filter(|r| r.file == file && r.auth.is_none())
+            .filter(|r| r.file == file && r.auth.is_none() && open_write(r))
             .collect();
         let Some(first) = open.iter().min_by_key(|r| (r.line, &r.path)) else {
             continue;
@@ -328,6 +346,11 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                     .any(|p| crate::model::routes::is_id_param(&p.name))
                 && super::relay_read::caller_scoped(ix, &fns)
     };
+    // Paths the project lists as public in an allow-list of its auth code.
+    let allow_listed: std::collections::HashSet<&str> = files
+        .iter()
+        .flat_map(|(_, w)| w.public_paths.iter().map(String::as_str))
+        .collect();
     let mut composed: BTreeMap<(String, (usize, usize)), Composed> = BTreeMap::new();
     for r in inventory(&files).into_iter().filter(|r| !r.dev_only) {
         let c = composed
@@ -460,7 +483,17 @@ pub fn route_missing_auth(ctx: &RepoContext<'_>, out: &mut Vec<RepoHit>) {
                 );
                 // A read that only relays public data fetched from elsewhere: no data of
                 // this service behind it, the pattern alone.
-                if read_only && relays_only(rel, r) || redirect == Some(true) {
+                // A path the project's auth code lists as public on purpose
+                // (`PUBLIC_PATHS = frozenset({"/", ...})`): a deliberate choice to review,
+                // not a forgotten check.
+                let listed = view(r).map_or_else(
+                    || format!("{}{}", r.router_prefix, r.path),
+                    |c| c.path.clone(),
+                );
+                if read_only && relays_only(rel, r)
+                    || redirect == Some(true)
+                    || allow_listed.contains(listed.as_str())
+                {
                     found.confidence = Some(crate::checks::Confidence::Low);
                 }
                 out.push(found);

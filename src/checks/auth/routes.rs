@@ -317,6 +317,11 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
         else {
             continue;
         };
+        // A look-up in an in-process store that a collection route of the module lists
+        // in full to its callers: the id selects nothing they cannot already see.
+        if listed_by_sibling(facts, r, src, start, end) {
+            continue;
+        }
         seen.insert(r.site());
         let param = r
             .path_params()
@@ -371,6 +376,97 @@ pub fn route_missing_ownership_check(ctx: &FileContext<'_>, out: &mut Vec<Hit>) 
     }
 }
 
+/// Words that name the caller or an owner: a store made with one, or a listing that
+/// mentions one, may be narrowed to someone.
+static NAMES_CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    re::new(r"\b(?:current_user|request\.user|g\.user|user|users|user_id|owner\w*|caller|principal|tenant\w*|account_id|org_id|team_id|member\w*)\b")
+        .expect("static regex")
+});
+
+/// What `var` is made from in `body`: `var = Maker(args)` (`engine = IncidentEngine()`,
+/// `graph = get_graph()`), the maker's dotted name, when the arguments name no caller.
+fn made_by<'s>(body: &'s str, var: &str) -> Option<&'s str> {
+    let made = re::new(&format!(
+        r"(?m)^[ \t]*{}[ \t]*=[ \t]*(?:await[ \t]+)?([A-Za-z_][\w.]*)\(([^()\n]*)\)[ \t]*(?:#.*)?$",
+        regex::escape(var)
+    ))
+    .ok()?;
+    let c = made.captures(body)?;
+    let maker = c.get(1)?.as_str();
+    (!NAMES_CALLER.is_match(&c[2])).then_some(maker)
+}
+
+/// A look-up by id through an in-process store the handler makes without the caller
+/// (`engine = IncidentEngine()` then `incident = engine.get_incident(incident_id)`, `graph =
+/// get_graph()` then `graph.get_component(component_id)`) while a read route of the same
+/// module without path parameters makes the same store the same way and lists it
+/// (`for c in graph.components`, `engine.list_incidents()`) without naming a user, an owner
+/// or the caller: a shared catalog, a built-in list or one process-wide model, whose every
+/// entry the module already shows to its callers. A write handler that stores anything, a
+/// store made with the caller and a listing narrowed by one keep the finding.
+fn listed_by_sibling(facts: &PyFacts, r: &Route, src: &str, start: usize, end: usize) -> bool {
+    static RECEIVER: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"^\s*(?:[A-Za-z_]\w*\s*=\s*)?(?:await\s+)?([A-Za-z_]\w*)\.\w+\(")
+            .expect("static regex")
+    });
+    static STORES: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"\b(?:commit|save\w*|delete\w*|update\w*|insert\w*|bulk_\w+|write\w*)\(|\.(?:add|remove)\(")
+            .expect("static regex")
+    });
+    let body_of = |fi: usize| {
+        facts
+            .functions
+            .get(fi)
+            .and_then(|f| src.get(f.body.0..f.body.1))
+            .unwrap_or("")
+    };
+    let Some(f) = facts.functions.get(r.function) else {
+        return false;
+    };
+    if !(f.body.0..f.body.1).contains(&start) {
+        return false;
+    }
+    let Some(recv) = src
+        .get(start..end)
+        .and_then(|t| RECEIVER.captures(t))
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
+    else {
+        return false;
+    };
+    let body = body_of(r.function);
+    let Some(maker) = made_by(body, recv) else {
+        return false;
+    };
+    if !r.is_read_only() && STORES.is_match(body) {
+        return false;
+    }
+    facts.routes.iter().any(|o| {
+        if o.function == r.function || !o.is_read_only() || !o.path_params().is_empty() {
+            return false;
+        }
+        let listing = body_of(o.function);
+        if NAMES_CALLER.is_match(listing) || crate::model::routes::checks_owner(listing) {
+            return false;
+        }
+        let made = re::new(&format!(
+            r"(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*(?:await[ \t]+)?{}\(",
+            regex::escape(maker)
+        ));
+        let Ok(made) = made else {
+            return false;
+        };
+        let lists = made.captures_iter(listing).any(|c| {
+            let v = regex::escape(&c[1]);
+            re::new(&format!(
+                r"\bin\s+(?:sorted\(|list\()?{v}\.|\b{v}\.(?:list|all|search|iter)\w*\("
+            ))
+            .is_ok_and(|lists| lists.is_match(listing))
+        });
+        lists
+    })
+}
+
 /// A contact form (`POST /groups/<id>/contact-organizer`, `contact_seller`): the handler
 /// messages the people behind a resource and stores nothing; the resource itself is neither
 /// shown nor changed.
@@ -392,36 +488,101 @@ fn contact_form(facts: &PyFacts, r: &Route, src: &str) -> bool {
 /// name (`dict(name=authority.name, children=[{"name": c.name} for c in
 /// authority.certificates])`): the labels of the object and of its related rows, which the
 /// collection pages commonly show to every user. Weaker evidence of a leak: low confidence.
+/// A load in a helper of the file (`_fetch_account(account_id)`) is followed from the
+/// handler's `x = _fetch_account(...)`; dictionary reads (`x.get("login")`, `x["name"]`) are
+/// attribute reads, and a sub-object taken from the loaded one (`owner = x.get("owner") or
+/// {}`) may be read for its labels too (`owner.get("login")`, `owner.get("type")`).
 fn names_only(facts: &PyFacts, r: &Route, src: &str, start: usize, end: usize) -> bool {
     static ATTR: LazyLock<Regex> = LazyLock::new(|| {
         re::new(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(\s*\()?").expect("static regex")
     });
-    static LABEL: LazyLock<Regex> =
-        LazyLock::new(|| re::new(r"^(?:name|title|label|display_name)$").expect("static regex"));
+    static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"^(?:name|title|label|display_name|login|username|type|kind)$")
+            .expect("static regex")
+    });
+    static DICT_READ: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r#"\.get\(\s*["']([A-Za-z_]\w*)["'][^()]*\)|\[\s*["']([A-Za-z_]\w*)["']\s*\]"#)
+            .expect("static regex")
+    });
     if !r.is_read_only() {
         return false;
     }
     let Some(f) = facts.functions.get(r.function) else {
         return false;
     };
-    let Some(var) = crate::model::routes::loaded_name(src, start, end) else {
-        return false;
+    // The loaded name and the handler's code after it.
+    let (var, after) = if (f.body.0..f.body.1).contains(&start) {
+        match crate::model::routes::loaded_name(src, start, end) {
+            Some(v) => (v.to_string(), end),
+            None => return false,
+        }
+    } else {
+        let Some(helper) = facts
+            .functions
+            .iter()
+            .find(|h| h.class.is_none() && (h.body.0..h.body.1).contains(&start))
+        else {
+            return false;
+        };
+        let body = src.get(f.body.0..f.body.1).unwrap_or("");
+        let Ok(call) = re::new(&format!(
+            r"(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*(?:await[ \t]+)?{}\(.*$",
+            regex::escape(&helper.name)
+        )) else {
+            return false;
+        };
+        match call.captures(body) {
+            Some(c) => (c[1].to_string(), f.body.0 + c.get(0).map_or(0, |m| m.end())),
+            None => return false,
+        }
     };
-    let rest = src.get(end..f.body.1).unwrap_or("");
+    let rest = DICT_READ
+        .replace_all(
+            src.get(after..f.body.1).unwrap_or(""),
+            |c: &regex::Captures<'_>| {
+                format!(".{}", c.get(1).or(c.get(2)).map_or("", |m| m.as_str()))
+            },
+        )
+        .into_owned();
     if !rest.contains("return") {
         return false;
     }
+    // Sub-objects taken from the loaded one: read for their labels only.
+    let mut walked: Vec<String> = Vec::new();
     let mut labels = 0;
-    for c in ATTR.captures_iter(rest) {
+    for c in ATTR.captures_iter(&rest) {
         let (obj, attr, call) = (&c[1], &c[2], c.get(3).is_some());
+        let whole = c.get(0).map_or(0..0, |m| m.range());
+        let assigned_to = rest[..whole.start]
+            .rsplit('\n')
+            .next()
+            .and_then(|l| l.trim().strip_suffix('='))
+            .map(str::trim)
+            .filter(|w| !w.is_empty() && w.chars().all(|ch| ch.is_alphanumeric() || ch == '_'));
         if LABEL.is_match(attr) && !call {
             labels += 1;
-        } else if !(obj == var && !call && rest.contains(&format!("in {var}.{attr}"))) {
-            // Anything else read: a relation walked only to name its rows is fine.
+        } else if obj == var && !call && rest.contains(&format!("in {var}.{attr}")) {
+            // A relation walked only to name its rows is fine.
+        } else if let (true, false, Some(w)) = (obj == var, call, assigned_to) {
+            walked.push(w.to_string());
+        } else {
             return false;
         }
     }
-    labels > 0
+    // A walked sub-object is used only for its attributes (never handed on whole).
+    let bare = |w: &str| {
+        rest.match_indices(w).any(|(i, _)| {
+            let before = rest[..i].chars().next_back();
+            let after = rest[i + w.len()..].trim_start_matches([' ', '\t']);
+            let ident = |ch: Option<char>| ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_');
+            !ident(before)
+                && !ident(after.chars().next())
+                && before != Some('.')
+                && !after.starts_with('.')
+                && (!after.starts_with('=') || after.starts_with("=="))
+        })
+    };
+    labels > 0 && !walked.iter().any(|w| bare(w))
 }
 
 /// AUTH004 for a nested view whose scope to the parent named in the URL is inconsistent in

@@ -1083,13 +1083,15 @@ pub fn unbounded_query(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
         if !reported.insert(lit.start) {
             continue;
         }
-        out.push(
-            Hit::new(lit.start, lit.end)
-                .var("what", format!("`SELECT` from `{table}`"))
-                .var("route", route.clone())
-                .var("function", fname.clone())
-                .var("where", fallback_note(call, f.start, src)),
-        );
+        let mut hit = Hit::new(lit.start, lit.end)
+            .var("what", format!("`SELECT` from `{table}`"))
+            .var("route", route.clone())
+            .var("function", fname.clone())
+            .var("where", fallback_note(call, f.start, src));
+        if admin_only_branch(call, src) {
+            hit = hit.confidence(Confidence::Low);
+        }
+        out.push(hit);
     }
     for (fi, route, _) in &on_path {
         let Some(f) = facts.functions.get(*fi) else {
@@ -1127,6 +1129,77 @@ pub fn unbounded_query(ctx: &FileContext<'_>, out: &mut Vec<Hit>) {
             );
         });
     }
+}
+
+/// Whether `node` runs only when a filter `V` is empty (`if V: <filtered> else: <node>`,
+/// `if not V: <node>`) while an earlier `if` of the function on a privileged role sets `V`
+/// for everyone else (`if not is_admin(user): user_id = user.id`): only platform admins
+/// reach the unfiltered query, the others are forced to their own rows. An operator's
+/// listing, weaker evidence of a request that grows with the data: low confidence.
+fn admin_only_branch(node: Node<'_>, src: &str) -> bool {
+    static PRIVILEGED: LazyLock<Regex> = LazyLock::new(|| {
+        re::new(r"(?i)admin|superuser|staff|is_root|platform_owner").expect("static regex")
+    });
+    let name = |n: Node<'_>| {
+        let t = text(n, src).trim();
+        (!t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(t)
+    };
+    // The `if` whose empty-filter branch holds the node, and the filter's name.
+    let mut branch = None;
+    let mut cur = node;
+    while let Some(p) = cur.parent() {
+        if p.kind() == "function_definition" {
+            break;
+        }
+        if p.kind() == "if_statement" {
+            if let Some(cond) = p.child_by_field_name("condition") {
+                let in_else = p.child_by_field_name("alternative").is_some_and(|a| {
+                    a.start_byte() <= node.start_byte() && node.end_byte() <= a.end_byte()
+                });
+                let filter = if cond.kind() == "not_operator" {
+                    cond.child_by_field_name("argument")
+                        .and_then(name)
+                        .filter(|_| !in_else)
+                } else {
+                    name(cond).filter(|_| in_else)
+                };
+                if let Some(v) = filter {
+                    branch = Some((p, v));
+                    break;
+                }
+            }
+        }
+        cur = p;
+    }
+    let Some((at, var)) = branch else {
+        return false;
+    };
+    let Some(func) = std::iter::successors(at.parent(), |n| n.parent())
+        .find(|n| n.kind() == "function_definition")
+        .and_then(|f| f.child_by_field_name("body"))
+    else {
+        return false;
+    };
+    let Ok(sets) = re::new(&format!(r"(?m)^\s*{}\s*=[^=]", regex::escape(var))) else {
+        return false;
+    };
+    let mut forced = false;
+    crate::model::facts::visit_same_scope(func, |n| {
+        if forced || n.kind() != "if_statement" || n.start_byte() >= at.start_byte() {
+            return;
+        }
+        let (Some(cond), Some(cons)) = (
+            n.child_by_field_name("condition"),
+            n.child_by_field_name("consequence"),
+        ) else {
+            return;
+        };
+        let c = text(cond, src);
+        forced = c.trim_start().starts_with("not ")
+            && PRIVILEGED.is_match(c)
+            && sets.is_match(text(cons, src));
+    });
+    forced
 }
 
 /// `pat` occurs in `hay` and is not followed by more of a name or an attribute access.
