@@ -1422,11 +1422,17 @@ pub struct CallStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
     /// `calls[i]` of the function is a blocking external call.
-    Call(usize),
+    Call(u32),
     /// `blocks[i]` of the function (a datastore or file call).
-    Site(usize),
+    Site(u32),
     /// `calls[i]` calls project function `callee`, which blocks.
-    Via(usize, usize),
+    Via(u32, u32),
+}
+
+/// A call position or function id as a summary keeps it: summaries are held per
+/// function of the project, so their entries are kept to half a word each.
+fn small(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// How a function comes by a data summary: its own code, or `calls[i]` to a function
@@ -1434,7 +1440,8 @@ pub enum Why {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     Own,
-    Call(usize, usize),
+    /// `calls[i]` to project function `callee`.
+    Call(u32, u32),
 }
 
 /// What a function does with stored rows, itself or through what it calls.
@@ -2131,13 +2138,13 @@ impl<'a> ProjectIndex<'a> {
                         && !c.awaited
                         && matches!(t, Target::External(q) if blocks_thread(q))
                 }) {
-                    return Some(Why::Call(i));
+                    return Some(Why::Call(small(i)));
                 }
             }
             _ => {
                 let file = kind == BlockKind::File as usize;
                 if let Some(i) = f.blocks.iter().position(|b| b.file == file) {
-                    return Some(Why::Site(i));
+                    return Some(Why::Site(small(i)));
                 }
             }
         }
@@ -2152,7 +2159,7 @@ impl<'a> ProjectIndex<'a> {
                         && *w != v
                         && why[*w][kind].is_some() =>
                 {
-                    Some(Why::Via(i, *w))
+                    Some(Why::Via(small(i), small(*w)))
                 }
                 _ => None,
             })
@@ -2200,13 +2207,13 @@ impl<'a> ProjectIndex<'a> {
                             matches!(k, CallKind::Direct | CallKind::Depends)
                                 && out[*w].owner.is_some()
                         })
-                        .map(|(i, _, w)| Via::Call(i, w));
+                        .map(|(i, _, w)| Via::Call(small(i), small(w)));
                 }
                 let direct = || edges().filter(|(_, k, _)| *k == CallKind::Direct);
                 if next.load.is_none() && next.owner.is_none() {
                     next.load = direct()
                         .find(|(_, _, w)| out[*w].load.is_some())
-                        .map(|(i, _, w)| Via::Call(i, w));
+                        .map(|(i, _, w)| Via::Call(small(i), small(w)));
                 }
                 if next.owner.is_some() && next.load.is_some_and(|l| l != Via::Own) {
                     next.load = None;
@@ -2214,12 +2221,12 @@ impl<'a> ProjectIndex<'a> {
                 if next.lookup.is_none() && f.calls.len() <= 3 {
                     next.lookup = direct()
                         .find(|(_, _, w)| out[*w].lookup.is_some())
-                        .map(|(i, _, w)| Via::Call(i, w));
+                        .map(|(i, _, w)| Via::Call(small(i), small(w)));
                 }
                 if next.insert.is_none() && !f.data.conflict {
                     next.insert = direct()
                         .find(|(_, _, w)| out[*w].insert.is_some())
-                        .map(|(i, _, w)| Via::Call(i, w));
+                        .map(|(i, _, w)| Via::Call(small(i), small(w)));
                 }
                 if next != cur {
                     out[v] = next;
@@ -2263,6 +2270,7 @@ impl<'a> ProjectIndex<'a> {
             let f = self.function(cur);
             match pick(&self.data[cur]) {
                 Some(Via::Call(i, next)) => {
+                    let (i, next) = (i as usize, next as usize);
                     steps.push(self.call_step(cur, i, next));
                     cur = next;
                 }
@@ -2302,10 +2310,12 @@ impl<'a> ProjectIndex<'a> {
             let f = self.function(cur);
             match self.blocks[cur][kind] {
                 Some(Why::Via(i, next)) => {
+                    let (i, next) = (i as usize, next as usize);
                     steps.push(self.call_step(cur, i, next));
                     cur = next;
                 }
                 Some(Why::Call(i)) => {
+                    let i = i as usize;
                     let q = match &self.targets[cur][i] {
                         Target::External(q) => q.to_string(),
                         _ => f.calls[i].callee.to_string(),
@@ -2319,7 +2329,7 @@ impl<'a> ProjectIndex<'a> {
                     break;
                 }
                 Some(Why::Site(i)) => {
-                    let b = &f.blocks[i];
+                    let b = &f.blocks[i as usize];
                     steps.push(Step {
                         func: cur,
                         start: b.start,
