@@ -198,22 +198,29 @@ pub fn stateless_handler(facts: &PyFacts, route: &Route, src: &str) -> bool {
         re::new(r"(?i)\bawait\b|\b(db|session|conn|cursor|repo\w*|crud|redis|cache|settings|os|subprocess|requests|httpx|open)\b\s*[.(\[]|\.(save|delete|create|update|query|execute|filter|get)\(")
             .expect("static regex")
     });
-    if route.framework != Framework::FastApi {
-        return false;
-    }
-    let Some(f) = facts.functions.get(route.function) else {
+    let Some(f) = async_without_dependencies(facts, route) else {
         return false;
     };
+    !STATEFUL.is_match(src.get(f.body.0..f.body.1).unwrap_or(""))
+}
+
+/// The handler of a FastAPI route when it is `async` and takes no dependency
+/// (`Depends(...)`/`Security(...)` in a parameter's default or annotation).
+fn async_without_dependencies<'f>(
+    facts: &'f PyFacts,
+    route: &Route,
+) -> Option<&'f crate::model::facts::python::PyFunction> {
+    if route.framework != Framework::FastApi {
+        return None;
+    }
+    let f = facts.functions.get(route.function)?;
     let injected = f.params.iter().any(|p| {
         [&p.default, &p.annotation]
             .into_iter()
             .flatten()
             .any(|t| t.contains("Depends(") || t.contains("Security("))
     });
-    if !f.is_async || injected {
-        return false;
-    }
-    !STATEFUL.is_match(src.get(f.body.0..f.body.1).unwrap_or(""))
+    (f.is_async && !injected).then_some(f)
 }
 
 /// An `async` FastAPI handler that only computes its answer from the request (a sync
@@ -231,22 +238,11 @@ pub fn computes_only(facts: &PyFacts, route: &Route, src: &str) -> bool {
     static ARGLESS: LazyLock<Regex> = LazyLock::new(|| {
         re::new(r"(?m)^\s*([A-Za-z_]\w*)\s*=\s*[A-Za-z_][\w.]*\(\s*\)").expect("static regex")
     });
-    if route.framework != Framework::FastApi {
-        return false;
-    }
-    let Some(f) = facts.functions.get(route.function) else {
+    let Some(f) = async_without_dependencies(facts, route) else {
         return false;
     };
-    let injected = f.params.iter().any(|p| {
-        [&p.default, &p.annotation]
-            .into_iter()
-            .flatten()
-            .any(|t| t.contains("Depends(") || t.contains("Security("))
-    });
     let body = src.get(f.body.0..f.body.1).unwrap_or("");
-    f.is_async
-        && !injected
-        && !body.trim().is_empty()
+    !body.trim().is_empty()
         && !STATEFUL.is_match(body)
         && !ARGLESS.captures_iter(body).any(|c| {
             let used = format!("{}.", &c[1]);
