@@ -42,6 +42,45 @@ pub fn ascii(pattern: &str) -> String {
     out
 }
 
+/// Where `word` stands in `text` as a whole word: the start of each occurrence with a word
+/// boundary before and after it, as `\b{word}\b` (escaped, ASCII word classes, like every
+/// pattern [`new`] compiles) finds them, leftmost first, without compiling a pattern per
+/// name. An empty `word` matches nowhere.
+pub fn word_starts<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
+    fn is_word(b: Option<&u8>) -> bool {
+        b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    }
+    let bytes = text.as_bytes();
+    let w = word.as_bytes();
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        if w.is_empty() {
+            return None;
+        }
+        while let Some(i) = text
+            .get(from..)
+            .and_then(|t| t.find(word))
+            .map(|i| i + from)
+        {
+            let end = i + w.len();
+            let before = i.checked_sub(1).and_then(|k| bytes.get(k));
+            if is_word(before) != is_word(w.first()) && is_word(bytes.get(end)) != is_word(w.last())
+            {
+                from = end;
+                return Some(i);
+            }
+            // The next match may start inside this one (as the regex search would).
+            from = i + text[i..].chars().next().map_or(1, char::len_utf8);
+        }
+        None
+    })
+}
+
+/// `word` stands in `text` as a whole word (see [`word_starts`]).
+pub fn has_word(text: &str, word: &str) -> bool {
+    word_starts(text, word).next().is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +121,18 @@ mod tests {
         let re = new(r"\b\w+_id\b").expect("compiles");
         assert_eq!(re.find("naïve_id").map(|m| m.as_str()), Some("ve_id"));
         assert!(new(r"[\w").is_err());
+    }
+
+    #[test]
+    fn whole_words_as_the_boundary_pattern_finds_them() {
+        let hay = "user_id = uid; id(x) + ids[id] id_ naïveid é id\nid.x a.b ab a.bc";
+        for w in ["id", "user_id", "x", "a.b", "b", "é", "naïveid", "ve"] {
+            let re = new(&format!(r"\b{}\b", regex::escape(w))).expect("compiles");
+            let want: Vec<usize> = re.find_iter(hay).map(|m| m.start()).collect();
+            let got: Vec<usize> = word_starts(hay, w).collect();
+            assert_eq!(got, want, "{w}");
+            assert_eq!(has_word(hay, w), !want.is_empty(), "{w}");
+        }
+        assert!(!has_word("x", ""));
     }
 }

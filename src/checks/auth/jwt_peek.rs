@@ -123,13 +123,10 @@ fn routing_claims_only(code: &str, at: usize) -> bool {
     else {
         return false;
     };
-    let Ok(word) = re::new(&format!(r"\b{name}\b")) else {
-        return false;
-    };
     let rest = &code[end..];
     let mut uses = 0;
-    for m in word.find_iter(rest) {
-        let after = &rest[m.end()..];
+    for start in re::word_starts(rest, &name) {
+        let after = &rest[start + name.len()..];
         let Some(c) = CLAIM_READ.captures(after) else {
             return false;
         };
@@ -137,9 +134,9 @@ fn routing_claims_only(code: &str, at: usize) -> bool {
         if routing_claim(&c[1]) {
             continue;
         }
-        let line = rest[..m.start()]
+        let line = rest[..start]
             .rfind('\n')
-            .map_or(&rest[..m.start()], |i| &rest[i + 1..m.start()]);
+            .map_or(&rest[..start], |i| &rest[i + 1..start]);
         static HINT: LazyLock<Regex> = LazyLock::new(|| {
             re::new(r#"^\s*(?:\w*hint|["']\w*hint["']\s*:)"#).expect("static regex")
         });

@@ -1632,7 +1632,7 @@ fn keeps_default(
     // then `urls[slug] = url`).
     let used_after = |t: &str, at: usize| {
         let rest = src.get(at..body.end_byte()).unwrap_or("");
-        re::new(&format!(r"\b{}\b", regex::escape(t))).is_ok_and(|r| r.is_match(rest))
+        re::has_word(rest, t)
     };
     // A container the function made itself: the caller's objects are not changed.
     containers

@@ -294,9 +294,7 @@ fn caller_supplied(n: Node<'_>, src: &str, scope: &Scope<'_>) -> bool {
         REQUEST.is_match(rhs)
             || scope.func.is_some_and(|f| {
                 f.params.iter().any(|p| {
-                    !matches!(p.name.as_str(), "self" | "cls")
-                        && re::new(&format!(r"\b{}\b", regex::escape(&p.name)))
-                            .is_ok_and(|re| re.is_match(rhs))
+                    !matches!(p.name.as_str(), "self" | "cls") && re::has_word(rhs, &p.name)
                 })
             })
     })

@@ -175,10 +175,9 @@ fn call_evidence(
     let name = text(left, src);
     let f = facts.function_at(call.start_byte())?;
     let rest = src.get(assignment.end_byte()..f.end)?;
-    let word = re::new(&format!(r"\b{}\b", regex::escape(name))).ok()?;
     let mut best: Option<Confidence> = None;
     for line in rest.lines() {
-        if !word.is_match(line) {
+        if !re::has_word(line, name) {
             continue;
         }
         if line.contains(".timestamp()") || line.contains("mktime(") {

@@ -366,7 +366,7 @@ fn logs_whole_value(args: &str, value: &str) -> bool {
             String::new()
         }
     });
-    re::new(&format!(r"\b{v}\b")).is_ok_and(|re| re.is_match(&rest))
+    re::has_word(&rest, value)
 }
 
 /// `dsn.replace(password, "***")`.

@@ -394,7 +394,7 @@ fn exe_names(func: &str) -> (Vec<String>, Vec<String>) {
 
 /// `t` names `name` as a whole word.
 fn mentions_word(t: &str, name: &str) -> bool {
-    re::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|re| re.is_match(t))
+    re::has_word(t, name)
 }
 
 /// `t` reads the first element of one of the argument lists (`argv[0]`, `argv.first()`,
